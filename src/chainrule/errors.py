@@ -1,0 +1,28 @@
+"""Errors meant for people: one line that names the file, the key and what was expected."""
+
+from __future__ import annotations
+
+
+class ChainruleError(Exception):
+    """An error in what the user gave us; the CLI prints it on one line and exits with status 2."""
+
+
+class NetfileError(ChainruleError):
+    """A network file that cannot be used, with the file and the key at fault."""
+
+    def __init__(self, source: str, key: str, expected: str, got: object = None) -> None:
+        self.source, self.key, self.expected = source, key, expected
+        where = f"{source}: {key}: " if key else f"{source}: "
+        message = f"{where}expected {expected}"
+        if got is not None:
+            message += f", got {describe(got)}"
+        super().__init__(message)
+
+
+def describe(value: object) -> str:
+    """A short, readable rendering of an offending value for an error message."""
+    if isinstance(value, str) and not value.startswith("<"):
+        text = repr(value)
+    else:
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

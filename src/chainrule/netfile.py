@@ -1,0 +1,456 @@
+"""The network file (TOML or JSON, one schema): parse, validate, write back.
+
+Every problem is reported as a `NetfileError` naming the file, the key (``layers[1].weights``)
+and what was expected. Writes are atomic: a temporary file in the same folder, then a rename.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import NetfileError
+from .functions import ACTIVATIONS, LOSSES, known
+from .network import Layer, Network, Training
+
+TOP_KEYS = ("title", "inputs", "loss", "layers", "examples", "training")
+LAYER_KEYS = ("name", "units", "activation", "alpha", "weights", "bias", "weight_names", "bias_names")
+EXAMPLE_KEYS = ("x", "y")
+TRAINING_KEYS = ("learning_rate", "batch", "reduction", "freeze", "epochs", "seed", "dtype")
+
+REFERENCE = "forward-backprop.toml"
+
+
+def example_path(name: str = REFERENCE) -> Path:
+    """The path of an example shipped inside the package (the reference one by default)."""
+    return Path(str(resources.files("chainrule") / "examples" / name))
+
+
+def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML or JSON file into a dict, with errors that name the file."""
+    p = Path(path)
+    src = str(path)
+    if not p.exists():
+        raise NetfileError(src, "", "an existing file", "no such file")
+    if p.is_dir():
+        raise NetfileError(src, "", "a file", "a folder")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NetfileError(src, "", "a readable UTF-8 text file", f"<{exc.__class__.__name__}>") from None
+    suffix = p.suffix.lower()
+    if suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise NetfileError(src, "", f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            kind = "valid TOML" if suffix == ".toml" else "a TOML or JSON network file"
+            raise NetfileError(src, "", f"{kind} ({exc})") from None
+    if not isinstance(data, dict):
+        raise NetfileError(src, "", "a table (object) at the top level", f"<{type(data).__name__}>")
+    return data
+
+
+def load(path: str | os.PathLike[str] | None = None, *, require_examples: bool = True) -> Network:
+    """Load and validate a network file; None loads the built-in reference example."""
+    if path is None:
+        path = example_path()
+        source = f"examples/{REFERENCE}"
+    else:
+        source = str(path)
+    return from_dict(read_document(path), source=source, require_examples=require_examples)
+
+
+class _Reader:
+    """Typed access to a parsed document, raising NetfileError with the key's full path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, expected: str, got: object = None) -> NetfileError:
+        return NetfileError(self.source, key, expected, got)
+
+    def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                name = f"{where}.{key}" if where else key
+                raise self.fail(name, "one of the keys " + ", ".join(allowed), "an unknown key")
+
+    def number(self, value: object, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, "a number", value)
+        if not math.isfinite(value):
+            raise self.fail(key, "a finite number", value)
+        return float(value)
+
+    def integer(self, value: object, key: str, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(key, f"a whole number ≥ {minimum}", value)
+        return value
+
+    def vector(self, value: object, key: str, length: int | None = None) -> list[float]:
+        if isinstance(value, int | float) and not isinstance(value, bool) and length in (None, 1):
+            return [self.number(value, key)]
+        if not isinstance(value, list):
+            raise self.fail(key, "a list of numbers", value)
+        if length is not None and len(value) != length:
+            raise self.fail(key, f"{length} number{'s' if length != 1 else ''}", f"{len(value)}")
+        return [self.number(v, f"{key}[{i}]") for i, v in enumerate(value)]
+
+    def string(self, value: object, key: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, "a non-empty string", value)
+        return value
+
+
+def _neuron_names(layer: str, units: int) -> list[str]:
+    if units == 1:
+        return [layer]
+    sep = "_" if layer[-1].isdigit() else ""
+    return [f"{layer}{sep}{j + 1}" for j in range(units)]
+
+
+def _names_grid(r: _Reader, value: object, key: str, rows: int, cols: int) -> list[list[str]]:
+    """Custom weight names: a list of rows, or one flat list in row-major order."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value) and len(value) == rows * cols:
+        return [list(value[i * cols : (i + 1) * cols]) for i in range(rows)]
+    ok = isinstance(value, list) and len(value) == rows
+    ok = ok and all(isinstance(row, list) and len(row) == cols and all(isinstance(n, str) for n in row) for row in value)  # type: ignore[union-attr]
+    if not ok:
+        raise r.fail(key, f"{rows} rows of {cols} names (one per weight)", value)
+    return [list(row) for row in value]  # type: ignore[union-attr]
+
+
+def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_examples: bool = True) -> Network:
+    """Build a validated Network from a parsed network document."""
+    r = _Reader(source)
+    r.check_keys(data, TOP_KEYS, "")
+    title = data.get("title", "")
+    if not isinstance(title, str):
+        raise r.fail("title", "a string", title)
+
+    if "inputs" not in data:
+        raise r.fail("inputs", "the input names (a list of strings) or their count", "nothing (the key is missing)")
+    raw_inputs = data["inputs"]
+    if isinstance(raw_inputs, int) and not isinstance(raw_inputs, bool) and raw_inputs >= 1:
+        input_names = [f"x{i + 1}" for i in range(raw_inputs)]
+    elif isinstance(raw_inputs, list) and raw_inputs and all(isinstance(n, str) and n for n in raw_inputs):
+        input_names = list(raw_inputs)
+    else:
+        raise r.fail("inputs", "a list of input names or a count ≥ 1", raw_inputs)
+
+    loss_name = data.get("loss", "half_squared_error")
+    if not isinstance(loss_name, str) or loss_name not in LOSSES:
+        raise r.fail("loss", "one of " + ", ".join(known("loss")), loss_name)
+    loss = LOSSES[loss_name]
+
+    training = _training(r, data.get("training", {}))
+    rng = np.random.default_rng(training.seed)
+    dtype = np.dtype(training.dtype)
+
+    raw_layers = data.get("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise r.fail("layers", "a list of one or more [[layers]] tables", raw_layers if raw_layers is not None else "nothing (the key is missing)")
+    layers: list[Layer] = []
+    fan_in, sending = len(input_names), input_names
+    counter = 0
+    for li, raw in enumerate(raw_layers):
+        layer, counter = _layer(r, raw, li, len(raw_layers), fan_in, counter, rng, dtype)
+        layers.append(layer)
+        fan_in, sending = layer.units, layer.neuron_names
+    del sending
+
+    out = layers[-1]
+    if loss.requires_activation and out.activation.name not in loss.requires_activation:
+        want = " or ".join(loss.requires_activation)
+        raise r.fail(f"layers[{len(layers) - 1}].activation", f"{want} in the output layer for loss {loss.name}", out.activation.name)
+
+    _check_unique_names(r, input_names, layers)
+    x, y = _examples(r, data.get("examples"), len(input_names), out.units, require_examples, dtype)
+    if loss.name == "hinge" and out.units == 1 and y.size and not np.all(np.isin(y, (-1.0, 1.0))):
+        raise r.fail("examples", "targets y of −1 or 1 for the hinge loss with one output", y.ravel().tolist())
+
+    net = Network(input_names, layers, loss, training, x, y, title, source)
+    names = set(net.parameter_names())
+    for i, name in enumerate(training.freeze):
+        if name not in names:
+            raise r.fail(f"training.freeze[{i}]", "a parameter name (" + ", ".join(net.parameter_names()[:8]) + ", ...)", name)
+    return net
+
+
+def _layer(
+    r: _Reader, raw: object, li: int, count: int, fan_in: int, counter: int, rng: np.random.Generator, dtype: np.dtype[Any]
+) -> tuple[Layer, int]:
+    where = f"layers[{li}]"
+    if not isinstance(raw, dict):
+        raise r.fail(where, "a table with units and activation", raw)
+    r.check_keys(raw, LAYER_KEYS, where)
+    last = li == count - 1
+    default_name = "out" if last else ("h" if count == 2 else f"h{li + 1}")
+    name = r.string(raw.get("name", default_name), f"{where}.name")
+
+    if "activation" not in raw:
+        raise r.fail(f"{where}.activation", "an activation (" + ", ".join(known("activation")) + ")", "nothing (the key is missing)")
+    act_name = raw["activation"]
+    if not isinstance(act_name, str) or act_name not in ACTIVATIONS:
+        raise r.fail(f"{where}.activation", "one of " + ", ".join(known("activation")), act_name)
+    act = ACTIVATIONS[act_name]
+    if not act.elementwise and not last:
+        raise r.fail(f"{where}.activation", "softmax only in the output layer (its outputs are probabilities for the loss)", act_name)
+
+    weights_raw = raw.get("weights")
+    if "units" in raw:
+        units = r.integer(raw["units"], f"{where}.units", 1)
+    elif isinstance(weights_raw, list) and weights_raw:
+        units = len(weights_raw)
+    else:
+        raise r.fail(f"{where}.units", "the number of neurons (a whole number ≥ 1)", "nothing (the key is missing)")
+
+    if weights_raw is None:
+        weight = _initial_weights(act.init, units, fan_in, rng)
+    else:
+        if not isinstance(weights_raw, list) or len(weights_raw) != units:
+            got = f"{len(weights_raw)} rows" if isinstance(weights_raw, list) else weights_raw
+            raise r.fail(f"{where}.weights", f"{units} rows (one per neuron) of {fan_in} numbers (one per input)", got)
+        weight = np.array([r.vector(row, f"{where}.weights[{j}]", fan_in) for j, row in enumerate(weights_raw)])
+    neurons = _neuron_names(name, units)
+
+    if "weight_names" in raw:
+        weight_names = _names_grid(r, raw["weight_names"], f"{where}.weight_names", units, fan_in)
+    else:
+        weight_names = [[f"w{counter + j * fan_in + i + 1}" for i in range(fan_in)] for j in range(units)]
+    counter += units * fan_in
+
+    bias_raw = raw.get("bias")
+    if bias_raw is None:
+        mode, bias, bias_names = "none", np.zeros(0), []
+    elif isinstance(bias_raw, list):
+        mode, bias = "neuron", np.array(r.vector(bias_raw, f"{where}.bias", units))
+        bias_names = [f"b_{n}" for n in neurons]
+    else:
+        mode, bias = "shared", np.array([r.number(bias_raw, f"{where}.bias")])
+        bias_names = [f"b{li + 1}"]
+    if "bias_names" in raw:
+        given = raw["bias_names"]
+        given = [given] if isinstance(given, str) else given
+        if not isinstance(given, list) or len(given) != len(bias_names) or not all(isinstance(n, str) and n for n in given):
+            raise r.fail(f"{where}.bias_names", f"{len(bias_names)} name(s), one per bias", raw["bias_names"])
+        bias_names = list(given)
+
+    alpha_name = None
+    if act.alpha is None:
+        if "alpha" in raw:
+            raise r.fail(f"{where}.alpha", f"no alpha: {act.name} takes none", raw["alpha"])
+        alpha = np.zeros(0)
+    else:
+        alpha = np.array([r.number(raw.get("alpha", act.alpha), f"{where}.alpha")])
+        if act.learnable_alpha:
+            alpha_name = f"alpha_{name}"
+
+    layer = Layer(
+        name=name,
+        activation=act,
+        weight=weight.astype(dtype),
+        bias=bias.astype(dtype),
+        bias_mode=mode,  # type: ignore[arg-type]
+        neuron_names=neurons,
+        weight_names=weight_names,
+        bias_names=bias_names,
+        alpha=alpha.astype(dtype),
+        alpha_name=alpha_name,
+    )
+    return layer, counter
+
+
+def _initial_weights(scheme: str, units: int, fan_in: int, rng: np.random.Generator) -> np.ndarray:
+    """Xavier/Glorot uniform for sigmoid-like activations, He normal for the ReLU family."""
+    if scheme == "he":
+        return rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(units, fan_in))
+    limit = math.sqrt(6.0 / (fan_in + units))
+    return rng.uniform(-limit, limit, size=(units, fan_in))
+
+
+def _training(r: _Reader, raw: object) -> Training:
+    if not isinstance(raw, dict):
+        raise r.fail("training", "a [training] table", raw)
+    r.check_keys(raw, TRAINING_KEYS, "training")
+    t = Training()
+    if "learning_rate" in raw:
+        t.learning_rate = r.number(raw["learning_rate"], "training.learning_rate")
+        if t.learning_rate <= 0:
+            raise r.fail("training.learning_rate", "a number > 0", raw["learning_rate"])
+    if "batch" in raw:
+        b = raw["batch"]
+        if b in ("online", "full"):
+            t.batch = b
+        elif isinstance(b, int) and not isinstance(b, bool) and b >= 1:
+            t.batch = b
+        else:
+            raise r.fail("training.batch", '"online", "full" or a batch size ≥ 1', b)
+    if "reduction" in raw:
+        if raw["reduction"] not in ("sum", "mean"):
+            raise r.fail("training.reduction", '"sum" or "mean"', raw["reduction"])
+        t.reduction = raw["reduction"]
+    if "freeze" in raw:
+        f = raw["freeze"]
+        if not isinstance(f, list) or not all(isinstance(n, str) for n in f):
+            raise r.fail("training.freeze", "a list of parameter names", f)
+        t.freeze = tuple(f)
+    if "epochs" in raw:
+        t.epochs = r.integer(raw["epochs"], "training.epochs", 1)
+    if "seed" in raw:
+        t.seed = r.integer(raw["seed"], "training.seed", 0)
+    if "dtype" in raw:
+        if raw["dtype"] not in ("float64", "float32"):
+            raise r.fail("training.dtype", '"float64" or "float32"', raw["dtype"])
+        t.dtype = raw["dtype"]
+    return t
+
+
+def _examples(
+    r: _Reader, raw: object, n_in: int, n_out: int, required: bool, dtype: np.dtype[Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    if raw is None and not required:
+        return np.zeros((0, n_in), dtype=dtype), np.zeros((0, n_out), dtype=dtype)
+    if not isinstance(raw, list) or not raw:
+        got = "nothing (the key is missing)" if raw is None else ("an empty list" if raw == [] else raw)
+        raise r.fail("examples", "one or more [[examples]] tables with x and y", got)
+    xs, ys = [], []
+    for i, ex in enumerate(raw):
+        where = f"examples[{i}]"
+        if not isinstance(ex, dict):
+            raise r.fail(where, "a table with x and y", ex)
+        r.check_keys(ex, EXAMPLE_KEYS, where)
+        for key in EXAMPLE_KEYS:
+            if key not in ex:
+                raise r.fail(f"{where}.{key}", "a list of numbers", "nothing (the key is missing)")
+        xs.append(r.vector(ex["x"], f"{where}.x", n_in))
+        ys.append(r.vector(ex["y"], f"{where}.y", n_out))
+    return np.array(xs, dtype=dtype), np.array(ys, dtype=dtype)
+
+
+def _check_unique_names(r: _Reader, inputs: list[str], layers: list[Layer]) -> None:
+    seen: dict[str, str] = {}
+    for name in inputs:
+        if name in seen:
+            raise r.fail("inputs", "names that are all different", name)
+        seen[name] = "inputs"
+    for li, layer in enumerate(layers):
+        names = [*layer.neuron_names, *(n for row in layer.weight_names for n in row), *layer.bias_names]
+        for name in names:
+            if name in seen:
+                raise r.fail(f"layers[{li}]", f"names not already used by {seen[name]}", name)
+            seen[name] = f"layers[{li}]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing back
+
+
+def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
+    """The network as a plain document (the file schema), with its current parameter values."""
+    doc: dict[str, Any] = {}
+    if net.title:
+        doc["title"] = net.title
+    doc["inputs"] = list(net.input_names)
+    doc["loss"] = net.loss.name
+    layers = []
+    counter = 0
+    for li, layer in enumerate(net.layers):
+        entry: dict[str, Any] = {"name": layer.name, "units": layer.units, "activation": layer.activation.name}
+        if layer.alpha.size:
+            entry["alpha"] = float(layer.alpha[0])
+        entry["weights"] = [[float(v) for v in row] for row in layer.weight]
+        if layer.bias_mode == "shared":
+            entry["bias"] = float(layer.bias[0])
+        elif layer.bias_mode == "neuron":
+            entry["bias"] = [float(v) for v in layer.bias]
+        fan_in = layer.weight.shape[1]
+        default_w = [[f"w{counter + j * fan_in + i + 1}" for i in range(fan_in)] for j in range(layer.units)]
+        counter += layer.units * fan_in
+        if layer.weight_names != default_w:
+            entry["weight_names"] = layer.weight_names
+        default_b = [f"b{li + 1}"] if layer.bias_mode == "shared" else [f"b_{n}" for n in layer.neuron_names]
+        if layer.bias_names and layer.bias_names != default_b:
+            entry["bias_names"] = layer.bias_names
+        layers.append(entry)
+    doc["layers"] = layers
+    if include_examples and net.x.shape[0]:
+        doc["examples"] = [{"x": [float(v) for v in x], "y": [float(v) for v in y]} for x, y in zip(net.x, net.y, strict=True)]
+    t = net.training
+    doc["training"] = {
+        "learning_rate": t.learning_rate,
+        "batch": t.batch,
+        "reduction": t.reduction,
+        "freeze": list(t.freeze),
+        "epochs": t.epochs,
+        "seed": t.seed,
+        "dtype": t.dtype,
+    }
+    return doc
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)  # shortest text that reads back as the same float
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def dumps_toml(doc: Mapping[str, Any]) -> str:
+    """TOML text for a network document (scalars, arrays, tables and arrays of tables)."""
+    lines: list[str] = []
+    for key, v in doc.items():
+        if not isinstance(v, dict | list) or (isinstance(v, list) and not (v and isinstance(v[0], dict))):
+            lines.append(f"{key} = {_toml_value(v)}")
+    for key, v in doc.items():
+        if isinstance(v, dict):
+            lines += ["", f"[{key}]"] + [f"{k} = {_toml_value(x)}" for k, x in v.items()]
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            for table in v:
+                lines += ["", f"[[{key}]]"] + [f"{k} = {_toml_value(x)}" for k, x in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write text to path through a temporary file and a rename: never half a file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(net: Network, path: str | os.PathLike[str]) -> None:
+    """Save a network as TOML or JSON (by the file's suffix), atomically."""
+    doc = to_dict(net)
+    if str(path).lower().endswith(".json"):
+        write_atomic(path, json.dumps(doc, indent=2) + "\n")
+    else:
+        write_atomic(path, dumps_toml(doc))

@@ -1,0 +1,246 @@
+"""A feed-forward network: layers, named parameters, and the vectorized forward/backward/update.
+
+Shapes follow PyTorch: a layer's weight is (units, fan_in), rows are receiving neurons. Examples
+are rows: a batch X is (n, inputs). The same three functions serve the explained step and training.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .functions import Activation, Array, Loss, softmax_backward
+
+BiasMode = Literal["shared", "neuron", "none"]
+Batch = Literal["online", "full"] | int
+Reduction = Literal["sum", "mean"]
+
+
+@dataclass
+class Layer:
+    """One fully connected layer: z = a_prev · Wᵀ + b, a = f(z)."""
+
+    name: str
+    activation: Activation
+    weight: Array  # (units, fan_in)
+    bias: Array  # (units,) per neuron, (1,) shared, (0,) none
+    bias_mode: BiasMode
+    neuron_names: list[str]
+    weight_names: list[list[str]]  # [receiving][sending]
+    bias_names: list[str]  # one name when shared, one per neuron, or none
+    alpha: Array  # (1,) the activation's α (learnable for PReLU), (0,) when it has none
+    alpha_name: str | None = None
+
+    @property
+    def units(self) -> int:
+        return int(self.weight.shape[0])
+
+    def bias_vector(self) -> Array:
+        """The bias added to each neuron's z: the shared value repeated, or zeros."""
+        if self.bias_mode == "none":
+            return np.zeros(self.units, dtype=self.weight.dtype)
+        return np.broadcast_to(self.bias, (self.units,))
+
+    def alpha_value(self) -> float:
+        return float(self.alpha[0]) if self.alpha.size else 0.0
+
+
+@dataclass
+class Training:
+    """The `[training]` table: how one update (and a run of them) is made."""
+
+    learning_rate: float = 0.5
+    batch: Batch = "online"
+    reduction: Reduction = "mean"
+    freeze: tuple[str, ...] = ()
+    epochs: int = 1
+    seed: int = 0
+    dtype: Literal["float64", "float32"] = "float64"
+
+
+@dataclass
+class Forward:
+    """Every layer's pre-activations z and activations a for a batch (index 0 = the inputs' a)."""
+
+    x: Array
+    z: list[Array]
+    a: list[Array]
+
+    @property
+    def output(self) -> Array:
+        return self.a[-1]
+
+
+@dataclass
+class Backward:
+    """Gradients of the batch loss: per layer dW, db, dα, and per example dL/da, dL/dz."""
+
+    d_weight: list[Array]
+    d_bias: list[Array]
+    d_alpha: list[Array]
+    d_a: list[Array]  # dL/da per layer, (n, units)
+    d_z: list[Array]  # dL/dz per layer, (n, units)
+    fused: bool  # True where the loss and output activation were differentiated together
+
+
+@dataclass
+class Network:
+    """A network and its data: what a network file describes."""
+
+    input_names: list[str]
+    layers: list[Layer]
+    loss: Loss
+    training: Training = field(default_factory=Training)
+    x: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    y: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    title: str = ""
+    source: str = "<memory>"
+
+    # -- names ------------------------------------------------------------------------------
+    @property
+    def output_layer(self) -> Layer:
+        return self.layers[-1]
+
+    def parameter_names(self) -> list[str]:
+        """Every parameter's name, in the file's order: per layer weights, biases, α."""
+        names: list[str] = []
+        for layer in self.layers:
+            names += [n for row in layer.weight_names for n in row]
+            names += layer.bias_names
+            if layer.alpha_name:
+                names.append(layer.alpha_name)
+        return names
+
+    def parameters(self) -> dict[str, float]:
+        """Each parameter's current value by name (w1, b1, b_h1, alpha_h, ...)."""
+        values: dict[str, float] = {}
+        for layer in self.layers:
+            for r, row in enumerate(layer.weight_names):
+                for c, name in enumerate(row):
+                    values[name] = float(layer.weight[r, c])
+            for i, name in enumerate(layer.bias_names):
+                values[name] = float(layer.bias[i])
+            if layer.alpha_name:
+                values[layer.alpha_name] = float(layer.alpha[0])
+        return values
+
+    def parameter_count(self) -> int:
+        return len(self.parameter_names())
+
+    def target_names(self) -> list[str]:
+        return ["y_" + n for n in self.output_layer.neuron_names]
+
+    # -- the math ---------------------------------------------------------------------------
+    def forward(self, x: Array) -> Forward:
+        """z = a_prev Wᵀ + b and a = f(z), layer by layer, for every example (row) of x."""
+        a = np.asarray(x, dtype=self.layers[0].weight.dtype)
+        zs: list[Array] = []
+        as_: list[Array] = [a]
+        for layer in self.layers:
+            z = a @ layer.weight.T + layer.bias_vector()
+            a = layer.activation.value(z, layer.alpha_value())
+            zs.append(z)
+            as_.append(a)
+        return Forward(x=as_[0], z=zs, a=as_)
+
+    def _fused(self) -> bool:
+        return self.loss.fused_activation == self.output_layer.activation.name
+
+    def example_losses(self, fwd: Forward, y: Array) -> Array:
+        """The loss of each example (n,), from z where the loss pairs with the output activation."""
+        if self._fused() and self.loss.fused_value is not None:
+            return self.loss.fused_value(fwd.z[-1], y)
+        return self.loss.value(fwd.output, y)
+
+    def batch_loss(self, fwd: Forward, y: Array, reduction: Reduction | None = None) -> float:
+        losses = self.example_losses(fwd, y)
+        if (reduction or self.training.reduction) == "mean":
+            return float(np.mean(losses))
+        return float(np.sum(losses))
+
+    def backward(self, fwd: Forward, y: Array, reduction: Reduction | None = None) -> Backward:
+        """Backpropagation: δ = f'(z) ⊙ dL/da, dW = δᵀ a_prev, dL/da_prev = δ W, layer by layer.
+
+        Gradients are of the batch loss (sum or mean of the example losses), so a weight used by
+        several examples, or a bias shared by several neurons, accumulates every contribution.
+        """
+        n = fwd.x.shape[0]
+        scale = 1.0 / n if (reduction or self.training.reduction) == "mean" else 1.0
+        a_out, z_out = fwd.a[-1], fwd.z[-1]
+        d_a_out = self.loss.gradient(a_out, y) * scale
+        fused = self._fused() and self.loss.fused_gradient is not None
+        count = len(self.layers)
+        d_w: list[Array] = [np.empty(0)] * count
+        d_b: list[Array] = [np.empty(0)] * count
+        d_alpha: list[Array] = [np.empty(0)] * count
+        d_as: list[Array] = [np.empty(0)] * count
+        d_zs: list[Array] = [np.empty(0)] * count
+        d_a = d_a_out
+        for i in range(count - 1, -1, -1):
+            layer = self.layers[i]
+            z, a = fwd.z[i], fwd.a[i + 1]
+            if i == count - 1 and fused:
+                assert self.loss.fused_gradient is not None
+                d_z = self.loss.fused_gradient(z_out, a_out, y) * scale
+            elif not layer.activation.elementwise:
+                d_z = softmax_backward(a, d_a)
+            else:
+                d_z = layer.activation.derivative(z, a, layer.alpha_value()) * d_a
+            d_as[i], d_zs[i] = d_a, d_z
+            a_prev = fwd.a[i]
+            d_w[i] = d_z.T @ a_prev
+            if layer.bias_mode == "neuron":
+                d_b[i] = d_z.sum(axis=0)
+            elif layer.bias_mode == "shared":
+                d_b[i] = np.array([d_z.sum()], dtype=d_z.dtype)
+            else:
+                d_b[i] = np.zeros(0, dtype=d_z.dtype)
+            if layer.alpha_name and layer.activation.alpha_derivative is not None:
+                da_dalpha = layer.activation.alpha_derivative(z, a, layer.alpha_value())
+                d_alpha[i] = np.array([np.sum(da_dalpha * d_a)], dtype=d_z.dtype)
+            else:
+                d_alpha[i] = np.zeros(0, dtype=d_z.dtype)
+            d_a = d_z @ layer.weight
+        return Backward(d_w, d_b, d_alpha, d_as, d_zs, fused)
+
+    def gradients(self, back: Backward) -> dict[str, float]:
+        """Each parameter's gradient by name, from a backward pass."""
+        grads: dict[str, float] = {}
+        for i, layer in enumerate(self.layers):
+            for r, row in enumerate(layer.weight_names):
+                for c, name in enumerate(row):
+                    grads[name] = float(back.d_weight[i][r, c])
+            for j, name in enumerate(layer.bias_names):
+                grads[name] = float(back.d_bias[i][j])
+            if layer.alpha_name:
+                grads[layer.alpha_name] = float(back.d_alpha[i][0])
+        return grads
+
+    def updated(self, back: Backward, learning_rate: float | None = None) -> Network:
+        """A new network after one gradient-descent step θ ← θ − η ∂L/∂θ (frozen θ unchanged).
+
+        Every parameter moves by the gradient computed before this update: the step is a value,
+        so applying it never changes the network it came from.
+        """
+        lr = self.training.learning_rate if learning_rate is None else learning_rate
+        frozen = set(self.training.freeze)
+        new = copy.deepcopy(self)
+        for i, layer in enumerate(new.layers):
+            w_mask = np.array([[n not in frozen for n in row] for row in layer.weight_names], dtype=bool)
+            layer.weight = layer.weight - lr * back.d_weight[i] * w_mask.reshape(layer.weight.shape)
+            if layer.bias_names:
+                b_mask = np.array([n not in frozen for n in layer.bias_names], dtype=bool)
+                layer.bias = layer.bias - lr * back.d_bias[i] * b_mask
+            if layer.alpha_name and layer.alpha_name not in frozen:
+                layer.alpha = layer.alpha - lr * back.d_alpha[i]
+        return new
+
+    def batches(self) -> list[np.ndarray]:
+        """The example indices of each update in one epoch, in file order, by `batch`."""
+        n = self.x.shape[0]
+        batch = self.training.batch
+        size = 1 if batch == "online" else n if batch == "full" else int(batch)
+        return [np.arange(s, min(s + size, n)) for s in range(0, n, size)]
