@@ -21,8 +21,5 @@ class NetfileError(ChainruleError):
 
 def describe(value: object) -> str:
     """A short, readable rendering of an offending value for an error message."""
-    if isinstance(value, str) and not value.startswith("<"):
-        text = repr(value)
-    else:
-        text = str(value)
+    text = repr(value) if isinstance(value, str) and not value.startswith("<") else str(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -70,6 +70,11 @@ class Activation:
     value: Callable[[Array, float], Array]
     derivative: Callable[[Array, Array, float], Array]
     derivative_words: str = ""  # why the derivative is what it is, for the explanation
+    plain: str = ""  # the formula in plain Unicode, for the terminal
+    derivative_plain: str = ""  # f'(z) in terms of {z}, {a} and {alpha}, for the terminal
+    # The numbers whose product the terminal shows for f'(z) (sigmoid: a and 1 − a), and how to write them.
+    derivative_parts: Callable[[float, float, float], tuple[float, ...]] | None = None
+    derivative_parts_plain: str = ""
     alpha: float | None = None  # default α for activations that take one
     learnable_alpha: bool = False
     alpha_derivative: Callable[[Array, Array, float], Array] | None = None
@@ -102,6 +107,10 @@ class Loss:
     fused_value: Callable[[Array, Array], Array] | None = None
     fused_gradient: Callable[[Array, Array, Array], Array] | None = None
     fused_formula: str = ""
+    plain: str = ""  # L in plain Unicode
+    term_plain: str = ""  # one output's term, in {y} and {a}
+    outer_plain: str = "{sum}"  # how the terms combine
+    gradient_plain: str = ""  # ∂L/∂ŷ in {a}, {y} and {m}
 
 
 def softmax(z: Array) -> Array:
@@ -136,6 +145,8 @@ _register(
         output_range="(−∞, ∞)",
         use="regression outputs; a linear layer",
         caveats="a stack of identity layers is still one linear map",
+        plain="f(z) = z",
+        derivative_plain="1",
         value=lambda z, _p: z.copy(),
         derivative=lambda z, _a, _p: np.ones_like(z),
         derivative_words="the identity's slope is 1 everywhere",
@@ -153,6 +164,8 @@ _register(
         use="perceptrons; illustrating why gradients need smooth activations",
         caveats="its derivative is 0 wherever it exists, so no gradient flows back through it: "
         "backpropagation cannot learn the weights below a step",
+        plain="step(z) = 1 if z ≥ 0, else 0",
+        derivative_plain="0",
         value=lambda z, _p: (z >= 0).astype(z.dtype),
         derivative=lambda z, _a, _p: np.zeros_like(z),
         derivative_words="the step is flat on both sides of 0, so its slope is 0: "
@@ -170,6 +183,10 @@ _register(
         output_range="(0, 1)",
         use="binary outputs (probabilities); classic hidden layers",
         caveats="vanishing gradients: σ'(z) ≤ 0.25 and near 0 for large |z|; outputs not centred on 0",
+        plain="σ(z) = 1 / (1 + e^(−z))",
+        derivative_plain="{a}(1 − {a})",
+        derivative_parts=lambda _z, a, _p: (a, 1.0 - a),
+        derivative_parts_plain="{0} · {1}",
         value=lambda z, _p: sigmoid(z),
         derivative=lambda _z, a, _p: a * (1.0 - a),
         derivative_words="σ'(z) = σ(z)(1 − σ(z)), so it is computed from the activation itself: a(1 − a)",
@@ -186,6 +203,10 @@ _register(
         output_range="(−1, 1)",
         use="hidden layers of small networks; recurrent networks",
         caveats="vanishing gradients for large |z|",
+        plain="tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))",
+        derivative_plain="1 − {a}²",
+        derivative_parts=lambda _z, a, _p: (a,),
+        derivative_parts_plain="1 − {0}²",
         value=lambda z, _p: np.tanh(z),
         derivative=lambda _z, a, _p: 1.0 - a * a,
         derivative_words="tanh'(z) = 1 − tanh²(z), computed from the activation: 1 − a²",
@@ -202,6 +223,8 @@ _register(
         use="the default for hidden layers of deep networks",
         caveats="dead ReLUs: a neuron whose z stays negative gets no gradient and never recovers; "
         "the derivative at exactly 0 is taken as 0",
+        plain="ReLU(z) = max(0, z)",
+        derivative_plain="1 if {z} > 0, else 0",
         value=lambda z, _p: np.maximum(z, 0.0),
         derivative=lambda z, _a, _p: (z > 0).astype(z.dtype),
         derivative_words="the slope is 1 where z > 0 and 0 elsewhere",
@@ -218,6 +241,8 @@ _register(
         output_range="(−∞, ∞)",
         use="hidden layers, where dead ReLUs are a problem",
         caveats="α is a fixed choice (default 0.01)",
+        plain="LReLU(z) = z if z > 0, else α·z",
+        derivative_plain="1 if {z} > 0, else α",
         value=lambda z, p: np.where(z > 0, z, p * z),
         derivative=lambda z, _a, p: np.where(z > 0, 1.0, p).astype(z.dtype),
         derivative_words="the slope is 1 where z > 0 and α elsewhere",
@@ -236,6 +261,8 @@ _register(
         output_range="(−∞, ∞)",
         use="hidden layers of image networks",
         caveats="α is a parameter with its own gradient (named alpha_<layer>), summed over the layer's neurons",
+        plain="PReLU(z) = z if z > 0, else α·z  (α learned)",
+        derivative_plain="1 if {z} > 0, else α",
         value=lambda z, p: np.where(z > 0, z, p * z),
         derivative=lambda z, _a, p: np.where(z > 0, 1.0, p).astype(z.dtype),
         derivative_words="the slope is 1 where z > 0 and α elsewhere",
@@ -255,6 +282,8 @@ _register(
         output_range="(−α, ∞)",
         use="hidden layers; pushes mean activations towards 0",
         caveats="α is a fixed choice (default 1); an exponential to compute",
+        plain="ELU(z) = z if z > 0, else α(e^z − 1)",
+        derivative_plain="1 if {z} > 0, else α·e^{z}",
         value=lambda z, p: _elu(z, p),
         derivative=lambda z, _a, p: np.where(z > 0, 1.0, p * np.exp(np.minimum(z, 0.0))),
         derivative_words="the slope is 1 where z > 0 and α e^z elsewhere",
@@ -273,9 +302,10 @@ _register(
         output_range="(−λα, ∞)",
         use="self-normalising deep fully connected networks",
         caveats="its guarantees assume LeCun-normal weights and standardised inputs",
+        plain="SELU(z) = λ·z if z > 0, else λα(e^z − 1)",
+        derivative_plain="λ if {z} > 0, else λα·e^{z}",
         value=lambda z, _p: SELU_SCALE * _elu(z, SELU_ALPHA),
-        derivative=lambda z, _a, _p: SELU_SCALE
-        * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0))),
+        derivative=lambda z, _a, _p: SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0))),
         derivative_words="the slope is λ where z > 0 and λα e^z elsewhere",
         init="he",
     )
@@ -291,6 +321,10 @@ _register(
         use="the output layer of a classifier, with cross-entropy",
         caveats="not element-wise: each output depends on every z (a full Jacobian); "
         "with cross-entropy the gradient simplifies to ŷ − y",
+        plain="softmax(z)ᵢ = e^(zᵢ) / Σⱼ e^(zⱼ)",
+        derivative_plain="{a}(1 − {a})",
+        derivative_parts=lambda _z, a, _p: (a, 1.0 - a),
+        derivative_parts_plain="{0} · {1}",
         value=lambda z, _p: softmax(z),
         derivative=lambda _z, a, _p: a * (1.0 - a),  # the Jacobian's diagonal only
         derivative_words="each output depends on every z: ∂a_i/∂z_j = a_i(δ_ij − a_j)",
@@ -307,6 +341,8 @@ _register(
         output_range="[≈ −0.278, ∞)",
         use="hidden layers of modern deep networks",
         caveats="not monotonic; costs a sigmoid",
+        plain="swish(z) = z·σ(z)",
+        derivative_plain="σ({z})(1 + {z}(1 − σ({z})))",
         value=lambda z, _p: z * sigmoid(z),
         derivative=lambda z, _a, _p: sigmoid(z) * (1.0 + z * (1.0 - sigmoid(z))),
         derivative_words="by the product rule: σ(z) + z σ(z)(1 − σ(z))",
@@ -324,6 +360,8 @@ _register(
         output_range="[≈ −0.170, ∞)",
         use="transformers and other modern networks",
         caveats="not monotonic; costs an erf",
+        plain="GELU(z) = z·Φ(z)",
+        derivative_plain="Φ({z}) + {z}·φ({z})",
         value=lambda z, _p: z * _Phi(z),
         derivative=lambda z, _a, _p: _Phi(z) + z * _phi(z),
         derivative_words="by the product rule: Φ(z) + z φ(z), φ the normal density",
@@ -340,6 +378,8 @@ _register(
         output_range="(0, ∞)",
         use="outputs that must be positive (scales, rates); a smooth ReLU",
         caveats="its gradient never quite reaches 0 or 1",
+        plain="softplus(z) = log(1 + e^z)",
+        derivative_plain="σ({z})",
         value=lambda z, _p: softplus(z),
         derivative=lambda z, _a, _p: sigmoid(z),
         derivative_words="the derivative of log(1 + e^z) is the sigmoid σ(z)",
@@ -397,6 +437,10 @@ _register_loss(
         description="half the squared error, so that the 2 of the derivative cancels",
         use="regression; the classic worked example",
         caveats="with sigmoid outputs, gradients vanish when the output saturates",
+        plain="L = ½ Σ (y − ŷ)²",
+        term_plain="({y} − {a})²",
+        outer_plain="½ · {sum}",
+        gradient_plain="{a} − {y}",
         value=lambda a, y: 0.5 * np.sum((y - a) ** 2, axis=-1),
         gradient=lambda a, y: a - y,
     )
@@ -409,6 +453,10 @@ _register_loss(
         description="the squared error, summed over the outputs (no ½)",
         use="regression",
         caveats="twice the gradient of the ½ form: a learning rate tuned for one is off by 2 for the other",
+        plain="L = Σ (y − ŷ)²",
+        term_plain="({y} − {a})²",
+        outer_plain="{sum}",
+        gradient_plain="2({a} − {y})",
         value=lambda a, y: np.sum((y - a) ** 2, axis=-1),
         gradient=lambda a, y: 2.0 * (a - y),
     )
@@ -421,6 +469,10 @@ _register_loss(
         description="the mean of the squared errors over the m outputs",
         use="regression",
         caveats="the mean over outputs scales the gradient by 1/m",
+        plain="L = (1/m) Σ (y − ŷ)²",
+        term_plain="({y} − {a})²",
+        outer_plain="(1/{m}) · {sum}",
+        gradient_plain="2({a} − {y}) / {m}",
         value=lambda a, y: np.mean((y - a) ** 2, axis=-1),
         gradient=lambda a, y: 2.0 * (a - y) / a.shape[-1],
     )
@@ -433,6 +485,10 @@ _register_loss(
         description="the negative log-likelihood of independent yes/no outputs",
         use="binary and multi-label classification, with sigmoid outputs",
         caveats="undefined at ŷ = 0 or 1: computed from z (log σ(z) = −softplus(−z)) so it never takes log(0)",
+        plain="L = −Σ [y log ŷ + (1 − y) log(1 − ŷ)]",
+        term_plain="{y} log {a} + (1 − {y}) log(1 − {a})",
+        outer_plain="−{sum}",
+        gradient_plain="({a} − {y}) / ({a}(1 − {a}))",
         value=lambda a, y: -np.sum(y * _safe_log(a) + (1.0 - y) * _safe_log(1.0 - a), axis=-1),
         gradient=lambda a, y: (a - y) / np.maximum(a * (1.0 - a), _TINY),
         requires_activation=("sigmoid",),
@@ -451,6 +507,10 @@ _register_loss(
         use="multiclass classification, with a softmax output",
         caveats="with softmax the gradient with respect to z simplifies to ŷ − y; "
         "computed by log-sum-exp, so it never takes log(0)",
+        plain="L = −Σ y log ŷ",
+        term_plain="{y} log {a}",
+        outer_plain="−{sum}",
+        gradient_plain="−{y} / {a}",
         value=lambda a, y: -np.sum(y * _safe_log(a), axis=-1),
         gradient=lambda a, y: -y / np.maximum(a, _TINY),
         requires_activation=("softmax",),
@@ -470,6 +530,10 @@ _register_loss(
         "with one output, max(0, 1 − yŷ) for y = ±1",
         use="margin classifiers, with an identity output",
         caveats="not differentiable where a margin is exactly 0 (taken as 0 there)",
+        plain="L = Σ_{j≠c} max(0, ŷⱼ − ŷ_c + 1)",
+        term_plain="",
+        outer_plain="{sum}",
+        gradient_plain="1 if ŷⱼ − ŷ_c + 1 > 0 (−their count for c)",
         value=_hinge_value,
         gradient=_hinge_gradient,
     )

@@ -125,13 +125,18 @@ def _neuron_names(layer: str, units: int) -> list[str]:
 
 def _names_grid(r: _Reader, value: object, key: str, rows: int, cols: int) -> list[list[str]]:
     """Custom weight names: a list of rows, or one flat list in row-major order."""
-    if isinstance(value, list) and all(isinstance(v, str) for v in value) and len(value) == rows * cols:
-        return [list(value[i * cols : (i + 1) * cols]) for i in range(rows)]
-    ok = isinstance(value, list) and len(value) == rows
-    ok = ok and all(isinstance(row, list) and len(row) == cols and all(isinstance(n, str) for n in row) for row in value)  # type: ignore[union-attr]
-    if not ok:
+    if not isinstance(value, list):
         raise r.fail(key, f"{rows} rows of {cols} names (one per weight)", value)
-    return [list(row) for row in value]  # type: ignore[union-attr]
+    if all(isinstance(v, str) for v in value) and len(value) == rows * cols:
+        return [[str(v) for v in value[i * cols : (i + 1) * cols]] for i in range(rows)]
+    grid: list[list[str]] = []
+    for row in value:
+        if not (isinstance(row, list) and len(row) == cols and all(isinstance(n, str) for n in row)):
+            raise r.fail(key, f"{rows} rows of {cols} names (one per weight)", value)
+        grid.append([str(n) for n in row])
+    if len(grid) != rows:
+        raise r.fail(key, f"{rows} rows of {cols} names (one per weight)", value)
+    return grid
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_examples: bool = True) -> Network:
@@ -163,7 +168,11 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
 
     raw_layers = data.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
-        raise r.fail("layers", "a list of one or more [[layers]] tables", raw_layers if raw_layers is not None else "nothing (the key is missing)")
+        raise r.fail(
+            "layers",
+            "a list of one or more [[layers]] tables",
+            raw_layers if raw_layers is not None else "nothing (the key is missing)",
+        )
     layers: list[Layer] = []
     fan_in, sending = len(input_names), input_names
     counter = 0
@@ -176,7 +185,11 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
     out = layers[-1]
     if loss.requires_activation and out.activation.name not in loss.requires_activation:
         want = " or ".join(loss.requires_activation)
-        raise r.fail(f"layers[{len(layers) - 1}].activation", f"{want} in the output layer for loss {loss.name}", out.activation.name)
+        raise r.fail(
+            f"layers[{len(layers) - 1}].activation",
+            f"{want} in the output layer for loss {loss.name}",
+            out.activation.name,
+        )
 
     _check_unique_names(r, input_names, layers)
     x, y = _examples(r, data.get("examples"), len(input_names), out.units, require_examples, dtype)
@@ -187,12 +200,21 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
     names = set(net.parameter_names())
     for i, name in enumerate(training.freeze):
         if name not in names:
-            raise r.fail(f"training.freeze[{i}]", "a parameter name (" + ", ".join(net.parameter_names()[:8]) + ", ...)", name)
+            raise r.fail(
+                f"training.freeze[{i}]", "a parameter name (" + ", ".join(net.parameter_names()[:8]) + ", ...)", name
+            )
     return net
 
 
 def _layer(
-    r: _Reader, raw: object, li: int, count: int, fan_in: int, counter: int, rng: np.random.Generator, dtype: np.dtype[Any]
+    r: _Reader,
+    raw: object,
+    li: int,
+    count: int,
+    fan_in: int,
+    counter: int,
+    rng: np.random.Generator,
+    dtype: np.dtype[Any],
 ) -> tuple[Layer, int]:
     where = f"layers[{li}]"
     if not isinstance(raw, dict):
@@ -203,13 +225,21 @@ def _layer(
     name = r.string(raw.get("name", default_name), f"{where}.name")
 
     if "activation" not in raw:
-        raise r.fail(f"{where}.activation", "an activation (" + ", ".join(known("activation")) + ")", "nothing (the key is missing)")
+        raise r.fail(
+            f"{where}.activation",
+            "an activation (" + ", ".join(known("activation")) + ")",
+            "nothing (the key is missing)",
+        )
     act_name = raw["activation"]
     if not isinstance(act_name, str) or act_name not in ACTIVATIONS:
         raise r.fail(f"{where}.activation", "one of " + ", ".join(known("activation")), act_name)
     act = ACTIVATIONS[act_name]
     if not act.elementwise and not last:
-        raise r.fail(f"{where}.activation", "softmax only in the output layer (its outputs are probabilities for the loss)", act_name)
+        raise r.fail(
+            f"{where}.activation",
+            "softmax only in the output layer (its outputs are probabilities for the loss)",
+            act_name,
+        )
 
     weights_raw = raw.get("weights")
     if "units" in raw:
@@ -246,7 +276,11 @@ def _layer(
     if "bias_names" in raw:
         given = raw["bias_names"]
         given = [given] if isinstance(given, str) else given
-        if not isinstance(given, list) or len(given) != len(bias_names) or not all(isinstance(n, str) and n for n in given):
+        if (
+            not isinstance(given, list)
+            or len(given) != len(bias_names)
+            or not all(isinstance(n, str) and n for n in given)
+        ):
             raise r.fail(f"{where}.bias_names", f"{len(bias_names)} name(s), one per bias", raw["bias_names"])
         bias_names = list(given)
 
@@ -294,9 +328,7 @@ def _training(r: _Reader, raw: object) -> Training:
             raise r.fail("training.learning_rate", "a number > 0", raw["learning_rate"])
     if "batch" in raw:
         b = raw["batch"]
-        if b in ("online", "full"):
-            t.batch = b
-        elif isinstance(b, int) and not isinstance(b, bool) and b >= 1:
+        if b in ("online", "full") or (isinstance(b, int) and not isinstance(b, bool) and b >= 1):
             t.batch = b
         else:
             raise r.fail("training.batch", '"online", "full" or a batch size ≥ 1', b)
@@ -389,7 +421,9 @@ def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
         layers.append(entry)
     doc["layers"] = layers
     if include_examples and net.x.shape[0]:
-        doc["examples"] = [{"x": [float(v) for v in x], "y": [float(v) for v in y]} for x, y in zip(net.x, net.y, strict=True)]
+        doc["examples"] = [
+            {"x": [float(v) for v in x], "y": [float(v) for v in y]} for x, y in zip(net.x, net.y, strict=True)
+        ]
     t = net.training
     doc["training"] = {
         "learning_rate": t.learning_rate,

@@ -30,6 +30,7 @@ class Factor:
     value: float
     kind: FactorKind
     source: str = ""  # the name whose value this factor is (w5 for ∂z_out/∂a_h1, a_h1 for ∂z_out/∂w5)
+    parts: tuple[float, ...] = ()  # numbers whose product it is, as the registry writes it (a, 1 − a)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Path:
     factors: tuple[Factor, ...]
     value: float
     via: str = ""  # the neuron a shared parameter reaches the loss through (h1 for b1's first path)
+    partials: tuple[float, ...] = ()  # running products, left to right: f1, f1·f2, ..., value
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class NeuronSum:
 
     neuron: str
     layer: str
-    terms: tuple[tuple[str, str], ...]  # (weight name, sending name)
+    terms: tuple[tuple[str, str], ...]  # (weight name, sending value's name: x1 or a_h1)
     bias: str | None
     activation: str
     alpha: str | None = None  # a named (learnable) α, or None
@@ -194,11 +196,13 @@ def _sums(net: Network) -> tuple[NeuronSum, ...]:
                 bias = layer.bias_names[j]
             terms = tuple(zip(layer.weight_names[j], sending, strict=True))
             sums.append(NeuronSum(neuron, layer.name, terms, bias, layer.activation.name, layer.alpha_name))
-        sending = list(layer.neuron_names)
+        sending = [f"a_{n}" for n in layer.neuron_names]
     return tuple(sums)
 
 
-def _values(net: Network, rec: StepRecord, fwd: Forward, back: Backward, y: np.ndarray, new: Network) -> dict[str, float]:
+def _values(
+    net: Network, rec: StepRecord, fwd: Forward, back: Backward, y: np.ndarray, new: Network
+) -> dict[str, float]:
     v: dict[str, float] = {}
     for k in range(len(rec.examples)):
         s = rec.suffix(k)
@@ -273,7 +277,12 @@ def _deltas(net: Network, rec: StepRecord, fwd: Forward, back: Backward, k: int)
                 how = "hidden"
                 nxt = net.layers[li + 1]
                 terms = tuple(
-                    (nxt.weight_names[m][j], nxt.neuron_names[m], float(nxt.weight[m, j]), float(back.d_z[li + 1][k, m]))
+                    (
+                        nxt.weight_names[m][j],
+                        nxt.neuron_names[m],
+                        float(nxt.weight[m, j]),
+                        float(back.d_z[li + 1][k, m]),
+                    )
                     for m in range(nxt.units)
                 )
             out.append(Delta(n, float(back.d_a[li][k, j]), float(deriv[j]), terms, float(back.d_z[li][k, j]), how))  # type: ignore[arg-type]
@@ -294,7 +303,7 @@ def _paths_to_z(net: Network, rec: StepRecord, k: int, li: int, j: int) -> list[
         return [
             [
                 Factor("L", f"a_{n}", v[f"dL/da_{n}{s}"], "loss"),
-                Factor(f"a_{n}", f"z_{n}", v[f"da_{n}/dz_{n}{s}"], "activation", f"a_{n}"),
+                _activation_factor(net, rec, k, li, j),
             ]
         ]
     routes: list[list[Factor]] = []
@@ -306,10 +315,21 @@ def _paths_to_z(net: Network, rec: StepRecord, k: int, li: int, j: int) -> list[
                 [
                     *above,
                     Factor(f"z_{nm}", f"a_{n}", float(nxt.weight[m, j]), "weight", w),
-                    Factor(f"a_{n}", f"z_{n}", v[f"da_{n}/dz_{n}{s}"], "activation", f"a_{n}"),
+                    _activation_factor(net, rec, k, li, j),
                 ]
             )
     return routes
+
+
+def _activation_factor(net: Network, rec: StepRecord, k: int, li: int, j: int) -> Factor:
+    """∂a_j/∂z_j, with the numbers the registry writes it as (σ: a and 1 − a)."""
+    s = rec.suffix(k)
+    layer = net.layers[li]
+    n = layer.neuron_names[j]
+    z, a = rec.values[f"z_{n}{s}"], rec.values[f"a_{n}{s}"]
+    act = layer.activation
+    parts = act.derivative_parts(z, a, layer.alpha_value()) if act.derivative_parts else ()
+    return Factor(f"a_{n}", f"z_{n}", rec.values[f"da_{n}/dz_{n}{s}"], "activation", f"a_{n}", tuple(parts))
 
 
 def _path_count(net: Network, li: int) -> int:
@@ -350,7 +370,7 @@ def _chains(net: Network, rec: StepRecord, fwd: Forward, back: Backward) -> dict
                         to_a = [[Factor("L", f"a_{n}", rec.values[f"dL/da_{n}{s}"], "delta")]]
                     last = Factor(f"a_{n}", layer.alpha_name, float(da[j]), "alpha", f"z_{n}")
                     _add(chains, layer.alpha_name, to_a, last, n)
-            sending = list(layer.neuron_names)
+            sending = [f"a_{n}" for n in layer.neuron_names]
     return {name: _merge(name, pieces, len(rec.examples)) for name, pieces in chains.items()}
 
 
@@ -358,8 +378,8 @@ def _add(chains: dict[str, list[Chain]], param: str, routes: list[list[Factor]],
     paths = []
     for r in routes:
         factors = (*r, last)
-        value = float(np.prod([f.value for f in factors]))
-        paths.append(Path(factors, value, via))
+        partials = tuple(float(p) for p in np.cumprod([f.value for f in factors]))
+        paths.append(Path(factors, partials[-1], via, partials))
     form: Literal["paths", "delta"] = "delta" if routes and routes[0][0].kind == "delta" else "paths"
     chains.setdefault(param, []).append(Chain(param, form, tuple(paths), sum(p.value for p in paths)))
 

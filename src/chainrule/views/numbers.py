@@ -1,0 +1,65 @@
+"""How numbers and names are written, the same way in every view."""
+
+from __future__ import annotations
+
+import math
+
+from ..step import StepRecord
+
+DEFAULT_DIGITS = 4
+
+
+def fmt(x: float, digits: int = DEFAULT_DIGITS) -> str:
+    """A number as a worked example writes it: `digits` decimal places.
+
+    Trailing zeros are dropped only where the number is exact at that precision (0.05, 0.4, 1),
+    so 0.0150 still says that three digits are significant while 0.40 given in a file reads 0.4.
+
+    Small numbers keep at least ``digits − 1`` significant digits (0.000668, not 0.0007), so a
+    gradient never prints as 0 when it is not; very large or very small ones use an exponent.
+    """
+    if not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("∞" if x > 0 else "−∞")
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if ax >= 1e6 or ax < 10.0 ** -(digits + 4):
+        mantissa, exp = f"{x:.{max(digits - 1, 1)}e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+        return f"{mantissa}e{int(exp)}".replace("-", "−")
+    places = digits
+    sig = digits - 1
+    leading = -math.floor(math.log10(ax))  # zeros after the point before the first digit, plus 1
+    if leading > 0 and places < leading + sig - 1:
+        places = leading + sig - 1
+    text = f"{x:.{places}f}"
+    if "." in text and abs(float(text) - x) <= 10.0 ** -(places + 6):
+        text = text.rstrip("0").rstrip(".")
+    return text.replace("-", "−") if text not in ("-0", "0") else "0"
+
+
+def signed(x: float, digits: int = DEFAULT_DIGITS) -> str:
+    """A number for a product or sum: negative ones in parentheses, as a person writes them."""
+    text = fmt(x, digits)
+    return f"({text})" if text.startswith("−") else text
+
+
+class Names:
+    """The names a reader sees: ŷ for a single output's activation, y for its target."""
+
+    def __init__(self, record: StepRecord) -> None:
+        outs = record.output_neurons
+        self.single = len(outs) == 1
+        self.out = outs[0] if self.single else ""
+
+    def show(self, name: str) -> str:
+        base, sep, suffix = name.partition("#")
+        if self.single:
+            if base == f"a_{self.out}":
+                base = "ŷ"
+            elif base == f"y_{self.out}":
+                base = "y"
+        return base + (f"#{suffix}" if sep else "")
+
+    def partial(self, num: str, den: str) -> str:
+        return f"∂{self.show(num)}/∂{self.show(den)}"
