@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,24 @@ from . import __version__
 from .errors import ChainruleError
 
 
+# Commands that live in their own modules, imported only when used, so that `chainrule` on the
+# reference example starts fast: name -> "module:attribute".
+LAZY_COMMANDS: dict[str, str] = {}
+
+
 class _Group(click.Group):
-    """Turns a ChainruleError anywhere below into one line on stderr and exit status 2."""
+    """Lazy subcommands; turns a ChainruleError anywhere below into one line on stderr and exit 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -36,7 +53,8 @@ def main(ctx: click.Context) -> None:
         ctx.invoke(explain)
 
 
-def _write(text: str, output: Path | None) -> None:
+def write_output(text: str, output: Path | None) -> None:
+    """Print text, or write it atomically to a file (never half a file)."""
     if output is None:
         sys.stdout.write(text)
         return
@@ -91,7 +109,7 @@ def explain(file: Path | None, fmt: str, digits: int, example: int, only: str | 
     if fmt == "json":
         from .views import json as json_view
 
-        _write(json_view.render(record), output)
+        write_output(json_view.render(record), output)
         return
     from rich.console import Console
 
@@ -102,4 +120,4 @@ def explain(file: Path | None, fmt: str, digits: int, example: int, only: str | 
     else:
         console = Console(record=True, highlight=False, width=100, file=open("/dev/null", "w"))  # noqa: SIM115
         console.print(text.render(record, digits, only))
-        _write(console.export_text(), output)
+        write_output(console.export_text(), output)
