@@ -88,6 +88,11 @@ class Update:
     new: float
     frozen: bool
 
+    @property
+    def change(self) -> float:
+        """new − old: −η·∂L/∂θ for plain gradient descent."""
+        return self.new - self.old
+
 
 @dataclass(frozen=True)
 class LayerInfo:

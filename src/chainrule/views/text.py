@@ -15,7 +15,7 @@ from rich.text import Text
 
 from ..functions import ACTIVATIONS, LOSSES
 from ..step import Chain, Factor, Path, StepRecord
-from .numbers import DEFAULT_DIGITS, Names, fmt, signed
+from .numbers import DEFAULT_DIGITS, Names, fmt, fmt_change, signed
 
 MAX_FACTOR_NOTES = 200  # beyond this, a huge network's story is cut with a note
 
@@ -381,7 +381,7 @@ def _update(w: _Writer, only: str | None) -> Iterator[RenderableType]:
             u.param,
             w.n(u.old),
             w.n(u.gradient),
-            w.n(u.new),
+            fmt_change(u.new, u.change, w.d),
             "frozen" if u.frozen else f"= {w.s(u.old)} − {w.n(r.learning_rate)} · {w.s(u.gradient)}",
         )
     yield t
