@@ -115,7 +115,10 @@ def explain(file: Path | None, fmt: str, digits: int, example: int, only: str | 
     from .views import text
 
     if output is None:
-        Console(highlight=False).print(text.render(record, digits, only))
+        console = Console(highlight=False)
+        # Piped or redirected: no colour (rich's default) and no hard wrapping of long equations.
+        console.soft_wrap = not console.is_terminal
+        console.print(text.render(record, digits, only))
     else:
         console = Console(record=True, highlight=False, width=100, file=open("/dev/null", "w"))  # noqa: SIM115
         console.print(text.render(record, digits, only))

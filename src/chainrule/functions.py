@@ -541,5 +541,7 @@ _register_loss(
 
 
 def known(kind: str) -> list[str]:
-    """The names a user may write for activations (kind='activation') or losses."""
-    return sorted(ACTIVATIONS if kind == "activation" else LOSSES)
+    """The canonical names of the activations (kind='activation') or losses, for messages."""
+    if kind == "activation":
+        return sorted({a.name for a in ACTIVATIONS.values()})
+    return sorted(LOSSES)
