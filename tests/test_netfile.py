@@ -201,3 +201,18 @@ def test_a_json_network_with_a_nan(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))  # Python writes NaN, which its JSON reader accepts: we must refuse it
     result = CliRunner().invoke(main, ["explain", str(path)])
     _one_line_error(result, "net.json", "layers[1].weights[0][1]", "a finite number")
+
+
+def test_the_json_schema_accepts_every_example_and_names_every_registry_entry() -> None:
+    import jsonschema
+
+    from chainrule.functions import ACTIVATIONS, LOSSES
+
+    schema = json.loads((EXAMPLES.parent.parent.parent / "docs" / "network-file.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        jsonschema.validate(tomllib.loads(path.read_text()), schema)
+    assert set(schema["properties"]["loss"]["enum"]) == set(LOSSES)
+    assert set(schema["$defs"]["layer"]["properties"]["activation"]["enum"]) == set(ACTIVATIONS)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"inputs": 1, "layers": [{"activation": "sigmoidal"}]}, schema)
