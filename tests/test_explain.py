@@ -75,7 +75,9 @@ def test_minibatch_and_example_option() -> None:
 def test_a_wide_network_uses_the_delta_form_and_says_so() -> None:
     text = run("explain", str(EXAMPLES / "softmax-classifier.toml"))
     assert "δ_j = f′(z_j) · Σ_k w_kj δ_k" in text
-    assert "δ_out1#1 = ŷ − y" in text  # cross-entropy with softmax: the shortcut, said
+    # cross-entropy with softmax: the shortcut, said once; the mean over 3 examples, shown
+    assert "δ_out1#1 = (1/3)·(a_out1 − y_out1) = (1/3)·(0.2685 − 1) = −0.2438" in text
+    assert text.count("simplify to ŷ − y") == 1
     assert "δ_h2#3 = f′(z_h2) · (w8·δ_out1#3 + w11·δ_out2#3 + w14·δ_out3#3)" in text
 
 

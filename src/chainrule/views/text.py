@@ -338,24 +338,33 @@ def _last_symbol(w: _Writer, f: Factor, s: str) -> str:
 
 def _deltas(w: _Writer) -> Iterator[RenderableType]:
     r = w.r
+    n = len(r.examples)
+    scale = f"(1/{n})·" if r.reduction == "mean" and n > 1 else ""
     lines: list[str] = []
     for k, deltas in enumerate(r.deltas):
         s = r.suffix(k)
-        for d in reversed(deltas):
-            name = f"δ_{d.neuron}{s}"
-            a, z = w.show(f"a_{d.neuron}"), f"z_{d.neuron}"
-            if d.how == "output":
-                lines.append(f"  {name} = ∂L/∂{a} · ∂{a}/∂{z} = {w.s(d.d_a)} · {w.s(d.derivative)} = {w.n(d.value)}")
-            elif d.how == "fused":
-                lines.append(
-                    f"  {name} = ŷ − y = {w.n(d.value)}  (the loss and the output activation simplify together)"
-                )
-            elif d.how == "softmax":
-                lines.append(f"  {name} = a(∂L/∂a − Σ_m ∂L/∂a_m a_m) = {w.n(d.value)}  (softmax's full Jacobian)")
-            else:
-                total = " + ".join(f"{wn}·δ_{m}{s}" for wn, m, _, _ in d.terms)
-                nums = " + ".join(f"{w.s(wv)}·{w.s(dv)}" for _, _, wv, dv in d.terms)
-                lines.append(f"  {name} = f′({z}) · ({total}) = {w.s(d.derivative)} · ({nums}) = {w.n(d.value)}")
+        by_neuron = {d.neuron: d for d in deltas}
+        for layer in reversed(r.layers):
+            for neuron in layer.neurons:
+                d = by_neuron[neuron]
+                name = f"δ_{neuron}{s}"
+                a, z, y = w.show(f"a_{neuron}"), f"z_{neuron}", w.show(f"y_{neuron}")
+                if d.how == "output":
+                    lines.append(
+                        f"  {name} = ∂L/∂{a} · ∂{a}/∂{z} = {w.s(d.d_a)} · {w.s(d.derivative)} = {w.n(d.value)}"
+                    )
+                elif d.how == "fused":
+                    nums = f"{w.s(w.v[f'a_{neuron}{s}'])} − {w.s(w.v[f'y_{neuron}{s}'])}"
+                    note = "" if lines else f"  ({r.loss} with {layer.activation}: their derivatives simplify to ŷ − y)"
+                    lines.append(f"  {name} = {scale}({a} − {y}) = {scale}({nums}) = {w.n(d.value)}{note}")
+                elif d.how == "softmax":
+                    lines.append(
+                        f"  {name} = {a}(∂L/∂{a} − Σ_m ∂L/∂a_m · a_m) = {w.n(d.value)}  (softmax's full Jacobian)"
+                    )
+                else:
+                    total = " + ".join(f"{wn}·δ_{m}{s}" for wn, m, _, _ in d.terms)
+                    nums = " + ".join(f"{w.s(wv)}·{w.s(dv)}" for _, _, wv, dv in d.terms)
+                    lines.append(f"  {name} = f′({z}) · ({total}) = {w.s(d.derivative)} · ({nums}) = {w.n(d.value)}")
     yield Text("\n".join(lines))
 
 
