@@ -81,14 +81,16 @@ class LeanSGD:
     def _update(self, i: int, d_z: np.ndarray, lr: float) -> None:
         layer = self.net.layers[i]
         grad = self.d_w[i]
-        if self.masks[i] is not None:
-            grad *= self.masks[i].reshape(grad.shape)
+        mask = self.masks[i]
+        if mask is not None:
+            grad *= mask.reshape(grad.shape)
         grad *= lr
         layer.weight -= grad
         if layer.bias_mode == "none":
             return
         d_b = d_z.sum(axis=0) if layer.bias_mode == "neuron" else np.array([d_z.sum()], dtype=self.dtype)
         step = lr * d_b
-        if self.b_masks[i] is not None:
-            step = step * self.b_masks[i]
+        b_mask = self.b_masks[i]
+        if b_mask is not None:
+            step = step * b_mask
         layer.bias -= step
