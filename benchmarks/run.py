@@ -135,7 +135,7 @@ def main() -> None:
         if args.only and args.only not in w.key:
             continue
         peak = peak32 if w.dtype == np.float32 else peak64
-        key, cells = row(w, repeats, peak)
+        _key, cells = row(w, repeats, peak)
         rows.append(cells)
         print(" | ".join(cells), flush=True)
     start = startup(repeats)

@@ -109,10 +109,7 @@ class Workload:
                 start += self.batch
                 opt.zero_grad()
                 out = model(xb)
-                if ce:
-                    loss = torch.nn.functional.cross_entropy(out, yb)
-                else:
-                    loss = 0.5 * ((out - yb) ** 2).sum(-1).mean()
+                loss = torch.nn.functional.cross_entropy(out, yb) if ce else 0.5 * ((out - yb) ** 2).sum(-1).mean()
                 loss.backward()
                 opt.step()
 
