@@ -39,12 +39,23 @@ class Writer:
         self.v = record.values
         self.names = Names(record)
         self.level = level  # the level of this step's title
+        # In hand mode a computed figure is written with all its decimals (0.0150); a given one
+        # (input, parameter, target, learning rate) as it was given (0.05).
+        given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
+        given += [u.old for u in record.updates] + [record.learning_rate]
+        given += [
+            self.v[f"y_{n}{record.suffix(k)}"] for k in range(len(record.examples)) for n in record.output_neurons
+        ]
+        self.given = set(given)
+
+    def _pad(self, x: float) -> bool:
+        return self.r.hand is not None and x not in self.given
 
     def n(self, x: float) -> str:
-        return num(x, self.d, self.r.hand is not None)
+        return num(x, self.d, self._pad(x))
 
     def s(self, x: float) -> str:
-        return snum(x, self.d, self.r.hand is not None)
+        return snum(x, self.d, self._pad(x))
 
     def t(self, name: str) -> str:
         return tex_name(name, self.names)
@@ -55,10 +66,15 @@ class Writer:
     def h(self, depth: int, text: str) -> Heading:
         return Heading(self.level + depth, text)
 
-    @property
-    def approx(self) -> str:
-        """The relation before a rounded result: the shown factors are themselves rounded."""
-        return r"\approx"
+    def eq(self, x: float) -> str:
+        """The relation before a result: = where the number shown is exactly x, ≈ where it is rounded."""
+        if self.r.hand is not None:
+            return r"\approx"  # a written figure is the rounding of what the calculator showed
+        try:
+            exact = abs(float(self.n(x).replace("−", "-")) - x) <= 1e-12 * max(1.0, abs(x))
+        except ValueError:
+            exact = False
+        return "=" if exact else r"\approx"
 
 
 def story(
@@ -257,15 +273,19 @@ def _forward(w: Writer) -> Iterator[Block]:
                 z = w.t(f"z_{ns.neuron}{s}")
                 rows.append((z, "= " + " + ".join(names)))
                 rows.append(("", "= " + " + ".join(nums)))
-                rows.append(("", rf"{w.approx} {w.n(v[f'z_{ns.neuron}{s}'])}"))
+                rows.append(("", rf"{w.eq(v[f'z_{ns.neuron}{s}'])} {w.n(v[f'z_{ns.neuron}{s}'])}"))
             act = ACTIVATIONS[layer.activation]
             for n in layer.neurons:
                 a, z = w.t(f"a_{n}{s}"), w.t(f"z_{n}{s}")
                 if act.elementwise:
                     f = _fname(act.symbol)
-                    rows.append((a, rf"= {f}({z}) = {f}({w.n(v[f'z_{n}{s}'])}) {w.approx} {w.n(v[f'a_{n}{s}'])}"))
+                    rows.append(
+                        (a, rf"= {f}({z}) = {f}({w.n(v[f'z_{n}{s}'])}) {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
+                    )
                 else:
-                    rows.append((a, rf"= \mathrm{{softmax}}(z)_{{\text{{{n}}}}} {w.approx} {w.n(v[f'a_{n}{s}'])}"))
+                    rows.append(
+                        (a, rf"= \mathrm{{softmax}}(z)_{{\text{{{n}}}}} {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
+                    )
             yield Equations(tuple(rows))
     if w.names.single:
         out = "a_" + w.names.out
@@ -295,14 +315,14 @@ def _loss(w: Writer) -> Iterator[Block]:
             ]
             total = terms[0] if len(terms) == 1 else r"\left[" + " + ".join(terms) + r"\right]"
             rows.append((lhs, "= " + plain_to_tex(loss.outer_plain, sum=total, m=m)))
-            rows.append(("", rf"{w.approx} {w.n(v[f'loss{s}'])}"))
+            rows.append(("", rf"{w.eq(v[f'loss{s}'])} {w.n(v[f'loss{s}'])}"))
         else:
-            rows.append((lhs, rf"{w.approx} {w.n(v[f'loss{s}'])}"))
+            rows.append((lhs, rf"{w.eq(v[f'loss{s}'])} {w.n(v[f'loss{s}'])}"))
     n = len(r.examples)
     if n > 1:
         parts = " + ".join(w.s(v[f"loss#{k + 1}"]) for k in range(n))
         scale = rf"\frac{{1}}{{{n}}}\left({parts}\right)" if r.reduction == "mean" else parts
-        rows.append(("L", rf"= {scale} {w.approx} {w.n(v['loss'])}"))
+        rows.append(("L", rf"= {scale} {w.eq(v['loss'])} {w.n(v['loss'])}"))
     yield Equations(tuple(rows))
 
 
@@ -329,11 +349,18 @@ def _update(w: Writer, only: str | None) -> Iterator[Block]:
             rows.append(
                 (
                     new,
-                    rf"= {w.s(u.old)} - {eta} \cdot {w.s(u.gradient)} = {w.s(u.old)} - {w.s(v[f'eta*dL/d{u.param}'])} {w.approx} {w.n(u.new)}",
+                    rf"= {w.s(u.old)} - {eta} \cdot {w.s(u.gradient)} = {w.s(u.old)} - {w.s(v[f'eta*dL/d{u.param}'])} {w.eq(u.new)} {w.n(u.new)}",
                 )
             )
         else:
-            rows.append((new, rf"= {w.s(u.old)} - {eta} \cdot {w.s(u.gradient)} {w.approx} {w.n(u.new)}"))
+            # η·∂L/∂θ is written out, as a person does before subtracting (0.35 − 0.0142 = 0.3358).
+            step = w.s(r.learning_rate * u.gradient)
+            rows.append(
+                (
+                    new,
+                    rf"= {w.s(u.old)} - {eta} \cdot {w.s(u.gradient)} = {w.s(u.old)} - {step} {w.eq(u.new)} {w.n(u.new)}",
+                )
+            )
         table.append(
             ((w.m(u.param),), (w.n(u.old),), (w.n(u.gradient),), (w.n(u.new) + (" (frozen)" if u.frozen else ""),))
         )

@@ -73,7 +73,7 @@ def _paths_gradient(w: Writer, param: str, chain: Chain, k: int, explained: set[
         yield Equations(((lhs, "= " + _symbols(w, path)),))
         yield from _notes(w, path, k, explained)
         yield Para((Strong("Finally"),))
-        yield Equations(((lhs, f"= {_product(w, path)} {w.approx} {w.n(path.value)}"),))
+        yield Equations(((lhs, f"= {_product(w, path)} {w.eq(path.value)} {w.n(path.value)}"),))
         yield from _steps(w, path)
         return
     vias = [p.via or str(i + 1) for i, p in enumerate(chain.paths)]
@@ -90,10 +90,10 @@ def _paths_gradient(w: Writer, param: str, chain: Chain, k: int, explained: set[
         yield Para((Strong(f"Path through {via}"),))
         yield Equations(((part, "= " + _symbols(w, path)),))
         yield from _notes(w, path, k, explained)
-        yield Equations(((part, f"= {_product(w, path)} {w.approx} {w.n(path.value)}"),))
+        yield Equations(((part, f"= {_product(w, path)} {w.eq(path.value)} {w.n(path.value)}"),))
     total = " + ".join(w.s(p.value) for p in chain.paths)
     yield Para((Strong("Total"),))
-    yield Equations(((lhs, f"= {total} {w.approx} {w.n(chain.value)}"),))
+    yield Equations(((lhs, f"= {total} {w.eq(chain.value)} {w.n(chain.value)}"),))
 
 
 def _steps(w: Writer, path: Path) -> Iterator[Block]:
@@ -102,7 +102,7 @@ def _steps(w: Writer, path: Path) -> Iterator[Block]:
         return
     items: list[tuple[Inline, ...]] = []
     for i in range(1, len(path.factors)):
-        text = rf"{w.s(path.partials[i - 1])} \cdot {w.s(path.factors[i].value)} \approx "
+        text = rf"{w.s(path.partials[i - 1])} \cdot {w.s(path.factors[i].value)} {w.eq(path.partials[i])} "
         res = w.n(path.partials[i])
         last = i == len(path.factors) - 1
         items.append((Math(text + (rf"\mathbf{{{res}}}" if last else res)),))
@@ -141,7 +141,10 @@ def _factor(w: Writer, f: Factor, k: int) -> tuple[tuple[Inline, ...], tuple[tup
         words = "the derivative of the loss with respect to the prediction"
         if r.reduction == "mean" and len(r.examples) > 1:
             words += f" (times 1/{len(r.examples)}, for the mean over the batch)"
-        return (words + ":",), (_split(loss.gradient_formula), (lhs, f"= {sym} = {nums} {w.approx} {w.n(f.value)}"))
+        return (words + ":",), (
+            _split(loss.gradient_formula),
+            (lhs, f"= {sym} = {nums} {w.eq(f.value)} {w.n(f.value)}"),
+        )
     if f.kind == "activation":
         layer = next(la for la in r.layers if f.num.removeprefix("a_") in la.neurons)
         act = ACTIVATIONS[layer.activation]
@@ -154,7 +157,7 @@ def _factor(w: Writer, f: Factor, k: int) -> tuple[tuple[Inline, ...], tuple[tup
                 act.derivative_parts_plain.replace("{0}", "{p0}").replace("{1}", "{p1}"),
                 **{f"p{i}": w.s(p) for i, p in enumerate(f.parts)},
             )
-            rows.append((lhs, f"= {expr} = {nums} {w.approx} {w.n(f.value)}"))
+            rows.append((lhs, f"= {expr} = {nums} {w.eq(f.value)} {w.n(f.value)}"))
         else:
             rows.append((lhs, rf"= {expr} \quad \text{{at }} {z} = {w.n(v[f.den + s])}, \ = {w.n(f.value)}"))
         return (words,), tuple(rows)
@@ -175,7 +178,7 @@ def _factor(w: Writer, f: Factor, k: int) -> tuple[tuple[Inline, ...], tuple[tup
             ":",
         )
         value = v[f.source + s] if f.kind == "input" else v[f.source]
-        return why, ((lhs, f"= {shown} = {w.n(value)}"),)
+        return why, ((lhs, f"= {shown} {w.eq(value)} {w.n(value)}"),)
     if f.kind == "one":
         return (Math(w.t(f.den)), " is added directly to ", Math(w.t(f.num)), ":"), ((lhs, "= 1"),)
     if f.kind == "alpha":
@@ -216,30 +219,34 @@ def _deltas(w: Writer) -> Iterator[Block]:
         if s:
             yield Para((Strong(f"Example {r.examples[k] + 1}"),))
         rows = []
-        for d in reversed(deltas):
-            name = rf"\delta_{{\text{{{d.neuron}}}}}{sup}"
+        by_layer = [[d for d in deltas if d.neuron in layer.neurons] for layer in r.layers]
+        for d in (d for layer in reversed(by_layer) for d in layer):
+            name = w.t(f"delta_{d.neuron}") + sup
             a, z = w.t(f"a_{d.neuron}{s}"), w.t(f"z_{d.neuron}{s}")
             if d.how == "output":
                 rows.append(
                     (
                         name,
-                        rf"= \frac{{\partial L}}{{\partial {a}}} \, f'({z}) = {w.s(d.d_a)} \cdot {w.s(d.derivative)} {w.approx} {w.n(d.value)}",
+                        rf"= \frac{{\partial L}}{{\partial {a}}} \, f'({z}) = {w.s(d.d_a)} \cdot {w.s(d.derivative)} {w.eq(d.value)} {w.n(d.value)}",
                     )
                 )
             elif d.how == "fused":
-                rows.append((name, rf"= {a} - {w.t(f'y_{d.neuron}{s}')} {w.approx} {w.n(d.value)}"))
+                diff = rf"{a} - {w.t(f'y_{d.neuron}{s}')}"
+                if r.reduction == "mean" and len(r.examples) > 1:
+                    diff = rf"\frac{{1}}{{{len(r.examples)}}}\left({diff}\right)"
+                rows.append((name, rf"= {diff} {w.eq(d.value)} {w.n(d.value)}"))
             elif d.how == "softmax":
                 rows.append(
                     (
                         name,
-                        rf"= {a}\left(\frac{{\partial L}}{{\partial {a}}} - \sum_m \frac{{\partial L}}{{\partial a_m}} a_m\right) {w.approx} {w.n(d.value)}",
+                        rf"= {a}\left(\frac{{\partial L}}{{\partial {a}}} - \sum_m \frac{{\partial L}}{{\partial a_m}} a_m\right) {w.eq(d.value)} {w.n(d.value)}",
                     )
                 )
             else:
-                total = " + ".join(rf"{w.t(wn)} \, \delta_{{\text{{{m}}}}}{sup}" for wn, m, _, _ in d.terms)
+                total = " + ".join(rf"{w.t(wn)} \, {w.t('delta_' + m)}{sup}" for wn, m, _, _ in d.terms)
                 nums = " + ".join(rf"{w.s(wv)} \cdot {w.s(dv)}" for _, _, wv, dv in d.terms)
                 rows.append((name, rf"= f'({z}) \left({total}\right)"))
-                rows.append(("", rf"= {w.s(d.derivative)} \cdot \left({nums}\right) {w.approx} {w.n(d.value)}"))
+                rows.append(("", rf"= {w.s(d.derivative)} \cdot \left({nums}\right) {w.eq(d.value)} {w.n(d.value)}"))
         yield Equations(tuple(rows))
 
 
@@ -252,7 +259,7 @@ def _delta_gradient(w: Writer, param: str, chains: tuple[Chain, ...]) -> Iterato
         for p in chain.paths:
             delta, last = p.factors[0], p.factors[-1]
             neuron = delta.den[2:]
-            d = rf"\delta_{{\text{{{neuron}}}}}{sup}"
+            d = w.t(f"delta_{neuron}") + sup
             if last.kind == "input":
                 sym.append(rf"{d} \, {w.t(last.source + s)}")
             elif last.kind == "one":
@@ -262,5 +269,8 @@ def _delta_gradient(w: Writer, param: str, chains: tuple[Chain, ...]) -> Iterato
             nums.append(rf"{w.s(delta.value)} \cdot {w.s(last.value)}")
     lhs = rf"\frac{{\partial L}}{{\partial {w.t(param)}}}"
     yield Equations(
-        ((lhs, "= " + " + ".join(sym)), ("", f"= {' + '.join(nums)} {w.approx} {w.n(w.v[f'dL/d{param}'])}"))
+        (
+            (lhs, "= " + " + ".join(sym)),
+            ("", f"= {' + '.join(nums)} {w.eq(w.v[f'dL/d{param}'])} {w.n(w.v[f'dL/d{param}'])}"),
+        )
     )
