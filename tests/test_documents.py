@@ -28,11 +28,38 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examp
 # reference slipped), 0.0555 (a typo for 0.0554 in one line), 0.0693 and 0.5307 (hand rounding of
 # η·∂L/∂b2 = 0.06925: test_hand reproduces them), and the update table's 0.40865, 0.35890, 0.29925,
 # 0.249625, 0.199325, 0.149665 (θ − η·g with the 4-digit gradients, not the exact step).
-REFERENCE_FIGURES = """
-0.3775 0.3925 0.5933 0.5969 1.1059 0.7514 0.2748 0.7414 0.2486 0.1868 0.0822 0.0827 0.4067 0.2413
-0.1385 0.0554 0.0134 0.00067 0.4031 0.0623 0.0150 0.00075 0.00150 0.0284 0.3589 0.4087 0.2993 0.2496
-0.3358 0.0142
-""".split()
+REFERENCE_FIGURES = [
+    "0.3775",
+    "0.3925",
+    "0.5933",
+    "0.5969",
+    "1.1059",
+    "0.7514",
+    "0.2748",
+    "0.7414",
+    "0.2486",
+    "0.1868",
+    "0.0822",
+    "0.0827",
+    "0.4067",
+    "0.2413",
+    "0.1385",
+    "0.0554",
+    "0.0134",
+    "0.00067",
+    "0.4031",
+    "0.0623",
+    "0.0150",
+    "0.00075",
+    "0.00150",
+    "0.0284",
+    "0.3589",
+    "0.4087",
+    "0.2993",
+    "0.2496",
+    "0.3358",
+    "0.0142",
+]
 
 NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+")
 
@@ -163,7 +190,7 @@ def test_latex_compiles_and_its_pdf_reads_right(tmp_path: Path, reference_tex: s
 class _Strict(HTMLParser):
     """Every non-void element closed in order."""
 
-    VOID = {"meta", "br", "img", "hr", "link", "input", "col", "mspace"}
+    VOID = frozenset({"meta", "br", "img", "hr", "link", "input", "col", "mspace"})
 
     def __init__(self) -> None:
         super().__init__()

@@ -45,6 +45,11 @@ def _inner(tex: str) -> str:
     return re.sub(r"^<math[^>]*>|</math>$", "", out)
 
 
+def _display(tex: str) -> str:
+    """A cell of an aligned display: full-size fractions, as in the display it belongs to."""
+    return f'<mstyle displaystyle="true">{_inner(tex)}</mstyle>'
+
+
 def inline(parts: tuple[Inline, ...]) -> str:
     out = []
     for p in parts:
@@ -63,8 +68,8 @@ def equations(eq: Equations) -> str:
         lhs, rhs = eq.rows[0]
         return mathml(f"{lhs} {rhs}", display=True)
     rows = "".join(
-        f'<mtr><mtd columnalign="right">{_inner(lhs) if lhs else ""}</mtd>'
-        f'<mtd columnalign="left">{_inner(rhs)}</mtd></mtr>'
+        f'<mtr><mtd columnalign="right">{_display(lhs) if lhs else ""}</mtd>'
+        f'<mtd columnalign="left">{_display(rhs)}</mtd></mtr>'
         for lhs, rhs in eq.rows
     )
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mtable>{rows}</mtable></math>'

@@ -13,7 +13,7 @@ from html import escape
 from ..step import StepRecord
 from .numbers import DEFAULT_DIGITS, Names, fmt
 
-COLUMN = 250  # horizontal distance between layers
+COLUMN = 300  # horizontal distance between layers
 ROW = 120  # vertical distance between neurons
 RADIUS = 34
 MARGIN = 70
