@@ -170,9 +170,9 @@ def test_latex_is_a_complete_balanced_document(reference_tex: str) -> None:
     assert sorted(begins) == sorted(ends)
 
 
-def test_latex_compiles_and_its_pdf_reads_right(tmp_path: Path, reference_tex: str) -> None:
-    """pdflatex (scripts/check installs it in CI) compiles the document; pdftotext reads the numbers back."""
-    (tmp_path / "worked.tex").write_text(reference_tex, encoding="utf-8")
+def _pdflatex(tmp_path: Path, tex: str) -> str:
+    """Compile with pdflatex (scripts/check installs it in CI); the PDF's text, by pdftotext."""
+    (tmp_path / "worked.tex").write_text(tex, encoding="utf-8")
     assert shutil.which("pdflatex"), "pdflatex is needed: scripts/check installs texlive"
     run = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "worked.tex"],
@@ -182,7 +182,11 @@ def test_latex_compiles_and_its_pdf_reads_right(tmp_path: Path, reference_tex: s
         timeout=120,
     )
     assert run.returncode == 0, run.stdout[-2000:]
-    text = subprocess.run(["pdftotext", "worked.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
+    return subprocess.run(["pdftotext", "worked.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
+
+
+def test_latex_compiles_and_its_pdf_reads_right(tmp_path: Path, reference_tex: str) -> None:
+    text = _pdflatex(tmp_path, reference_tex)
     for words in ("Forward & Backpropagation", "Backward pass", "Gradient of w1", "0.3589", "0.0284", "0.1868"):
         assert words in text, words
 
@@ -312,3 +316,10 @@ def test_views_render_the_same_record_in_all_three_formats() -> None:
     md, tex, page = markdown.render([record]), latex.render([record]), html.render([record])
     for number in ("0.5", fmt(record.values["loss"]), fmt(record.values["dL/dw5"])):
         assert number in md and number in tex and number in page
+
+
+def test_latex_of_a_batch_worked_by_hand_over_steps_compiles(tmp_path: Path) -> None:
+    tex = _run(str(EXAMPLES / "softmax-classifier.toml"), "--format", "latex", "--hand", "4", "--steps", "2")
+    text = _pdflatex(tmp_path, tex)
+    for words in ("Step 2", "delta form", "Rounding by hand", "last digit changed"):
+        assert words in text, words

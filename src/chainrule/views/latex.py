@@ -25,7 +25,7 @@ _TEXT_CHARS = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
-    "−": "--",
+    "−": "$-$",
     "→": r"$\rightarrow$",
     "∂": r"$\partial$",
     "δ": r"$\delta$",
