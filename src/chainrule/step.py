@@ -124,6 +124,10 @@ class StepRecord:
     chains: dict[str, tuple[Chain, ...]] = field(default_factory=dict)  # per parameter, one per example
     deltas: tuple[tuple[Delta, ...], ...] = ()  # per example, every neuron
     updates: tuple[Update, ...] = ()
+    # Hand mode (hand.py): every value above rounded to `hand` decimals as a person works it,
+    # with the exact values beside them; None for an exact step.
+    hand: int | None = None
+    exact: dict[str, float] | None = None
 
     def suffix(self, k: int) -> str:
         """The name suffix of the k-th example of the batch ('' when the batch has one example)."""
@@ -146,6 +150,21 @@ def explain_step(net: Network, example: int = 0) -> StepRecord:
     ``example`` picks the update within the epoch: with batch = "online" the example, with a
     mini-batch the batch (0-based); "full" has only one.
     """
+    return step_and_next(net, example)[0]
+
+
+def explain_steps(net: Network, example: int = 0, count: int = 1) -> list[StepRecord]:
+    """`count` updates one after another, from update `example` of the epoch (wrapping into the next)."""
+    records = []
+    updates = len(net.batches())
+    for i in range(count):
+        record, net = step_and_next(net, (example + i) % updates)
+        records.append(record)
+    return records
+
+
+def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
+    """One step's record and the network after its update."""
     batches = net.batches()
     if not 0 <= example < len(batches):
         raise ChainruleError(f"--example {example + 1}: expected 1 to {len(batches)} (the updates in one epoch)")
@@ -186,7 +205,7 @@ def explain_step(net: Network, example: int = 0) -> StepRecord:
     old, after = net.parameters(), new.parameters()
     frozen = set(net.training.freeze)
     record.updates = tuple(Update(p, old[p], grads[p], after[p], p in frozen) for p in net.parameter_names())
-    return record
+    return record, new
 
 
 def _sums(net: Network) -> tuple[NeuronSum, ...]:

@@ -49,6 +49,8 @@ def render(record: StepRecord, digits: int = DEFAULT_DIGITS, only: str | None = 
     parts += list(_loss(w))
     parts += list(_backward(w, only))
     parts += list(_update(w, only))
+    if record.hand is not None:
+        parts += list(_hand(w))
     return Group(*parts)
 
 
@@ -392,5 +394,36 @@ def _update(w: _Writer, only: str | None) -> Iterator[RenderableType]:
             w.n(u.gradient),
             fmt_change(u.new, u.change, w.d),
             "frozen" if u.frozen else f"= {w.s(u.old)} − {w.n(r.learning_rate)} · {w.s(u.gradient)}",
+        )
+    yield t
+
+
+def _hand(w: _Writer) -> Iterator[RenderableType]:
+    """Hand mode: each written figure beside the exact value, marked where rounding changed its last digit."""
+    from .doc import written
+
+    r = w.r
+    assert r.hand is not None and r.exact is not None
+    yield _heading(f"Rounding by hand ({r.hand} decimals) against the exact values")
+    t = Table(box=None, show_edge=False, pad_edge=False)
+    for col, just in (
+        ("value", "left"),
+        ("by hand", "right"),
+        ("exact", "right"),
+        ("hand − exact", "right"),
+        ("", "left"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for name, hand in r.values.items():
+        exact = r.exact.get(name)
+        if exact is None or abs(hand - exact) <= 1e-12 * max(1.0, abs(exact)):
+            continue
+        changed = written(hand, r.hand) != written(exact, r.hand)
+        t.add_row(
+            w.show(name),
+            written(hand, r.hand),
+            fmt(exact, r.hand + 4),
+            fmt(hand - exact, 2),
+            "last digit changed" if changed else "",
         )
     yield t
