@@ -486,7 +486,7 @@ _register_loss(
         use="binary and multi-label classification, with sigmoid outputs",
         caveats="undefined at ŷ = 0 or 1: computed from z (log σ(z) = −softplus(−z)) so it never takes log(0)",
         plain="L = −Σ [y log ŷ + (1 − y) log(1 − ŷ)]",
-        term_plain="{y} log {a} + (1 − {y}) log(1 − {a})",
+        term_plain="[{y} log {a} + (1 − {y}) log(1 − {a})]",
         outer_plain="−{sum}",
         gradient_plain="({a} − {y}) / ({a}(1 − {a}))",
         value=lambda a, y: -np.sum(y * _safe_log(a) + (1.0 - y) * _safe_log(1.0 - a), axis=-1),

@@ -157,6 +157,8 @@ def explain_steps(net: Network, example: int = 0, count: int = 1) -> list[StepRe
     """`count` updates one after another, from update `example` of the epoch (wrapping into the next)."""
     records = []
     updates = len(net.batches())
+    if not 0 <= example < updates:
+        raise ChainruleError(f"--example {example + 1}: expected 1 to {updates} (the updates in one epoch)")
     for i in range(count):
         record, net = step_and_next(net, (example + i) % updates)
         records.append(record)
