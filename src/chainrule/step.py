@@ -137,6 +137,17 @@ class StepRecord:
     def output_neurons(self) -> tuple[str, ...]:
         return self.layers[-1].neurons
 
+    def _repr_markdown_(self) -> str:
+        """In Jupyter: the worked-example document of this step."""
+        from .views.notebook import step_markdown
+
+        return step_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from .views.notebook import step_html
+
+        return step_html(self)
+
     def value(self, name: str) -> float:
         try:
             return self.values[name]
