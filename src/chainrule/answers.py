@@ -1,9 +1,9 @@
 """The answers file: hand-worked numbers by name, each keeping the precision it was written with.
 
-    z_h1 = "0.3775"          # a string keeps its digits exactly: 4 decimals claimed
-    "dL/dw5" = 0.0822        # a number is read as written too (the TOML text, not the float)
-    [step.2]                 # values of the second update, after one update
-    loss = "0.2670"
+z_h1 = "0.3775"          # a string keeps its digits exactly: 4 decimals claimed
+"dL/dw5" = 0.0822        # a number is read as written too (the TOML text, not the float)
+[step.2]                 # values of the second update, after one update
+loss = "0.2670"
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _claim(src: str, where: str, name: str, raw: object, step: int) -> Claim:
     text = str(raw)
     parsed = parse_number(text)
     if parsed is None:
-        raise ChainruleError(f"{src}: {quoted}: expected a number such as \"0.3589\", got {text!r}")
+        raise ChainruleError(f'{src}: {quoted}: expected a number such as "0.3589", got {text!r}')
     return Claim(name, step, text.strip(), parsed[0], parsed[1])
 
 
@@ -97,12 +97,14 @@ def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
         if name == "step" and isinstance(raw, dict):
             for n, table in raw.items():
                 if not re.fullmatch(r"\d+", n) or int(n) < 1:
-                    raise ChainruleError(f"{src}: [step.{n}]: expected a step number 1 or more (step 1 is the first update)")
+                    raise ChainruleError(
+                        f"{src}: [step.{n}]: expected a step number 1 or more (step 1 is the first update)"
+                    )
                 if not isinstance(table, dict):
                     raise ChainruleError(f"{src}: step.{n}: expected a table of name = number")
                 claims += [_claim(src, f"step.{n}", k, v, int(n)) for k, v in table.items()]
         else:
             claims.append(_claim(src, "", name, raw, 1))
     if not claims:
-        raise ChainruleError(f"{src}: expected at least one claimed value (name = \"number\"), got none")
+        raise ChainruleError(f'{src}: expected at least one claimed value (name = "number"), got none')
     return claims

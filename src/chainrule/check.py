@@ -28,7 +28,7 @@ from .errors import ChainruleError
 from .mistakes import Mistake, catalogue
 from .network import Network
 from .step import explain_step
-from .stepgraph import StepGraph, build, evaluate
+from .stepgraph import StepGraph, build, evaluate, recompute
 
 Status = Literal["ok", "rounding", "wrong"]
 ROUNDING_DIGITS = (2, 3, 4, 5, 6)  # the places a person plausibly rounds intermediates to
@@ -49,7 +49,7 @@ class Derivation:
     """How a value is computed from the values it reads: the operation, its operands and result."""
 
     op: str  # sum, product, update, function, given
-    function: str  # for op function: act, deriv, loss, dloss, fused_dz, softmax_dz, alpha
+    function: str  # for op function: what is applied (σ, σ′, half_squared_error, ∂L/∂ŷ, ...)
     terms: tuple[Term, ...]
     coef: float
     value: float
@@ -168,7 +168,12 @@ def derivation(graph: StepGraph, name: str, values: Mapping[str, float]) -> Deri
         p, g = node.args
         return Derivation("update", "", (Term(p, values[p]), Term(g, values[g])), -node.coef, values[name])
     reads = graph.inputs_of(name)
-    return Derivation("function", node.op, tuple(Term(a, values[a]) for a in reads), node.coef, values[name])
+    if node.op in ("act", "deriv", "alpha"):
+        symbol = graph.net.layers[node.layer].activation.symbol
+        function = {"act": symbol, "deriv": symbol + "′", "alpha": f"∂{symbol}/∂α"}[node.op]
+    else:
+        function = {"dloss": "∂L/∂ŷ", "fused_dz": "ŷ − y", "softmax_dz": "softmax′"}.get(node.op, graph.net.loss.name)
+    return Derivation("function", function, tuple(Term(a, values[a]) for a in reads), node.coef, values[name])
 
 
 class _StepCheck:
@@ -226,18 +231,22 @@ class _StepCheck:
             moved = tuple(u for u in front if self.by_name[u].value != self.exact[u])
             return "rounding", [Diagnosis("rounding", "upstream", value=from_claims, sources=moved)]
         for k in ROUNDING_DIGITS:
-            r = self._rounded_values(k)[c.name]
+            # intermediates rounded, the claimed number itself as precise as it is written
+            r = recompute(self.g, c.name, self._rounded_values(k))
             if agrees(c, r):
                 return "rounding", [Diagnosis("rounding", "intermediates", value=r, digits=k)]
         if agrees(c, e, LAST_DIGIT_UNITS) and _significant(c) >= 2:
             return "rounding", [Diagnosis("rounding", "last_digit", value=e)]
         good = {u: v for u, v in pins.items() if self.status.get(u) != "wrong"}
-        found = self._mistakes_matching(c, good) + self._learning_rate(c, pins)
+        found: list[Diagnosis] = []
+        if self.step <= REPLAY_LIMIT:  # beyond it, a mistake would have to be made in thousands of updates
+            found = self._mistakes_matching(c, good) + self._learning_rate(c, pins)
         if wrong_up:
             found.insert(0, Diagnosis("propagated", kind="partly", value=from_claims, sources=tuple(wrong_up)))
         if not found:
             values = evaluate(self.g, good) if good else dict(self.exact)
-            found = [Diagnosis("slip", value=values[c.name], derivation=derivation(self.g, c.name, values))]
+            kind = "" if self.step <= REPLAY_LIMIT else "not_replayed"
+            found = [Diagnosis("slip", kind, value=values[c.name], derivation=derivation(self.g, c.name, values))]
         return "wrong", found
 
     def _rounded_values(self, k: int) -> dict[str, float]:
@@ -250,7 +259,7 @@ class _StepCheck:
         net = self.original
         batches = net.batches()
         params: dict[str, float] = {}
-        # Past the replay limit the mistake is made in this step only, from the correct parameters.
+        # Past the replay limit only rounding is tried, in this step only, from the exact parameters.
         for s in range(self.step - 1 if self.step <= REPLAY_LIMIT else 0):
             g = build(net, batches[s % len(batches)])
             g = mistake.rewrite(g) if mistake else g

@@ -173,7 +173,10 @@ def other_reduction(g: StepGraph) -> StepGraph:
 def catalogue(g: StepGraph) -> list[Mistake]:
     """Every mistake that can happen in this step's network (learning rate and rounding are searched separately)."""
     net = g.net
-    out = [Mistake("half_factor", "dropped", "", half_factor(2.0)), Mistake("half_factor", "twice", "", half_factor(0.5))]
+    out = [
+        Mistake("half_factor", "dropped", "", half_factor(2.0)),
+        Mistake("half_factor", "twice", "", half_factor(0.5)),
+    ]
     last = len(net.layers) - 1
     for li, layer in enumerate(net.layers):
         out.append(Mistake("activation_derivative_dropped", "", layer.name, derivative_dropped(li)))

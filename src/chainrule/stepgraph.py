@@ -20,7 +20,20 @@ import numpy as np
 from .network import Network, Reduction
 
 _Add = Callable[["Node"], None]
-Op = Literal["given", "sum", "product", "act", "deriv", "loss", "fused_loss", "dloss", "fused_dz", "softmax_dz", "update", "alpha"]
+Op = Literal[
+    "given",
+    "sum",
+    "product",
+    "act",
+    "deriv",
+    "loss",
+    "fused_loss",
+    "dloss",
+    "fused_dz",
+    "softmax_dz",
+    "update",
+    "alpha",
+]
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,11 @@ def evaluate(
     return v
 
 
+def recompute(graph: StepGraph, name: str, values: Mapping[str, float]) -> float:
+    """``name`` computed from the given values of what it reads (for instance, rounded ones)."""
+    return _compute(graph.net, graph.nodes[name], values)
+
+
 def _vec(v: Mapping[str, float], names: tuple[str, ...]) -> np.ndarray:
     return np.array([v[n] for n in names], dtype=float)
 
@@ -187,8 +205,8 @@ def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
     # args: (dL/da_j, z_j, a_j) for every neuron j of the layer: ∂L/∂α = Σ_j ∂L/∂a_j · ∂a_j/∂α
     total = 0.0
     for i in range(0, len(node.args), 3):
-        d_a, z, a = (v[n] for n in node.args[i : i + 3])
-        total += d_a * float(act.alpha_derivative(np.array([z]), np.array([a]), alpha)[0])
+        d_a, z_j, a_j = (v[n] for n in node.args[i : i + 3])
+        total += d_a * float(act.alpha_derivative(np.array([z_j]), np.array([a_j]), alpha)[0])
     return node.coef * total
 
 
@@ -254,7 +272,7 @@ def _forward(net: Network, s: str, add: _Add) -> None:
     sending = [name + s for name in net.input_names]
     for li, layer in enumerate(net.layers):
         zs = tuple(f"z_{n}{s}" for n in layer.neuron_names)
-        for j, n in enumerate(layer.neuron_names):
+        for j in range(layer.units):
             bias: tuple[str, ...] = ()
             if layer.bias_mode == "shared":
                 bias = (layer.bias_names[0],)
@@ -320,7 +338,15 @@ def _gradients(net: Network, n: int, add: _Add) -> None:
             if layer.alpha_name:
                 per.setdefault(layer.alpha_name, []).append(f"dL/d{layer.alpha_name}{s}")
                 args = tuple(x for m in layer.neuron_names for x in (f"dL/da_{m}{s}", f"z_{m}{s}", f"a_{m}{s}"))
-                add(Node(f"dL/d{layer.alpha_name}{s}", "alpha", args=args, layer=net.layers.index(layer), alpha=layer.alpha_name))
+                add(
+                    Node(
+                        f"dL/d{layer.alpha_name}{s}",
+                        "alpha",
+                        args=args,
+                        layer=net.layers.index(layer),
+                        alpha=layer.alpha_name,
+                    )
+                )
             sending = [f"a_{m}{s}" for m in layer.neuron_names]
     if n > 1:
         for p, parts in per.items():
