@@ -15,7 +15,9 @@ from .errors import ChainruleError
 
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
 # reference example starts fast: name -> "module:attribute".
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "check": "chainrule.cli_check:check",
+}
 
 
 class _Group(click.Group):
