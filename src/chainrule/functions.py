@@ -115,7 +115,9 @@ class Loss:
 
 def softmax(z: Array) -> Array:
     """softmax over the last axis: e^(z_i − max z) / Σ_j e^(z_j − max z)."""
-    return np.exp(log_softmax(z))
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
 
 
 def softmax_backward(a: Array, grad_a: Array) -> Array:

@@ -50,11 +50,12 @@ class LeanSGD:
                 z += layer.bias
             acts.append(layer.activation.value(z, layer.alpha_value()))
         out_z, out_a = self.z[-1][:n], acts[-1]
-        if self.fused and net.loss.fused_value is not None and net.loss.fused_gradient is not None:
-            losses = net.loss.fused_value(out_z, y)
+        # The loss from the activations already at hand (the fused form from z would compute the
+        # softmax a second time); equal to it within rounding, and it only reports progress.
+        losses = net.loss.value(out_a, y)
+        if self.fused and net.loss.fused_gradient is not None:
             d_z = net.loss.fused_gradient(out_z, out_a, y)
         else:
-            losses = net.loss.value(out_a, y)
             d_z = net.loss.gradient(out_a, y)
         scale = 1.0 / n if mean else 1.0
         if scale != 1.0:
@@ -76,7 +77,7 @@ class LeanSGD:
             self._update(i, d_z, lr)
             if i > 0:
                 d_z = d_next
-        return float(losses.mean() if mean else losses.sum())
+        return float(losses.sum() / n if mean else losses.sum())
 
     def _update(self, i: int, d_z: np.ndarray, lr: float) -> None:
         layer = self.net.layers[i]
