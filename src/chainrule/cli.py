@@ -12,10 +12,11 @@ import click
 from . import __version__
 from .errors import ChainruleError
 
-
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
 # reference example starts fast: name -> "module:attribute".
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "functions": "chainrule.cli_functions:functions",
+}
 
 
 class _Group(click.Group):
