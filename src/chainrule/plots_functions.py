@@ -35,12 +35,15 @@ def _label(name: str, alpha: float | None) -> str:
 def broken(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The curve with a gap at each jump, so a step or ReLU′ is not drawn with a false vertical line.
 
-    A jump is a change between neighbouring samples far larger than the curve's smooth changes:
-    more than a tenth of its whole span.
+    A jump is a change between neighbouring samples ten times the changes beside it, and more
+    than a twentieth of the curve's span: a smooth curve, however coarsely sampled, has neither.
     """
     dy = np.abs(np.diff(y))
+    if dy.size < 3:
+        return z, y
+    beside = np.maximum(np.r_[dy[1], dy[:-1]], np.r_[dy[1:], dy[-2]])
     span = float(np.max(y) - np.min(y))
-    jumps = np.flatnonzero(dy > max(0.1 * span, 1e-12)) + 1
+    jumps = np.flatnonzero((dy > 10.0 * beside) & (dy > 0.05 * span)) + 1
     return np.insert(z, jumps, np.nan), np.insert(y, jumps, np.nan)
 
 
@@ -52,15 +55,17 @@ def _style(ax: Any, z_range: tuple[float, float]) -> None:
     ax.set_xlabel("z")
 
 
-def figure_bytes(
+def build_figure(
     names: Sequence[str],
-    fmt: str,
     z_range: tuple[float, float] = (-5.0, 5.0),
     overlay: bool = False,
     alpha: float | None = None,
     marks: Sequence[float] = (),
-) -> bytes:
-    """The figure as PNG or SVG bytes: f solid, f′ dashed, axes labelled; marks are the user's z."""
+) -> Any:
+    """A matplotlib Figure: f solid, f′ dashed, axes labelled, one panel each or overlaid.
+
+    ``marks`` are the user's z, drawn as dots on both curves (filled on f, open on f′).
+    """
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -98,7 +103,13 @@ def figure_bytes(
             ax.set_ylabel("f(z) and f′(z)")
     if overlay:
         axes[0].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize="small")
-    fig.suptitle("Activation f(z), solid; its derivative f′(z), dashed", fontsize="medium")
+    fig.suptitle("Activation f(z), solid; its derivative f′(z), dashed", fontsize="large")
+    return fig
+
+
+def figure_bytes(names: Sequence[str], fmt: str, **options: Any) -> bytes:
+    """The figure as PNG or SVG bytes (fmt "png" or "svg"), without dates, so a rerun is identical."""
+    fig = build_figure(names, **options)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=110, metadata={"Software": None} if fmt == "png" else {"Date": None})
     return buffer.getvalue()
@@ -116,7 +127,7 @@ def write_figure(
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ChainruleError(f"--plot {path}: expected a file ending in .png or .svg")
-    data = figure_bytes(names, fmt, z_range, overlay, alpha, marks)
+    data = figure_bytes(names, fmt, z_range=z_range, overlay=overlay, alpha=alpha, marks=marks)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
