@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from chainrule import catalogue, netfile
 from chainrule.cli import main
 from chainrule.functions import ACTIVATIONS, LOSSES
 from chainrule.step import explain_step
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ACTS, LOSS_NAMES = catalogue.canonical_names()
 ALIASES = {"silu": "swish", "linear": "identity", "step": "binary_step", "logistic": "sigmoid"}
@@ -237,7 +240,7 @@ def _error(runner: CliRunner, *args: str) -> str:
 
 def test_unknown_name_lists_the_known_ones(runner: CliRunner) -> None:
     line = _error(runner, "sigmod", "0.5")
-    assert line.startswith("chainrule: unknown function 'sigmod'; known activations: ")
+    assert line.startswith("chainrule: unknown function 'sigmod' (did you mean sigmoid?); known activations: ")
     for name in [*ACTS, *LOSS_NAMES, *ALIASES]:
         assert name in line
 
@@ -259,6 +262,14 @@ def test_unknown_name_lists_the_known_ones(runner: CliRunner) -> None:
 )
 def test_bad_input_says_which_argument(runner: CliRunner, args: tuple[str, ...], expected: str) -> None:
     assert expected in _error(runner, *args)
+
+
+def test_docs_catalogue_is_the_commands_output(runner: CliRunner) -> None:
+    """docs/functions-catalogue.md is `chainrule functions --format markdown`, so it cannot drift."""
+    docs = (ROOT / "docs" / "functions-catalogue.md").read_text(encoding="utf-8")
+    assert docs == run(runner, "--format", "markdown").output, (
+        "regenerate: chainrule functions --format markdown -o docs/functions-catalogue.md"
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Entries and evaluations are plain data; the views in ``views/catalogue.py`` and 
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 
@@ -104,7 +105,9 @@ def lookup(name: str) -> Activation | Loss:
         return ACTIVATIONS[key]
     if key in LOSSES:
         return LOSSES[key]
-    raise ChainruleError(f"unknown function {name!r}; known {known_names()}")
+    close = difflib.get_close_matches(key, [*ACTIVATIONS, *LOSSES], n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise ChainruleError(f"unknown function {name!r}{hint}; known {known_names()}")
 
 
 def activation(name: str) -> Activation:

@@ -199,7 +199,9 @@ def markdown_values(values: Sequence[Values], entries: Sequence[Entry], digits: 
         else:
             if v.alpha is not None:
                 lines += [f"$\\alpha = {full(v.alpha)}$", ""]
-            lines += ["| $z$ | $f(z)$ | ≈ | $f'(z)$ | ≈ |", "|--:|--:|--:|--:|--:|"]
+            hz, hf = ("z", _lhs(e.formula_latex)) if e.elementwise else ("z_i", "a_i")
+            hdf = _lhs(e.derivative_latex) if e.elementwise else r"\partial a_i/\partial z_i"
+            lines += [f"| ${hz}$ | ${hf}$ | ≈ | ${hdf}$ | ≈ |", "|--:|--:|--:|--:|--:|"]
             for z, a, d in zip(v.z, v.value, v.derivative, strict=True):
                 lines.append(f"| {full(z)} | {full(a)} | {fmt(a, digits)} | {full(d)} | {fmt(d, digits)} |")
             if v.jacobian is not None:
@@ -226,8 +228,7 @@ def json_values(values: Sequence[Values]) -> str:
     """The calculator's answers as JSON, every number a full-precision float64."""
     out: list[dict[str, Any]] = []
     for v in values:
-        d = asdict(v)
-        d["kind"] = "activation" if isinstance(v, ActivationValues) else "loss"
+        d = {"kind": "activation" if isinstance(v, ActivationValues) else "loss", **asdict(v)}
         if isinstance(v, ActivationValues) and v.jacobian is None:
             d.pop("jacobian")
         out.append(d)
