@@ -226,6 +226,15 @@ def test_calculator_negative_numbers_and_markdown(runner: CliRunner) -> None:
     assert "| −0.5 | −0.46211715726000974 | −0.4621 |" in md and r"$$\tanh(z) =" in md
 
 
+def test_alpha_goes_to_the_functions_that_take_one_and_output_to_a_file(runner: CliRunner, tmp_path: Path) -> None:
+    relu, leaky = ok_json(runner, "relu", "leaky_relu", "-2", "--alpha", "0.2")["values"]
+    assert relu["alpha"] is None and relu["value"] == [0.0]
+    assert leaky["alpha"] == 0.2 and leaky["value"] == [-0.4] and leaky["derivative"] == [0.2]
+    out = tmp_path / "gelu.txt"
+    assert run(runner, "gelu", "-1", "--digits", "6", "-o", str(out)).exit_code == 0
+    assert "−0.15865525393145707    −0.158655" in out.read_text(encoding="utf-8")
+
+
 # --------------------------------------------------------------------------------------------
 # Bad input: one line, exit 2
 

@@ -55,6 +55,22 @@ def _style(ax: Any, z_range: tuple[float, float]) -> None:
     ax.set_xlabel("z")
 
 
+def _draw(
+    ax: Any, name: str, z: np.ndarray, alpha: float | None, colours: tuple[str, str], marks: np.ndarray, title: bool
+) -> None:
+    """One function on one set of axes: f solid, f′ dashed, the user's z as dots on both."""
+    label = _label(name, alpha)
+    a, d = curve(name, z, alpha)
+    ax.plot(*broken(z, a), color=colours[0], lw=2.0, label=label)
+    ax.plot(*broken(z, d), color=colours[1], lw=1.6, ls="--", label=f"{label}: derivative")
+    if marks.size:
+        ma, md = curve(name, marks, alpha)
+        ax.plot(marks, ma, "o", color=colours[0], ms=4.5)
+        ax.plot(marks, md, "o", color=colours[1], ms=4.5, mfc="white")
+    if title:
+        ax.set_title(label)
+
+
 def build_figure(
     names: Sequence[str],
     z_range: tuple[float, float] = (-5.0, 5.0),
@@ -82,18 +98,8 @@ def build_figure(
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     inside = np.asarray([m for m in marks if z_range[0] <= m <= z_range[1]], dtype=np.float64)
     for i, name in enumerate(names):
-        ax = axes[0 if overlay else i]
-        value_colour, slope_colour = (f"C{i % 10}",) * 2 if overlay else ("C0", "C3")
-        label = _label(name, alphas[name])
-        a, d = curve(name, z, alphas[name])
-        ax.plot(*broken(z, a), color=value_colour, lw=2.0, label=label)
-        ax.plot(*broken(z, d), color=slope_colour, lw=1.6, ls="--", label=f"{label}: derivative")
-        if inside.size:
-            ma, md = curve(name, inside, alphas[name])
-            ax.plot(inside, ma, "o", color=value_colour, ms=4.5)
-            ax.plot(inside, md, "o", color=slope_colour, ms=4.5, mfc="white")
-        if not overlay:
-            ax.set_title(label)
+        colours = (f"C{i % 10}",) * 2 if overlay else ("C0", "C3")
+        _draw(axes[0 if overlay else i], name, z, alphas[name], colours, inside, title=not overlay)
     for i, ax in enumerate(axes):
         if i >= n:
             ax.set_visible(False)
