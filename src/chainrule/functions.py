@@ -494,7 +494,7 @@ _register_loss(
         use="binary and multi-label classification, with sigmoid outputs",
         caveats="undefined at ŷ = 0 or 1: computed from z (log σ(z) = −softplus(−z)) so it never takes log(0)",
         plain="L = −Σ [y log ŷ + (1 − y) log(1 − ŷ)]",
-        term_plain="{y} log {a} + (1 − {y}) log(1 − {a})",
+        term_plain="[{y} log {a} + (1 − {y}) log(1 − {a})]",
         outer_plain="−{sum}",
         gradient_plain="({a} − {y}) / ({a}(1 − {a}))",
         output_range="[0, ∞)",
@@ -554,5 +554,7 @@ _register_loss(
 
 
 def known(kind: str) -> list[str]:
-    """The names a user may write for activations (kind='activation') or losses."""
-    return sorted(ACTIVATIONS if kind == "activation" else LOSSES)
+    """The canonical names of the activations (kind='activation') or losses, for messages."""
+    if kind == "activation":
+        return sorted({a.name for a in ACTIVATIONS.values()})
+    return sorted(LOSSES)

@@ -99,6 +99,18 @@ class Network:
     title: str = ""
     source: str = "<memory>"
 
+    def _repr_markdown_(self) -> str:
+        """In Jupyter: the architecture and a table of the parameters."""
+        from .views.notebook import network_markdown
+
+        return network_markdown(self)
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the network drawn with its values, and its parameters."""
+        from .views.notebook import network_html
+
+        return network_html(self)
+
     # -- names ------------------------------------------------------------------------------
     @property
     def output_layer(self) -> Layer:
