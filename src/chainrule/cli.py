@@ -17,6 +17,7 @@ from .errors import ChainruleError
 # reference example starts fast: name -> "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
     "check": "chainrule.cli_check:check",
+    "functions": "chainrule.cli_functions:functions",
 }
 
 

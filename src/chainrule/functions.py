@@ -81,6 +81,8 @@ class Activation:
     elementwise: bool = True
     init: str = "xavier"  # Xavier/Glorot or He initialisation when weights are omitted
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    # For an activation that is not element-wise (softmax): its Jacobian in plain Unicode.
+    jacobian_plain: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class Loss:
     term_plain: str = ""  # one output's term, in {y} and {a}
     outer_plain: str = "{sum}"  # how the terms combine
     gradient_plain: str = ""  # ∂L/∂ŷ in {a}, {y} and {m}
+    output_range: str = ""  # the values L can take, for the catalogue
+    fused_plain: str = ""  # fused_formula in plain Unicode, for the terminal
 
 
 def softmax(z: Array) -> Array:
@@ -331,6 +335,7 @@ _register(
         derivative=lambda _z, a, _p: a * (1.0 - a),  # the Jacobian's diagonal only
         derivative_words="each output depends on every z: ∂a_i/∂z_j = a_i(δ_ij − a_j)",
         elementwise=False,
+        jacobian_plain="∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ)",
     )
 )
 _register(
@@ -443,6 +448,7 @@ _register_loss(
         term_plain="({y} − {a})²",
         outer_plain="½ · {sum}",
         gradient_plain="{a} − {y}",
+        output_range="[0, ∞)",
         value=lambda a, y: 0.5 * np.sum((y - a) ** 2, axis=-1),
         gradient=lambda a, y: a - y,
     )
@@ -459,6 +465,7 @@ _register_loss(
         term_plain="({y} − {a})²",
         outer_plain="{sum}",
         gradient_plain="2({a} − {y})",
+        output_range="[0, ∞)",
         value=lambda a, y: np.sum((y - a) ** 2, axis=-1),
         gradient=lambda a, y: 2.0 * (a - y),
     )
@@ -475,6 +482,7 @@ _register_loss(
         term_plain="({y} − {a})²",
         outer_plain="(1/{m}) · {sum}",
         gradient_plain="2({a} − {y}) / {m}",
+        output_range="[0, ∞)",
         value=lambda a, y: np.mean((y - a) ** 2, axis=-1),
         gradient=lambda a, y: 2.0 * (a - y) / a.shape[-1],
     )
@@ -491,6 +499,7 @@ _register_loss(
         term_plain="[{y} log {a} + (1 − {y}) log(1 − {a})]",
         outer_plain="−{sum}",
         gradient_plain="({a} − {y}) / ({a}(1 − {a}))",
+        output_range="[0, ∞)",
         value=lambda a, y: -np.sum(y * _safe_log(a) + (1.0 - y) * _safe_log(1.0 - a), axis=-1),
         gradient=lambda a, y: (a - y) / np.maximum(a * (1.0 - a), _TINY),
         requires_activation=("sigmoid",),
@@ -498,6 +507,7 @@ _register_loss(
         fused_value=lambda z, y: np.sum(softplus(z) - y * z, axis=-1),
         fused_gradient=lambda _z, a, y: a - y,
         fused_formula=r"\frac{\partial L}{\partial z_i} = \hat{y}_i - y_i",
+        fused_plain="∂L/∂zᵢ = ŷᵢ − yᵢ",
     )
 )
 _register_loss(
@@ -513,6 +523,7 @@ _register_loss(
         term_plain="{y} log {a}",
         outer_plain="−{sum}",
         gradient_plain="−{y} / {a}",
+        output_range="[0, ∞)",
         value=lambda a, y: -np.sum(y * _safe_log(a), axis=-1),
         gradient=lambda a, y: -y / np.maximum(a, _TINY),
         requires_activation=("softmax",),
@@ -520,6 +531,7 @@ _register_loss(
         fused_value=lambda z, y: -np.sum(y * log_softmax(z), axis=-1),
         fused_gradient=lambda _z, a, y: a * np.sum(y, axis=-1, keepdims=True) - y,
         fused_formula=r"\frac{\partial L}{\partial z_i} = \hat{y}_i - y_i",
+        fused_plain="∂L/∂zᵢ = ŷᵢ − yᵢ",
     )
 )
 _register_loss(
@@ -536,6 +548,7 @@ _register_loss(
         term_plain="",
         outer_plain="{sum}",
         gradient_plain="1 if ŷⱼ − ŷ_c + 1 > 0 (−their count for c)",
+        output_range="[0, ∞)",
         value=_hinge_value,
         gradient=_hinge_gradient,
     )
