@@ -14,9 +14,10 @@ from . import fast
 from .lean import LeanSGD
 from .network import Network
 
-# Past these sizes a batch's matrix products outweigh per-call overhead: NumPy's BLAS wins.
-COMPILED_MAX_PARAMS = 20_000
-COMPILED_MAX_BATCH = 16
+# Past these sizes a batch's matrix products outweigh NumPy's per-call overhead and BLAS wins
+# (measured by benchmarks/scaling.py: see docs/performance.md, "Where each path wins").
+COMPILED_MAX_WORK = 100_000  # batch size × parameters
+COMPILED_MAX_BATCH = 32
 
 
 class Trainer:
@@ -27,7 +28,7 @@ class Trainer:
         self.batch = max(1, batch)
         self.mean = net.training.reduction == "mean"
         reason = fast.unsupported(net)
-        small = net.parameter_count() <= COMPILED_MAX_PARAMS and self.batch <= COMPILED_MAX_BATCH
+        small = self.batch <= COMPILED_MAX_BATCH and self.batch * net.parameter_count() <= COMPILED_MAX_WORK
         use = (reason is None and small) if compiled is None else (compiled and reason is None)
         self.path = "compiled" if use else "numpy"
         self.note = reason if (reason and small) else ""
