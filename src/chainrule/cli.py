@@ -14,7 +14,10 @@ from .errors import ChainruleError
 
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
 # reference example starts fast: name -> "module:attribute".
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "train": "chainrule.cli_train:train",
+    "predict": "chainrule.cli_train:predict",
+}
 
 
 class _Group(click.Group):
