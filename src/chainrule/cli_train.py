@@ -78,14 +78,11 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
 
 
 def metrics_text(r: EpochRecord) -> str:
-    parts = [f"loss {r.loss:.4g}"]
-    if r.accuracy is not None:
-        parts.append(f"acc {r.accuracy:.1%}")
+    """loss 0.0211 acc 99.2% │ val 0.1695 acc 96.7%: short enough for an 80-column progress line."""
+    text = f"loss {r.loss:.4g}" + ("" if r.accuracy is None else f" acc {r.accuracy:.1%}")
     if r.val_loss is not None:
-        parts.append(f"val loss {r.val_loss:.4g}")
-    if r.val_accuracy is not None:
-        parts.append(f"val acc {r.val_accuracy:.1%}")
-    return "  ".join(parts)
+        text += f" │ val {r.val_loss:.4g}" + ("" if r.val_accuracy is None else f" acc {r.val_accuracy:.1%}")
+    return text
 
 
 @contextmanager
@@ -100,7 +97,7 @@ def progress_bar(total: int, start: int, enabled: bool) -> Iterator[Any]:
     columns = (
         TextColumn("epoch"),
         MofNCompleteColumn(),
-        BarColumn(),
+        BarColumn(bar_width=16),
         TextColumn("{task.fields[metrics]}"),
         TimeElapsedColumn(),
     )
@@ -149,6 +146,11 @@ def load_checkpoint(trainer: Trainer, path: Path) -> None:
 # -- the summary -----------------------------------------------------------------------------------
 
 
+def sample(n: int, k: int = 5) -> np.ndarray:
+    """k example indices spread evenly over the data (sorted data sets show every part)."""
+    return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int))
+
+
 def summary(result: TrainResult, trainer: Trainer, before: np.ndarray, first: int) -> Any:
     """What happened: why it stopped, time, epochs, final metrics, predictions before and after."""
     from rich.console import Group
@@ -169,13 +171,14 @@ def summary(result: TrainResult, trainer: Trainer, before: np.ndarray, first: in
     if last is not None:
         lines.append(Text("Final: " + metrics_text(last)))
     net = result.network
-    after = net.forward(trainer.x[: len(before)]).output
-    lines.append(Text("\nPredictions on the first training examples, before and after training:"))
+    shown = sample(len(trainer.x))
+    after = net.forward(trainer.x[shown]).output
+    lines.append(Text(f"\nPredictions on {len(shown)} training examples, before and after training:"))
     table = Table()
     for name in ("example", "target", "before", "after"):
         table.add_column(name, justify="right")
-    for i in range(len(before)):
-        row = [str(i + 1)] + [_vec(v) for v in (trainer.y[i], before[i], after[i])]
+    for j, i in enumerate(shown):
+        row = [str(i + 1)] + [_vec(v) for v in (trainer.y[i], before[j], after[j])]
         table.add_row(*row)
     return Group(*lines, table)
 
@@ -268,7 +271,7 @@ def run(trainer: Trainer, opts: dict[str, Any]) -> TrainResult:
             save_checkpoint(trainer, checkpoint)
 
     first = trainer.epoch
-    before = trainer.net.forward(trainer.x[:5]).output
+    before = trainer.net.forward(trainer.x[sample(len(trainer.x))]).output
     with stop_on_interrupt(trainer), progress_bar(trainer.epochs, first, not opts["quiet"]) as show:
         result = trainer.run([show, save_every])
     if result.stopped_by == "interrupted":
