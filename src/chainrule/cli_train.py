@@ -89,7 +89,7 @@ def metrics_text(r: EpochRecord) -> str:
 def progress_bar(total: int, start: int, enabled: bool) -> Iterator[Any]:
     """A rich progress bar on stderr, redrawn at most ten times a second whatever the epoch rate."""
     if not enabled:
-        yield lambda record: None
+        yield lambda record, force=False: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -105,10 +105,10 @@ def progress_bar(total: int, start: int, enabled: bool) -> Iterator[Any]:
         task = progress.add_task("train", total=total, completed=start, metrics="")
         last = 0.0
 
-        def update(record: EpochRecord) -> None:
+        def update(record: EpochRecord, force: bool = False) -> None:
             nonlocal last
             now = time.monotonic()
-            if now - last >= 0.1 or record.epoch == total:
+            if force or now - last >= 0.1 or record.epoch == total:
                 last = now
                 progress.update(task, completed=record.epoch, metrics=metrics_text(record))
 
@@ -169,7 +169,7 @@ def summary(result: TrainResult, trainer: Trainer, before: np.ndarray, first: in
     if result.best_epoch is not None:
         lines.append(Text(f"Kept the parameters of epoch {result.best_epoch}, the best validation loss."))
     if last is not None:
-        lines.append(Text("Final: " + metrics_text(last)))
+        lines.append(Text(("Kept: " if result.best_epoch else "Final: ") + metrics_text(last)))
     net = result.network
     shown = sample(len(trainer.x))
     after = net.forward(trainer.x[shown]).output
@@ -274,6 +274,8 @@ def run(trainer: Trainer, opts: dict[str, Any]) -> TrainResult:
     before = trainer.net.forward(trainer.x[sample(len(trainer.x))]).output
     with stop_on_interrupt(trainer), progress_bar(trainer.epochs, first, not opts["quiet"]) as show:
         result = trainer.run([show, save_every])
+        if trainer.history:
+            show(trainer.history[-1], force=True)  # the bar ends on the epoch it stopped at
     if result.stopped_by == "interrupted":
         save_checkpoint(trainer, checkpoint)
         click.echo(

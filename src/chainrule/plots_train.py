@@ -68,9 +68,9 @@ def _losses(ax: Any, result: TrainResult) -> None:
         ax.axvline(result.best_epoch, color="#888888", ls="--", lw=1, label=f"best (epoch {result.best_epoch})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (mean over examples)")
-    final = h[-1] if h else None
+    final = result.final
     if final is not None:
-        text = f"final loss {final.loss:.4g}"
+        text = f"epoch {final.epoch}: loss {final.loss:.4g}"
         if final.accuracy is not None:
             text += f"\naccuracy {final.accuracy:.1%}"
         if final.val_accuracy is not None:
@@ -113,19 +113,18 @@ def _boundary(
         cut = 0.0 if hinge else 0.5
         cmap = LinearSegmentedColormap.from_list("two", [CLASS_COLOURS[0], "#ffffff", CLASS_COLOURS[1]])
         span = max(abs(surface.min() - cut), abs(surface.max() - cut), 1e-9)
-        ax.contourf(g1, g2, surface, levels=40, cmap=cmap, vmin=cut - span, vmax=cut + span, alpha=0.55)
+        ax.imshow(surface, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap=cmap, vmin=cut - span,
+                  vmax=cut + span, alpha=0.55, interpolation="bilinear", aspect="auto")  # fmt: skip
         ax.contour(g1, g2, surface, levels=[cut], colors="#222222", linewidths=1.5)
     else:
         label = np.argmax(out, axis=1).reshape(g1.shape)
         ax.contourf(g1, g2, label, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(CLASS_COLOURS[:k]), alpha=0.3)
-        ax.contour(g1, g2, label, levels=np.arange(k) + 0.5, colors="#222222", linewidths=1.0)
-    colours = np.array(CLASS_COLOURS)
-    ax.scatter(x[:, 0], x[:, 1], c=colours[_classes(y, hinge) % len(colours)], s=22, edgecolors="white",
-               linewidths=0.6, label="training data", zorder=3)  # fmt: skip
-    if x_val is not None and y_val is not None:
-        ax.scatter(x_val[:, 0], x_val[:, 1], c=colours[_classes(y_val, hinge) % len(colours)], s=30, marker="D",
-                   edgecolors="#222222", linewidths=0.7, label="validation data", zorder=3)  # fmt: skip
-        ax.legend(loc="lower right", frameon=True, fontsize=9)
+        # Each class's region edge is where its output meets the largest other one: smooth, unlike the labels.
+        for c in range(k):
+            margin = out[:, c] - np.max(np.delete(out, c, axis=1), axis=1)
+            if margin.min() < 0 < margin.max():
+                ax.contour(g1, g2, margin.reshape(g1.shape), levels=[0.0], colors="#222222", linewidths=1.2)
+    _points(ax, net, x, y, x_val, y_val)
     names = net.input_names
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
@@ -135,3 +134,25 @@ def _boundary(
     ax.set_title(
         "Decision boundary" if net.loss.name in ("binary_cross_entropy", "cross_entropy", "hinge") else "Output"
     )
+
+
+def _points(
+    ax: Any, net: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None, y_val: np.ndarray | None
+) -> None:
+    """The examples, coloured by class (named as in the data when known); validation ones as diamonds."""
+    hinge = net.loss.name == "hinge"
+    names = net.data.classes if net.data is not None and net.data.classes else []
+    train_cls = _classes(y, hinge)
+    val_cls = _classes(y_val, hinge) if x_val is not None and y_val is not None else None
+    count = max(int(train_cls.max()) + 1, 2)
+    for c in range(count):
+        colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]
+        label = names[c] if c < len(names) else f"class {c}"
+        pick = train_cls == c
+        ax.scatter(x[pick, 0], x[pick, 1], color=colour, s=22, edgecolors="white", linewidths=0.6, label=label,
+                   zorder=3)  # fmt: skip
+        if val_cls is not None and x_val is not None:
+            pick = val_cls == c
+            ax.scatter(x_val[pick, 0], x_val[pick, 1], color=colour, s=30, marker="D", edgecolors="#222222",
+                       linewidths=0.7, label=f"{label} (validation)", zorder=3)  # fmt: skip
+    ax.legend(loc="best", fontsize=9, framealpha=0.9)

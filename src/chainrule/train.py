@@ -96,6 +96,9 @@ class TrainResult:
 
     @property
     def final(self) -> EpochRecord | None:
+        """The metrics of the parameters the network holds: the last epoch's, or the best one kept."""
+        if self.best_epoch is not None:
+            return self.history[self.best_epoch - 1]
         return self.history[-1] if self.history else None
 
 
