@@ -124,6 +124,7 @@ BAD = [
     (["--data", "sprials"], "--data: expected a CSV file or one of xor, circle, gaussians, spirals, moons, iris"),
     (["--data", "{d}/d.csv", "--target", "kind", "--val", "1.5"], "--val: expected a fraction between 0 and 1"),
     (["--data", "xor", "--lr", "0"], "--lr: expected a learning rate > 0, got 0.0"),
+    (["--data", "xor", "--batch", "0"], '--batch: expected "online", "full" or a batch size ≥ 1'),
 ]
 
 

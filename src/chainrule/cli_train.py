@@ -29,7 +29,7 @@ def _batch(value: str | None) -> str | int | None:
         return value
     if value.isdigit() and int(value) >= 1:
         return int(value)
-    raise click.BadParameter(f'expected "online", "full" or a batch size ≥ 1, got {value!r}')
+    raise ChainruleError(f'--batch: expected "online", "full" or a batch size ≥ 1, got {value!r}')
 
 
 @dataclass
@@ -166,6 +166,9 @@ def summary(result: TrainResult, trainer: Trainer, before: np.ndarray, first: in
             f"in {result.seconds:.2f} s ({rate:,.0f} updates/s)"
         )
     )
+    target = trainer.config.until_loss
+    if target is not None and result.stopped_by == "epochs":
+        lines.append(Text(f"The target loss {target:g} was not reached: train longer with --epochs.", style="yellow"))
     if result.best_epoch is not None:
         lines.append(Text(f"Kept the parameters of epoch {result.best_epoch}, the best validation loss."))
     if last is not None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -380,7 +379,3 @@ def fit(
         y_val=y_val,
     )
     return trainer.run(callbacks)
-
-
-def finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
