@@ -138,3 +138,16 @@ def test_bad_input_is_one_line_and_exit_2(runner: CliRunner, files: Path, args: 
     assert code == 2
     assert stderr.count("\n") == 1 and message in stderr, stderr
     assert "Traceback" not in stderr + stdout
+
+
+def test_checkpoint_and_resume_from_the_command_line(runner: CliRunner, tmp_path: Path) -> None:
+    spirals = EXAMPLES / "spirals.toml"
+    common = ["--optimizer", "adam", "--batch", "16", "--val", "0.2", "--patience", "50", "-q"]
+    assert train(runner, spirals, "--epochs", "8", *common, "-o", tmp_path / "whole.toml")[0] == 0
+    ckpt = tmp_path / "ck.json"
+    args = ["--epochs", "5", "--checkpoint-every", "5", "--checkpoint", ckpt]
+    assert train(runner, spirals, *args, *common)[0] == 0
+    assert json.loads(ckpt.read_text())["trainer"]["epoch"] == 5
+    code = train(runner, spirals, "--epochs", "8", "--resume", ckpt, *common, "-o", tmp_path / "resumed.toml")[0]
+    assert code == 0
+    assert (tmp_path / "resumed.toml").read_text() == (tmp_path / "whole.toml").read_text()
