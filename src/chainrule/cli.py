@@ -18,6 +18,8 @@ from .errors import ChainruleError
 LAZY_COMMANDS: dict[str, str] = {
     "check": "chainrule.cli_check:check",
     "functions": "chainrule.cli_functions:functions",
+    "train": "chainrule.cli_train:train",
+    "predict": "chainrule.cli_train:predict",
 }
 
 

@@ -21,9 +21,10 @@ import numpy as np
 
 from .errors import ChainruleError, NetfileError, Shown
 from .functions import ACTIVATIONS, LOSSES, known
-from .network import Layer, Network, Training
+from .network import DataInfo, Layer, Network, Training
 
-TOP_KEYS = ("title", "inputs", "loss", "layers", "examples", "training")
+TOP_KEYS = ("title", "inputs", "loss", "layers", "examples", "training", "data")
+DATA_KEYS = ("columns", "target", "classes", "mean", "std")
 LAYER_KEYS = ("name", "units", "activation", "alpha", "weights", "bias", "weight_names", "bias_names")
 EXAMPLE_KEYS = ("x", "y")
 TRAINING_KEYS = ("learning_rate", "batch", "reduction", "freeze", "epochs", "seed", "dtype")
@@ -208,7 +209,8 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
     if loss.name == "hinge" and out.units == 1 and y.size and not np.all(np.isin(y, (-1.0, 1.0))):
         raise r.fail("examples", "targets y of −1 or 1 for the hinge loss with one output", y.ravel().tolist())
 
-    net = Network(input_names, layers, loss, training, x, y, title, source)
+    info = _data_info(r, data["data"], len(input_names), out.units) if "data" in data else None
+    net = Network(input_names, layers, loss, training, x, y, title, source, info)
     names = set(net.parameter_names())
     for i, name in enumerate(training.freeze):
         if name not in names:
@@ -390,6 +392,34 @@ def _examples(
     return np.array(xs, dtype=dtype), np.array(ys, dtype=dtype)
 
 
+def _data_info(r: _Reader, raw: object, n_in: int, n_out: int) -> DataInfo:
+    """The optional [data] table (see `DataInfo`), checked against the network's width."""
+    if not isinstance(raw, dict):
+        raise r.fail("data", "a [data] table", raw)
+    r.check_keys(raw, DATA_KEYS, "data")
+    info = DataInfo()
+    for key in ("columns", "classes"):
+        if key in raw:
+            names = raw[key]
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise r.fail(f"data.{key}", "a list of names", names)
+            setattr(info, key, list(names))
+    if info.columns and len(info.columns) != n_in:
+        raise r.fail("data.columns", f"{n_in} column names, one per input", len(info.columns))
+    if info.classes and len(info.classes) != n_out and not (n_out == 1 and len(info.classes) == 2):
+        raise r.fail("data.classes", f"{n_out} class names, one per output (or 2 for one output)", len(info.classes))
+    if "target" in raw:
+        info.target = r.string(raw["target"], "data.target")
+    if ("mean" in raw) != ("std" in raw):
+        raise r.fail("data", "both mean and std (the standardisation), or neither")
+    if "mean" in raw:
+        info.mean = r.vector(raw["mean"], "data.mean", n_in)
+        info.std = r.vector(raw["std"], "data.std", n_in)
+        if not all(s > 0 for s in info.std):
+            raise r.fail("data.std", "numbers > 0", raw["std"])
+    return info
+
+
 def _check_unique_names(r: _Reader, inputs: list[str], layers: list[Layer]) -> None:
     seen: dict[str, str] = {}
     for name in inputs:
@@ -450,6 +480,12 @@ def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
         "seed": t.seed,
         "dtype": t.dtype,
     }
+    if net.data is not None:
+        info = net.data
+        table: dict[str, Any] = {"columns": info.columns, "target": info.target, "classes": info.classes}
+        if info.mean:
+            table.update(mean=[float(v) for v in info.mean], std=[float(v) for v in info.std])
+        doc["data"] = {k: v for k, v in table.items() if v}
     return doc
 
 
