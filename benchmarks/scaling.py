@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from workloads import Workload  # noqa: E402
 
-from chainrule.sgd import Trainer  # noqa: E402
+from chainrule.sgd import PlainSGD  # noqa: E402
 
 WIDTHS = (4, 16, 64, 256)
 BATCHES = (1, 8, 32, 256)
@@ -37,7 +37,7 @@ def per_update(run, updates: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def chainrule_runner(w: Workload, compiled: bool):  # type: ignore[no-untyped-def]
-    trainer = Trainer(w.network(), w.batch, compiled=compiled)
+    trainer = PlainSGD(w.network(), w.batch, compiled=compiled)
     per_epoch = -(-w.examples // w.batch)
     return lambda updates: trainer.epochs(max(updates // per_epoch, 1), lr=0.01)
 

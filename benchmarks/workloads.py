@@ -11,7 +11,7 @@ import torch
 
 from chainrule import netfile
 from chainrule.network import Network
-from chainrule.sgd import Trainer
+from chainrule.sgd import PlainSGD
 
 
 @dataclass
@@ -72,10 +72,10 @@ class Workload:
     def runners(self) -> dict[str, Callable[[int], None]]:
         return {"chainrule": self.chainrule(), "pytorch": self.pytorch(), "numpy": self.numpy()}
 
-    # -- chainrule: the same Trainer `chainrule train` uses --------------------------------
+    # -- chainrule: the same paths `chainrule train` uses --------------------------------
     def chainrule(self) -> Callable[[int], None]:
         net = self.network()
-        trainer = Trainer(net, self.batch)
+        trainer = PlainSGD(net, self.batch)
         per_epoch = -(-self.examples // self.batch)
 
         def run(updates: int) -> None:

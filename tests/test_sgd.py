@@ -1,4 +1,4 @@
-"""sgd.Trainer: whichever path it takes, the numbers are the engine's."""
+"""sgd.PlainSGD: whichever path it takes, the numbers are the engine's."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 
 from chainrule import netfile
 from chainrule.network import Network
-from chainrule.sgd import Trainer
+from chainrule.sgd import PlainSGD
 from test_fast import engine_epochs
 
 
-def _trained(net: Network, compiled: bool, epochs: int = 5) -> tuple[Trainer, Network]:
+def _trained(net: Network, compiled: bool, epochs: int = 5) -> tuple[PlainSGD, Network]:
     net = copy.deepcopy(net)
     batch = {"online": 1, "full": net.x.shape[0]}.get(str(net.training.batch), net.training.batch)
-    trainer = Trainer(net, int(batch), compiled=compiled)
+    trainer = PlainSGD(net, int(batch), compiled=compiled)
     trainer.epochs(epochs, net.training.learning_rate)
     return trainer, net
 
@@ -33,21 +33,21 @@ def test_both_paths_equal_the_engine(example: str) -> None:
 
 
 def test_the_path_follows_the_size_and_says_why_it_falls_back() -> None:
-    assert Trainer(netfile.load(), 1).path == "compiled"
+    assert PlainSGD(netfile.load(), 1).path == "compiled"
     doc = {
         "inputs": 2,
         "layers": [{"units": 3, "activation": "prelu"}, {"units": 1, "activation": "sigmoid"}],
         "examples": [{"x": [1, 2], "y": [1]}],
     }
-    trainer = Trainer(netfile.from_dict(doc), 1)
+    trainer = PlainSGD(netfile.from_dict(doc), 1)
     assert trainer.path == "numpy" and "prelu" in trainer.note
     big = {"inputs": 200, "layers": [{"units": 200, "activation": "relu"}, {"units": 10, "activation": "softmax"}]}
     big |= {"loss": "cross_entropy", "examples": [{"x": [0.0] * 200, "y": [1.0] + [0.0] * 9}]}
-    assert Trainer(netfile.from_dict(big), 64).path == "numpy"
+    assert PlainSGD(netfile.from_dict(big), 64).path == "numpy"
 
 
 def test_epoch_losses_fall_on_xor() -> None:
     net = netfile.load(netfile.example_path("xor.toml"))
-    losses = Trainer(net, 4).epochs(2000, 0.5)
+    losses = PlainSGD(net, 4).epochs(2000, 0.5)
     assert losses[0] == pytest.approx(0.7237749808818916, rel=1e-12)  # before any update
     assert losses[-1] < 0.05 and np.all(np.isfinite(losses))

@@ -163,7 +163,7 @@ def summary(result: TrainResult, trainer: Trainer, before: np.ndarray, first: in
     lines.append(
         Text(
             f"{trainer.epoch - first} epochs{f' (resumed at {first})' if first else ''}, {trainer.updates:,} updates "
-            f"in {result.seconds:.2f} s ({rate:,.0f} updates/s)"
+            f"in {result.seconds:.2f} s ({rate:,.0f} updates/s, {'compiled' if trainer.path == 'compiled' else 'NumPy'} path)"
         )
     )
     target = trainer.config.until_loss
@@ -273,6 +273,9 @@ def run(trainer: Trainer, opts: dict[str, Any]) -> TrainResult:
         if every and record.epoch % every == 0:
             save_checkpoint(trainer, checkpoint)
 
+    trainer.sync_every = every or 0
+    if trainer.path_note:
+        click.echo(f"chainrule: {trainer.path_note}; training on the NumPy path.", err=True)
     first = trainer.epoch
     before = trainer.net.forward(trainer.x[sample(len(trainer.x))]).output
     with stop_on_interrupt(trainer), progress_bar(trainer.epochs, first, not opts["quiet"]) as show:

@@ -114,17 +114,11 @@ def pack(net: Network, dtype: Any = None) -> Packed:
     )
 
 
-_KERNEL: Any = None
-
-
 def kernel() -> Any:
-    """The compiled epoch loop, compiled once per process (and cached on disk by numba)."""
-    global _KERNEL
-    if _KERNEL is None:
-        from . import fast_kernel
+    """The compiled loops (numba compiles them once and caches them on disk)."""
+    from . import fast_kernel
 
-        _KERNEL = fast_kernel.train_epochs
-    return _KERNEL
+    return fast_kernel
 
 
 def train_epochs(
@@ -137,7 +131,7 @@ def train_epochs(
     """
     losses = np.empty(epochs, dtype=np.float64)
     dt = packed.params.dtype
-    kernel()(
+    kernel().train_epochs(
         packed.params,
         packed.mask,
         packed.units,
@@ -161,3 +155,51 @@ def train_epochs(
         bad = int(np.argmin(np.isfinite(losses)))
         losses[bad:] = math.nan
     return losses
+
+
+def train_and_evaluate(
+    packed: Packed,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    orders: np.ndarray,
+    batch: int,
+    mean: bool,
+    lrs: np.ndarray,
+    classify: int,
+    cut: float,
+    until_loss: float,
+) -> tuple[int, np.ndarray]:
+    """Epochs of SGD, each followed by the evaluation `chainrule train` reports after an epoch.
+
+    ``data`` is (x, y, x_val, y_val) (validation arrays may have no rows). Returns the number of
+    epochs run (fewer when the training loss reached `until_loss`) and a (epochs, 4) array of
+    training loss, accuracy, validation loss and validation accuracy.
+    """
+    dt = packed.params.dtype
+    x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
+    out = np.full((len(orders), 4), math.nan)
+    done = kernel().train_and_evaluate(
+        packed.params,
+        packed.mask,
+        packed.units,
+        packed.fan_in,
+        packed.w_off,
+        packed.b_off,
+        packed.bias_mode,
+        packed.act,
+        packed.alpha,
+        packed.a_off,
+        packed.loss,
+        x,
+        y,
+        np.ascontiguousarray(orders, dtype=np.int64),
+        int(batch),
+        bool(mean),
+        np.ascontiguousarray(lrs, dtype=dt),
+        xv,
+        yv,
+        int(classify),
+        float(cut),
+        float(until_loss),
+        out,
+    )
+    return int(done), out[: int(done)]

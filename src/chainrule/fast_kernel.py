@@ -246,31 +246,159 @@ def _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z
 
 
 @njit(cache=True, fastmath=_FAST)
+def _epoch(
+    P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, Z, A, D
+):
+    """One epoch of SGD in `order`; each update uses the gradients of its batch before it.
+
+    Returns the sum of the example losses met on the way, each before its own update.
+    """
+    last = units.shape[0] - 1
+    n = order.shape[0]
+    o, m = a_off[last + 1], units[last]
+    total = 0.0
+    start = 0
+    while start < n:
+        stop = min(start + batch, n)
+        scale = 1.0 / (stop - start) if mean else 1.0
+        G[:] = 0.0
+        for t in range(start, stop):
+            i = order[t]
+            _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
+            total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last])
+            _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D)
+        for p in range(P.shape[0]):
+            P[p] -= lr * G[p] * M[p]
+        start = stop
+    return total
+
+
+@njit(cache=True, fastmath=_FAST)
+def _evaluate(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify, cut, Z, A, D):
+    """The mean example loss over (X, Y) and the fraction classified right (classify: 0 none,
+    1 one output against `cut`, 2 argmax), as `train.evaluate` computes them."""
+    last = units.shape[0] - 1
+    o, m = a_off[last + 1], units[last]
+    total, right = 0.0, 0.0
+    for i in range(X.shape[0]):
+        _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
+        total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], 0.0, alpha[last])
+        if classify == 1:
+            right += 1.0 if (A[o] > cut) == (Y[i, 0] > cut) else 0.0
+        elif classify == 2:
+            best, target = 0, 0
+            for j in range(1, m):
+                if A[o + j] > A[o + best]:
+                    best = j
+                if Y[i, j] > Y[i, target]:
+                    target = j
+            right += 1.0 if best == target else 0.0
+    n = max(X.shape[0], 1)
+    return total / n, right / n
+
+
+@njit(cache=True, fastmath=_FAST)
 def train_epochs(
     P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, losses
 ):
-    """SGD for order.shape[0] epochs; each update uses the gradients of the batch before it."""
+    """SGD for order.shape[0] epochs; losses[e] = the mean example loss met during epoch e."""
     last = units.shape[0] - 1
     size = a_off[last + 1] + units[last]
-    Z = np.zeros(size, dtype=P.dtype)
-    A = np.zeros(size, dtype=P.dtype)
-    D = np.zeros(size, dtype=P.dtype)
+    Z, A, D = np.zeros(size, dtype=P.dtype), np.zeros(size, dtype=P.dtype), np.zeros(size, dtype=P.dtype)
     G = np.zeros(P.shape[0], dtype=P.dtype)
-    n = order.shape[1]
-    o, m = a_off[last + 1], units[last]
     for e in range(order.shape[0]):
-        total = 0.0
-        start = 0
-        while start < n:
-            stop = min(start + batch, n)
-            scale = 1.0 / (stop - start) if mean else 1.0
-            G[:] = 0.0
-            for t in range(start, stop):
-                i = order[e, t]
-                _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
-                total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last])
-                _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D)
-            for p in range(P.shape[0]):
-                P[p] -= lr * G[p] * M[p]
-            start = stop
-        losses[e] = total / n
+        total = _epoch(
+            P,
+            M,
+            G,
+            units,
+            fan_in,
+            w_off,
+            b_off,
+            bias_mode,
+            act,
+            alpha,
+            a_off,
+            loss,
+            X,
+            Y,
+            order[e],
+            batch,
+            mean,
+            lr,
+            Z,
+            A,
+            D,
+        )
+        losses[e] = total / order.shape[1]
+
+
+@njit(cache=True, fastmath=_FAST)
+def train_and_evaluate(
+    P,
+    M,
+    units,
+    fan_in,
+    w_off,
+    b_off,
+    bias_mode,
+    act,
+    alpha,
+    a_off,
+    loss,
+    X,
+    Y,
+    orders,
+    batch,
+    mean,
+    lrs,
+    Xv,
+    Yv,
+    classify,
+    cut,
+    until_loss,
+    out,
+):
+    """Epochs of SGD, each followed by the evaluation `chainrule train` reports.
+
+    out[e] = (training loss, accuracy, validation loss, validation accuracy) after epoch e; stops
+    after the first epoch whose training loss is at most `until_loss`. Returns the epochs run.
+    """
+    last = units.shape[0] - 1
+    size = a_off[last + 1] + units[last]
+    Z, A, D = np.zeros(size, dtype=P.dtype), np.zeros(size, dtype=P.dtype), np.zeros(size, dtype=P.dtype)
+    G = np.zeros(P.shape[0], dtype=P.dtype)
+    for e in range(orders.shape[0]):
+        _epoch(
+            P,
+            M,
+            G,
+            units,
+            fan_in,
+            w_off,
+            b_off,
+            bias_mode,
+            act,
+            alpha,
+            a_off,
+            loss,
+            X,
+            Y,
+            orders[e],
+            batch,
+            mean,
+            lrs[e],
+            Z,
+            A,
+            D,
+        )
+        out[e, 0], out[e, 1] = _evaluate(
+            P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify, cut, Z, A, D
+        )
+        if Xv.shape[0] > 0:
+            out[e, 2], out[e, 3] = _evaluate(
+                P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, Xv, Yv, classify, cut, Z, A, D
+            )
+        if out[e, 0] <= until_loss:
+            return e + 1
+    return orders.shape[0]

@@ -36,8 +36,8 @@ class LeanSGD:
             return None  # nothing frozen: skip the multiplication
         return np.array([[n not in self.frozen for n in row] for row in names], dtype=self.dtype).reshape(-1)
 
-    def step(self, x: np.ndarray, y: np.ndarray, lr: float, mean: bool = True) -> float:
-        """One update on the batch (x, y); returns the batch loss before the update."""
+    def step(self, x: np.ndarray, y: np.ndarray, lr: float, mean: bool = True, with_loss: bool = True) -> float:
+        """One update on the batch (x, y); returns the batch loss before the update (nan without it)."""
         net = self.net
         x = np.asarray(x, dtype=self.dtype)
         y = np.asarray(y, dtype=self.dtype)
@@ -52,7 +52,7 @@ class LeanSGD:
         out_z, out_a = self.z[-1][:n], acts[-1]
         # The loss from the activations already at hand (the fused form from z would compute the
         # softmax a second time); equal to it within rounding, and it only reports progress.
-        losses = net.loss.value(out_a, y)
+        losses = net.loss.value(out_a, y) if with_loss else None
         if self.fused and net.loss.fused_gradient is not None:
             d_z = net.loss.fused_gradient(out_z, out_a, y)
         else:
@@ -77,6 +77,8 @@ class LeanSGD:
             self._update(i, d_z, lr)
             if i > 0:
                 d_z = d_next
+        if losses is None:
+            return float("nan")
         return float(losses.sum() / n if mean else losses.sum())
 
     def _update(self, i: int, d_z: np.ndarray, lr: float) -> None:

@@ -3,7 +3,8 @@
 Small networks with small batches go to the compiled per-example loop (`fast`), where NumPy's
 per-call overhead would dominate; everything else, and any network the compiled loop cannot
 train, goes to the lean in-place NumPy path (`lean`). Both are held to the explained engine's
-numbers at 1e-12 by the tests; `Trainer.path` and `Trainer.note` say which one runs and why.
+numbers at 1e-12 by the tests; `choose_path` says which one runs and why. `chainrule train` uses
+the same choice; `PlainSGD` runs it without the training loop's bookkeeping (for benchmarks).
 """
 
 from __future__ import annotations
@@ -20,18 +21,29 @@ COMPILED_MAX_WORK = 100_000  # batch size × parameters
 COMPILED_MAX_BATCH = 32
 
 
-class Trainer:
+def choose_path(net: Network, batch: int, plain_sgd: bool = True) -> tuple[str, str]:
+    """("compiled" or "numpy", and why the compiled path was passed over where it would have run)."""
+    small = batch <= COMPILED_MAX_BATCH and batch * net.parameter_count() <= COMPILED_MAX_WORK
+    if not small:
+        return "numpy", ""
+    if not plain_sgd:
+        return "numpy", "the compiled path runs plain SGD only"
+    reason = fast.unsupported(net)
+    return ("numpy", reason) if reason else ("compiled", "")
+
+
+class PlainSGD:
     """Epochs of SGD on `net` in place (its layer arrays change), batch by batch in the given order."""
 
     def __init__(self, net: Network, batch: int, *, compiled: bool | None = None) -> None:
         self.net = net
         self.batch = max(1, batch)
         self.mean = net.training.reduction == "mean"
-        reason = fast.unsupported(net)
-        small = self.batch <= COMPILED_MAX_BATCH and self.batch * net.parameter_count() <= COMPILED_MAX_WORK
-        use = (reason is None and small) if compiled is None else (compiled and reason is None)
-        self.path = "compiled" if use else "numpy"
-        self.note = reason if (reason and small) else ""
+        self.path, self.note = choose_path(net, self.batch)
+        if compiled is not None:
+            reason = fast.unsupported(net)
+            self.path = "compiled" if compiled and reason is None else "numpy"
+        use = self.path == "compiled"
         self._packed = fast.pack(net) if use else None
         self._lean = None if use else LeanSGD(net, self.batch)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +25,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import fast, sgd
 from .errors import ChainruleError
+from .lean import LeanSGD
 from .network import Backward, Batch, Network, Reduction
 from .optim import Optimizer, Schedule, make_optimizer
 
@@ -126,11 +129,28 @@ def numpy_step(net: Network, optimizer: Optimizer) -> StepFn:
     return step
 
 
+EVAL_SLICE = 4096  # examples per forward pass when evaluating: memory stays bounded on large data
+
+
 def evaluate(net: Network, x: Array, y: Array) -> tuple[float, float | None]:
     """The mean loss over the examples and, for a classifier, the fraction classified right."""
-    fwd = net.forward(x)
-    loss = float(np.mean(net.example_losses(fwd, y)))
-    return loss, accuracy(net, fwd.output, y)
+    total, right = 0.0, 0.0
+    for s in range(0, len(x), EVAL_SLICE):
+        fwd = net.forward(x[s : s + EVAL_SLICE])
+        total += float(np.sum(net.example_losses(fwd, y[s : s + EVAL_SLICE])))
+        acc = accuracy(net, fwd.output, y[s : s + EVAL_SLICE])
+        right += 0.0 if acc is None else acc * len(fwd.output)
+    n = max(len(x), 1)
+    return total / n, (right / n if net.loss.name in CLASSIFIER_LOSSES else None)
+
+
+def classify_mode(net: Network) -> tuple[int, float]:
+    """How `accuracy` judges an output, as the compiled loop takes it: (0 none | 1 cut | 2 argmax, cut)."""
+    if net.loss.name not in CLASSIFIER_LOSSES:
+        return 0, 0.0
+    if net.output_layer.units == 1:
+        return 1, 0.0 if net.loss.name == "hinge" else 0.5
+    return 2, 0.0
 
 
 def accuracy(net: Network, output: Array, y: Array) -> float | None:
@@ -175,9 +195,22 @@ class Trainer:
         self.optimizer = make_optimizer(
             config.optimizer, self.net, t.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay
         )
-        self.step: StepFn = numpy_step(self.net, self.optimizer)
         n = len(self.x)
         self.size = 1 if t.batch == "online" else n if t.batch == "full" else min(int(t.batch), n)
+        # The fastest path that gives the engine's numbers (issue: speed): plain SGD on a small
+        # network runs whole epochs in the compiled loop; other plain SGD in the lean NumPy path.
+        plain = config.optimizer == "sgd" and config.weight_decay == 0
+        self.path, self.path_note = sgd.choose_path(self.net, self.size, plain)
+        self.packed = fast.pack(self.net) if self.path == "compiled" else None
+        self.step: StepFn = numpy_step(self.net, self.optimizer)
+        if plain and self.path == "numpy":
+            lean = LeanSGD(self.net, self.size)
+            mean = self.net.training.reduction == "mean"
+
+            def lean_step(xb: Array, yb: Array, lr: float) -> None:
+                lean.step(xb, yb, lr, mean, with_loss=False)
+
+            self.step = lean_step
         self.order = np.arange(n)
         self.epoch = 0  # epochs finished
         self.position = 0  # examples of the current epoch already used
@@ -186,10 +219,13 @@ class Trainer:
         self.best: tuple[float, int, list[Array]] | None = None  # val loss, epoch, parameters
         self.stop_requested = False
         self.elapsed = 0.0
+        self.sync_every = 0  # epochs: callbacks that save the network need it current at these epochs
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
         """Train until a stopping rule fires; `stop_requested` (Ctrl-C) stops after the current update."""
+        if self.packed is not None and self.position == 0:
+            return self._run_compiled(callbacks)
         start = time.perf_counter() - self.elapsed
         n, size = len(self.x), self.size
         # Preallocated batch buffers: an update copies its examples in, it allocates nothing for them.
@@ -231,6 +267,82 @@ class Trainer:
             self._restore(self.best[2])
             best_epoch = self.best[1]
         return TrainResult(self.net, list(self.history), stopped, best_epoch, self.elapsed)
+
+    def _run_compiled(self, callbacks: Sequence[Callback]) -> TrainResult:
+        """Whole chunks of epochs in the compiled loop, each epoch evaluated there as `_record` would.
+
+        Chunks grow until one takes about 50 ms, so progress still updates often and Ctrl-C answers
+        fast; with --patience a chunk is one epoch (the best parameters are kept epoch by epoch).
+        """
+        assert self.packed is not None
+        n, size = len(self.x), self.size
+        per_epoch = -(-n // size)
+        classify, cut = classify_mode(self.net)
+        until = -math.inf if self.config.until_loss is None else self.config.until_loss
+        empty = np.empty((0, self.x.shape[1])), np.empty((0, self.y.shape[1]))
+        data = (self.x, self.y, *((self.x_val, self.y_val) if self.x_val is not None else empty))
+        start = time.perf_counter() - self.elapsed
+        stopped: StopReason | None = None
+        chunk = 1
+        while self.epoch < self.epochs and stopped is None:
+            count = 1 if self.config.patience is not None else min(chunk, self.epochs - self.epoch)
+            if self.sync_every:  # end a chunk where a checkpoint is due, so it saves that epoch's parameters
+                count = min(count, self.sync_every - self.epoch % self.sync_every)
+            lrs = np.array(
+                [
+                    self.config.schedule.rate(self.net.training.learning_rate, self.epoch + c, self.epochs)
+                    for c in range(count)
+                ]
+            )
+            if self.config.shuffle and size < n:
+                orders = np.empty((count, n), dtype=np.int64)
+                for c in range(count):
+                    self.rng.shuffle(self.order)
+                    orders[c] = self.order
+            else:
+                orders = np.broadcast_to(self.order, (count, n))
+            began = time.perf_counter()
+            done, metrics = fast.train_and_evaluate(
+                self.packed, data, orders, size, self.net.training.reduction == "mean", lrs, classify, cut, until
+            )
+            self.packed.unpack_into(self.net)
+            took = time.perf_counter() - began
+            chunk = max(1, min(100_000, int(count * 0.05 / max(took, 1e-6))))
+            rows, rates = metrics.tolist(), lrs.tolist()  # plain floats: records are made per epoch
+            for c in range(done):
+                self.epoch += 1
+                self.updates += per_epoch
+                self.elapsed = began - start + took * (c + 1) / done
+                stopped = self._compiled_record(rows[c], rates[c], classify, callbacks)
+                if stopped:
+                    break
+            if self.stop_requested and stopped is None:
+                stopped = "interrupted"
+        self.elapsed = time.perf_counter() - start
+        best_epoch = None
+        if stopped == "patience" and self.best is not None:
+            self._restore(self.best[2])
+            best_epoch = self.best[1]
+        return TrainResult(self.net, list(self.history), stopped or "epochs", best_epoch, self.elapsed)
+
+    def _compiled_record(
+        self, m: list[float], lr: float, classify: int, callbacks: Sequence[Callback]
+    ) -> StopReason | None:
+        has_val = self.x_val is not None
+        record = EpochRecord(
+            self.epoch,
+            m[0],
+            m[2] if has_val else None,
+            m[1] if classify else None,
+            m[3] if classify and has_val else None,
+            lr,
+            self.updates,
+            self.elapsed,
+        )
+        self.history.append(record)
+        for callback in callbacks:
+            callback(record)
+        return self._should_stop(record)
 
     def _record(self, lr: float) -> EpochRecord:
         loss, acc = evaluate(self.net, self.x, self.y)
