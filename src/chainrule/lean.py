@@ -26,7 +26,7 @@ class LeanSGD:
         self.fused = net.loss.fused_activation == net.output_layer.activation.name
         self.z = [np.empty((batch, la.units), dtype=self.dtype) for la in net.layers]
         self.d_w = [np.empty_like(la.weight) for la in net.layers]
-        self.masks = [self._mask(la.weight_names) for la in net.layers]
+        self.masks = [la.frozen_mask(self.frozen) for la in net.layers]
         self.b_masks = [self._mask([la.bias_names]) for la in net.layers]
         self.d_prev = [np.empty((batch, la.weight.shape[1]), dtype=self.dtype) for la in net.layers]
 
@@ -86,7 +86,7 @@ class LeanSGD:
         grad = self.d_w[i]
         mask = self.masks[i]
         if mask is not None:
-            grad *= mask.reshape(grad.shape)
+            grad *= mask
         grad *= lr
         layer.weight -= grad
         if layer.bias_mode == "none":

@@ -130,7 +130,7 @@ def numpy_step(net: Network, optimizer: Optimizer) -> StepFn:
     return step
 
 
-EVAL_SLICE = 4096  # examples per forward pass when evaluating: memory stays bounded on large data
+EVAL_SLICE = 1024  # examples per forward pass when evaluating: memory stays bounded on large data
 
 
 def evaluate(net: Network, x: Array, y: Array) -> tuple[float, float | None]:
