@@ -60,7 +60,9 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"interpreter and libraries before the data: {base:.0f} MiB")
     print(f"data + parameters + one batch: {budget:.0f} MiB; 1.5x that: {1.5 * budget:.0f} MiB")
-    print(f"peak resident: {peak:.0f} MiB ({peak / budget:.2f}x); growth over the epochs: {after[-1] - after[0]:+.1f} MiB")
+    print(
+        f"peak resident: {peak:.0f} MiB ({peak / budget:.2f}x); growth over the epochs: {after[-1] - after[0]:+.1f} MiB"
+    )
 
 
 if __name__ == "__main__":
