@@ -75,15 +75,44 @@ def startup(repeats: int) -> list[float]:
     return times[1:]
 
 
+CLI_RUNS = [
+    # (what, arguments, the workload whose PyTorch time it compares with)
+    (
+        "reference 2-2-1, online, 100,000 epochs",
+        ["examples/forward-backprop.toml", "--epochs", "100000"],
+        "online-2-2-1",
+    ),
+    ("spirals 2-16-16-1 tanh, online, 200 epochs", ["examples/spirals.toml", "--epochs", "200"], "online-2-16-16-1"),
+    (
+        "digits 64-128-10, batch 32, 30 epochs",
+        ["examples/digits.toml", "--data", "digits", "--standardize", "--epochs", "30"],
+        "batch32-64-128-10",
+    ),
+]
+
+
+def cli_rate(args: list[str]) -> tuple[float, str]:
+    """Updates per second as `chainrule train` reports them (per-epoch evaluation included)."""
+    import re
+
+    exe = ROOT / ".venv" / "bin" / "chainrule"
+    out = subprocess.run([str(exe), "train", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"\(([\d,]+) updates/s, (\w+) path\)", out)
+    if not match:
+        raise RuntimeError(f"no rate in: {out[:300]}")
+    return float(match.group(1).replace(",", "")), match.group(2)
+
+
 def fmt_time(s: float) -> str:
     if s < 1e-3:
         return f"{s * 1e6:.2f} µs"
     return f"{s * 1e3:.2f} ms"
 
 
-def row(w: Workload, repeats: int, peak: float | None) -> tuple[str, list[str]]:
+def row(w: Workload, repeats: int, peak: float | None, torch_times: dict[str, float]) -> tuple[str, list[str]]:
     timings = [Timing(name, measure(fn, w.updates, repeats)) for name, fn in w.runners().items()]
     base = {t.name: t.median for t in timings}
+    torch_times[w.key] = base["pytorch"]
     cells = [w.title]
     for t in timings:
         cells.append(f"{fmt_time(min(t.per_update))} / {fmt_time(t.median)} / {fmt_time(max(t.per_update))}")
@@ -131,13 +160,22 @@ def main() -> None:
         "of GEMM peak",
     ]
     rows = []
+    torch_times: dict[str, float] = {}
     for w in WORKLOADS:
         if args.only and args.only not in w.key:
             continue
         peak = peak32 if w.dtype == np.float32 else peak64
-        _key, cells = row(w, repeats, peak)
+        _key, cells = row(w, repeats, peak, torch_times)
         rows.append(cells)
         print(" | ".join(cells), flush=True)
+    cli_lines = []
+    for what, cli_args, key in CLI_RUNS:
+        if key not in torch_times:
+            continue
+        rate, path = cli_rate(cli_args)
+        line = f"| {what} | {rate:,.0f} updates/s ({path}) | {rate * torch_times[key]:.1f}x |"
+        cli_lines.append(line)
+        print(line, flush=True)
     start = startup(repeats)
     start_line = f"`chainrule` (explain the reference) in a fresh process: min {min(start):.3f} s, median {statistics.median(start):.3f} s"
     print(start_line)
@@ -153,7 +191,11 @@ def main() -> None:
             "(min / median / max of the repeats); ratios compare medians.\n\n"
             f"Machine: {machine()}.\n\n"
             f"GEMM peak measured in the same run: float32 {peak32 / 1e9:.0f} GFLOP/s, float64 {peak64 / 1e9:.0f} GFLOP/s.\n\n"
-            f"{table}\n\n{start_line}.\n\nPeak memory of the benchmark process: {rss:.0f} MiB.\n"
+            f"{table}\n\n"
+            "`chainrule train` itself, from the command line (its per-epoch evaluation of the whole "
+            "training set included), against the same PyTorch eager update time:\n\n"
+            "| run | chainrule train | vs PyTorch |\n|---|---|---|\n" + "\n".join(cli_lines) + "\n\n"
+            f"{start_line}.\n\nPeak memory of the benchmark process: {rss:.0f} MiB.\n"
         )
         print(f"wrote {doc}")
 
