@@ -58,6 +58,22 @@ class Packed:
     a_off: np.ndarray  # where each layer's activations start in the activation buffer (0: the input)
     loss: int
 
+    def kernel_args(self) -> tuple[Any, ...]:
+        """The parameters and layout, in the order the compiled loops take them."""
+        return (
+            self.params,
+            self.mask,
+            self.units,
+            self.fan_in,
+            self.w_off,
+            self.b_off,
+            self.bias_mode,
+            self.act,
+            self.alpha,
+            self.a_off,
+            self.loss,
+        )
+
     def unpack_into(self, net: Network) -> None:
         """Write the flat parameters back into the network's layer arrays."""
         for i, layer in enumerate(net.layers):
@@ -133,17 +149,7 @@ def train_epochs(
     losses = np.empty(epochs, dtype=np.float64)
     dt = packed.params.dtype
     kernel().train_epochs(
-        packed.params,
-        packed.mask,
-        packed.units,
-        packed.fan_in,
-        packed.w_off,
-        packed.b_off,
-        packed.bias_mode,
-        packed.act,
-        packed.alpha,
-        packed.a_off,
-        packed.loss,
+        *packed.kernel_args(),
         np.ascontiguousarray(x, dtype=dt),
         np.ascontiguousarray(y, dtype=dt),
         np.ascontiguousarray(order, dtype=np.int64),
@@ -179,17 +185,7 @@ def train_and_evaluate(
     x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
     out = np.full((len(orders), 4), math.nan)
     done = kernel().train_and_evaluate(
-        packed.params,
-        packed.mask,
-        packed.units,
-        packed.fan_in,
-        packed.w_off,
-        packed.b_off,
-        packed.bias_mode,
-        packed.act,
-        packed.alpha,
-        packed.a_off,
-        packed.loss,
+        *packed.kernel_args(),
         x,
         y,
         np.ascontiguousarray(orders, dtype=np.int64),

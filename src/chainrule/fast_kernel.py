@@ -298,14 +298,23 @@ def _evaluate(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss
 
 
 @njit(cache=True, fastmath=_FAST)
+def _buffers(P, units, a_off):
+    """z, a and δ of every neuron (inputs first), and the gradient of every parameter."""
+    size = a_off[units.shape[0]] + units[units.shape[0] - 1]
+    return (
+        np.zeros(size, dtype=P.dtype),
+        np.zeros(size, dtype=P.dtype),
+        np.zeros(size, dtype=P.dtype),
+        np.zeros(P.shape[0], dtype=P.dtype),
+    )
+
+
+@njit(cache=True, fastmath=_FAST)
 def train_epochs(
     P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, losses
 ):
     """SGD for order.shape[0] epochs; losses[e] = the mean example loss met during epoch e."""
-    last = units.shape[0] - 1
-    size = a_off[last + 1] + units[last]
-    Z, A, D = np.zeros(size, dtype=P.dtype), np.zeros(size, dtype=P.dtype), np.zeros(size, dtype=P.dtype)
-    G = np.zeros(P.shape[0], dtype=P.dtype)
+    Z, A, D, G = _buffers(P, units, a_off)
     for e in range(order.shape[0]):
         total = _epoch(
             P,
@@ -364,10 +373,7 @@ def train_and_evaluate(
     out[e] = (training loss, accuracy, validation loss, validation accuracy) after epoch e; stops
     after the first epoch whose training loss is at most `until_loss`. Returns the epochs run.
     """
-    last = units.shape[0] - 1
-    size = a_off[last + 1] + units[last]
-    Z, A, D = np.zeros(size, dtype=P.dtype), np.zeros(size, dtype=P.dtype), np.zeros(size, dtype=P.dtype)
-    G = np.zeros(P.shape[0], dtype=P.dtype)
+    Z, A, D, G = _buffers(P, units, a_off)
     for e in range(orders.shape[0]):
         _epoch(
             P,
