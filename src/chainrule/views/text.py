@@ -272,62 +272,66 @@ def _symbols(w: _Writer, path: Path) -> str:
 def _gradient(
     w: _Writer, param: str, chains: tuple[Chain, ...], explained: set[tuple[str, str]]
 ) -> Iterator[RenderableType]:
-    r = w.r
-    g = w.v[f"dL/d{param}"]
     yield Text(f"∂L/∂{param}", style="bold")
-    lines: list[str] = []
-    for k, chain in enumerate(chains):
-        s = r.suffix(k)
-        if chain.form == "delta":
-            continue
-        if len(chain.paths) == 1:
-            path = chain.paths[0]
-            lines.append(f"  ∂L/∂{param} = {_symbols(w, path)}")
-            for f in path.factors:
-                if (f.num, f.den) not in explained:
-                    note = _factor_note(w, f, k)
-                    if note:
-                        lines.append(f"    {note}")
-                    explained.add((f.num, f.den))
-            lines.append(f"  ∂L/∂{param} = {_product(w, path)} = {w.n(path.value)}")
-            if len(path.factors) > 3:
-                steps = " → ".join(
-                    f"· {w.s(f.value)} = {w.n(p)}" if i else f"{w.n(p)}"
-                    for i, (f, p) in enumerate(zip(path.factors, path.partials, strict=True))
-                )
-                lines.append(f"    step by step: {steps}")
-        else:
-            vias = [p.via or str(i + 1) for i, p in enumerate(chain.paths)]
-            lines.append(
-                f"  {param} reaches the loss along {len(chain.paths)} paths, one through each of "
-                + ", ".join(vias)
-                + "; their gradients add up:"
-            )
-            lines.append(f"  ∂L/∂{param} = " + " + ".join(f"∂L/∂{param}(via {v})" for v in vias))
-            for via, path in zip(vias, chain.paths, strict=True):
-                lines.append(f"  ∂L/∂{param}(via {via}) = {_symbols(w, path)}")
-                for f in path.factors:
-                    if (f.num, f.den) not in explained:
-                        note = _factor_note(w, f, k)
-                        if note:
-                            lines.append(f"      {note}")
-                        explained.add((f.num, f.den))
-                lines.append(f"      = {_product(w, path)} = {w.n(path.value)}")
-            lines.append(
-                f"  ∂L/∂{param}{s} = " + " + ".join(w.s(p.value) for p in chain.paths) + f" = {w.n(chain.value)}"
-            )
     if chains and chains[0].form == "delta":
-        terms = []
-        for k, chain in enumerate(chains):
-            s = r.suffix(k)
-            for p in chain.paths:
-                delta, last = p.factors[0], p.factors[-1]
-                terms.append((f"δ_{delta.den[2:]}{s}", _last_symbol(w, last, s), p, delta, last))
-        sym = " + ".join(f"{d}·{x}" for d, x, *_ in terms)
-        nums = " + ".join(f"{w.s(delta.value)}·{w.s(last.value)}" for *_, delta, last in terms)
-        lines.append(f"  ∂L/∂{param} = {sym}")
-        lines.append(f"  ∂L/∂{param} = {nums} = {w.n(g)}")
+        lines = _delta_gradient(w, param, chains)
+    else:
+        lines = [line for k, chain in enumerate(chains) for line in _path_gradient(w, param, chain, k, explained)]
     yield Text("\n".join(lines))
+
+
+def _notes(w: _Writer, path: Path, k: int, explained: set[tuple[str, str]], indent: str) -> list[str]:
+    """Why each factor has its value, for the factors not explained earlier in the story."""
+    lines = []
+    for f in path.factors:
+        if (f.num, f.den) not in explained:
+            note = _factor_note(w, f, k)
+            if note:
+                lines.append(f"{indent}{note}")
+            explained.add((f.num, f.den))
+    return lines
+
+
+def _path_gradient(w: _Writer, param: str, chain: Chain, k: int, explained: set[tuple[str, str]]) -> list[str]:
+    """∂L/∂θ path by path: the chain in symbols, each new factor's reason, the product."""
+    if len(chain.paths) == 1:
+        path = chain.paths[0]
+        lines = [f"  ∂L/∂{param} = {_symbols(w, path)}", *_notes(w, path, k, explained, "    ")]
+        lines.append(f"  ∂L/∂{param} = {_product(w, path)} = {w.n(path.value)}")
+        if len(path.factors) > 3:
+            steps = " → ".join(
+                f"· {w.s(f.value)} = {w.n(p)}" if i else f"{w.n(p)}"
+                for i, (f, p) in enumerate(zip(path.factors, path.partials, strict=True))
+            )
+            lines.append(f"    step by step: {steps}")
+        return lines
+    vias = [p.via or str(i + 1) for i, p in enumerate(chain.paths)]
+    lines = [
+        f"  {param} reaches the loss along {len(chain.paths)} paths, one through each of "
+        + ", ".join(vias)
+        + "; their gradients add up:",
+        f"  ∂L/∂{param} = " + " + ".join(f"∂L/∂{param}(via {v})" for v in vias),
+    ]
+    for via, path in zip(vias, chain.paths, strict=True):
+        lines.append(f"  ∂L/∂{param}(via {via}) = {_symbols(w, path)}")
+        lines += _notes(w, path, k, explained, "      ")
+        lines.append(f"      = {_product(w, path)} = {w.n(path.value)}")
+    total = " + ".join(w.s(p.value) for p in chain.paths)
+    lines.append(f"  ∂L/∂{param}{w.r.suffix(k)} = {total} = {w.n(chain.value)}")
+    return lines
+
+
+def _delta_gradient(w: _Writer, param: str, chains: tuple[Chain, ...]) -> list[str]:
+    """∂L/∂θ in the delta form: Σ over the batch of δ (receiving) times what θ multiplies."""
+    terms = []
+    for k, chain in enumerate(chains):
+        s = w.r.suffix(k)
+        for p in chain.paths:
+            delta, last = p.factors[0], p.factors[-1]
+            terms.append((f"δ_{delta.den[2:]}{s}", _last_symbol(w, last, s), delta, last))
+    sym = " + ".join(f"{d}·{x}" for d, x, _, _ in terms)
+    nums = " + ".join(f"{w.s(delta.value)}·{w.s(last.value)}" for _, _, delta, last in terms)
+    return [f"  ∂L/∂{param} = {sym}", f"  ∂L/∂{param} = {nums} = {w.n(w.v[f'dL/d{param}'])}"]
 
 
 def _last_symbol(w: _Writer, f: Factor, s: str) -> str:
