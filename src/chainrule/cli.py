@@ -15,7 +15,9 @@ from .errors import ChainruleError
 
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
 # reference example starts fast: name -> "module:attribute".
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "serve": "chainrule.cli_serve:serve",
+}
 
 
 class _Group(click.Group):

@@ -1,0 +1,181 @@
+"""The page's stepper: one step record cut into steps (a neuron, the loss, a gradient, the update).
+
+Each step names what it involves (neurons and edges to highlight) and its equations, in the same
+words and numbers as `chainrule explain` (the backward lines come from views.text itself), as
+MathML. A view of the record: nothing here computes a number, every one is read and formatted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..functions import ACTIVATIONS, LOSSES
+from ..step import StepRecord
+from ..views import text as text_view
+from ..views.numbers import fmt
+from .mathml import equation
+
+MAX_STEPS = 400  # past this the stepper stops with a note: a huge network is not read step by step
+
+
+def _line(text: str) -> dict[str, str]:
+    """An equation (anything with ' = ') as MathML; a sentence as a sentence."""
+    if " = " in text:
+        return equation(text)
+    return {"text": text.strip()}
+
+
+def _neuron(name: str) -> str:
+    """The neuron a value belongs to: a_h1, z_h1, dL/da_h1 → h1; x1 → x1."""
+    base = name.partition("#")[0]
+    for prefix in ("a_", "z_"):
+        if base.startswith(prefix):
+            return base[len(prefix) :]
+    return base
+
+
+def graph(record: StepRecord) -> dict[str, Any]:
+    """Nodes by layer (inputs first) and one edge per weight: what the page draws."""
+    layers = [{"name": "inputs", "neurons": list(record.inputs), "activation": ""}]
+    layers += [{"name": la.name, "neurons": list(la.neurons), "activation": la.activation} for la in record.layers]
+    edges = [
+        {"weight": weight, "from": _neuron(src), "to": s.neuron}
+        for s in record.sums
+        for weight, src in s.terms
+    ]
+    biases = {s.neuron: s.bias for s in record.sums if s.bias}
+    return {"layers": layers, "edges": edges, "biases": biases, "outputs": list(record.output_neurons)}
+
+
+def _forward(w: text_view._Writer) -> list[dict[str, Any]]:
+    r = w.r
+    steps = []
+    for k in range(len(r.examples)):
+        s = r.suffix(k)
+        for ns in r.sums:
+            act = ACTIVATIONS[ns.activation]
+            names = [f"{w.show(src)}·{wt}" for wt, src in ns.terms]
+            nums = [f"{w.s(w.v[src + s])}·{w.s(w.v[wt])}" for wt, src in ns.terms]
+            if ns.bias:
+                names.append(ns.bias)
+                nums.append(w.s(w.v[ns.bias]))
+            n = ns.neuron
+            lines = [f"z_{n}{s} = {' + '.join(names)} = {' + '.join(nums)} = {w.n(w.v[f'z_{n}{s}'])}"]
+            a = w.show(f"a_{n}") + s
+            if act.elementwise:
+                lines.append(f"{a} = {act.symbol}(z_{n}) = {act.symbol}({w.n(w.v[f'z_{n}{s}'])}) = {w.n(w.v[f'a_{n}{s}'])}")
+            else:
+                lines.append(f"{a} = softmax(z_{ns.layer})_{n} = {w.n(w.v[f'a_{n}{s}'])}")
+            example = f", example {r.examples[k] + 1}" if s else ""
+            steps.append(
+                {
+                    "phase": "forward",
+                    "title": f"Forward: neuron {n}{example}",
+                    "neurons": [n, *(_neuron(src) for _, src in ns.terms)],
+                    "edges": [wt for wt, _ in ns.terms],
+                    "lines": [_line(t) for t in lines],
+                }
+            )
+    return steps
+
+
+def _loss(w: text_view._Writer) -> dict[str, Any]:
+    lines = [ln for t in text_view._loss(w) if hasattr(t, "plain") for ln in t.plain.splitlines()]
+    return {
+        "phase": "loss",
+        "title": f"Loss: {LOSSES[w.r.loss].name}",
+        "neurons": list(w.r.output_neurons),
+        "edges": [],
+        "lines": [_line(t) for t in lines if t.strip() and not t.startswith("─")],
+    }
+
+
+def _involved(record: StepRecord, param: str) -> tuple[list[str], list[str]]:
+    """The neurons and weights on the paths from the loss down to one parameter."""
+    neurons: list[str] = []
+    edges: list[str] = [param] if any(param == wt for s in record.sums for wt, _ in s.terms) else []
+    for chain in record.chains[param]:
+        for path in chain.paths:
+            for f in path.factors:
+                for name in (f.num, f.den):
+                    n = _neuron(name)
+                    if n != name.partition("#")[0] or n in record.inputs:
+                        neurons.append(n)
+                if f.kind == "weight":
+                    edges.append(f.source)
+                if f.kind == "input":
+                    neurons.append(_neuron(f.source))
+    return list(dict.fromkeys(neurons)), list(dict.fromkeys(edges))
+
+
+def _backward(w: text_view._Writer) -> list[dict[str, Any]]:
+    r = w.r
+    steps = []
+    if any(c.form == "delta" for chains in r.chains.values() for c in chains):
+        lines = [ln for t in text_view._deltas(w) for ln in t.plain.splitlines()]
+        steps.append(
+            {
+                "phase": "backward",
+                "title": "Backward: each neuron's δ = ∂L/∂z, from the output down",
+                "neurons": [n for la in r.layers for n in la.neurons],
+                "edges": [],
+                "lines": [_line(t) for t in lines if t.strip()],
+            }
+        )
+    for param in text_view._order(r):
+        parts = list(text_view._gradient(w, param, r.chains[param], set()))
+        lines = [ln for t in parts[1:] for ln in t.plain.splitlines()]
+        neurons, edges = _involved(r, param)
+        steps.append(
+            {
+                "phase": "backward",
+                "title": f"Backward: ∂L/∂{param}",
+                "param": param,
+                "neurons": neurons,
+                "edges": edges,
+                "lines": [_line(t) for t in lines if t.strip()],
+            }
+        )
+    return steps
+
+
+def _update(w: text_view._Writer) -> dict[str, Any]:
+    r = w.r
+    eta = w.n(r.learning_rate)
+    lines = [{"text": f"θ_new = θ − η · ∂L/∂θ with η = {eta}: every parameter moves by its gradient from before."}]
+    for u in r.updates:
+        if u.frozen:
+            lines.append({"text": f"{u.param} is frozen: it stays {w.n(u.old)}."})
+            continue
+        lines.append(
+            _line(f"{u.param}_new = {u.param} − η · ∂L/∂{u.param} = {w.s(u.old)} − {eta} · {w.s(u.gradient)} = {w.n(u.new)}")
+        )
+    return {
+        "phase": "update",
+        "title": "Update: every parameter takes one step down its gradient",
+        "neurons": [],
+        "edges": [u.param for u in r.updates],
+        "lines": lines,
+    }
+
+
+def steps(record: StepRecord, digits: int = 4) -> list[dict[str, Any]]:
+    """Every step of the record in the order a worked example takes them."""
+    w = text_view._Writer(record, digits)
+    out = [*_forward(w), _loss(w), *_backward(w), _update(w)]
+    if len(out) > MAX_STEPS:
+        out = out[: MAX_STEPS - 1] + [
+            {
+                "phase": "update",
+                "title": f"… {len(out) - MAX_STEPS + 1} more steps",
+                "neurons": [],
+                "edges": [],
+                "lines": [{"text": "This network is too large to step through here; download the document for every step."}],
+            }
+        ]
+    return out
+
+
+def shown(record: StepRecord, digits: int = 4) -> dict[str, str]:
+    """Every value of the record as the page writes it (views.numbers.fmt), by name."""
+    return {name: fmt(v, digits) for name, v in record.values.items()}
