@@ -12,7 +12,6 @@ import click
 from . import __version__
 from .errors import ChainruleError
 
-
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
 # reference example starts fast: name -> "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {

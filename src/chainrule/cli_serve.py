@@ -22,7 +22,9 @@ def bind(port: int) -> socket.socket:
         sock.bind((HOST, port))
     except OSError as exc:
         sock.close()
-        raise ChainruleError(f"--port {port}: cannot listen there ({exc.strerror}); try another or leave it out") from None
+        raise ChainruleError(
+            f"--port {port}: cannot listen there ({exc.strerror}); try another or leave it out"
+        ) from None
     sock.listen(128)
     return sock
 

@@ -142,10 +142,10 @@ def set_loss(doc: dict[str, Any], name: str) -> dict[str, Any]:
     doc["loss"] = name
     loss = LOSSES.get(name)
     layers = doc.get("layers")
-    if loss and loss.requires_activation and isinstance(layers, list) and layers and isinstance(layers[-1], dict):
-        if layers[-1].get("activation") not in loss.requires_activation:
-            layers[-1]["activation"] = loss.requires_activation[0]
-            layers[-1].pop("alpha", None)
+    out = layers[-1] if isinstance(layers, list) and layers and isinstance(layers[-1], dict) else {}
+    if loss and loss.requires_activation and out and out.get("activation") not in loss.requires_activation:
+        out["activation"] = loss.requires_activation[0]
+        out.pop("alpha", None)
     return doc
 
 

@@ -40,9 +40,7 @@ def _name(text: str) -> str:
 
 
 def _partial(num: str, den: str) -> str:
-    return (
-        f"<mfrac><mrow><mo>∂</mo>{_name(num)}</mrow><mrow><mo>∂</mo>{_name(den)}</mrow></mfrac>"
-    )
+    return f"<mfrac><mrow><mo>∂</mo>{_name(num)}</mrow><mrow><mo>∂</mo>{_name(den)}</mrow></mfrac>"
 
 
 def row(text: str) -> str:
@@ -65,6 +63,7 @@ def equation(text: str) -> dict[str, str]:
 
     The plain text is kept too, for screen readers and for the downloaded document.
     """
+    text = text.strip()
     math, note = text, ""
     cut = text.find("  (")
     if cut > 0 and text.rstrip().endswith(")"):

@@ -170,6 +170,8 @@ def create_app(initial: Network | None = None) -> FastAPI:
     @app.post("/api/export", summary="The network file (TOML or JSON) or the worked example (text)")
     def export(body: ExportRequest) -> PlainTextResponse:
         text, media, name = _document(build(body.network), body.format, body.example)
-        return PlainTextResponse(text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return PlainTextResponse(
+            text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        )
 
     return app

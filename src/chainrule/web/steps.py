@@ -7,7 +7,11 @@ MathML. A view of the record: nothing here computes a number, every one is read 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from rich.console import RenderableType
+from rich.text import Text
 
 from ..functions import ACTIVATIONS, LOSSES
 from ..step import StepRecord
@@ -25,6 +29,11 @@ def _line(text: str) -> dict[str, str]:
     return {"text": text.strip()}
 
 
+def _plain(parts: Iterable[RenderableType]) -> list[str]:
+    """The text lines of views.text's renderables (its equations), rules and tables left out."""
+    return [line for part in parts if isinstance(part, Text) for line in part.plain.splitlines() if line.strip()]
+
+
 def _neuron(name: str) -> str:
     """The neuron a value belongs to: a_h1, z_h1, dL/da_h1 → h1; x1 → x1."""
     base = name.partition("#")[0]
@@ -38,11 +47,7 @@ def graph(record: StepRecord) -> dict[str, Any]:
     """Nodes by layer (inputs first) and one edge per weight: what the page draws."""
     layers = [{"name": "inputs", "neurons": list(record.inputs), "activation": ""}]
     layers += [{"name": la.name, "neurons": list(la.neurons), "activation": la.activation} for la in record.layers]
-    edges = [
-        {"weight": weight, "from": _neuron(src), "to": s.neuron}
-        for s in record.sums
-        for weight, src in s.terms
-    ]
+    edges = [{"weight": weight, "from": _neuron(src), "to": s.neuron} for s in record.sums for weight, src in s.terms]
     biases = {s.neuron: s.bias for s in record.sums if s.bias}
     return {"layers": layers, "edges": edges, "biases": biases, "outputs": list(record.output_neurons)}
 
@@ -63,7 +68,9 @@ def _forward(w: text_view._Writer) -> list[dict[str, Any]]:
             lines = [f"z_{n}{s} = {' + '.join(names)} = {' + '.join(nums)} = {w.n(w.v[f'z_{n}{s}'])}"]
             a = w.show(f"a_{n}") + s
             if act.elementwise:
-                lines.append(f"{a} = {act.symbol}(z_{n}) = {act.symbol}({w.n(w.v[f'z_{n}{s}'])}) = {w.n(w.v[f'a_{n}{s}'])}")
+                lines.append(
+                    f"{a} = {act.symbol}(z_{n}) = {act.symbol}({w.n(w.v[f'z_{n}{s}'])}) = {w.n(w.v[f'a_{n}{s}'])}"
+                )
             else:
                 lines.append(f"{a} = softmax(z_{ns.layer})_{n} = {w.n(w.v[f'a_{n}{s}'])}")
             example = f", example {r.examples[k] + 1}" if s else ""
@@ -80,13 +87,13 @@ def _forward(w: text_view._Writer) -> list[dict[str, Any]]:
 
 
 def _loss(w: text_view._Writer) -> dict[str, Any]:
-    lines = [ln for t in text_view._loss(w) if hasattr(t, "plain") for ln in t.plain.splitlines()]
+    lines = _plain(text_view._loss(w))
     return {
         "phase": "loss",
         "title": f"Loss: {LOSSES[w.r.loss].name}",
         "neurons": list(w.r.output_neurons),
         "edges": [],
-        "lines": [_line(t) for t in lines if t.strip() and not t.startswith("─")],
+        "lines": [_line(t) for t in lines],
     }
 
 
@@ -112,19 +119,18 @@ def _backward(w: text_view._Writer) -> list[dict[str, Any]]:
     r = w.r
     steps = []
     if any(c.form == "delta" for chains in r.chains.values() for c in chains):
-        lines = [ln for t in text_view._deltas(w) for ln in t.plain.splitlines()]
+        lines = _plain(text_view._deltas(w))
         steps.append(
             {
                 "phase": "backward",
                 "title": "Backward: each neuron's δ = ∂L/∂z, from the output down",
                 "neurons": [n for la in r.layers for n in la.neurons],
                 "edges": [],
-                "lines": [_line(t) for t in lines if t.strip()],
+                "lines": [_line(t) for t in lines],
             }
         )
     for param in text_view._order(r):
-        parts = list(text_view._gradient(w, param, r.chains[param], set()))
-        lines = [ln for t in parts[1:] for ln in t.plain.splitlines()]
+        lines = _plain(list(text_view._gradient(w, param, r.chains[param], set()))[1:])
         neurons, edges = _involved(r, param)
         steps.append(
             {
@@ -133,7 +139,7 @@ def _backward(w: text_view._Writer) -> list[dict[str, Any]]:
                 "param": param,
                 "neurons": neurons,
                 "edges": edges,
-                "lines": [_line(t) for t in lines if t.strip()],
+                "lines": [_line(t) for t in lines],
             }
         )
     return steps
@@ -148,7 +154,9 @@ def _update(w: text_view._Writer) -> dict[str, Any]:
             lines.append({"text": f"{u.param} is frozen: it stays {w.n(u.old)}."})
             continue
         lines.append(
-            _line(f"{u.param}_new = {u.param} − η · ∂L/∂{u.param} = {w.s(u.old)} − {eta} · {w.s(u.gradient)} = {w.n(u.new)}")
+            _line(
+                f"{u.param}_new = {u.param} − η · ∂L/∂{u.param} = {w.s(u.old)} − {eta} · {w.s(u.gradient)} = {w.n(u.new)}"
+            )
         )
     return {
         "phase": "update",
@@ -164,14 +172,17 @@ def steps(record: StepRecord, digits: int = 4) -> list[dict[str, Any]]:
     w = text_view._Writer(record, digits)
     out = [*_forward(w), _loss(w), *_backward(w), _update(w)]
     if len(out) > MAX_STEPS:
-        out = out[: MAX_STEPS - 1] + [
+        out = [
+            *out[: MAX_STEPS - 1],
             {
                 "phase": "update",
                 "title": f"… {len(out) - MAX_STEPS + 1} more steps",
                 "neurons": [],
                 "edges": [],
-                "lines": [{"text": "This network is too large to step through here; download the document for every step."}],
-            }
+                "lines": [
+                    {"text": "This network is too large to step through here; download the document for every step."}
+                ],
+            },
         ]
     return out
 

@@ -105,11 +105,12 @@ function layout(graph) {
   const columns = graph.layers.length;
   const tallest = Math.max(...graph.layers.map((l) => l.neurons.length));
   const gapY = tallest > 8 ? 46 : 92;
-  const width = 170 * (columns - 1) + 240;
-  const height = Math.max(260, gapY * tallest + 90);
+  const gapX = 160;
+  const width = gapX * (columns - 1) + 200;  // room on the right for the target and the loss
+  const height = Math.max(220, gapY * tallest + 80);
   const pos = {};
   graph.layers.forEach((layer, i) => {
-    const x = 60 + i * 170;
+    const x = 45 + i * gapX;
     const span = gapY * (layer.neurons.length - 1);
     layer.neurons.forEach((n, j) => { pos[n] = { x, y: height / 2 - span / 2 + j * gapY + 14 }; });
   });
