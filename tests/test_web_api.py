@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from chainrule import netfile
 from chainrule.web import limits
 from chainrule.web.server import create_app
+from chainrule.web.steps import MAX_STEPS
 
 
 def sigmoid(z: float) -> float:
@@ -50,7 +51,7 @@ def test_choices_list_activations_losses_datasets(client: TestClient) -> None:
 
 
 def test_step_gives_the_reference_numbers(client: TestClient, doc: dict[str, Any]) -> None:
-    answer = post(client, "/api/step", {"network": doc})
+    answer = post(client, "/api/step", {"network": doc, "full_record": True})
     shown = answer["shown"]
     published = {"a_h1": "0.5933", "a_h2": "0.5969", "a_out": "0.7514", "loss": "0.2748", "dL/dw5": "0.0822"}
     assert {k: shown[k] for k in published} == published
@@ -83,6 +84,36 @@ def test_steps_go_neuron_by_neuron_then_loss_gradients_update(client: TestClient
     assert "w5_new = w5 − η · ∂L/∂w5 = 0.4 − 0.5 · 0.0822 = 0.3589" in update
 
 
+def test_the_page_gets_one_examples_values_and_a_script_can_ask_for_all(client: TestClient) -> None:
+    doc = netfile.to_dict(netfile.load(netfile.example_path("xor.toml")))
+    page = post(client, "/api/step", {"network": doc})
+    assert "values" not in page["record"] and "chains" not in page["record"]
+    assert "a_out#1" in page["exact"] and "a_out#2" not in page["exact"]
+    full = post(client, "/api/step", {"network": doc, "full_record": True})
+    assert full["record"]["chains"]["w1"] and "a_out#4" in full["exact"]
+    assert float(full["exact"]["a_out#4"]) == full["record"]["values"]["a_out#4"]
+
+
+def test_a_large_network_is_answered_in_bounded_size(client: TestClient) -> None:
+    wide = {"units": 90, "activation": "relu"}
+    doc = {
+        "inputs": 2,
+        "loss": "binary_cross_entropy",
+        "layers": [wide, wide, {"units": 1, "activation": "sigmoid"}],
+        "examples": [{"x": [0.01 * i, 0.2], "y": [i % 2]} for i in range(100)],
+        "training": {"batch": "full"},
+    }
+    response = client.post("/api/step", json={"network": doc})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["parameters"] == 2 * 90 + 90 * 90 + 90  # no biases
+    assert answer["notice"].startswith("Update 1 has 100 examples × 8,370 parameters: too many chains")
+    assert answer["record"]["step"]["examples"] == [1]  # explained alone
+    assert len(answer["steps"]) == MAX_STEPS and answer["step_count"] == 181 + 1 + 1 + 8370 + 1
+    assert answer["steps"][-1]["title"] == f"… and {answer['step_count'] - MAX_STEPS + 1} more steps"
+    assert len(response.content) < 5_000_000
+
+
 def test_graph_names_every_edge_and_bias(client: TestClient, doc: dict[str, Any]) -> None:
     graph = post(client, "/api/step", {"network": doc})["graph"]
     assert [layer["neurons"] for layer in graph["layers"]] == [["x1", "x2"], ["h1", "h2"], ["out"]]
@@ -101,7 +132,7 @@ def test_an_edited_weight_changes_everything_downstream(client: TestClient, doc:
 
 
 def test_train_one_epoch_is_the_explained_update(client: TestClient, doc: dict[str, Any]) -> None:
-    step = post(client, "/api/step", {"network": doc})
+    step = post(client, "/api/step", {"network": doc, "full_record": True})
     answer = post(client, "/api/train", {"network": doc, "epochs": 1})
     assert answer["network"]["layers"][1]["weights"][0][0] == step["record"]["values"]["w5_new"]
     assert answer["shown"]["w5"] == "0.3589"
@@ -114,7 +145,7 @@ def test_train_one_epoch_is_the_explained_update(client: TestClient, doc: dict[s
 def test_xor_trains_until_the_boundary_separates_the_points(client: TestClient) -> None:
     doc = netfile.to_dict(netfile.load(netfile.example_path("xor.toml")))
     answer = post(client, "/api/train", {"network": doc, "epochs": 1000})
-    answer = post(client, "/api/train", {"network": answer["network"], "epochs": 1000})
+    answer = post(client, "/api/train", {"network": answer["network"], "epochs": 1000, "full_record": True})
     b = answer["boundary"]
     assert b["size"] == 41 and b["threshold"] == 0.5
     outputs = [answer["record"]["values"][f"a_out#{k}"] for k in range(1, 5)]
@@ -237,7 +268,10 @@ def test_unknown_activation_and_out_of_range_example(client: TestClient, doc: di
     bad = copy.deepcopy(doc)
     bad["layers"][0]["activation"] = "sigmoidd"
     assert "layers[0].activation" in error(client, "/api/step", {"network": bad})
-    assert "expected 1 to 1" in error(client, "/api/step", {"network": doc, "example": 2})
+    assert (
+        error(client, "/api/step", {"network": doc, "example": 2})
+        == "example: expected 1 to 1 (the updates in one epoch), got 2"
+    )
     assert "example" in error(client, "/api/step", {"network": doc, "example": 0})
 
 

@@ -171,6 +171,7 @@ def use_dataset(doc: dict[str, Any], name: str, n: int, noise: float, seed: int)
     out.pop("bias_names", None)
     if doc.get("loss") not in ("half_squared_error", "squared_error", "mse", "binary_cross_entropy"):
         doc["loss"] = "binary_cross_entropy"
+    doc["title"] = f"The {name} data set: {n} points, seed {seed}"
     doc["examples"] = [{"x": xi.tolist(), "y": yi.tolist()} for xi, yi in zip(x, y, strict=True)]
     training = doc.setdefault("training", {})
     training["batch"] = 10

@@ -14,6 +14,7 @@ MAX_PARAMETERS = 10_000
 MAX_LAYERS = 20
 MAX_EXAMPLES = 2_000
 MAX_EPOCHS = 1_000  # per request: the page asks again for more
+MAX_EXPLAINED = 50_000  # parameters × examples in one explained update (a chain each)
 MAX_WORK = 20_000_000  # epochs × examples × parameters per training request (≈ a second or two)
 
 

@@ -18,6 +18,9 @@ class StepRequest(BaseModel):
     network: Network = Field(description=NETWORK_DOC)
     example: int = Field(1, ge=1, description="Which update of the epoch to explain (1-based).")
     digits: int = Field(4, ge=1, le=15, description="Decimal places shown; the exact values are sent too.")
+    full_record: bool = Field(
+        False, description="Include the whole step record (every value of every example, every chain; views.json)."
+    )
 
 
 class TrainRequest(StepRequest):

@@ -8,6 +8,8 @@ record as plain data, the steps of the stepper and the numbers already written o
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import math
 from importlib import resources
@@ -29,7 +31,7 @@ from ..views.numbers import fmt
 from . import edits, limits
 from .datasets import DATASETS
 from .models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
-from .steps import graph, shown, steps
+from .steps import drawn, graph, shown, step_count, steps
 from .training import boundary, data_loss, train
 
 SOURCE = "network"  # how errors name a document sent by the page
@@ -41,26 +43,60 @@ def build(doc: dict[str, Any]) -> Network:
     return netfile.from_dict(doc, source=SOURCE)
 
 
-def state(net: Network, example: int = 1, digits: int = 4) -> dict[str, Any]:
-    """Everything the page shows for a network: its document, the step record, the steps."""
+def state(net: Network, example: int = 1, digits: int = 4, full: bool = False) -> dict[str, Any]:
+    """Everything the page shows for a network: its document, the step record, the steps.
+
+    The record's every value and chain (views.json) come only when `full` is asked for: the page
+    needs the values of one example, and a large batch has a great many more.
+    """
+    explained, notice = _explained(net, example)
     with np.errstate(all="ignore"):
-        record = explain_step(net, example - 1)
+        record = explain_step(explained, example - 1 if explained is net else int(net.batches()[example - 1][0]))
     bad = [name for name, v in record.values.items() if not math.isfinite(v)]
     if bad:
         raise ChainruleError(f"{bad[0]}: the numbers overflowed (not finite); try smaller weights or learning rate")
+    record_doc = json_view.to_dict(record)
+    values = record.values if full else drawn(record)
+    if not full:
+        del record_doc["values"], record_doc["chains"]
     return {
         "network": netfile.to_dict(net),
-        "record": json_view.to_dict(record),
-        "shown": shown(record, digits),
-        "exact": {name: repr(v) for name, v in record.values.items()},
+        "record": record_doc,
+        "shown": shown(values, digits),
+        "exact": {name: repr(v) for name, v in values.items()},
+        "step_count": step_count(record),
         "steps": steps(record, digits),
         "graph": graph(record),
         "parameters": net.parameter_count(),
         "updates_per_epoch": len(net.batches()),
+        "notice": notice,
         "example": example,
         "data_loss": data_loss(net) if record.examples else None,
         "boundary": boundary(net),
     }
+
+
+def _explained(net: Network, example: int) -> tuple[Network, str]:
+    """The network whose step the page explains, and why it is not `net` when it is not.
+
+    An update of many examples on a large network has a chain for every parameter and example,
+    more than a page can show or a request should build: then the page explains the update's
+    first example alone (as an online step) and says so. Training still uses the whole batch.
+    """
+    batches = net.batches()
+    if not 1 <= example <= len(batches):
+        raise ChainruleError(f"example: expected 1 to {len(batches)} (the updates in one epoch), got {example}")
+    batch = batches[example - 1]
+    if len(batch) == 1 or net.parameter_count() * len(batch) <= limits.MAX_EXPLAINED:
+        return net, ""
+    one = copy.copy(net)
+    one.training = dataclasses.replace(net.training, batch="online")
+    first = int(batch[0]) + 1
+    notice = (
+        f"Update {example} has {len(batch)} examples × {net.parameter_count():,} parameters: too many chains to "
+        f"show, so this explains example {first} alone, as an online step. Training uses the whole batch."
+    )
+    return one, notice
 
 
 def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
@@ -132,7 +168,7 @@ def create_app(initial: Network | None = None) -> FastAPI:
 
     @app.post("/api/step", summary="Explain one update step: the record, the stepper's steps, every number")
     def step(body: StepRequest) -> dict[str, Any]:
-        return state(build(body.network), body.example, body.digits)
+        return state(build(body.network), body.example, body.digits, body.full_record)
 
     @app.post("/api/edit", summary="Change the network's shape, an activation or the loss")
     def edit(body: EditRequest) -> dict[str, Any]:
@@ -165,7 +201,11 @@ def create_app(initial: Network | None = None) -> FastAPI:
         trained, losses = train(net, body.epochs)
         example = min(body.example, len(trained.batches()))
         shown_losses = [fmt(v, body.digits) for v in losses]
-        return {**state(trained, example, body.digits), "losses": losses, "losses_shown": shown_losses}
+        return {
+            **state(trained, example, body.digits, body.full_record),
+            "losses": losses,
+            "losses_shown": shown_losses,
+        }
 
     @app.post("/api/export", summary="The network file (TOML or JSON) or the worked example (text)")
     def export(body: ExportRequest) -> PlainTextResponse:

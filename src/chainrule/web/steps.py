@@ -7,7 +7,8 @@ MathML. A view of the record: nothing here computes a number, every one is read 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from rich.console import RenderableType
@@ -19,7 +20,9 @@ from ..views import text as text_view
 from ..views.numbers import fmt
 from .mathml import equation
 
-MAX_STEPS = 400  # past this the stepper stops with a note: a huge network is not read step by step
+MAX_TERMS = 8  # a weighted sum longer than this is shortened to its first and last terms
+MAX_STEPS = 400
+MAX_DELTA_LINES = 60  # past this the stepper stops with a note: a huge network is not read step by step
 
 
 def _line(text: str) -> dict[str, str]:
@@ -52,9 +55,43 @@ def graph(record: StepRecord) -> dict[str, Any]:
     return {"layers": layers, "edges": edges, "biases": biases, "outputs": list(record.output_neurons)}
 
 
-def _forward(w: text_view._Writer) -> list[dict[str, Any]]:
+def _sum(terms: list[str]) -> str:
+    """A sum written out, or its first and last terms when it is too long to read on the page."""
+    if len(terms) > MAX_TERMS:
+        terms = [*terms[:3], "…", terms[-1]]
+    return " + ".join(terms)
+
+
+def _top_level_terms(text: str) -> list[str]:
+    """`text` split at the ' + ' that are outside every parenthesis."""
+    terms, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and text.startswith(" + ", i):
+            terms.append(text[start:i])
+            start = i + 3
+    return [*terms, text[start:]]
+
+
+def _short(line: str) -> str:
+    """A line with each long parenthesised sum shortened, as _sum does (a hidden δ's Σ w·δ)."""
+    out, depth, start = [], 0, 0
+    for i, c in enumerate(line):
+        if c == "(":
+            if depth == 0:
+                out.append(line[start:i])
+                start = i
+            depth += 1
+        elif c == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                out.append(f"({_sum(_top_level_terms(line[start + 1 : i]))})")
+                start = i + 1
+    return "".join([*out, line[start:]])
+
+
+def _forward(w: text_view._Writer) -> Iterator[dict[str, Any]]:
     r = w.r
-    steps = []
     for k in range(len(r.examples)):
         s = r.suffix(k)
         for ns in r.sums:
@@ -65,7 +102,9 @@ def _forward(w: text_view._Writer) -> list[dict[str, Any]]:
                 names.append(ns.bias)
                 nums.append(w.s(w.v[ns.bias]))
             n = ns.neuron
-            lines = [f"z_{n}{s} = {' + '.join(names)} = {' + '.join(nums)} = {w.n(w.v[f'z_{n}{s}'])}"]
+            lines = [f"z_{n}{s} = {_sum(names)} = {_sum(nums)} = {w.n(w.v[f'z_{n}{s}'])}"]
+            if len(names) > MAX_TERMS:
+                lines.append(f"(a sum of {len(names)} terms: the worked example has them all)")
             a = w.show(f"a_{n}") + s
             if act.elementwise:
                 lines.append(
@@ -74,16 +113,13 @@ def _forward(w: text_view._Writer) -> list[dict[str, Any]]:
             else:
                 lines.append(f"{a} = softmax(z_{ns.layer})_{n} = {w.n(w.v[f'a_{n}{s}'])}")
             example = f", example {r.examples[k] + 1}" if s else ""
-            steps.append(
-                {
-                    "phase": "forward",
-                    "title": f"Forward: neuron {n}{example}",
-                    "neurons": [n, *(_neuron(src) for _, src in ns.terms)],
-                    "edges": [wt for wt, _ in ns.terms],
-                    "lines": [_line(t) for t in lines],
-                }
-            )
-    return steps
+            yield {
+                "phase": "forward",
+                "title": f"Forward: neuron {n}{example}",
+                "neurons": [n, *(_neuron(src) for _, src in ns.terms)],
+                "edges": [wt for wt, _ in ns.terms],
+                "lines": [_line(t) for t in lines],
+            }
 
 
 def _loss(w: text_view._Writer) -> dict[str, Any]:
@@ -115,34 +151,31 @@ def _involved(record: StepRecord, param: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(neurons)), list(dict.fromkeys(edges))
 
 
-def _backward(w: text_view._Writer) -> list[dict[str, Any]]:
+def _backward(w: text_view._Writer) -> Iterator[dict[str, Any]]:
     r = w.r
-    steps = []
     if any(c.form == "delta" for chains in r.chains.values() for c in chains):
-        lines = _plain(text_view._deltas(w))
-        steps.append(
-            {
-                "phase": "backward",
-                "title": "Backward: each neuron's δ = ∂L/∂z, from the output down",
-                "neurons": [n for la in r.layers for n in la.neurons],
-                "edges": [],
-                "lines": [_line(t) for t in lines],
-            }
-        )
+        lines = [_short(line) for line in _plain(text_view._deltas(w))]
+        if len(lines) > MAX_DELTA_LINES:
+            more = len(lines) - MAX_DELTA_LINES
+            lines = [*lines[:MAX_DELTA_LINES], f"… and {more} more: the worked example has them all"]
+        yield {
+            "phase": "backward",
+            "title": "Backward: each neuron's δ = ∂L/∂z, from the output down",
+            "neurons": [n for la in r.layers for n in la.neurons],
+            "edges": [],
+            "lines": [_line(t) for t in lines],
+        }
     for param in text_view._order(r):
         lines = _plain(list(text_view._gradient(w, param, r.chains[param], set()))[1:])
         neurons, edges = _involved(r, param)
-        steps.append(
-            {
-                "phase": "backward",
-                "title": f"Backward: ∂L/∂{param}",
-                "param": param,
-                "neurons": neurons,
-                "edges": edges,
-                "lines": [_line(t) for t in lines],
-            }
-        )
-    return steps
+        yield {
+            "phase": "backward",
+            "title": f"Backward: ∂L/∂{param}",
+            "param": param,
+            "neurons": neurons,
+            "edges": edges,
+            "lines": [_line(t) for t in lines],
+        }
 
 
 def _update(w: text_view._Writer) -> dict[str, Any]:
@@ -167,26 +200,51 @@ def _update(w: text_view._Writer) -> dict[str, Any]:
     }
 
 
+def _all(w: text_view._Writer) -> Iterator[dict[str, Any]]:
+    yield from _forward(w)
+    yield _loss(w)
+    yield from _backward(w)
+    yield _update(w)
+
+
+def step_count(record: StepRecord) -> int:
+    """How many steps the whole record has: a neuron per example, the loss, the δs, each gradient, the update."""
+    delta = any(c.form == "delta" for chains in record.chains.values() for c in chains)
+    return len(record.examples) * len(record.sums) + 1 + int(delta) + len(record.chains) + 1
+
+
 def steps(record: StepRecord, digits: int = 4) -> list[dict[str, Any]]:
-    """Every step of the record in the order a worked example takes them."""
+    """The record's steps in the order a worked example takes them, at most MAX_STEPS.
+
+    Steps are written one at a time and the writing stops at the limit, so a large network costs
+    no more than a small one here.
+    """
     w = text_view._Writer(record, digits)
-    out = [*_forward(w), _loss(w), *_backward(w), _update(w)]
-    if len(out) > MAX_STEPS:
-        out = [
-            *out[: MAX_STEPS - 1],
-            {
-                "phase": "update",
-                "title": f"… {len(out) - MAX_STEPS + 1} more steps",
-                "neurons": [],
-                "edges": [],
-                "lines": [
-                    {"text": "This network is too large to step through here; download the document for every step."}
-                ],
-            },
-        ]
+    total = step_count(record)
+    if total <= MAX_STEPS:
+        return list(_all(w))
+    out = list(islice(_all(w), MAX_STEPS - 1))
+    note = "This network is too large to step through here; the worked example (download) has every step."
+    out.append(
+        {
+            "phase": "update",
+            "title": f"… and {total - MAX_STEPS + 1} more steps",
+            "neurons": [],
+            "edges": [],
+            "lines": [{"text": note}],
+        }
+    )
     return out
 
 
-def shown(record: StepRecord, digits: int = 4) -> dict[str, str]:
-    """Every value of the record as the page writes it (views.numbers.fmt), by name."""
-    return {name: fmt(v, digits) for name, v in record.values.items()}
+def drawn(record: StepRecord) -> dict[str, float]:
+    """The values the page draws: every one of the batch's first example (#1), none of the rest.
+
+    The others appear, written out, in the steps; leaving them here keeps a large batch's answer small.
+    """
+    return {name: v for name, v in record.values.items() if name.partition("#")[2] in ("", "1")}
+
+
+def shown(values: dict[str, float], digits: int = 4) -> dict[str, str]:
+    """Values as the page writes them (views.numbers.fmt), by name."""
+    return {name: fmt(v, digits) for name, v in values.items()}

@@ -104,7 +104,7 @@ function el(name, attrs, parent) {
 function layout(graph) {
   const columns = graph.layers.length;
   const tallest = Math.max(...graph.layers.map((l) => l.neurons.length));
-  const gapY = tallest > 8 ? 46 : 92;
+  const gapY = tallest > 8 ? 46 : 104;
   const gapX = 160;
   const width = gapX * (columns - 1) + 200;  // room on the right for the target and the loss
   const height = Math.max(220, gapY * tallest + 80);
@@ -114,7 +114,7 @@ function layout(graph) {
     const span = gapY * (layer.neurons.length - 1);
     layer.neurons.forEach((n, j) => { pos[n] = { x, y: height / 2 - span / 2 + j * gapY + 14 }; });
   });
-  return { pos, width, height, radius: tallest > 8 ? 16 : 25 };
+  return { pos, width, height, radius: tallest > 8 ? 16 : 27 };
 }
 
 function focusable(node, name, label, editable) {
@@ -133,7 +133,7 @@ function drawDiagram() {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const weights = graph.edges.map((e) => Math.abs(Number(exactOf(e.weight))));
   const biggest = Math.max(1e-12, ...weights);
-  const labels = graph.edges.length <= 16;
+  const labels = graph.edges.length <= 8;  // more labels than this only cover each other; hover shows them
   const edges = el("g", { class: "edges" }, svg);
   graph.edges.forEach((e, i) => {
     const a = pos[e.from], b = pos[e.to];
@@ -174,7 +174,9 @@ function drawBiases(svg, pos, radius) {
   const group = el("g", { class: "biases" }, svg);
   for (const [bias, neurons] of Object.entries(byBias)) {
     const xs = neurons.map((n) => pos[n]), top = Math.min(...xs.map((p) => p.y));
-    const bx = xs[0].x - 58, by = neurons.length > 1 ? top - radius - 44 : xs[0].y - radius - 30;
+    // A neuron's own bias sits right above its name; a shared bias above and left of its layer.
+    const shared = neurons.length > 1;
+    const bx = shared ? xs[0].x - 92 : xs[0].x - 26, by = shared ? top - radius - 40 : top - radius - 42;
     const g = el("g", { class: "bias", "data-edge": bias }, group);
     neurons.forEach((n) => el("line", { x1: bx + 26, y1: by + 10, x2: pos[n].x, y2: pos[n].y, class: "bias-wire" }, g));
     el("rect", { x: bx - 8, y: by, width: 68, height: 20, rx: 5 }, g);
@@ -204,7 +206,8 @@ function drawTargets(svg, pos, radius) {
 function showStep() {
   const steps = app.data.steps;
   const step = app.step ? steps[app.step - 1] : null;
-  $("step-count").textContent = `step ${app.step} of ${steps.length}`;
+  $("step-count").textContent = `step ${app.step} of ${steps.length}`
+    + (app.data.step_count > steps.length ? ` (of ${app.data.step_count} in all)` : "");
   $("step-prev").disabled = app.step === 0;
   $("step-first").disabled = app.step === 0;
   $("step-next").disabled = app.step === steps.length;
@@ -214,6 +217,8 @@ function showStep() {
   $("example").max = perEpoch;
   $("example").value = app.example;
   $("example-max").textContent = perEpoch;
+  $("notice").hidden = !app.data.notice;
+  $("notice").textContent = app.data.notice || "";
   const eqs = $("equations");
   eqs.replaceChildren();
   const svg = $("diagram");
@@ -552,7 +557,9 @@ function wire() {
     if (!name) return;
     stopTraining();
     app.losses = [];
-    await load("/api/dataset", { network: app.data.network, name }, false);
+    if (await load("/api/dataset", { network: app.data.network, name }, false)) {
+      $("values-panel").open = false;  // a hundred points' worth of values: make room for the plots
+    }
   });
   $("train-run").addEventListener("click", run);
   $("train-pause").addEventListener("click", stopTraining);
