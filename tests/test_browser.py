@@ -6,11 +6,14 @@ the page shows it (views.numbers.fmt) or as independent arithmetic gives it.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -181,6 +184,36 @@ def test_a_data_set_shows_its_boundary_and_trains(page: Page) -> None:
     expect(page.locator("#epoch")).to_contain_text("epoch 2")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Run")).to_be_enabled()
+
+
+def state_link(url: str, network: dict[str, Any]) -> str:
+    """A page address holding `network`, as the page itself writes one."""
+    text = json.dumps({"network": network, "example": 1, "step": 0}).encode()
+    return url + "#s=" + base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+def test_xor_trains_until_the_boundary_separates_the_points(browser: Browser, url: str) -> None:
+    pg = browser.new_page(viewport={"width": 1280, "height": 800})
+    pg.goto(state_link(url, netfile.to_dict(netfile.load(netfile.example_path("xor.toml")))))
+    expect(pg.locator("#title")).to_have_text("XOR with a 2-2-1 sigmoid network")
+    expect(pg.locator("#boundary-figure")).to_be_visible()
+    pg.get_by_role("button", name="Run").click()
+    pg.wait_for_function("app.losses.length >= 2000", timeout=60_000)
+    pg.get_by_role("button", name="Pause").click()
+    expect(pg.get_by_role("button", name="Run")).to_be_enabled()
+    # The heatmap's colour just beside each point: blue where the network says 1, orange where 0.
+    colours = pg.evaluate(
+        """() => {
+        const b = app.data.boundary, c = document.getElementById('boundary'), ctx = c.getContext('2d');
+        return b.points.map(([x, y]) => {
+          const px = (x - b.x1[0]) / (b.x1[1] - b.x1[0]) * c.width, py = (b.x2[1] - y) / (b.x2[1] - b.x2[0]) * c.height;
+          const [r, g, bl] = ctx.getImageData(px + (px < c.width / 2 ? 8 : -8), py + (py < c.height / 2 ? 8 : -8), 1, 1).data;
+          return bl > r ? 1 : 0;
+        });
+      }"""
+    )
+    assert colours == [0, 1, 1, 0]
+    pg.close()
 
 
 def test_downloads_the_network_file(page: Page, tmp_path: Path) -> None:

@@ -350,3 +350,28 @@ def test_a_busy_port_is_one_clear_error() -> None:
             bind(port)
     finally:
         first.close()
+
+
+# -- notation -------------------------------------------------------------------------------------
+
+
+def test_mathml_writes_partials_subscripts_and_numbers() -> None:
+    from chainrule.web.mathml import equation
+
+    line = equation("  ∂z_out/∂w5 = a_h1 = 0.5933  (z_out contains a_h1·w5)")
+    assert line["note"] == "z_out contains a_h1·w5" and line["plain"].startswith("∂z_out/∂w5")
+    ml = line["mathml"]
+    assert "<mfrac><mrow><mo>∂</mo><msub><mi>z</mi><mi mathvariant='normal'>out</mi></msub></mrow>" in ml
+    assert "<msub><mi>w</mi><mn>5</mn></msub>" in ml and "<mn>0.5933</mn>" in ml
+    new = equation("w5_new = 0.4 − 0.5 · 0.0822 = 0.3589")["mathml"]
+    assert "<msubsup><mi>w</mi><mn>5</mn><mi mathvariant='normal'>new</mi></msubsup>" in new
+    assert "<mn>−0.5</mn>" not in new and "<mo>−</mo><mn>0.5</mn>" in new  # a minus between terms is an operator
+
+
+def test_long_sums_are_shortened_on_the_page_only() -> None:
+    from chainrule.web.steps import _short, _sum
+
+    assert _sum([f"t{i}" for i in range(8)]) == " + ".join(f"t{i}" for i in range(8))
+    assert _sum([f"t{i}" for i in range(9)]) == "t0 + t1 + t2 + … + t8"
+    line = "δ = f′(z) · (" + " + ".join(f"(−{i})·{i}" for i in range(12)) + ") = 3"
+    assert _short(line) == "δ = f′(z) · ((−0)·0 + (−1)·1 + (−2)·2 + … + (−11)·11) = 3"

@@ -470,7 +470,9 @@ async function run() {
   $("train-run").disabled = true;
   $("train-pause").disabled = false;
   while (app.running) {
-    const chunk = app.data.network.examples.length * app.data.parameters > 20000 ? 1 : 10;
+    // As many epochs per request as keep it short (the server refuses more than MAX_WORK anyway).
+    const size = app.data.network.examples.length * app.data.parameters;
+    const chunk = Math.max(1, Math.min(100, Math.floor(200000 / size)));
     if (!(await trainOnce(chunk))) break;
     await new Promise((resolve) => setTimeout(resolve, 30));
   }
