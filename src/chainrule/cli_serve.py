@@ -53,5 +53,8 @@ def serve(file: Path | None, port: int, open_browser: bool) -> None:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down on Ctrl+C, then passes the signal on: a normal stop
+        pass
     finally:
         sock.close()
+    click.echo("chainrule: stopped")
