@@ -181,7 +181,8 @@ def test_a_data_set_shows_its_boundary_and_trains(page: Page) -> None:
     expect(page.locator("#boundary-figure")).to_be_visible()
     expect(page.locator("#example-pick")).to_be_visible()
     page.get_by_role("button", name="Run").click()
-    expect(page.locator("#epoch")).to_contain_text("epoch 2")
+    expect(page.locator("#epoch")).to_contain_text("epoch", timeout=30_000)  # the first request done
+    assert page.locator("#loss-curve polyline").count() == 1
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Run")).to_be_enabled()
 

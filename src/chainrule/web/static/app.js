@@ -472,7 +472,7 @@ async function run() {
   while (app.running) {
     // As many epochs per request as keep it short (the server refuses more than MAX_WORK anyway).
     const size = app.data.network.examples.length * app.data.parameters;
-    const chunk = Math.max(1, Math.min(100, Math.floor(200000 / size)));
+    const chunk = Math.max(1, Math.min(100, Math.floor(100000 / size)));
     if (!(await trainOnce(chunk))) break;
     await new Promise((resolve) => setTimeout(resolve, 30));
   }
