@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from .errors import ChainruleError
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
 # reference example starts fast: name -> "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
+    "check": "chainrule.cli_check:check",
+    "functions": "chainrule.cli_functions:functions",
+    "train": "chainrule.cli_train:train",
+    "predict": "chainrule.cli_train:predict",
     "serve": "chainrule.cli_serve:serve",
 }
 
@@ -72,17 +77,18 @@ def write_output(text: str, output: Path | None) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "markdown", "latex", "html"]),
     default="text",
     show_default=True,
-    help="How to show the step.",
+    help="How to show the step: the terminal, JSON, or a worked-example document (Markdown with $$ math, "
+    "a complete LaTeX document, one self-contained HTML file with MathML).",
 )
 @click.option(
     "--digits",
     type=click.IntRange(1, 15),
-    default=4,
-    show_default=True,
-    help="Decimal places shown (small numbers keep digits−1 significant digits); computation stays exact.",
+    default=None,
+    help="Decimal places shown (small numbers keep digits−1 significant digits); computation stays exact. "
+    "[default: 4, or N with --hand N]",
 )
 @click.option(
     "--example",
@@ -93,32 +99,107 @@ def write_output(text: str, output: Path | None) -> None:
 )
 @click.option("--only", metavar="PARAM", help="Show only this parameter's gradient and update (e.g. w3).")
 @click.option(
+    "--steps",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="Work this many updates one after another, each from the network the previous one left.",
+)
+@click.option(
+    "--hand",
+    type=click.IntRange(1, 12),
+    metavar="N",
+    help="Work it as by hand: round every intermediate to N decimals before using it, and show how far "
+    "each rounded value is from the exact one.",
+)
+@click.option(
+    "--figures",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Write the network diagrams (SVG) into DIR and show them in the Markdown or LaTeX document "
+    "(HTML always embeds them).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write to this file instead of standard output.",
 )
-def explain(file: Path | None, fmt: str, digits: int, example: int, only: str | None, output: Path | None) -> None:
+def explain(
+    file: Path | None,
+    fmt: str,
+    digits: int | None,
+    example: int,
+    only: str | None,
+    steps: int,
+    hand: int | None,
+    figures: Path | None,
+    output: Path | None,
+) -> None:
     """Work one update step of FILE (default: the reference example), every number explained."""
     from . import netfile
-    from .step import explain_step
+    from .step import explain_steps
 
     net = netfile.load(file)
-    record = explain_step(net, example - 1)
-    if only and only not in record.chains:
+    records = explain_steps(net, example - 1, steps)
+    if only and only not in records[0].chains:
         raise ChainruleError(f"--only {only}: expected a parameter name ({', '.join(net.parameter_names())})")
+    if hand is not None:
+        from .hand import hand_step
+
+        records = [hand_step(r, hand) for r in records]
+    shown = digits if digits is not None else (hand if hand is not None else 4)
     if fmt == "json":
         from .views import json as json_view
 
-        write_output(json_view.render(record), output)
+        if len(records) == 1:
+            write_output(json_view.render(records[0]), output)
+        else:
+            write_output("[\n" + ",\n".join(json_view.render(r).rstrip() for r in records) + "\n]\n", output)
         return
-    from rich.console import Console
+    if fmt in ("markdown", "latex", "html"):
+        write_output(_document(records, fmt, shown, only, figures, output), output)
+        return
+    _text(records, shown, only, output)
+
+
+def _document(
+    records: list[Any], fmt: str, digits: int, only: str | None, figures: Path | None, output: Path | None
+) -> str:
+    """A worked-example document; with --figures, its diagrams written into that directory first."""
+    from .views import html, latex, markdown
+
+    if fmt == "html":
+        return html.render(records, digits, only)
+    link = None
+    if figures is not None:
+        from .views import svg
+
+        try:
+            figures.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ChainruleError(f"--figures {figures}: cannot create the directory ({exc.strerror})") from None
+        for i, record in enumerate(records):
+            write_output(svg.network_svg(record, digits), figures / f"network-step{i + 1}.svg")
+            write_output(svg.network_svg(record, digits, gradients=True), figures / f"gradients-step{i + 1}.svg")
+        base = output.resolve().parent if output is not None else Path.cwd()
+        link = Path(os.path.relpath(figures.resolve(), base)).as_posix()
+    view = markdown if fmt == "markdown" else latex
+    return view.render(records, digits, only, link)
+
+
+def _text(records: list[Any], digits: int, only: str | None, output: Path | None) -> None:
+    from rich.console import Console, Group
 
     from .views import text
 
+    body = Group(*(text.render(r, digits, only) for r in records))
     if output is None:
-        Console(highlight=False).print(text.render(record, digits, only))
+        console = Console(highlight=False)
+        # Piped or redirected: no colour (rich's default) and no hard wrapping of long equations.
+        console.soft_wrap = not console.is_terminal
+        console.print(body)
     else:
-        console = Console(record=True, highlight=False, width=100, file=open("/dev/null", "w"))  # noqa: SIM115
-        console.print(text.render(record, digits, only))
+        console = Console(record=True, highlight=False, width=100, file=open(os.devnull, "w"))  # noqa: SIM115
+        console.print(body)
         write_output(console.export_text(), output)

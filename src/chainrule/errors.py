@@ -19,7 +19,11 @@ class NetfileError(ChainruleError):
         super().__init__(message)
 
 
+class Shown(str):
+    """Text that already describes the offending value (not the value itself): shown as it is."""
+
+
 def describe(value: object) -> str:
     """A short, readable rendering of an offending value for an error message."""
-    text = repr(value) if isinstance(value, str) and not value.startswith("<") else str(value)
+    text = repr(value) if isinstance(value, str) and not isinstance(value, Shown) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."

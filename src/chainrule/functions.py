@@ -81,6 +81,8 @@ class Activation:
     elementwise: bool = True
     init: str = "xavier"  # Xavier/Glorot or He initialisation when weights are omitted
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    # For an activation that is not element-wise (softmax): its Jacobian in plain Unicode.
+    jacobian_plain: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,15 @@ class Loss:
     term_plain: str = ""  # one output's term, in {y} and {a}
     outer_plain: str = "{sum}"  # how the terms combine
     gradient_plain: str = ""  # ∂L/∂ŷ in {a}, {y} and {m}
+    output_range: str = ""  # the values L can take, for the catalogue
+    fused_plain: str = ""  # fused_formula in plain Unicode, for the terminal
 
 
 def softmax(z: Array) -> Array:
     """softmax over the last axis: e^(z_i − max z) / Σ_j e^(z_j − max z)."""
-    return np.exp(log_softmax(z))
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
 
 
 def softmax_backward(a: Array, grad_a: Array) -> Array:
@@ -329,6 +335,7 @@ _register(
         derivative=lambda _z, a, _p: a * (1.0 - a),  # the Jacobian's diagonal only
         derivative_words="each output depends on every z: ∂a_i/∂z_j = a_i(δ_ij − a_j)",
         elementwise=False,
+        jacobian_plain="∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ)",
     )
 )
 _register(
@@ -441,6 +448,7 @@ _register_loss(
         term_plain="({y} − {a})²",
         outer_plain="½ · {sum}",
         gradient_plain="{a} − {y}",
+        output_range="[0, ∞)",
         value=lambda a, y: 0.5 * np.sum((y - a) ** 2, axis=-1),
         gradient=lambda a, y: a - y,
     )
@@ -457,6 +465,7 @@ _register_loss(
         term_plain="({y} − {a})²",
         outer_plain="{sum}",
         gradient_plain="2({a} − {y})",
+        output_range="[0, ∞)",
         value=lambda a, y: np.sum((y - a) ** 2, axis=-1),
         gradient=lambda a, y: 2.0 * (a - y),
     )
@@ -473,6 +482,7 @@ _register_loss(
         term_plain="({y} − {a})²",
         outer_plain="(1/{m}) · {sum}",
         gradient_plain="2({a} − {y}) / {m}",
+        output_range="[0, ∞)",
         value=lambda a, y: np.mean((y - a) ** 2, axis=-1),
         gradient=lambda a, y: 2.0 * (a - y) / a.shape[-1],
     )
@@ -486,9 +496,10 @@ _register_loss(
         use="binary and multi-label classification, with sigmoid outputs",
         caveats="undefined at ŷ = 0 or 1: computed from z (log σ(z) = −softplus(−z)) so it never takes log(0)",
         plain="L = −Σ [y log ŷ + (1 − y) log(1 − ŷ)]",
-        term_plain="{y} log {a} + (1 − {y}) log(1 − {a})",
+        term_plain="[{y} log {a} + (1 − {y}) log(1 − {a})]",
         outer_plain="−{sum}",
         gradient_plain="({a} − {y}) / ({a}(1 − {a}))",
+        output_range="[0, ∞)",
         value=lambda a, y: -np.sum(y * _safe_log(a) + (1.0 - y) * _safe_log(1.0 - a), axis=-1),
         gradient=lambda a, y: (a - y) / np.maximum(a * (1.0 - a), _TINY),
         requires_activation=("sigmoid",),
@@ -496,6 +507,7 @@ _register_loss(
         fused_value=lambda z, y: np.sum(softplus(z) - y * z, axis=-1),
         fused_gradient=lambda _z, a, y: a - y,
         fused_formula=r"\frac{\partial L}{\partial z_i} = \hat{y}_i - y_i",
+        fused_plain="∂L/∂zᵢ = ŷᵢ − yᵢ",
     )
 )
 _register_loss(
@@ -511,6 +523,7 @@ _register_loss(
         term_plain="{y} log {a}",
         outer_plain="−{sum}",
         gradient_plain="−{y} / {a}",
+        output_range="[0, ∞)",
         value=lambda a, y: -np.sum(y * _safe_log(a), axis=-1),
         gradient=lambda a, y: -y / np.maximum(a, _TINY),
         requires_activation=("softmax",),
@@ -518,6 +531,7 @@ _register_loss(
         fused_value=lambda z, y: -np.sum(y * log_softmax(z), axis=-1),
         fused_gradient=lambda _z, a, y: a * np.sum(y, axis=-1, keepdims=True) - y,
         fused_formula=r"\frac{\partial L}{\partial z_i} = \hat{y}_i - y_i",
+        fused_plain="∂L/∂zᵢ = ŷᵢ − yᵢ",
     )
 )
 _register_loss(
@@ -534,6 +548,7 @@ _register_loss(
         term_plain="",
         outer_plain="{sum}",
         gradient_plain="1 if ŷⱼ − ŷ_c + 1 > 0 (−their count for c)",
+        output_range="[0, ∞)",
         value=_hinge_value,
         gradient=_hinge_gradient,
     )
@@ -541,5 +556,7 @@ _register_loss(
 
 
 def known(kind: str) -> list[str]:
-    """The names a user may write for activations (kind='activation') or losses."""
-    return sorted(ACTIVATIONS if kind == "activation" else LOSSES)
+    """The canonical names of the activations (kind='activation') or losses, for messages."""
+    if kind == "activation":
+        return sorted({a.name for a in ACTIVATIONS.values()})
+    return sorted(LOSSES)

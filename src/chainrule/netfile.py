@@ -6,6 +6,7 @@ and what was expected. Writes are atomic: a temporary file in the same folder, t
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -18,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import NetfileError
+from .errors import ChainruleError, NetfileError, Shown
 from .functions import ACTIVATIONS, LOSSES, known
-from .network import Layer, Network, Training
+from .network import DataInfo, Layer, Network, Training
 
-TOP_KEYS = ("title", "inputs", "loss", "layers", "examples", "training")
+TOP_KEYS = ("title", "inputs", "loss", "layers", "examples", "training", "data")
+DATA_KEYS = ("columns", "target", "classes", "mean", "std")
 LAYER_KEYS = ("name", "units", "activation", "alpha", "weights", "bias", "weight_names", "bias_names")
 EXAMPLE_KEYS = ("x", "y")
 TRAINING_KEYS = ("learning_rate", "batch", "reduction", "freeze", "epochs", "seed", "dtype")
@@ -40,13 +42,13 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     src = str(path)
     if not p.exists():
-        raise NetfileError(src, "", "an existing file", "no such file")
+        raise ChainruleError(f"{src}: no such file (expected a TOML or JSON network file)")
     if p.is_dir():
-        raise NetfileError(src, "", "a file", "a folder")
+        raise ChainruleError(f"{src}: is a folder (expected a TOML or JSON network file)")
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise NetfileError(src, "", "a readable UTF-8 text file", f"<{exc.__class__.__name__}>") from None
+        raise NetfileError(src, "", "a readable UTF-8 text file", Shown(exc.__class__.__name__)) from None
     suffix = p.suffix.lower()
     if suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{")):
         try:
@@ -60,7 +62,7 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
             kind = "valid TOML" if suffix == ".toml" else "a TOML or JSON network file"
             raise NetfileError(src, "", f"{kind} ({exc})") from None
     if not isinstance(data, dict):
-        raise NetfileError(src, "", "a table (object) at the top level", f"<{type(data).__name__}>")
+        raise NetfileError(src, "", "a table (object) at the top level", Shown(type(data).__name__))
     return data
 
 
@@ -87,7 +89,7 @@ class _Reader:
         for key in table:
             if key not in allowed:
                 name = f"{where}.{key}" if where else key
-                raise self.fail(name, "one of the keys " + ", ".join(allowed), "an unknown key")
+                raise self.fail(name, "one of the keys " + ", ".join(allowed), Shown("an unknown key"))
 
     def number(self, value: object, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -107,13 +109,22 @@ class _Reader:
         if not isinstance(value, list):
             raise self.fail(key, "a list of numbers", value)
         if length is not None and len(value) != length:
-            raise self.fail(key, f"{length} number{'s' if length != 1 else ''}", f"{len(value)}")
+            raise self.fail(key, f"{length} number{'s' if length != 1 else ''}", Shown(str(len(value))))
         return [self.number(v, f"{key}[{i}]") for i, v in enumerate(value)]
 
     def string(self, value: object, key: str) -> str:
         if not isinstance(value, str) or not value:
             raise self.fail(key, "a non-empty string", value)
         return value
+
+
+def _with_guess(value: object, names: Mapping[str, object]) -> object:
+    """The offending value, with the closest known name when there is one."""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value, list(names), n=1)
+        if close:
+            return Shown(f"{value!r} (did you mean {close[0]}?)")
+    return value
 
 
 def _neuron_names(layer: str, units: int) -> list[str]:
@@ -148,7 +159,9 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
         raise r.fail("title", "a string", title)
 
     if "inputs" not in data:
-        raise r.fail("inputs", "the input names (a list of strings) or their count", "nothing (the key is missing)")
+        raise r.fail(
+            "inputs", "the input names (a list of strings) or their count", Shown("nothing (the key is missing)")
+        )
     raw_inputs = data["inputs"]
     if isinstance(raw_inputs, int) and not isinstance(raw_inputs, bool) and raw_inputs >= 1:
         input_names = [f"x{i + 1}" for i in range(raw_inputs)]
@@ -159,7 +172,7 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
 
     loss_name = data.get("loss", "half_squared_error")
     if not isinstance(loss_name, str) or loss_name not in LOSSES:
-        raise r.fail("loss", "one of " + ", ".join(known("loss")), loss_name)
+        raise r.fail("loss", "one of " + ", ".join(known("loss")), _with_guess(loss_name, LOSSES))
     loss = LOSSES[loss_name]
 
     training = _training(r, data.get("training", {}))
@@ -171,7 +184,7 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
         raise r.fail(
             "layers",
             "a list of one or more [[layers]] tables",
-            raw_layers if raw_layers is not None else "nothing (the key is missing)",
+            raw_layers if raw_layers is not None else Shown("nothing (the key is missing)"),
         )
     layers: list[Layer] = []
     fan_in, sending = len(input_names), input_names
@@ -196,7 +209,8 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
     if loss.name == "hinge" and out.units == 1 and y.size and not np.all(np.isin(y, (-1.0, 1.0))):
         raise r.fail("examples", "targets y of −1 or 1 for the hinge loss with one output", y.ravel().tolist())
 
-    net = Network(input_names, layers, loss, training, x, y, title, source)
+    info = _data_info(r, data["data"], len(input_names), out.units) if "data" in data else None
+    net = Network(input_names, layers, loss, training, x, y, title, source, info)
     names = set(net.parameter_names())
     for i, name in enumerate(training.freeze):
         if name not in names:
@@ -228,11 +242,13 @@ def _layer(
         raise r.fail(
             f"{where}.activation",
             "an activation (" + ", ".join(known("activation")) + ")",
-            "nothing (the key is missing)",
+            Shown("nothing (the key is missing)"),
         )
     act_name = raw["activation"]
     if not isinstance(act_name, str) or act_name not in ACTIVATIONS:
-        raise r.fail(f"{where}.activation", "one of " + ", ".join(known("activation")), act_name)
+        raise r.fail(
+            f"{where}.activation", "one of " + ", ".join(known("activation")), _with_guess(act_name, ACTIVATIONS)
+        )
     act = ACTIVATIONS[act_name]
     if not act.elementwise and not last:
         raise r.fail(
@@ -247,13 +263,15 @@ def _layer(
     elif isinstance(weights_raw, list) and weights_raw:
         units = len(weights_raw)
     else:
-        raise r.fail(f"{where}.units", "the number of neurons (a whole number ≥ 1)", "nothing (the key is missing)")
+        raise r.fail(
+            f"{where}.units", "the number of neurons (a whole number ≥ 1)", Shown("nothing (the key is missing)")
+        )
 
     if weights_raw is None:
         weight = _initial_weights(act.init, units, fan_in, rng)
     else:
         if not isinstance(weights_raw, list) or len(weights_raw) != units:
-            got = f"{len(weights_raw)} rows" if isinstance(weights_raw, list) else weights_raw
+            got = Shown(f"{len(weights_raw)} rows") if isinstance(weights_raw, list) else weights_raw
             raise r.fail(f"{where}.weights", f"{units} rows (one per neuron) of {fan_in} numbers (one per input)", got)
         weight = np.array([r.vector(row, f"{where}.weights[{j}]", fan_in) for j, row in enumerate(weights_raw)])
     neurons = _neuron_names(name, units)
@@ -358,7 +376,7 @@ def _examples(
     if raw is None and not required:
         return np.zeros((0, n_in), dtype=dtype), np.zeros((0, n_out), dtype=dtype)
     if not isinstance(raw, list) or not raw:
-        got = "nothing (the key is missing)" if raw is None else ("an empty list" if raw == [] else raw)
+        got = Shown("nothing (the key is missing)") if raw is None else (Shown("an empty list") if raw == [] else raw)
         raise r.fail("examples", "one or more [[examples]] tables with x and y", got)
     xs, ys = [], []
     for i, ex in enumerate(raw):
@@ -368,10 +386,38 @@ def _examples(
         r.check_keys(ex, EXAMPLE_KEYS, where)
         for key in EXAMPLE_KEYS:
             if key not in ex:
-                raise r.fail(f"{where}.{key}", "a list of numbers", "nothing (the key is missing)")
+                raise r.fail(f"{where}.{key}", "a list of numbers", Shown("nothing (the key is missing)"))
         xs.append(r.vector(ex["x"], f"{where}.x", n_in))
         ys.append(r.vector(ex["y"], f"{where}.y", n_out))
     return np.array(xs, dtype=dtype), np.array(ys, dtype=dtype)
+
+
+def _data_info(r: _Reader, raw: object, n_in: int, n_out: int) -> DataInfo:
+    """The optional [data] table (see `DataInfo`), checked against the network's width."""
+    if not isinstance(raw, dict):
+        raise r.fail("data", "a [data] table", raw)
+    r.check_keys(raw, DATA_KEYS, "data")
+    info = DataInfo()
+    for key in ("columns", "classes"):
+        if key in raw:
+            names = raw[key]
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise r.fail(f"data.{key}", "a list of names", names)
+            setattr(info, key, list(names))
+    if info.columns and len(info.columns) != n_in:
+        raise r.fail("data.columns", f"{n_in} column names, one per input", len(info.columns))
+    if info.classes and len(info.classes) != n_out and not (n_out == 1 and len(info.classes) == 2):
+        raise r.fail("data.classes", f"{n_out} class names, one per output (or 2 for one output)", len(info.classes))
+    if "target" in raw:
+        info.target = r.string(raw["target"], "data.target")
+    if ("mean" in raw) != ("std" in raw):
+        raise r.fail("data", "both mean and std (the standardisation), or neither")
+    if "mean" in raw:
+        info.mean = r.vector(raw["mean"], "data.mean", n_in)
+        info.std = r.vector(raw["std"], "data.std", n_in)
+        if not all(s > 0 for s in info.std):
+            raise r.fail("data.std", "numbers > 0", raw["std"])
+    return info
 
 
 def _check_unique_names(r: _Reader, inputs: list[str], layers: list[Layer]) -> None:
@@ -434,6 +480,12 @@ def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
         "seed": t.seed,
         "dtype": t.dtype,
     }
+    if net.data is not None:
+        info = net.data
+        table: dict[str, Any] = {"columns": info.columns, "target": info.target, "classes": info.classes}
+        if info.mean:
+            table.update(mean=[float(v) for v in info.mean], std=[float(v) for v in info.std])
+        doc["data"] = {k: v for k, v in table.items() if v}
     return doc
 
 
@@ -471,6 +523,10 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

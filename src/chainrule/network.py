@@ -62,6 +62,22 @@ class Training:
 
 
 @dataclass
+class DataInfo:
+    """The optional `[data]` table: how raw data becomes the network's inputs and outputs.
+
+    Written by `chainrule train` so that `predict` repeats it: the source columns of the inputs
+    (``colour=red`` for a one-hot category), the target column and its class names (one per output,
+    or two for a single 0/1 output), and the standardisation x' = (x − mean) / std per input.
+    """
+
+    columns: list[str] = field(default_factory=list)
+    target: str = ""
+    classes: list[str] = field(default_factory=list)
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+
+
+@dataclass
 class Forward:
     """Every layer's pre-activations z and activations a for a batch (index 0 = the inputs' a)."""
 
@@ -98,6 +114,19 @@ class Network:
     y: Array = field(default_factory=lambda: np.zeros((0, 0)))
     title: str = ""
     source: str = "<memory>"
+    data: DataInfo | None = None
+
+    def _repr_markdown_(self) -> str:
+        """In Jupyter: the architecture and a table of the parameters."""
+        from .views.notebook import network_markdown
+
+        return network_markdown(self)
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the network drawn with its values, and its parameters."""
+        from .views.notebook import network_html
+
+        return network_html(self)
 
     # -- names ------------------------------------------------------------------------------
     @property

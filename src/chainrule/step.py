@@ -88,6 +88,11 @@ class Update:
     new: float
     frozen: bool
 
+    @property
+    def change(self) -> float:
+        """new − old: −η·∂L/∂θ for plain gradient descent."""
+        return self.new - self.old
+
 
 @dataclass(frozen=True)
 class LayerInfo:
@@ -119,6 +124,10 @@ class StepRecord:
     chains: dict[str, tuple[Chain, ...]] = field(default_factory=dict)  # per parameter, one per example
     deltas: tuple[tuple[Delta, ...], ...] = ()  # per example, every neuron
     updates: tuple[Update, ...] = ()
+    # Hand mode (hand.py): every value above rounded to `hand` decimals as a person works it,
+    # with the exact values beside them; None for an exact step.
+    hand: int | None = None
+    exact: dict[str, float] | None = None
 
     def suffix(self, k: int) -> str:
         """The name suffix of the k-th example of the batch ('' when the batch has one example)."""
@@ -127,6 +136,17 @@ class StepRecord:
     @property
     def output_neurons(self) -> tuple[str, ...]:
         return self.layers[-1].neurons
+
+    def _repr_markdown_(self) -> str:
+        """In Jupyter: the worked-example document of this step."""
+        from .views.notebook import step_markdown
+
+        return step_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from .views.notebook import step_html
+
+        return step_html(self)
 
     def value(self, name: str) -> float:
         try:
@@ -141,6 +161,23 @@ def explain_step(net: Network, example: int = 0) -> StepRecord:
     ``example`` picks the update within the epoch: with batch = "online" the example, with a
     mini-batch the batch (0-based); "full" has only one.
     """
+    return step_and_next(net, example)[0]
+
+
+def explain_steps(net: Network, example: int = 0, count: int = 1) -> list[StepRecord]:
+    """`count` updates one after another, from update `example` of the epoch (wrapping into the next)."""
+    records = []
+    updates = len(net.batches())
+    if not 0 <= example < updates:
+        raise ChainruleError(f"--example {example + 1}: expected 1 to {updates} (the updates in one epoch)")
+    for i in range(count):
+        record, net = step_and_next(net, (example + i) % updates)
+        records.append(record)
+    return records
+
+
+def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
+    """One step's record and the network after its update."""
     batches = net.batches()
     if not 0 <= example < len(batches):
         raise ChainruleError(f"--example {example + 1}: expected 1 to {len(batches)} (the updates in one epoch)")
@@ -181,7 +218,7 @@ def explain_step(net: Network, example: int = 0) -> StepRecord:
     old, after = net.parameters(), new.parameters()
     frozen = set(net.training.freeze)
     record.updates = tuple(Update(p, old[p], grads[p], after[p], p in frozen) for p in net.parameter_names())
-    return record
+    return record, new
 
 
 def _sums(net: Network) -> tuple[NeuronSum, ...]:

@@ -38,6 +38,21 @@ def fmt(x: float, digits: int = DEFAULT_DIGITS) -> str:
     return text.replace("-", "−") if text not in ("-0", "0") else "0"
 
 
+def fmt_change(new: float, change: float, digits: int = DEFAULT_DIGITS) -> str:
+    """A parameter's new value with enough decimals that its change shows (to digits−1 figures).
+
+    0.30 − 0.00075 prints as 0.299250, not 0.2993: a reader sees by how much it moved.
+    """
+    if change == 0 or not math.isfinite(change):
+        return fmt(new, digits)
+    leading = -math.floor(math.log10(abs(change)))
+    places = max(digits, leading + digits - 2)
+    if places > 15:
+        return fmt(new, digits)
+    text = f"{new:.{places}f}"
+    return text.replace("-", "−")
+
+
 def signed(x: float, digits: int = DEFAULT_DIGITS) -> str:
     """A number for a product or sum: negative ones in parentheses, as a person writes them."""
     text = fmt(x, digits)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from ..functions import ACTIVATIONS, LOSSES
 from ..step import Chain, Factor, Path, StepRecord
-from .numbers import DEFAULT_DIGITS, Names, fmt, signed
+from .numbers import DEFAULT_DIGITS, Names, fmt, fmt_change, signed
 
 MAX_FACTOR_NOTES = 200  # beyond this, a huge network's story is cut with a note
 
@@ -49,6 +49,8 @@ def render(record: StepRecord, digits: int = DEFAULT_DIGITS, only: str | None = 
     parts += list(_loss(w))
     parts += list(_backward(w, only))
     parts += list(_update(w, only))
+    if record.hand is not None:
+        parts += list(_hand(w))
     return Group(*parts)
 
 
@@ -338,24 +340,33 @@ def _last_symbol(w: _Writer, f: Factor, s: str) -> str:
 
 def _deltas(w: _Writer) -> Iterator[RenderableType]:
     r = w.r
+    n = len(r.examples)
+    scale = f"(1/{n})·" if r.reduction == "mean" and n > 1 else ""
     lines: list[str] = []
     for k, deltas in enumerate(r.deltas):
         s = r.suffix(k)
-        for d in reversed(deltas):
-            name = f"δ_{d.neuron}{s}"
-            a, z = w.show(f"a_{d.neuron}"), f"z_{d.neuron}"
-            if d.how == "output":
-                lines.append(f"  {name} = ∂L/∂{a} · ∂{a}/∂{z} = {w.s(d.d_a)} · {w.s(d.derivative)} = {w.n(d.value)}")
-            elif d.how == "fused":
-                lines.append(
-                    f"  {name} = ŷ − y = {w.n(d.value)}  (the loss and the output activation simplify together)"
-                )
-            elif d.how == "softmax":
-                lines.append(f"  {name} = a(∂L/∂a − Σ_m ∂L/∂a_m a_m) = {w.n(d.value)}  (softmax's full Jacobian)")
-            else:
-                total = " + ".join(f"{wn}·δ_{m}{s}" for wn, m, _, _ in d.terms)
-                nums = " + ".join(f"{w.s(wv)}·{w.s(dv)}" for _, _, wv, dv in d.terms)
-                lines.append(f"  {name} = f′({z}) · ({total}) = {w.s(d.derivative)} · ({nums}) = {w.n(d.value)}")
+        by_neuron = {d.neuron: d for d in deltas}
+        for layer in reversed(r.layers):
+            for neuron in layer.neurons:
+                d = by_neuron[neuron]
+                name = f"δ_{neuron}{s}"
+                a, z, y = w.show(f"a_{neuron}"), f"z_{neuron}", w.show(f"y_{neuron}")
+                if d.how == "output":
+                    lines.append(
+                        f"  {name} = ∂L/∂{a} · ∂{a}/∂{z} = {w.s(d.d_a)} · {w.s(d.derivative)} = {w.n(d.value)}"
+                    )
+                elif d.how == "fused":
+                    nums = f"{w.s(w.v[f'a_{neuron}{s}'])} − {w.s(w.v[f'y_{neuron}{s}'])}"
+                    note = "" if lines else f"  ({r.loss} with {layer.activation}: their derivatives simplify to ŷ − y)"
+                    lines.append(f"  {name} = {scale}({a} − {y}) = {scale}({nums}) = {w.n(d.value)}{note}")
+                elif d.how == "softmax":
+                    lines.append(
+                        f"  {name} = {a}(∂L/∂{a} − Σ_m ∂L/∂a_m · a_m) = {w.n(d.value)}  (softmax's full Jacobian)"
+                    )
+                else:
+                    total = " + ".join(f"{wn}·δ_{m}{s}" for wn, m, _, _ in d.terms)
+                    nums = " + ".join(f"{w.s(wv)}·{w.s(dv)}" for _, _, wv, dv in d.terms)
+                    lines.append(f"  {name} = f′({z}) · ({total}) = {w.s(d.derivative)} · ({nums}) = {w.n(d.value)}")
     yield Text("\n".join(lines))
 
 
@@ -381,7 +392,38 @@ def _update(w: _Writer, only: str | None) -> Iterator[RenderableType]:
             u.param,
             w.n(u.old),
             w.n(u.gradient),
-            w.n(u.new),
+            fmt_change(u.new, u.change, w.d),
             "frozen" if u.frozen else f"= {w.s(u.old)} − {w.n(r.learning_rate)} · {w.s(u.gradient)}",
+        )
+    yield t
+
+
+def _hand(w: _Writer) -> Iterator[RenderableType]:
+    """Hand mode: each written figure beside the exact value, marked where rounding changed its last digit."""
+    from .doc import written
+
+    r = w.r
+    assert r.hand is not None and r.exact is not None
+    yield _heading(f"Rounding by hand ({r.hand} decimals) against the exact values")
+    t = Table(box=None, show_edge=False, pad_edge=False)
+    for col, just in (
+        ("value", "left"),
+        ("by hand", "right"),
+        ("exact", "right"),
+        ("hand − exact", "right"),
+        ("", "left"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for name, hand in r.values.items():
+        exact = r.exact.get(name)
+        if exact is None or abs(hand - exact) <= 1e-12 * max(1.0, abs(exact)):
+            continue
+        changed = written(hand, r.hand) != written(exact, r.hand)
+        t.add_row(
+            w.show(name),
+            written(hand, r.hand),
+            fmt(exact, r.hand + 4),
+            fmt(hand - exact, 2),
+            "last digit changed" if changed else "",
         )
     yield t

@@ -1,0 +1,83 @@
+"""Where each path wins: time per update as the network widens and the batch grows.
+
+    .venv/bin/python benchmarks/scaling.py          # prints the table; --write adds it to docs/performance.md
+
+A 2-W-W-1 tanh network (W = width) trained by SGD at several batch sizes, timed on chainrule's
+compiled per-example loop, its lean NumPy path and PyTorch eager, in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from workloads import Workload  # noqa: E402
+
+from chainrule.sgd import PlainSGD  # noqa: E402
+
+WIDTHS = (4, 16, 64, 256)
+BATCHES = (1, 8, 32, 256)
+
+
+def per_update(run, updates: int) -> float:  # type: ignore[no-untyped-def]
+    run(max(updates // 10, 1))
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        run(updates)
+        best = min(best, (time.perf_counter() - t) / updates)
+    return best
+
+
+def chainrule_runner(w: Workload, compiled: bool):  # type: ignore[no-untyped-def]
+    trainer = PlainSGD(w.network(), w.batch, compiled=compiled)
+    per_epoch = -(-w.examples // w.batch)
+    return lambda updates: trainer.epochs(max(updates // per_epoch, 1), lr=0.01)
+
+
+def fmt(s: float) -> str:
+    return f"{s * 1e6:.1f}" if s < 1e-3 else f"{s * 1e3:.2f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="append the table to docs/performance.md")
+    args = parser.parse_args()
+    lines = [
+        "| width W (2-W-W-1) | params | batch | compiled µs | NumPy µs | PyTorch µs | fastest |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    print(lines[0])
+    for width in WIDTHS:
+        for batch in BATCHES:
+            w = Workload("s", "s", (2, width, width, 1), "tanh", "sigmoid", "half_squared_error", batch, 1024, 0)
+            cost = max(1, batch * w.params // 2000)
+            updates = max(20, 4000 // cost)
+            times = {
+                "compiled": per_update(chainrule_runner(w, True), updates),
+                "NumPy": per_update(chainrule_runner(w, False), updates),
+                "PyTorch": per_update(w.pytorch(), updates),
+            }
+            best = min(times, key=times.__getitem__)
+            line = f"| {width} | {w.params} | {batch} | " + " | ".join(fmt(t) for t in times.values()) + f" | {best} |"
+            lines.append(line)
+            print(line, flush=True)
+    if args.write:
+        doc = ROOT / "docs" / "performance.md"
+        text = doc.read_text() if doc.exists() else "# Performance\n"
+        marker = "\n## Where each path wins\n"
+        text = text.split(marker)[0].rstrip() + "\n" + marker + "\n" + __doc__.split("\n\n", 2)[2].strip() + "\n\n"
+        doc.write_text(text + "\n".join(lines) + "\n")
+        print(f"wrote {doc}")
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

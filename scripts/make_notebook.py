@@ -1,0 +1,76 @@
+"""Write examples/worked-example.ipynb: its code cells run here, their outputs stored as Jupyter would.
+
+    .venv/bin/python scripts/make_notebook.py
+
+tests/test_notebook.py runs the same cells and checks the stored outputs are still what they give.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples" / "worked-example.ipynb"
+
+CELLS: list[tuple[str, str]] = [
+    ("markdown", "# chainrule in a notebook\n\nA network and a step display as rendered math and tables."),
+    (
+        "code",
+        "from chainrule import netfile\nfrom chainrule.step import explain_step\n\nnet = netfile.load()  # the built-in reference example\nnet",
+    ),
+    ("code", 'step = explain_step(net)  # one update, every number recorded\nstep.values["dL/dw5"]'),
+    ("code", "step  # the worked example: forward pass, loss, every gradient's chain, the update"),
+    ("code", "after = net.updated(net.backward(net.forward(net.x), net.y))  # a new network; net is unchanged\nafter"),
+]
+
+
+def outputs(cells: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
+    """Run the code cells in one namespace; each cell's last expression becomes its output."""
+    import ast
+
+    namespace: dict[str, Any] = {}
+    result = []
+    count = 0
+    for kind, source in cells:
+        if kind != "code":
+            result.append([])
+            continue
+        count += 1
+        tree = ast.parse(source)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<cell>", "exec"), namespace)
+        if last is None:
+            result.append([])
+            continue
+        value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+        data: dict[str, Any] = {
+            "text/plain": repr(value) if not hasattr(value, "_repr_html_") else f"<{type(value).__name__}>"
+        }
+        for method, mime in (("_repr_html_", "text/html"), ("_repr_markdown_", "text/markdown")):
+            if hasattr(value, method):
+                data[mime] = getattr(value, method)()
+        result.append([{"output_type": "execute_result", "execution_count": count, "data": data, "metadata": {}}])
+    return result
+
+
+def notebook() -> dict[str, Any]:
+    cells = []
+    count = 0
+    for (kind, source), out in zip(CELLS, outputs(CELLS), strict=True):
+        cell: dict[str, Any] = {"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True)}
+        if kind == "code":
+            count += 1
+            cell |= {"execution_count": count, "outputs": out}
+        cells.append(cell)
+    return {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+if __name__ == "__main__":
+    NOTEBOOK.write_text(json.dumps(notebook(), indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {NOTEBOOK}")

@@ -1,0 +1,72 @@
+"""Plain SGD over epochs, by the fastest path that serves the network, with the engine's numbers.
+
+Small networks with small batches go to the compiled per-example loop (`fast`), where NumPy's
+per-call overhead would dominate; everything else, and any network the compiled loop cannot
+train, goes to the lean in-place NumPy path (`lean`). Both are held to the explained engine's
+numbers at 1e-12 by the tests; `choose_path` says which one runs and why. `chainrule train` uses
+the same choice; `PlainSGD` runs it without the training loop's bookkeeping (for benchmarks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import fast
+from .lean import LeanSGD
+from .network import Network
+
+# Past these sizes a batch's matrix products outweigh NumPy's per-call overhead and BLAS wins
+# (measured by benchmarks/scaling.py: see docs/performance.md, "Where each path wins").
+COMPILED_MAX_WORK = 100_000  # batch size × parameters
+COMPILED_MAX_BATCH = 32
+
+
+def choose_path(net: Network, batch: int, plain_sgd: bool = True) -> tuple[str, str]:
+    """("compiled" or "numpy", and why the compiled path was passed over where it would have run)."""
+    small = batch <= COMPILED_MAX_BATCH and batch * net.parameter_count() <= COMPILED_MAX_WORK
+    if not small:
+        return "numpy", ""
+    if not plain_sgd:
+        return "numpy", "the compiled path runs plain SGD only"
+    reason = fast.unsupported(net)
+    return ("numpy", reason) if reason else ("compiled", "")
+
+
+class PlainSGD:
+    """Epochs of SGD on `net` in place (its layer arrays change), batch by batch in the given order."""
+
+    def __init__(self, net: Network, batch: int, *, compiled: bool | None = None) -> None:
+        self.net = net
+        self.batch = max(1, batch)
+        self.mean = net.training.reduction == "mean"
+        self.path, self.note = choose_path(net, self.batch)
+        if compiled is not None:
+            reason = fast.unsupported(net)
+            self.path = "compiled" if compiled and reason is None else "numpy"
+        use = self.path == "compiled"
+        self._packed = fast.pack(net) if use else None
+        self._lean = None if use else LeanSGD(net, self.batch)
+
+    def epochs(self, count: int, lr: float, order: np.ndarray | None = None) -> np.ndarray:
+        """Run `count` epochs; returns each epoch's mean example loss (before each example's update).
+
+        ``order``: the example order of each epoch, shape (count, n); file order when omitted.
+        """
+        n = self.net.x.shape[0]
+        if order is None:
+            order = np.broadcast_to(np.arange(n), (count, n))
+        if self._packed is not None:
+            losses = fast.train_epochs(self._packed, self.net.x, self.net.y, order, self.batch, self.mean, lr, count)
+            self._packed.unpack_into(self.net)
+            return losses
+        assert self._lean is not None
+        losses = np.empty(count)
+        x, y = self.net.x, self.net.y
+        for e in range(count):
+            total = 0.0
+            for start in range(0, n, self.batch):
+                idx = order[e, start : start + self.batch]
+                batch_loss = self._lean.step(x[idx], y[idx], lr, self.mean)
+                total += batch_loss * (len(idx) if self.mean else 1.0)
+            losses[e] = total / n
+        return losses

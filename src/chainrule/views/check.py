@@ -1,0 +1,189 @@
+"""The checker's report, shown: a teacher's margin notes in the terminal, or one JSON object.
+
+Nothing is computed here: every number comes from the CheckReport.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from .. import __version__
+from ..check import REPLAY_LIMIT, CheckReport, ClaimResult, Derivation, Diagnosis
+from .numbers import fmt
+
+MARKS = {"ok": ("✓", "green"), "rounding": ("≈", "yellow"), "wrong": ("✗", "bold red")}
+
+_SIMPLE = {
+    ("half_factor", "dropped"): "the ½ of the loss dropped: L and ∂L/∂ŷ come out twice the exact ones",
+    ("half_factor", "twice"): "the ½ of the loss applied twice: L and ∂L/∂ŷ come out half the exact ones",
+    ("sign", "update"): "the gradient added instead of subtracted: θ + η·∂L/∂θ",
+    ("sign", "gradient"): "∂L/∂ŷ taken as y − ŷ instead of ŷ − y, which flips every gradient",
+    ("sum_vs_mean", "sum"): "the batch's loss and gradients summed over its examples where the file says mean",
+    ("sum_vs_mean", "mean"): "the batch's loss and gradients averaged over its examples where the file says sum",
+}
+_WHERE = {
+    ("activation_derivative_dropped", ""): "the factor f′(z) of layer {w} left out of the chain (∂L/∂z taken as ∂L/∂a)",
+    ("z_instead_of_a", "forward"): "layer {w}'s z fed forward where its activation a belongs",
+    ("z_instead_of_a", "gradient"): "layer {w}'s z used for ∂z/∂w of the next layer where its activation a belongs",
+    ("z_instead_of_a", "derivative"): "f′ of layer {w} written in a but evaluated with z (σ′ as z(1 − z))",
+    ("z_instead_of_a", "derivative_at_a"): "f′ of layer {w} evaluated at a where z belongs (f′(a) instead of f′(z))",
+    ("z_instead_of_a", "output"): "the loss taken of z_{w} where ŷ = a_{w} belongs",
+    ("updated_weights_in_backprop", ""): "layer {w}'s gradients computed through output weights already updated in "
+    "this step (w_new where w belongs)",
+    ("shared_bias_one_path", ""): "the shared bias's gradient taken through {w} only, instead of summed over its layer",
+    ("bias_omitted", "layer"): "the bias left out of layer {w}'s sums",
+    ("bias_omitted", "neuron"): "the bias left out of z_{w}",
+}
+
+
+def _n(x: float | None, claim: ClaimResult) -> str:
+    return "—" if x is None else fmt(x, max(claim.decimals + 2, 4))
+
+
+def derivation_text(name: str, d: Derivation, digits: int) -> str:
+    """One line: the name, the formula in names, the same with numbers, the result."""
+    n = [fmt(t.value, digits) for t in d.terms]
+    labels = [t.label for t in d.terms]
+    value = fmt(d.value, digits)
+    if d.op == "given":
+        return f"{name} = {value} (given)"
+    if d.op == "sum":
+        scale = "" if d.coef == 1 else f"{fmt(d.coef, digits)}·"
+        wrap = (lambda s: f"{scale}({s})") if scale else (lambda s: s)
+        return f"{name} = {wrap(' + '.join(labels))} = {wrap(' + '.join(n))} = {value}"
+    if d.op == "product":
+        return f"{name} = {' · '.join(labels)} = {' · '.join(n)} = {value}"
+    if d.op == "update":
+        eta = fmt(d.coef, digits)
+        return f"{name} = {labels[0]} − η·{labels[1]} = {n[0]} − {eta}·{n[1]} = {value}"
+    return f"{name} = {d.function}({', '.join(labels)}) = {d.function}({', '.join(n)}) = {value}"
+
+
+def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
+    """The diagnosis in words, as a teacher would write it beside the number."""
+    gives = f" (gives {_n(d.value, claim)})" if d.value is not None else ""
+    if (d.mistake, d.kind) in _SIMPLE:
+        return _SIMPLE[(d.mistake, d.kind)] + gives
+    if (d.mistake, d.kind) in _WHERE:
+        return _WHERE[(d.mistake, d.kind)].format(w=d.where) + gives
+    claimed = {(c.name, c.step): c.written for c in report.claims}
+    sources = ", ".join(f"{s} = {claimed.get((s, claim.step), '?')}" for s in d.sources)
+    if d.mistake == "learning_rate":
+        return f"the update used learning rate {fmt(d.implied_learning_rate or 0, 6)} instead of {fmt(report.learning_rate, 6)}{gives}"
+    if d.mistake == "propagated" and d.kind == "partly":
+        return f"it also reads the wrong {sources}: mend that first"
+    if d.mistake == "propagated":
+        return f"right given the claimed {sources}, which is wrong: mend that first"
+    if d.mistake == "rounding" and d.kind == "upstream":
+        return f"follows from the rounded {sources}" if sources else "follows from the numbers written upstream"
+    if d.mistake == "rounding" and d.kind == "intermediates":
+        return f"what rounding every intermediate to {d.digits} places gives{gives}"
+    if d.mistake == "rounding":
+        off = round(abs(claim.claimed - claim.exact) * 10**claim.decimals)
+        return f"off by {max(off, 1)} in the last digit, as rounding intermediates produces"
+    if d.mistake == "slip" and d.derivation is not None:
+        text = _slip(d.derivation, claim)
+        if d.kind == "not_replayed":
+            return text.replace("no known mistake gives this", f"mistakes are searched only up to step {REPLAY_LIMIT}")
+        return text
+    return d.mistake
+
+
+def _slip(d: Derivation, claim: ClaimResult) -> str:
+    digits = max(claim.decimals + 2, 4)
+    terms = ", ".join(f"{t.label} = {fmt(t.value, digits)}" for t in d.terms)
+    total = fmt(d.value, digits)
+    if d.op == "sum":
+        return (
+            f"no known mistake gives this: an arithmetic slip in this sum: the terms are {terms} and add up to {total}"
+        )
+    if d.op == "product":
+        return f"no known mistake gives this: an arithmetic slip in this product: the factors are {terms} and multiply to {total}"
+    return f"no known mistake gives this: an arithmetic slip: from {terms} it works out to {total}"
+
+
+def to_dict(report: CheckReport) -> dict[str, Any]:
+    """The report as plain data; see docs/check.md for every field."""
+    claims = []
+    for c in report.claims:
+        diagnosis = []
+        for d in c.diagnosis:
+            entry: dict[str, Any] = {"mistake": d.mistake, "detail": detail(d, c, report)}
+            if d.kind:
+                entry["kind"] = d.kind
+            if d.where:
+                entry["where"] = d.where
+            if d.value is not None:
+                entry["value"] = d.value
+            if d.implied_learning_rate is not None:
+                entry["implied_learning_rate"] = d.implied_learning_rate
+            if d.digits is not None:
+                entry["digits"] = d.digits
+            if d.sources:
+                entry["sources"] = list(d.sources)
+            diagnosis.append(entry)
+        claims.append(
+            {
+                "name": c.name,
+                "step": c.step,
+                "claimed": c.claimed,
+                "written": c.written,
+                "decimals": c.decimals,
+                "exact": c.exact,
+                "status": c.status,
+                "first_wrong": None if c.first_wrong is None else {"name": c.first_wrong[0], "step": c.first_wrong[1]},
+                "diagnosis": diagnosis,
+            }
+        )
+    return {
+        "chainrule": __version__,
+        "network": report.network,
+        "answers": report.answers,
+        "summary": {s: report.count(s) for s in ("ok", "rounding", "wrong")},
+        "claims": claims,
+    }
+
+
+def render_json(report: CheckReport) -> str:
+    return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def render_text(report: CheckReport) -> RenderableType:
+    """The claims in computation order with a mark beside each, then the first wrong one worked out."""
+    parts: list[RenderableType] = [
+        Rule(Text(f"Checking {report.answers} against {report.title or report.network}", style="bold"), style="cyan")
+    ]
+    first = report.first_wrong
+    table = Table(box=None, show_header=True, header_style="bold", padding=(0, 1))
+    for col in ("", "step", "value", "written", "exact", "note"):
+        table.add_column(col, no_wrap=col != "note")
+    for c in report.claims:
+        mark, style = MARKS[c.status]
+        # The first wrong number is worked out in full below the table.
+        note = "← first wrong number" if c is first else "; ".join(detail(d, c, report) for d in c.diagnosis)
+        row_style = "bold red" if c is first else None
+        table.add_row(Text(mark, style=style), str(c.step), c.name, c.written, _n(c.exact, c), note, style=row_style)
+    parts.append(table)
+    if first is not None:
+        parts.append(
+            Rule(
+                Text(f"First wrong number: {first.name} (step {first.step})", style="bold red"),
+                align="left",
+                style="red",
+            )
+        )
+        digits = max(first.decimals, 4)
+        parts.append(Text("  correct: " + derivation_text(first.name, first.derivation, digits)))
+        parts.append(Text(f"  written: {first.name} = {first.written}"))
+        for d in first.diagnosis:
+            parts.append(Text("  why:     " + detail(d, first, report)))
+    summary = f"{len(report.claims)} claims: {report.count('ok')} ok, {report.count('rounding')} rounding, {report.count('wrong')} wrong"
+    style = "bold red" if report.count("wrong") else "bold green"
+    parts.append(Text(summary, style=style))
+    return Group(*parts)

@@ -1,0 +1,187 @@
+"""The worked example as a small document: headings, paragraphs, equations, tables, figures.
+
+`story.py` walks a step record once and emits these blocks; markdown.py, latex.py and html.py
+each render them. Math is held as LaTeX (the subset below), which Markdown and LaTeX print as
+it is and HTML turns into MathML: the story is told once and shown three ways.
+
+The math subset: letters, digits, _{} and ^{}, \\frac, \\partial, \\hat, \\text, \\cdot,
+\\approx, \\sum, \\delta, \\sigma, \\eta, \\left( \\right), \\mathbf, \\quad.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .numbers import Names, fmt
+
+
+@dataclass(frozen=True)
+class Math:
+    """Inline math, in LaTeX."""
+
+    tex: str
+
+
+@dataclass(frozen=True)
+class Strong:
+    """Bold words."""
+
+    text: str
+
+
+Inline = str | Math | Strong
+Cell = tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int  # 1 = the title
+    text: str
+
+
+@dataclass(frozen=True)
+class Para:
+    parts: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Equations:
+    """Display math, one equation a row, aligned on the relation that starts `rhs`."""
+
+    rows: tuple[tuple[str, str], ...]  # (lhs, rhs) in LaTeX; rhs starts with = or \approx
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[tuple[Inline, ...], ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    numeric: tuple[bool, ...]  # right-align this column
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An SVG drawing; `name` is its file name (without .svg) beside Markdown and LaTeX."""
+
+    name: str
+    svg: str
+    caption: str
+
+
+Block = Heading | Para | Equations | Bullets | Table | Figure
+
+
+# -- names and numbers in LaTeX ------------------------------------------------------------------
+
+_GREEK = {"alpha": r"\alpha", "delta": r"\delta", "eta": r"\eta", "sigma": r"\sigma"}
+
+
+def tex_name(name: str, names: Names) -> str:
+    """A value's name as math: a_out → \\hat{y} (one output), z_out → z_{\\text{out}}, w5 → w_{5}.
+
+    A batch example's suffix #k becomes a superscript (k).
+    """
+    base, _, k = name.partition("#")
+    sup = f"^{{({k})}}" if k else ""
+    shown = names.show(base)
+    if shown == "ŷ":
+        return r"\hat{y}" + sup
+    if shown == "L":
+        return "L" + sup
+    head, sep, sub = shown.partition("_")
+    if not sep:
+        m = re.fullmatch(r"([A-Za-z])(\d+)", shown)
+        if m:
+            head, sub = m.group(1), m.group(2)
+    if head in _GREEK:
+        head = _GREEK[head]
+    elif len(head) > 1:
+        head = rf"\mathit{{{_escape_text(head)}}}"
+    if sub:
+        return f"{head}_{{{_sub(sub)}}}{sup}"
+    return head + sup
+
+
+def _sub(sub: str) -> str:
+    if sub.isdigit():
+        return sub
+    if sub.isalpha() and len(sub) > 1:
+        return rf"\text{{{sub}}}"
+    return re.sub(r"[^A-Za-z0-9]", lambda m: rf"\text{{{_escape_text(m.group(0))}}}", sub)
+
+
+def _escape_text(text: str) -> str:
+    return re.sub(r"([_%&#$])", r"\\\1", text)
+
+
+def partial(num: str, den: str, names: Names, slash: bool = False) -> str:
+    """∂num/∂den as a fraction (or with a slash, for tables and running text)."""
+    a, b = tex_name(num, names), tex_name(den, names)
+    if slash:
+        return rf"\partial {a}/\partial {b}"
+    return rf"\frac{{\partial {a}}}{{\partial {b}}}"
+
+
+def written(x: float, digits: int) -> str:
+    """A hand-worked figure with all its decimals, trailing zeros kept (0.0150, 0.000670), as written.
+
+    The same places as `fmt`: `digits` decimals, more for small numbers so that they keep
+    digits − 1 significant digits.
+    """
+    text = fmt(x, digits)
+    if not math.isfinite(x) or x == 0 or "e" in text:
+        return text
+    places = digits
+    leading = -math.floor(math.log10(abs(x)))
+    if leading > 0 and places < leading + digits - 2:
+        places = leading + digits - 2
+    return f"{x:.{places}f}".replace("-", "−")
+
+
+def num(x: float, digits: int, hand: bool = False) -> str:
+    """A number in LaTeX: the views' own format (hand figures with their zeros), with a real minus sign."""
+    text = written(x, digits) if hand else fmt(x, digits)
+    return text.replace("−", "-").replace("∞", r"\infty")
+
+
+def snum(x: float, digits: int, hand: bool = False) -> str:
+    """A number inside a product or sum: negative ones in parentheses."""
+    text = num(x, digits, hand)
+    return rf"\left({text}\right)" if text.startswith("-") else text
+
+
+_PLAIN = [
+    ("−", "-"),
+    ("½", r"\tfrac{1}{2}"),
+    ("·", r" \cdot "),
+    ("²", "^{2}"),
+    ("σ", r"\sigma"),
+    ("α", r"\alpha "),
+    ("λ", r"\lambda "),
+    ("φ", r"\varphi"),
+    ("Φ", r"\Phi"),
+    ("Σ", r"\sum "),
+    ("≤", r"\le "),
+    ("≥", r"\ge "),
+    ("ŷ", r"\hat{y}"),
+    ("ⱼ", "_j"),
+]
+
+
+def plain_to_tex(template: str, **subs: str) -> str:
+    """A registry's plain formula (`1 if {z} > 0, else α`) as LaTeX, placeholders filled with `subs`.
+
+    Words become \\text{}; the placeholders are filled last, so their LaTeX is left alone.
+    """
+    text = re.sub(r"\{(\w+)\}", lambda m: f"\x00{m.group(1)}\x00", template)
+    for a, b in _PLAIN:
+        text = text.replace(a, b)
+    text = re.sub(r"\b(if|else|their|count|for)\b", lambda m: rf"\text{{ {m.group(1)} }}", text)
+    text = re.sub(r"\blog\b", r"\\log", text)
+    return re.sub("\x00(\\w+)\x00", lambda m: "{" + subs[m.group(1)] + "}", text)

@@ -1,0 +1,60 @@
+"""How a network and a step display in Jupyter: rendered math and tables, from the same views.
+
+A step shows as its worked-example document; a network as its diagram and a table of its
+parameters. The HTML is the same self-contained MathML the `--format html` document uses.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from typing import TYPE_CHECKING
+
+from .numbers import DEFAULT_DIGITS, fmt
+
+if TYPE_CHECKING:
+    from ..network import Network
+    from ..step import StepRecord
+
+
+def step_markdown(record: StepRecord, digits: int = DEFAULT_DIGITS) -> str:
+    from . import markdown
+
+    return markdown.render([record], digits)
+
+
+def step_html(record: StepRecord, digits: int = DEFAULT_DIGITS) -> str:
+    from . import html
+
+    page = html.render([record], digits)
+    # A notebook cell wants the body, not a whole page with its own <html> and <head>.
+    style = re.search(r"<style>.*?</style>", page, re.S)
+    body = re.search(r"<body[^>]*>(.*)</body>", page, re.S)
+    return (style.group(0) if style else "") + (body.group(1) if body else page)
+
+
+def _parameter_rows(net: Network, digits: int) -> list[tuple[str, str]]:
+    return [(name, fmt(value, digits)) for name, value in net.parameters().items()]
+
+
+def network_markdown(net: Network, digits: int = DEFAULT_DIGITS) -> str:
+    layers = " → ".join([f"{len(net.input_names)} inputs"] + [f"{la.units} {la.activation.name}" for la in net.layers])
+    rows = "\n".join(f"| {n} | {v} |" for n, v in _parameter_rows(net, digits))
+    return f"**{net.title or 'Network'}**: {layers}; loss {net.loss.name}\n\n| parameter | value |\n|---|---|\n{rows}\n"
+
+
+def network_html(net: Network, digits: int = DEFAULT_DIGITS) -> str:
+    from . import svg
+
+    head = _html.escape(net.title or "Network")
+    layers = " → ".join([f"{len(net.input_names)} inputs"] + [f"{la.units} {la.activation.name}" for la in net.layers])
+    diagram = ""
+    if net.x.shape[0]:
+        from ..step import explain_step
+
+        diagram = re.sub(r' xmlns="[^"]*"', "", svg.network_svg(explain_step(net), digits))
+    rows = "".join(f"<tr><td>{_html.escape(n)}</td><td>{v}</td></tr>" for n, v in _parameter_rows(net, digits))
+    return (
+        f"<div><p><b>{head}</b>: {_html.escape(layers)}; loss {net.loss.name}</p>{diagram}"
+        f"<table><tr><th>parameter</th><th>value</th></tr>{rows}</table></div>"
+    )

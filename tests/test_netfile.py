@@ -1,0 +1,218 @@
+"""The network file: the schema's forms, TOML/JSON equivalence, writing back, and bad input."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from chainrule import netfile
+from chainrule.cli import main
+from chainrule.step import explain_step
+from conftest import EXAMPLES
+
+REFERENCE = (EXAMPLES / "forward-backprop.toml").read_text()
+
+
+def test_json_and_toml_describe_the_same_network(tmp_path: Path) -> None:
+    doc = tomllib.loads(REFERENCE)
+    (tmp_path / "net.json").write_text(json.dumps(doc))
+    a = explain_step(netfile.load(tmp_path / "net.json")).values
+    b = explain_step(netfile.load()).values
+    assert a == b
+
+
+def test_names_follow_the_reference_scheme(reference) -> None:  # type: ignore[no-untyped-def]
+    assert reference.parameter_names() == ["w1", "w2", "w3", "w4", "b1", "w5", "w6", "b2"]
+    assert reference.layers[0].neuron_names == ["h1", "h2"]
+    assert reference.layers[1].neuron_names == ["out"]
+
+
+def test_bias_forms_and_custom_names() -> None:
+    doc = {
+        "inputs": ["u", "v"],
+        "layers": [
+            {"name": "hid", "units": 2, "activation": "tanh", "weights": [[1, 2], [3, 4]], "bias": [0.1, 0.2]},
+            {"units": 1, "activation": "identity", "weights": [[1, 1]], "weight_names": ["wa", "wb"]},
+        ],
+        "examples": [{"x": [1, 2], "y": 3}],
+    }
+    net = netfile.from_dict(doc)
+    assert net.parameter_names() == ["w1", "w2", "w3", "w4", "b_hid1", "b_hid2", "wa", "wb"]
+    assert net.layers[1].bias_mode == "none"
+    assert net.input_names == ["u", "v"]
+
+
+def test_omitted_weights_are_random_but_reproducible_with_the_seed() -> None:
+    doc = {
+        "inputs": 3,
+        "layers": [{"units": 4, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
+        "examples": [{"x": [1, 2, 3], "y": [1]}],
+        "training": {"seed": 7},
+    }
+    a, b = netfile.from_dict(doc), netfile.from_dict(doc)
+    np.testing.assert_array_equal(a.layers[0].weight, b.layers[0].weight)
+    doc["training"] = {"seed": 8}
+    c = netfile.from_dict(doc)
+    assert not np.array_equal(a.layers[0].weight, c.layers[0].weight)
+    # He for ReLU: std sqrt(2 / fan_in); Xavier for sigmoid: |w| ≤ sqrt(6 / (fan_in + fan_out))
+    assert np.all(np.abs(a.layers[1].weight) <= np.sqrt(6 / 5))
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_written_back_the_network_reads_the_same(tmp_path: Path, suffix: str) -> None:
+    net = netfile.load(EXAMPLES / "xor.toml")
+    net.training.freeze = ("b2",)
+    path = tmp_path / f"copy{suffix}"
+    netfile.save(net, path)
+    again = netfile.load(path)
+    assert again.parameters() == net.parameters()
+    assert again.training == net.training
+    np.testing.assert_array_equal(again.x, net.x)
+    assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed, not left behind
+
+
+def test_every_example_file_loads_and_explains() -> None:
+    for path in sorted(p for p in EXAMPLES.glob("*.toml") if not p.stem.endswith("-answers")):
+        record = explain_step(netfile.load(path))
+        assert np.isfinite(record.values["loss"]), path.name
+
+
+# --- bad input: one line naming the file, the key and what was expected; exit 2; no traceback ---
+
+BAD = {
+    "missing key": ("inputs = 2\n[[examples]]\nx = [1, 2]\ny = [1]\n", "layers", "[[layers]]"),
+    "wrong shape": (
+        'inputs = 2\n[[layers]]\nunits = 2\nactivation = "sigmoid"\nweights = [[1, 2, 3], [4, 5, 6]]\n'
+        "[[examples]]\nx = [1, 2]\ny = [1, 1]\n",
+        "layers[0].weights[0]",
+        "2 numbers",
+    ),
+    "wrong row count": (
+        'inputs = 2\n[[layers]]\nunits = 2\nactivation = "sigmoid"\nweights = [[1, 2]]\n[[examples]]\nx = [1, 2]\ny = [1, 1]\n',
+        "layers[0].weights",
+        "2 rows",
+    ),
+    "not a number": (
+        'inputs = 1\n[[layers]]\nunits = 1\nactivation = "sigmoid"\nweights = [["a"]]\n[[examples]]\nx = [1]\ny = [1]\n',
+        "layers[0].weights[0][0]",
+        "a number",
+    ),
+    "nan": (
+        'inputs = 1\n[[layers]]\nunits = 1\nactivation = "sigmoid"\nbias = nan\n[[examples]]\nx = [1]\ny = [1]\n',
+        "layers[0].bias",
+        "a finite number",
+    ),
+    "infinity": (
+        'inputs = 1\n[[layers]]\nunits = 1\nactivation = "sigmoid"\n[[examples]]\nx = [inf]\ny = [1]\n',
+        "examples[0].x[0]",
+        "a finite number",
+    ),
+    "unknown activation": (
+        'inputs = 1\n[[layers]]\nunits = 1\nactivation = "sigmoidal"\n[[examples]]\nx = [1]\ny = [1]\n',
+        "layers[0].activation",
+        "sigmoid, softmax",
+    ),
+    "unknown loss": (
+        'inputs = 1\nloss = "l2"\n[[layers]]\nunits = 1\nactivation = "sigmoid"\n[[examples]]\nx = [1]\ny = [1]\n',
+        "loss",
+        "half_squared_error",
+    ),
+    "softmax hidden": (
+        'inputs = 1\nloss = "cross_entropy"\n[[layers]]\nunits = 2\nactivation = "softmax"\n'
+        '[[layers]]\nunits = 2\nactivation = "identity"\n[[examples]]\nx = [1]\ny = [1, 0]\n',
+        "layers[0].activation",
+        "output layer",
+    ),
+    "loss needs softmax": (
+        'inputs = 1\nloss = "cross_entropy"\n[[layers]]\nunits = 2\nactivation = "sigmoid"\n[[examples]]\nx = [1]\ny = [1, 0]\n',
+        "layers[0].activation",
+        "softmax in the output layer",
+    ),
+    "empty examples": (
+        'inputs = 1\nexamples = []\n[[layers]]\nunits = 1\nactivation = "sigmoid"\n',
+        "examples",
+        "an empty list",
+    ),
+    "unknown key": (
+        'inputs = 1\n[[layers]]\nunits = 1\nactivaton = "sigmoid"\n[[examples]]\nx = [1]\ny = [1]\n',
+        "layers[0].activaton",
+        "an unknown key",
+    ),
+    "unknown frozen parameter": (
+        'inputs = 1\n[[layers]]\nunits = 1\nactivation = "sigmoid"\n[[examples]]\nx = [1]\ny = [1]\n[training]\nfreeze = ["w9"]\n',
+        "training.freeze[0]",
+        "'w9'",
+    ),
+    "bad batch": (
+        'inputs = 1\n[[layers]]\nunits = 1\nactivation = "sigmoid"\n[[examples]]\nx = [1]\ny = [1]\n[training]\nbatch = 0\n',
+        "training.batch",
+        '"online", "full"',
+    ),
+    "not toml": ("this is [not toml\n", "", "valid TOML"),
+}
+
+
+def _one_line_error(result, name: str, key: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert "Traceback" not in result.output + result.stderr
+    assert name in line and key in line and expected in line, line
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_network_files(tmp_path: Path, case: str) -> None:
+    text, key, expected = BAD[case]
+    path = tmp_path / "net.toml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["explain", str(path)])
+    _one_line_error(result, str(path), key, expected)
+
+
+def test_a_file_that_does_not_exist(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["explain", str(tmp_path / "nope.toml")])
+    _one_line_error(result, "nope.toml", "no such file", "expected a TOML or JSON network file")
+
+
+def test_a_file_that_is_neither_toml_nor_json(tmp_path: Path) -> None:
+    path = tmp_path / "net.txt"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    result = CliRunner().invoke(main, ["explain", str(path)])
+    _one_line_error(result, "net.txt", "", "")
+
+
+def test_bad_json(tmp_path: Path) -> None:
+    path = tmp_path / "net.json"
+    path.write_text('{"inputs": 2, "layers": [}')
+    result = CliRunner().invoke(main, ["explain", str(path)])
+    _one_line_error(result, "net.json", "", "valid JSON")
+
+
+def test_a_json_network_with_a_nan(tmp_path: Path) -> None:
+    doc = tomllib.loads(REFERENCE)
+    doc["layers"][1]["weights"][0][1] = float("nan")
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(doc))  # Python writes NaN, which its JSON reader accepts: we must refuse it
+    result = CliRunner().invoke(main, ["explain", str(path)])
+    _one_line_error(result, "net.json", "layers[1].weights[0][1]", "a finite number")
+
+
+def test_the_json_schema_accepts_every_example_and_names_every_registry_entry() -> None:
+    import jsonschema
+
+    from chainrule.functions import ACTIVATIONS, LOSSES
+
+    schema = json.loads((EXAMPLES.parent.parent.parent / "docs" / "network-file.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for path in sorted(p for p in EXAMPLES.glob("*.toml") if not p.stem.endswith("-answers")):
+        jsonschema.validate(tomllib.loads(path.read_text()), schema)
+    assert set(schema["properties"]["loss"]["enum"]) == set(LOSSES)
+    assert set(schema["$defs"]["layer"]["properties"]["activation"]["enum"]) == set(ACTIVATIONS)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"inputs": 1, "layers": [{"activation": "sigmoidal"}]}, schema)

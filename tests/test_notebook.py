@@ -1,0 +1,38 @@
+"""Jupyter display: a network and a step render as math and tables; the example notebook is current."""
+
+from __future__ import annotations
+
+import json
+import sys
+from html.parser import HTMLParser
+
+from chainrule import netfile
+from chainrule.step import explain_step
+from conftest import EXAMPLES, ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import make_notebook
+
+
+def test_a_step_displays_as_its_worked_example() -> None:
+    step = explain_step(netfile.load())
+    md = step._repr_markdown_()
+    assert "$$" in md and "0.0822" in md and "0.0284" in md
+    html = step._repr_html_()
+    assert "<math" in html and "0.0822" in html and "<html" not in html
+    HTMLParser().feed(html)
+
+
+def test_a_network_displays_its_diagram_and_parameters() -> None:
+    net = netfile.load()
+    html = net._repr_html_()
+    assert "<svg" in html and "<td>w5</td><td>0.4</td>" in html
+    assert "| b1 | 0.35 |" in net._repr_markdown_()
+
+
+def test_the_example_notebook_is_what_its_cells_produce_today() -> None:
+    stored = json.loads((EXAMPLES / "worked-example.ipynb").read_text())
+    assert stored == make_notebook.notebook()
+    outputs = [c["outputs"] for c in stored["cells"] if c["cell_type"] == "code"]
+    assert outputs[1][0]["data"]["text/plain"] == "0.08216704056423078"
+    assert "<math" in outputs[2][0]["data"]["text/html"]

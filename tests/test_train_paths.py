@@ -1,0 +1,61 @@
+"""`chainrule train` on each path: the compiled loop, the lean NumPy path and the engine agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from chainrule import netfile
+from chainrule.cli import main
+from chainrule.train import TrainConfig, Trainer
+
+
+def _run(net, path: str, **config):  # type: ignore[no-untyped-def]
+    trainer = Trainer(net, net.x, net.y, TrainConfig(**config), rng=np.random.default_rng(3))
+    if path == "engine":  # force the engine's own step, as any non-SGD optimizer uses
+        from chainrule.train import numpy_step
+
+        trainer.packed = None
+        trainer.step = numpy_step(trainer.net, trainer.optimizer)
+    elif path == "numpy":
+        trainer.packed = None
+    result = trainer.run()
+    return trainer, result
+
+
+@pytest.mark.parametrize(("example", "batch"), [("xor.toml", 1), ("xor.toml", 3), ("softmax-classifier.toml", 2)])
+def test_paths_agree_on_parameters_and_every_epochs_metrics(example: str, batch: int) -> None:
+    net = netfile.load(netfile.example_path(example))
+    runs = {p: _run(net, p, epochs=30, batch=batch) for p in ("compiled", "numpy", "engine")}
+    assert runs["compiled"][0].path == "compiled"
+    expected = runs["engine"][1]
+    for path in ("compiled", "numpy"):
+        result = runs[path][1]
+        for name, value in expected.network.parameters().items():
+            assert result.network.parameters()[name] == pytest.approx(value, rel=1e-12, abs=1e-14), (path, name)
+        for mine, theirs in zip(result.history, expected.history, strict=True):
+            assert mine.loss == pytest.approx(theirs.loss, rel=1e-12)
+            assert mine.accuracy == theirs.accuracy
+
+
+def test_until_loss_stops_at_the_same_epoch_on_the_compiled_path() -> None:
+    net = netfile.load(netfile.example_path("xor.toml"))
+    compiled = _run(net, "compiled", epochs=5000, until_loss=0.05)[1]
+    engine = _run(net, "engine", epochs=5000, until_loss=0.05)[1]
+    assert compiled.stopped_by == engine.stopped_by == "until_loss"
+    assert len(compiled.history) == len(engine.history)
+
+
+def test_a_network_the_compiled_path_lacks_trains_on_numpy_and_says_so_once(tmp_path: Path) -> None:
+    path = tmp_path / "prelu.toml"
+    path.write_text(
+        'inputs = 2\nloss = "binary_cross_entropy"\n[[layers]]\nunits = 3\nactivation = "prelu"\n'
+        '[[layers]]\nunits = 1\nactivation = "sigmoid"\n[[examples]]\nx = [0, 1]\ny = [1]\n'
+        "[[examples]]\nx = [1, 1]\ny = [0]\n[training]\nepochs = 20\n"
+    )
+    result = CliRunner().invoke(main, ["train", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("prelu") == 1 and "NumPy path" in result.stderr
