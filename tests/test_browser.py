@@ -226,7 +226,11 @@ def test_downloads_the_network_file(page: Page, tmp_path: Path) -> None:
     assert "weights = [[0.4, 0.45]]" in saved.read_text()
     with page.expect_download() as info:
         page.get_by_role("button", name="Worked example").click()
-    assert info.value.suggested_filename == "worked-example.txt"
+    assert info.value.suggested_filename == "worked-example.html"
+    page.locator("#doc-format").select_option("markdown")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Worked example").click()
+    assert info.value.suggested_filename == "worked-example.md"
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (390, 844)])

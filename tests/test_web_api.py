@@ -201,6 +201,14 @@ def test_export_toml_reads_back_as_the_same_network(client: TestClient, doc: dic
     assert again.parameters()["w5"] == 0.123 and again.parameters()["b1"] == 0.35
 
 
+def test_export_worked_example_as_html_and_markdown(client: TestClient, doc: dict[str, Any]) -> None:
+    page = client.post("/api/export", json={"network": doc, "format": "html"})
+    assert page.status_code == 200 and 'filename="worked-example.html"' in page.headers["content-disposition"]
+    assert page.text.startswith("<!DOCTYPE html>") and "<math" in page.text and "0.0822" in page.text
+    md = client.post("/api/export", json={"network": doc, "format": "markdown"})
+    assert "worked-example.md" in md.headers["content-disposition"] and "0.0822" in md.text
+
+
 def test_export_worked_example_as_text(client: TestClient, doc: dict[str, Any]) -> None:
     response = client.post("/api/export", json={"network": doc, "format": "text"})
     assert response.status_code == 200 and "worked-example.txt" in response.headers["content-disposition"]

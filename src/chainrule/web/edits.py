@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ..data import builtin
 from ..errors import ChainruleError
 from ..functions import LOSSES
-from .datasets import make
 
 
 class EditError(ChainruleError):
@@ -149,10 +149,15 @@ def set_loss(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return doc
 
 
-def use_dataset(doc: dict[str, Any], name: str, n: int, noise: float, seed: int) -> dict[str, Any]:
-    """Two inputs, one sigmoid output, the data set's points as examples, mini-batches of 10."""
+def use_dataset(doc: dict[str, Any], name: str, n: int, noise: float | None, seed: int) -> dict[str, Any]:
+    """Two inputs, one sigmoid output, data.py's built-in set as examples, mini-batches of 10.
+
+    Points are rounded to 3 decimals so that the network file stays readable; labels are 0 or 1.
+    """
     doc = copy.deepcopy(doc)
-    x, y = make(name, n, noise, seed)
+    data = builtin(name, np.random.default_rng(seed), n, noise)
+    assert data.labels is not None  # the built-in sets are two-class
+    x, y = np.round(data.x, 3), data.labels.reshape(-1, 1).astype(float)
     layers = doc["layers"]
     rng = _rng(doc)
     inputs = doc.get("inputs")

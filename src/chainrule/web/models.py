@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .datasets import DATASETS
+from ..data import BUILTIN
 from .limits import MAX_EPOCHS
 
 Network = dict[str, Any]
 NETWORK_DOC = "A network document: the schema of a chainrule network file (TOML or JSON), as JSON."
-DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
+DatasetName = Literal[BUILTIN]  # type: ignore[valid-type]
 
 
 class StepRequest(BaseModel):
@@ -34,13 +34,15 @@ class EditRequest(StepRequest):
 
 
 class DatasetRequest(StepRequest):
-    name: DatasetName  # type: ignore[valid-type]
+    name: DatasetName
     n: int = Field(100, ge=4, le=1000, description="How many points.")
-    noise: float = Field(0.05, ge=0.0, le=1.0, description="Standard deviation of the noise added.")
+    noise: float | None = Field(
+        None, ge=0.0, le=1.0, description="Standard deviation of the noise added (default: the set's own)."
+    )
     seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
 class ExportRequest(BaseModel):
     network: Network = Field(description=NETWORK_DOC)
-    format: Literal["toml", "json", "text"] = "toml"
+    format: Literal["toml", "json", "html", "markdown", "text"] = "toml"
     example: int = Field(1, ge=1)

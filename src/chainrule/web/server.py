@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import json
 import math
+import os
 from importlib import resources
 from typing import Any
 
@@ -22,6 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__, netfile
+from ..data import BUILTIN
 from ..errors import ChainruleError
 from ..functions import known
 from ..network import Network
@@ -29,7 +31,6 @@ from ..step import explain_step
 from ..views import json as json_view
 from ..views.numbers import fmt
 from . import edits, limits
-from .datasets import DATASETS
 from .models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
 from .steps import drawn, graph, shown, step_count, steps
 from .training import boundary, data_loss, train
@@ -106,13 +107,21 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
         return netfile.dumps_toml(doc), "application/toml", "network.toml"
     if fmt == "json":
         return json.dumps(doc, indent=2) + "\n", "application/json", "network.json"
+    with np.errstate(all="ignore"):
+        record = explain_step(net, example - 1)
+    if fmt == "html":
+        from ..views import html
+
+        return html.render([record]), "text/html; charset=utf-8", "worked-example.html"
+    if fmt == "markdown":
+        from ..views import markdown
+
+        return markdown.render([record]), "text/markdown; charset=utf-8", "worked-example.md"
     from rich.console import Console
 
     from ..views import text
 
-    with np.errstate(all="ignore"):
-        record = explain_step(net, example - 1)
-    console = Console(record=True, highlight=False, width=100, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(record=True, highlight=False, width=100, file=open(os.devnull, "w"))  # noqa: SIM115
     console.print(text.render(record))
     return console.export_text(), "text/plain; charset=utf-8", "worked-example.txt"
 
@@ -158,7 +167,7 @@ def create_app(initial: Network | None = None) -> FastAPI:
         return {
             "activations": known("activation"),
             "losses": known("loss"),
-            "datasets": list(DATASETS),
+            "datasets": list(BUILTIN),
             "limits": {
                 "parameters": limits.MAX_PARAMETERS,
                 "epochs_per_request": limits.MAX_EPOCHS,

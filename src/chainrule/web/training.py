@@ -1,7 +1,6 @@
-"""A small, bounded training loop for the page, on the engine's forward/backward/updated.
+"""Training for the page: a bounded number of epochs with train.py, and the decision boundary.
 
-Temporary home: once train.py (the training issue) lands, `train` should call it instead. Each
-request runs at most limits.MAX_EPOCHS epochs, so the page asks again to keep training.
+Each request runs at most limits.MAX_EPOCHS epochs, so the page asks again to keep training.
 """
 
 from __future__ import annotations
@@ -21,29 +20,30 @@ class Diverged(ChainruleError):
 
 
 def data_loss(net: Network) -> float:
-    """The mean loss over every example, the number the loss curve plots."""
-    return net.batch_loss(net.forward(net.x), net.y, "mean")
+    """The mean loss over every example, the number the loss curve plots (as train.py's history)."""
+    from ..train import evaluate
+
+    with np.errstate(all="ignore"):
+        return evaluate(net, net.x, net.y)[0]
 
 
 def train(net: Network, epochs: int) -> tuple[Network, list[float]]:
-    """Run `epochs` epochs of gradient descent, one update per batch; the data loss after each.
-
-    θ ← θ − η ∂L/∂θ for every batch in file order, as `chainrule explain` steps it.
+    """Run `epochs` epochs with train.py (plain SGD, batches in file order, as `chainrule explain`
+    steps them); the mean loss over the data after each epoch.
     """
-    losses: list[float] = []
+    from ..train import TrainConfig, fit
+
     with np.errstate(all="ignore"):  # an overflow is reported as divergence below, not a warning
-        for epoch in range(epochs):
-            for idx in net.batches():
-                fwd = net.forward(net.x[idx])
-                net = net.updated(net.backward(fwd, net.y[idx]))
-            loss = data_loss(net)
-            if not np.isfinite(loss) or not all(np.isfinite(v) for v in net.parameters().values()):
-                raise Diverged(
-                    f"training diverged in epoch {epoch + 1} (the loss is no longer a finite number): "
-                    "try a smaller learning rate"
-                )
-            losses.append(loss)
-    return net, losses
+        result = fit(net, config=TrainConfig(epochs=epochs, shuffle=False))
+    losses = [record.loss for record in result.history]
+    for epoch, loss in enumerate(losses, 1):
+        if not np.isfinite(loss):
+            raise Diverged(
+                f"training diverged in epoch {epoch} (the loss is no longer a finite number): try a smaller learning rate"
+            )
+    if not all(np.isfinite(v) for v in result.network.parameters().values()):
+        raise Diverged("training diverged (a parameter is no longer a finite number): try a smaller learning rate")
+    return result.network, losses
 
 
 def boundary(net: Network) -> dict[str, Any] | None:

@@ -567,7 +567,7 @@ function wire() {
   $("train-pause").addEventListener("click", stopTraining);
   $("train-epoch").addEventListener("click", () => { stopTraining(); trainOnce(1); });
   $("download-toml").addEventListener("click", () => download("toml"));
-  $("download-doc").addEventListener("click", () => download("text"));
+  $("download-doc").addEventListener("click", () => download($("doc-format").value));
   $("copy-link").addEventListener("click", async () => {
     saveState();
     try { await navigator.clipboard.writeText(location.href); say("Link copied: it holds the whole network."); }
