@@ -298,6 +298,14 @@ def test_huge_networks_are_refused_before_they_are_built(
     assert "at most" in message
 
 
+def test_a_huge_body_is_refused_unread(client: TestClient) -> None:
+    response = client.post(
+        "/api/step", content=b"{" + b" " * limits.MAX_BODY + b"}", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["detail"] == f"request: at most 5,000,000 bytes, got {limits.MAX_BODY + 2:,}"
+
+
 def test_too_many_epochs(client: TestClient, doc: dict[str, Any]) -> None:
     assert "epochs" in error(client, "/api/train", {"network": doc, "epochs": limits.MAX_EPOCHS + 1})
     big = post(client, "/api/dataset", {"network": doc, "name": "spirals", "n": 1000})["network"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import ChainruleError
 
+MAX_BODY = 5_000_000  # bytes of one request: a 10,000-parameter network with its data is far less
 MAX_PARAMETERS = 10_000
 MAX_LAYERS = 20
 MAX_EXAMPLES = 2_000

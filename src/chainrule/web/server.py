@@ -127,6 +127,15 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
 
 
 def _install_errors(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _body_size(request: Request, call_next: Any) -> Any:
+        # Refused before the body is read, so a huge upload costs the server nothing.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limits.MAX_BODY:
+            message = f"request: at most {limits.MAX_BODY:,} bytes, got {int(length):,}"
+            return JSONResponse({"detail": message}, status_code=413)
+        return await call_next(request)
+
     @app.exception_handler(ChainruleError)
     async def _chainrule_error(request: Request, exc: ChainruleError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
