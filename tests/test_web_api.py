@@ -220,7 +220,7 @@ def test_export_worked_example_as_text(client: TestClient, doc: dict[str, Any]) 
 def test_page_and_static_files_need_nothing_from_the_network(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and '<svg id="diagram"' in page.text
-    for path in ("/", "/static/app.js", "/static/style.css"):
+    for path in ("/", "/static/app.js", "/static/diagram.js", "/static/style.css"):
         text = client.get(path).text
         assert client.get(path).status_code == 200
         loads = re.findall(r"""(?:src|href|url|import|fetch)\s*[=(]\s*["']?(https?:)""", text)
