@@ -134,10 +134,13 @@ def test_an_edited_weight_changes_everything_downstream(client: TestClient, doc:
 def test_train_one_epoch_is_the_explained_update(client: TestClient, doc: dict[str, Any]) -> None:
     step = post(client, "/api/step", {"network": doc, "full_record": True})
     answer = post(client, "/api/train", {"network": doc, "epochs": 1})
-    assert answer["network"]["layers"][1]["weights"][0][0] == step["record"]["values"]["w5_new"]
+    # train.py may take its compiled path, which agrees with the engine to 1e-12
+    assert answer["network"]["layers"][1]["weights"][0][0] == pytest.approx(
+        step["record"]["values"]["w5_new"], abs=1e-12
+    )
     assert answer["shown"]["w5"] == "0.3589"
     assert len(answer["losses"]) == 1 and answer["losses"][0] < step["record"]["values"]["loss"]
-    assert answer["losses"][0] == answer["data_loss"]
+    assert answer["losses"][0] == pytest.approx(answer["data_loss"], abs=1e-12)
     three = post(client, "/api/train", {"network": doc, "epochs": 3})["losses"]
     assert three[0] == answer["losses"][0] and three[0] > three[1] > three[2]
 
