@@ -79,7 +79,7 @@ class Workload:
         per_epoch = -(-self.examples // self.batch)
 
         def run(updates: int) -> None:
-            trainer.epochs(max(updates // per_epoch, 1), lr=0.01)
+            trainer.epochs(max(updates // per_epoch, 1), lr=0.01, with_loss=False)
 
         return run
 

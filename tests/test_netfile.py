@@ -216,3 +216,27 @@ def test_the_json_schema_accepts_every_example_and_names_every_registry_entry() 
     assert set(schema["$defs"]["layer"]["properties"]["activation"]["enum"]) == set(ACTIVATIONS)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"inputs": 1, "layers": [{"activation": "sigmoidal"}]}, schema)
+
+
+def test_default_weight_names_are_made_only_when_asked_for() -> None:
+    doc = {"inputs": 300, "layers": [{"units": 200, "activation": "relu"}, {"units": 2, "activation": "softmax"}]}
+    doc |= {"loss": "cross_entropy", "examples": [{"x": [0.0] * 300, "y": [1.0, 0.0]}], "training": {"freeze": ["w7"]}}
+    net = netfile.from_dict(doc)
+    mask = net.layers[0].frozen_mask({"w7", "w60001"})
+    assert mask is not None and mask.flat[6] == 0 and mask.sum() == mask.size - 1
+    assert net.layers[1].frozen_mask({"w7"}) is None and net.layers[1].frozen_mask({"w60001"}).flat[0] == 0  # type: ignore[union-attr]
+    assert net.layers[0]._names is None  # loading, checking and masking made no two-million-name lists
+    assert net.layers[1].weight_names[0][0] == "w60001" and net.parameter_count() == 60_000 + 200 * 0 + 400
+
+
+def test_a_custom_name_that_collides_with_a_default_weight_name() -> None:
+    doc = {
+        "inputs": 2,
+        "layers": [
+            {"units": 2, "activation": "tanh"},
+            {"units": 1, "activation": "identity", "weight_names": [["w3", "wb"]]},
+        ],
+        "examples": [{"x": [1, 2], "y": [3]}],
+    }
+    with pytest.raises(netfile.NetfileError, match="w3"):
+        netfile.from_dict(doc)

@@ -59,3 +59,23 @@ def test_a_network_the_compiled_path_lacks_trains_on_numpy_and_says_so_once(tmp_
     result = CliRunner().invoke(main, ["train", str(path), "--quiet"])
     assert result.exit_code == 0, result.output
     assert result.stderr.count("prelu") == 1 and "NumPy path" in result.stderr
+
+
+@pytest.mark.parametrize("path", ["compiled", "numpy"])
+def test_float32_training_stays_within_float32_rounding_of_float64(path: str) -> None:
+    net = netfile.load(netfile.example_path("xor.toml"))
+    single = _run(net, path, epochs=50, dtype="float32")[1]
+    double = _run(net, path, epochs=50)[1]
+    assert single.network.layers[0].weight.dtype == np.float32
+    for name, value in double.network.parameters().items():
+        assert single.network.parameters()[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
+
+
+def test_dtype_option_is_saved(tmp_path: Path) -> None:
+    out = tmp_path / "trained.toml"
+    result = CliRunner().invoke(
+        main,
+        ["train", str(netfile.example_path("xor.toml")), "--dtype", "float32", "--epochs", "5", "-q", "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert netfile.load(out).training.dtype == "float32"

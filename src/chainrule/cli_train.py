@@ -232,6 +232,11 @@ def write_history(history: list[EpochRecord], path: Path) -> None:
 @click.option("--gamma", type=float, default=0.5, show_default=True, help="step schedule: the factor at each decay.")
 @click.option("--seed", type=click.IntRange(0), help="Random seed (default: the file's training.seed).")
 @click.option("--shuffle/--no-shuffle", default=True, show_default=True, help="Shuffle the examples each epoch.")
+@click.option(
+    "--dtype",
+    type=click.Choice(["float64", "float32"]),
+    help="Train in this precision (default: the file's training.dtype); float32 is faster on large networks.",
+)
 @click.option("-o", "--output", type=FilePath, help="Save the trained network (TOML or JSON by extension).")
 @click.option("--plot", type=FilePath, help="Save the loss curves (and a 2-D decision boundary) as a PNG/SVG/PDF.")
 @click.option("--history", type=FilePath, help="Save the per-epoch metrics as CSV.")
@@ -255,6 +260,7 @@ def train(file: Path, **opts: Any) -> None:
         patience=opts["patience"],
         shuffle=opts["shuffle"],
         seed=opts["seed"],
+        dtype=opts["dtype"],
     )
     prepared = prepare(net, opts, config)
     trainer = prepared.trainer

@@ -91,7 +91,8 @@ def pack(net: Network, dtype: Any = None) -> Packed:
     for layer in net.layers:
         w_off.append(offset)
         chunks.append(layer.weight.ravel())
-        mask += [0.0 if n in frozen else 1.0 for row in layer.weight_names for n in row]
+        w_mask = layer.frozen_mask(frozen)
+        mask += [1.0] * layer.weight.size if w_mask is None else w_mask.ravel().tolist()
         offset += layer.weight.size
         b_off.append(offset if layer.bias.size else -1)
         chunks.append(layer.bias.ravel())

@@ -211,9 +211,8 @@ def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_exa
 
     info = _data_info(r, data["data"], len(input_names), out.units) if "data" in data else None
     net = Network(input_names, layers, loss, training, x, y, title, source, info)
-    names = set(net.parameter_names())
     for i, name in enumerate(training.freeze):
-        if name not in names:
+        if not net.has_parameter(name):
             raise r.fail(
                 f"training.freeze[{i}]", "a parameter name (" + ", ".join(net.parameter_names()[:8]) + ", ...)", name
             )
@@ -276,10 +275,9 @@ def _layer(
         weight = np.array([r.vector(row, f"{where}.weights[{j}]", fan_in) for j, row in enumerate(weights_raw)])
     neurons = _neuron_names(name, units)
 
+    weight_names: int | list[list[str]] = counter  # the default numbering, named only when asked
     if "weight_names" in raw:
         weight_names = _names_grid(r, raw["weight_names"], f"{where}.weight_names", units, fan_in)
-    else:
-        weight_names = [[f"w{counter + j * fan_in + i + 1}" for i in range(fan_in)] for j in range(units)]
     counter += units * fan_in
 
     bias_raw = raw.get("bias")
@@ -319,7 +317,7 @@ def _layer(
         bias=bias.astype(dtype),
         bias_mode=mode,  # type: ignore[arg-type]
         neuron_names=neurons,
-        weight_names=weight_names,
+        weight_numbering=weight_names,
         bias_names=bias_names,
         alpha=alpha.astype(dtype),
         alpha_name=alpha_name,
@@ -427,11 +425,17 @@ def _check_unique_names(r: _Reader, inputs: list[str], layers: list[Layer]) -> N
             raise r.fail("inputs", "names that are all different", name)
         seen[name] = "inputs"
     for li, layer in enumerate(layers):
-        names = [*layer.neuron_names, *(n for row in layer.weight_names for n in row), *layer.bias_names]
+        given = [n for row in layer.weight_names for n in row] if layer.custom_weight_names else []
+        names = [*layer.neuron_names, *given, *layer.bias_names]
         for name in names:
             if name in seen:
                 raise r.fail(f"layers[{li}]", f"names not already used by {seen[name]}", name)
             seen[name] = f"layers[{li}]"
+    # Default weight names (w1, w2, ...) are not listed above, so check them against the rest.
+    for li, layer in enumerate(layers):
+        for name, where in seen.items():
+            if layer.default_index(name) is not None:
+                raise r.fail(where, f"names not already used by layers[{li}]'s weights", name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,7 +450,6 @@ def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
     doc["inputs"] = list(net.input_names)
     doc["loss"] = net.loss.name
     layers = []
-    counter = 0
     for li, layer in enumerate(net.layers):
         entry: dict[str, Any] = {"name": layer.name, "units": layer.units, "activation": layer.activation.name}
         if layer.alpha.size:
@@ -456,10 +459,7 @@ def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
             entry["bias"] = float(layer.bias[0])
         elif layer.bias_mode == "neuron":
             entry["bias"] = [float(v) for v in layer.bias]
-        fan_in = layer.weight.shape[1]
-        default_w = [[f"w{counter + j * fan_in + i + 1}" for i in range(fan_in)] for j in range(layer.units)]
-        counter += layer.units * fan_in
-        if layer.weight_names != default_w:
+        if layer.custom_weight_names:
             entry["weight_names"] = layer.weight_names
         default_b = [f"b{li + 1}"] if layer.bias_mode == "shared" else [f"b_{n}" for n in layer.neuron_names]
         if layer.bias_names and layer.bias_names != default_b:

@@ -29,14 +29,60 @@ class Layer:
     bias: Array  # (units,) per neuron, (1,) shared, (0,) none
     bias_mode: BiasMode
     neuron_names: list[str]
-    weight_names: list[list[str]]  # [receiving][sending]
+    # The weights' names: an int k means the default numbering w(k+1), w(k+2), ... row by row;
+    # a grid [receiving][sending] is the file's own names. Default names are made only when asked
+    # for: a 784-1024-1024-10 network would otherwise hold two million strings (~200 MB).
+    weight_numbering: int | list[list[str]]
     bias_names: list[str]  # one name when shared, one per neuron, or none
     alpha: Array  # (1,) the activation's α (learnable for PReLU), (0,) when it has none
     alpha_name: str | None = None
+    _names: list[list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def units(self) -> int:
         return int(self.weight.shape[0])
+
+    @property
+    def custom_weight_names(self) -> bool:
+        return not isinstance(self.weight_numbering, int)
+
+    @property
+    def weight_names(self) -> list[list[str]]:
+        """Each weight's name, [receiving neuron][sending neuron]."""
+        if not isinstance(self.weight_numbering, int):
+            return self.weight_numbering
+        if self._names is None:
+            k, cols = self.weight_numbering, self.weight.shape[1]
+            self._names = [[f"w{k + j * cols + i + 1}" for i in range(cols)] for j in range(self.units)]
+        return self._names
+
+    def default_index(self, name: str) -> int | None:
+        """The flat index of the weight with this default name (w<k>) in this layer, if it is one."""
+        if isinstance(self.weight_numbering, int) and name.startswith("w") and name[1:].isdigit():
+            index = int(name[1:]) - self.weight_numbering - 1
+            if 0 <= index < self.weight.size:
+                return index
+        return None
+
+    def has_weight(self, name: str) -> bool:
+        if isinstance(self.weight_numbering, int):
+            return self.default_index(name) is not None
+        return any(name in row for row in self.weight_numbering)
+
+    def frozen_mask(self, frozen: set[str] | frozenset[str]) -> Array | None:
+        """1 where a weight learns, 0 where it is frozen; None when none of this layer's is frozen."""
+        mask = np.ones(self.weight.shape, dtype=self.weight.dtype)
+        if isinstance(self.weight_numbering, int):  # find w<k> without making every name
+            for name in frozen:
+                index = self.default_index(name)
+                if index is not None:
+                    mask.flat[index] = 0
+        else:
+            for j, row in enumerate(self.weight_numbering):
+                for i, name in enumerate(row):
+                    if name in frozen:
+                        mask[j, i] = 0
+        return None if mask.all() else mask
 
     def bias_vector(self) -> Array:
         """The bias added to each neuron's z: the shared value repeated, or zeros."""
@@ -156,8 +202,12 @@ class Network:
                 values[layer.alpha_name] = float(layer.alpha[0])
         return values
 
+    def has_parameter(self, name: str) -> bool:
+        """Whether a parameter has this name (without listing every weight's name)."""
+        return any(la.has_weight(name) or name in la.bias_names or name == la.alpha_name for la in self.layers)
+
     def parameter_count(self) -> int:
-        return len(self.parameter_names())
+        return sum(la.weight.size + len(la.bias_names) + (1 if la.alpha_name else 0) for la in self.layers)
 
     def target_names(self) -> list[str]:
         return ["y_" + n for n in self.output_layer.neuron_names]

@@ -200,7 +200,8 @@ def network_parameters(net: Network) -> tuple[list[Array], list[Array | None]]:
         masks.append(None if keep.all() else keep)
 
     for layer in net.layers:
-        add(layer.weight, [n for row in layer.weight_names for n in row])
+        params.append(layer.weight)
+        masks.append(layer.frozen_mask(frozen))
         if layer.bias_names:
             add(layer.bias, layer.bias_names)
         if layer.alpha_name:

@@ -47,10 +47,12 @@ class PlainSGD:
         self._packed = fast.pack(net) if use else None
         self._lean = None if use else LeanSGD(net, self.batch)
 
-    def epochs(self, count: int, lr: float, order: np.ndarray | None = None) -> np.ndarray:
+    def epochs(self, count: int, lr: float, order: np.ndarray | None = None, with_loss: bool = True) -> np.ndarray:
         """Run `count` epochs; returns each epoch's mean example loss (before each example's update).
 
         ``order``: the example order of each epoch, shape (count, n); file order when omitted.
+        ``with_loss=False`` skips the loss on the NumPy path (as `chainrule train` does, which
+        evaluates after each epoch instead); its losses are then nan.
         """
         n = self.net.x.shape[0]
         if order is None:
@@ -66,7 +68,7 @@ class PlainSGD:
             total = 0.0
             for start in range(0, n, self.batch):
                 idx = order[e, start : start + self.batch]
-                batch_loss = self._lean.step(x[idx], y[idx], lr, self.mean)
+                batch_loss = self._lean.step(x[idx], y[idx], lr, self.mean, with_loss)
                 total += batch_loss * (len(idx) if self.mean else 1.0)
             losses[e] = total / n
         return losses

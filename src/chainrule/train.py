@@ -60,6 +60,7 @@ class TrainConfig:
     patience: int | None = None
     shuffle: bool = True
     seed: int | None = None
+    dtype: Literal["float64", "float32"] | None = None
 
     def check(self) -> None:
         if self.epochs is not None and self.epochs < 1:
@@ -129,7 +130,7 @@ def numpy_step(net: Network, optimizer: Optimizer) -> StepFn:
     return step
 
 
-EVAL_SLICE = 4096  # examples per forward pass when evaluating: memory stays bounded on large data
+EVAL_SLICE = 1024  # examples per forward pass when evaluating: memory stays bounded on large data
 
 
 def evaluate(net: Network, x: Array, y: Array) -> tuple[float, float | None]:
@@ -187,6 +188,7 @@ class Trainer:
         self.x_val = self.y_val = None
         if x_val is not None and y_val is not None and len(x_val):
             self.x_val, self.y_val = _checked(self.net, x_val, y_val, "validation data")
+            self.x_val, self.y_val = self.x_val.astype(dtype, copy=False), self.y_val.astype(dtype, copy=False)
         if config.patience is not None and self.x_val is None:
             raise ChainruleError("--patience: expected validation data to watch (add --val FRACTION)")
         t = self.net.training
@@ -428,11 +430,20 @@ def _working_copy(net: Network, config: TrainConfig) -> Network:
         t.seed = config.seed
     if config.epochs is not None:
         t.epochs = config.epochs
+    if config.dtype is not None and config.dtype != t.dtype:
+        t.dtype = config.dtype
+        for layer in work.layers:
+            layer.weight, layer.bias, layer.alpha = (
+                a.astype(config.dtype) for a in (layer.weight, layer.bias, layer.alpha)
+            )
     return work
 
 
 def _checked(net: Network, x: Array, y: Array, what: str) -> tuple[Array, Array]:
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    # Keep the caller's floating dtype: a float32 data set is not copied to float64 on the way in.
+    x, y = np.asarray(x), np.asarray(y)
+    x = x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+    y = y if np.issubdtype(y.dtype, np.floating) else y.astype(np.float64)
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
         raise ChainruleError(f"{what}: expected x as (examples, inputs) and y as (examples, outputs)")
     if not len(x):

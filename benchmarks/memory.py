@@ -1,0 +1,69 @@
+"""Memory while training 60,000 × 784 float32 examples in batches of 256 (784-1024-1024-10).
+
+    .venv/bin/python benchmarks/memory.py [--epochs 3]
+
+Prints the peak resident memory against the budget of the speed issue — 1.5 × (data + parameters
++ one batch's activations and gradients) — and the resident memory after each epoch, which must
+not grow. Runs `chainrule.train` itself, the loop `chainrule train` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+from pathlib import Path
+
+import numpy as np
+
+from chainrule import netfile
+from chainrule.train import EpochRecord, TrainConfig, fit
+
+SIZES = (784, 1024, 1024, 10)
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    base = rss_mib()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60_000, 784), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 60_000)]
+    doc = {
+        "inputs": 784,
+        "loss": "cross_entropy",
+        "layers": [
+            {"units": 1024, "activation": "relu", "bias": [0.0] * 1024},
+            {"units": 1024, "activation": "relu", "bias": [0.0] * 1024},
+            {"units": 10, "activation": "softmax", "bias": [0.0] * 10},
+        ],
+        "training": {"learning_rate": 0.01, "batch": 256, "dtype": "float32"},
+    }
+    net = netfile.from_dict(doc, require_examples=False)
+    params = sum(la.weight.size + la.bias.size for la in net.layers)
+    batch_values = 256 * sum(SIZES) * 3  # z, a and δ of every layer for one batch
+    budget = (x.nbytes + y.nbytes + 4 * (2 * params + batch_values)) / 2**20  # parameters and their gradients
+    after: list[float] = []
+
+    def watch(record: EpochRecord) -> None:
+        after.append(rss_mib())
+        print(f"epoch {record.epoch}: loss {record.loss:.4f}, resident {after[-1]:.0f} MiB", flush=True)
+
+    fit(net, x, y, TrainConfig(epochs=args.epochs, shuffle=True), callbacks=[watch])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"interpreter and libraries before the data: {base:.0f} MiB")
+    print(f"data + parameters + one batch: {budget:.0f} MiB; 1.5x that: {1.5 * budget:.0f} MiB")
+    print(
+        f"peak resident: {peak:.0f} MiB ({peak / budget:.2f}x); growth over the epochs: {after[-1] - after[0]:+.1f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()
