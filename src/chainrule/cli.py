@@ -20,6 +20,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "functions": "chainrule.cli_functions:functions",
     "train": "chainrule.cli_train:train",
     "predict": "chainrule.cli_train:predict",
+    "serve": "chainrule.cli_serve:serve",
 }
 
 

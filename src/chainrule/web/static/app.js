@@ -1,0 +1,441 @@
+// chainrule serve: the page. It draws what the server sends and sends back what the user changes.
+// It never computes the math: every number shown comes from the server's answer (`shown`, `exact`).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+const app = {
+  data: null,       // the server's last answer: network, record, shown, exact, steps, graph, ...
+  step: 0,          // 0 = the whole network; 1..n = steps[n-1]
+  example: 1,
+  losses: [],       // data loss after each epoch trained on this page (from the server)
+  running: false,
+  busy: false,
+  choices: null,
+};
+
+// ---------------------------------------------------------------- talking to the server
+async function api(path, body) {
+  const response = await fetch(path, body === undefined ? {} : {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).detail || message; } catch (e) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return response;
+}
+
+function say(message, isError) {
+  const status = $("status");
+  status.textContent = message || "";
+  status.classList.toggle("error", Boolean(isError));
+}
+
+async function load(path, body, keepStep) {
+  try {
+    const answer = await (await api(path, body)).json();
+    say("");
+    show(answer, keepStep);
+    return answer;
+  } catch (err) {
+    say(err.message, true);
+    return null;
+  }
+}
+
+function recompute(network, keepStep = true) {
+  return load("/api/step", { network, example: app.example }, keepStep);
+}
+
+// ---------------------------------------------------------------- the URL keeps the state
+function encodeState() {
+  const json = JSON.stringify({ network: app.data.network, example: app.example, step: app.step });
+  const bytes = new TextEncoder().encode(json);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function decodeState(text) {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+function saveState() {
+  history.replaceState(null, "", "#s=" + encodeState());
+}
+
+// ---------------------------------------------------------------- showing an answer
+function show(answer, keepStep) {
+  app.data = answer;
+  app.example = answer.example;
+  const count = answer.steps.length;
+  if (!keepStep || app.step > count) app.step = 0;
+  $("title").textContent = answer.network.title || "";
+  document.title = `chainrule — ${answer.network.title || "network"}`;
+  drawDiagram();
+  showStep();
+  fillValues();
+  fillStructure();
+  drawLossCurve();
+  drawBoundary();
+  saveState();
+}
+
+// ---------------------------------------------------------------- the stepper
+function showStep() {
+  const steps = app.data.steps;
+  const step = app.step ? steps[app.step - 1] : null;
+  $("step-count").textContent = `step ${app.step} of ${steps.length}`
+    + (app.data.step_count > steps.length ? ` (of ${app.data.step_count} in all)` : "");
+  $("step-prev").disabled = app.step === 0;
+  $("step-first").disabled = app.step === 0;
+  $("step-next").disabled = app.step === steps.length;
+  $("step-last").disabled = app.step === steps.length;
+  const perEpoch = app.data.updates_per_epoch;
+  $("example-pick").hidden = perEpoch < 2;
+  $("example").max = perEpoch;
+  $("example").value = app.example;
+  $("example-max").textContent = perEpoch;
+  $("notice").hidden = !app.data.notice;
+  $("notice").textContent = app.data.notice || "";
+  const eqs = $("equations");
+  eqs.replaceChildren();
+  const svg = $("diagram");
+  svg.classList.toggle("stepping", Boolean(step));
+  svg.querySelectorAll(".hl").forEach((n) => n.classList.remove("hl"));
+  if (!step) {
+    $("step-title").textContent = "Press Next (or →) to work one update: forward, loss, backward, update.";
+    return;
+  }
+  $("step-title").textContent = step.title;
+  step.neurons.forEach((n) => svg.querySelector(`[data-node="${CSS.escape(n)}"]`)?.classList.add("hl"));
+  step.edges.forEach((w) => svg.querySelector(`[data-edge="${CSS.escape(w)}"]`)?.classList.add("hl"));
+  if (step.phase === "loss" || step.phase === "backward") svg.querySelector('[data-node="loss"]')?.classList.add("hl");
+  for (const line of step.lines) {
+    const div = document.createElement("div");
+    div.className = line.text ? "prose" : "eq";
+    if (line.text) div.textContent = line.text;
+    else {
+      div.innerHTML = line.mathml;  // MathML written by the server (escaped there)
+      div.setAttribute("aria-label", line.plain);
+      if (line.note) {
+        const note = document.createElement("span");
+        note.className = "note";
+        note.textContent = line.note;
+        div.appendChild(note);
+      }
+    }
+    eqs.appendChild(div);
+  }
+}
+
+function go(step) {
+  const count = app.data.steps.length;
+  app.step = Math.max(0, Math.min(count, step));
+  showStep();
+  saveState();
+}
+
+// ---------------------------------------------------------------- editing values
+// Where a name's value lives in the network document: [container, key].
+function slot(doc, name) {
+  if (name === "learning_rate") return [doc.training, "learning_rate"];
+  const record = app.data.record;
+  const example = record.step.examples[0] - 1;
+  const inputs = record.network.inputs;
+  if (inputs.includes(name)) return [doc.examples[example].x, inputs.indexOf(name)];
+  const outs = app.data.graph.outputs;
+  if (name.startsWith("y_") && outs.includes(name.slice(2))) return [doc.examples[example].y, outs.indexOf(name.slice(2))];
+  let index = 0;  // the graph's edges come in the document's order: layer, receiving row, sending column
+  for (const [li, layer] of doc.layers.entries()) {
+    const info = record.network.layers[li];
+    for (const row of layer.weights) {
+      for (const i of row.keys()) {
+        if (app.data.graph.edges[index++]?.weight === name) return [row, i];
+      }
+    }
+    const b = info.bias_names.indexOf(name);
+    if (b >= 0) return Array.isArray(layer.bias) ? [layer.bias, b] : [layer, "bias"];
+    if (info.alpha_name === name) return [layer, "alpha"];
+  }
+  return null;
+}
+
+function setValue(name, text) {
+  const value = Number(String(text).trim().replace("−", "-"));
+  if (String(text).trim() === "" || !Number.isFinite(value)) {
+    say(`${name}: expected a number, got ${JSON.stringify(text)}`, true);
+    return;
+  }
+  const doc = structuredClone(app.data.network);
+  const place = slot(doc, name);
+  if (!place) { say(`${name} cannot be edited here`, true); return; }
+  place[0][place[1]] = value;
+  stopTraining();
+  recompute(doc);
+}
+
+function openInlineEditor(target) {
+  const name = target.getAttribute("data-name");
+  const form = $("inline-edit"), input = $("inline-value");
+  const key = app.data.record.network.inputs.includes(name) || name.startsWith("y_") ? name + suffix() : name;
+  $("inline-name").textContent = name;
+  input.value = exactOf(key);
+  const box = target.getBoundingClientRect(), wrap = form.parentElement.getBoundingClientRect();
+  form.style.left = `${Math.max(0, Math.min(box.left - wrap.left, wrap.width - 190))}px`;
+  form.style.top = `${box.top - wrap.top + box.height / 2 - 18}px`;
+  form.hidden = false;
+  form.dataset.name = name;
+  form.returnFocus = target.getAttribute("data-name");
+  input.focus();
+  input.select();
+}
+
+function closeInlineEditor() {
+  const form = $("inline-edit");
+  if (form.hidden) return;
+  form.hidden = true;
+  const back = $("diagram").querySelector(`[data-name="${CSS.escape(form.dataset.name)}"]`);
+  back?.focus();
+}
+
+function valueInput(name, key, label) {
+  const row = document.createElement("label");
+  row.className = "value";
+  const span = document.createElement("span");
+  span.textContent = label || name;
+  const input = document.createElement("input");
+  input.value = exactOf(key);
+  input.dataset.name = name;
+  input.setAttribute("inputmode", "decimal");
+  input.setAttribute("autocomplete", "off");
+  input.setAttribute("aria-label", `${label || name}`);
+  input.addEventListener("change", () => setValue(name, input.value));
+  row.append(span, input);
+  return row;
+}
+
+function fillValues() {
+  const record = app.data.record, s = suffix();
+  const box = $("values");
+  box.replaceChildren();
+  const group = (title, rows) => {
+    const fs = document.createElement("fieldset");
+    const legend = document.createElement("legend");
+    legend.textContent = title;
+    fs.append(legend, ...rows);
+    box.appendChild(fs);
+  };
+  const example = record.step.examples[0];
+  group(`inputs and targets (example ${example})`, [
+    ...record.network.inputs.map((x) => valueInput(x, x + s)),
+    ...app.data.graph.outputs.map((n) => valueInput(`y_${n}`, `y_${n}${s}`)),
+  ]);
+  const params = record.updates.map((u) => u.param);
+  if (params.length <= 60) group("weights and biases", params.map((p) => valueInput(p, p)));
+  else group("weights and biases", [document.createTextNode(`${params.length} parameters: click one in the drawing to edit it.`)]);
+  $("lr").value = String(app.data.network.training.learning_rate);
+  $("batch").value = String(app.data.network.training.batch);
+  if (![...$("batch").options].some((o) => o.value === $("batch").value)) {
+    $("batch").add(new Option($("batch").value, $("batch").value));
+    $("batch").value = String(app.data.network.training.batch);
+  }
+}
+
+// ---------------------------------------------------------------- layers, activations, loss
+function structureButton(text, label, op, layer) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.setAttribute("aria-label", label);
+  b.title = label;
+  b.addEventListener("click", () => edit(op, layer));
+  return b;
+}
+
+function fillStructure() {
+  const { record } = app.data;
+  const box = $("structure");
+  box.replaceChildren();
+  const last = record.network.layers.length - 1;
+  record.network.layers.forEach((layer, li) => {
+    const row = document.createElement("div");
+    row.className = "layer-row";
+    const name = document.createElement("span");
+    name.className = "layer-name";
+    name.textContent = `${li === last ? "output" : "hidden"} ${layer.name}: ${layer.neurons.length}`;
+    row.appendChild(name);
+    if (li < last) {
+      row.append(structureButton("−", `one neuron fewer in ${layer.name}`, "remove_neuron", li),
+        structureButton("+", `one neuron more in ${layer.name}`, "add_neuron", li));
+    }
+    const select = document.createElement("select");
+    select.setAttribute("aria-label", `activation of layer ${layer.name}`);
+    for (const a of app.choices.activations) select.add(new Option(a, a));
+    select.value = layer.activation;
+    select.addEventListener("change", () => edit("activation", li, select.value));
+    row.appendChild(select);
+    if (li < last) row.appendChild(structureButton("✕", `remove layer ${layer.name}`, "remove_layer", li));
+    box.appendChild(row);
+  });
+  const add = structureButton("+ hidden layer", "add a hidden layer before the output layer", "add_layer", last);
+  add.className = "wide";
+  box.appendChild(add);
+  $("loss").value = record.network.loss;
+}
+
+function edit(op, layer, name = "") {
+  stopTraining();
+  return load("/api/edit", { network: app.data.network, op, layer, name, example: 1 }, false);
+}
+
+// ---------------------------------------------------------------- training
+async function trainOnce(epochs) {
+  const body = { network: app.data.network, epochs, example: app.example };
+  const answer = await load("/api/train", body, true);
+  if (!answer) return false;
+  app.losses.push(...answer.losses);
+  app.lossShown = answer.losses_shown[answer.losses_shown.length - 1];
+  drawLossCurve();
+  return true;
+}
+
+async function run() {
+  if (app.running) return;
+  app.running = true;
+  $("train-run").disabled = true;
+  $("train-pause").disabled = false;
+  while (app.running) {
+    // As many epochs per request as keep it short (the server refuses more than MAX_WORK anyway).
+    const size = app.data.network.examples.length * app.data.parameters;
+    const chunk = Math.max(1, Math.min(100, Math.floor(100000 / size)));
+    if (!(await trainOnce(chunk))) break;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  stopTraining();
+}
+
+function stopTraining() {
+  app.running = false;
+  $("train-run").disabled = false;
+  $("train-pause").disabled = true;
+}
+
+async function download(format) {
+  try {
+    const response = await api("/api/export", { network: app.data.network, format, example: app.example });
+    const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/)?.[1] || "chainrule.txt";
+    const url = URL.createObjectURL(await response.blob());
+    const a = Object.assign(document.createElement("a"), { href: url, download: name });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  } catch (err) {
+    say(err.message, true);
+  }
+}
+
+// ---------------------------------------------------------------- wiring
+function tooltipFor(target) {
+  const tip = $("tooltip");
+  if (!target) { tip.hidden = true; return; }
+  tip.textContent = target.getAttribute("aria-label");
+  const box = target.getBoundingClientRect(), wrap = tip.parentElement.getBoundingClientRect();
+  tip.hidden = false;
+  tip.style.left = `${Math.max(0, Math.min(box.left - wrap.left, wrap.width - tip.offsetWidth))}px`;
+  tip.style.top = `${Math.max(0, box.top - wrap.top - tip.offsetHeight - 6)}px`;
+}
+
+function wire() {
+  $("step-first").addEventListener("click", () => go(0));
+  $("step-prev").addEventListener("click", () => go(app.step - 1));
+  $("step-next").addEventListener("click", () => go(app.step + 1));
+  $("step-last").addEventListener("click", () => go(app.data.steps.length));
+  $("example").addEventListener("change", () => {
+    app.example = Math.max(1, Math.min(app.data.updates_per_epoch, Math.round(Number($("example").value)) || 1));
+    recompute(app.data.network);
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.target.closest("input, select, textarea") || e.altKey || e.ctrlKey || e.metaKey) return;
+    const keys = { ArrowRight: app.step + 1, ArrowLeft: app.step - 1, Home: 0, End: app.data?.steps.length };
+    if (e.key in keys && app.data) { e.preventDefault(); go(keys[e.key]); }
+  });
+  const svg = $("diagram");
+  const owner = (e) => e.target.closest?.("[data-name]");
+  svg.addEventListener("mouseover", (e) => tooltipFor(owner(e)));
+  svg.addEventListener("mouseleave", () => tooltipFor(null));
+  svg.addEventListener("focusin", (e) => tooltipFor(owner(e)));
+  svg.addEventListener("focusout", () => tooltipFor(null));
+  svg.addEventListener("click", (e) => { const t = owner(e); if (t?.classList.contains("editable")) openInlineEditor(t); });
+  svg.addEventListener("keydown", (e) => {
+    const t = owner(e);
+    if ((e.key === "Enter" || e.key === " ") && t?.classList.contains("editable")) { e.preventDefault(); openInlineEditor(t); }
+  });
+  $("inline-edit").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const name = $("inline-edit").dataset.name;
+    closeInlineEditor();
+    setValue(name, $("inline-value").value);
+  });
+  $("inline-value").addEventListener("keydown", (e) => { if (e.key === "Escape") closeInlineEditor(); });
+  $("inline-value").addEventListener("blur", () => setTimeout(() => { $("inline-edit").hidden = true; }, 150));
+  $("lr").addEventListener("change", () => setValue("learning_rate", $("lr").value));
+  $("batch").addEventListener("change", () => {
+    const doc = structuredClone(app.data.network);
+    const v = $("batch").value;
+    doc.training.batch = /^\d+$/.test(v) ? Number(v) : v;
+    stopTraining();
+    app.example = 1;
+    recompute(doc, false);
+  });
+  $("loss").addEventListener("change", () => edit("loss", 0, $("loss").value));
+  $("use-dataset").addEventListener("click", async () => {
+    const name = $("dataset").value;
+    if (!name) return;
+    stopTraining();
+    app.losses = [];
+    if (await load("/api/dataset", { network: app.data.network, name }, false)) {
+      $("values-panel").open = false;  // a hundred points' worth of values: make room for the plots
+    }
+  });
+  $("train-run").addEventListener("click", run);
+  $("train-pause").addEventListener("click", stopTraining);
+  $("train-epoch").addEventListener("click", () => { stopTraining(); trainOnce(1); });
+  $("download-toml").addEventListener("click", () => download("toml"));
+  $("download-doc").addEventListener("click", () => download($("doc-format").value));
+  $("copy-link").addEventListener("click", async () => {
+    saveState();
+    try { await navigator.clipboard.writeText(location.href); say("Link copied: it holds the whole network."); }
+    catch (e) { say("The address bar holds the whole network: copy it from there."); }
+  });
+}
+
+async function start() {
+  wire();
+  try {
+    app.choices = await (await api("/api/choices")).json();
+  } catch (err) { say(err.message, true); return; }
+  for (const l of app.choices.losses) $("loss").add(new Option(l, l));
+  for (const d of app.choices.datasets) $("dataset").add(new Option(d, d));
+  const match = location.hash.match(/^#s=(.+)$/);
+  if (match) {
+    try {
+      const saved = decodeState(match[1]);
+      app.example = saved.example || 1;
+      app.step = saved.step || 0;
+      if (await recompute(saved.network, true)) return;
+    } catch (err) { say(`The link could not be read (${err.message}); showing the server's network.`, true); }
+  }
+  const { network } = await (await api("/api/network")).json();
+  app.step = 0;
+  await recompute(network, false);
+}
+
+start();
