@@ -78,8 +78,9 @@ def test_written_back_the_network_reads_the_same(tmp_path: Path, suffix: str) ->
 
 def test_every_example_file_loads_and_explains() -> None:
     for path in sorted(p for p in EXAMPLES.glob("*.toml") if not p.stem.endswith("-answers")):
-        record = explain_step(netfile.load(path))
-        assert np.isfinite(record.values["loss"]), path.name
+        net = netfile.load(path, require_examples=False)  # digits.toml trains on a bundled data set
+        if net.x.shape[0]:
+            assert np.isfinite(explain_step(net).values["loss"]), path.name
 
 
 # --- bad input: one line naming the file, the key and what was expected; exit 2; no traceback ---
