@@ -200,3 +200,19 @@ def train_and_evaluate(
         out,
     )
     return int(done), out[: int(done)]
+
+
+def warm_up() -> None:
+    """Compile the loops now (numba keeps them on disk after), so a first training answer is quick.
+
+    A fresh install compiles for some seconds; a server calls this in the background at start.
+    """
+    from . import netfile
+
+    net = netfile.load()
+    if unsupported(net):
+        return
+    none = net.x[:0], net.y[:0]
+    train_and_evaluate(
+        pack(net), (net.x, net.y, *none), np.zeros((1, 1), np.int64), 1, True, np.ones(1), 0, 0.0, -math.inf
+    )

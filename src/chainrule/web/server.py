@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import threading
 from importlib import resources
 from typing import Any
 
@@ -22,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__, netfile
+from .. import __version__, fast, netfile
 from ..data import BUILTIN
 from ..errors import ChainruleError
 from ..functions import known
@@ -153,6 +154,9 @@ def create_app(initial: Network | None = None) -> FastAPI:
     """The app, serving `initial` (default: the reference example) as the page's first network."""
     start = initial if initial is not None else netfile.load()
     start_doc = netfile.to_dict(start)
+    # The compiled training loop takes seconds to build on a fresh install: build it while the
+    # user reads the page, not when they first press Train.
+    threading.Thread(target=fast.warm_up, name="chainrule-warm-up", daemon=True).start()
     app = FastAPI(
         title="chainrule",
         version=__version__,
