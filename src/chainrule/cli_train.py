@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Iterator
@@ -246,6 +247,8 @@ def write_history(history: list[EpochRecord], path: Path) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train(file: Path, **opts: Any) -> None:
     """Train the network in FILE: epochs of updates until a stopping rule fires."""
+    if opts["plot"] and importlib.util.find_spec("matplotlib") is None:  # say so before training, not after
+        raise ChainruleError("--plot: needs matplotlib; install it with pip install 'chainrule[plot]'")
     net = netfile.load(file, require_examples=not opts["data"])
     config = TrainConfig(
         epochs=opts["epochs"],
