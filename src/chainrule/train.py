@@ -14,6 +14,7 @@ reduction, so runs with different batch settings compare.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import math
 import signal
@@ -73,7 +74,7 @@ class TrainConfig:
             raise ChainruleError(f"--until-loss: expected a loss ≥ 0, got {self.until_loss}")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EpochRecord:
     """The metrics after one epoch: what the progress bar, the history CSV and the plot show."""
 
@@ -290,12 +291,11 @@ class Trainer:
             count = 1 if self.config.patience is not None else min(chunk, self.epochs - self.epoch)
             if self.sync_every:  # end a chunk where a checkpoint is due, so it saves that epoch's parameters
                 count = min(count, self.sync_every - self.epoch % self.sync_every)
-            lrs = np.array(
-                [
-                    self.config.schedule.rate(self.net.training.learning_rate, self.epoch + c, self.epochs)
-                    for c in range(count)
-                ]
-            )
+            base_lr = self.net.training.learning_rate
+            if self.config.schedule.kind == "constant":
+                lrs = np.full(count, base_lr)
+            else:
+                lrs = np.array([self.config.schedule.rate(base_lr, self.epoch + c, self.epochs) for c in range(count)])
             if self.config.shuffle and size < n:
                 orders = np.empty((count, n), dtype=np.int64)
                 for c in range(count):
@@ -304,20 +304,21 @@ class Trainer:
             else:
                 orders = np.broadcast_to(self.order, (count, n))
             began = time.perf_counter()
-            done, metrics = fast.train_and_evaluate(
+            _done, metrics = fast.train_and_evaluate(
                 self.packed, data, orders, size, self.net.training.reduction == "mean", lrs, classify, cut, until
             )
             self.packed.unpack_into(self.net)
             took = time.perf_counter() - began
             chunk = max(1, min(100_000, int(count * 0.05 / max(took, 1e-6))))
-            rows, rates = metrics.tolist(), lrs.tolist()  # plain floats: records are made per epoch
-            for c in range(done):
-                self.epoch += 1
-                self.updates += per_epoch
-                self.elapsed = began - start + took * (c + 1) / done
-                stopped = self._compiled_record(rows[c], rates[c], classify, callbacks)
-                if stopped:
-                    break
+            records = self._compiled_records(metrics, lrs, classify, per_epoch, began - start, took)
+            self.history += records
+            self.epoch, self.updates = records[-1].epoch, records[-1].updates
+            self.elapsed = records[-1].seconds
+            for record in records:
+                for callback in callbacks:
+                    callback(record)
+            # --until-loss already ended the chunk in the compiled loop; --patience runs one epoch a chunk.
+            stopped = self._should_stop(records[-1])
             if self.stop_requested and stopped is None:
                 stopped = "interrupted"
         self.elapsed = time.perf_counter() - start
@@ -327,24 +328,46 @@ class Trainer:
             best_epoch = self.best[1]
         return TrainResult(self.net, list(self.history), stopped or "epochs", best_epoch, self.elapsed)
 
-    def _compiled_record(
-        self, m: list[float], lr: float, classify: int, callbacks: Sequence[Callback]
-    ) -> StopReason | None:
+    def _compiled_records(
+        self, metrics: Array, lrs: Array, classify: int, per_epoch: int, before: float, took: float
+    ) -> list[EpochRecord]:
+        """The chunk's epochs as records (plain floats; the chunk's time shared out evenly)."""
         has_val = self.x_val is not None
-        record = EpochRecord(
-            self.epoch,
-            m[0],
-            m[2] if has_val else None,
-            m[1] if classify else None,
-            m[3] if classify and has_val else None,
-            lr,
-            self.updates,
-            self.elapsed,
-        )
-        self.history.append(record)
-        for callback in callbacks:
-            callback(record)
-        return self._should_stop(record)
+        done = len(metrics)
+        # Up to 100,000 small records a chunk: the cyclic garbage collector would rescan the growing
+        # history on every few thousand of them (they make no cycles), so it waits meanwhile.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._make_records(metrics, lrs, classify, per_epoch, before, took, has_val, done)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _make_records(
+        self,
+        metrics: Array,
+        lrs: Array,
+        classify: int,
+        per_epoch: int,
+        before: float,
+        took: float,
+        has_val: bool,
+        done: int,
+    ) -> list[EpochRecord]:
+        return [
+            EpochRecord(
+                self.epoch + c + 1,
+                m[0],
+                m[2] if has_val else None,
+                m[1] if classify else None,
+                m[3] if classify and has_val else None,
+                lr,
+                self.updates + (c + 1) * per_epoch,
+                before + took * (c + 1) / done,
+            )
+            for c, (m, lr) in enumerate(zip(metrics.tolist(), lrs.tolist(), strict=False))
+        ]
 
     def _record(self, lr: float) -> EpochRecord:
         loss, acc = evaluate(self.net, self.x, self.y)
