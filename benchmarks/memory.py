@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import netfile
+from chainrule.allocator import keep_freed_memory
 from chainrule.train import EpochRecord, TrainConfig, fit
 
 SIZES = (784, 1024, 1024, 10)
@@ -32,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
+    keep_freed_memory()  # as `chainrule train` does
     base = rss_mib()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((60_000, 784), dtype=np.float32)

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from workloads import Workload  # noqa: E402
 
+from chainrule.allocator import keep_freed_memory  # noqa: E402
 from chainrule.sgd import PlainSGD  # noqa: E402
 
 WIDTHS = (4, 16, 64, 256)
@@ -50,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="append the table to docs/performance.md")
     args = parser.parse_args()
+    keep_freed_memory()  # as `chainrule train` does; process-wide, so PyTorch and NumPy get it too
     lines = [
         "| width W (2-W-W-1) | params | batch | compiled µs | NumPy µs | PyTorch µs | fastest |",
         "|---|---|---|---|---|---|---|",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .allocator import keep_freed_memory
 from .errors import ChainruleError
 
 HOST = "127.0.0.1"  # local only: the page is for the person at this machine
@@ -44,6 +45,7 @@ def serve(file: Path | None, port: int, open_browser: bool) -> None:
         from .web.server import create_app
     except ImportError:
         raise ChainruleError("serve needs the web extra: pip install 'chainrule[web]'") from None
+    keep_freed_memory()
     app = create_app(net)
     sock = bind(port)
     url = f"http://{HOST}:{sock.getsockname()[1]}/"

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import data as datasets
 from . import netfile
+from .allocator import keep_freed_memory
 from .errors import ChainruleError
 from .network import Network
 from .optim import OPTIMIZERS, Schedule
@@ -247,6 +248,7 @@ def write_history(history: list[EpochRecord], path: Path) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train(file: Path, **opts: Any) -> None:
     """Train the network in FILE: epochs of updates until a stopping rule fires."""
+    keep_freed_memory()
     if opts["plot"] and importlib.util.find_spec("matplotlib") is None:  # say so before training, not after
         raise ChainruleError("--plot: needs matplotlib; install it with pip install 'chainrule[plot]'")
     net = netfile.load(file, require_examples=not opts["data"])
