@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ def rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="put the result in docs/performance.md")
     args = parser.parse_args()
     keep_freed_memory()  # as `chainrule train` does
     base = rss_mib()
@@ -60,11 +62,22 @@ def main() -> None:
 
     fit(net, x, y, TrainConfig(epochs=args.epochs, shuffle=True), callbacks=[watch])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"interpreter and libraries before the data: {base:.0f} MiB")
-    print(f"data + parameters + one batch: {budget:.0f} MiB; 1.5x that: {1.5 * budget:.0f} MiB")
-    print(
-        f"peak resident: {peak:.0f} MiB ({peak / budget:.2f}x); growth over the epochs: {after[-1] - after[0]:+.1f} MiB"
-    )
+    lines = [
+        f"- the interpreter and libraries before the data: {base:.0f} MiB",
+        f"- data + parameters (and their gradients) + one batch's values: {budget:.0f} MiB; "
+        f"1.5× that: {1.5 * budget:.0f} MiB",
+        f"- peak resident memory: {peak:.0f} MiB ({peak / budget:.2f}×)",
+        f"- resident memory after each epoch: {', '.join(f'{a:.0f}' for a in after)} MiB "
+        f"(growth {after[-1] - after[0]:+.1f} MiB)",
+    ]
+    print("\n".join(lines))
+    if args.write:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from docfile import replace_section
+
+        intro = __doc__.split("\n\n", 2)[2].strip()
+        replace_section("Memory", f"{intro}\n\n" + "\n".join(lines))
+        print("wrote docs/performance.md")
 
 
 if __name__ == "__main__":

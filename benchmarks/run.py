@@ -26,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from docfile import replace_section  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
 
 from chainrule.allocator import keep_freed_memory  # noqa: E402
@@ -41,14 +42,16 @@ class Timing:
         return statistics.median(self.per_update)
 
 
-def measure(run: Callable[[int], None], updates: int, repeats: int) -> list[float]:
-    """Seconds per update over `repeats` runs of `updates` updates each, after one warm-up run."""
+def measure(run: Callable[[int], int], updates: int, repeats: int) -> list[float]:
+    """Seconds per update over `repeats` runs of about `updates` updates each, after a warm-up run.
+
+    A runner returns how many updates it really made (chainrule's run whole epochs)."""
     run(max(updates // 10, 1))
     out = []
     for _ in range(repeats):
         t = time.perf_counter()
-        run(updates)
-        out.append((time.perf_counter() - t) / updates)
+        done = run(updates)
+        out.append((time.perf_counter() - t) / done)
     return out
 
 
@@ -191,8 +194,8 @@ def main() -> None:
         ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
     )
     if not args.quick:
-        doc = ROOT / "docs" / "performance.md"
-        doc.write_text(
+        replace_section(
+            "",
             "# Performance\n\n"
             "Measured by `benchmarks/run.py` in one process: each cell is the time per update "
             "(min / median / max of the repeats); ratios compare medians.\n\n"
@@ -202,9 +205,9 @@ def main() -> None:
             "`chainrule train` itself, from the command line (its per-epoch evaluation of the whole "
             "training set included), against the same PyTorch eager update time:\n\n"
             "| run | chainrule train | vs PyTorch |\n|---|---|---|\n" + "\n".join(cli_lines) + "\n\n"
-            f"{start_line}.\n\nPeak memory of the benchmark process: {rss:.0f} MiB.\n"
+            f"{start_line}.\n\nPeak memory of the benchmark process: {rss:.0f} MiB.\n",
         )
-        print(f"wrote {doc}")
+        print("wrote docs/performance.md")
 
 
 if __name__ == "__main__":

@@ -69,22 +69,24 @@ class Workload:
         net.x, net.y = x, y
         return net
 
-    def runners(self) -> dict[str, Callable[[int], None]]:
+    def runners(self) -> dict[str, Callable[[int], int]]:
         return {"chainrule": self.chainrule(), "pytorch": self.pytorch(), "numpy": self.numpy()}
 
     # -- chainrule: the same paths `chainrule train` uses --------------------------------
-    def chainrule(self) -> Callable[[int], None]:
+    def chainrule(self) -> Callable[[int], int]:
         net = self.network()
         trainer = PlainSGD(net, self.batch)
         per_epoch = -(-self.examples // self.batch)
 
-        def run(updates: int) -> None:
-            trainer.epochs(max(updates // per_epoch, 1), lr=0.01, with_loss=False)
+        def run(updates: int) -> int:
+            epochs = max(round(updates / per_epoch), 1)
+            trainer.epochs(epochs, lr=0.01, with_loss=False)
+            return epochs * per_epoch
 
         return run
 
     # -- PyTorch eager --------------------------------------------------------------------
-    def pytorch(self) -> Callable[[int], None]:
+    def pytorch(self) -> Callable[[int], int]:
         torch.manual_seed(0)
         dt = torch.float32 if self.dtype == np.float32 else torch.float64
         acts = {"sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "softmax": None}
@@ -99,7 +101,7 @@ class Workload:
         x, y = (torch.tensor(v) for v in self.data())
         ce = self.loss == "cross_entropy"
 
-        def run(updates: int) -> None:
+        def run(updates: int) -> int:
             n = x.shape[0]
             start = 0
             for _ in range(updates):
@@ -112,11 +114,12 @@ class Workload:
                 loss = torch.nn.functional.cross_entropy(out, yb) if ce else 0.5 * ((out - yb) ** 2).sum(-1).mean()
                 loss.backward()
                 opt.step()
+            return updates
 
         return run
 
     # -- a plain NumPy reference, as a person writes it ----------------------------------------
-    def numpy(self) -> Callable[[int], None]:
+    def numpy(self) -> Callable[[int], int]:
         rng = np.random.default_rng(0)
         ws = [
             rng.standard_normal((b, a)).astype(self.dtype) * 0.1
@@ -132,7 +135,7 @@ class Workload:
         hidden = f[self.hidden]
         ce = self.loss == "cross_entropy"
 
-        def run(updates: int) -> None:
+        def run(updates: int) -> int:
             n = x.shape[0]
             start = 0
             for _ in range(updates):
@@ -160,6 +163,7 @@ class Workload:
                         delta = (delta @ ws[i]) * hidden[1](acts[i])
                     ws[i] -= 0.01 * gw
                     bs[i] -= 0.01 * gb
+            return updates
 
         return run
 

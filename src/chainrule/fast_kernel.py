@@ -246,6 +246,52 @@ def _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z
 
 
 @njit(cache=True, fastmath=_FAST)
+def _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D):
+    """Backward pass and update for a batch of one example: θ ← θ − η·(δ·a)·mask layer by layer,
+    each layer's δ for the layer below taken through its weights before they move. The update
+    of accumulating the gradient first (it has one term), to rounding, without a pass to clear
+    the gradient and one to apply it."""
+    for layer in range(units.shape[0] - 1, -1, -1):
+        n, fi, wo = units[layer], fan_in[layer], w_off[layer]
+        W = P[wo : wo + n * fi].reshape((n, fi))
+        MW = M[wo : wo + n * fi].reshape((n, fi))
+        a = A[a_off[layer] : a_off[layer] + fi]
+        d = D[a_off[layer + 1] : a_off[layer + 1] + n]
+        if layer > 0:
+            below = layer - 1
+            dp = D[a_off[layer] : a_off[layer] + fi]
+            zp = Z[a_off[layer] : a_off[layer] + fi]
+            for k in range(fi):
+                dp[k] = 0.0
+            for j in range(n):
+                dj = d[j]
+                for k in range(fi):
+                    dp[k] += dj * W[j, k]
+            code, al = act[below], alpha[below]
+            for k in range(fi):
+                dp[k] = _dact(code, zp[k], a[k], al) * dp[k]
+        if masked:
+            for j in range(n):
+                dj = d[j]
+                for k in range(fi):
+                    W[j, k] -= lr * (dj * a[k]) * MW[j, k]
+        else:  # nothing frozen: the mask is all ones, and multiplying by 1 changes nothing
+            for j in range(n):
+                step = lr * d[j]
+                for k in range(fi):
+                    W[j, k] -= step * a[k]
+        mode, bo = bias_mode[layer], b_off[layer]
+        if mode == 1:
+            total = 0.0
+            for j in range(n):
+                total += d[j]
+            P[bo] -= lr * total * M[bo]
+        elif mode == 2:
+            for j in range(n):
+                P[bo + j] -= lr * d[j] * M[bo + j]
+
+
+@njit(cache=True, fastmath=_FAST)
 def _epoch(
     P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, Z, A, D
 ):
@@ -256,11 +302,23 @@ def _epoch(
     last = units.shape[0] - 1
     n = order.shape[0]
     o, m = a_off[last + 1], units[last]
+    masked = False
+    for p in range(M.shape[0]):
+        if M[p] != 1.0:
+            masked = True
+            break
     total = 0.0
     start = 0
     while start < n:
         stop = min(start + batch, n)
         scale = 1.0 / (stop - start) if mean else 1.0
+        if stop - start == 1:  # one example: update each layer as soon as its δ is known
+            i = order[start]
+            _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
+            total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last])
+            _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D)
+            start = stop
+            continue
         G[:] = 0.0
         for t in range(start, stop):
             i = order[t]
