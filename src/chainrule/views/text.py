@@ -20,7 +20,9 @@ from .numbers import DEFAULT_DIGITS, Names, fmt, fmt_change, signed
 MAX_FACTOR_NOTES = 200  # beyond this, a huge network's story is cut with a note
 
 
-class _Writer:
+class Writer:
+    """A record and how to write its numbers and names (shared with the page's stepper)."""
+
     def __init__(self, record: StepRecord, digits: int) -> None:
         self.r = record
         self.d = digits
@@ -39,14 +41,14 @@ class _Writer:
 
 def render(record: StepRecord, digits: int = DEFAULT_DIGITS, only: str | None = None) -> RenderableType:
     """The whole explanation of one step, as one rich renderable."""
-    w = _Writer(record, digits)
+    w = Writer(record, digits)
     parts: list[RenderableType] = []
     title = record.title or "A worked backpropagation step"
     parts.append(Rule(Text(title, style="bold"), style="cyan"))
     parts += list(_architecture(w))
     parts += list(_initial(w))
     parts += list(_forward(w))
-    parts += list(_loss(w))
+    parts += list(loss_story(w))
     parts += list(_backward(w, only))
     parts += list(_update(w, only))
     if record.hand is not None:
@@ -58,7 +60,7 @@ def _heading(text: str) -> Rule:
     return Rule(Text(text, style="bold cyan"), align="left", style="cyan")
 
 
-def _architecture(w: _Writer) -> Iterator[RenderableType]:
+def _architecture(w: Writer) -> Iterator[RenderableType]:
     r = w.r
     yield _heading("Network")
     lines = [f"Inputs: {', '.join(r.inputs)}"]
@@ -98,7 +100,7 @@ def _architecture(w: _Writer) -> Iterator[RenderableType]:
     yield Text("\n".join(lines))
 
 
-def _initial(w: _Writer) -> Iterator[RenderableType]:
+def _initial(w: Writer) -> Iterator[RenderableType]:
     r = w.r
     yield _heading("1. Initial values")
     t = Table(show_edge=False, box=None, pad_edge=False)
@@ -125,7 +127,7 @@ def _initial(w: _Writer) -> Iterator[RenderableType]:
     yield t
 
 
-def _forward(w: _Writer) -> Iterator[RenderableType]:
+def _forward(w: Writer) -> Iterator[RenderableType]:
     r = w.r
     yield _heading("2. Forward pass")
     for k in range(len(r.examples)):
@@ -165,7 +167,7 @@ def _forward(w: _Writer) -> Iterator[RenderableType]:
         yield Text("\n".join(act_lines))
 
 
-def _loss(w: _Writer) -> Iterator[RenderableType]:
+def loss_story(w: Writer) -> Iterator[RenderableType]:
     r = w.r
     loss = LOSSES[r.loss]
     yield _heading("3. Loss")
@@ -189,7 +191,7 @@ def _loss(w: _Writer) -> Iterator[RenderableType]:
     yield Text("\n".join(lines))
 
 
-def _order(r: StepRecord) -> list[str]:
+def parameter_order(r: StepRecord) -> list[str]:
     """Parameters from the output layer down, as a worked example takes them."""
     order: list[str] = []
     by_layer: dict[str, list[str]] = {}
@@ -200,7 +202,7 @@ def _order(r: StepRecord) -> list[str]:
     return order
 
 
-def _backward(w: _Writer, only: str | None) -> Iterator[RenderableType]:
+def _backward(w: Writer, only: str | None) -> Iterator[RenderableType]:
     r = w.r
     yield _heading("4. Backward pass")
     delta_form = any(c.form == "delta" for chains in r.chains.values() for c in chains)
@@ -210,15 +212,15 @@ def _backward(w: _Writer, only: str | None) -> Iterator[RenderableType]:
             "δ = ∂L/∂z is worked out once, from the output down, and reused: δ_j = f′(z_j) · Σ_k w_kj δ_k, "
             "and ∂L/∂w = δ (receiving) · a (sending)."
         )
-        yield from _deltas(w)
+        yield from delta_story(w)
     explained: set[tuple[str, str]] = set()
-    for param in _order(r):
+    for param in parameter_order(r):
         if only and param != only:
             continue
-        yield from _gradient(w, param, r.chains[param], explained)
+        yield from gradient_story(w, param, r.chains[param], explained)
 
 
-def _factor_note(w: _Writer, f: Factor, k: int) -> str | None:
+def _factor_note(w: Writer, f: Factor, k: int) -> str | None:
     """Why one local derivative has the value it has, with its numbers."""
     r = w.r
     s = r.suffix(k)
@@ -261,16 +263,16 @@ def _factor_note(w: _Writer, f: Factor, k: int) -> str | None:
     return None
 
 
-def _product(w: _Writer, path: Path) -> str:
+def _product(w: Writer, path: Path) -> str:
     return " · ".join(w.s(f.value) for f in path.factors)
 
 
-def _symbols(w: _Writer, path: Path) -> str:
+def _symbols(w: Writer, path: Path) -> str:
     return " · ".join(w.names.partial(f.num, f.den) for f in path.factors)
 
 
-def _gradient(
-    w: _Writer, param: str, chains: tuple[Chain, ...], explained: set[tuple[str, str]]
+def gradient_story(
+    w: Writer, param: str, chains: tuple[Chain, ...], explained: set[tuple[str, str]]
 ) -> Iterator[RenderableType]:
     yield Text(f"∂L/∂{param}", style="bold")
     if chains and chains[0].form == "delta":
@@ -280,7 +282,7 @@ def _gradient(
     yield Text("\n".join(lines))
 
 
-def _notes(w: _Writer, path: Path, k: int, explained: set[tuple[str, str]], indent: str) -> list[str]:
+def _notes(w: Writer, path: Path, k: int, explained: set[tuple[str, str]], indent: str) -> list[str]:
     """Why each factor has its value, for the factors not explained earlier in the story."""
     lines = []
     for f in path.factors:
@@ -292,7 +294,7 @@ def _notes(w: _Writer, path: Path, k: int, explained: set[tuple[str, str]], inde
     return lines
 
 
-def _path_gradient(w: _Writer, param: str, chain: Chain, k: int, explained: set[tuple[str, str]]) -> list[str]:
+def _path_gradient(w: Writer, param: str, chain: Chain, k: int, explained: set[tuple[str, str]]) -> list[str]:
     """∂L/∂θ path by path: the chain in symbols, each new factor's reason, the product."""
     if len(chain.paths) == 1:
         path = chain.paths[0]
@@ -321,7 +323,7 @@ def _path_gradient(w: _Writer, param: str, chain: Chain, k: int, explained: set[
     return lines
 
 
-def _delta_gradient(w: _Writer, param: str, chains: tuple[Chain, ...]) -> list[str]:
+def _delta_gradient(w: Writer, param: str, chains: tuple[Chain, ...]) -> list[str]:
     """∂L/∂θ in the delta form: Σ over the batch of δ (receiving) times what θ multiplies."""
     terms = []
     for k, chain in enumerate(chains):
@@ -334,7 +336,7 @@ def _delta_gradient(w: _Writer, param: str, chains: tuple[Chain, ...]) -> list[s
     return [f"  ∂L/∂{param} = {sym}", f"  ∂L/∂{param} = {nums} = {w.n(w.v[f'dL/d{param}'])}"]
 
 
-def _last_symbol(w: _Writer, f: Factor, s: str) -> str:
+def _last_symbol(w: Writer, f: Factor, s: str) -> str:
     if f.kind == "input":
         return w.show(f.source + s)
     if f.kind == "one":
@@ -342,7 +344,7 @@ def _last_symbol(w: _Writer, f: Factor, s: str) -> str:
     return f"∂{f.num}/∂{f.den}"
 
 
-def _deltas(w: _Writer) -> Iterator[RenderableType]:
+def delta_story(w: Writer) -> Iterator[RenderableType]:
     r = w.r
     n = len(r.examples)
     scale = f"(1/{n})·" if r.reduction == "mean" and n > 1 else ""
@@ -374,7 +376,7 @@ def _deltas(w: _Writer) -> Iterator[RenderableType]:
     yield Text("\n".join(lines))
 
 
-def _update(w: _Writer, only: str | None) -> Iterator[RenderableType]:
+def _update(w: Writer, only: str | None) -> Iterator[RenderableType]:
     r = w.r
     yield _heading("5. Update")
     yield Text(
@@ -402,7 +404,7 @@ def _update(w: _Writer, only: str | None) -> Iterator[RenderableType]:
     yield t
 
 
-def _hand(w: _Writer) -> Iterator[RenderableType]:
+def _hand(w: Writer) -> Iterator[RenderableType]:
     """Hand mode: each written figure beside the exact value, marked where rounding changed its last digit."""
     from .doc import written
 

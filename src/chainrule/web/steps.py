@@ -90,7 +90,7 @@ def _short(line: str) -> str:
     return "".join([*out, line[start:]])
 
 
-def _forward(w: text_view._Writer) -> Iterator[dict[str, Any]]:
+def _forward(w: text_view.Writer) -> Iterator[dict[str, Any]]:
     r = w.r
     for k in range(len(r.examples)):
         s = r.suffix(k)
@@ -122,8 +122,8 @@ def _forward(w: text_view._Writer) -> Iterator[dict[str, Any]]:
             }
 
 
-def _loss(w: text_view._Writer) -> dict[str, Any]:
-    lines = _plain(text_view._loss(w))
+def _loss(w: text_view.Writer) -> dict[str, Any]:
+    lines = _plain(text_view.loss_story(w))
     return {
         "phase": "loss",
         "title": f"Loss: {LOSSES[w.r.loss].name}",
@@ -151,10 +151,10 @@ def _involved(record: StepRecord, param: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(neurons)), list(dict.fromkeys(edges))
 
 
-def _backward(w: text_view._Writer) -> Iterator[dict[str, Any]]:
+def _backward(w: text_view.Writer) -> Iterator[dict[str, Any]]:
     r = w.r
     if any(c.form == "delta" for chains in r.chains.values() for c in chains):
-        lines = [_short(line) for line in _plain(text_view._deltas(w))]
+        lines = [_short(line) for line in _plain(text_view.delta_story(w))]
         if len(lines) > MAX_DELTA_LINES:
             more = len(lines) - MAX_DELTA_LINES
             lines = [*lines[:MAX_DELTA_LINES], f"… and {more} more: the worked example has them all"]
@@ -165,8 +165,8 @@ def _backward(w: text_view._Writer) -> Iterator[dict[str, Any]]:
             "edges": [],
             "lines": [_line(t) for t in lines],
         }
-    for param in text_view._order(r):
-        lines = _plain(list(text_view._gradient(w, param, r.chains[param], set()))[1:])
+    for param in text_view.parameter_order(r):
+        lines = _plain(list(text_view.gradient_story(w, param, r.chains[param], set()))[1:])
         neurons, edges = _involved(r, param)
         yield {
             "phase": "backward",
@@ -178,7 +178,7 @@ def _backward(w: text_view._Writer) -> Iterator[dict[str, Any]]:
         }
 
 
-def _update(w: text_view._Writer) -> dict[str, Any]:
+def _update(w: text_view.Writer) -> dict[str, Any]:
     r = w.r
     eta = w.n(r.learning_rate)
     lines = [{"text": f"θ_new = θ − η · ∂L/∂θ with η = {eta}: every parameter moves by its gradient from before."}]
@@ -200,7 +200,7 @@ def _update(w: text_view._Writer) -> dict[str, Any]:
     }
 
 
-def _all(w: text_view._Writer) -> Iterator[dict[str, Any]]:
+def _all(w: text_view.Writer) -> Iterator[dict[str, Any]]:
     yield from _forward(w)
     yield _loss(w)
     yield from _backward(w)
@@ -219,7 +219,7 @@ def steps(record: StepRecord, digits: int = 4) -> list[dict[str, Any]]:
     Steps are written one at a time and the writing stops at the limit, so a large network costs
     no more than a small one here.
     """
-    w = text_view._Writer(record, digits)
+    w = text_view.Writer(record, digits)
     total = step_count(record)
     if total <= MAX_STEPS:
         return list(_all(w))
