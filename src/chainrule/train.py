@@ -14,9 +14,7 @@ reduction, so runs with different batch settings compare.
 from __future__ import annotations
 
 import copy
-import gc
 import json
-import math
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -146,15 +144,6 @@ def evaluate(net: Network, x: Array, y: Array) -> tuple[float, float | None]:
     return total / n, (right / n if net.loss.name in CLASSIFIER_LOSSES else None)
 
 
-def classify_mode(net: Network) -> tuple[int, float]:
-    """How `accuracy` judges an output, as the compiled loop takes it: (0 none | 1 cut | 2 argmax, cut)."""
-    if net.loss.name not in CLASSIFIER_LOSSES:
-        return 0, 0.0
-    if net.output_layer.units == 1:
-        return 1, 0.0 if net.loss.name == "hinge" else 0.5
-    return 2, 0.0
-
-
 def accuracy(net: Network, output: Array, y: Array) -> float | None:
     """argmax agreement for several outputs; one output: the same side of 0.5 (of 0 for hinge)."""
     if net.loss.name not in CLASSIFIER_LOSSES or not len(y):
@@ -228,7 +217,9 @@ class Trainer:
     def run(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
         """Train until a stopping rule fires; `stop_requested` (Ctrl-C) stops after the current update."""
         if self.packed is not None and self.position == 0:
-            return self._run_compiled(callbacks)
+            from .train_compiled import run_compiled
+
+            return run_compiled(self, callbacks)
         start = time.perf_counter() - self.elapsed
         n, size = len(self.x), self.size
         # Preallocated batch buffers: an update copies its examples in, it allocates nothing for them.
@@ -270,108 +261,6 @@ class Trainer:
             self._restore(self.best[2])
             best_epoch = self.best[1]
         return TrainResult(self.net, list(self.history), stopped, best_epoch, self.elapsed)
-
-    def _run_compiled(self, callbacks: Sequence[Callback]) -> TrainResult:
-        """Whole chunks of epochs in the compiled loop, each epoch evaluated there as `_record` would.
-
-        Chunks grow until one takes about 50 ms, so progress still updates often and Ctrl-C answers
-        fast; with --patience a chunk is one epoch (the best parameters are kept epoch by epoch).
-        """
-        assert self.packed is not None
-        n, size = len(self.x), self.size
-        per_epoch = -(-n // size)
-        classify, cut = classify_mode(self.net)
-        until = -math.inf if self.config.until_loss is None else self.config.until_loss
-        empty = np.empty((0, self.x.shape[1])), np.empty((0, self.y.shape[1]))
-        data = (self.x, self.y, *((self.x_val, self.y_val) if self.x_val is not None else empty))
-        # Load (or, on a fresh install, build) the compiled loop before the clock starts: zero epochs.
-        fast.train_and_evaluate(
-            self.packed, data, np.empty((0, n), np.int64), size, True, np.empty(0), classify, cut, until
-        )
-        start = time.perf_counter() - self.elapsed
-        stopped: StopReason | None = None
-        chunk = 1
-        while self.epoch < self.epochs and stopped is None:
-            count = 1 if self.config.patience is not None else min(chunk, self.epochs - self.epoch)
-            if self.sync_every:  # end a chunk where a checkpoint is due, so it saves that epoch's parameters
-                count = min(count, self.sync_every - self.epoch % self.sync_every)
-            base_lr = self.net.training.learning_rate
-            if self.config.schedule.kind == "constant":
-                lrs = np.full(count, base_lr)
-            else:
-                lrs = np.array([self.config.schedule.rate(base_lr, self.epoch + c, self.epochs) for c in range(count)])
-            if self.config.shuffle and size < n:
-                orders = np.empty((count, n), dtype=np.int64)
-                for c in range(count):
-                    self.rng.shuffle(self.order)
-                    orders[c] = self.order
-            else:
-                orders = np.broadcast_to(self.order, (count, n))
-            began = time.perf_counter()
-            _done, metrics = fast.train_and_evaluate(
-                self.packed, data, orders, size, self.net.training.reduction == "mean", lrs, classify, cut, until
-            )
-            self.packed.unpack_into(self.net)
-            took = time.perf_counter() - began
-            chunk = max(1, min(100_000, int(count * 0.05 / max(took, 1e-6))))
-            records = self._compiled_records(metrics, lrs, classify, per_epoch, began - start, took)
-            self.history += records
-            self.epoch, self.updates = records[-1].epoch, records[-1].updates
-            self.elapsed = records[-1].seconds
-            for record in records:
-                for callback in callbacks:
-                    callback(record)
-            # --until-loss already ended the chunk in the compiled loop; --patience runs one epoch a chunk.
-            stopped = self._should_stop(records[-1])
-            if self.stop_requested and stopped is None:
-                stopped = "interrupted"
-        self.elapsed = time.perf_counter() - start
-        best_epoch = None
-        if stopped == "patience" and self.best is not None:
-            self._restore(self.best[2])
-            best_epoch = self.best[1]
-        return TrainResult(self.net, list(self.history), stopped or "epochs", best_epoch, self.elapsed)
-
-    def _compiled_records(
-        self, metrics: Array, lrs: Array, classify: int, per_epoch: int, before: float, took: float
-    ) -> list[EpochRecord]:
-        """The chunk's epochs as records (plain floats; the chunk's time shared out evenly)."""
-        has_val = self.x_val is not None
-        done = len(metrics)
-        # Up to 100,000 small records a chunk: the cyclic garbage collector would rescan the growing
-        # history on every few thousand of them (they make no cycles), so it waits meanwhile.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._make_records(metrics, lrs, classify, per_epoch, before, took, has_val, done)
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _make_records(
-        self,
-        metrics: Array,
-        lrs: Array,
-        classify: int,
-        per_epoch: int,
-        before: float,
-        took: float,
-        has_val: bool,
-        done: int,
-    ) -> list[EpochRecord]:
-        return [
-            EpochRecord(
-                self.epoch + c + 1,
-                m[0],
-                m[2] if has_val else None,
-                m[1] if classify else None,
-                m[3] if classify and has_val else None,
-                lr,
-                self.updates + (c + 1) * per_epoch,
-                before + took * (c + 1) / done,
-            )
-            for c, (m, lr) in enumerate(zip(metrics.tolist(), lrs.tolist(), strict=False))
-        ]
 
     def _record(self, lr: float) -> EpochRecord:
         loss, acc = evaluate(self.net, self.x, self.y)
