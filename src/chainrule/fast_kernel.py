@@ -213,6 +213,20 @@ def _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, x, Z,
 
 
 @njit(cache=True, fastmath=_FAST)
+def _delta_below(W, d, dp, zp, a, code, al):
+    """δ of the layer below: f'(z) ⊙ (Wᵀ δ), accumulated row by row along contiguous weights."""
+    n, fi = W.shape
+    for k in range(fi):
+        dp[k] = 0.0
+    for j in range(n):
+        dj = d[j]
+        for k in range(fi):
+            dp[k] += dj * W[j, k]
+    for k in range(fi):
+        dp[k] = _dact(code, zp[k], a[k], al) * dp[k]
+
+
+@njit(cache=True, fastmath=_FAST)
 def _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D):
     for layer in range(units.shape[0] - 1, -1, -1):
         n, fi, wo = units[layer], fan_in[layer], w_off[layer]
@@ -230,19 +244,15 @@ def _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z
             elif mode == 2:
                 G[bo + j] += dj
         if layer > 0:
-            # δ_prev = f'(z_prev) ⊙ (Wᵀ δ), accumulated row by row along contiguous weights.
-            below = layer - 1
-            dp = D[a_off[layer] : a_off[layer] + fi]
-            zp = Z[a_off[layer] : a_off[layer] + fi]
-            for k in range(fi):
-                dp[k] = 0.0
-            for j in range(n):
-                dj = d[j]
-                for k in range(fi):
-                    dp[k] += dj * W[j, k]
-            code, al = act[below], alpha[below]
-            for k in range(fi):
-                dp[k] = _dact(code, zp[k], a[k], al) * dp[k]
+            _delta_below(
+                W,
+                d,
+                D[a_off[layer] : a_off[layer] + fi],
+                Z[a_off[layer] : a_off[layer] + fi],
+                a,
+                act[layer - 1],
+                alpha[layer - 1],
+            )
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -258,18 +268,15 @@ def _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, a
         a = A[a_off[layer] : a_off[layer] + fi]
         d = D[a_off[layer + 1] : a_off[layer + 1] + n]
         if layer > 0:
-            below = layer - 1
-            dp = D[a_off[layer] : a_off[layer] + fi]
-            zp = Z[a_off[layer] : a_off[layer] + fi]
-            for k in range(fi):
-                dp[k] = 0.0
-            for j in range(n):
-                dj = d[j]
-                for k in range(fi):
-                    dp[k] += dj * W[j, k]
-            code, al = act[below], alpha[below]
-            for k in range(fi):
-                dp[k] = _dact(code, zp[k], a[k], al) * dp[k]
+            _delta_below(
+                W,
+                d,
+                D[a_off[layer] : a_off[layer] + fi],
+                Z[a_off[layer] : a_off[layer] + fi],
+                a,
+                act[layer - 1],
+                alpha[layer - 1],
+            )
         if masked:
             for j in range(n):
                 dj = d[j]
