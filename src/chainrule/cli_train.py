@@ -275,6 +275,24 @@ def train(file: Path, **opts: Any) -> None:
     finish(result, prepared, opts)
 
 
+def _load_compiled(trainer: Trainer, quiet: bool) -> None:
+    """Load the compiled loop; if that takes a while (a fresh install builds it), say why."""
+    import threading
+
+    from .train_compiled import load_loop
+
+    def notice() -> None:
+        click.echo("chainrule: building the compiled training loop (first run only; it is cached after)...", err=True)
+
+    timer = threading.Timer(1.0, notice)
+    if not quiet:
+        timer.start()
+    try:
+        load_loop(trainer)
+    finally:
+        timer.cancel()
+
+
 def run(trainer: Trainer, opts: dict[str, Any]) -> TrainResult:
     """Train with the progress bar, checkpoints every N epochs, and Ctrl-C saving a checkpoint."""
     checkpoint = opts["checkpoint"] or Path("checkpoint.json")
@@ -287,6 +305,8 @@ def run(trainer: Trainer, opts: dict[str, Any]) -> TrainResult:
     trainer.sync_every = every or 0
     if trainer.path_note:
         click.echo(f"chainrule: {trainer.path_note}; training on the NumPy path.", err=True)
+    if trainer.path == "compiled":
+        _load_compiled(trainer, quiet=opts["quiet"])
     first = trainer.epoch
     before = trainer.net.forward(trainer.x[sample(len(trainer.x))]).output
     with stop_on_interrupt(trainer), progress_bar(trainer.epochs, first, not opts["quiet"]) as show:

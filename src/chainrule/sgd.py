@@ -56,7 +56,7 @@ class PlainSGD:
         """
         n = self.net.x.shape[0]
         if order is None:
-            order = np.broadcast_to(np.arange(n), (count, n))
+            order = np.tile(np.arange(n), (count, 1))  # writable: numba compiles read-only views anew
         if self._packed is not None:
             losses = fast.train_epochs(self._packed, self.net.x, self.net.y, order, self.batch, self.mean, lr, count)
             self._packed.unpack_into(self.net)

@@ -28,6 +28,22 @@ def classify_mode(net: Network) -> tuple[int, float]:
     return 2, 0.0
 
 
+def _data(t: Trainer) -> tuple[Array, Array, Array, Array]:
+    empty = np.empty((0, t.x.shape[1]), t.x.dtype), np.empty((0, t.y.shape[1]), t.y.dtype)
+    return (t.x, t.y, *((t.x_val, t.y_val) if t.x_val is not None and t.y_val is not None else empty))
+
+
+def load_loop(t: Trainer) -> None:
+    """Load the compiled loop for this run's types (on a fresh install: build it, for seconds),
+    by running it for zero epochs."""
+    assert t.packed is not None
+    n = len(t.x)
+    classify, cut = classify_mode(t.net)
+    fast.train_and_evaluate(
+        t.packed, _data(t), np.empty((0, n), np.int64), t.size, True, np.empty(0), classify, cut, 0.0
+    )
+
+
 def run_compiled(t: Trainer, callbacks: Sequence[Callback]) -> TrainResult:
     """Whole chunks of epochs in the compiled loop, each epoch evaluated there as `_record` would.
 
@@ -39,10 +55,8 @@ def run_compiled(t: Trainer, callbacks: Sequence[Callback]) -> TrainResult:
     per_epoch = -(-n // size)
     classify, cut = classify_mode(t.net)
     until = -math.inf if t.config.until_loss is None else t.config.until_loss
-    empty = np.empty((0, t.x.shape[1])), np.empty((0, t.y.shape[1]))
-    data = (t.x, t.y, *((t.x_val, t.y_val) if t.x_val is not None else empty))
-    # Load (or, on a fresh install, build) the compiled loop before the clock starts: zero epochs.
-    fast.train_and_evaluate(t.packed, data, np.empty((0, n), np.int64), size, True, np.empty(0), classify, cut, until)
+    data = _data(t)
+    load_loop(t)  # before the clock starts
     start = time.perf_counter() - t.elapsed
     stopped: StopReason | None = None
     chunk = 1
@@ -61,7 +75,8 @@ def run_compiled(t: Trainer, callbacks: Sequence[Callback]) -> TrainResult:
                 t.rng.shuffle(t.order)
                 orders[c] = t.order
         else:
-            orders = np.broadcast_to(t.order, (count, n))
+            orders = np.empty((count, n), dtype=np.int64)  # writable: numba compiles read-only views anew
+            orders[:] = t.order
         began = time.perf_counter()
         _done, metrics = fast.train_and_evaluate(
             t.packed, data, orders, size, t.net.training.reduction == "mean", lrs, classify, cut, until
