@@ -79,3 +79,18 @@ def test_dtype_option_is_saved(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert netfile.load(out).training.dtype == "float32"
+
+
+@pytest.mark.parametrize(("example", "batch"), [("xor.toml", "full"), ("xor.toml", 1), ("forward-backprop.toml", 1)])
+def test_a_run_uses_the_loop_it_loaded_and_compiles_no_other(example: str, batch: object) -> None:
+    """Every call of a run has the types `load_loop` compiled for: no second build mid-run."""
+    from chainrule import fast_kernel
+    from chainrule.train_compiled import load_loop
+
+    net = netfile.load(netfile.example_path(example))
+    trainer = Trainer(net, net.x, net.y, TrainConfig(epochs=50, batch=batch))  # type: ignore[arg-type]
+    assert trainer.path == "compiled"
+    load_loop(trainer)
+    before = len(fast_kernel.train_and_evaluate.signatures)
+    trainer.run()
+    assert len(fast_kernel.train_and_evaluate.signatures) == before
