@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,16 @@ import torch
 from chainrule import netfile
 from chainrule.network import Network
 from chainrule.sgd import PlainSGD
+
+
+def cycle(x: Any, y: Any, batch: int, updates: int) -> Iterator[tuple[Any, Any]]:
+    """`updates` batches of (x, y) in order, starting over at the end of the data."""
+    start = 0
+    for _ in range(updates):
+        if start >= len(x):
+            start = 0
+        yield x[start : start + batch], y[start : start + batch]
+        start += batch
 
 
 @dataclass
@@ -102,13 +112,7 @@ class Workload:
         ce = self.loss == "cross_entropy"
 
         def run(updates: int) -> int:
-            n = x.shape[0]
-            start = 0
-            for _ in range(updates):
-                if start >= n:
-                    start = 0
-                xb, yb = x[start : start + self.batch], y[start : start + self.batch]
-                start += self.batch
+            for xb, yb in cycle(x, y, self.batch, updates):
                 opt.zero_grad()
                 out = model(xb)
                 loss = torch.nn.functional.cross_entropy(out, yb) if ce else 0.5 * ((out - yb) ** 2).sum(-1).mean()
@@ -136,13 +140,7 @@ class Workload:
         ce = self.loss == "cross_entropy"
 
         def run(updates: int) -> int:
-            n = x.shape[0]
-            start = 0
-            for _ in range(updates):
-                if start >= n:
-                    start = 0
-                xb, yb = x[start : start + self.batch], y[start : start + self.batch]
-                start += self.batch
+            for xb, yb in cycle(x, y, self.batch, updates):
                 acts = [xb]
                 for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
                     z = acts[-1] @ w.T + b

@@ -24,6 +24,15 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 
+# The commands that print a document share one way to write it to a file instead.
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+
+
 class _Group(click.Group):
     """Lazy subcommands; turns a ChainruleError anywhere below into one line on stderr and exit 2."""
 
@@ -119,12 +128,7 @@ def write_output(text: str, output: Path | None) -> None:
     help="Write the network diagrams (SVG) into DIR and show them in the Markdown or LaTeX document "
     "(HTML always embeds them).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write to this file instead of standard output.",
-)
+@output_option
 def explain(
     file: Path | None,
     fmt: str,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli import write_output
+from .cli import output_option, write_output
 
 
 @click.command()
@@ -20,12 +20,7 @@ from .cli import write_output
     show_default=True,
     help="How to show the report.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write to this file instead of standard output.",
-)
+@output_option
 @click.pass_context
 def check(ctx: click.Context, net: Path, answers: Path, fmt: str, output: Path | None) -> None:
     """Check the numbers in ANSWERS (by the names `chainrule explain --format json` uses) against NET.

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from . import catalogue
-from .cli import write_output
+from .cli import output_option, write_output
 from .errors import ChainruleError
 
 _NUMBER_START = tuple("0123456789.+-−")
@@ -87,12 +87,7 @@ def _show(text_renderable: object, output: Path | None) -> None:
 @click.option(
     "--range", "z_range", default="-5,5", show_default=True, metavar="LOW,HIGH", help="With --plot: the z axis."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write to this file instead of standard output.",
-)
+@output_option
 def functions(
     args: tuple[str, ...],
     fmt: str,

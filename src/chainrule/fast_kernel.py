@@ -213,9 +213,11 @@ def _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, x, Z,
 
 
 @njit(cache=True, fastmath=_FAST)
-def _delta_below(W, d, dp, zp, a, code, al):
-    """δ of the layer below: f'(z) ⊙ (Wᵀ δ), accumulated row by row along contiguous weights."""
+def _delta_below(W, d, D, Z, a, start, code, al):
+    """δ of the layer below (its neurons from `start` in D and Z): f'(z) ⊙ (Wᵀ δ), accumulated row
+    by row along contiguous weights."""
     n, fi = W.shape
+    dp, zp = D[start : start + fi], Z[start : start + fi]
     for k in range(fi):
         dp[k] = 0.0
     for j in range(n):
@@ -244,15 +246,7 @@ def _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z
             elif mode == 2:
                 G[bo + j] += dj
         if layer > 0:
-            _delta_below(
-                W,
-                d,
-                D[a_off[layer] : a_off[layer] + fi],
-                Z[a_off[layer] : a_off[layer] + fi],
-                a,
-                act[layer - 1],
-                alpha[layer - 1],
-            )
+            _delta_below(W, d, D, Z, a, a_off[layer], act[layer - 1], alpha[layer - 1])
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -268,15 +262,7 @@ def _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, a
         a = A[a_off[layer] : a_off[layer] + fi]
         d = D[a_off[layer + 1] : a_off[layer + 1] + n]
         if layer > 0:
-            _delta_below(
-                W,
-                d,
-                D[a_off[layer] : a_off[layer] + fi],
-                Z[a_off[layer] : a_off[layer] + fi],
-                a,
-                act[layer - 1],
-                alpha[layer - 1],
-            )
+            _delta_below(W, d, D, Z, a, a_off[layer], act[layer - 1], alpha[layer - 1])
         if masked:
             for j in range(n):
                 dj = d[j]
