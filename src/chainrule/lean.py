@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import blas
 from .functions import softmax_backward
 from .network import Network
+
+# From this many weights in a layer, its update is folded into the gradient's matrix product:
+# W ← W − η·δᵀa as one BLAS call (`blas.update_weights`), which saves a pass over the weights and
+# the gradient's buffer; below it a ctypes call costs more than the pass it saves.
+FUSED_MIN_WEIGHTS = 65_536
 
 
 class LeanSGD:
@@ -25,10 +31,21 @@ class LeanSGD:
         self.frozen = set(net.training.freeze)
         self.fused = net.loss.fused_activation == net.output_layer.activation.name
         self.z = [np.empty((batch, la.units), dtype=self.dtype) for la in net.layers]
-        self.d_w = [np.empty_like(la.weight) for la in net.layers]
+        self.a = [
+            np.empty((batch, la.units) if la.activation.name == "relu" else (0, 0), self.dtype) for la in net.layers
+        ]
         self.masks = [la.frozen_mask(self.frozen) for la in net.layers]
         self.b_masks = [self._mask([la.bias_names]) for la in net.layers]
         self.d_prev = [np.empty((batch, la.weight.shape[1]), dtype=self.dtype) for la in net.layers]
+        # Per layer: whether one BLAS call updates its weights (nothing frozen in it), or product
+        # into a buffer, then subtract.
+        self.in_place = [
+            la.weight.size >= FUSED_MIN_WEIGHTS and m is None and blas.available(self.dtype)
+            for la, m in zip(net.layers, self.masks, strict=True)
+        ]
+        self.d_w: list[np.ndarray | None] = [
+            None if f else np.empty_like(la.weight) for f, la in zip(self.in_place, net.layers, strict=True)
+        ]
 
     def _mask(self, names: list[list[str]]) -> np.ndarray | None:
         flat = [n for row in names for n in row]
@@ -48,7 +65,10 @@ class LeanSGD:
             np.matmul(acts[-1], layer.weight.T, out=z)
             if layer.bias_mode != "none":
                 z += layer.bias
-            acts.append(layer.activation.value(z, layer.alpha_value()))
+            if layer.activation.name == "relu":  # the registry's max(z, 0), into a kept buffer
+                acts.append(np.maximum(z, 0.0, out=self.a[i][:n]))
+            else:
+                acts.append(layer.activation.value(z, layer.alpha_value()))
         out_z, out_a = self.z[-1][:n], acts[-1]
         # The loss from the activations already at hand (the fused form from z would compute the
         # softmax a second time); equal to it within rounding, and it only reports progress.
@@ -64,7 +84,9 @@ class LeanSGD:
             layer = net.layers[i]
             if i < len(net.layers) - 1 or not self.fused:
                 d_a = d_z
-                if layer.activation.elementwise:
+                if layer.activation.name == "relu":  # δ·1 where z > 0, δ·0 elsewhere: the registry's numbers
+                    d_z = np.multiply(d_a, self.z[i][:n] > 0, out=d_a)
+                elif layer.activation.elementwise:
                     d_z = layer.activation.derivative(self.z[i][:n], acts[i + 1], layer.alpha_value()) * d_a
                 else:
                     d_z = softmax_backward(acts[i + 1], d_a)
@@ -81,9 +103,10 @@ class LeanSGD:
         return float(losses.sum() / n if mean else losses.sum())
 
     def _update(self, i: int, d_z: np.ndarray, a_prev: np.ndarray, lr: float) -> None:
-        """θ ← θ − η·∂L/∂θ in place. η scales δ (batch × units) before the weight-gradient product
-        rather than the product itself (units × fan-in): one pass over a small array instead of a
-        large one; the result differs from η·(δᵀa) by rounding only."""
+        """θ ← θ − η·∂L/∂θ in place. Large layers: one BLAS call, W + (−η)·δᵀa. Others: η scales δ
+        (batch × units) before the weight-gradient product rather than the product itself (units ×
+        fan-in), one pass over a small array instead of a large one, then the subtraction. Either
+        differs from W − η·(δᵀa) by rounding only."""
         layer = self.net.layers[i]
         if layer.bias_mode != "none":
             d_b = d_z.sum(axis=0) if layer.bias_mode == "neuron" else np.array([d_z.sum()], dtype=self.dtype)
@@ -92,8 +115,10 @@ class LeanSGD:
             if b_mask is not None:
                 step = step * b_mask
             layer.bias -= step
+        if self.in_place[i] and blas.update_weights(layer.weight, d_z, a_prev, -lr):
+            return
         d_z *= lr  # d_z is this step's own array: scaling it in place is safe
-        grad = np.matmul(d_z.T, a_prev, out=self.d_w[i])
+        grad = np.matmul(d_z.T, a_prev, out=self.d_w[i])  # a new array when the BLAS call could not
         mask = self.masks[i]
         if mask is not None:
             grad *= mask
