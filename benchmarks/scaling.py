@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/scaling.py          # prints the table; --write adds it to docs/performance.md
 
-A 2-W-W-1 tanh network (W = width) trained by SGD at several batch sizes, timed on chainrule's
-compiled per-example loop, its lean NumPy path and PyTorch eager, in one process.
+A 2-W-W-1 network (W = width; tanh or relu hidden layers) trained by SGD at several batch sizes,
+timed in one process on chainrule's compiled loop working example by example, the same loop working
+on each batch as matrices (BLAS products), its lean NumPy path, and PyTorch eager.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from workloads import Workload  # noqa: E402
 from chainrule.allocator import keep_freed_memory  # noqa: E402
 from chainrule.sgd import PlainSGD  # noqa: E402
 
+HIDDEN = ("tanh", "relu")
 WIDTHS = (4, 16, 64, 256)
 BATCHES = (1, 8, 32, 256)
 
@@ -39,8 +41,8 @@ def per_update(run, updates: int) -> float:  # type: ignore[no-untyped-def]
     return best
 
 
-def chainrule_runner(w: Workload, compiled: bool):  # type: ignore[no-untyped-def]
-    trainer = PlainSGD(w.network(), w.batch, compiled=compiled)
+def chainrule_runner(w: Workload, compiled: bool, matrices: bool | None = None):  # type: ignore[no-untyped-def]
+    trainer = PlainSGD(w.network(), w.batch, compiled=compiled, matrices=matrices)
     per_epoch = -(-w.examples // w.batch)
 
     def run(updates: int) -> int:
@@ -61,24 +63,26 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()  # as `chainrule train` does; process-wide, so PyTorch and NumPy get it too
     lines = [
-        "| width W (2-W-W-1) | params | batch | compiled µs | NumPy µs | PyTorch µs | fastest |",
-        "|---|---|---|---|---|---|---|",
+        "| hidden | width W (2-W-W-1) | params | batch | compiled, per example µs | compiled, matrices µs"
+        " | NumPy µs | PyTorch µs | fastest |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     print(lines[0])
-    for width in WIDTHS:
-        for batch in BATCHES:
-            w = Workload("s", "s", (2, width, width, 1), "tanh", "sigmoid", "half_squared_error", batch, 1024, 0)
-            cost = max(1, batch * w.params // 2000)
-            updates = max(20, 4000 // cost)
-            times = {
-                "compiled": per_update(chainrule_runner(w, True), updates),
-                "NumPy": per_update(chainrule_runner(w, False), updates),
-                "PyTorch": per_update(w.pytorch(), updates),
-            }
-            best = min(times, key=times.__getitem__)
-            line = f"| {width} | {w.params} | {batch} | " + " | ".join(fmt(t) for t in times.values()) + f" | {best} |"
-            lines.append(line)
-            print(line, flush=True)
+    for hidden, width, batch in ((h, w, b) for h in HIDDEN for w in WIDTHS for b in BATCHES):
+        w = Workload("s", "s", (2, width, width, 1), hidden, "sigmoid", "half_squared_error", batch, 1024, 0)
+        cost = max(1, batch * w.params // 2000)
+        updates = max(20, 4000 // cost)
+        times = {
+            "per example": per_update(chainrule_runner(w, True, False), updates),
+            "matrices": per_update(chainrule_runner(w, True, True), updates) if batch > 1 else float("nan"),
+            "NumPy": per_update(chainrule_runner(w, False), updates),
+            "PyTorch": per_update(w.pytorch(), updates),
+        }
+        best = min((k for k in times if times[k] == times[k]), key=times.__getitem__)
+        cells = " | ".join("–" if t != t else fmt(t) for t in times.values())
+        line = f"| {hidden} | {width} | {w.params} | {batch} | {cells} | {best} |"
+        lines.append(line)
+        print(line, flush=True)
     if args.write:
         intro = __doc__.split("\n\n", 2)[2].strip()
         replace_section("Where each path wins", intro + "\n\n" + "\n".join(lines))

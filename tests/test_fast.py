@@ -21,14 +21,13 @@ def engine_epochs(net: Network, epochs: int) -> Network:
     return net
 
 
-def fast_epochs(net: Network, epochs: int) -> tuple[Network, np.ndarray]:
+def fast_epochs(net: Network, epochs: int, matrices: bool | None = None) -> tuple[Network, np.ndarray]:
     packed = fast.pack(net)
     n = net.x.shape[0]
     batch = {"online": 1, "full": n}.get(str(net.training.batch), net.training.batch)
     order = np.tile(np.arange(n), (epochs, 1))
-    losses = fast.train_epochs(
-        packed, net.x, net.y, order, int(batch), net.training.reduction == "mean", net.training.learning_rate, epochs
-    )
+    mean, lr = net.training.reduction == "mean", net.training.learning_rate
+    losses = fast.train_epochs(packed, net.x, net.y, order, int(batch), mean, lr, epochs, matrices)
     out = copy.deepcopy(net)
     packed.unpack_into(out)
     return out, losses
@@ -37,10 +36,15 @@ def fast_epochs(net: Network, epochs: int) -> tuple[Network, np.ndarray]:
 SUPPORTED = [(loss, act) for loss, act in CASES if act in fast.ACTIVATION_CODES]
 
 
+@pytest.mark.parametrize("matrices", [False, True], ids=["per-example", "matrices"])
 @pytest.mark.parametrize(("case", "loss", "output"), [(i, lo, o) for i, (lo, o) in enumerate(SUPPORTED)])
-def test_compiled_sgd_equals_the_engine(case: int, loss: str, output: str) -> None:
+def test_compiled_sgd_equals_the_engine(case: int, loss: str, output: str, matrices: bool) -> None:
+    """Each batch example by example, or as matrices through BLAS (batches of two or more)."""
     rng = np.random.default_rng(500 + case)
     doc = random_document(rng, loss, output)
+    if matrices:  # batches of several examples, so that the matrix products do the work
+        doc["examples"] *= 3
+        doc["training"]["batch"] = ["full", 2, 5][case % 3]
     for layer in doc["layers"][:-1]:
         if layer["activation"] == "prelu":
             layer["activation"] = "leaky_relu"
@@ -48,7 +52,7 @@ def test_compiled_sgd_equals_the_engine(case: int, loss: str, output: str) -> No
     if rng.random() < 0.5:
         net.training.freeze = (net.parameter_names()[0],)
     expected = engine_epochs(net, 3)
-    got, losses = fast_epochs(net, 3)
+    got, losses = fast_epochs(net, 3, matrices)
     for name, value in expected.parameters().items():
         assert got.parameters()[name] == pytest.approx(value, rel=1e-12, abs=1e-14), name
     # the first epoch's loss: the example losses met before each update, averaged
@@ -86,3 +90,20 @@ def test_unsupported_networks_say_why() -> None:
     }
     assert "prelu" in (fast.unsupported(netfile.from_dict(doc)) or "")
     assert fast.unsupported(netfile.load()) is None
+
+
+def test_float32_matrices_stay_within_float32_rounding() -> None:
+    """Batches of 8 through single-precision BLAS products (sgemm) against the float64 engine."""
+    net = netfile.load(netfile.example_path("spirals.toml"))
+    net.training.batch, net.training.learning_rate = 8, 0.05
+    packed = fast.pack(net, np.float32)
+    order = np.tile(np.arange(net.x.shape[0]), (3, 1))
+    fast.train_epochs(packed, net.x, net.y, order, 8, True, 0.05, 3, matrices=True)
+    exact = engine_epochs(net, 3).parameters()
+    got = copy.deepcopy(net)
+    packed.unpack_into(got)
+    moved = 0
+    for name, value in exact.items():
+        assert got.parameters()[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
+        moved += value != net.parameters()[name]
+    assert moved == len(exact)  # every parameter learned: the comparison is not of untouched numbers

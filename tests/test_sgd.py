@@ -41,9 +41,19 @@ def test_the_path_follows_the_size_and_says_why_it_falls_back() -> None:
     }
     trainer = PlainSGD(netfile.from_dict(doc), 1)
     assert trainer.path == "numpy" and "prelu" in trainer.note
-    big = {"inputs": 200, "layers": [{"units": 200, "activation": "relu"}, {"units": 10, "activation": "softmax"}]}
-    big |= {"loss": "cross_entropy", "examples": [{"x": [0.0] * 200, "y": [1.0] + [0.0] * 9}]}
-    assert PlainSGD(netfile.from_dict(big), 64).path == "numpy"
+    # relu runs in the compiled loop's own vectorized loops: a batch of 64 as matrices
+    assert PlainSGD(netfile.from_dict(_net(200, 200, "relu")), 64).path == "compiled"
+    # tanh calls the maths library once per number there: past 2,500 a batch, NumPy's tanh wins
+    assert PlainSGD(netfile.from_dict(_net(2, 64, "tanh")), 8).path == "compiled"  # 8 × 64
+    assert PlainSGD(netfile.from_dict(_net(2, 64, "tanh")), 64).path == "numpy"  # 64 × 64
+    # past 50 million multiply-adds an update the products are all the time: NumPy, without numba's memory
+    assert PlainSGD(netfile.from_dict(_net(784, 1024, "relu")), 256).path == "numpy"
+
+
+def _net(inputs: int, width: int, hidden: str) -> dict[str, object]:
+    layers = [{"units": width, "activation": hidden}, {"units": 10, "activation": "softmax"}]
+    example = {"x": [0.0] * inputs, "y": [1.0] + [0.0] * 9}
+    return {"inputs": inputs, "layers": layers, "loss": "cross_entropy", "examples": [example]}
 
 
 def test_epoch_losses_fall_on_xor() -> None:

@@ -26,10 +26,19 @@ def _run(net, path: str, **config):  # type: ignore[no-untyped-def]
     return trainer, result
 
 
-@pytest.mark.parametrize(("example", "batch"), [("xor.toml", 1), ("xor.toml", 3), ("softmax-classifier.toml", 2)])
-def test_paths_agree_on_parameters_and_every_epochs_metrics(example: str, batch: int) -> None:
+@pytest.mark.parametrize(
+    ("example", "batch", "epochs"),
+    [
+        ("xor.toml", 1, 30),
+        ("xor.toml", 3, 30),
+        ("softmax-classifier.toml", 2, 30),
+        # 200 examples: batches of 8 and the evaluation go through the compiled loop's matrices
+        ("spirals.toml", 8, 5),
+    ],
+)
+def test_paths_agree_on_parameters_and_every_epochs_metrics(example: str, batch: int, epochs: int) -> None:
     net = netfile.load(netfile.example_path(example))
-    runs = {p: _run(net, p, epochs=30, batch=batch) for p in ("compiled", "numpy", "engine")}
+    runs = {p: _run(net, p, epochs=epochs, batch=batch) for p in ("compiled", "numpy", "engine")}
     assert runs["compiled"][0].path == "compiled"
     expected = runs["engine"][1]
     for path in ("compiled", "numpy"):

@@ -88,8 +88,9 @@ def unsupported(net: Network) -> str | None:
     """Why the compiled path cannot train this network, or None when it can."""
     try:
         import numba  # noqa: F401
-    except ImportError:
-        return "numba is not installed (pip install 'chainrule[fast]')"
+        import scipy  # noqa: F401  (numba's matrix products call SciPy's BLAS)
+    except ImportError as missing:
+        return f"{missing.name} is not installed (pip install 'chainrule[fast]')"
     for layer in net.layers:
         if layer.activation.name not in ACTIVATION_CODES:
             return f"the compiled path has no {layer.activation.name} (layer {layer.name})"
@@ -131,6 +132,22 @@ def pack(net: Network, dtype: Any = None) -> Packed:
     )
 
 
+# From this batch size on, an update works on the batch as matrices (one BLAS product per layer)
+# rather than example by example; evaluations of at least EVALUATION_MIN_ROWS examples always do.
+# Measured by benchmarks/scaling.py (docs/performance.md, "Where each path wins"): at batch 4 the
+# two tie, from 8 on the matrices win at every width, by 1.5–3x at batch 32.
+MATRIX_MIN_BATCH = 4
+EVALUATION_ROWS = 256  # rows per block when the evaluation goes through matrices
+
+
+def _layout(batch: int, matrices: bool | None) -> tuple[int, bool]:
+    """(rows per matrix block, whether batches go through matrices); (0, False): one example at a
+    time throughout. ``matrices``: None chooses by MATRIX_MIN_BATCH; True or False forces it."""
+    if matrices is False:
+        return 0, False
+    return max(batch, EVALUATION_ROWS), batch >= MATRIX_MIN_BATCH if matrices is None else True
+
+
 def kernel() -> Any:
     """The compiled loops (numba compiles them once and caches them on disk)."""
     from . import fast_kernel
@@ -139,12 +156,21 @@ def kernel() -> Any:
 
 
 def train_epochs(
-    packed: Packed, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch: int, mean: bool, lr: float, epochs: int
+    packed: Packed,
+    x: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    batch: int,
+    mean: bool,
+    lr: float,
+    epochs: int,
+    matrices: bool | None = None,
 ) -> np.ndarray:
     """Run `epochs` epochs of SGD in place on packed.params; returns each epoch's mean example loss.
 
     ``order`` is the example order of every epoch (shape (epochs, n)); the loss of an epoch is the
-    mean of the example losses as they were met, each before its own update.
+    mean of the example losses as they were met, each before its own update. ``matrices``: see
+    `_layout` (tests force each way; the default chooses by batch size).
     """
     losses = np.empty(epochs, dtype=np.float64)
     dt = packed.params.dtype
@@ -156,6 +182,7 @@ def train_epochs(
         int(batch),
         bool(mean),
         dt.type(lr),
+        *_layout(batch, matrices),
         losses,
     )
     if not np.all(np.isfinite(losses)):
@@ -174,12 +201,13 @@ def train_and_evaluate(
     classify: int,
     cut: float,
     until_loss: float,
+    matrices: bool | None = None,
 ) -> tuple[int, np.ndarray]:
     """Epochs of SGD, each followed by the evaluation `chainrule train` reports after an epoch.
 
     ``data`` is (x, y, x_val, y_val) (validation arrays may have no rows). Returns the number of
     epochs run (fewer when the training loss reached `until_loss`) and a (epochs, 4) array of
-    training loss, accuracy, validation loss and validation accuracy.
+    training loss, accuracy, validation loss and validation accuracy. ``matrices`` as in `train_epochs`.
     """
     dt = packed.params.dtype
     x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
@@ -197,6 +225,7 @@ def train_and_evaluate(
         int(classify),
         float(cut),
         float(until_loss),
+        *_layout(batch, matrices),
         out,
     )
     return int(done), out[: int(done)]

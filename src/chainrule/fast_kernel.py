@@ -19,6 +19,8 @@ from .functions import SELU_ALPHA, SELU_SCALE
 _FAST = {"reassoc", "contract"}
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
+# Fewer rows than this are evaluated one example at a time: matrices only pay from a few rows on.
+EVALUATION_MIN_ROWS = 8
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -108,13 +110,23 @@ def _output_delta(
     y: np.ndarray,
     scale: float,
     alpha: float,
+    with_value: bool,
 ) -> float:
-    """Set D (∂L/∂z of the output) for one example; return that example's loss."""
+    """Set D (∂L/∂z of the output) for one example; return that example's loss (0 for the two
+    cross-entropies when not `with_value`: their δ needs no logarithm or exponential)."""
     value = 0.0
     if loss == 3:  # binary cross-entropy with sigmoid, from z
         for j in range(m):
-            value += _softplus(Z[o + j]) - y[j] * Z[o + j]
+            if with_value:
+                value += _softplus(Z[o + j]) - y[j] * Z[o + j]
             D[o + j] = (A[o + j] - y[j]) * scale
+        return value
+    if loss == 4 and not with_value:
+        ysum = 0.0
+        for j in range(m):
+            ysum += y[j]
+        for j in range(m):
+            D[o + j] = (A[o + j] * ysum - y[j]) * scale
         return value
     if loss == 4:  # cross-entropy with softmax, by log-sum-exp
         top = Z[o]
@@ -285,12 +297,148 @@ def _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, a
 
 
 @njit(cache=True, fastmath=_FAST)
+def _act_block(code, z, out, alpha):
+    """out = f(z) over a block. relu, leaky ReLU and the identity get loops of their own, which LLVM
+    vectorizes (through `_act` one number at a time they run several times slower); the others
+    call the maths library once per number (see `sgd.VECTORIZED`)."""
+    rows, n = z.shape
+    if code == 4:
+        for t in range(rows):
+            for j in range(n):
+                out[t, j] = max(z[t, j], 0.0)
+    elif code == 5:
+        for t in range(rows):
+            for j in range(n):
+                out[t, j] = z[t, j] if z[t, j] > 0 else alpha * z[t, j]
+    elif code == 0:
+        out[:, :] = z
+    else:
+        for t in range(rows):
+            for j in range(n):
+                out[t, j] = _act(code, z[t, j], alpha)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _dact_block(code, z, a, d, alpha):
+    """d ⊙= f'(z) over a block (as `_act_block`: the piecewise-linear ones by loops of their own)."""
+    rows, n = z.shape
+    if code == 4:
+        for t in range(rows):
+            for j in range(n):
+                d[t, j] = d[t, j] if z[t, j] > 0 else 0.0
+    elif code == 5:
+        for t in range(rows):
+            for j in range(n):
+                d[t, j] = d[t, j] if z[t, j] > 0 else alpha * d[t, j]
+    elif code == 1:
+        d[:, :] = 0.0
+    elif code != 0:
+        for t in range(rows):
+            for j in range(n):
+                d[t, j] *= _dact(code, z[t, j], a[t, j], alpha)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _block(buf, cap, start, rows, width):
+    """Rows × width of a batch buffer: the block of the neurons from `start`, row-major, first `rows` rows.
+
+    A batch buffer holds each layer's values for up to `cap` examples as one contiguous block, so
+    that each block is a matrix BLAS can take as it is."""
+    s = start * cap
+    return buf[s : s + rows * width].reshape((rows, width))
+
+
+@njit(cache=True, fastmath=_FAST)
+def _matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap):
+    """The forward pass for `rows` examples at once, one matrix product per layer: X[idx[first + t]]
+    for t < rows (X[first + t] when idx is empty)."""
+    x = _block(Ab, cap, 0, rows, fan_in[0])
+    for t in range(rows):
+        i = idx[first + t] if idx.shape[0] > 0 else first + t
+        for k in range(fan_in[0]):
+            x[t, k] = X[i, k]
+    for layer in range(units.shape[0]):
+        n, fi, wo, code, al = units[layer], fan_in[layer], w_off[layer], act[layer], alpha[layer]
+        W = P[wo : wo + n * fi].reshape((n, fi))
+        a = _block(Ab, cap, a_off[layer], rows, fi)
+        z = _block(Zb, cap, a_off[layer + 1], rows, n)
+        out = _block(Ab, cap, a_off[layer + 1], rows, n)
+        np.dot(a, W.T, z)
+        mode, bo = bias_mode[layer], b_off[layer]
+        if mode == 1:
+            shared = P[bo]
+            for t in range(rows):
+                for j in range(n):
+                    z[t, j] += shared
+        elif mode == 2:
+            b = P[bo : bo + n]  # a view: through offsets into P the loop does not vectorize
+            for t in range(rows):
+                for j in range(n):
+                    z[t, j] += b[j]
+        if code == 8:
+            base = a_off[layer + 1] * cap
+            for t in range(rows):
+                _softmax(Zb, Ab, base + t * n, n)
+        else:
+            _act_block(code, z, out, al)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _matrix_update(
+    P, M, G, masked, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, idx, first, rows, scale, lr,
+    Zb, Ab, Db, cap, with_loss
+):  # fmt: skip
+    """One update on the batch idx[first : first + rows] as matrices: BLAS products for the forward
+    pass, the weight gradients δᵀa and the δ of each layer below (through the weights before the
+    update), then θ ← θ − η·g·mask. Returns the sum of the batch's example losses."""
+    last = units.shape[0] - 1
+    _matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap)
+    m, base = units[last], a_off[last + 1] * cap
+    total = 0.0
+    for t in range(rows):
+        y = Y[idx[first + t]]
+        total += _output_delta(loss, act[last], Zb, Ab, Db, base + t * m, m, y, scale, alpha[last], with_loss)
+    for layer in range(last, -1, -1):
+        n, fi, wo = units[layer], fan_in[layer], w_off[layer]
+        W = P[wo : wo + n * fi].reshape((n, fi))
+        d = _block(Db, cap, a_off[layer + 1], rows, n)
+        np.dot(d.T, _block(Ab, cap, a_off[layer], rows, fi), G[wo : wo + n * fi].reshape((n, fi)))
+        mode, bo = bias_mode[layer], b_off[layer]
+        if mode == 1:
+            s = 0.0
+            for t in range(rows):
+                for j in range(n):
+                    s += d[t, j]
+            G[bo] = s
+        elif mode == 2:
+            g = G[bo : bo + n]
+            g[:] = 0.0
+            for t in range(rows):
+                for j in range(n):
+                    g[j] += d[t, j]
+        if layer > 0:
+            below = _block(Db, cap, a_off[layer], rows, fi)
+            np.dot(d, W, below)
+            zp, ap = _block(Zb, cap, a_off[layer], rows, fi), _block(Ab, cap, a_off[layer], rows, fi)
+            _dact_block(act[layer - 1], zp, ap, below, alpha[layer - 1])
+    if masked:
+        for p in range(P.shape[0]):
+            P[p] -= lr * G[p] * M[p]
+    else:
+        for p in range(P.shape[0]):
+            P[p] -= lr * G[p]
+    return total
+
+
+@njit(cache=True, fastmath=_FAST)
 def _epoch(
-    P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, Z, A, D
-):
+    P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, Z, A, D,
+    matrices, Zb, Ab, Db, with_loss
+):  # fmt: skip
     """One epoch of SGD in `order`; each update uses the gradients of its batch before it.
 
-    Returns the sum of the example losses met on the way, each before its own update.
+    Returns the sum of the example losses met on the way, each before its own update (only of
+    the squared errors and hinge without `with_loss`: the cross-entropies then skip theirs).
     """
     last = units.shape[0] - 1
     n = order.shape[0]
@@ -308,20 +456,45 @@ def _epoch(
         if stop - start == 1:  # one example: update each layer as soon as its δ is known
             i = order[start]
             _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
-            total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last])
+            total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last], with_loss)
             _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D)
+            start = stop
+            continue
+        if matrices:
+            cap = Zb.shape[0] // (a_off[last + 1] + units[last])
+            total += _matrix_update(
+                P, M, G, masked, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, start,
+                stop - start, scale, lr, Zb, Ab, Db, cap, with_loss
+            )  # fmt: skip
             start = stop
             continue
         G[:] = 0.0
         for t in range(start, stop):
             i = order[t]
             _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
-            total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last])
+            total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last], with_loss)
             _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D)
         for p in range(P.shape[0]):
             P[p] -= lr * G[p] * M[p]
         start = stop
     return total
+
+
+@njit(cache=True, fastmath=_FAST)
+def _correct(classify, cut, A, o, m, y):
+    """1.0 when the output A[o : o + m] classifies like y (classify: 0 none, 1 one output against
+    `cut`, 2 argmax), else 0.0."""
+    if classify == 1:
+        return 1.0 if (A[o] > cut) == (y[0] > cut) else 0.0
+    if classify == 2:
+        best, target = 0, 0
+        for j in range(1, m):
+            if A[o + j] > A[o + best]:
+                best = j
+            if y[j] > y[target]:
+                target = j
+        return 1.0 if best == target else 0.0
+    return 0.0
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -333,129 +506,100 @@ def _evaluate(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss
     total, right = 0.0, 0.0
     for i in range(X.shape[0]):
         _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
-        total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], 0.0, alpha[last])
-        if classify == 1:
-            right += 1.0 if (A[o] > cut) == (Y[i, 0] > cut) else 0.0
-        elif classify == 2:
-            best, target = 0, 0
-            for j in range(1, m):
-                if A[o + j] > A[o + best]:
-                    best = j
-                if Y[i, j] > Y[i, target]:
-                    target = j
-            right += 1.0 if best == target else 0.0
+        total += _output_delta(loss, act[last], Z, A, D, o, m, Y[i], 0.0, alpha[last], True)
+        right += _correct(classify, cut, A, o, m, Y[i])
     n = max(X.shape[0], 1)
     return total / n, right / n
 
 
 @njit(cache=True, fastmath=_FAST)
-def _buffers(P, units, a_off):
-    """z, a and δ of every neuron (inputs first), and the gradient of every parameter."""
+def _evaluate_matrices(
+    P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify, cut, Zb, Ab, Db
+):
+    """`_evaluate` by blocks of rows, one matrix product per layer and block."""
+    last = units.shape[0] - 1
+    m = units[last]
+    cap = Zb.shape[0] // (a_off[last + 1] + m)
+    base = a_off[last + 1] * cap
+    none = np.empty(0, dtype=np.int64)
+    total, right = 0.0, 0.0
+    for first in range(0, X.shape[0], cap):
+        rows = min(cap, X.shape[0] - first)
+        _matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, none, rows, Zb, Ab, cap)
+        for t in range(rows):
+            i, o = first + t, base + t * m
+            total += _output_delta(loss, act[last], Zb, Ab, Db, o, m, Y[i], 0.0, alpha[last], True)
+            right += _correct(classify, cut, Ab, o, m, Y[i])
+    n = max(X.shape[0], 1)
+    return total / n, right / n
+
+
+@njit(cache=True, fastmath=_FAST)
+def _buffers(P, units, a_off, cap):
+    """z, a and δ of every neuron (inputs first), the gradient of every parameter, and z, a and δ
+    for `cap` examples at once (empty when cap is 0: no matrices)."""
     size = a_off[units.shape[0]] + units[units.shape[0] - 1]
     return (
         np.zeros(size, dtype=P.dtype),
         np.zeros(size, dtype=P.dtype),
         np.zeros(size, dtype=P.dtype),
         np.zeros(P.shape[0], dtype=P.dtype),
+        np.zeros(size * cap, dtype=P.dtype),
+        np.zeros(size * cap, dtype=P.dtype),
+        np.zeros(size * cap, dtype=P.dtype),
     )
 
 
 @njit(cache=True, fastmath=_FAST)
 def train_epochs(
-    P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, losses
-):
-    """SGD for order.shape[0] epochs; losses[e] = the mean example loss met during epoch e."""
-    Z, A, D, G = _buffers(P, units, a_off)
+    P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, cap, matrices,
+    losses
+):  # fmt: skip
+    """SGD for order.shape[0] epochs; losses[e] = the mean example loss met during epoch e.
+
+    matrices: batches of two or more examples go through BLAS matrix products (cap ≥ batch rows)."""
+    Z, A, D, G, Zb, Ab, Db = _buffers(P, units, a_off, cap)
     for e in range(order.shape[0]):
         total = _epoch(
-            P,
-            M,
-            G,
-            units,
-            fan_in,
-            w_off,
-            b_off,
-            bias_mode,
-            act,
-            alpha,
-            a_off,
-            loss,
-            X,
-            Y,
-            order[e],
-            batch,
-            mean,
-            lr,
-            Z,
-            A,
-            D,
-        )
+            P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order[e], batch, mean, lr,
+            Z, A, D, matrices, Zb, Ab, Db, True
+        )  # fmt: skip
         losses[e] = total / order.shape[1]
 
 
 @njit(cache=True, fastmath=_FAST)
+def _evaluate_any(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify, cut, buffers):
+    Z, A, D, _G, Zb, Ab, Db = buffers
+    if Zb.shape[0] > 0 and X.shape[0] >= EVALUATION_MIN_ROWS:
+        return _evaluate_matrices(
+            P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify, cut, Zb, Ab, Db
+        )
+    return _evaluate(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify, cut, Z, A, D)
+
+
+@njit(cache=True, fastmath=_FAST)
 def train_and_evaluate(
-    P,
-    M,
-    units,
-    fan_in,
-    w_off,
-    b_off,
-    bias_mode,
-    act,
-    alpha,
-    a_off,
-    loss,
-    X,
-    Y,
-    orders,
-    batch,
-    mean,
-    lrs,
-    Xv,
-    Yv,
-    classify,
-    cut,
-    until_loss,
-    out,
-):
+    P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, orders, batch, mean, lrs, Xv, Yv,
+    classify, cut, until_loss, cap, matrices, out
+):  # fmt: skip
     """Epochs of SGD, each followed by the evaluation `chainrule train` reports.
 
     out[e] = (training loss, accuracy, validation loss, validation accuracy) after epoch e; stops
     after the first epoch whose training loss is at most `until_loss`. Returns the epochs run.
+    matrices: batches of two or more examples go through BLAS matrix products; so does the
+    evaluation of EVALUATION_MIN_ROWS examples or more when cap > 0 (blocks of up to `cap` rows).
     """
-    Z, A, D, G = _buffers(P, units, a_off)
+    buffers = _buffers(P, units, a_off, cap)
+    Z, A, D, G, Zb, Ab, Db = buffers
+    layout = (P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss)
     for e in range(orders.shape[0]):
         _epoch(
-            P,
-            M,
-            G,
-            units,
-            fan_in,
-            w_off,
-            b_off,
-            bias_mode,
-            act,
-            alpha,
-            a_off,
-            loss,
-            X,
-            Y,
-            orders[e],
-            batch,
-            mean,
-            lrs[e],
-            Z,
-            A,
-            D,
-        )
-        out[e, 0], out[e, 1] = _evaluate(
-            P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify, cut, Z, A, D
-        )
+            P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, orders[e], batch, mean,
+            lrs[e], Z, A, D, matrices, Zb, Ab, Db, False
+        )  # fmt: skip
+        out[e, 0], out[e, 1] = _evaluate_any(*layout, X, Y, classify, cut, buffers)
         if Xv.shape[0] > 0:
-            out[e, 2], out[e, 3] = _evaluate(
-                P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, Xv, Yv, classify, cut, Z, A, D
-            )
+            out[e, 2], out[e, 3] = _evaluate_any(*layout, Xv, Yv, classify, cut, buffers)
         if out[e, 0] <= until_loss:
             return e + 1
     return orders.shape[0]
