@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/run.py            # prints the table and writes docs/performance.md
     .venv/bin/python benchmarks/run.py --quick    # fewer repeats, no file written
 
-Each workload runs with warm-up, then several timed repeats; the table gives min/median/max of
-the per-update time and the ratios of the medians. Not a test: nothing here asserts a time.
+Each workload runs with warm-up, then several timed rounds in which a GEMM peak measurement,
+chainrule, PyTorch and NumPy take turns; the table gives min/median/max of the per-update time,
+the ratios of the medians and chainrule's share of the GEMM peak measured beside it. Not a test:
+nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -42,26 +44,39 @@ class Timing:
         return statistics.median(self.per_update)
 
 
-def measure(run: Callable[[int], int], updates: int, repeats: int) -> list[float]:
-    """Seconds per update over `repeats` runs of about `updates` updates each, after a warm-up run.
+def measure(runners: dict[str, Callable[[int], int]], updates: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds per update of each runner over `repeats` rounds of about `updates` updates each,
+    after a warm-up run of each. The runners take turns within every round, so a change in what
+    else the machine is doing falls on all of them alike.
 
     A runner returns how many updates it really made (chainrule's run whole epochs)."""
-    run(max(updates // 10, 1))
-    out = []
+    for run in runners.values():
+        run(max(updates // 10, 1))
+    out: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
-        t = time.perf_counter()
-        done = run(updates)
-        out.append((time.perf_counter() - t) / done)
+        for name, run in runners.items():
+            t = time.perf_counter()
+            done = run(updates)
+            out[name].append((time.perf_counter() - t) / done)
     return out
 
 
-def gemm_peak(dtype: type, size: int = 2048, repeats: int = 5) -> float:
-    """The machine's measured matrix-product rate (FLOP/s) for this dtype, through NumPy."""
+def gemm_peak(dtype: type, size: int = 2048, repeats: int = 3) -> Callable[[int], int]:
+    """A runner that measures the machine's matrix-product rate through NumPy: the best of
+    `repeats` size² products. Returns FLOP/s in place of a count (see `row`)."""
     a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
     b = a.copy()
     a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * size**3 / best
+
+    def run(_updates: int) -> int:
+        best = min(_timed(lambda: a @ b) for _ in range(repeats))
+        PEAKS.setdefault(np.dtype(dtype).name, []).append(2 * size**3 / best)
+        return 1
+
+    return run
+
+
+PEAKS: dict[str, list[float]] = {}  # every GEMM peak measured in this run, by dtype
 
 
 def _timed(f: Callable[[], object]) -> float:
@@ -118,8 +133,14 @@ def fmt_time(s: float) -> str:
     return f"{s * 1e3:.2f} ms"
 
 
-def row(w: Workload, repeats: int, peak: float | None, torch_times: dict[str, float]) -> tuple[str, list[str]]:
-    timings = [Timing(name, measure(fn, w.updates, repeats)) for name, fn in w.runners().items()]
+def row(w: Workload, repeats: int, torch_times: dict[str, float]) -> tuple[str, list[str]]:
+    """One workload: chainrule, PyTorch and NumPy in turns, and the GEMM peak measured in each
+    round just before them, so that the share of the peak compares times taken side by side."""
+    dtype = np.dtype(w.dtype).name
+    before = len(PEAKS.get(dtype, []))
+    times = measure({"peak": gemm_peak(w.dtype), **w.runners()}, w.updates, repeats)
+    peaks = PEAKS[dtype][before + 1 :]  # the warm-up's measurement is not one of the rounds
+    timings = [Timing(name, t) for name, t in times.items() if name != "peak"]
     base = {t.name: t.median for t in timings}
     torch_times[w.key] = base["pytorch"]
     cells = [w.title]
@@ -127,10 +148,8 @@ def row(w: Workload, repeats: int, peak: float | None, torch_times: dict[str, fl
         cells.append(f"{fmt_time(min(t.per_update))} / {fmt_time(t.median)} / {fmt_time(max(t.per_update))}")
     cells.append(f"{base['pytorch'] / base['chainrule']:.1f}x")
     cells.append(f"{base['numpy'] / base['chainrule']:.1f}x")
-    if peak and w.flops_per_update:
-        cells.append(f"{w.flops_per_update / base['chainrule'] / peak:.0%}")
-    else:
-        cells.append("")
+    shares = [w.flops_per_update / t / p for t, p in zip(times["chainrule"], peaks, strict=True)]
+    cells.append(f"{statistics.median(shares):.0%} / {max(shares):.0%}")
     return w.key, cells
 
 
@@ -158,8 +177,6 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()  # as `chainrule train` does; process-wide, so PyTorch and NumPy get it too
     repeats = 3 if args.quick else 7
-    peak32, peak64 = gemm_peak(np.float32), gemm_peak(np.float64)
-    print(f"GEMM peak (2048², NumPy): float32 {peak32 / 1e9:.0f} GFLOP/s, float64 {peak64 / 1e9:.0f} GFLOP/s")
     header = [
         "workload",
         "chainrule min / median / max",
@@ -167,15 +184,14 @@ def main() -> None:
         "NumPy reference",
         "vs PyTorch",
         "vs NumPy",
-        "of GEMM peak",
+        "of GEMM peak: median / best",
     ]
     rows = []
     torch_times: dict[str, float] = {}
     for w in WORKLOADS:
         if args.only and args.only not in w.key:
             continue
-        peak = peak32 if w.dtype == np.float32 else peak64
-        _key, cells = row(w, repeats, peak, torch_times)
+        _key, cells = row(w, repeats, torch_times)
         rows.append(cells)
         print(" | ".join(cells), flush=True)
     cli_lines = []
@@ -186,6 +202,11 @@ def main() -> None:
         line = f"| {what} | {rate:,.0f} updates/s ({path}) | {rate * torch_times[key]:.1f}x |"
         cli_lines.append(line)
         print(line, flush=True)
+    peak_line = "GEMM peak (2048², through NumPy), measured in every round beside the workloads: " + ", ".join(
+        f"{dt} median {statistics.median(v) / 1e9:.0f} GFLOP/s ({min(v) / 1e9:.0f}–{max(v) / 1e9:.0f})"
+        for dt, v in PEAKS.items()
+    )
+    print(peak_line)
     start = startup(repeats)
     start_line = f"`chainrule` (explain the reference) in a fresh process: min {min(start):.3f} s, median {statistics.median(start):.3f} s"
     print(start_line)
@@ -198,9 +219,12 @@ def main() -> None:
             "",
             "# Performance\n\n"
             "Measured by `benchmarks/run.py` in one process: each cell is the time per update "
-            "(min / median / max of the repeats); ratios compare medians.\n\n"
+            "(min / median / max of the repeats); ratios compare medians. In each repeat chainrule, "
+            "PyTorch and NumPy take turns, just after a 2048² matrix product has measured the GEMM "
+            "peak; the share of the peak is chainrule's rate against that repeat's peak, as the "
+            "median and the best over the repeats.\n\n"
             f"Machine: {machine()}.\n\n"
-            f"GEMM peak measured in the same run: float32 {peak32 / 1e9:.0f} GFLOP/s, float64 {peak64 / 1e9:.0f} GFLOP/s.\n\n"
+            f"{peak_line}.\n\n"
             f"{table}\n\n"
             "`chainrule train` itself, from the command line (its per-epoch evaluation of the whole "
             "training set included), against the same PyTorch eager update time:\n\n"

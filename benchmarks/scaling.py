@@ -23,7 +23,8 @@ from docfile import replace_section  # noqa: E402
 from workloads import Workload  # noqa: E402
 
 from chainrule.allocator import keep_freed_memory  # noqa: E402
-from chainrule.sgd import PlainSGD  # noqa: E402
+from chainrule.fast import MATRIX_MIN_BATCH  # noqa: E402
+from chainrule.sgd import PlainSGD, choose_path  # noqa: E402
 
 HIDDEN = ("tanh", "relu")
 WIDTHS = (4, 16, 64, 256)
@@ -64,8 +65,8 @@ def main() -> None:
     keep_freed_memory()  # as `chainrule train` does; process-wide, so PyTorch and NumPy get it too
     lines = [
         "| hidden | width W (2-W-W-1) | params | batch | compiled, per example µs | compiled, matrices µs"
-        " | NumPy µs | PyTorch µs | fastest |",
-        "|---|---|---|---|---|---|---|---|---|",
+        " | NumPy µs | PyTorch µs | fastest | `chainrule train` takes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     print(lines[0])
     for hidden, width, batch in ((h, w, b) for h in HIDDEN for w in WIDTHS for b in BATCHES):
@@ -80,7 +81,9 @@ def main() -> None:
         }
         best = min((k for k in times if times[k] == times[k]), key=times.__getitem__)
         cells = " | ".join("–" if t != t else fmt(t) for t in times.values())
-        line = f"| {hidden} | {width} | {w.params} | {batch} | {cells} | {best} |"
+        path, _ = choose_path(w.network(), batch)
+        takes = "NumPy" if path == "numpy" else "per example" if batch < MATRIX_MIN_BATCH else "matrices"
+        line = f"| {hidden} | {width} | {w.params} | {batch} | {cells} | {best} | {takes} |"
         lines.append(line)
         print(line, flush=True)
     if args.write:
