@@ -1,11 +1,14 @@
-"""The compiled path: plain SGD on small networks, one example (or a small batch) at a time.
+"""The compiled path: whole epochs of plain SGD in one numba-compiled loop.
 
-NumPy spends microseconds per call, so a 2-2-1 network trained online is all overhead. This module
-packs a network's parameters into one flat array and runs whole epochs inside one numba-compiled
-loop. It computes exactly what `Network.forward/backward/updated` compute — the same formulas in
-the same stable forms, gradients of the batch loss before the update — and a test holds the two to
-1e-12. When numba is missing or the network uses something the kernel lacks, `plan` says why and
-the caller uses the NumPy engine instead.
+NumPy spends microseconds per call, so a 2-2-1 network trained online is all overhead, and a batch
+of 32 on 64-128-10 spends more time between its matrix products than in them. This module packs a
+network's parameters into one flat array and runs whole epochs, and their evaluation, inside one
+compiled loop: example by example for the smallest batches, and as matrices (BLAS products through
+numba, everything between them compiled) from MATRIX_MIN_BATCH on. It computes exactly what
+`Network.forward/backward/updated` compute — the same formulas in the same stable forms, gradients
+of the batch loss before the update — and the tests hold both ways to 1e-12. When numba or SciPy
+is missing or the network uses something the kernel lacks, `unsupported` says why and the caller
+uses the NumPy path instead.
 """
 
 from __future__ import annotations

@@ -189,8 +189,8 @@ class Trainer:
         )
         n = len(self.x)
         self.size = 1 if t.batch == "online" else n if t.batch == "full" else min(int(t.batch), n)
-        # The fastest path that gives the engine's numbers (issue: speed): plain SGD on a small
-        # network runs whole epochs in the compiled loop; other plain SGD in the lean NumPy path.
+        # The fastest path that gives the engine's numbers (issue: speed): plain SGD runs whole
+        # epochs in the compiled loop or, where `choose_path` says NumPy wins, the lean NumPy path.
         plain = config.optimizer == "sgd" and config.weight_decay == 0
         self.path, self.path_note = sgd.choose_path(self.net, self.size, plain)
         self.packed = fast.pack(self.net) if self.path == "compiled" else None

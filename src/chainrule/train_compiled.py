@@ -1,8 +1,8 @@
 """`chainrule train` on the compiled path: whole chunks of epochs, each evaluated, in numba.
 
-Used by `Trainer.run` for plain SGD on small networks (see `sgd.choose_path`); the records it
-makes and the stopping rules it applies are the NumPy loop's, and the tests hold the two paths'
-parameters and metrics to 1e-12.
+Used by `Trainer.run` for plain SGD wherever `sgd.choose_path` picks the compiled loop; the
+records it makes and the stopping rules it applies are the NumPy loop's, and the tests hold the
+two paths' parameters and metrics to 1e-12.
 """
 
 from __future__ import annotations
