@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 
 import numpy as np
 import pytest
@@ -107,3 +108,12 @@ def test_float32_matrices_stay_within_float32_rounding() -> None:
         assert got.parameters()[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
         moved += value != net.parameters()[name]
     assert moved == len(exact)  # every parameter learned: the comparison is not of untouched numbers
+
+
+@pytest.mark.parametrize("missing", ["numba", "scipy"])
+def test_without_its_libraries_the_compiled_path_says_which_to_install(
+    missing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # `import missing` now fails
+    reason = fast.unsupported(netfile.load()) or ""
+    assert reason == f"{missing} is not installed (pip install 'chainrule[fast]')"
