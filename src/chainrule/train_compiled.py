@@ -131,16 +131,24 @@ def _make_records(
     has_val: bool,
     done: int,
 ) -> list[EpochRecord]:
-    return [
-        EpochRecord(
-            t.epoch + c + 1,
-            m[0],
-            m[2] if has_val else None,
-            m[1] if classify else None,
-            m[3] if classify and has_val else None,
-            lr,
-            t.updates + (c + 1) * per_epoch,
-            before + took * (c + 1) / done,
+    # Column by column, then one constructor call per record: half the time of building each
+    # record from a row, which counts when an epoch is a single microsecond-long update.
+    step = np.arange(1, done + 1)
+    none = [None] * done
+
+    def column(j: int, present: bool) -> list[float] | list[None]:
+        return metrics[:done, j].tolist() if present else none
+
+    return list(
+        map(
+            EpochRecord,
+            (t.epoch + step).tolist(),
+            metrics[:done, 0].tolist(),
+            column(2, has_val),
+            column(1, bool(classify)),
+            column(3, bool(classify) and has_val),
+            lrs[:done].tolist(),
+            (t.updates + step * per_epoch).tolist(),
+            (before + took * step / done).tolist(),
         )
-        for c, (m, lr) in enumerate(zip(metrics.tolist(), lrs.tolist(), strict=False))
-    ]
+    )
