@@ -87,15 +87,37 @@ def _dact(code: int, z: float, a: float, alpha: float) -> float:
 
 @njit(cache=True, fastmath=_FAST)
 def _softmax(Z: np.ndarray, A: np.ndarray, o: int, m: int) -> None:
+    """The engine's softmax: e^(z_i − max z) / Σ_j e^(z_j − max z), one exponential per output."""
     top = Z[o]
     for j in range(1, m):
         top = max(top, Z[o + j])
     total = 0.0
     for j in range(m):
-        total += math.exp(Z[o + j] - top)
-    lse = math.log(total)
+        e = math.exp(Z[o + j] - top)
+        A[o + j] = e
+        total += e
     for j in range(m):
-        A[o + j] = math.exp(Z[o + j] - top - lse)
+        A[o + j] /= total
+
+
+@njit(cache=True, fastmath=_FAST)
+def _softmax_cross_entropy(Z: np.ndarray, A: np.ndarray, o: int, m: int, y: np.ndarray) -> float:
+    """`_softmax` into A and the cross-entropy −Σ y_j (z_j − log Σ e^z) by log-sum-exp, as
+    `_output_delta` computes it, from the same exponentials."""
+    top = Z[o]
+    for j in range(1, m):
+        top = max(top, Z[o + j])
+    total = 0.0
+    for j in range(m):
+        e = math.exp(Z[o + j] - top)
+        A[o + j] = e
+        total += e
+    lse = math.log(total)
+    value = 0.0
+    for j in range(m):
+        A[o + j] /= total
+        value -= y[j] * (Z[o + j] - top - lse)
+    return value
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -349,9 +371,12 @@ def _block(buf, cap, start, rows, width):
 
 
 @njit(cache=True, fastmath=_FAST)
-def _matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap):
+def _matrix_forward(
+    P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap, last_softmax
+):  # fmt: skip
     """The forward pass for `rows` examples at once, one matrix product per layer: X[idx[first + t]]
-    for t < rows (X[first + t] when idx is empty)."""
+    for t < rows (X[first + t] when idx is empty). Without `last_softmax` a softmax output layer
+    keeps only its z (the caller computes its a together with the loss)."""
     x = _block(Ab, cap, 0, rows, fan_in[0])
     for t in range(rows):
         i = idx[first + t] if idx.shape[0] > 0 else first + t
@@ -375,12 +400,12 @@ def _matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off
             for t in range(rows):
                 for j in range(n):
                     z[t, j] += b[j]
-        if code == 8:
+        if code != 8:
+            _act_block(code, z, out, al)
+        elif last_softmax or layer < units.shape[0] - 1:
             base = a_off[layer + 1] * cap
             for t in range(rows):
                 _softmax(Zb, Ab, base + t * n, n)
-        else:
-            _act_block(code, z, out, al)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -392,7 +417,9 @@ def _matrix_update(
     pass, the weight gradients δᵀa and the δ of each layer below (through the weights before the
     update), then θ ← θ − η·g·mask. Returns the sum of the batch's example losses."""
     last = units.shape[0] - 1
-    _matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap)
+    _matrix_forward(
+        P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap, True
+    )
     m, base = units[last], a_off[last + 1] * cap
     total = 0.0
     for t in range(rows):
@@ -522,13 +549,19 @@ def _evaluate_matrices(
     cap = Zb.shape[0] // (a_off[last + 1] + m)
     base = a_off[last + 1] * cap
     none = np.empty(0, dtype=np.int64)
+    fused = loss == 4 and act[last] == 8  # softmax and its cross-entropy from one set of exponentials
     total, right = 0.0, 0.0
     for first in range(0, X.shape[0], cap):
         rows = min(cap, X.shape[0] - first)
-        _matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, none, rows, Zb, Ab, cap)
+        _matrix_forward(
+            P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, none, rows, Zb, Ab, cap, not fused
+        )  # fmt: skip
         for t in range(rows):
             i, o = first + t, base + t * m
-            total += _output_delta(loss, act[last], Zb, Ab, Db, o, m, Y[i], 0.0, alpha[last], True)
+            if fused:
+                total += _softmax_cross_entropy(Zb, Ab, o, m, Y[i])
+            else:
+                total += _output_delta(loss, act[last], Zb, Ab, Db, o, m, Y[i], 0.0, alpha[last], True)
             right += _correct(classify, cut, Ab, o, m, Y[i])
     n = max(X.shape[0], 1)
     return total / n, right / n
