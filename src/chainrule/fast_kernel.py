@@ -86,8 +86,9 @@ def _dact(code: int, z: float, a: float, alpha: float) -> float:
 
 
 @njit(cache=True, fastmath=_FAST)
-def _softmax(Z: np.ndarray, A: np.ndarray, o: int, m: int) -> None:
-    """The engine's softmax: e^(z_i − max z) / Σ_j e^(z_j − max z), one exponential per output."""
+def _softmax(Z: np.ndarray, A: np.ndarray, o: int, m: int) -> tuple[float, float]:
+    """The engine's softmax: e^(z_i − max z) / Σ_j e^(z_j − max z), one exponential per output.
+    Returns (max z, Σ_j e^(z_j − max z)), for a log-sum-exp from the same exponentials."""
     top = Z[o]
     for j in range(1, m):
         top = max(top, Z[o + j])
@@ -98,24 +99,17 @@ def _softmax(Z: np.ndarray, A: np.ndarray, o: int, m: int) -> None:
         total += e
     for j in range(m):
         A[o + j] /= total
+    return top, total
 
 
 @njit(cache=True, fastmath=_FAST)
 def _softmax_cross_entropy(Z: np.ndarray, A: np.ndarray, o: int, m: int, y: np.ndarray) -> float:
     """`_softmax` into A and the cross-entropy −Σ y_j (z_j − log Σ e^z) by log-sum-exp, as
     `_output_delta` computes it, from the same exponentials."""
-    top = Z[o]
-    for j in range(1, m):
-        top = max(top, Z[o + j])
-    total = 0.0
-    for j in range(m):
-        e = math.exp(Z[o + j] - top)
-        A[o + j] = e
-        total += e
+    top, total = _softmax(Z, A, o, m)
     lse = math.log(total)
     value = 0.0
     for j in range(m):
-        A[o + j] /= total
         value -= y[j] * (Z[o + j] - top - lse)
     return value
 
