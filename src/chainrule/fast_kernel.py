@@ -280,9 +280,9 @@ def _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z
 @njit(cache=True, fastmath=_FAST)
 def _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D):
     """Backward pass and update for a batch of one example: θ ← θ − η·(δ·a)·mask layer by layer,
-    each layer's δ for the layer below taken through its weights before they move. The update
-    of accumulating the gradient first (it has one term), to rounding, without a pass to clear
-    the gradient and one to apply it."""
+    each layer's δ for the layer below taken through its weights before they move. With one
+    example the gradient has one term, so this equals accumulating it first and then applying
+    it, to rounding, without a pass to clear the gradient and one to apply it."""
     for layer in range(units.shape[0] - 1, -1, -1):
         n, fi, wo = units[layer], fan_in[layer], w_off[layer]
         W = P[wo : wo + n * fi].reshape((n, fi))
@@ -464,6 +464,7 @@ def _epoch(
     last = units.shape[0] - 1
     n = order.shape[0]
     o, m = a_off[last + 1], units[last]
+    cap = Zb.shape[0] // (o + m)  # rows of the matrix blocks (0: no matrices)
     masked = False
     for p in range(M.shape[0]):
         if M[p] != 1.0:
@@ -482,7 +483,6 @@ def _epoch(
             start = stop
             continue
         if matrices:
-            cap = Zb.shape[0] // (a_off[last + 1] + units[last])
             total += _matrix_update(
                 P, M, G, masked, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, start,
                 stop - start, scale, lr, Zb, Ab, Db, cap, with_loss

@@ -31,11 +31,11 @@ class LeanSGD:
         self.frozen = set(net.training.freeze)
         self.fused = net.loss.fused_activation == net.output_layer.activation.name
         self.z = [np.empty((batch, la.units), dtype=self.dtype) for la in net.layers]
-        self.a = [
-            np.empty((batch, la.units) if la.activation.name == "relu" else (0, 0), self.dtype) for la in net.layers
-        ]
-        widest_relu = max((la.units for la in net.layers if la.activation.name == "relu"), default=0)
-        self.zeros = np.zeros(batch * widest_relu, self.dtype)
+        # relu runs in kept buffers (the registry's numbers, without its allocations)
+        self.relu = [la.activation.name == "relu" for la in net.layers]
+        relu_units = [la.units if r else 0 for r, la in zip(self.relu, net.layers, strict=True)]
+        self.a = [np.empty((batch, u), self.dtype) for u in relu_units]
+        self.zeros = np.zeros(batch * max(relu_units), self.dtype)
         self.masks = [la.frozen_mask(self.frozen) for la in net.layers]
         self.b_masks = [self._mask([la.bias_names]) for la in net.layers]
         self.d_prev = [np.empty((batch, la.weight.shape[1]), dtype=self.dtype) for la in net.layers]
@@ -67,7 +67,7 @@ class LeanSGD:
             np.matmul(acts[-1], layer.weight.T, out=z)
             if layer.bias_mode != "none":
                 z += layer.bias
-            if layer.activation.name == "relu":  # the registry's max(z, 0), into a kept buffer
+            if self.relu[i]:  # the registry's max(z, 0), into a kept buffer
                 # against an array of zeros: NumPy's loop for two contiguous arrays is 2.5x faster
                 zeros = self.zeros[: z.size].reshape(z.shape)
                 acts.append(np.maximum(z, zeros, out=self.a[i][:n]))
@@ -88,7 +88,7 @@ class LeanSGD:
             layer = net.layers[i]
             if i < len(net.layers) - 1 or not self.fused:
                 d_a = d_z
-                if layer.activation.name == "relu":  # δ·1 where z > 0, δ·0 elsewhere: the registry's numbers
+                if self.relu[i]:  # δ·1 where z > 0, δ·0 elsewhere: the registry's numbers
                     d_z = np.multiply(d_a, self.z[i][:n] > 0, out=d_a)
                 elif layer.activation.elementwise:
                     d_z = layer.activation.derivative(self.z[i][:n], acts[i + 1], layer.alpha_value()) * d_a

@@ -20,8 +20,8 @@ from .network import Network
 # The compiled loop works through activations with vectorized loops of their own; the others call
 # the maths library once per number, where NumPy's vectorized functions run several times faster.
 VECTORIZED = frozenset({"identity", "binary_step", "relu", "leaky_relu"})
-# Past this many such numbers per update in the hidden layers the NumPy path wins (measured by benchmarks/scaling.py:
-# see docs/performance.md, "Where each path wins").
+# Past this many such numbers per update in the hidden layers the NumPy path wins (measured by
+# benchmarks/scaling.py: see docs/performance.md, "Where each path wins").
 SCALAR_MAX = 2_500
 # Past this many multiply-adds per update (batch × parameters) the products take all the time and
 # both paths run at the BLAS's speed; the NumPy path then spares the compiler's ~130 MB of memory.
