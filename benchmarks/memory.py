@@ -4,7 +4,7 @@
 
 Prints the peak resident memory against the budget of the speed issue — 1.5 × (data + parameters
 + one batch's activations and gradients) — and the resident memory after each epoch, which must
-not grow. Runs `chainrule.train` itself, the loop `chainrule train` runs.
+not grow. Runs `chainrule.train.trainer` itself, the loop `chainrule train` runs.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule import netfile
-from chainrule.allocator import keep_freed_memory
-from chainrule.train import EpochRecord, TrainConfig, fit
+from chainrule.io import netfile
+from chainrule.train.allocator import keep_freed_memory
+from chainrule.train.trainer import EpochRecord, TrainConfig, fit
 
 SIZES = (784, 1024, 1024, 10)
 

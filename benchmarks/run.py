@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from docfile import replace_section  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
 
-from chainrule.allocator import keep_freed_memory  # noqa: E402
+from chainrule.train.allocator import keep_freed_memory  # noqa: E402
 
 
 @dataclass

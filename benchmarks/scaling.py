@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from docfile import replace_section  # noqa: E402
 from workloads import Workload  # noqa: E402
 
-from chainrule.allocator import keep_freed_memory  # noqa: E402
-from chainrule.fast import MATRIX_MIN_BATCH  # noqa: E402
-from chainrule.sgd import PlainSGD, choose_path  # noqa: E402
+from chainrule.train.allocator import keep_freed_memory  # noqa: E402
+from chainrule.train.compiled.loop import MATRIX_MIN_BATCH  # noqa: E402
+from chainrule.train.paths import PlainSGD, choose_path  # noqa: E402
 
 HIDDEN = ("tanh", "relu")
 WIDTHS = (4, 16, 64, 256)

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from chainrule import netfile
-from chainrule.network import Network
-from chainrule.sgd import PlainSGD
+from chainrule.engine.network import Network
+from chainrule.io import netfile
+from chainrule.train.paths import PlainSGD
 
 
 def cycle(x: Any, y: Any, batch: int, updates: int) -> Iterator[tuple[Any, Any]]:

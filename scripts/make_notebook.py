@@ -17,7 +17,7 @@ CELLS: list[tuple[str, str]] = [
     ("markdown", "# chainrule in a notebook\n\nA network and a step display as rendered math and tables."),
     (
         "code",
-        "from chainrule import netfile\nfrom chainrule.step import explain_step\n\nnet = netfile.load()  # the built-in reference example\nnet",
+        "from chainrule.io import netfile\nfrom chainrule.record.step import explain_step\n\nnet = netfile.load()  # the built-in reference example\nnet",
     ),
     ("code", 'step = explain_step(net)  # one update, every number recorded\nstep.values["dL/dw5"]'),
     ("code", "step  # the worked example: forward pass, loss, every gradient's chain, the update"),
@@ -28,6 +28,8 @@ CELLS: list[tuple[str, str]] = [
 def outputs(cells: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
     """Run the code cells in one namespace; each cell's last expression becomes its output."""
     import ast
+
+    import chainrule.views.notebook  # noqa: F401  (Jupyter registers the display hooks on `import chainrule`)
 
     namespace: dict[str, Any] = {}
     result = []

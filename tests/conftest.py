@@ -6,17 +6,24 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
-from chainrule import netfile
-from chainrule.network import Network
+from chainrule.engine.network import Network
+from chainrule.io import netfile
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "src" / "chainrule" / "examples"
 
+# Property tests: a fixed seed and no example database, so CI runs the same few hundred cases every time.
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
+
 
 @pytest.fixture
 def reference() -> Network:
-    """The 2-2-1 sigmoid network of shared/reference/forward-backprop.md."""
+    """The built-in reference example: 2-2-1 sigmoid, x = (0.05, 0.10), y = (0.01, 0.99), b1 shared, η = 0.5."""
     return netfile.load()
 
 

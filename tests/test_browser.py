@@ -19,8 +19,8 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from chainrule import netfile
-from chainrule.cli_serve import bind
+from chainrule.cli.serve import bind
+from chainrule.io import netfile
 from chainrule.views.numbers import fmt
 from chainrule.web.server import create_app
 

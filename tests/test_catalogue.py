@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from chainrule import catalogue, netfile
-from chainrule.cli import main
-from chainrule.functions import ACTIVATIONS, LOSSES
-from chainrule.step import explain_step
+from chainrule.cli.main import main
+from chainrule.engine import catalogue
+from chainrule.engine.functions import ACTIVATIONS, LOSSES
+from chainrule.io import netfile
+from chainrule.record.step import explain_step
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -286,7 +287,7 @@ def test_docs_catalogue_is_the_commands_output(runner: CliRunner) -> None:
 
 
 def test_figure_one_panel_each_derivative_dashed_axes_labelled() -> None:
-    from chainrule.plots_functions import build_figure
+    from chainrule.plots.functions import build_figure
 
     fig = build_figure(["tanh", "relu", "gelu"], marks=[0.5])
     panels = [ax for ax in fig.axes if ax.get_visible()]
@@ -302,7 +303,7 @@ def test_figure_one_panel_each_derivative_dashed_axes_labelled() -> None:
 
 
 def test_a_jump_is_drawn_as_a_gap() -> None:
-    from chainrule.plots_functions import broken
+    from chainrule.plots.functions import broken
 
     z = np.linspace(-1.0, 1.0, 9)  # no sample at a jump's exact place: a vertical line would be false
     zz, yy = broken(z, (z > 0).astype(float))
@@ -323,7 +324,7 @@ def test_plot_writes_png_or_svg_by_extension(runner: CliRunner, tmp_path: Any, s
 
 def test_matplotlib_is_imported_only_for_a_plot() -> None:
     code = (
-        "import sys\nfrom click.testing import CliRunner\nfrom chainrule.cli import main\n"
+        "import sys\nfrom click.testing import CliRunner\nfrom chainrule.cli.main import main\n"
         "r = CliRunner().invoke(main, ['functions', 'sigmoid', '0.5'])\n"
         "assert r.exit_code == 0, r.output\nassert 'matplotlib' not in sys.modules\n"
     )

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from chainrule import netfile
-from chainrule.answers import load_answers
-from chainrule.check import check
-from chainrule.cli import main
-from chainrule.network import Network
-from chainrule.step import explain_step
-from chainrule.stepgraph import build, evaluate
+from chainrule.check.answers import load_answers
+from chainrule.check.checker import check
+from chainrule.cli.main import main
+from chainrule.engine.network import Network
+from chainrule.io import netfile
+from chainrule.record.graph import build, evaluate
+from chainrule.record.step import explain_step
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
 REFERENCE = EXAMPLES / "forward-backprop.toml"

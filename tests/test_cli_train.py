@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chainrule import data, netfile
-from chainrule.cli import main
+from chainrule.cli.main import main
+from chainrule.io import data, netfile
 from conftest import EXAMPLES
 
 NET = """

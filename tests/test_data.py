@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainrule import data, netfile
+from chainrule.engine.network import DataInfo
 from chainrule.errors import ChainruleError, NetfileError
-from chainrule.network import DataInfo
+from chainrule.io import data, netfile
 
 
 @pytest.mark.parametrize("name", data.BUILTIN)

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from latex2mathml.converter import convert
 
-from chainrule import netfile
-from chainrule.cli import main
-from chainrule.network import Network
-from chainrule.step import explain_step, explain_steps
+from chainrule.cli.main import main
+from chainrule.engine.network import Network
+from chainrule.io import netfile
+from chainrule.record.step import explain_step, explain_steps
 from chainrule.views import html, latex, markdown, svg
 from chainrule.views.numbers import fmt
 

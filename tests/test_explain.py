@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chainrule import netfile
-from chainrule.cli import main
-from chainrule.step import explain_step
+from chainrule.cli.main import main
+from chainrule.io import netfile
+from chainrule.record.step import explain_step
 from conftest import EXAMPLES
 
 

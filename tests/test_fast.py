@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from chainrule import fast, netfile
-from chainrule.network import Network
+from chainrule.engine.network import Network
+from chainrule.io import netfile
+from chainrule.train.compiled import loop as fast
 from test_gradients import CASES, random_document
 
 

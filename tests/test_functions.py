@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from chainrule.functions import ACTIVATIONS, LOSSES, softmax_backward
+from chainrule.engine.functions import ACTIVATIONS, LOSSES, softmax_backward
 from torch_reference import torch_activation, torch_loss
 
 Z = np.concatenate([np.linspace(-6, 6, 41), [-700.0, -50.0, -20.0, -1e-3, 1e-3, 20.0, 50.0, 700.0]])

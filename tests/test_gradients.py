@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from chainrule import netfile
-from chainrule.functions import ACTIVATIONS, LOSSES
-from chainrule.network import Network
-from chainrule.step import explain_step
+from chainrule.engine.functions import ACTIVATIONS, LOSSES
+from chainrule.engine.network import Network
+from chainrule.io import netfile
+from chainrule.record.step import explain_step
 from torch_reference import torch_activation, torch_loss
 
 HIDDEN = sorted({a.name for a in ACTIVATIONS.values() if a.elementwise})

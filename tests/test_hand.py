@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from chainrule import netfile
-from chainrule.cli import main
-from chainrule.hand import hand_round, hand_step
-from chainrule.step import StepRecord, explain_step
+from chainrule.cli.main import main
+from chainrule.io import netfile
+from chainrule.record.hand import hand_round, hand_step
+from chainrule.record.step import StepRecord, explain_step
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
 

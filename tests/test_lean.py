@@ -7,8 +7,8 @@ import copy
 import numpy as np
 import pytest
 
-from chainrule import netfile
-from chainrule.lean import LeanSGD
+from chainrule.io import netfile
+from chainrule.train.lean import LeanSGD
 from test_fast import engine_epochs
 from test_gradients import CASES, random_document
 

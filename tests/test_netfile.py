@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chainrule import netfile
-from chainrule.cli import main
-from chainrule.step import explain_step
+from chainrule.cli.main import main
+from chainrule.io import netfile
+from chainrule.record.step import explain_step
 from conftest import EXAMPLES
 
 REFERENCE = (EXAMPLES / "forward-backprop.toml").read_text()
@@ -207,7 +207,7 @@ def test_a_json_network_with_a_nan(tmp_path: Path) -> None:
 def test_the_json_schema_accepts_every_example_and_names_every_registry_entry() -> None:
     import jsonschema
 
-    from chainrule.functions import ACTIVATIONS, LOSSES
+    from chainrule.engine.functions import ACTIVATIONS, LOSSES
 
     schema = json.loads((EXAMPLES.parent.parent.parent / "docs" / "network-file.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -6,8 +6,9 @@ import json
 import sys
 from html.parser import HTMLParser
 
-from chainrule import netfile
-from chainrule.step import explain_step
+from chainrule.io import netfile
+from chainrule.record.step import explain_step
+from chainrule.views import notebook  # noqa: F401  (registers the display hooks, as Jupyter does)
 from conftest import EXAMPLES, ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from chainrule import netfile
 from chainrule.errors import ChainruleError
-from chainrule.optim import SGD, Adam, RMSProp, Schedule, make_optimizer
-from chainrule.train import TrainConfig, Trainer
+from chainrule.io import netfile
+from chainrule.train.optim import SGD, Adam, RMSProp, Schedule, make_optimizer
+from chainrule.train.trainer import TrainConfig, Trainer
 
 GRADS = [np.array([0.5, -1.0]), np.array([0.25, 0.75]), np.array([-0.4, 0.1])]
 

@@ -15,9 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from chainrule import netfile
-from chainrule.cli import main
-from chainrule.step import explain_step
+from chainrule.cli.main import main
+from chainrule.io import netfile
+from chainrule.record.step import explain_step
 from chainrule.views.numbers import fmt, fmt_change
 
 # name in the record -> the figure as the document prints it

@@ -7,9 +7,9 @@ import copy
 import numpy as np
 import pytest
 
-from chainrule import netfile
-from chainrule.network import Network
-from chainrule.sgd import PlainSGD
+from chainrule.engine.network import Network
+from chainrule.io import netfile
+from chainrule.train.paths import PlainSGD
 from test_fast import engine_epochs
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainrule import netfile
-from chainrule.cli_train import load_checkpoint, save_checkpoint
+from chainrule.cli.train import load_checkpoint, save_checkpoint
+from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
-from chainrule.network import Network
-from chainrule.train import TrainConfig, Trainer, fit
+from chainrule.io import netfile
+from chainrule.train.trainer import TrainConfig, Trainer, fit
 from conftest import EXAMPLES
 
 

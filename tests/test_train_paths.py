@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chainrule import netfile
-from chainrule.cli import main
-from chainrule.train import TrainConfig, Trainer
+from chainrule.cli.main import main
+from chainrule.io import netfile
+from chainrule.train.trainer import TrainConfig, Trainer
 
 
 def _run(net, path: str, **config):  # type: ignore[no-untyped-def]
     trainer = Trainer(net, net.x, net.y, TrainConfig(**config), rng=np.random.default_rng(3))
     if path == "engine":  # force the engine's own step, as any non-SGD optimizer uses
-        from chainrule.train import numpy_step
+        from chainrule.train.trainer import numpy_step
 
         trainer.packed = None
         trainer.step = numpy_step(trainer.net, trainer.optimizer)
@@ -97,8 +97,8 @@ def test_dtype_option_is_saved(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("example", "batch"), [("xor.toml", "full"), ("xor.toml", 1), ("forward-backprop.toml", 1)])
 def test_a_run_uses_the_loop_it_loaded_and_compiles_no_other(example: str, batch: object) -> None:
     """Every call of a run has the types `load_loop` compiled for: no second build mid-run."""
-    from chainrule import fast_kernel
-    from chainrule.train_compiled import load_loop
+    from chainrule.train.compiled import kernel as fast_kernel
+    from chainrule.train.compiled.run import load_loop
 
     net = netfile.load(netfile.example_path(example))
     trainer = Trainer(net, net.x, net.y, TrainConfig(epochs=50, batch=batch))  # type: ignore[arg-type]

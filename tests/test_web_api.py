@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from chainrule import netfile
+from chainrule.io import netfile
 from chainrule.web import limits
 from chainrule.web.server import create_app
 from chainrule.web.steps import MAX_STEPS
@@ -340,14 +340,14 @@ def test_impossible_edits(client: TestClient, doc: dict[str, Any]) -> None:
 
 
 def test_serve_is_a_command(runner: Any) -> None:
-    from chainrule.cli import main
+    from chainrule.cli.main import main
 
     result = runner.invoke(main, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "--open" in result.output
 
 
 def test_serve_reports_a_bad_file_before_listening(runner: Any, tmp_path: Any) -> None:
-    from chainrule.cli import main
+    from chainrule.cli.main import main
 
     bad = tmp_path / "bad.toml"
     bad.write_text('inputs = ["x1"]\nloss = "nope"\n')
@@ -358,7 +358,7 @@ def test_serve_reports_a_bad_file_before_listening(runner: Any, tmp_path: Any) -
 
 
 def test_a_busy_port_is_one_clear_error() -> None:
-    from chainrule.cli_serve import bind
+    from chainrule.cli.serve import bind
     from chainrule.errors import ChainruleError
 
     first = bind(0)

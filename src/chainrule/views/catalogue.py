@@ -1,6 +1,6 @@
 """Views of the function catalogue and the calculator: terminal (rich), Markdown, JSON.
 
-Each is a function from catalogue entries or evaluated values (``chainrule.catalogue``) to a
+Each is a function from catalogue entries or evaluated values (``chainrule.engine.catalogue``) to a
 document; nothing here computes a value or a derivative.
 """
 
@@ -16,9 +16,9 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from .. import __version__
-from ..catalogue import ActivationValues, Entry, LossValues, Values
-from .numbers import DEFAULT_DIGITS, fmt
+from chainrule import __version__
+from chainrule.engine.catalogue import ActivationValues, Entry, LossValues, Values
+from chainrule.views.numbers import DEFAULT_DIGITS, fmt
 
 
 def full(x: float) -> str:

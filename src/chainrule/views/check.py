@@ -13,9 +13,9 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from .. import __version__
-from ..check import REPLAY_LIMIT, CheckReport, ClaimResult, Derivation, Diagnosis
-from .numbers import fmt
+from chainrule import __version__
+from chainrule.check.checker import REPLAY_LIMIT, CheckReport, ClaimResult, Derivation, Diagnosis
+from chainrule.views.numbers import fmt
 
 MARKS = {"ok": ("✓", "green"), "rounding": ("≈", "yellow"), "wrong": ("✗", "bold red")}
 

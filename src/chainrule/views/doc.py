@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .numbers import Names, fmt
+from chainrule.views.numbers import Names, fmt
 
 
 @dataclass(frozen=True)

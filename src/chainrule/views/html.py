@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-from ..step import StepRecord
-from .doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
-from .numbers import DEFAULT_DIGITS
+from chainrule.record.step import StepRecord
+from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
+from chainrule.views.numbers import DEFAULT_DIGITS
 
 _STYLE = """
 body { font-family: Georgia, 'Times New Roman', serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
@@ -110,6 +110,6 @@ def render_blocks(blocks: list[Block]) -> str:
 
 
 def render(records: list[StepRecord], digits: int = DEFAULT_DIGITS, only: str | None = None) -> str:
-    from .story import story
+    from chainrule.views.story import story
 
     return render_blocks(story(records, digits, only, figures=True))

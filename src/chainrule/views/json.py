@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from .. import __version__
-from ..step import StepRecord
+from chainrule import __version__
+from chainrule.record.step import StepRecord
 
 
 def to_dict(record: StepRecord) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..step import StepRecord
-from .doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
-from .numbers import DEFAULT_DIGITS
+from chainrule.record.step import StepRecord
+from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
+from chainrule.views.numbers import DEFAULT_DIGITS
 
 
 def inline(parts: tuple[Inline, ...]) -> str:
@@ -59,6 +59,6 @@ def render_blocks(blocks: list[Block], figures: str | None = None) -> str:
 def render(
     records: list[StepRecord], digits: int = DEFAULT_DIGITS, only: str | None = None, figures: str | None = None
 ) -> str:
-    from .story import story
+    from chainrule.views.story import story
 
     return render_blocks(story(records, digits, only, figures is not None), figures)

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import html as _html
 import re
-from typing import TYPE_CHECKING
 
-from .numbers import DEFAULT_DIGITS, fmt
-
-if TYPE_CHECKING:
-    from ..network import Network
-    from ..step import StepRecord
+from chainrule.engine import display
+from chainrule.engine.network import Network
+from chainrule.record.step import StepRecord
+from chainrule.views.numbers import DEFAULT_DIGITS, fmt
 
 
 def step_markdown(record: StepRecord, digits: int = DEFAULT_DIGITS) -> str:
-    from . import markdown
+    from chainrule.views import markdown
 
     return markdown.render([record], digits)
 
 
 def step_html(record: StepRecord, digits: int = DEFAULT_DIGITS) -> str:
-    from . import html
+    from chainrule.views import html
 
     page = html.render([record], digits)
     # A notebook cell wants the body, not a whole page with its own <html> and <head>.
@@ -44,13 +42,13 @@ def network_markdown(net: Network, digits: int = DEFAULT_DIGITS) -> str:
 
 
 def network_html(net: Network, digits: int = DEFAULT_DIGITS) -> str:
-    from . import svg
+    from chainrule.views import svg
 
     head = _html.escape(net.title or "Network")
     layers = " → ".join([f"{len(net.input_names)} inputs"] + [f"{la.units} {la.activation.name}" for la in net.layers])
     diagram = ""
     if net.x.shape[0]:
-        from ..step import explain_step
+        from chainrule.record.step import explain_step
 
         diagram = re.sub(r' xmlns="[^"]*"', "", svg.network_svg(explain_step(net), digits))
     rows = "".join(f"<tr><td>{_html.escape(n)}</td><td>{v}</td></tr>" for n, v in _parameter_rows(net, digits))
@@ -58,3 +56,13 @@ def network_html(net: Network, digits: int = DEFAULT_DIGITS) -> str:
         f"<div><p><b>{head}</b>: {_html.escape(layers)}; loss {net.loss.name}</p>{diagram}"
         f"<table><tr><th>parameter</th><th>value</th></tr>{rows}</table></div>"
     )
+
+
+def _register() -> None:
+    display.register(Network, "markdown", network_markdown)
+    display.register(Network, "html", network_html)
+    display.register(StepRecord, "markdown", step_markdown)
+    display.register(StepRecord, "html", step_html)
+
+
+_register()

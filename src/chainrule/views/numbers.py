@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..step import StepRecord
+from chainrule.record.step import StepRecord
 
 DEFAULT_DIGITS = 4
 

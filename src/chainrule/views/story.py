@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..functions import ACTIVATIONS, LOSSES
-from ..step import StepRecord
-from .doc import (
+from chainrule.engine.functions import ACTIVATIONS, LOSSES
+from chainrule.record.step import StepRecord
+from chainrule.views.doc import (
     Block,
     Bullets,
     Equations,
@@ -26,7 +26,7 @@ from .doc import (
     snum,
     tex_name,
 )
-from .numbers import DEFAULT_DIGITS, Names
+from chainrule.views.numbers import DEFAULT_DIGITS, Names
 
 
 class Writer:
@@ -83,7 +83,7 @@ def story(
     figures: bool = True,
 ) -> list[Block]:
     """The whole document: one step, or several one after another (each under its own heading)."""
-    from .story_backward import backward
+    from chainrule.views.story_backward import backward
 
     blocks: list[Block] = []
     first = records[0]
@@ -99,7 +99,7 @@ def story(
         if i == 0:
             blocks += list(_architecture(w))
         if figures:
-            from .svg import network_svg
+            from chainrule.views.svg import network_svg
 
             blocks.append(
                 Figure(
@@ -114,7 +114,7 @@ def story(
         blocks += list(backward(w, only))
         blocks += list(_update(w, only))
         if figures:
-            from .svg import network_svg
+            from chainrule.views.svg import network_svg
 
             blocks.append(
                 Figure(
@@ -124,7 +124,7 @@ def story(
                 )
             )
         if record.hand is not None:
-            from .story_hand import hand_table
+            from chainrule.views.story_hand import hand_table
 
             blocks += list(hand_table(w))
     blocks += list(_summary(len(records)))
@@ -303,7 +303,7 @@ def _loss(w: Writer) -> Iterator[Block]:
     r, v = w.r, w.v
     loss = LOSSES[r.loss]
     yield w.h(1, "3. Loss")
-    from .doc import plain_to_tex
+    from chainrule.views.doc import plain_to_tex
 
     rows = [_split(loss.formula)]
     m = str(len(r.output_neurons))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..functions import ACTIVATIONS, LOSSES
-from ..step import Chain, Factor, Path, StepRecord
-from .doc import Block, Bullets, Equations, Inline, Math, Para, Strong, Table, partial, plain_to_tex
-from .story import Writer, _split
+from chainrule.engine.functions import ACTIVATIONS, LOSSES
+from chainrule.record.step import Chain, Factor, Path, StepRecord
+from chainrule.views.doc import Block, Bullets, Equations, Inline, Math, Para, Strong, Table, partial, plain_to_tex
+from chainrule.views.story import Writer, _split
 
 
 def order(r: StepRecord) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .doc import Block, Inline, Math, Para, Table, written
-from .numbers import fmt
-from .story import Writer
+from chainrule.views.doc import Block, Inline, Math, Para, Table, written
+from chainrule.views.numbers import fmt
+from chainrule.views.story import Writer
 
 
 def hand_table(w: Writer) -> Iterator[Block]:

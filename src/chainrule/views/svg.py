@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from html import escape
 
-from ..step import StepRecord
-from .numbers import DEFAULT_DIGITS, Names, fmt
+from chainrule.record.step import StepRecord
+from chainrule.views.numbers import DEFAULT_DIGITS, Names, fmt
 
 COLUMN = 300  # horizontal distance between layers
 ROW = 120  # vertical distance between neurons

@@ -13,9 +13,9 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from ..functions import ACTIVATIONS, LOSSES
-from ..step import Chain, Factor, Path, StepRecord
-from .numbers import DEFAULT_DIGITS, Names, fmt, fmt_change, signed
+from chainrule.engine.functions import ACTIVATIONS, LOSSES
+from chainrule.record.step import Chain, Factor, Path, StepRecord
+from chainrule.views.numbers import DEFAULT_DIGITS, Names, fmt, fmt_change, signed
 
 MAX_FACTOR_NOTES = 200  # beyond this, a huge network's story is cut with a note
 
@@ -406,7 +406,7 @@ def _update(w: Writer, only: str | None) -> Iterator[RenderableType]:
 
 def _hand(w: Writer) -> Iterator[RenderableType]:
     """Hand mode: each written figure beside the exact value, marked where rounding changed its last digit."""
-    from .doc import written
+    from chainrule.views.doc import written
 
     r = w.r
     assert r.hand is not None and r.exact is not None

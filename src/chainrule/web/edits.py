@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..data import builtin
-from ..errors import ChainruleError
-from ..functions import LOSSES
+from chainrule.engine.functions import LOSSES
+from chainrule.errors import ChainruleError
+from chainrule.io.data import builtin
 
 
 class EditError(ChainruleError):

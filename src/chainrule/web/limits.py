@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ChainruleError
+from chainrule.errors import ChainruleError
 
 MAX_BODY = 5_000_000  # bytes of one request: a 10,000-parameter network with its data is far less
 MAX_PARAMETERS = 10_000

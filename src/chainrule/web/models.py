@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..data import BUILTIN
-from .limits import MAX_EPOCHS
+from chainrule.io.data import BUILTIN
+from chainrule.web.limits import MAX_EPOCHS
 
 Network = dict[str, Any]
 NETWORK_DOC = "A network document: the schema of a chainrule network file (TOML or JSON), as JSON."

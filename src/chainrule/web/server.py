@@ -23,18 +23,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__, fast, netfile
-from ..data import BUILTIN
-from ..errors import ChainruleError
-from ..functions import known
-from ..network import Network
-from ..step import explain_step
-from ..views import json as json_view
-from ..views.numbers import fmt
-from . import edits, limits
-from .models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
-from .steps import drawn, graph, shown, step_count, steps
-from .training import boundary, data_loss, train
+from chainrule import __version__
+from chainrule.engine.functions import known
+from chainrule.engine.network import Network
+from chainrule.errors import ChainruleError
+from chainrule.io import netfile
+from chainrule.io.data import BUILTIN
+from chainrule.record.step import explain_step
+from chainrule.train.compiled import loop as fast
+from chainrule.views import json as json_view
+from chainrule.views.numbers import fmt
+from chainrule.web import edits, limits
+from chainrule.web.models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
+from chainrule.web.steps import drawn, graph, shown, step_count, steps
+from chainrule.web.training import boundary, data_loss, train
 
 SOURCE = "network"  # how errors name a document sent by the page
 
@@ -111,16 +113,16 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
     with np.errstate(all="ignore"):
         record = explain_step(net, example - 1)
     if fmt == "html":
-        from ..views import html
+        from chainrule.views import html
 
         return html.render([record]), "text/html; charset=utf-8", "worked-example.html"
     if fmt == "markdown":
-        from ..views import markdown
+        from chainrule.views import markdown
 
         return markdown.render([record]), "text/markdown; charset=utf-8", "worked-example.md"
     from rich.console import Console
 
-    from ..views import text
+    from chainrule.views import text
 
     console = Console(record=True, highlight=False, width=100, file=open(os.devnull, "w"))  # noqa: SIM115
     console.print(text.render(record))

@@ -14,11 +14,11 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 
-from ..functions import ACTIVATIONS, LOSSES
-from ..step import StepRecord
-from ..views import text as text_view
-from ..views.numbers import fmt
-from .mathml import equation
+from chainrule.engine.functions import ACTIVATIONS, LOSSES
+from chainrule.record.step import StepRecord
+from chainrule.views import text as text_view
+from chainrule.views.numbers import fmt
+from chainrule.web.mathml import equation
 
 MAX_TERMS = 8  # a weighted sum longer than this is shortened to its first and last terms
 MAX_STEPS = 400

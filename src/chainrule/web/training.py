@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ChainruleError
-from ..network import Network
+from chainrule.engine.network import Network
+from chainrule.errors import ChainruleError
 
 GRID = 41  # the decision boundary is sampled on GRID × GRID points
 
@@ -21,7 +21,7 @@ class Diverged(ChainruleError):
 
 def data_loss(net: Network) -> float:
     """The mean loss over every example, the number the loss curve plots (as train.py's history)."""
-    from ..train import evaluate
+    from chainrule.train.trainer import evaluate
 
     with np.errstate(all="ignore"):
         return evaluate(net, net.x, net.y)[0]
@@ -31,7 +31,7 @@ def train(net: Network, epochs: int) -> tuple[Network, list[float]]:
     """Run `epochs` epochs with train.py (plain SGD, batches in file order, as `chainrule explain`
     steps them); the mean loss over the data after each epoch.
     """
-    from ..train import TrainConfig, fit
+    from chainrule.train.trainer import TrainConfig, fit
 
     with np.errstate(all="ignore"):  # an overflow is reported as divergence below, not a warning
         result = fit(net, config=TrainConfig(epochs=epochs, shuffle=False))

@@ -1,0 +1,110 @@
+"""The answers file: hand-worked numbers by name, each keeping the precision it was written with.
+
+z_h1 = "0.3775"          # a string keeps its digits exactly: 4 decimals claimed
+"dL/dw5" = 0.0822        # a number is read as written too (the TOML text, not the float)
+[step.2]                 # values of the second update, after one update
+loss = "0.2670"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chainrule.errors import ChainruleError, describe
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One number as someone wrote it: ``decimals`` is the precision it claims (may be negative: 1.2e3)."""
+
+    name: str
+    step: int
+    written: str
+    value: float
+    decimals: int
+
+    @property
+    def key(self) -> str:
+        return self.name if self.step == 1 else f"step.{self.step}.{self.name}"
+
+
+class _Written(str):
+    """A TOML/JSON float kept as the text it was written with."""
+
+
+def parse_number(text: str) -> tuple[float, int] | None:
+    """The value and the decimal places of a written number ('0.3589' → 4, '1.5e-3' → 4, '12' → 0)."""
+    t = text.strip().replace("_", "")
+    m = _NUMBER.match(t)
+    if not m:
+        return None
+    mantissa, exponent = m.group(1), m.group(2)
+    places = len(mantissa.partition(".")[2])
+    if exponent:
+        places -= int(exponent[1:])
+    return float(t), places
+
+
+def _read(path: Path) -> dict[str, Any]:
+    src = str(path)
+    if not path.exists():
+        raise ChainruleError(f"{src}: expected an existing answers file, got no such file")
+    if path.is_dir():
+        raise ChainruleError(f"{src}: expected an answers file, got a folder")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ChainruleError(f"{src}: expected a readable UTF-8 text file ({exc.__class__.__name__})") from None
+    try:
+        if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+            data = json.loads(text, parse_float=_Written, parse_int=_Written)
+        else:
+            data = tomllib.loads(text, parse_float=_Written)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ChainruleError(f"{src}: expected a TOML (or JSON) answers file: {exc}") from None
+    if not isinstance(data, dict):
+        raise ChainruleError(f"{src}: expected a table of name = number at the top level")
+    return data
+
+
+def _claim(src: str, where: str, name: str, raw: object, step: int) -> Claim:
+    key = f"{where}.{name}" if where else name
+    quoted = key if re.fullmatch(r"[\w.]+", key) else json.dumps(key)
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        got = "a table" if isinstance(raw, dict) else describe(raw)
+        raise ChainruleError(f"{src}: {quoted}: expected a number (or a number in quotes), got {got}")
+    text = str(raw)
+    parsed = parse_number(text)
+    if parsed is None:
+        raise ChainruleError(f'{src}: {quoted}: expected a number such as "0.3589", got {text!r}')
+    return Claim(name, step, text.strip(), parsed[0], parsed[1])
+
+
+def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
+    """Every claim of an answers file; top-level names are the first step's, [step.N] tables the N-th's."""
+    p = Path(path)
+    src = str(path)
+    claims: list[Claim] = []
+    for name, raw in _read(p).items():
+        if name == "step" and isinstance(raw, dict):
+            for n, table in raw.items():
+                if not re.fullmatch(r"\d+", n) or int(n) < 1:
+                    raise ChainruleError(
+                        f"{src}: [step.{n}]: expected a step number 1 or more (step 1 is the first update)"
+                    )
+                if not isinstance(table, dict):
+                    raise ChainruleError(f"{src}: step.{n}: expected a table of name = number")
+                claims += [_claim(src, f"step.{n}", k, v, int(n)) for k, v in table.items()]
+        else:
+            claims.append(_claim(src, "", name, raw, 1))
+    if not claims:
+        raise ChainruleError(f'{src}: expected at least one claimed value (name = "number"), got none')
+    return claims

@@ -1,0 +1,310 @@
+"""Hand-worked answers against the exact values: ok, rounding or wrong, the first wrong number, and why.
+
+For each claimed number c written with d decimals and the exact value e:
+
+* **ok** when |c − e| ≤ ½·10⁻ᵈ: equal at the precision written.
+* **rounding** when it is not, but rounding explains it: recomputed from the numbers the person
+  wrote upstream (each pinned to its claim) it agrees at its precision; or the whole step
+  recomputed with every intermediate rounded to k places agrees; or it is off by at most two units
+  in its last digit and carries two or more significant digits.
+* **wrong** otherwise, with the first wrong number upstream and the mistakes that reproduce it.
+
+The numbers come from the engine (Network.forward/backward/updated and step.explain_step); the
+step graph (stepgraph.py) gives the order of the names and recomputes with pinned or mistaken parts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from chainrule.check.answers import Claim
+from chainrule.check.mistakes import Mistake, catalogue
+from chainrule.engine.network import Network
+from chainrule.errors import ChainruleError
+from chainrule.record.graph import StepGraph, build, evaluate, recompute
+from chainrule.record.step import explain_step
+
+Status = Literal["ok", "rounding", "wrong"]
+ROUNDING_DIGITS = (2, 3, 4, 5, 6)  # the places a person plausibly rounds intermediates to
+LAST_DIGIT_UNITS = 2  # "off only in the last digit or two": at most this many units of the last place
+REPLAY_LIMIT = 50  # mistakes are replayed through at most this many updates for [step.N] claims
+
+
+@dataclass(frozen=True)
+class Term:
+    """One operand of a derivation: what a person writes (``w1·x1``, ``σ(z_h1)``) and its value."""
+
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How a value is computed from the values it reads: the operation, its operands and result."""
+
+    op: str  # sum, product, update, function, given
+    function: str  # for op function: what is applied (σ, σ′, half_squared_error, ∂L/∂ŷ, ...)
+    terms: tuple[Term, ...]
+    coef: float
+    value: float
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A mistake that reproduces a claim, with what it concerns and the numbers that show it."""
+
+    mistake: str  # a stable id: see mistakes.MISTAKE_IDS
+    kind: str = ""
+    where: str = ""
+    value: float | None = None  # what the claim is under this mistake
+    implied_learning_rate: float | None = None
+    digits: int | None = None
+    sources: tuple[str, ...] = ()  # the claims it follows from (propagated, rounding)
+    derivation: Derivation | None = None  # slip: the terms and what they add up to
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    name: str
+    step: int
+    written: str
+    claimed: float
+    decimals: int
+    exact: float
+    status: Status
+    first_wrong: tuple[str, int] | None  # (name, step) of the earliest wrong claim it depends on, or itself
+    diagnosis: tuple[Diagnosis, ...]
+    derivation: Derivation  # the correct computation, from exact values
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    title: str
+    network: str
+    answers: str
+    learning_rate: float
+    claims: tuple[ClaimResult, ...]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for c in self.claims if c.status == status)
+
+    @property
+    def first_wrong(self) -> ClaimResult | None:
+        return next((c for c in self.claims if c.status == "wrong"), None)
+
+
+def agrees(claim: Claim, x: float, units: float = 0.5) -> bool:
+    """|c − x| ≤ units·10⁻ᵈ, with a hair of slack for numbers exactly on the half."""
+    if not math.isfinite(x):
+        return False
+    return abs(claim.value - x) <= units * 10.0**-claim.decimals * (1 + 1e-9) + 1e-15
+
+
+def _significant(claim: Claim) -> int:
+    digits = claim.written.lower().partition("e")[0].lstrip("+-").replace(".", "").lstrip("0")
+    return len(digits)
+
+
+def check(net: Network, claims: list[Claim], answers: str = "") -> CheckReport:
+    """Check every claim; claims of step N are checked against the network after N − 1 updates."""
+    steps = sorted({c.step for c in claims})
+    batches = net.batches()
+    graphs = {s: build(net, batches[(s - 1) % len(batches)]) for s in steps}
+    _validate(claims, graphs, answers)
+    results: list[ClaimResult] = []
+    current, done = net, 0
+    for s in steps:
+        current, done = _advance(current, done, s - 1)
+        idx = (s - 1) % len(batches)
+        exact = explain_step(current, idx).values
+        graph = build(current, batches[idx])
+        mine = [c for c in claims if c.step == s]
+        results += _StepCheck(net, graph, exact, mine, s).run()
+    return CheckReport(net.title, net.source, answers, net.training.learning_rate, tuple(results))
+
+
+def _validate(claims: list[Claim], graphs: Mapping[int, StepGraph], answers: str) -> None:
+    seen: set[tuple[int, str]] = set()
+    for c in claims:
+        names = graphs[c.step].nodes
+        if c.name not in names:
+            near = difflib.get_close_matches(c.name, list(names), n=4, cutoff=0.5)
+            hint = f"; nearest: {', '.join(near)}" if near else ""
+            raise ChainruleError(f"{answers}: {c.key}: expected a value name of this network{hint}")
+        if (c.step, c.name) in seen:
+            raise ChainruleError(f"{answers}: {c.key}: expected each name once per step, got it twice")
+        seen.add((c.step, c.name))
+
+
+def _advance(net: Network, done: int, target: int) -> tuple[Network, int]:
+    """The network after ``target`` updates, continuing from one after ``done``: plain engine steps."""
+    batches = net.batches()
+    while done < target:
+        idx = batches[done % len(batches)]
+        back = net.backward(net.forward(net.x[idx]), net.y[idx])
+        net = net.updated(back)
+        done += 1
+    return net, done
+
+
+def derivation(graph: StepGraph, name: str, values: Mapping[str, float]) -> Derivation:
+    """How ``name`` is computed, with the operands' values taken from ``values``."""
+    node = graph.nodes[name]
+    if node.op == "given":
+        return Derivation("given", "", (), 1.0, values[name])
+    if node.op == "sum":
+        terms = [Term(f"{p}·{q}", values[p] * values[q]) for p, q in node.pairs]
+        terms += [Term(a, values[a]) for a in node.args]
+        return Derivation("sum", "", tuple(terms), node.coef, values[name])
+    if node.op == "product":
+        return Derivation("product", "", tuple(Term(a, values[a]) for a in node.args), node.coef, values[name])
+    if node.op == "update":
+        p, g = node.args
+        return Derivation("update", "", (Term(p, values[p]), Term(g, values[g])), -node.coef, values[name])
+    reads = graph.inputs_of(name)
+    if node.op in ("act", "deriv", "alpha"):
+        symbol = graph.net.layers[node.layer].activation.symbol
+        function = {"act": symbol, "deriv": symbol + "′", "alpha": f"∂{symbol}/∂α"}[node.op]
+    else:
+        function = {"dloss": "∂L/∂ŷ", "fused_dz": "ŷ − y", "softmax_dz": "softmax′"}.get(node.op, graph.net.loss.name)
+    return Derivation("function", function, tuple(Term(a, values[a]) for a in reads), node.coef, values[name])
+
+
+class _StepCheck:
+    """The claims of one step, checked in the order the numbers are computed."""
+
+    def __init__(self, original: Network, graph: StepGraph, exact: Mapping[str, float], claims: list[Claim], step: int):
+        self.original, self.g, self.exact, self.step = original, graph, exact, step
+        self.claims = sorted(claims, key=lambda c: graph.order[c.name])
+        self.by_name = {c.name: c for c in claims}
+        self.status: dict[str, Status] = {}
+        self.first: dict[str, str] = {}
+        self._rounded: dict[int, dict[str, float]] = {}
+        self._mistaken: dict[Mistake, dict[str, float]] = {}
+        self._mistakes = catalogue(graph)
+
+    def run(self) -> list[ClaimResult]:
+        out = []
+        for c in self.claims:
+            with np.errstate(all="ignore"):
+                status, diagnosis = self._classify(c)
+            self.status[c.name] = status
+            first = None
+            if status == "wrong":
+                upstream = [u for u in self.g.ancestors(c.name) if self.status.get(u) == "wrong"]
+                first_name = min(upstream, key=self.g.order.__getitem__) if upstream else c.name
+                first = (self.first.get(first_name, first_name), self.step)
+                self.first[c.name] = first[0]
+            out.append(
+                ClaimResult(
+                    c.name,
+                    c.step,
+                    c.written,
+                    c.value,
+                    c.decimals,
+                    self.exact[c.name],
+                    status,
+                    first,
+                    tuple(diagnosis),
+                    derivation(self.g, c.name, self.exact),
+                )
+            )
+        return out
+
+    def _classify(self, c: Claim) -> tuple[Status, list[Diagnosis]]:
+        e = self.exact[c.name]
+        if agrees(c, e):
+            return "ok", []
+        front = sorted(self.g.frontier(c.name, self.by_name), key=self.g.order.__getitem__)
+        pins = {u: self.by_name[u].value for u in front}
+        from_claims = evaluate(self.g, pins)[c.name] if front else e
+        wrong_up = [u for u in front if self.status.get(u) == "wrong"]
+        if front and agrees(c, from_claims, 1.0 if wrong_up else 0.5):
+            if wrong_up:
+                return "wrong", [Diagnosis("propagated", value=from_claims, sources=tuple(wrong_up))]
+            moved = tuple(u for u in front if self.by_name[u].value != self.exact[u])
+            return "rounding", [Diagnosis("rounding", "upstream", value=from_claims, sources=moved)]
+        for k in ROUNDING_DIGITS:
+            # intermediates rounded, the claimed number itself as precise as it is written
+            r = recompute(self.g, c.name, self._rounded_values(k))
+            if agrees(c, r):
+                return "rounding", [Diagnosis("rounding", "intermediates", value=r, digits=k)]
+        if agrees(c, e, LAST_DIGIT_UNITS) and _significant(c) >= 2:
+            return "rounding", [Diagnosis("rounding", "last_digit", value=e)]
+        good = {u: v for u, v in pins.items() if self.status.get(u) != "wrong"}
+        found: list[Diagnosis] = []
+        if self.step <= REPLAY_LIMIT:  # beyond it, a mistake would have to be made in thousands of updates
+            found = self._mistakes_matching(c, good) + self._learning_rate(c, pins)
+        if wrong_up:
+            found.insert(0, Diagnosis("propagated", kind="partly", value=from_claims, sources=tuple(wrong_up)))
+        if not found:
+            values = evaluate(self.g, good) if good else dict(self.exact)
+            kind = "" if self.step <= REPLAY_LIMIT else "not_replayed"
+            found = [Diagnosis("slip", kind, value=values[c.name], derivation=derivation(self.g, c.name, values))]
+        return "wrong", found
+
+    def _rounded_values(self, k: int) -> dict[str, float]:
+        if k not in self._rounded:
+            self._rounded[k] = self._replay(None, k)
+        return self._rounded[k]
+
+    def _replay(self, mistake: Mistake | None, decimals: int | None) -> dict[str, float]:
+        """The step's values when the mistake (and/or rounding) is made in this and every earlier update."""
+        net = self.original
+        batches = net.batches()
+        params: dict[str, float] = {}
+        # Past the replay limit only rounding is tried, in this step only, from the exact parameters.
+        for s in range(self.step - 1 if self.step <= REPLAY_LIMIT else 0):
+            g = build(net, batches[s % len(batches)])
+            g = mistake.rewrite(g) if mistake else g
+            v = evaluate(g, params, decimals)
+            params = {p: v[f"{p}_new"] for p in net.parameter_names()}
+        g = mistake.rewrite(self.g) if mistake else self.g
+        return evaluate(g, params, decimals)
+
+    def _mistakes_matching(self, c: Claim, pins: Mapping[str, float]) -> list[Diagnosis]:
+        found: list[Diagnosis] = []
+        for m in self._mistakes:
+            if m not in self._mistaken:
+                self._mistaken[m] = self._replay(m, None)
+            plain = self._mistaken[m][c.name]
+            pinned = evaluate(m.rewrite(self.g), pins)[c.name] if pins else plain
+            for x in (plain, pinned):
+                if agrees(c, x, 1.0) and not agrees(c, self.exact[c.name]):
+                    found.append(Diagnosis(m.id, m.kind, m.where, value=x))
+                    break
+        return found
+
+    def _learning_rate(self, c: Claim, pins: Mapping[str, float]) -> list[Diagnosis]:
+        """θ_new = θ − η′·g for a round η′ other than the file's: the rate the claim implies."""
+        node = self.g.nodes[c.name]
+        if node.op != "update":
+            return []
+        p, grad = node.args
+        own = evaluate(self.g, pins) if pins else self.exact
+        theta, g = own[p], own[grad]
+        if g == 0:
+            return []
+        implied = (theta - c.value) / g
+        rate = self.g.net.training.learning_rate
+        for guess in _round_rates(implied):
+            if guess > 0 and not math.isclose(guess, rate) and agrees(c, theta - guess * g, 1.0):
+                return [Diagnosis("learning_rate", value=theta - guess * g, implied_learning_rate=guess)]
+        return []
+
+
+def _round_rates(x: float) -> list[float]:
+    """Rates a person would choose near x: one significant digit (0.1, 0.05), or two ending in 5 (0.25)."""
+    if not math.isfinite(x) or x <= 0:
+        return []
+    out = [float(f"{x:.0e}")]
+    two = f"{x:.1e}"
+    if two[2] == "5":
+        out.append(float(two))
+    return out

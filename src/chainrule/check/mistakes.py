@@ -1,0 +1,205 @@
+"""The known mistakes of hand-worked backpropagation, each as a small rewrite of the step graph.
+
+A mistake changes how a few named numbers are computed (a factor left out, a sign flipped, the
+wrong input read); evaluating the rewritten graph gives every number a person makes who makes
+that mistake and nothing else. The checker compares those with what was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+from chainrule.record.graph import Node, StepGraph, build, with_coef
+
+Rewrite = Callable[[StepGraph], StepGraph]
+
+# Stable ids, as the JSON report names them.
+MISTAKE_IDS = (
+    "half_factor",
+    "activation_derivative_dropped",
+    "z_instead_of_a",
+    "updated_weights_in_backprop",
+    "learning_rate",
+    "sign",
+    "shared_bias_one_path",
+    "bias_omitted",
+    "sum_vs_mean",
+    "rounding",
+    "propagated",
+    "slip",
+)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One way to go wrong: its stable id, which form it takes, and where in the network."""
+
+    id: str
+    kind: str = ""  # the form: "dropped" or "twice", "update" or "gradient", ...
+    where: str = ""  # the layer, neuron or bias it concerns
+    rewrite: Rewrite = field(default=lambda g: g, compare=False, repr=False)
+
+
+def _base(name: str) -> str:
+    return name.partition("#")[0]
+
+
+def _each(g: StepGraph, bases: set[str]) -> Iterator[Node]:
+    """The nodes named by these base names, for every example of the batch (suffix #k)."""
+    return (node for name, node in g.nodes.items() if _base(name) in bases)
+
+
+def _swap(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
+    """Names with the base ``old`` read as ``new`` instead (keeping each example's suffix)."""
+    return tuple(new + n[len(old) :] if _base(n) == old else n for n in names)
+
+
+def half_factor(factor: float) -> Rewrite:
+    """L and ∂L/∂ŷ multiplied by ``factor``: 2 when the ½ is dropped, ½ when it is applied twice."""
+
+    def rewrite(g: StepGraph) -> StepGraph:
+        ops = ("loss", "fused_loss", "dloss", "fused_dz")
+        return g.rewritten(*(with_coef(n, factor) for n in g.nodes.values() if n.op in ops))
+
+    return rewrite
+
+
+def derivative_dropped(layer: int) -> Rewrite:
+    """∂L/∂z = ∂L/∂a in one layer: the factor f′(z) left out of the chain."""
+
+    def rewrite(g: StepGraph) -> StepGraph:
+        neurons = g.net.layers[layer].neuron_names
+        nodes = _each(g, {f"dL/dz_{n}" for n in neurons})
+        return g.rewritten(*(Node(n.name, "sum", args=("dL/da" + n.name[len("dL/dz") :],)) for n in nodes))
+
+    return rewrite
+
+
+def z_for_a(layer: int, site: str) -> Rewrite:
+    """z read where a belongs (or a where z belongs), at one site of one layer.
+
+    ``forward``: the next layer sums this layer's z (and its weight gradients read z);
+    ``gradient``: only ∂z/∂w of the next layer reads z; ``derivative``: f′ written in a evaluated
+    with z (σ′ as z(1 − z)); ``derivative_at_a``: f′ evaluated at a instead of z; ``output``: the
+    loss taken of z_out instead of ŷ.
+    """
+
+    def rewrite(g: StepGraph) -> StepGraph:
+        net = g.net
+        lay = net.layers[layer]
+        changed: list[Node] = []
+        if site in ("forward", "gradient"):
+            above = net.layers[layer + 1]
+            targets = {f"dL/d{w}" for row in above.weight_names for w in row}
+            if site == "forward":
+                targets |= {f"z_{m}" for m in above.neuron_names}
+            for node in _each(g, targets):
+                pairs, args = node.pairs, node.args
+                for n in lay.neuron_names:
+                    pairs = tuple((p, _swap((q,), f"a_{n}", f"z_{n}")[0]) for p, q in pairs)
+                    args = _swap(args, f"a_{n}", f"z_{n}")
+                changed.append(replace(node, pairs=pairs, args=args))
+        elif site in ("derivative", "derivative_at_a"):
+            for node in _each(g, {f"da_{n}/dz_{n}" for n in lay.neuron_names}):
+                if site == "derivative":
+                    changed.append(replace(node, args=(node.args[0], node.args[0])))
+                else:
+                    changed.append(replace(node, at_a=True))
+        else:  # output: ŷ replaced by z_out in the loss and its gradient
+            for node in g.nodes.values():
+                if node.op in ("loss", "fused_loss", "dloss", "fused_dz"):
+                    args = node.args
+                    for n in lay.neuron_names:
+                        args = _swap(args, f"a_{n}", f"z_{n}")
+                    if node.op == "fused_loss":  # (z, y) is already the loss of ŷ = σ(z): read ŷ as z
+                        changed.append(replace(node, op="loss"))
+                    elif node.op != "fused_dz":  # a fused ∂L/∂z has no ŷ to misread
+                        changed.append(replace(node, args=args))
+        return g.rewritten(*changed)
+
+    return rewrite
+
+
+def updated_weights(g: StepGraph) -> StepGraph:
+    """∂L/∂a of each hidden neuron summed through weights already updated in this step (w5_new for w5)."""
+    changed = [
+        replace(node, pairs=tuple((f"{w}_new", d) for w, d in node.pairs))
+        for node in g.nodes.values()
+        if node.op == "sum" and node.pairs and _base(node.name).startswith("dL/da_")
+    ]
+    return g.rewritten(*changed)
+
+
+def sign(site: str) -> Rewrite:
+    """``update``: θ + η·∂L/∂θ; ``gradient``: ∂L/∂ŷ taken as y − ŷ, so every gradient flips."""
+
+    def rewrite(g: StepGraph) -> StepGraph:
+        if site == "update":
+            return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op == "update"))
+        return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op in ("dloss", "fused_dz")))
+
+    return rewrite
+
+
+def bias_one_path(layer: int, neuron: int) -> Rewrite:
+    """A shared bias's gradient taken through one neuron only, instead of summed over the layer."""
+
+    def rewrite(g: StepGraph) -> StepGraph:
+        lay = g.net.layers[layer]
+        b, n = lay.bias_names[0], lay.neuron_names[neuron]
+        nodes = [nd for nd in _each(g, {f"dL/d{b}"}) if nd.args and _base(nd.args[0]).startswith("dL/dz_")]
+        return g.rewritten(*(replace(nd, args=tuple(a for a in nd.args if _base(a) == f"dL/dz_{n}")) for nd in nodes))
+
+    return rewrite
+
+
+def bias_omitted(layer: int, neuron: int | None) -> Rewrite:
+    """z = Σ w·a without its bias, for one neuron or (neuron None) the whole layer."""
+
+    def rewrite(g: StepGraph) -> StepGraph:
+        names = g.net.layers[layer].neuron_names
+        chosen = names if neuron is None else [names[neuron]]
+        return g.rewritten(*(replace(nd, args=()) for nd in _each(g, {f"z_{n}" for n in chosen})))
+
+    return rewrite
+
+
+def other_reduction(g: StepGraph) -> StepGraph:
+    """The batch's loss and gradients summed where the file says mean, or averaged where it says sum."""
+    return build(g.net, g.examples, "sum" if g.reduction == "mean" else "mean")
+
+
+def catalogue(g: StepGraph) -> list[Mistake]:
+    """Every mistake that can happen in this step's network (learning rate and rounding are searched separately)."""
+    net = g.net
+    out = [
+        Mistake("half_factor", "dropped", "", half_factor(2.0)),
+        Mistake("half_factor", "twice", "", half_factor(0.5)),
+    ]
+    last = len(net.layers) - 1
+    for li, layer in enumerate(net.layers):
+        out.append(Mistake("activation_derivative_dropped", "", layer.name, derivative_dropped(li)))
+        if li < last:
+            out.append(Mistake("z_instead_of_a", "forward", layer.name, z_for_a(li, "forward")))
+            out.append(Mistake("z_instead_of_a", "gradient", layer.name, z_for_a(li, "gradient")))
+        if layer.activation.elementwise:
+            out.append(Mistake("z_instead_of_a", "derivative", layer.name, z_for_a(li, "derivative")))
+            out.append(Mistake("z_instead_of_a", "derivative_at_a", layer.name, z_for_a(li, "derivative_at_a")))
+        if layer.bias_mode == "shared" and layer.units > 1:
+            for j, n in enumerate(layer.neuron_names):
+                out.append(Mistake("shared_bias_one_path", "", n, bias_one_path(li, j)))
+        if layer.bias_mode != "none":
+            out.append(Mistake("bias_omitted", "layer", layer.name, bias_omitted(li, None)))
+            if layer.units > 1:
+                for j, n in enumerate(layer.neuron_names):
+                    out.append(Mistake("bias_omitted", "neuron", n, bias_omitted(li, j)))
+    out.append(Mistake("z_instead_of_a", "output", net.output_layer.name, z_for_a(last, "output")))
+    if last > 0:
+        out.append(Mistake("updated_weights_in_backprop", "", net.layers[last - 1].name, updated_weights))
+    out.append(Mistake("sign", "update", "", sign("update")))
+    out.append(Mistake("sign", "gradient", "", sign("gradient")))
+    if len(g.examples) > 1:
+        kind = "sum" if g.reduction == "mean" else "mean"
+        out.append(Mistake("sum_vs_mean", kind, "", other_reduction))
+    return out

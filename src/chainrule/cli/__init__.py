@@ -1,0 +1,5 @@
+"""The command line: one thin module per command over library calls; `main` is the entry point."""
+
+from chainrule.cli.main import main
+
+__all__ = ["main"]

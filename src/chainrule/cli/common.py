@@ -1,0 +1,31 @@
+"""What the commands share: the -o option and writing a document to it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from chainrule.errors import ChainruleError
+
+# The commands that print a document share one way to write it to a file instead.
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Print text, or write it atomically to a file (never half a file)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from chainrule.io.netfile import write_atomic
+
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        raise ChainruleError(f"{output}: cannot write ({exc.strerror})") from None

@@ -1,0 +1,154 @@
+"""Figures of activations and their derivatives: one panel each, or all overlaid.
+
+The curves come from ``catalogue.curve`` (the engine's own value and derivative functions); this
+module only draws them. matplotlib is imported here, lazily, and only when a figure is asked
+for: it is the optional ``plot`` extra.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine.catalogue import activation, curve
+from chainrule.errors import ChainruleError
+
+FORMATS = {".png": "png", ".svg": "svg"}
+SAMPLES = 801  # enough that a kink (ReLU at 0) and a step are drawn sharp at this range
+
+
+def _label(name: str, alpha: float | None) -> str:
+    """A panel title: the name, α where it takes one, and for softmax the slice that is drawn."""
+    act = activation(name)
+    if not act.elementwise:
+        return "softmax((z, 0))₁"
+    return f"{act.name} (α = {alpha:g})" if alpha is not None else act.name
+
+
+def broken(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The curve with a gap at each jump, so a step or ReLU′ is not drawn with a false vertical line.
+
+    A jump is a change between neighbouring samples ten times the changes beside it, and more
+    than a twentieth of the curve's span: a smooth curve, however coarsely sampled, has neither.
+    """
+    dy = np.abs(np.diff(y))
+    if dy.size < 3:
+        return z, y
+    beside = np.maximum(np.r_[dy[1], dy[:-1]], np.r_[dy[1:], dy[-2]])
+    span = float(np.max(y) - np.min(y))
+    jumps = np.flatnonzero((dy > 10.0 * beside) & (dy > 0.05 * span)) + 1
+    return np.insert(z, jumps, np.nan), np.insert(y, jumps, np.nan)
+
+
+def _style(ax: Any, z_range: tuple[float, float]) -> None:
+    ax.axhline(0.0, color="0.6", lw=0.6)
+    ax.axvline(0.0, color="0.6", lw=0.6)
+    ax.grid(True, color="0.92", lw=0.6)
+    ax.set_xlim(*z_range)
+    ax.set_xlabel("z")
+
+
+def _draw(
+    ax: Any, name: str, z: np.ndarray, alpha: float | None, colours: tuple[str, str], marks: np.ndarray, title: bool
+) -> None:
+    """One function on one set of axes: f solid, f′ dashed, the user's z as dots on both."""
+    label = _label(name, alpha)
+    a, d = curve(name, z, alpha)
+    ax.plot(*broken(z, a), color=colours[0], lw=2.0, label=label)
+    ax.plot(*broken(z, d), color=colours[1], lw=1.6, ls="--", label=f"{label}: derivative")
+    if marks.size:
+        ma, md = curve(name, marks, alpha)
+        ax.plot(marks, ma, "o", color=colours[0], ms=4.5)
+        ax.plot(marks, md, "o", color=colours[1], ms=4.5, mfc="white")
+    if title:
+        ax.set_title(label)
+
+
+def build_figure(
+    names: Sequence[str],
+    z_range: tuple[float, float] = (-5.0, 5.0),
+    overlay: bool = False,
+    alpha: float | None = None,
+    marks: Sequence[float] = (),
+) -> Any:
+    """A matplotlib Figure: f solid, f′ dashed, axes labelled, one panel each or overlaid.
+
+    ``marks`` are the user's z, drawn as dots on both curves (filled on f, open on f′).
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ChainruleError("--plot needs matplotlib: pip install 'chainrule[plot]'") from None
+
+    z = np.linspace(z_range[0], z_range[1], SAMPLES)
+    # α applies to the functions that take one; the others ignore it.
+    alphas = {n: (alpha if alpha is not None else act.alpha) if (act := activation(n)).alpha is not None else None
+              for n in names}  # fmt: skip
+    n = 1 if overlay else len(names)
+    cols = min(n, 4)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(3.6 * cols + (1.8 if overlay else 0.0), 3.0 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    inside = np.asarray([m for m in marks if z_range[0] <= m <= z_range[1]], dtype=np.float64)
+    for i, name in enumerate(names):
+        colours = (f"C{i % 10}",) * 2 if overlay else ("C0", "C3")
+        _draw(axes[0 if overlay else i], name, z, alphas[name], colours, inside, title=not overlay)
+    for i, ax in enumerate(axes):
+        if i >= n:
+            ax.set_visible(False)
+            continue
+        _style(ax, z_range)
+        if i % cols == 0:
+            ax.set_ylabel("f(z) and f′(z)")
+    if overlay:
+        axes[0].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize="small")
+    fig.suptitle("Activation f(z), solid; its derivative f′(z), dashed", fontsize="large")
+    return fig
+
+
+def figure_bytes(names: Sequence[str], fmt: str, **options: Any) -> bytes:
+    """The figure as PNG or SVG bytes (fmt "png" or "svg"), without dates, so a rerun is identical."""
+    fig = build_figure(names, **options)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=110, metadata={"Software": None} if fmt == "png" else {"Date": None})
+    return buffer.getvalue()
+
+
+def write_figure(
+    path: Path,
+    names: Sequence[str],
+    z_range: tuple[float, float] = (-5.0, 5.0),
+    overlay: bool = False,
+    alpha: float | None = None,
+    marks: Sequence[float] = (),
+) -> None:
+    """Draw the figure and write it atomically, PNG or SVG by the file's extension."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ChainruleError(f"--plot {path}: expected a file ending in .png or .svg")
+    data = figure_bytes(names, fmt, z_range=z_range, overlay=overlay, alpha=alpha, marks=marks)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ChainruleError(f"--plot {path}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a figure is for sharing
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,357 @@
+"""One update step as a graph of named numbers: each value of the step record and the values it is made from.
+
+The checker needs what the vectorized engine cannot give: the order in which a person computes the
+numbers (inputs and parameters → z → a → loss → ∂L/∂a, ∂L/∂z → ∂L/∂θ → θ_new), a way to pin any
+number to the value someone wrote and recompute everything after it, and a way to change one rule
+(a mistake) and recompute. The graph is derived from the network's structure; every function and
+derivative comes from the registry in functions.py, and a test checks that evaluating the graph
+gives the engine's numbers to 1e-12.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from chainrule.engine.network import Network, Reduction
+
+_Add = Callable[["Node"], None]
+Op = Literal[
+    "given",
+    "sum",
+    "product",
+    "act",
+    "deriv",
+    "loss",
+    "fused_loss",
+    "dloss",
+    "fused_dz",
+    "softmax_dz",
+    "update",
+    "alpha",
+]
+
+
+@dataclass(frozen=True)
+class Node:
+    """How one named number is computed from others.
+
+    ``sum``: Σ v[p]·v[q] over ``pairs`` + Σ v[a] over ``args``; ``product``: Π v[a]; ``update``:
+    θ + coef·g with args (θ, g); the rest apply the layer's activation or the loss to the layer's
+    vector in ``args`` and take element ``index``. Every result is multiplied by ``coef``
+    (except ``update``, where coef is −η).
+    """
+
+    name: str
+    op: Op
+    args: tuple[str, ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()
+    layer: int = -1
+    index: int = 0
+    coef: float = 1.0
+    value: float = 0.0  # for "given"
+    at_a: bool = False  # "deriv" evaluated at a instead of z (a mistake)
+    alpha: str | None = None  # the name of a learnable α this node reads
+
+
+@dataclass
+class StepGraph:
+    """The nodes of one step, in an order where every node comes after what it reads."""
+
+    net: Network
+    examples: tuple[int, ...]
+    reduction: Reduction
+    nodes: dict[str, Node]
+    order: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.nodes = _toposort(self.nodes)
+        self.order = {name: i for i, name in enumerate(self.nodes)}
+
+    def inputs_of(self, name: str) -> tuple[str, ...]:
+        node = self.nodes[name]
+        reads = [*(n for pq in node.pairs for n in pq), *node.args]
+        if node.alpha:
+            reads.append(node.alpha)
+        return tuple(dict.fromkeys(reads))
+
+    def ancestors(self, name: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(self.inputs_of(name))
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(self.inputs_of(n))
+        return seen
+
+    def frontier(self, name: str, marked: set[str] | Mapping[str, object]) -> set[str]:
+        """The marked names upstream of ``name`` reached without passing through another marked one."""
+        found: set[str] = set()
+        seen: set[str] = set()
+        todo = list(self.inputs_of(name))
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n in marked:
+                found.add(n)
+            else:
+                todo.extend(self.inputs_of(n))
+        return found
+
+    def rewritten(self, *nodes: Node) -> StepGraph:
+        """The same step with some nodes computed another way (how a mistake is made)."""
+        new = dict(self.nodes)
+        for node in nodes:
+            new[node.name] = node
+        return StepGraph(self.net, self.examples, self.reduction, new)
+
+    def params(self) -> list[str]:
+        return self.net.parameter_names()
+
+
+def _toposort(nodes: dict[str, Node]) -> dict[str, Node]:
+    out: dict[str, Node] = {}
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in out:
+            return
+        if name in visiting:
+            raise ValueError(f"the step graph has a cycle through {name}")
+        visiting.add(name)
+        node = nodes[name]
+        for n in [*(n for pq in node.pairs for n in pq), *node.args, *([node.alpha] if node.alpha else [])]:
+            visit(n)
+        visiting.discard(name)
+        out[name] = node
+
+    for name in nodes:
+        visit(name)
+    return out
+
+
+def round_as_written(x: float, decimals: int) -> float:
+    """x rounded as a person writes it to ``decimals`` places, small numbers keeping decimals − 1
+    significant digits (0.000668 stays 0.000668 at 4 places), as views/numbers.fmt writes them."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    places = decimals
+    leading = -math.floor(math.log10(abs(x)))
+    if leading > 0 and places < leading + decimals - 2:
+        places = leading + decimals - 2
+    return round(x, places)
+
+
+def evaluate(
+    graph: StepGraph,
+    pins: Mapping[str, float] | None = None,
+    decimals: int | None = None,
+) -> dict[str, float]:
+    """Every value of the step; a pinned name takes the given value instead of its own, and with
+    ``decimals`` every computed value is rounded as a person working by hand would round it."""
+    pins = pins or {}
+    net = graph.net
+    v: dict[str, float] = {}
+    for name, node in graph.nodes.items():
+        if name in pins:
+            v[name] = float(pins[name])
+            continue
+        x = _compute(net, node, v)
+        if decimals is not None and node.op != "given":
+            x = round_as_written(x, decimals)
+        v[name] = x
+    return v
+
+
+def recompute(graph: StepGraph, name: str, values: Mapping[str, float]) -> float:
+    """``name`` computed from the given values of what it reads (for instance, rounded ones)."""
+    return _compute(graph.net, graph.nodes[name], values)
+
+
+def _vec(v: Mapping[str, float], names: tuple[str, ...]) -> np.ndarray:
+    return np.array([v[n] for n in names], dtype=float)
+
+
+def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
+    op = node.op
+    if op == "given":
+        return node.value
+    if op == "sum":
+        return node.coef * (sum(v[p] * v[q] for p, q in node.pairs) + sum(v[a] for a in node.args))
+    if op == "product":
+        return node.coef * math.prod(v[a] for a in node.args)
+    if op == "update":
+        return v[node.args[0]] + node.coef * v[node.args[1]]
+    if op in ("loss", "fused_loss", "dloss", "fused_dz", "softmax_dz"):
+        return node.coef * _loss_op(net, node, v)
+    layer = net.layers[node.layer]
+    alpha = v[node.alpha] if node.alpha else layer.alpha_value()
+    act = layer.activation
+    if op == "act":
+        return float(act.value(_vec(v, node.args), alpha)[node.index])
+    if op == "deriv":
+        z, a = np.array([v[node.args[0]]]), np.array([v[node.args[1]]])
+        if node.at_a:
+            z, a = a, act.value(a, alpha)
+        return node.coef * float(act.derivative(z, a, alpha)[0])
+    assert op == "alpha" and act.alpha_derivative is not None
+    # args: (dL/da_j, z_j, a_j) for every neuron j of the layer: ∂L/∂α = Σ_j ∂L/∂a_j · ∂a_j/∂α
+    total = 0.0
+    for i in range(0, len(node.args), 3):
+        d_a, z_j, a_j = (v[n] for n in node.args[i : i + 3])
+        total += d_a * float(act.alpha_derivative(np.array([z_j]), np.array([a_j]), alpha)[0])
+    return node.coef * total
+
+
+def _loss_op(net: Network, node: Node, v: Mapping[str, float]) -> float:
+    """The loss of one example and its derivatives; args are the output layer's vectors, m names each."""
+    m = net.output_layer.units
+    parts = [_vec(v, node.args[i : i + m])[None, :] for i in range(0, len(node.args), m)]
+    loss = net.loss
+    if node.op == "loss":  # (a, y)
+        return float(loss.value(parts[0], parts[1])[0])
+    if node.op == "fused_loss":  # (z, y): the form the engine uses where it is stabler
+        assert loss.fused_value is not None
+        return float(loss.fused_value(parts[0], parts[1])[0])
+    if node.op == "dloss":
+        return float(loss.gradient(parts[0], parts[1])[0, node.index])
+    if node.op == "fused_dz":  # (z, a, y)
+        assert loss.fused_gradient is not None
+        return float(loss.fused_gradient(parts[0], parts[1], parts[2])[0, node.index])
+    from chainrule.engine.functions import softmax_backward  # (a, dL/da)
+
+    return float(softmax_backward(parts[0], parts[1])[0, node.index])
+
+
+def fused(net: Network) -> bool:
+    """Whether the engine differentiates the loss and the output activation together."""
+    return net.loss.fused_activation == net.output_layer.activation.name and net.loss.fused_gradient is not None
+
+
+def build(net: Network, examples: np.ndarray | tuple[int, ...], reduction: Reduction | None = None) -> StepGraph:
+    """The graph of one update of ``net`` on the given examples (a batch), under its training settings."""
+    idx = tuple(int(i) for i in examples)
+    red: Reduction = reduction or net.training.reduction
+    n = len(idx)
+    scale = 1.0 / n if red == "mean" else 1.0
+    nodes: dict[str, Node] = {}
+
+    def add(node: Node) -> None:
+        nodes[node.name] = node
+
+    for name, value in net.parameters().items():
+        add(Node(name, "given", value=value))
+    for k, row in enumerate(idx):
+        s = "" if n == 1 else f"#{k + 1}"
+        for i, name in enumerate(net.input_names):
+            add(Node(name + s, "given", value=float(net.x[row, i])))
+        for j, name in enumerate(net.target_names()):
+            add(Node(name + s, "given", value=float(net.y[row, j])))
+        _forward(net, s, add)
+        _backward(net, s, scale, add)
+    if n > 1:
+        add(Node("loss", "sum", args=tuple(f"loss#{k + 1}" for k in range(n)), coef=scale))
+    _gradients(net, n, add)
+    frozen = set(net.training.freeze)
+    for p in net.parameter_names():
+        if p in frozen:
+            add(Node(f"{p}_new", "sum", args=(p,)))
+        else:
+            add(Node(f"{p}_new", "update", args=(p, f"dL/d{p}"), coef=-net.training.learning_rate))
+    return StepGraph(net, idx, red, nodes)
+
+
+def _forward(net: Network, s: str, add: _Add) -> None:
+    sending = [name + s for name in net.input_names]
+    for li, layer in enumerate(net.layers):
+        zs = tuple(f"z_{n}{s}" for n in layer.neuron_names)
+        for j in range(layer.units):
+            bias: tuple[str, ...] = ()
+            if layer.bias_mode == "shared":
+                bias = (layer.bias_names[0],)
+            elif layer.bias_mode == "neuron":
+                bias = (layer.bias_names[j],)
+            add(Node(zs[j], "sum", pairs=tuple(zip(layer.weight_names[j], sending, strict=True)), args=bias))
+        for j, n in enumerate(layer.neuron_names):
+            args = zs if not layer.activation.elementwise else (zs[j],)
+            add(Node(f"a_{n}{s}", "act", args=args, layer=li, index=0 if len(args) == 1 else j, alpha=layer.alpha_name))
+            add(Node(f"da_{n}/dz_{n}{s}", "deriv", args=(zs[j], f"a_{n}{s}"), layer=li, alpha=layer.alpha_name))
+        sending = [f"a_{n}{s}" for n in layer.neuron_names]
+    out = net.output_layer.neuron_names
+    a = tuple(f"a_{n}{s}" for n in out)
+    y = tuple(f"y_{n}{s}" for n in out)
+    z = tuple(f"z_{n}{s}" for n in out)
+    use_z = net.loss.fused_activation == net.output_layer.activation.name and net.loss.fused_value is not None
+    add(Node(f"loss{s}", "fused_loss", args=(*z, *y)) if use_z else Node(f"loss{s}", "loss", args=(*a, *y)))
+
+
+def _backward(net: Network, s: str, scale: float, add: _Add) -> None:
+    last = len(net.layers) - 1
+    out = net.layers[last]
+    a = tuple(f"a_{n}{s}" for n in out.neuron_names)
+    y = tuple(f"y_{n}{s}" for n in out.neuron_names)
+    z = tuple(f"z_{n}{s}" for n in out.neuron_names)
+    d_a = tuple(f"dL/da_{n}{s}" for n in out.neuron_names)
+    for j, n in enumerate(out.neuron_names):
+        add(Node(d_a[j], "dloss", args=(*a, *y), index=j, coef=scale))
+        if fused(net):
+            add(Node(f"dL/dz_{n}{s}", "fused_dz", args=(*z, *a, *y), index=j, coef=scale))
+        elif not out.activation.elementwise:
+            add(Node(f"dL/dz_{n}{s}", "softmax_dz", args=(*a, *d_a), index=j))
+        else:
+            add(Node(f"dL/dz_{n}{s}", "product", args=(d_a[j], f"da_{n}/dz_{n}{s}")))
+    for li in range(last - 1, -1, -1):
+        layer, nxt = net.layers[li], net.layers[li + 1]
+        for j, n in enumerate(layer.neuron_names):
+            pairs = tuple((nxt.weight_names[m][j], f"dL/dz_{nm}{s}") for m, nm in enumerate(nxt.neuron_names))
+            add(Node(f"dL/da_{n}{s}", "sum", pairs=pairs))
+            add(Node(f"dL/dz_{n}{s}", "product", args=(f"dL/da_{n}{s}", f"da_{n}/dz_{n}{s}")))
+
+
+def _gradients(net: Network, n: int, add: _Add) -> None:
+    """∂L/∂θ per example (suffix #k when the batch has several) and, for a batch, their sum."""
+    per: dict[str, list[str]] = {}
+    for k in range(n):
+        s = "" if n == 1 else f"#{k + 1}"
+        sending = [name + s for name in net.input_names]
+        for layer in net.layers:
+            dz = [f"dL/dz_{m}{s}" for m in layer.neuron_names]
+            for j in range(layer.units):
+                for i, w in enumerate(layer.weight_names[j]):
+                    per.setdefault(w, []).append(f"dL/d{w}{s}")
+                    add(Node(f"dL/d{w}{s}", "product", args=(dz[j], sending[i])))
+            if layer.bias_mode == "shared":
+                b = layer.bias_names[0]
+                per.setdefault(b, []).append(f"dL/d{b}{s}")
+                add(Node(f"dL/d{b}{s}", "sum", args=tuple(dz)))
+            elif layer.bias_mode == "neuron":
+                for j, b in enumerate(layer.bias_names):
+                    per.setdefault(b, []).append(f"dL/d{b}{s}")
+                    add(Node(f"dL/d{b}{s}", "sum", args=(dz[j],)))
+            if layer.alpha_name:
+                per.setdefault(layer.alpha_name, []).append(f"dL/d{layer.alpha_name}{s}")
+                args = tuple(x for m in layer.neuron_names for x in (f"dL/da_{m}{s}", f"z_{m}{s}", f"a_{m}{s}"))
+                add(
+                    Node(
+                        f"dL/d{layer.alpha_name}{s}",
+                        "alpha",
+                        args=args,
+                        layer=net.layers.index(layer),
+                        alpha=layer.alpha_name,
+                    )
+                )
+            sending = [f"a_{m}{s}" for m in layer.neuron_names]
+    if n > 1:
+        for p, parts in per.items():
+            add(Node(f"dL/d{p}", "sum", args=tuple(parts)))
+
+
+def with_coef(node: Node, factor: float) -> Node:
+    return replace(node, coef=node.coef * factor)

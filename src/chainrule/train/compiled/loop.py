@@ -1,0 +1,250 @@
+"""The compiled path: whole epochs of plain SGD in one numba-compiled loop.
+
+NumPy spends microseconds per call, so a 2-2-1 network trained online is all overhead, and a batch
+of 32 on 64-128-10 spends more time between its matrix products than in them. This module packs a
+network's parameters into one flat array and runs whole epochs, and their evaluation, inside one
+compiled loop: example by example for the smallest batches, and as matrices (BLAS products through
+numba, everything between them compiled) from MATRIX_MIN_BATCH on. It computes exactly what
+`Network.forward/backward/updated` compute — the same formulas in the same stable forms, gradients
+of the batch loss before the update — and the tests hold both ways to 1e-12. When numba or SciPy
+is missing or the network uses something the kernel lacks, `unsupported` says why and the caller
+uses the NumPy path instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine.network import Network
+
+ACTIVATION_CODES = {
+    "identity": 0,
+    "binary_step": 1,
+    "sigmoid": 2,
+    "tanh": 3,
+    "relu": 4,
+    "leaky_relu": 5,
+    "elu": 6,
+    "selu": 7,
+    "softmax": 8,
+    "swish": 9,
+    "gelu": 10,
+    "softplus": 11,
+}
+LOSS_CODES = {
+    "half_squared_error": 0,
+    "squared_error": 1,
+    "mse": 2,
+    "binary_cross_entropy": 3,
+    "cross_entropy": 4,
+    "hinge": 5,
+}
+
+
+@dataclass
+class Packed:
+    """A network's parameters in one flat array, with the offsets the kernel needs."""
+
+    params: np.ndarray  # every weight and bias, flat
+    mask: np.ndarray  # 1 where the parameter learns, 0 where it is frozen
+    units: np.ndarray
+    fan_in: np.ndarray
+    w_off: np.ndarray
+    b_off: np.ndarray
+    bias_mode: np.ndarray  # 0 none, 1 shared, 2 per neuron
+    act: np.ndarray
+    alpha: np.ndarray
+    a_off: np.ndarray  # where each layer's activations start in the activation buffer (0: the input)
+    loss: int
+
+    def kernel_args(self) -> tuple[Any, ...]:
+        """The parameters and layout, in the order the compiled loops take them."""
+        return (
+            self.params,
+            self.mask,
+            self.units,
+            self.fan_in,
+            self.w_off,
+            self.b_off,
+            self.bias_mode,
+            self.act,
+            self.alpha,
+            self.a_off,
+            self.loss,
+        )
+
+    def unpack_into(self, net: Network) -> None:
+        """Write the flat parameters back into the network's layer arrays."""
+        for i, layer in enumerate(net.layers):
+            w0, size = int(self.w_off[i]), layer.weight.size
+            layer.weight[...] = self.params[w0 : w0 + size].reshape(layer.weight.shape)
+            if layer.bias.size:
+                b0 = int(self.b_off[i])
+                layer.bias[...] = self.params[b0 : b0 + layer.bias.size]
+
+
+def unsupported(net: Network) -> str | None:
+    """Why the compiled path cannot train this network, or None when it can."""
+    try:
+        import numba  # noqa: F401
+        import scipy  # noqa: F401  (numba's matrix products call SciPy's BLAS)
+    except ImportError as missing:
+        return f"{missing.name} is not installed (pip install 'chainrule[fast]')"
+    for layer in net.layers:
+        if layer.activation.name not in ACTIVATION_CODES:
+            return f"the compiled path has no {layer.activation.name} (layer {layer.name})"
+        if layer.alpha_name:
+            return f"the compiled path does not learn α ({layer.alpha_name})"
+    return None
+
+
+def pack(net: Network, dtype: Any = None) -> Packed:
+    dtype = np.dtype(dtype or net.layers[0].weight.dtype)
+    chunks, mask = [], []
+    frozen = set(net.training.freeze)
+    w_off, b_off, a_off = [], [], [0]
+    offset, a = 0, net.layers[0].weight.shape[1]
+    for layer in net.layers:
+        w_off.append(offset)
+        chunks.append(layer.weight.ravel())
+        w_mask = layer.frozen_mask(frozen)
+        mask += [1.0] * layer.weight.size if w_mask is None else w_mask.ravel().tolist()
+        offset += layer.weight.size
+        b_off.append(offset if layer.bias.size else -1)
+        chunks.append(layer.bias.ravel())
+        mask += [0.0 if n in frozen else 1.0 for n in layer.bias_names]
+        offset += layer.bias.size
+        a_off.append(a)
+        a += layer.units
+    return Packed(
+        params=np.concatenate(chunks).astype(dtype),
+        mask=np.array(mask, dtype=dtype),
+        units=np.array([la.units for la in net.layers], dtype=np.int64),
+        fan_in=np.array([la.weight.shape[1] for la in net.layers], dtype=np.int64),
+        w_off=np.array(w_off, dtype=np.int64),
+        b_off=np.array(b_off, dtype=np.int64),
+        bias_mode=np.array([{"none": 0, "shared": 1, "neuron": 2}[la.bias_mode] for la in net.layers], dtype=np.int64),
+        act=np.array([ACTIVATION_CODES[la.activation.name] for la in net.layers], dtype=np.int64),
+        alpha=np.array([la.alpha_value() for la in net.layers], dtype=dtype),
+        a_off=np.array(a_off, dtype=np.int64),
+        loss=LOSS_CODES[net.loss.name],
+    )
+
+
+# From this batch size on, an update works on the batch as matrices (one BLAS product per layer)
+# rather than example by example; evaluations of at least EVALUATION_MIN_ROWS examples always do.
+# Measured by benchmarks/scaling.py (docs/performance.md, "Where each path wins"): at batch 4 the
+# two tie, from 8 on the matrices win at every width, by 1.5–3x at batch 32.
+MATRIX_MIN_BATCH = 4
+EVALUATION_ROWS = 256  # rows per block when the evaluation goes through matrices
+
+
+def _layout(batch: int, matrices: bool | None) -> tuple[int, bool]:
+    """(rows per matrix block, whether batches go through matrices); (0, False): one example at a
+    time throughout. ``matrices``: None chooses by MATRIX_MIN_BATCH; True or False forces it."""
+    if matrices is False:
+        return 0, False
+    return max(batch, EVALUATION_ROWS), batch >= MATRIX_MIN_BATCH if matrices is None else True
+
+
+def kernel() -> Any:
+    """The compiled loops (numba compiles them once and caches them on disk)."""
+    from chainrule.train.compiled import kernel as fast_kernel
+
+    return fast_kernel
+
+
+def train_epochs(
+    packed: Packed,
+    x: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    batch: int,
+    mean: bool,
+    lr: float,
+    epochs: int,
+    matrices: bool | None = None,
+) -> np.ndarray:
+    """Run `epochs` epochs of SGD in place on packed.params; returns each epoch's mean example loss.
+
+    ``order`` is the example order of every epoch (shape (epochs, n)); the loss of an epoch is the
+    mean of the example losses as they were met, each before its own update. ``matrices``: see
+    `_layout` (tests force each way; the default chooses by batch size).
+    """
+    losses = np.empty(epochs, dtype=np.float64)
+    dt = packed.params.dtype
+    kernel().train_epochs(
+        *packed.kernel_args(),
+        np.ascontiguousarray(x, dtype=dt),
+        np.ascontiguousarray(y, dtype=dt),
+        np.ascontiguousarray(order, dtype=np.int64),
+        int(batch),
+        bool(mean),
+        dt.type(lr),
+        *_layout(batch, matrices),
+        losses,
+    )
+    if not np.all(np.isfinite(losses)):
+        bad = int(np.argmin(np.isfinite(losses)))
+        losses[bad:] = math.nan
+    return losses
+
+
+def train_and_evaluate(
+    packed: Packed,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    orders: np.ndarray,
+    batch: int,
+    mean: bool,
+    lrs: np.ndarray,
+    classify: int,
+    cut: float,
+    until_loss: float,
+    matrices: bool | None = None,
+) -> tuple[int, np.ndarray]:
+    """Epochs of SGD, each followed by the evaluation `chainrule train` reports after an epoch.
+
+    ``data`` is (x, y, x_val, y_val) (validation arrays may have no rows). Returns the number of
+    epochs run (fewer when the training loss reached `until_loss`) and a (epochs, 4) array of
+    training loss, accuracy, validation loss and validation accuracy. ``matrices`` as in `train_epochs`.
+    """
+    dt = packed.params.dtype
+    x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
+    out = np.full((len(orders), 4), math.nan)
+    done = kernel().train_and_evaluate(
+        *packed.kernel_args(),
+        x,
+        y,
+        np.ascontiguousarray(orders, dtype=np.int64),
+        int(batch),
+        bool(mean),
+        np.ascontiguousarray(lrs, dtype=dt),
+        xv,
+        yv,
+        int(classify),
+        float(cut),
+        float(until_loss),
+        *_layout(batch, matrices),
+        out,
+    )
+    return int(done), out[: int(done)]
+
+
+def warm_up() -> None:
+    """Compile the loops now (numba keeps them on disk after), so a first training answer is quick.
+
+    A fresh install compiles for some seconds; a server calls this in the background at start.
+    """
+    from chainrule.io import netfile
+
+    net = netfile.load()
+    if unsupported(net):
+        return
+    none = net.x[:0], net.y[:0]
+    train_and_evaluate(
+        pack(net), (net.x, net.y, *none), np.zeros((1, 1), np.int64), 1, True, np.ones(1), 0, 0.0, -math.inf
+    )

@@ -1,0 +1,84 @@
+"""Plain SGD over epochs, by the fastest path that serves the network, with the engine's numbers.
+
+Plain SGD goes to the compiled loop (`fast`): example by example for the smallest batches, where
+NumPy's per-call overhead would dominate, and as matrices through BLAS for larger ones. Batches
+whose hidden activations cost the compiled loop a maths-library call per number (tanh, sigmoid,
+…) go to the lean in-place NumPy path (`lean`) once there are many such numbers, and so does any
+network the compiled loop cannot train. Both are held to the explained engine's numbers at 1e-12
+by the tests; `choose_path` says which one runs and why. `chainrule train` uses the same choice;
+`PlainSGD` runs it without the training loop's bookkeeping (for benchmarks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.engine.network import Network
+from chainrule.train.compiled import loop as fast
+from chainrule.train.lean import LeanSGD
+
+# The compiled loop works through activations with vectorized loops of their own; the others call
+# the maths library once per number, where NumPy's vectorized functions run several times faster.
+VECTORIZED = frozenset({"identity", "binary_step", "relu", "leaky_relu"})
+# Past this many such numbers per update in the hidden layers the NumPy path wins (measured by
+# benchmarks/scaling.py: see docs/performance.md, "Where each path wins").
+SCALAR_MAX = 2_500
+# Past this many multiply-adds per update (batch × parameters) the products take all the time and
+# both paths run at the BLAS's speed; the NumPy path then spares the compiler's ~130 MB of memory.
+COMPILED_MAX_WORK = 50_000_000
+
+
+def choose_path(net: Network, batch: int, plain_sgd: bool = True) -> tuple[str, str]:
+    """("compiled" or "numpy", and why the compiled path was passed over where it would have run)."""
+    scalar = batch * sum(la.units for la in net.layers[:-1] if la.activation.name not in VECTORIZED)
+    if (batch > 1 and scalar > SCALAR_MAX) or batch * net.parameter_count() > COMPILED_MAX_WORK:
+        return "numpy", ""
+    if not plain_sgd:
+        return "numpy", "the compiled path runs plain SGD only"
+    reason = fast.unsupported(net)
+    return ("numpy", reason) if reason else ("compiled", "")
+
+
+class PlainSGD:
+    """Epochs of SGD on `net` in place (its layer arrays change), batch by batch in the given order."""
+
+    def __init__(self, net: Network, batch: int, *, compiled: bool | None = None, matrices: bool | None = None) -> None:
+        self.net = net
+        self.matrices = matrices  # on the compiled path: see fast.train_epochs
+        self.batch = max(1, batch)
+        self.mean = net.training.reduction == "mean"
+        self.path, self.note = choose_path(net, self.batch)
+        if compiled is not None:
+            reason = fast.unsupported(net)
+            self.path = "compiled" if compiled and reason is None else "numpy"
+        use = self.path == "compiled"
+        self._packed = fast.pack(net) if use else None
+        self._lean = None if use else LeanSGD(net, self.batch)
+
+    def epochs(self, count: int, lr: float, order: np.ndarray | None = None, with_loss: bool = True) -> np.ndarray:
+        """Run `count` epochs; returns each epoch's mean example loss (before each example's update).
+
+        ``order``: the example order of each epoch, shape (count, n); file order when omitted.
+        ``with_loss=False`` skips the loss on the NumPy path (as `chainrule train` does, which
+        evaluates after each epoch instead); its losses are then nan.
+        """
+        n = self.net.x.shape[0]
+        if order is None:
+            order = np.tile(np.arange(n), (count, 1))  # writable: numba compiles read-only views anew
+        if self._packed is not None:
+            losses = fast.train_epochs(
+                self._packed, self.net.x, self.net.y, order, self.batch, self.mean, lr, count, self.matrices
+            )
+            self._packed.unpack_into(self.net)
+            return losses
+        assert self._lean is not None
+        losses = np.empty(count)
+        x, y = self.net.x, self.net.y
+        for e in range(count):
+            total = 0.0
+            for start in range(0, n, self.batch):
+                idx = order[e, start : start + self.batch]
+                batch_loss = self._lean.step(x[idx], y[idx], lr, self.mean, with_loss)
+                total += batch_loss * (len(idx) if self.mean else 1.0)
+            losses[e] = total / n
+        return losses
