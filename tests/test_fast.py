@@ -11,16 +11,7 @@ import pytest
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.train.compiled import loop as fast
-from test_gradients import CASES, random_document
-
-
-def engine_epochs(net: Network, epochs: int) -> Network:
-    """Plain SGD by the explained engine: one `updated` per batch, in file order."""
-    for _ in range(epochs):
-        for idx in net.batches():
-            x, y = net.x[idx], net.y[idx]
-            net = net.updated(net.backward(net.forward(x), y))
-    return net
+from helpers import CASES, engine_epochs, random_document
 
 
 def fast_epochs(net: Network, epochs: int, matrices: bool | None = None) -> tuple[Network, np.ndarray]:

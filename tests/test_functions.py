@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, softmax_backward
-from torch_reference import torch_activation, torch_loss
+from helpers import torch_activation, torch_loss
 
 Z = np.concatenate([np.linspace(-6, 6, 41), [-700.0, -50.0, -20.0, -1e-3, 1e-3, 20.0, 50.0, 700.0]])
 Z = Z[np.abs(Z) > 1e-12]  # kinks at exactly 0 are conventions, compared separately below

@@ -7,27 +7,16 @@ per neuron, none), frozen parameters, online / mini-batch / full batches, sum an
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from chainrule.engine.functions import ACTIVATIONS, LOSSES
+from chainrule.engine.functions import ACTIVATIONS
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.step import explain_step
-from torch_reference import torch_activation, torch_loss
-
-HIDDEN = sorted({a.name for a in ACTIVATIONS.values() if a.elementwise})
-OUTPUT_FOR_LOSS = {
-    "half_squared_error": [*HIDDEN, "softmax"],
-    "squared_error": ["sigmoid", "tanh", "identity", "softmax", "gelu"],
-    "mse": ["identity", "tanh", "softplus", "elu"],
-    "binary_cross_entropy": ["sigmoid"],
-    "cross_entropy": ["softmax"],
-    "hinge": ["identity", "tanh"],
-}
+from helpers import CASES, random_document, torch_activation, torch_loss
 
 
 def torch_gradients(net: Network, idx: np.ndarray) -> dict[str, float]:
@@ -91,53 +80,6 @@ def _nudge(net: Network, name: str, delta: float) -> None:
             layer.bias[layer.bias_names.index(name)] += delta
         if name == layer.alpha_name:
             layer.alpha[0] += delta
-
-
-def random_document(rng: np.random.Generator, loss: str, output: str) -> dict[str, Any]:
-    """A random network file: 1–4 layers, random widths, bias forms, batch and reduction."""
-    n_layers = int(rng.integers(1, 5))
-    n_in = int(rng.integers(1, 4))
-    n_out = 1 if loss == "binary_cross_entropy" and rng.random() < 0.5 else int(rng.integers(2, 4))
-    if output == "softmax" or loss in ("cross_entropy",):
-        n_out = max(n_out, 2)
-    layers = []
-    for i in range(n_layers):
-        last = i == n_layers - 1
-        units = n_out if last else int(rng.integers(1, 4))
-        act = output if last else str(rng.choice(HIDDEN))
-        layer: dict[str, Any] = {"units": units, "activation": act}
-        form = rng.integers(0, 3)
-        if form == 0:
-            layer["bias"] = float(rng.normal(0, 0.5))
-        elif form == 1:
-            layer["bias"] = rng.normal(0, 0.5, units).tolist()
-        layers.append(layer)
-    n_ex = int(rng.integers(1, 6))
-    x = rng.normal(0, 1, (n_ex, n_in))
-    if loss == "cross_entropy":
-        y = rng.dirichlet(np.ones(n_out), n_ex)
-    elif loss == "binary_cross_entropy":
-        y = rng.uniform(0, 1, (n_ex, n_out))
-    elif loss == "hinge":
-        y = rng.choice([-1.0, 1.0], (n_ex, 1)) if n_out == 1 else np.eye(n_out)[rng.integers(0, n_out, n_ex)]
-    else:
-        y = rng.normal(0, 1, (n_ex, n_out))
-    batch = ["online", "full", int(rng.integers(1, 4))][int(rng.integers(0, 3))]
-    return {
-        "inputs": n_in,
-        "loss": loss,
-        "layers": layers,
-        "examples": [{"x": xi.tolist(), "y": yi.tolist()} for xi, yi in zip(x, y, strict=True)],
-        "training": {
-            "learning_rate": 0.1,
-            "batch": batch,
-            "reduction": str(rng.choice(["sum", "mean"])),
-            "seed": int(rng.integers(0, 1000)),
-        },
-    }
-
-
-CASES = [(loss, out) for loss in LOSSES for out in OUTPUT_FOR_LOSS[loss]]
 
 
 def _build(case: int, loss: str, output: str) -> Network:

@@ -9,8 +9,7 @@ import pytest
 
 from chainrule.io import netfile
 from chainrule.train.lean import LeanSGD
-from test_fast import engine_epochs
-from test_gradients import CASES, random_document
+from helpers import CASES, engine_epochs, random_document
 
 
 @pytest.mark.parametrize(("case", "loss", "output"), [(i, lo, o) for i, (lo, o) in enumerate(CASES)])

@@ -10,7 +10,7 @@ import pytest
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.train.paths import PlainSGD
-from test_fast import engine_epochs
+from helpers import engine_epochs
 
 
 def _trained(net: Network, compiled: bool, epochs: int = 5) -> tuple[PlainSGD, Network]:
