@@ -163,15 +163,29 @@ def explain_step(net: Network, example: int = 0) -> StepRecord:
 
 
 def explain_steps(net: Network, example: int = 0, count: int = 1) -> list[StepRecord]:
-    """`count` updates one after another, from update `example` of the epoch (wrapping into the next)."""
-    records = []
+    """`count` updates one after another, starting with update `example` of the epoch (0-based).
+
+    The updates before `example` are made first, as training makes them, so the first record
+    explains the update that really happens at that point of the epoch (from the parameters the
+    earlier updates left); later ones wrap into the next epoch.
+    """
     updates = len(net.batches())
     if not 0 <= example < updates:
         raise ChainruleError(f"--example {example + 1}: expected 1 to {updates} (the updates in one epoch)")
+    net = advanced(net, example)
+    records = []
     for i in range(count):
         record, net = step_and_next(net, (example + i) % updates)
         records.append(record)
     return records
+
+
+def advanced(net: Network, updates: int) -> Network:
+    """The network after its first `updates` updates of the epoch, made in order (nothing recorded)."""
+    for idx in net.batches()[:updates]:
+        x, y = net.x[idx], net.y[idx]
+        net = net.updated(net.backward(net.forward(x), y))
+    return net
 
 
 def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
