@@ -103,3 +103,16 @@ def test_modules_live_in_subpackages_and_stay_small() -> None:
         f"{p.relative_to(PACKAGE)}: {n}" for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) >= 400
     )
     assert long == []
+
+
+def test_the_short_api_is_lazy() -> None:
+    """`import chainrule` loads no NumPy (the CLI's start stays fast); its names load on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chainrule; assert 'numpy' not in sys.modules;"
+        "net = chainrule.load(); print(chainrule.explain_step(net).values['dL/dw5'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "0.08216704056423078"
