@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from chainrule.engine.network import Network, Reduction
+from chainrule.record.rounding import round_as_written
 
 _Add = Callable[["Node"], None]
 Op = Literal[
@@ -135,18 +136,6 @@ def _toposort(nodes: dict[str, Node]) -> dict[str, Node]:
     for name in nodes:
         visit(name)
     return out
-
-
-def round_as_written(x: float, decimals: int) -> float:
-    """x rounded as a person writes it to ``decimals`` places, small numbers keeping decimals − 1
-    significant digits (0.000668 stays 0.000668 at 4 places), as views/numbers.fmt writes them."""
-    if x == 0 or not math.isfinite(x):
-        return x
-    places = decimals
-    leading = -math.floor(math.log10(abs(x)))
-    if leading > 0 and places < leading + decimals - 2:
-        places = leading + decimals - 2
-    return round(x, places)
 
 
 def evaluate(

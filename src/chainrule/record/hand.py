@@ -15,25 +15,18 @@ print them.
 from __future__ import annotations
 
 import dataclasses
-import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, softmax_backward
+from chainrule.record.rounding import round_half_up
 from chainrule.record.step import Chain, Delta, Factor, LayerInfo, Path, StepRecord, Update
 
 
 def hand_round(x: float | Decimal, places: int) -> float:
     """x rounded half up to `places` decimals; below 10^−1 at least places − 1 significant digits."""
-    d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
-    if not d.is_finite() or d == 0:
-        return float(d)
-    keep = places
-    leading = -math.floor(math.log10(abs(float(d))))
-    if leading > 0 and keep < leading + places - 2:
-        keep = leading + places - 2
-    return float(d.quantize(Decimal(1).scaleb(-keep), rounding=ROUND_HALF_UP))
+    return round_half_up(x, places)
 
 
 def _dec(x: float) -> Decimal:
