@@ -177,6 +177,8 @@ def deltas(w: Writer) -> Iterator[Block]:
             yield Para((Strong(f"Example {r.examples[k] + 1}"),))
         by_neuron = {d.neuron: d for d in row}
         rows: list[Row] = []
+        if row[-1].how == "softmax":  # softmax's δ reads every output's ∂L/∂a: all of them first
+            rows += [loss_row(w, n, k) for n in r.output_neurons]
         for layer in reversed(r.layers):
             for neuron in layer.neurons:
                 rows += _delta_rows(w, by_neuron[neuron].how, neuron, k)
@@ -192,7 +194,7 @@ def _delta_rows(w: Writer, how: str, neuron: str, k: int) -> list[Row]:
         return [(name, fused_row(w, neuron, k)[1])]
     if how == "softmax":
         rows = softmax_rows(w, neuron, k)
-        return [loss_row(w, neuron, k), (name, rows[0][1]), rows[1]]
+        return [(name, rows[0][1]), rows[1]]
     printed = w.product(d.d_a, d.derivative)
     if how == "output":
         a = w.t(f"a_{neuron}{s}")
