@@ -70,12 +70,10 @@ def test_mazur_paths_run_through_the_outputs_not_through_two_users_of_w1() -> No
     (w1,) = record.chains["w1"]
     assert [p.via for p in w1.paths] == ["o1", "o2"]
     (b1,) = record.chains["b1"]
-    assert [p.via for p in b1.paths] == ["h1 → o1", "h1 → o2", "h2 → o1", "h2 → o2"][: len(b1.paths)] or len(
-        b1.paths
-    ) == 1
+    assert [p.via for p in b1.paths] == ["h1 → o1", "h1 → o2", "h2 → o1", "h2 → o2"]
     out = _terminal(record)
     assert "w1 reaches the loss along 2 paths (through o1, through o2)" in out
-    assert "∂L/∂w1|_(via o1) = ∂L/∂a_o1 · ∂a_o1/∂z_o1 · ∂z_o1/∂a_h1 · ∂a_h1/∂z_h1 · ∂z_h1/∂w1" in out
+    assert "∂L/∂w1 (via o1) = ∂L/∂a_o1 · ∂a_o1/∂z_o1 · ∂z_o1/∂a_h1 · ∂a_h1/∂z_h1 · ∂z_h1/∂w1" in out
     md = markdown.render([record])
     assert "**Path through o1**" in md and "**Path through o2**" in md
     assert "used by 2 neurons (1, 2)" not in md and "through 1" not in out

@@ -129,6 +129,9 @@ def _one(tokens: list[str], i: int) -> tuple[str, int]:
         return ("{" if tok == r"\begin" else "}"), i
     if tok in (r"\{", r"\}", r"\_", r"\%", r"\&", r"\#", r"\$", r"\|"):
         return tok[1], i + 1
+    if tok == r"\Big" and tokens[i + 1 : i + 3] == ["|", "_"]:  # evaluated along: ∂L/∂b1 (via h1)
+        sub, i = _group(tokens, i + 3)
+        return f" ({sub.strip()})", i
     if tok in _SYMBOLS:
         return _SYMBOLS[tok], i + 1
     if tok in _WORDS:
@@ -168,7 +171,19 @@ def _wrap(text: str) -> str:
     text = text.strip()
     if _simple(text) or (text.startswith("(") and text.endswith(")") and _closed(text)):
         return text
+    if not re.search(r"[\s+−·/=]", _outside(text)):  # e^(−0.095): one term, its parentheses its own
+        return text
     return f"({text})"
+
+
+def _outside(text: str) -> str:
+    """The characters of text outside every parenthesis."""
+    out, depth = [], 0
+    for c in text:
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and c not in "()":
+            out.append(c)
+    return "".join(out)
 
 
 def _simple(text: str) -> bool:
