@@ -264,3 +264,20 @@ def test_every_number_appears_in_every_format_in_the_order_it_is_computed(case: 
     for fmt_name, rendered in renders.items():
         missing = _find_in_order(_plain_text(rendered, fmt_name), record)
         assert missing == [], f"{fmt_name}: {missing[:3]}"
+
+
+# -- the page's stepper cuts the same story ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("case", "loss", "output"), RANDOM)
+def test_the_stepper_has_the_steps_it_counts_and_the_storys_equations(case: int, loss: str, output: str) -> None:
+    from chainrule.web.steps import step_count, steps
+
+    record = _records(500 + case, loss, output)
+    page = steps(record)
+    assert len(page) == step_count(record)
+    shown = [line["plain"] for step in page for line in step["lines"] if "plain" in line]
+    # the page's last equation is the terminal's last update row, word for word
+    out = re.sub(r" +", " ", _terminal(record))
+    assert shown[-1] in out
+    assert all("<math" in line["mathml"] for step in page for line in step["lines"] if "mathml" in line)

@@ -323,18 +323,28 @@ def _update(w: Writer, only: str | None) -> Iterator[Block]:
 def _update_rhs(w: Writer, u: Update) -> str:
     """θ − η·g = θ − (η·g) = θ_new, every number with the decimals that make the arithmetic hold as written.
 
-    The fewest decimals, from those that show the change (0.299250, not 0.2993), up: a reader who
-    multiplies and subtracts the shown numbers gets the shown result (0.2985 − 0.00064 is not 0.297908).
+    θ, η·g and θ_new share one number of decimals: the fewest, from those that show the change
+    (0.299250, not 0.2993), up, for which a reader who multiplies and subtracts the shown
+    numbers gets the shown result (0.2985 − 0.00064 is not 0.297908).
     """
     eta = w.r.learning_rate
-    start = places(fmt_change(u.new, u.change, w.d)) or w.d
-    for p in range(max(start, w.d), 16):
-        old, grad, step, new = (fmt(x, p) for x in (u.old, u.gradient, eta * u.gradient, u.new))
+    start = max(places(fmt_change(u.new, u.change, w.d)) or w.d, w.d)
+    for p in range(start, 16):
+        old, step, new = (_fixed(x, p) for x in (u.old, eta * u.gradient, u.new))
+        grad = fmt(u.gradient, p)
         if holds(step, eta * shown_value(grad)) and holds(new, shown_value(old) - shown_value(step)):
             break
     rel = "=" if shown_value(new) == u.new else r"\approx"
     old, grad, step = (_bracketed(x) for x in (old, grad, step))
     return rf"= {old} - {w.n(eta)} \cdot {grad} = {old} - {step} {rel} {new.replace('−', '-')}"
+
+
+def _fixed(x: float, p: int) -> str:
+    """x with p decimals, trailing zeros dropped where x is exact without them (a given 0.15)."""
+    text = f"{x:.{p}f}"
+    if "." in text and abs(float(text) - x) <= 10.0 ** -(p + 6):
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _bracketed(text: str) -> str:

@@ -70,7 +70,9 @@ def block(b: Block) -> RenderableType | None:
         for head, numeric in zip(b.header, b.numeric, strict=True):
             t.add_column(head, justify="right" if numeric else "left")
         for row in b.rows:
-            t.add_row(*(inline(cell) for cell in row))
+            # A number cell is written for LaTeX (-0.54); the terminal prints a real minus sign.
+            cells = [inline(c).replace("-", "−") if n else inline(c) for c, n in zip(row, b.numeric, strict=True)]
+            t.add_row(*cells)
         return t
     if isinstance(b, Figure):
         return None
