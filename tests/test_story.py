@@ -281,3 +281,16 @@ def test_the_stepper_has_the_steps_it_counts_and_the_storys_equations(case: int,
     out = re.sub(r" +", " ", _terminal(record))
     assert shown[-1] in out
     assert all("<math" in line["mathml"] for step in page for line in step["lines"] if "mathml" in line)
+
+
+def test_softmax_is_shown_as_its_exponentials_over_their_sum() -> None:
+    from conftest import EXAMPLES
+
+    record = explain_step(netfile.load(EXAMPLES / "softmax-classifier.toml"))
+    for k in range(len(record.examples)):
+        s = record.suffix(k)
+        exps = [math.exp(record.values[f"z_{n}{s}"]) for n in record.output_neurons]
+        assert [record.exponentials[f"z_{n}{s}"] for n in record.output_neurons] == pytest.approx(exps, rel=1e-15)
+        assert record.exponentials[f"Σ_out{s}"] == pytest.approx(sum(exps), rel=1e-15)
+    out = _terminal(record)
+    assert "= 0.9094/(0.9094 + 1.3034 + 1.1735) = (0.9094/3.3863) ≈ 0.2685" in out

@@ -98,6 +98,9 @@ class StepRecord:
     # with the exact values beside them; None for an exact step.
     hand: int | None = None
     exact: dict[str, float] | None = None
+    # Softmax layers: e^z of each neuron (by its z's name, z_out1#2) and their sum (by the layer's
+    # name, Σ_out#2), so a softmax is shown as the quotient it is; empty where e^z overflows.
+    exponentials: dict[str, float] = field(default_factory=dict)
 
     def suffix(self, k: int) -> str:
         """The name suffix of the k-th example of the batch ('' when the batch has one example)."""
@@ -179,6 +182,7 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
         values={},
     )
     record.values = _values(net, record, fwd, back, y, new)
+    record.exponentials = _exponentials(net, record, fwd)
     record.deltas = tuple(_deltas(net, record, fwd, back, k) for k in range(len(idx)))
     record.chains = chains_of(net, record.values, len(record.examples), back.fused, fwd)
     grads = net.gradients(back)
@@ -251,6 +255,23 @@ def _values(
     for name, value in new.parameters().items():
         v[f"{name}_new"] = value
     return v
+
+
+def _exponentials(net: Network, rec: StepRecord, fwd: Forward) -> dict[str, float]:
+    """e^z and Σ e^z of every softmax layer, per example, where e^z stays finite."""
+    out: dict[str, float] = {}
+    for li, layer in enumerate(net.layers):
+        if layer.activation.elementwise:
+            continue
+        for k in range(len(rec.examples)):
+            s = rec.suffix(k)
+            z = fwd.z[li][k]
+            if np.max(z) > 700:  # e^z would overflow: the story writes the quotient without numbers
+                continue
+            e = np.exp(z)
+            out |= {f"z_{n}{s}": float(x) for n, x in zip(layer.neuron_names, e, strict=True)}
+            out[f"Σ_{layer.name}{s}"] = float(e.sum())
+    return out
 
 
 def _bias_part(mode: str, dz: np.ndarray) -> np.ndarray:

@@ -206,7 +206,7 @@ def _forward(w: Writer) -> Iterator[Part]:
                     rows.append(_activation_row(w, ns.neuron, act.symbol, s))
                 yield Part("forward", (Equations(tuple(rows)),), ns.neuron, k)
             if not act.elementwise:
-                rows = [_softmax_row(w, layer.neurons, n, s) for n in layer.neurons]
+                rows = [_softmax_row(w, layer.name, layer.neurons, n, s) for n in layer.neurons]
                 yield Part("softmax", (Equations(tuple(rows)),), layer.name, k)
     if w.names.single:
         out = "a_" + w.names.out
@@ -241,9 +241,9 @@ def _activation_row(w: Writer, n: str, symbol: str, s: str) -> tuple[str, str]:
     return (a, rf"= {f}({z}) = {f}({w.n(v[f'z_{n}{s}'])}) {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
 
 
-def _softmax_row(w: Writer, neurons: tuple[str, ...], n: str, s: str) -> tuple[str, str]:
-    """a_n = e^{z_n} / Σ_m e^{z_m}, with every z of the layer written in."""
-    v = w.v
+def _softmax_row(w: Writer, layer: str, neurons: tuple[str, ...], n: str, s: str) -> tuple[str, str]:
+    """a_n = e^{z_n} / Σ_m e^{z_m}, with every z of the layer written in, then the exponentials' quotient."""
+    v, e = w.v, w.r.exponentials
 
     def frac(z: Callable[[str], str]) -> str:
         return rf"\frac{{e^{{{z(n)}}}}}{{{w.join([f'e^{{{z(m)}}}' for m in neurons])}}}"
@@ -251,7 +251,16 @@ def _softmax_row(w: Writer, neurons: tuple[str, ...], n: str, s: str) -> tuple[s
     sym = frac(lambda m: w.t(f"z_{m}{s}"))
     nums = frac(lambda m: w.n(v[f"z_{m}{s}"]))
     a = f"a_{n}{s}"
-    return (w.t(a), rf"= {sym} = {nums} {w.eq(v[a])} {w.n(v[a])}")
+    total = f"Σ_{layer}{s}"
+    if w.hand or total not in e:  # by hand, or where e^z overflows: the quotient in z alone
+        return (w.t(a), rf"= {sym} = {nums} {w.eq(v[a])} {w.n(v[a])}")
+    exps = w.join([w.n(e[f"z_{m}{s}"]) for m in neurons])
+    quotient = rf"\frac{{{w.n(e[f'z_{n}{s}'])}}}{{{w.n(e[total])}}}"
+    printed = w.value(e[f"z_{n}{s}"]) / w.value(e[total]) if w.value(e[total]) else None
+    return (
+        w.t(a),
+        rf"= {sym} = {nums} = \frac{{{w.n(e[f'z_{n}{s}'])}}}{{{exps}}} = {quotient} {w.result(v[a], printed)}",
+    )
 
 
 def _fname(symbol: str) -> str:
