@@ -90,6 +90,10 @@ def _intro(r: StepRecord, digits: int, steps: int) -> Iterator[Block]:
             "(small numbers keep one digit fewer significant), as with a calculator. "
             "The last section shows how far each rounded value is from the exact one."
         )
+    if steps == 1:
+        n = len(r.examples)
+        which = ", ".join(str(e + 1) for e in r.examples)
+        parts.append(f" This step uses example{'s' if n > 1 else ''} {which} of the file.")
     yield Para(tuple(parts))
 
 
