@@ -128,7 +128,9 @@ def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
 
 def _slip(d: Derivation, claim: ClaimResult) -> str:
     digits = max(claim.decimals + 2, 4)
-    terms = ", ".join(f"{t.label} = {fmt(t.value, digits)}" for t in d.terms)
+    terms = ", ".join(
+        f"{t.label} = {_term(t, digits)}" + (f" = {fmt(t.value, digits)}" if t.factors else "") for t in d.terms
+    )
     total = fmt(d.value, digits)
     if d.op == "sum":
         return (
