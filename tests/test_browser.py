@@ -105,7 +105,7 @@ def test_stepping_shows_the_w5_gradient_equation(page: Page) -> None:
     expect(page.locator("#step-title")).to_have_text("Backward: ∂L/∂w5")
     lines = page.locator("#equations .eq")
     last = lines.last
-    assert last.get_attribute("aria-label") == "∂L/∂w5 = 0.7414 · 0.1868 · 0.5933 = 0.0822"
+    assert last.get_attribute("aria-label") == "∂L/∂w5 = 0.7414 · 0.1868 · 0.5933 ≈ 0.0822"
     assert last.locator("math mfrac").count() == 1 and "0.0822" in (last.locator("math").text_content() or "")
     assert "hl" in (page.locator('[data-edge="w5"]').get_attribute("class") or "")
     page.keyboard.press("End")

@@ -10,15 +10,19 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from chainrule.check.answers import load_answers
 from chainrule.check.checker import check
 from chainrule.cli.main import main
+from chainrule.engine.functions import LOSSES
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.graph import build, evaluate
 from chainrule.record.step import explain_step
+from helpers import CASES, random_document
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
 REFERENCE = EXAMPLES / "forward-backprop.toml"
@@ -279,3 +283,38 @@ def test_precision_as_written(tmp_path: Path) -> None:
     claims = {c.name: c for c in load_answers(path)}
     assert (claims["z_h1"].decimals, claims["a_h1"].decimals, claims["loss"].decimals) == (2, 3, 4)
     assert all(c["status"] == "ok" for c in run(REFERENCE, path).values())
+
+
+# -- the report's worked derivation ---------------------------------------------------------------
+
+
+def test_the_first_wrong_number_is_worked_with_its_factors_and_the_losss_formula(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.toml"
+    answers.write_text('"dL/da_h1" = "0.0561"\n')
+    result = CliRunner().invoke(main, ["check", str(REFERENCE), str(answers)])
+    assert "correct: dL/da_h1 = w5·dL/dz_out = 0.4 · 0.1385 = 0.0554" in result.output
+    answers.write_text('loss = "0.2948"\n')
+    result = CliRunner().invoke(main, ["check", str(REFERENCE), str(answers)])
+    assert "correct: loss = ½ · (y_out − a_out)² = ½ · (0.01 − 0.7514)² = 0.2748" in result.output
+
+
+@pytest.mark.parametrize(("case", "loss", "output"), [(i, lo, o) for i, (lo, o) in enumerate(CASES)])
+def test_every_derivation_writes_the_numbers_its_result_comes_from(case: int, loss: str, output: str) -> None:
+    """No derivation repeats its result as its own working: sums show each product's two factors,
+    and a loss with a formula is written with it, never as the loss's name applied to numbers."""
+    from chainrule.check.checker import derivation
+    from chainrule.views.check import derivation_text
+    from chainrule.views.numbers import signed
+
+    net = netfile.from_dict(random_document(np.random.default_rng(40 + case), loss, output))
+    values = explain_step(net).values
+    graph = build(net, net.batches()[0])
+    for name in graph.nodes:
+        d = derivation(graph, name, values)
+        line = derivation_text(name, d, 4)
+        if d.op == "sum":
+            for t in d.terms:
+                for x in t.factors:
+                    assert signed(x, 4) in line, line
+        if name.startswith("loss") and d.op == "function" and LOSSES[loss].term_plain:
+            assert f"{loss}(" not in line, line

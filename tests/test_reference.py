@@ -143,7 +143,7 @@ def test_the_terminal_shows_every_published_number(runner) -> None:  # type: ign
         assert shown in text, f"{name} = {shown} is not in the output"
         # what the terminal shows, read back, equals the document at the document's precision
         assert at_precision(float(shown.replace("−", "-")), published) == published, name
-    for phrase in ("∂L/∂ŷ · ∂ŷ/∂z_out · ∂z_out/∂w5", "0.7414 · 0.1868 · 0.5933 = 0.0822", "0.0134 + 0.0150 = 0.0284"):
+    for phrase in ("∂L/∂ŷ · ∂ŷ/∂z_out · ∂z_out/∂w5", "0.7414 · 0.1868 · 0.5933 ≈ 0.0822", "0.0134 + 0.0150 ≈ 0.0284"):
         assert phrase in text
 
 

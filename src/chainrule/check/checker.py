@@ -42,6 +42,7 @@ class Term:
 
     label: str
     value: float
+    factors: tuple[float, ...] = ()  # for a product term (w5·dL/dz_out): the values it multiplies
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def derivation(graph: StepGraph, name: str, values: Mapping[str, float]) -> Deri
     if node.op == "given":
         return Derivation("given", "", (), 1.0, values[name])
     if node.op == "sum":
-        terms = [Term(f"{p}·{q}", values[p] * values[q]) for p, q in node.pairs]
+        terms = [Term(f"{p}·{q}", values[p] * values[q], (values[p], values[q])) for p, q in node.pairs]
         terms += [Term(a, values[a]) for a in node.args]
         return Derivation("sum", "", tuple(terms), node.coef, values[name])
     if node.op == "product":

@@ -124,11 +124,11 @@ def _document(
 
 
 def _text(records: list[Any], digits: int, only: str | None, output: Path | None) -> None:
-    from rich.console import Console, Group
+    from rich.console import Console
 
     from chainrule.views import text
 
-    body = Group(*(text.render(r, digits, only) for r in records))
+    body = text.render_records(records, digits, only)
     if output is None:
         console = Console(highlight=False)
         # Piped or redirected: no colour (rich's default) and no hard wrapping of long equations.

@@ -15,43 +15,11 @@ from chainrule.engine import display
 from chainrule.engine.network import Backward, Forward, Network
 from chainrule.errors import ChainruleError
 
-# A gradient is written as a sum over paths while that stays readable; past this many paths
-# per parameter (deep or wide networks, or a batch of examples) the record uses the delta form.
-MAX_PATHS = 4
-
-FactorKind = Literal["loss", "activation", "fused", "softmax", "weight", "input", "one", "alpha", "delta"]
-
-
-@dataclass(frozen=True)
-class Factor:
-    """One local derivative ∂num/∂den in a chain, with its value."""
-
-    num: str  # "L", "a_out", "z_out", ...
-    den: str  # "a_out", "z_out", "w5", ...
-    value: float
-    kind: FactorKind
-    source: str = ""  # the name whose value this factor is (w5 for ∂z_out/∂a_h1, a_h1 for ∂z_out/∂w5)
-    parts: tuple[float, ...] = ()  # numbers whose product it is, as the registry writes it (a, 1 − a)
-
-
-@dataclass(frozen=True)
-class Path:
-    """One route from the loss down to a parameter: the product of its factors."""
-
-    factors: tuple[Factor, ...]
-    value: float
-    via: str = ""  # the neuron a shared parameter reaches the loss through (h1 for b1's first path)
-    partials: tuple[float, ...] = ()  # running products, left to right: f1, f1·f2, ..., value
-
-
-@dataclass(frozen=True)
-class Chain:
-    """∂L/∂θ for one example, as a sum of paths (form 'paths') or as δ·input (form 'delta')."""
-
-    param: str
-    form: Literal["paths", "delta"]
-    paths: tuple[Path, ...]
-    value: float
+# The chain types live with the code that builds them; the record's readers import them from here.
+from chainrule.record.chains import MAX_PATHS as MAX_PATHS
+from chainrule.record.chains import Chain, chains_of
+from chainrule.record.chains import Factor as Factor
+from chainrule.record.chains import Path as Path
 
 
 @dataclass(frozen=True)
@@ -67,6 +35,7 @@ class Delta:
     terms: tuple[tuple[str, str, float, float], ...]  # (weight name, downstream neuron, w, δ_k)
     value: float
     how: Literal["hidden", "output", "fused", "softmax"]
+    parts: tuple[float, ...] = ()  # the numbers f'(z_j) is the product of, as the registry writes it (a, 1 − a)
 
 
 @dataclass(frozen=True)
@@ -129,6 +98,9 @@ class StepRecord:
     # with the exact values beside them; None for an exact step.
     hand: int | None = None
     exact: dict[str, float] | None = None
+    # Softmax layers: e^z of each neuron (by its z's name, z_out1#2) and their sum (by the layer's
+    # name, Σ_out#2), so a softmax is shown as the quotient it is; empty where e^z overflows.
+    exponentials: dict[str, float] = field(default_factory=dict)
 
     def suffix(self, k: int) -> str:
         """The name suffix of the k-th example of the batch ('' when the batch has one example)."""
@@ -224,8 +196,9 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
         values={},
     )
     record.values = _values(net, record, fwd, back, y, new)
+    record.exponentials = _exponentials(net, record, fwd)
     record.deltas = tuple(_deltas(net, record, fwd, back, k) for k in range(len(idx)))
-    record.chains = _chains(net, record, fwd, back)
+    record.chains = chains_of(net, record.values, len(record.examples), back.fused, fwd)
     grads = net.gradients(back)
     old, after = net.parameters(), new.parameters()
     frozen = set(net.training.freeze)
@@ -298,6 +271,23 @@ def _values(
     return v
 
 
+def _exponentials(net: Network, rec: StepRecord, fwd: Forward) -> dict[str, float]:
+    """e^z and Σ e^z of every softmax layer, per example, where e^z stays finite."""
+    out: dict[str, float] = {}
+    for li, layer in enumerate(net.layers):
+        if layer.activation.elementwise:
+            continue
+        for k in range(len(rec.examples)):
+            s = rec.suffix(k)
+            z = fwd.z[li][k]
+            if np.max(z) > 700:  # e^z would overflow: the story writes the quotient without numbers
+                continue
+            e = np.exp(z)
+            out |= {f"z_{n}{s}": float(x) for n, x in zip(layer.neuron_names, e, strict=True)}
+            out[f"Σ_{layer.name}{s}"] = float(e.sum())
+    return out
+
+
 def _bias_part(mode: str, dz: np.ndarray) -> np.ndarray:
     if mode == "shared":
         return np.array([dz.sum()])
@@ -334,111 +324,8 @@ def _deltas(net: Network, rec: StepRecord, fwd: Forward, back: Backward, k: int)
                     )
                     for m in range(nxt.units)
                 )
-            out.append(Delta(n, float(back.d_a[li][k, j]), float(deriv[j]), terms, float(back.d_z[li][k, j]), how))  # type: ignore[arg-type]
-    return tuple(out)
-
-
-def _paths_to_z(net: Network, rec: StepRecord, k: int, li: int, j: int) -> list[list[Factor]]:
-    """Every route from the loss down to z of neuron j in layer li, as lists of factors."""
-    s = rec.suffix(k)
-    v = rec.values
-    layer = net.layers[li]
-    n = layer.neuron_names[j]
-    if li == len(net.layers) - 1:
-        if rec.fused:
-            return [[Factor("L", f"z_{n}", v[f"dL/dz_{n}{s}"], "fused")]]
-        if not layer.activation.elementwise:
-            return [[Factor("L", f"z_{n}", v[f"dL/dz_{n}{s}"], "softmax")]]
-        return [
-            [
-                Factor("L", f"a_{n}", v[f"dL/da_{n}{s}"], "loss"),
-                _activation_factor(net, rec, k, li, j),
-            ]
-        ]
-    routes: list[list[Factor]] = []
-    nxt = net.layers[li + 1]
-    for m, nm in enumerate(nxt.neuron_names):
-        for above in _paths_to_z(net, rec, k, li + 1, m):
-            w = nxt.weight_names[m][j]
-            routes.append(
-                [
-                    *above,
-                    Factor(f"z_{nm}", f"a_{n}", float(nxt.weight[m, j]), "weight", w),
-                    _activation_factor(net, rec, k, li, j),
-                ]
-            )
-    return routes
-
-
-def _activation_factor(net: Network, rec: StepRecord, k: int, li: int, j: int) -> Factor:
-    """∂a_j/∂z_j, with the numbers the registry writes it as (σ: a and 1 − a)."""
-    s = rec.suffix(k)
-    layer = net.layers[li]
-    n = layer.neuron_names[j]
-    z, a = rec.values[f"z_{n}{s}"], rec.values[f"a_{n}{s}"]
-    act = layer.activation
-    parts = act.derivative_parts(z, a, layer.alpha_value()) if act.derivative_parts else ()
-    return Factor(f"a_{n}", f"z_{n}", rec.values[f"da_{n}/dz_{n}{s}"], "activation", f"a_{n}", tuple(parts))
-
-
-def _path_count(net: Network, li: int) -> int:
-    count = 1
-    for layer in net.layers[li + 1 :]:
-        count *= layer.units
-    return count
-
-
-def _chains(net: Network, rec: StepRecord, fwd: Forward, back: Backward) -> dict[str, tuple[Chain, ...]]:
-    chains: dict[str, list[Chain]] = {}
-    single = len(rec.examples) == 1
-    for k in range(len(rec.examples)):
-        s = rec.suffix(k)
-        sending = list(net.input_names)
-        for li, layer in enumerate(net.layers):
-            neurons_per_param = layer.units if layer.bias_mode == "shared" or layer.alpha_name else 1
-            use_paths = single and _path_count(net, li) * neurons_per_param <= MAX_PATHS
-            for j, n in enumerate(layer.neuron_names):
-                if use_paths:
-                    routes = _paths_to_z(net, rec, k, li, j)
-                else:
-                    routes = [[Factor("L", f"z_{n}", rec.values[f"dL/dz_{n}{s}"], "delta")]]
-                for i, src in enumerate(sending):
-                    a_i = float(fwd.a[li][k, i])
-                    last = Factor(f"z_{n}", layer.weight_names[j][i], a_i, "input", src)
-                    _add(chains, layer.weight_names[j][i], routes, last, "")
-                if layer.bias_mode != "none":
-                    b = layer.bias_names[0] if layer.bias_mode == "shared" else layer.bias_names[j]
-                    via = n if layer.bias_mode == "shared" and layer.units > 1 else ""
-                    _add(chains, b, routes, Factor(f"z_{n}", b, 1.0, "one"), via)
-                if layer.alpha_name and layer.activation.alpha_derivative is not None:
-                    da = layer.activation.alpha_derivative(fwd.z[li][k], fwd.a[li + 1][k], layer.alpha_value())
-                    # α acts on a_j directly: drop the ∂a/∂z factor that ends each route to z_j.
-                    if use_paths:
-                        to_a = [r[:-1] for r in routes]
-                    else:
-                        to_a = [[Factor("L", f"a_{n}", rec.values[f"dL/da_{n}{s}"], "delta")]]
-                    last = Factor(f"a_{n}", layer.alpha_name, float(da[j]), "alpha", f"z_{n}")
-                    _add(chains, layer.alpha_name, to_a, last, n)
-            sending = [f"a_{n}" for n in layer.neuron_names]
-    return {name: _merge(name, pieces, len(rec.examples)) for name, pieces in chains.items()}
-
-
-def _add(chains: dict[str, list[Chain]], param: str, routes: list[list[Factor]], last: Factor, via: str) -> None:
-    paths = []
-    for r in routes:
-        factors = (*r, last)
-        partials = tuple(float(p) for p in np.cumprod([f.value for f in factors]))
-        paths.append(Path(factors, partials[-1], via, partials))
-    form: Literal["paths", "delta"] = "delta" if routes and routes[0][0].kind == "delta" else "paths"
-    chains.setdefault(param, []).append(Chain(param, form, tuple(paths), sum(p.value for p in paths)))
-
-
-def _merge(param: str, pieces: list[Chain], size: int) -> tuple[Chain, ...]:
-    """Group a parameter's pieces by example (they were appended example by example, in order)."""
-    per = len(pieces) // size
-    out = []
-    for k in range(size):
-        group = pieces[k * per : (k + 1) * per]
-        paths = tuple(p for c in group for p in c.paths)
-        out.append(Chain(param, group[0].form, paths, sum(p.value for p in paths)))
+            act = layer.activation
+            parts = act.derivative_parts(float(z[j]), float(a[j]), layer.alpha_value()) if act.derivative_parts else ()
+            d_a, d_z = float(back.d_a[li][k, j]), float(back.d_z[li][k, j])
+            out.append(Delta(n, d_a, float(deriv[j]), terms, d_z, how, tuple(float(p) for p in parts)))  # type: ignore[arg-type]
     return tuple(out)

@@ -14,8 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from chainrule import __version__
-from chainrule.check.checker import REPLAY_LIMIT, CheckReport, ClaimResult, Derivation, Diagnosis
-from chainrule.views.numbers import fmt
+from chainrule.check.checker import REPLAY_LIMIT, CheckReport, ClaimResult, Derivation, Diagnosis, Term
+from chainrule.engine.functions import LOSSES
+from chainrule.views.numbers import fmt, signed
 
 MARKS = {"ok": ("✓", "green"), "rounding": ("≈", "yellow"), "wrong": ("✗", "bold red")}
 
@@ -48,7 +49,7 @@ def _n(x: float | None, claim: ClaimResult) -> str:
 
 def derivation_text(name: str, d: Derivation, digits: int) -> str:
     """One line: the name, the formula in names, the same with numbers, the result."""
-    n = [fmt(t.value, digits) for t in d.terms]
+    n = [_term(t, digits) for t in d.terms]
     labels = [t.label for t in d.terms]
     value = fmt(d.value, digits)
     if d.op == "given":
@@ -62,7 +63,37 @@ def derivation_text(name: str, d: Derivation, digits: int) -> str:
     if d.op == "update":
         eta = fmt(d.coef, digits)
         return f"{name} = {labels[0]} − η·{labels[1]} = {n[0]} − {eta}·{n[1]} = {value}"
+    formula = _loss_formula(name, d, digits)
+    if formula is not None:
+        return f"{name} = {formula[0]} = {formula[1]} = {value}"
     return f"{name} = {d.function}({', '.join(labels)}) = {d.function}({', '.join(n)}) = {value}"
+
+
+def _term(t: Term, digits: int) -> str:
+    """A term's number: a product's factors written out (0.4 · 0.1385), so the sum can be followed."""
+    if t.factors:
+        return " · ".join(signed(x, digits) for x in t.factors)
+    return signed(t.value, digits)
+
+
+def _loss_formula(name: str, d: Derivation, digits: int) -> tuple[str, str] | None:
+    """The loss as its own formula (½ · (y − ŷ)²), in names and in numbers; None for anything else.
+
+    The operands are the outputs' activations, then their targets (half and half).
+    """
+    m = len(d.terms) // 2
+    a, y = d.terms[:m], d.terms[m:]
+    if d.function in LOSSES and LOSSES[d.function].term_plain:
+        loss = LOSSES[d.function]
+
+        def written(values: list[tuple[str, str]]) -> str:
+            terms = [loss.term_plain.format(y=yi, a=ai) for ai, yi in values]
+            total = terms[0] if len(terms) == 1 else "[" + " + ".join(terms) + "]"
+            return loss.outer_plain.format(sum=total, m=m)
+
+        nums = [(signed(ai.value, digits), signed(yi.value, digits)) for ai, yi in zip(a, y, strict=True)]
+        return written([(ai.label, yi.label) for ai, yi in zip(a, y, strict=True)]), written(nums)
+    return None
 
 
 def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
@@ -97,7 +128,9 @@ def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
 
 def _slip(d: Derivation, claim: ClaimResult) -> str:
     digits = max(claim.decimals + 2, 4)
-    terms = ", ".join(f"{t.label} = {fmt(t.value, digits)}" for t in d.terms)
+    terms = ", ".join(
+        f"{t.label} = {_term(t, digits)}" + (f" = {fmt(t.value, digits)}" if t.factors else "") for t in d.terms
+    )
     total = fmt(d.value, digits)
     if d.op == "sum":
         return (

@@ -22,13 +22,14 @@ def step_markdown(record: StepRecord, digits: int = DEFAULT_DIGITS) -> str:
 
 
 def step_html(record: StepRecord, digits: int = DEFAULT_DIGITS) -> str:
+    """The step's story as an HTML fragment for a notebook cell: the same blocks the documents render,
+    without a page of its own around them (Jupyter styles the cell)."""
     from chainrule.views import html
+    from chainrule.views.story import story
 
-    page = html.render([record], digits)
-    # A notebook cell wants the body, not a whole page with its own <html> and <head>.
-    style = re.search(r"<style>.*?</style>", page, re.S)
-    body = re.search(r"<body[^>]*>(.*)</body>", page, re.S)
-    return (style.group(0) if style else "") + (body.group(1) if body else page)
+    body = "\n".join(html.block(b) for b in story([record], digits))
+    # Inside HTML, <math> and <svg> need no namespace (as in the HTML document).
+    return "<div>" + re.sub(r' xmlns="[^"]*"', "", body) + "</div>"
 
 
 def _parameter_rows(net: Network, digits: int) -> list[tuple[str, str]]:

@@ -7,10 +7,10 @@ summary. Every number is read from the record; nothing is differentiated here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
-from chainrule.record.step import StepRecord
+from chainrule.record.step import NeuronSum, StepRecord
 from chainrule.views.doc import (
     Block,
     Bullets,
@@ -22,58 +22,14 @@ from chainrule.views.doc import (
     Para,
     Strong,
     Table,
-    num,
-    snum,
-    tex_name,
+    plain_to_tex,
 )
-from chainrule.views.numbers import DEFAULT_DIGITS, Names
-
-
-class Writer:
-    """One record, its names and how many digits to show."""
-
-    def __init__(self, record: StepRecord, digits: int, level: int = 1) -> None:
-        self.r = record
-        self.d = digits
-        self.v = record.values
-        self.names = Names(record)
-        self.level = level  # the level of this step's title
-        # In hand mode a computed figure is written with all its decimals (0.0150); a given one
-        # (input, parameter, target, learning rate) as it was given (0.05).
-        given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
-        given += [u.old for u in record.updates] + [record.learning_rate]
-        given += [
-            self.v[f"y_{n}{record.suffix(k)}"] for k in range(len(record.examples)) for n in record.output_neurons
-        ]
-        self.given = set(given)
-
-    def _pad(self, x: float) -> bool:
-        return self.r.hand is not None and x not in self.given
-
-    def n(self, x: float) -> str:
-        return num(x, self.d, self._pad(x))
-
-    def s(self, x: float) -> str:
-        return snum(x, self.d, self._pad(x))
-
-    def t(self, name: str) -> str:
-        return tex_name(name, self.names)
-
-    def m(self, name: str) -> Math:
-        return Math(self.t(name))
-
-    def h(self, depth: int, text: str) -> Heading:
-        return Heading(self.level + depth, text)
-
-    def eq(self, x: float) -> str:
-        """The relation before a result: = where the number shown is exactly x, ≈ where it is rounded."""
-        if self.r.hand is not None:
-            return r"\approx"  # a written figure is the rounding of what the calculator showed
-        try:
-            exact = abs(float(self.n(x).replace("−", "-")) - x) <= 1e-12 * max(1.0, abs(x))
-        except ValueError:
-            exact = False
-        return "=" if exact else r"\approx"
+from chainrule.views.numbers import DEFAULT_DIGITS
+from chainrule.views.story_backward import backward
+from chainrule.views.story_hand import hand_table
+from chainrule.views.story_update import update
+from chainrule.views.svg import network_svg
+from chainrule.views.writer import Part, Writer, neuron_tex, split_formula
 
 
 def story(
@@ -83,52 +39,44 @@ def story(
     figures: bool = True,
 ) -> list[Block]:
     """The whole document: one step, or several one after another (each under its own heading)."""
-    from chainrule.views.story_backward import backward
+    return [b for part in parts(records, digits, only, figures) for b in part.blocks]
 
-    blocks: list[Block] = []
+
+def parts(
+    records: list[StepRecord],
+    digits: int = DEFAULT_DIGITS,
+    only: str | None = None,
+    figures: bool = True,
+    max_terms: int | None = None,
+) -> Iterator[Part]:
+    """The story part by part, written lazily: a consumer that stops early pays only for what it read."""
     first = records[0]
-    blocks.append(Heading(1, first.title or "A worked backpropagation step"))
-    blocks += list(_intro(first, digits, len(records)))
+    yield Part("title", (Heading(1, first.title or "A worked backpropagation step"),))
+    yield Part("intro", tuple(_intro(first, digits, len(records))))
     for i, record in enumerate(records):
         level = 1
         if len(records) > 1:
             level = 2
             n = ", ".join(str(e + 1) for e in record.examples)
-            blocks.append(Heading(2, f"Step {i + 1} (example{'s' if len(record.examples) > 1 else ''} {n})"))
-        w = Writer(record, digits, level)
+            yield Part("step", (Heading(2, f"Step {i + 1} (example{'s' if len(record.examples) > 1 else ''} {n})"),))
+        w = Writer(record, digits, level, max_terms)
         if i == 0:
-            blocks += list(_architecture(w))
+            yield Part("architecture", tuple(_architecture(w)))
         if figures:
-            from chainrule.views.svg import network_svg
-
-            blocks.append(
-                Figure(
-                    f"network-step{i + 1}",
-                    network_svg(record, digits),
-                    "The network before the update: activations on the neurons, weights on the edges.",
-                )
-            )
-        blocks += list(_initial(w))
-        blocks += list(_forward(w))
-        blocks += list(_loss(w))
-        blocks += list(backward(w, only))
-        blocks += list(_update(w, only))
+            caption = "The network before the update: activations on the neurons, weights on the edges."
+            yield Part("figure", (Figure(f"network-step{i + 1}", network_svg(record, digits), caption),))
+        yield Part("initial", tuple(_initial(w)))
+        yield from _forward(w)
+        yield Part("loss", tuple(_loss(w)))
+        yield from backward(w, only)
+        yield Part("update", tuple(update(w, only)))
         if figures:
-            from chainrule.views.svg import network_svg
-
-            blocks.append(
-                Figure(
-                    f"gradients-step{i + 1}",
-                    network_svg(record, digits, gradients=True),
-                    "The same network with its gradients: ∂L/∂w on the edges, δ = ∂L/∂z on the neurons.",
-                )
-            )
+            caption = "The same network with its gradients: ∂L/∂w on the edges, δ = ∂L/∂z on the neurons."
+            svg = network_svg(record, digits, gradients=True)
+            yield Part("figure", (Figure(f"gradients-step{i + 1}", svg, caption),))
         if record.hand is not None:
-            from chainrule.views.story_hand import hand_table
-
-            blocks += list(hand_table(w))
-    blocks += list(_summary(len(records)))
-    return blocks
+            yield Part("hand", tuple(hand_table(w)))
+    yield Part("summary", tuple(_summary(len(records))))
 
 
 def _intro(r: StepRecord, digits: int, steps: int) -> Iterator[Block]:
@@ -143,6 +91,10 @@ def _intro(r: StepRecord, digits: int, steps: int) -> Iterator[Block]:
             "(small numbers keep one digit fewer significant), as with a calculator. "
             "The last section shows how far each rounded value is from the exact one."
         )
+    if steps == 1:
+        n = len(r.examples)
+        which = ", ".join(str(e + 1) for e in r.examples)
+        parts.append(f" This step uses example{'s' if n > 1 else ''} {which} of the file.")
     yield Para(tuple(parts))
 
 
@@ -161,7 +113,7 @@ def _architecture(w: Writer) -> Iterator[Block]:
         if w.names.single and i == len(r.layers) - 1:
             shown = r"\hat{y}"
         else:
-            shown = ", ".join(_neuron(w, n) for n in layer.neurons)
+            shown = ", ".join(neuron_tex(w, n) for n in layer.neurons)
         if layer.bias_mode == "shared":
             bias: Inline = Math(w.t(layer.bias_names[0]))
             bias_words = " shared by its neurons" if len(layer.neurons) > 1 else ""
@@ -189,10 +141,10 @@ def _architecture(w: Writer) -> Iterator[Block]:
             acts.append(layer.activation)
     words = " and ".join(ACTIVATIONS[a].name for a in acts)
     yield Para((f"Activation{'s' if len(acts) > 1 else ''}: {words}:",))
-    yield Equations(tuple(_split(ACTIVATIONS[a].formula) for a in acts))
+    yield Equations(tuple(split_formula(ACTIVATIONS[a].formula) for a in acts))
     loss = LOSSES[r.loss]
     yield Para((f"Loss: {loss.name.replace('_', ' ')}, {loss.description}:",))
-    yield Equations((_split(loss.formula),))
+    yield Equations((split_formula(loss.formula),))
     batch = {"online": "one example per update (online)", "full": "the full batch per update"}.get(
         r.batch_kind, f"mini-batches of {r.batch_kind}"
     )
@@ -205,12 +157,6 @@ def _architecture(w: Writer) -> Iterator[Block]:
     )
 
 
-def _split(formula: str) -> tuple[str, str]:
-    """A registry formula `f(z) = ...` as (lhs, rhs) for aligned display."""
-    lhs, sep, rhs = formula.partition("=")
-    return (lhs.strip(), "= " + rhs.strip()) if sep else (formula, "")
-
-
 def _initial(w: Writer) -> Iterator[Block]:
     r, v = w.r, w.v
     yield w.h(1, "1. Initial values")
@@ -221,7 +167,7 @@ def _initial(w: Writer) -> Iterator[Block]:
     for ns in r.sums:
         for weight, src in ns.terms:
             what = Math(
-                f"{w.t(src.removeprefix('a_')) if src in r.inputs else _neuron(w, src)} \\rightarrow {_neuron(w, 'a_' + ns.neuron)}"
+                f"{w.t(src.removeprefix('a_')) if src in r.inputs else neuron_tex(w, src)} \\rightarrow {neuron_tex(w, 'a_' + ns.neuron)}"
             )
             rows.append(((w.m(weight),), (w.n(v[weight]),), ("weight ", what)))
     for layer in r.layers:
@@ -238,18 +184,10 @@ def _initial(w: Writer) -> Iterator[Block]:
     yield Table(("name", "value", "what it is"), tuple(rows), (False, True, False))
 
 
-def _neuron(w: Writer, a_name: str) -> str:
-    """A neuron by its name in words (h1, out), for 'x1 → h1'."""
-    n = a_name.removeprefix("a_")
-    if n in w.r.inputs:
-        return w.t(n)
-    return rf"\text{{{n}}}"
-
-
-def _forward(w: Writer) -> Iterator[Block]:
-    r, v = w.r, w.v
-    yield w.h(1, "2. Forward pass")
-    yield Para(
+def _forward(w: Writer) -> Iterator[Part]:
+    """Each neuron's sum and activation in turn; a softmax layer's activations after all its sums."""
+    r = w.r
+    intro = Para(
         (
             "Each neuron adds up its weighted inputs and its bias, ",
             Math(r"z = \sum_i w_i a_i + b"),
@@ -258,41 +196,76 @@ def _forward(w: Writer) -> Iterator[Block]:
             ".",
         )
     )
+    yield Part("forward-intro", (w.h(1, "2. Forward pass"), intro))
     for k in range(len(r.examples)):
         s = r.suffix(k)
         if s:
-            yield Para((Strong(f"Example {r.examples[k] + 1}"), " (values marked ", Math(f"^{{({k + 1})}}"), ")"))
+            note = Para((Strong(f"Example {r.examples[k] + 1}"), " (values marked ", Math(f"^{{({k + 1})}}"), ")"))
+            yield Part("example", (note,), example=k)
         for layer in r.layers:
-            yield w.h(2, f"Layer {layer.name}")
-            rows = []
-            for ns in (x for x in r.sums if x.layer == layer.name):
-                names = [f"{w.t(src + s)} \\, {w.t(wt)}" for wt, src in ns.terms]
-                nums = [rf"{w.s(v[src + s])} \cdot {w.s(v[wt])}" for wt, src in ns.terms]
-                if ns.bias:
-                    names.append(w.t(ns.bias))
-                    nums.append(w.s(v[ns.bias]))
-                z = w.t(f"z_{ns.neuron}{s}")
-                rows.append((z, "= " + " + ".join(names)))
-                rows.append(("", "= " + " + ".join(nums)))
-                rows.append(("", rf"{w.eq(v[f'z_{ns.neuron}{s}'])} {w.n(v[f'z_{ns.neuron}{s}'])}"))
+            yield Part("layer", (w.h(2, f"Layer {layer.name}"),), layer.name, k)
             act = ACTIVATIONS[layer.activation]
-            for n in layer.neurons:
-                a, z = w.t(f"a_{n}{s}"), w.t(f"z_{n}{s}")
+            for ns in (x for x in r.sums if x.layer == layer.name):
+                rows = _sum_rows(w, ns, s)
                 if act.elementwise:
-                    f = _fname(act.symbol)
-                    rows.append(
-                        (a, rf"= {f}({z}) = {f}({w.n(v[f'z_{n}{s}'])}) {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
-                    )
-                else:
-                    rows.append(
-                        (a, rf"= \mathrm{{softmax}}(z)_{{\text{{{n}}}}} {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
-                    )
-            yield Equations(tuple(rows))
+                    rows.append(_activation_row(w, ns.neuron, act.symbol, s))
+                yield Part("forward", (Equations(tuple(rows)),), ns.neuron, k)
+            if not act.elementwise:
+                rows = [_softmax_row(w, layer.name, layer.neurons, n, s) for n in layer.neurons]
+                yield Part("softmax", (Equations(tuple(rows)),), layer.name, k)
     if w.names.single:
         out = "a_" + w.names.out
         for k in range(len(r.examples)):
             s = r.suffix(k)
-            yield Para((Strong("Prediction:"), " ", Math(rf"{w.t(out + s)} \approx {w.n(v[out + s])}")))
+            shown = Math(rf"{w.t(out + s)} \approx {w.n(w.v[out + s])}")
+            yield Part("prediction", (Para((Strong("Prediction:"), " ", shown)),))
+
+
+def _sum_rows(w: Writer, ns: NeuronSum, s: str) -> list[tuple[str, str]]:
+    """z = Σ a·w + b in names, in numbers, and its value."""
+    v = w.v
+    names = [f"{w.t(src + s)} \\, {w.t(wt)}" for wt, src in ns.terms]
+    nums = [rf"{w.s(v[src + s])} \cdot {w.s(v[wt])}" for wt, src in ns.terms]
+    printed = sum(w.product(v[src + s], v[wt]) for wt, src in ns.terms)
+    if ns.bias:
+        names.append(w.t(ns.bias))
+        nums.append(w.s(v[ns.bias]))
+        printed += w.value(v[ns.bias])
+    z = f"z_{ns.neuron}{s}"
+    return [
+        (w.t(z), "= " + w.join(names)),
+        ("", "= " + w.join(nums)),
+        ("", w.result(v[z], printed)),
+    ]
+
+
+def _activation_row(w: Writer, n: str, symbol: str, s: str) -> tuple[str, str]:
+    v = w.v
+    a, z = w.t(f"a_{n}{s}"), w.t(f"z_{n}{s}")
+    f = _fname(symbol)
+    return (a, rf"= {f}({z}) = {f}({w.n(v[f'z_{n}{s}'])}) {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
+
+
+def _softmax_row(w: Writer, layer: str, neurons: tuple[str, ...], n: str, s: str) -> tuple[str, str]:
+    """a_n = e^{z_n} / Σ_m e^{z_m}, with every z of the layer written in, then the exponentials' quotient."""
+    v, e = w.v, w.r.exponentials
+
+    def frac(z: Callable[[str], str]) -> str:
+        return rf"\frac{{e^{{{z(n)}}}}}{{{w.join([f'e^{{{z(m)}}}' for m in neurons])}}}"
+
+    sym = frac(lambda m: w.t(f"z_{m}{s}"))
+    nums = frac(lambda m: w.n(v[f"z_{m}{s}"]))
+    a = f"a_{n}{s}"
+    total = f"Σ_{layer}{s}"
+    if w.hand or total not in e:  # by hand, or where e^z overflows: the quotient in z alone
+        return (w.t(a), rf"= {sym} = {nums} {w.eq(v[a])} {w.n(v[a])}")
+    exps = w.join([w.n(e[f"z_{m}{s}"]) for m in neurons])
+    quotient = rf"\frac{{{w.n(e[f'z_{n}{s}'])}}}{{{w.n(e[total])}}}"
+    printed = w.value(e[f"z_{n}{s}"]) / w.value(e[total]) if w.value(e[total]) else None
+    return (
+        w.t(a),
+        rf"= {sym} = {nums} = \frac{{{w.n(e[f'z_{n}{s}'])}}}{{{exps}}} = {quotient} {w.result(v[a], printed)}",
+    )
 
 
 def _fname(symbol: str) -> str:
@@ -303,9 +276,8 @@ def _loss(w: Writer) -> Iterator[Block]:
     r, v = w.r, w.v
     loss = LOSSES[r.loss]
     yield w.h(1, "3. Loss")
-    from chainrule.views.doc import plain_to_tex
 
-    rows = [_split(loss.formula)]
+    rows = [split_formula(loss.formula)]
     m = str(len(r.output_neurons))
     for k in range(len(r.examples)):
         s = r.suffix(k)
@@ -325,48 +297,6 @@ def _loss(w: Writer) -> Iterator[Block]:
         scale = rf"\frac{{1}}{{{n}}}\left({parts}\right)" if r.reduction == "mean" else parts
         rows.append(("L", rf"= {scale} {w.eq(v['loss'])} {w.n(v['loss'])}"))
     yield Equations(tuple(rows))
-
-
-def _update(w: Writer, only: str | None) -> Iterator[Block]:
-    r, v = w.r, w.v
-    yield w.h(1, "5. Update")
-    yield Para(
-        (
-            "Gradient descent moves every parameter a small step against its gradient, all with the gradients computed before this update:",
-        )
-    )
-    eta = w.n(r.learning_rate)
-    yield Equations(
-        ((r"\theta_{\text{new}}", r"= \theta - \eta \, \frac{\partial L}{\partial \theta}, \quad \eta = " + eta),)
-    )
-    rows, table = [], []
-    for u in r.updates:
-        if only and u.param != only:
-            continue
-        new = w.t(u.param) + r"_{\text{new}}" if "_" not in w.t(u.param) else f"{w.t(u.param)}^{{\\text{{new}}}}"
-        if u.frozen:
-            rows.append((new, rf"= {w.n(u.old)} \quad \text{{(frozen)}}"))
-        elif r.hand is not None and f"eta*dL/d{u.param}" in v:
-            rows.append(
-                (
-                    new,
-                    rf"= {w.s(u.old)} - {eta} \cdot {w.s(u.gradient)} = {w.s(u.old)} - {w.s(v[f'eta*dL/d{u.param}'])} {w.eq(u.new)} {w.n(u.new)}",
-                )
-            )
-        else:
-            # η·∂L/∂θ is written out, as a person does before subtracting (0.35 − 0.0142 = 0.3358).
-            step = w.s(r.learning_rate * u.gradient)
-            rows.append(
-                (
-                    new,
-                    rf"= {w.s(u.old)} - {eta} \cdot {w.s(u.gradient)} = {w.s(u.old)} - {step} {w.eq(u.new)} {w.n(u.new)}",
-                )
-            )
-        table.append(
-            ((w.m(u.param),), (w.n(u.old),), (w.n(u.gradient),), (w.n(u.new) + (" (frozen)" if u.frozen else ""),))
-        )
-    yield Equations(tuple(rows))
-    yield Table(("parameter", "old value", "gradient", "new value"), tuple(table), (False, True, True, True))
 
 
 def _summary(steps: int) -> Iterator[Block]:

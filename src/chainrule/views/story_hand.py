@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from chainrule.views.doc import Block, Inline, Math, Para, Table, written
 from chainrule.views.numbers import fmt
-from chainrule.views.story import Writer
+from chainrule.views.writer import Writer
 
 
 def hand_table(w: Writer) -> Iterator[Block]:

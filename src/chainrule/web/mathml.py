@@ -1,76 +1,39 @@
-"""Plain Unicode equations (as `chainrule explain` prints them) written as MathML for the page.
+"""The story's blocks as the page's lines: each equation as MathML from its LaTeX, with its plain reading.
 
-Only notation is translated here: ``∂L/∂w5`` becomes a fraction, ``z_h1`` a subscript, numbers
-``<mn>``. No number is computed; every one arrives already formatted by views.numbers.fmt.
+The MathML is converted from the block's own LaTeX by the same converter as the HTML document
+(views.html, with latex2mathml); the plain text (plainmath, as the terminal prints it) is kept
+for screen readers. Nothing is parsed back out of another view's output.
 """
 
 from __future__ import annotations
 
-import re
-from html import escape
+from typing import Any
 
-_TOKEN = re.compile(
-    r"(?P<partial>∂(?P<num>[^\s/·()∂]+)/∂(?P<den>[^\s·()∂,]+))"
-    r"|(?P<number>−?\d+(?:\.\d+)?(?:e−?\d+)?)"
-    r"|(?P<name>[A-Za-zŷθηαλδσΣΦφ][\w#ŷ]*)"
-    r"|(?P<space>\s+)"
-    r"|(?P<op>.)"
-)
-_WORDS = {"log", "max", "if", "else", "exp", "tanh", "softmax", "ReLU", "via"}
+from chainrule.views.doc import Block, Bullets, Equations, Math, Para
+from chainrule.views.html import mathml
+from chainrule.views.plainmath import plain
+from chainrule.views.text import inline
 
 
-_INDEXED = re.compile(r"^([A-Za-zθα])(\d+)$")  # w5, x1, b2: a letter and its index
+def equation(lhs: str, rhs: str) -> dict[str, str]:
+    """One row of an equation: its MathML (display), its plain reading, and no note."""
+    tex = f"{lhs} {rhs}".strip()
+    return {"mathml": mathml(tex, display=True), "note": "", "plain": plain(tex)}
 
 
-def _name(text: str) -> str:
-    """z_h1 → z with subscript h1; w5 → w with subscript 5; w5_new → w₅ with superscript new."""
-    if text in _WORDS:
-        return f"<mi mathvariant='normal'>{escape(text)}</mi>"
-    base, sep, sub = text.partition("_")
-    indexed = _INDEXED.match(base)
-    if indexed:
-        letter, index = f"<mi>{indexed[1]}</mi>", f"<mn>{indexed[2]}</mn>"
-        if sep and sub:
-            return f"<msubsup>{letter}{index}<mi mathvariant='normal'>{escape(sub)}</mi></msubsup>"
-        return f"<msub>{letter}{index}</msub>"
-    base_ml = f"<mi>{escape(base)}</mi>" if len(base) == 1 else f"<mi mathvariant='normal'>{escape(base)}</mi>"
-    if not sep or not sub:
-        return base_ml
-    return f"<msub>{base_ml}<mi mathvariant='normal'>{escape(sub)}</mi></msub>"
-
-
-def _partial(num: str, den: str) -> str:
-    return f"<mfrac><mrow><mo>∂</mo>{_name(num)}</mrow><mrow><mo>∂</mo>{_name(den)}</mrow></mfrac>"
-
-
-def row(text: str) -> str:
-    """One plain equation as the inner MathML of an <mrow>."""
-    parts: list[str] = []
-    for m in _TOKEN.finditer(text):
-        if m.group("partial"):
-            parts.append(_partial(m.group("num"), m.group("den")))
-        elif m.group("number"):
-            parts.append(f"<mn>{escape(m.group('number'))}</mn>")
-        elif m.group("name"):
-            parts.append(_name(m.group("name")))
-        elif m.group("op"):
-            parts.append(f"<mo>{escape(m.group('op'))}</mo>")
-    return "".join(parts)
-
-
-def equation(text: str) -> dict[str, str]:
-    """A line of the explanation: its MathML, and the words after it ("(z_out contains a_h1·w5)").
-
-    The plain text is kept too, for screen readers and for the downloaded document.
-    """
-    text = text.strip()
-    math, note = text, ""
-    cut = text.find("  (")
-    if cut > 0 and text.rstrip().endswith(")"):
-        math, note = text[:cut], text[cut + 3 : -1]
-    if "  — " in math:
-        math, _, note = math.partition("  — ")
-    if math.startswith("step by step: "):
-        math, note = math.removeprefix("step by step: "), "step by step, left to right"
-    ml = f"<math display='block'><mrow>{row(math.strip())}</mrow></math>"
-    return {"mathml": ml, "note": note.strip(), "plain": text.strip()}
+def lines(blocks: tuple[Block, ...]) -> list[dict[str, Any]]:
+    """The page's lines of some blocks: sentences as text, equations row by row; headings, tables
+    and figures are left to the page's own title and drawing."""
+    out: list[dict[str, Any]] = []
+    for b in blocks:
+        if isinstance(b, Para):
+            out.append({"text": inline(b.parts)})
+        elif isinstance(b, Equations):
+            out += [equation(lhs, rhs) for lhs, rhs in b.rows]
+        elif isinstance(b, Bullets):
+            for item in b.items:
+                if len(item) == 1 and isinstance(item[0], Math):
+                    out.append(equation("", item[0].tex))
+                else:
+                    out.append({"text": inline(item)})
+    return [line for line in out if line.get("text", "x").strip()]

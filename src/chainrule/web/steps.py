@@ -1,40 +1,26 @@
-"""The page's stepper: one step record cut into steps (a neuron, the loss, a gradient, the update).
+"""The page's stepper: the story's parts (views.story) cut into steps (a neuron, the loss, a gradient, the update).
 
-Each step names what it involves (neurons and edges to highlight) and its equations, in the same
-words and numbers as `chainrule explain` (the backward lines come from views.text itself), as
-MathML. A view of the record: nothing here computes a number, every one is read and formatted.
+Each step names what it involves (neurons and edges to highlight) and its lines: the same blocks
+`chainrule explain` prints and the documents render, each equation as MathML from its LaTeX
+(web.mathml). A view of the record: nothing here computes a number, every one is read and formatted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from rich.console import RenderableType
-from rich.text import Text
-
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.record.step import StepRecord
-from chainrule.views import text as text_view
 from chainrule.views.numbers import fmt
-from chainrule.web.mathml import equation
+from chainrule.views.story import parts
+from chainrule.views.writer import Part
+from chainrule.web.mathml import lines
 
 MAX_TERMS = 8  # a weighted sum longer than this is shortened to its first and last terms
 MAX_STEPS = 400
 MAX_DELTA_LINES = 60  # past this the stepper stops with a note: a huge network is not read step by step
-
-
-def _line(text: str) -> dict[str, str]:
-    """An equation (anything with ' = ') as MathML; a sentence as a sentence."""
-    if " = " in text:
-        return equation(text)
-    return {"text": text.strip()}
-
-
-def _plain(parts: Iterable[RenderableType]) -> list[str]:
-    """The text lines of views.text's renderables (its equations), rules and tables left out."""
-    return [line for part in parts if isinstance(part, Text) for line in part.plain.splitlines() if line.strip()]
 
 
 def _neuron(name: str) -> str:
@@ -55,84 +41,6 @@ def graph(record: StepRecord) -> dict[str, Any]:
     return {"layers": layers, "edges": edges, "biases": biases, "outputs": list(record.output_neurons)}
 
 
-def _sum(terms: list[str]) -> str:
-    """A sum written out, or its first and last terms when it is too long to read on the page."""
-    if len(terms) > MAX_TERMS:
-        terms = [*terms[:3], "…", terms[-1]]
-    return " + ".join(terms)
-
-
-def _top_level_terms(text: str) -> list[str]:
-    """`text` split at the ' + ' that are outside every parenthesis."""
-    terms, depth, start = [], 0, 0
-    for i, c in enumerate(text):
-        depth += (c == "(") - (c == ")")
-        if depth == 0 and text.startswith(" + ", i):
-            terms.append(text[start:i])
-            start = i + 3
-    return [*terms, text[start:]]
-
-
-def _short(line: str) -> str:
-    """A line with each long parenthesised sum shortened, as _sum does (a hidden δ's Σ w·δ)."""
-    out, depth, start = [], 0, 0
-    for i, c in enumerate(line):
-        if c == "(":
-            if depth == 0:
-                out.append(line[start:i])
-                start = i
-            depth += 1
-        elif c == ")" and depth:
-            depth -= 1
-            if depth == 0:
-                out.append(f"({_sum(_top_level_terms(line[start + 1 : i]))})")
-                start = i + 1
-    return "".join([*out, line[start:]])
-
-
-def _forward(w: text_view.Writer) -> Iterator[dict[str, Any]]:
-    r = w.r
-    for k in range(len(r.examples)):
-        s = r.suffix(k)
-        for ns in r.sums:
-            act = ACTIVATIONS[ns.activation]
-            names = [f"{w.show(src)}·{wt}" for wt, src in ns.terms]
-            nums = [f"{w.s(w.v[src + s])}·{w.s(w.v[wt])}" for wt, src in ns.terms]
-            if ns.bias:
-                names.append(ns.bias)
-                nums.append(w.s(w.v[ns.bias]))
-            n = ns.neuron
-            lines = [f"z_{n}{s} = {_sum(names)} = {_sum(nums)} = {w.n(w.v[f'z_{n}{s}'])}"]
-            if len(names) > MAX_TERMS:
-                lines.append(f"(a sum of {len(names)} terms: the worked example has them all)")
-            a = w.show(f"a_{n}") + s
-            if act.elementwise:
-                lines.append(
-                    f"{a} = {act.symbol}(z_{n}) = {act.symbol}({w.n(w.v[f'z_{n}{s}'])}) = {w.n(w.v[f'a_{n}{s}'])}"
-                )
-            else:
-                lines.append(f"{a} = softmax(z_{ns.layer})_{n} = {w.n(w.v[f'a_{n}{s}'])}")
-            example = f", example {r.examples[k] + 1}" if s else ""
-            yield {
-                "phase": "forward",
-                "title": f"Forward: neuron {n}{example}",
-                "neurons": [n, *(_neuron(src) for _, src in ns.terms)],
-                "edges": [wt for wt, _ in ns.terms],
-                "lines": [_line(t) for t in lines],
-            }
-
-
-def _loss(w: text_view.Writer) -> dict[str, Any]:
-    lines = _plain(text_view.loss_story(w))
-    return {
-        "phase": "loss",
-        "title": f"Loss: {LOSSES[w.r.loss].name}",
-        "neurons": list(w.r.output_neurons),
-        "edges": [],
-        "lines": [_line(t) for t in lines],
-    }
-
-
 def _involved(record: StepRecord, param: str) -> tuple[list[str], list[str]]:
     """The neurons and weights on the paths from the loss down to one parameter."""
     neurons: list[str] = []
@@ -151,66 +59,59 @@ def _involved(record: StepRecord, param: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(neurons)), list(dict.fromkeys(edges))
 
 
-def _backward(w: text_view.Writer) -> Iterator[dict[str, Any]]:
-    r = w.r
-    if any(c.form == "delta" for chains in r.chains.values() for c in chains):
-        lines = [_short(line) for line in _plain(text_view.delta_story(w))]
-        if len(lines) > MAX_DELTA_LINES:
-            more = len(lines) - MAX_DELTA_LINES
-            lines = [*lines[:MAX_DELTA_LINES], f"… and {more} more: the worked example has them all"]
-        yield {
-            "phase": "backward",
-            "title": "Backward: each neuron's δ = ∂L/∂z, from the output down",
-            "neurons": [n for la in r.layers for n in la.neurons],
-            "edges": [],
-            "lines": [_line(t) for t in lines],
-        }
-    for param in text_view.parameter_order(r):
-        lines = _plain(list(text_view.gradient_story(w, param, r.chains[param], set()))[1:])
-        neurons, edges = _involved(r, param)
-        yield {
-            "phase": "backward",
-            "title": f"Backward: ∂L/∂{param}",
-            "param": param,
-            "neurons": neurons,
-            "edges": edges,
-            "lines": [_line(t) for t in lines],
-        }
+def _step(phase: str, title: str, neurons: list[str], edges: list[str], part: Part) -> dict[str, Any]:
+    return {"phase": phase, "title": title, "neurons": neurons, "edges": edges, "lines": lines(part.blocks)}
 
 
-def _update(w: text_view.Writer) -> dict[str, Any]:
-    r = w.r
-    eta = w.n(r.learning_rate)
-    lines = [{"text": f"θ_new = θ − η · ∂L/∂θ with η = {eta}: every parameter moves by its gradient from before."}]
-    for u in r.updates:
-        if u.frozen:
-            lines.append({"text": f"{u.param} is frozen: it stays {w.n(u.old)}."})
-            continue
-        lines.append(
-            _line(
-                f"{u.param}_new = {u.param} − η · ∂L/∂{u.param} = {w.s(u.old)} − {eta} · {w.s(u.gradient)} = {w.n(u.new)}"
-            )
-        )
-    return {
-        "phase": "update",
-        "title": "Update: every parameter takes one step down its gradient",
-        "neurons": [],
-        "edges": [u.param for u in r.updates],
-        "lines": lines,
-    }
+def _example(record: StepRecord, part: Part) -> str:
+    return f", example {record.examples[part.example] + 1}" if len(record.examples) > 1 else ""
 
 
-def _all(w: text_view.Writer) -> Iterator[dict[str, Any]]:
-    yield from _forward(w)
-    yield _loss(w)
-    yield from _backward(w)
-    yield _update(w)
+def _forward(record: StepRecord, part: Part) -> dict[str, Any]:
+    if part.phase == "softmax":
+        layer = next(la for la in record.layers if la.name == part.key)
+        title = f"Forward: softmax of layer {part.key}{_example(record, part)}"
+        return _step("forward", title, list(layer.neurons), [], part)
+    ns = next(s for s in record.sums if s.neuron == part.key)
+    neurons = [ns.neuron, *(_neuron(src) for _, src in ns.terms)]
+    title = f"Forward: neuron {ns.neuron}{_example(record, part)}"
+    return _step("forward", title, neurons, [wt for wt, _ in ns.terms], part)
+
+
+def _deltas(record: StepRecord, part: Part) -> dict[str, Any]:
+    neurons = [n for la in record.layers for n in la.neurons]
+    step = _step("backward", "Backward: each neuron's δ = ∂L/∂z, from the output down", neurons, [], part)
+    if len(step["lines"]) > MAX_DELTA_LINES:
+        more = len(step["lines"]) - MAX_DELTA_LINES
+        note = {"text": f"… and {more} more: the worked example has them all"}
+        step["lines"] = [*step["lines"][:MAX_DELTA_LINES], note]
+    return step
+
+
+def _all(record: StepRecord, digits: int) -> Iterator[dict[str, Any]]:
+    for part in parts([record], digits, None, figures=False, max_terms=MAX_TERMS):
+        if part.phase in ("forward", "softmax"):
+            yield _forward(record, part)
+        elif part.phase == "loss":
+            yield _step("loss", f"Loss: {LOSSES[record.loss].name}", list(record.output_neurons), [], part)
+        elif part.phase == "deltas":
+            yield _deltas(record, part)
+        elif part.phase == "gradient":
+            neurons, edges = _involved(record, part.key)
+            step = _step("backward", f"Backward: ∂L/∂{part.key}", neurons, edges, part)
+            yield {**step, "param": part.key}
+        elif part.phase == "update":
+            title = "Update: every parameter takes one step down its gradient"
+            yield _step("update", title, [], [u.param for u in record.updates], part)
 
 
 def step_count(record: StepRecord) -> int:
-    """How many steps the whole record has: a neuron per example, the loss, the δs, each gradient, the update."""
+    """How many steps the whole record has: a neuron (and a softmax layer) per example, the loss, the δs,
+    each gradient, the update."""
     delta = any(c.form == "delta" for chains in record.chains.values() for c in chains)
-    return len(record.examples) * len(record.sums) + 1 + int(delta) + len(record.chains) + 1
+    softmax = sum(not ACTIVATIONS[la.activation].elementwise for la in record.layers)
+    per_example = len(record.sums) + softmax
+    return len(record.examples) * per_example + 1 + int(delta) + len(record.chains) + 1
 
 
 def steps(record: StepRecord, digits: int = 4) -> list[dict[str, Any]]:
@@ -219,11 +120,10 @@ def steps(record: StepRecord, digits: int = 4) -> list[dict[str, Any]]:
     Steps are written one at a time and the writing stops at the limit, so a large network costs
     no more than a small one here.
     """
-    w = text_view.Writer(record, digits)
     total = step_count(record)
     if total <= MAX_STEPS:
-        return list(_all(w))
-    out = list(islice(_all(w), MAX_STEPS - 1))
+        return list(_all(record, digits))
+    out = list(islice(_all(record, digits), MAX_STEPS - 1))
     note = "This network is too large to step through here; the worked example (download) has every step."
     out.append(
         {

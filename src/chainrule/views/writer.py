@@ -1,0 +1,160 @@
+"""How the story writes one record: its names as math, its numbers at the shown digits, its relations.
+
+Shared by story.py and the modules that tell parts of the story (story_backward.py,
+story_hand.py); it imports none of them, so the story's modules import in one direction only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chainrule.record.step import StepRecord
+from chainrule.views.doc import Block, Heading, Math, num, snum, tex_name
+from chainrule.views.numbers import Names
+
+
+@dataclass(frozen=True)
+class Part:
+    """A piece of the story: what it tells (phase), about what (key), and its blocks.
+
+    Every view renders the blocks; the page's stepper also cuts the story at its parts (a
+    neuron, the loss, a gradient, the update), so it shows the same blocks step by step.
+    """
+
+    phase: str  # title, intro, step, architecture, figure, initial, layer, forward, softmax, loss,
+    #             backward, deltas, gradient, gradients, update, hand, summary
+    blocks: tuple[Block, ...]
+    key: str = ""  # the neuron (forward), the layer (softmax), the parameter (gradient)
+    example: int = 0  # the batch example (forward, softmax), 0-based within the batch
+
+
+UNROUNDED = r"\quad \text{(from the unrounded values)}"
+
+
+class Writer:
+    """One record, its names and how many digits to show.
+
+    ``max_terms`` shortens every long sum to its first terms and its last (the page's stepper);
+    the documents leave it None and write each sum out in full.
+    """
+
+    def __init__(self, record: StepRecord, digits: int, level: int = 1, max_terms: int | None = None) -> None:
+        self.r = record
+        self.d = digits
+        self.v = record.values
+        self.names = Names(record)
+        self.level = level  # the level of this step's title
+        self.max_terms = max_terms
+        # In hand mode a computed figure is written with all its decimals (0.0150); a given one
+        # (input, parameter, target, learning rate) as it was given (0.05).
+        given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
+        given += [u.old for u in record.updates] + [record.learning_rate]
+        given += [
+            self.v[f"y_{n}{record.suffix(k)}"] for k in range(len(record.examples)) for n in record.output_neurons
+        ]
+        self.given = set(given)
+
+    @property
+    def hand(self) -> bool:
+        return self.r.hand is not None
+
+    def _pad(self, x: float) -> bool:
+        return self.hand and x not in self.given
+
+    def n(self, x: float) -> str:
+        return num(x, self.d, self._pad(x))
+
+    def s(self, x: float) -> str:
+        return snum(x, self.d, self._pad(x))
+
+    def t(self, name: str) -> str:
+        return tex_name(name, self.names)
+
+    def m(self, name: str) -> Math:
+        return Math(self.t(name))
+
+    def h(self, depth: int, text: str) -> Heading:
+        return Heading(self.level + depth, text)
+
+    def join(self, terms: Sequence[str], sep: str = " + ") -> str:
+        """Terms joined; past `max_terms` only the first three and the last, around an ellipsis."""
+        if self.max_terms is not None and len(terms) > self.max_terms:
+            terms = [*terms[:3], r"\dots", terms[-1]]
+        return sep.join(terms)
+
+    def eq(self, x: float) -> str:
+        """The relation before a result: = where the number shown is exactly x, ≈ where it is rounded."""
+        if self.hand:
+            return r"\approx"  # a written figure is the rounding of what the calculator showed
+        try:
+            exact = abs(float(self.n(x).replace("−", "-")) - x) <= 1e-12 * max(1.0, abs(x))
+        except ValueError:
+            exact = False
+        return "=" if exact else r"\approx"
+
+    def result(self, x: float, printed: float | None = None) -> str:
+        """`≈ x` (or `= x`), said to come from unrounded values where the shown operands do not give it."""
+        return f"{self.eq(x)} {self.n(x)}{self.unrounded(x, printed)}"
+
+    def unrounded(self, x: float, printed: float | None) -> str:
+        """A note where `printed` (what the operands as shown work out to) does not round to x as shown.
+
+        A reader redoing the arithmetic with the shown numbers would not get the shown result, so
+        the equation says that it was computed from the unrounded values.
+        """
+        # By hand every figure is the rounding of the written ones before it: nothing to say.
+        if printed is None or self.hand or holds(self.n(x), printed):
+            return ""
+        return UNROUNDED
+
+    def value(self, x: float) -> float:
+        """A number as it is shown, read back: what a reader computes with."""
+        return shown_value(self.n(x))
+
+    def product(self, *xs: float) -> float:
+        return math.prod(self.value(x) for x in xs)
+
+    def total(self, xs: Sequence[float]) -> float:
+        return sum(self.value(x) for x in xs)
+
+
+def shown_value(text: str) -> float:
+    """A number as a view writes it (−0.3, 1.5e−7, ∞), read back as a float."""
+    try:
+        return float(text.replace("−", "-").replace(r"\infty", "inf"))
+    except ValueError:
+        return math.nan
+
+
+def places(text: str) -> int | None:
+    """The decimals a shown number has (None for one with an exponent or not finite)."""
+    if "e" in text or "inf" in text or "∞" in text or "nan" in text:
+        return None
+    return len(text.partition(".")[2])
+
+
+def holds(shown: str, printed: float) -> bool:
+    """Whether `printed` (the shown operands' result) rounds to `shown` at the places it is shown with.
+
+    Half a unit in the last place, with a hair's slack for the binary value of the decimal.
+    """
+    p = places(shown)
+    if p is None or not math.isfinite(printed):
+        return True
+    return abs(printed - shown_value(shown)) <= 0.5 * 10.0**-p * (1 + 1e-9) + 1e-15
+
+
+def split_formula(formula: str) -> tuple[str, str]:
+    """A registry formula `f(z) = ...` as (lhs, rhs) for aligned display."""
+    lhs, sep, rhs = formula.partition("=")
+    return (lhs.strip(), "= " + rhs.strip()) if sep else (formula, "")
+
+
+def neuron_tex(w: Writer, a_name: str) -> str:
+    """A neuron by its name in words (h1, out), for 'x1 → h1'."""
+    n = a_name.removeprefix("a_")
+    if n in w.r.inputs:
+        return w.t(n)
+    return rf"\text{{{n}}}"
