@@ -18,7 +18,7 @@ from chainrule.cli.main import main
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.step import explain_step, explain_steps
-from chainrule.views import html, latex, markdown, svg
+from chainrule.views import escape, html, latex, markdown, svg
 from chainrule.views.numbers import fmt
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
@@ -147,7 +147,7 @@ def test_softmax_network_uses_the_delta_form_with_each_delta_once() -> None:
             assert value in block[0] or value in block[1], (head, value)  # the number equals the engine's
     for name in record.chains:
         g = fmt(record.values[f"dL/d{name}"]).replace("−", "-")
-        section = md.split(f"### Gradient of {name}\n")[1].split("###")[0]
+        section = md.split(f"### Gradient of {escape.markdown(name)}\n")[1].split("###")[0]
         assert g in section, name
 
 
@@ -250,13 +250,23 @@ def test_svg_parses_and_names_every_neuron_and_weight(example: str) -> None:
     assert len(dashed) == negative  # a negative weight is told by its dashes, not by colour
 
 
-def test_figures_are_written_beside_markdown_and_latex(tmp_path: Path) -> None:
-    for fmt_, name in (("markdown", "worked.md"), ("latex", "worked.tex")):
-        _run("--format", fmt_, "-o", str(tmp_path / name), "--figures", str(tmp_path / "figures"))
-        doc = (tmp_path / name).read_text(encoding="utf-8")
-        assert "figures/network-step1.svg" in doc or "figures/network-step1.pdf" in doc
+def test_figures_are_written_beside_markdown_and_drawn_inside_latex(tmp_path: Path) -> None:
+    _run("--format", "markdown", "-o", str(tmp_path / "worked.md"), "--figures", str(tmp_path / "figures"))
+    md = (tmp_path / "worked.md").read_text(encoding="utf-8")
+    assert "](figures/network-step1.svg)" in md and "](figures/gradients-step1.svg)" in md
     for fig in ("network-step1.svg", "gradients-step1.svg"):
         ET.parse(tmp_path / "figures" / fig)
+    # LaTeX cannot show SVG: with --figures or without, it draws both diagrams itself, never an empty box.
+    record = explain_step(netfile.load())
+    for args in ([], ["--figures", str(tmp_path / "figs")]):
+        tex = _run("--format", "latex", *args)
+        assert tex.count(r"\begin{picture}") == 2 and r"\fbox{" not in tex and ".svg" not in tex
+        for name in ("w5 = 0.4", "∂L/∂w5 = 0.0822", "target y = 0.01"):
+            assert latex.text(name).replace(r"\slash{}", "/") in tex, name
+        strokes = re.findall(r"\\pdfliteral\{(.*?)\}", tex)
+        edges = sum(len(ns.terms) for ns in record.sums)
+        neurons = len(record.inputs) + sum(len(layer.neurons) for layer in record.layers)
+        assert [(s.count(" l S"), s.count(" c b")) for s in strokes] == [(edges, neurons)] * 2  # 6 edges, 5 neurons
 
 
 def test_only_tells_one_parameters_story() -> None:

@@ -25,6 +25,7 @@ from chainrule.views.doc import (
     num,
     snum,
     tex_name,
+    tex_words,
 )
 from chainrule.views.numbers import DEFAULT_DIGITS, Names
 
@@ -243,7 +244,7 @@ def _neuron(w: Writer, a_name: str) -> str:
     n = a_name.removeprefix("a_")
     if n in w.r.inputs:
         return w.t(n)
-    return rf"\text{{{n}}}"
+    return tex_words(n)
 
 
 def _forward(w: Writer) -> Iterator[Block]:
@@ -285,7 +286,7 @@ def _forward(w: Writer) -> Iterator[Block]:
                     )
                 else:
                     rows.append(
-                        (a, rf"= \mathrm{{softmax}}(z)_{{\text{{{n}}}}} {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
+                        (a, rf"= \mathrm{{softmax}}(z)_{{{tex_words(n)}}} {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
                     )
             yield Equations(tuple(rows))
     if w.names.single:

@@ -12,7 +12,19 @@ from collections.abc import Iterator
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.record.step import Chain, Factor, Path, StepRecord
-from chainrule.views.doc import Block, Bullets, Equations, Inline, Math, Para, Strong, Table, partial, plain_to_tex
+from chainrule.views.doc import (
+    Block,
+    Bullets,
+    Equations,
+    Inline,
+    Math,
+    Para,
+    Strong,
+    Table,
+    partial,
+    plain_to_tex,
+    tex_words,
+)
 from chainrule.views.story import Writer, _split
 
 
@@ -84,7 +96,7 @@ def _paths_gradient(w: Writer, param: str, chain: Chain, k: int, explained: set[
             "its gradient is the sum of the gradients along each.",
         )
     )
-    parts = [rf"\frac{{\partial L}}{{\partial {w.t(param)}}}\Big|_{{\text{{via {v}}}}}" for v in vias]
+    parts = [rf"\frac{{\partial L}}{{\partial {w.t(param)}}}\Big|_{{{tex_words(f'via {v}')}}}" for v in vias]
     yield Equations(((lhs, "= " + " + ".join(parts)),))
     for via, part, path in zip(vias, parts, chain.paths, strict=True):
         yield Para((Strong(f"Path through {via}"),))
