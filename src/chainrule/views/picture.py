@@ -65,7 +65,7 @@ def _label(d: Drawing, t: Label) -> str:
 
 
 def picture(d: Drawing) -> str:
-    """The drawing as a picture environment, scaled down to the line width where it is wider."""
+    """The drawing as a picture environment, scaled down to fit the line width and most of a page."""
     strokes = " ".join([_edge(d, e) for e in d.lines] + ["1 g 0 G"] + [_neuron(d, c) for c in d.circles])
     labels = "\n".join(_label(d, t) for t in d.labels)
     return (
@@ -73,5 +73,7 @@ def picture(d: Drawing) -> str:
         f"\\sbox0{{\\begin{{picture}}({d.width},{d.height})\n"
         f"\\ifdefined\\pdfliteral\\put(0,0){{\\pdfliteral{{q 0 G 0 J {strokes} Q}}}}\\fi\n"
         f"{labels}\n\\end{{picture}}}}%\n"
-        r"\ifdim\wd0>\linewidth\resizebox{\linewidth}{!}{\usebox0}\else\usebox0\fi"
+        r"\ifdim\wd0>\linewidth\sbox0{\resizebox{\linewidth}{!}{\usebox0}}\fi"
+        "%\n"
+        r"\ifdim\ht0>0.8\textheight\sbox0{\resizebox{!}{0.8\textheight}{\usebox0}}\fi\usebox0"
     )
