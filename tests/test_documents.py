@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
@@ -21,7 +22,10 @@ from chainrule.record.step import explain_step, explain_steps
 from chainrule.views import escape, html, latex, markdown, svg
 from chainrule.views.numbers import fmt
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "src" / "chainrule" / "examples"
+sys.path.insert(0, str(ROOT / "scripts"))
+import make_docs  # noqa: E402
 
 # Every figure the reference document (shared/reference/forward-backprop.md) computes, as it prints
 # it. Left out, with the reason: 0.2407 and 0.00135 (the exact values are 0.2406 and 0.00134; the
@@ -333,3 +337,13 @@ def test_latex_of_a_batch_worked_by_hand_over_steps_compiles(tmp_path: Path) -> 
     text = _pdflatex(tmp_path, tex)
     for words in ("Step 2", "delta form", "Rounding by hand", "last digit changed"):
         assert words in text, words
+
+
+def test_the_generated_documents_under_docs_are_what_the_code_writes_now(tmp_path: Path) -> None:
+    written = make_docs.generate(tmp_path)
+    assert len(written) == 4
+    for path in written:
+        committed = make_docs.DOCS / path.relative_to(tmp_path)
+        assert committed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
+            f"{committed} is out of date: run scripts/make_docs.py"
+        )

@@ -183,7 +183,8 @@ def latex_path(path: str) -> str:
 
 # -- Markdown ------------------------------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$|&~#!])")
+# & only where it could start an entity (&lt; &#60;): "R & D" stays as it is written.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$|~#]|&(?=[#A-Za-z0-9]))")
 
 
 def markdown(s: str) -> str:
