@@ -347,3 +347,20 @@ def test_the_generated_documents_under_docs_are_what_the_code_writes_now(tmp_pat
         assert committed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
             f"{committed} is out of date: run scripts/make_docs.py"
         )
+
+
+def test_a_long_network_path_breaks_at_its_slashes_instead_of_running_into_the_margin(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*[f"20261130.010203.{i}56789.000012345.{i}" for i in range(4)])  # no hyphenation
+    deep.mkdir(parents=True)
+    net = deep / "forward-backprop-copied-here-to-show-a-long-path.toml"
+    net.write_text((EXAMPLES / "forward-backprop.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    tex = _run(str(net), "--format", "latex")
+    build = tmp_path / "build"
+    build.mkdir()
+    text = _pdflatex(build, tex)
+    assert "Overfull" not in (build / "worked.log").read_text(encoding="utf-8", errors="replace")
+
+    def bare(s: str) -> str:  # as pdftotext gives a wrapped path back: no line breaks, hyphens or _ rules
+        return re.sub(r"[\s/_-]+", "", s)
+
+    assert bare(str(net)) in bare(text)

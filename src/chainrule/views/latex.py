@@ -60,6 +60,10 @@ def block(b: Block) -> str:
             return ""
         return f"\\{_SECTION.get(b.level, 'paragraph*')}{{{text(b.text)}}}"
     if isinstance(b, Para):
+        if any(isinstance(p, str) and re.search(r"[^\s/]{12,}/|/[^\s/]{12,}", p) for p in b.parts):
+            # A long path breaks only at its slashes; a sloppy paragraph may then leave a line short
+            # rather than run into the margin.
+            return rf"{{\sloppy {inline(b.parts)}\par}}"
         return inline(b.parts)
     if isinstance(b, Equations):
         return equations(b)
