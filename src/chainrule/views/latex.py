@@ -83,6 +83,8 @@ def block(b: Block) -> str:
     raise TypeError(b)
 
 
+# The item bullet from math (the text one comes from a bitmap TS1 font); tables flush left, so
+# that a single pdflatex run lines their head up with their rows (centring needs a second run).
 _PREAMBLE = (
     r"""\documentclass[11pt,a4paper]{article}
 \usepackage[utf8]{inputenc}
@@ -96,6 +98,7 @@ _PREAMBLE = (
 \allowdisplaybreaks
 \setlength{\emergencystretch}{3em}
 \renewcommand{\labelitemi}{$\bullet$}
+\setlength{\LTleft}{2em}\setlength{\LTright}{0pt plus 1fill}
 """
     + PREAMBLE
     + "\n"
