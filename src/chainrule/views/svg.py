@@ -4,6 +4,9 @@ Two views of one step record: the values (inputs and activations on the neurons,
 edges) and the gradients (δ = ∂L/∂z on the neurons, ∂L/∂w on the edges). Meaning never rests
 on colour alone, so the drawing reads in black and white: every number is written as text, a
 negative weight is drawn dashed, and a larger |w| is drawn thicker.
+
+The layout is a `Drawing` (lines, circles, labels in SVG units): `to_svg` writes it, `read_svg`
+reads it back from a Figure's SVG, and picture.py draws the same drawing in LaTeX.
 """
 
 from __future__ import annotations
@@ -76,57 +79,20 @@ def network_svg(record: StepRecord, digits: int = DEFAULT_DIGITS, gradients: boo
 
 def network_drawing(record: StepRecord, digits: int = DEFAULT_DIGITS, gradients: bool = False) -> Drawing:
     """The network of `record` laid out in columns, with values or (gradients=True) gradients."""
-    names = Names(record)
-    v = record.values
-    s = record.suffix(0)  # a batch shows its first example's neuron values; gradients are the batch's
     columns = [list(record.inputs)] + [list(layer.neurons) for layer in record.layers]
     tallest = max(len(c) for c in columns)
-    width = 2 * MARGIN + COLUMN * (len(columns) - 1) + 120
-    height = 2 * MARGIN + ROW * (tallest - 1) + 90
     pos: dict[str, tuple[float, float]] = {}
     for ci, col in enumerate(columns):
         top = MARGIN + 20 + (tallest - len(col)) * ROW / 2
         for ni, n in enumerate(col):
             pos[n] = (MARGIN + 40 + ci * COLUMN, top + ni * ROW)
-    biggest = max((abs(v[wt]) for ns in record.sums for wt, _ in ns.terms), default=1.0) or 1.0
     title = "Gradients" if gradients else "Values"
-    out = Drawing(width, height, title)
-    for ns in record.sums:
-        targets = [x.neuron for x in record.sums if x.layer == ns.layer]
-        for wt, src in ns.terms:
-            a = src.removeprefix("a_")
-            (x1, y1), (x2, y2) = pos[a], pos[ns.neuron]
-            w = v[wt]
-            out.lines.append(
-                Line(
-                    round(x1 + RADIUS, 1),
-                    round(y1, 1),
-                    round(x2 - RADIUS, 1),
-                    round(y2, 1),
-                    round(1.0 + 3.0 * abs(w) / biggest, 2),
-                    w < 0,
-                )
-            )
-            # Near the receiving neuron, edges into it are spread apart; crossing edges are not yet crossing.
-            t = 0.72 if len(targets) > 1 else 0.5
-            lx, ly = x1 + RADIUS + t * (x2 - x1 - 2 * RADIUS), y1 + t * (y2 - y1)
-            text = f"∂L/∂{wt} = {fmt(v[f'dL/d{wt}'], digits)}" if gradients else f"{wt} = {fmt(w, digits)}"
-            out.labels.append(_text(lx, ly - 5, text, 13))
-    for ci, col in enumerate(columns):
-        for n in col:
-            x, y = pos[n]
-            out.circles.append(Circle(round(x, 1), round(y, 1), RADIUS))
-            out.labels.append(_text(x, y - 4, n, 15, weight="bold"))
-            if ci == 0:
-                below = "" if gradients else fmt(v[n + s], digits)
-            elif gradients:
-                below = f"δ = {fmt(v[f'dL/dz_{n}{s}'], digits)}"
-            else:
-                below = fmt(v[f"a_{n}{s}"], digits)
-            if below:
-                out.labels.append(_text(x, y + 15, below, 12))
+    height = 2 * MARGIN + ROW * (tallest - 1) + 90
+    out = Drawing(2 * MARGIN + COLUMN * (len(columns) - 1) + 120, height, title)
+    _edges(out, record, pos, digits, gradients)
+    _neurons(out, record, pos, digits, gradients)
     out.labels.extend(_biases(record, pos, digits, gradients))
-    out.labels.extend(_outputs(record, names, pos, digits, gradients))
+    out.labels.extend(_outputs(record, Names(record), pos, digits, gradients))
     legend = (
         "edges: ∂L/∂w;  neurons: δ = ∂L/∂z" if gradients else "edges: weights;  neurons: activations (inputs: x)"
     ) + ";  dashed edge: negative weight, thicker: larger |w|"
@@ -135,6 +101,44 @@ def network_drawing(record: StepRecord, digits: int = DEFAULT_DIGITS, gradients:
     out.labels.insert(0, _text(MARGIN, 28, title, 16, "start", "bold"))
     out.labels.append(_text(MARGIN, height - 14, legend, 12, "start"))
     return out
+
+
+def _edges(out: Drawing, record: StepRecord, pos: dict[str, tuple[float, float]], digits: int, gradients: bool) -> None:
+    """Every weight as an edge, 1 + 3·|w|/max|w| wide, dashed where negative, with its label."""
+    v = record.values
+    biggest = max((abs(v[wt]) for ns in record.sums for wt, _ in ns.terms), default=1.0) or 1.0
+    for ns in record.sums:
+        targets = [x.neuron for x in record.sums if x.layer == ns.layer]
+        for wt, src in ns.terms:
+            (x1, y1), (x2, y2) = pos[src.removeprefix("a_")], pos[ns.neuron]
+            w = v[wt]
+            width = round(1.0 + 3.0 * abs(w) / biggest, 2)
+            out.lines.append(
+                Line(round(x1 + RADIUS, 1), round(y1, 1), round(x2 - RADIUS, 1), round(y2, 1), width, w < 0)
+            )
+            # Near the receiving neuron, edges into it are spread apart; crossing edges are not yet crossing.
+            t = 0.72 if len(targets) > 1 else 0.5
+            lx, ly = x1 + RADIUS + t * (x2 - x1 - 2 * RADIUS), y1 + t * (y2 - y1)
+            text = f"∂L/∂{wt} = {fmt(v[f'dL/d{wt}'], digits)}" if gradients else f"{wt} = {fmt(w, digits)}"
+            out.labels.append(_text(lx, ly - 5, text, 13))
+
+
+def _neurons(
+    out: Drawing, record: StepRecord, pos: dict[str, tuple[float, float]], digits: int, gradients: bool
+) -> None:
+    """Every neuron as a circle with its name, and its value (an input's x, an activation) or its δ."""
+    v, s = record.values, record.suffix(0)  # a batch shows its first example's neuron values
+    for n, (x, y) in pos.items():
+        out.circles.append(Circle(round(x, 1), round(y, 1), RADIUS))
+        out.labels.append(_text(x, y - 4, n, 15, weight="bold"))
+        if n in record.inputs:
+            below = "" if gradients else fmt(v[n + s], digits)
+        elif gradients:
+            below = f"δ = {fmt(v[f'dL/dz_{n}{s}'], digits)}"
+        else:
+            below = fmt(v[f"a_{n}{s}"], digits)
+        if below:
+            out.labels.append(_text(x, y + 15, below, 12))
 
 
 def _svg_label(t: Label) -> str:
