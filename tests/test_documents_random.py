@@ -225,3 +225,30 @@ def test_a_title_is_words_in_markdown_and_html() -> None:
     blocks: list[Block] = [Heading(1, "<script>x</script> & $y$")]
     assert markdown.render_blocks(blocks) == "# \\<script\\>x\\</script\\> & \\$y\\$\n"
     assert "<h1>&lt;script&gt;x&lt;/script&gt; &amp; $y$</h1>" in html.render_blocks(blocks)
+
+
+def test_characters_without_a_glyph_show_as_their_code_and_control_characters_show_visibly(tmp_path: Path) -> None:
+    doc = {
+        "inputs": ["日本", "🙂", "esc\x1b[31m", "new\nline"],
+        "layers": [
+            {"units": 2, "activation": "sigmoid", "name": "Ωmega\u202eevil"},
+            {"units": 1, "activation": "sigmoid"},
+        ],
+        "loss": "half_squared_error",
+        "examples": [{"x": [0.1, 0.2, 0.3, 0.4], "y": [0.5]}],
+        "title": "Ünïcödé 🙂 \x07bell",
+    }
+    path = tmp_path / "unicode.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    status, log, text, fonts = _compile(tmp_path / "build", _explain(path, "latex", []))
+    assert status == 0, log
+    assert "Type 3" not in fonts
+    for shown in ("U+65E5U+672C", "U+1F642", "escU+001B[31m", "newU+000Aline", "U+0007bell", "Ωmega"):
+        assert shown in unicodedata.normalize("NFKC", re.sub(r"\s+", "", text)), shown  # pdftotext's Ω is the ohm sign
+    page, md = _explain(path, "html", []), _explain(path, "markdown", [])
+    for out in (page, md):
+        assert not re.search("[\x07\x1b\u202e]", out) and "␇bell" in out
+    assert "esc␛[31m" in page and "new␊line" in page
+    assert r"\text{esc\texttt{U+001B}[31m}" in md  # Markdown's math holds the LaTeX of the name
+    assert "日本" in page and "🙂" in page and "Ωmega\\u202eevil" in page
+    assert escape.terminal("h\x1b[2J1\r\n\u202e") == "h␛[2J1␍␊\\u202e"
