@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
@@ -18,10 +19,13 @@ from chainrule.cli.main import main
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.step import explain_step, explain_steps
-from chainrule.views import html, latex, markdown, svg
+from chainrule.views import escape, html, latex, markdown, svg
 from chainrule.views.numbers import fmt
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "src" / "chainrule" / "examples"
+sys.path.insert(0, str(ROOT / "scripts"))
+import make_docs  # noqa: E402
 
 # Every figure the reference document (shared/reference/forward-backprop.md) computes, as it prints
 # it. Left out, with the reason: 0.2407 and 0.00135 (the exact values are 0.2406 and 0.00134; the
@@ -147,7 +151,7 @@ def test_softmax_network_uses_the_delta_form_with_each_delta_once() -> None:
             assert value in block[0] or value in block[1], (head, value)  # the number equals the engine's
     for name in record.chains:
         g = fmt(record.values[f"dL/d{name}"]).replace("−", "-")
-        section = md.split(f"### Gradient of {name}\n")[1].split("###")[0]
+        section = md.split(f"### Gradient of {escape.markdown(name)}\n")[1].split("###")[0]
         assert g in section, name
 
 
@@ -250,13 +254,23 @@ def test_svg_parses_and_names_every_neuron_and_weight(example: str) -> None:
     assert len(dashed) == negative  # a negative weight is told by its dashes, not by colour
 
 
-def test_figures_are_written_beside_markdown_and_latex(tmp_path: Path) -> None:
-    for fmt_, name in (("markdown", "worked.md"), ("latex", "worked.tex")):
-        _run("--format", fmt_, "-o", str(tmp_path / name), "--figures", str(tmp_path / "figures"))
-        doc = (tmp_path / name).read_text(encoding="utf-8")
-        assert "figures/network-step1.svg" in doc or "figures/network-step1.pdf" in doc
+def test_figures_are_written_beside_markdown_and_drawn_inside_latex(tmp_path: Path) -> None:
+    _run("--format", "markdown", "-o", str(tmp_path / "worked.md"), "--figures", str(tmp_path / "figures"))
+    md = (tmp_path / "worked.md").read_text(encoding="utf-8")
+    assert "](figures/network-step1.svg)" in md and "](figures/gradients-step1.svg)" in md
     for fig in ("network-step1.svg", "gradients-step1.svg"):
         ET.parse(tmp_path / "figures" / fig)
+    # LaTeX cannot show SVG: with --figures or without, it draws both diagrams itself, never an empty box.
+    record = explain_step(netfile.load())
+    for args in ([], ["--figures", str(tmp_path / "figs")]):
+        tex = _run("--format", "latex", *args)
+        assert tex.count(r"\begin{picture}") == 2 and r"\fbox{" not in tex and ".svg" not in tex
+        for name in ("w5 = 0.4", "∂L/∂w5 = 0.0822", "target y = 0.01"):
+            assert latex.text(name).replace(r"\slash{}", "/") in tex, name
+        strokes = re.findall(r"\\pdfliteral\{(.*?)\}", tex)
+        edges = sum(len(ns.terms) for ns in record.sums)
+        neurons = len(record.inputs) + sum(len(layer.neurons) for layer in record.layers)
+        assert [(s.count(" l S"), s.count(" c b")) for s in strokes] == [(edges, neurons)] * 2  # 6 edges, 5 neurons
 
 
 def test_only_tells_one_parameters_story() -> None:
@@ -323,3 +337,30 @@ def test_latex_of_a_batch_worked_by_hand_over_steps_compiles(tmp_path: Path) -> 
     text = _pdflatex(tmp_path, tex)
     for words in ("Step 2", "delta form", "Rounding by hand", "last digit changed"):
         assert words in text, words
+
+
+def test_the_generated_documents_under_docs_are_what_the_code_writes_now(tmp_path: Path) -> None:
+    written = make_docs.generate(tmp_path)
+    assert len(written) == 4
+    for path in written:
+        committed = make_docs.DOCS / path.relative_to(tmp_path)
+        assert committed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
+            f"{committed} is out of date: run scripts/make_docs.py"
+        )
+
+
+def test_a_long_network_path_breaks_at_its_slashes_instead_of_running_into_the_margin(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*[f"20261130.010203.{i}56789.000012345.{i}" for i in range(4)])  # no hyphenation
+    deep.mkdir(parents=True)
+    net = deep / "forward-backprop-copied-here-to-show-a-long-path.toml"
+    net.write_text((EXAMPLES / "forward-backprop.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    tex = _run(str(net), "--format", "latex")
+    build = tmp_path / "build"
+    build.mkdir()
+    text = _pdflatex(build, tex)
+    assert "Overfull" not in (build / "worked.log").read_text(encoding="utf-8", errors="replace")
+
+    def bare(s: str) -> str:  # as pdftotext gives a wrapped path back: no line breaks, hyphens or _ rules
+        return re.sub(r"[\s/_-]+", "", s)
+
+    assert bare(str(net)) in bare(text)

@@ -5,7 +5,9 @@ each render them. Math is held as LaTeX (the subset below), which Markdown and L
 it is and HTML turns into MathML: the story is told once and shown three ways.
 
 The math subset: letters, digits, _{} and ^{}, \\frac, \\partial, \\hat, \\text, \\cdot,
-\\approx, \\sum, \\delta, \\sigma, \\eta, \\left( \\right), \\mathbf, \\quad.
+\\approx, \\sum, \\delta, \\sigma, \\eta, \\left( \\right), \\mathbf, \\quad. Words from a user
+(names) appear only inside \\text{}, escaped by `escape.latex` (`tex_words`): LaTeX prints them as
+they are, Markdown passes them to its math, and HTML reads them back (`escape.latex_decode`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from chainrule.views import escape
 from chainrule.views.numbers import Names, fmt
 
 
@@ -85,9 +88,12 @@ _GREEK = {"alpha": r"\alpha", "delta": r"\delta", "eta": r"\eta", "sigma": r"\si
 def tex_name(name: str, names: Names) -> str:
     """A value's name as math: a_out → \\hat{y} (one output), z_out → z_{\\text{out}}, w5 → w_{5}.
 
-    A batch example's suffix #k becomes a superscript (k).
+    A batch example's suffix #k (k digits) becomes a superscript (k). Whatever else a name holds
+    goes into \\text{} escaped (`escape.latex`), so no name can write a command into the math.
     """
-    base, _, k = name.partition("#")
+    base, hash_, k = name.rpartition("#")
+    if not (hash_ and k.isdigit()):
+        base, k = name, ""
     sup = f"^{{({k})}}" if k else ""
     shown = names.show(base)
     if shown == "ŷ":
@@ -101,23 +107,25 @@ def tex_name(name: str, names: Names) -> str:
             head, sub = m.group(1), m.group(2)
     if head in _GREEK:
         head = _GREEK[head]
-    elif len(head) > 1:
-        head = rf"\mathit{{{_escape_text(head)}}}"
+    elif re.fullmatch(r"[A-Za-z][A-Za-z0-9]+", head):
+        head = rf"\mathit{{{head}}}"
+    elif not re.fullmatch(r"[A-Za-z]", head):
+        head = tex_words(head)
     if sub:
         return f"{head}_{{{_sub(sub)}}}{sup}"
     return head + sup
 
 
 def _sub(sub: str) -> str:
-    if sub.isdigit():
+    """A subscript: digits and letters-with-digits (h1) as math, a word (out) or anything else as words."""
+    if re.fullmatch(r"[A-Za-z0-9]+", sub) and not (sub.isalpha() and len(sub) > 1):
         return sub
-    if sub.isalpha() and len(sub) > 1:
-        return rf"\text{{{sub}}}"
-    return re.sub(r"[^A-Za-z0-9]", lambda m: rf"\text{{{_escape_text(m.group(0))}}}", sub)
+    return tex_words(sub)
 
 
-def _escape_text(text: str) -> str:
-    return re.sub(r"([_%&#$])", r"\\\1", text)
+def tex_words(words: str) -> str:
+    """Words inside math: \\text{} of the words escaped for LaTeX (every renderer reads them back)."""
+    return rf"\text{{{escape.latex(words)}}}"
 
 
 def partial(num: str, den: str, names: Names, slash: bool = False) -> str:

@@ -6,10 +6,11 @@ render MathML natively, so the file opens offline and prints as it shows.
 
 from __future__ import annotations
 
-import html
 import re
+from collections.abc import Callable
 
 from chainrule.record.step import StepRecord
+from chainrule.views import escape
 from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
 from chainrule.views.numbers import DEFAULT_DIGITS
 
@@ -33,10 +34,42 @@ figcaption { font-style: italic; font-size: .95em; }
 
 
 def mathml(tex: str, display: bool = False) -> str:
-    """LaTeX to MathML (presentation markup, rendered natively by the browser)."""
+    """LaTeX to MathML (presentation markup, rendered natively by the browser).
+
+    latex2mathml copies \\text{} as it is (h1\\_1 would show its backslash, and a < would be
+    markup), so each \\text{} is handed over as a placeholder and its words, read back from their
+    LaTeX escapes, are put in as escaped HTML. Words from a user never reach the converter.
+    """
     from latex2mathml.converter import convert
 
-    return convert(tex, display="block" if display else "inline")
+    words: list[str] = []
+
+    def hold(content: str) -> str:
+        words.append(escape.latex_decode(content))
+        return rf"\text{{{_WORD}{len(words) - 1}x}}"
+
+    out = convert(_map_text(tex, hold), display="block" if display else "inline")
+    # mtext trims its edges: spaces that belong to the words are kept as no-break spaces.
+    return re.sub(_WORD + r"(\d+)x", lambda m: escape.html(words[int(m.group(1))]).replace(" ", "\u00a0"), out)
+
+
+_WORD = "chainruleword"
+
+
+def _map_text(tex: str, hold: Callable[[str], str]) -> str:
+    """tex with the content of every \\text{...} (braces balanced, \\{ \\} skipped) replaced by hold(content)."""
+    out, i = [], 0
+    while (start := tex.find(r"\text{", i)) >= 0:
+        j, depth = start + 6, 1
+        while depth:
+            if tex[j] == "\\":
+                j += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(tex[j], 0)
+            j += 1
+        out += [tex[i:start], hold(tex[start + 6 : j - 1])]
+        i = j
+    return "".join(out) + tex[i:]
 
 
 def _inner(tex: str) -> str:
@@ -56,9 +89,9 @@ def inline(parts: tuple[Inline, ...]) -> str:
         if isinstance(p, Math):
             out.append(mathml(p.tex))
         elif isinstance(p, Strong):
-            out.append(f"<strong>{html.escape(p.text)}</strong>" if p.text else "")
+            out.append(f"<strong>{escape.html(p.text)}</strong>" if p.text else "")
         else:
-            out.append(html.escape(p))
+            out.append(escape.html(p))
     return "".join(out)
 
 
@@ -78,7 +111,7 @@ def equations(eq: Equations) -> str:
 def block(b: Block) -> str:
     if isinstance(b, Heading):
         level = min(b.level, 6)
-        return f"<h{level}>{html.escape(b.text)}</h{level}>"
+        return f"<h{level}>{escape.html(b.text)}</h{level}>"
     if isinstance(b, Para):
         return f"<p>{inline(b.parts)}</p>"
     if isinstance(b, Equations):
@@ -87,14 +120,14 @@ def block(b: Block) -> str:
         return "<ul>" + "".join(f"<li>{inline(i)}</li>" for i in b.items) + "</ul>"
     if isinstance(b, Table):
         cls = [' class="num"' if n else "" for n in b.numeric]
-        head = "".join(f"<th{c}>{html.escape(h)}</th>" for h, c in zip(b.header, cls, strict=True))
+        head = "".join(f"<th{c}>{escape.html(h)}</th>" for h, c in zip(b.header, cls, strict=True))
         rows = "".join(
             "<tr>" + "".join(f"<td{c}>{inline(cell)}</td>" for cell, c in zip(row, cls, strict=True)) + "</tr>"
             for row in b.rows
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     if isinstance(b, Figure):
-        return f"<figure>{b.svg}<figcaption>{html.escape(b.caption)}</figcaption></figure>"
+        return f"<figure>{b.svg}<figcaption>{escape.html(b.caption)}</figcaption></figure>"
     raise TypeError(b)
 
 
@@ -105,7 +138,7 @@ def render_blocks(blocks: list[Block]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        f"<title>{escape.html(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
 
 

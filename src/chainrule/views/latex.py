@@ -1,48 +1,28 @@
 """The worked example as a complete LaTeX document that pdflatex compiles (base packages only).
 
-Figures: pdflatex cannot read SVG, so a figure is included from FIGURES/name.pdf when that file
-exists (convert the written SVG with any SVG-to-PDF tool) and otherwise named in a note.
+Figures: pdflatex cannot read SVG, so LaTeX draws each diagram itself (picture.py) from the
+drawing the SVG holds; with --figures or without, the document shows it. Every word from a user
+goes through `escape.latex`, in text and inside math's \\text{} alike.
 """
 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 from chainrule.record.step import StepRecord
+from chainrule.views import escape
 from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
 from chainrule.views.numbers import DEFAULT_DIGITS
+from chainrule.views.picture import PREAMBLE, picture
+from chainrule.views.svg import read_svg
 
 _SECTION = {1: "section*", 2: "section*", 3: "subsection*", 4: "subsubsection*", 5: "paragraph*"}
 
-_TEXT_CHARS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "−": "$-$",
-    "→": r"$\rightarrow$",
-    "∂": r"$\partial$",
-    "δ": r"$\delta$",
-    "η": r"$\eta$",
-    "α": r"$\alpha$",
-    "σ": r"$\sigma$",
-    "≈": r"$\approx$",
-    "“": "``",
-    "”": "''",
-    "—": "---",
-    "·": r"$\cdot$",
-}
-
 
 def text(s: str) -> str:
-    """Plain words made safe for LaTeX."""
-    return "".join(_TEXT_CHARS.get(c, c) for c in s)
+    """Plain words made safe for LaTeX (`escape.latex`), free to break after a / (a long path wraps)."""
+    return escape.latex(s).replace("/", r"\slash{}")
 
 
 def inline(parts: tuple[Inline, ...]) -> str:
@@ -65,12 +45,25 @@ def equations(eq: Equations) -> str:
     return f"\\begin{{align*}}\n{rows}\n\\end{{align*}}"
 
 
-def block(b: Block, figures: str | None) -> str:
+def figure(b: Figure) -> str:
+    """The diagram drawn by LaTeX (picture.py); a figure that is not a drawing svg.py made is named in words."""
+    try:
+        drawn = picture(read_svg(b.svg))
+    except (ET.ParseError, ValueError):
+        drawn = rf"\fbox{{\parbox{{0.8\linewidth}}{{\centering {text(b.caption)} (shown in the HTML version)}}}}"
+    return f"\\begin{{figure}}[!htbp]\n\\centering\n{drawn}\n\\caption*{{{text(b.caption)}}}\n\\end{{figure}}"
+
+
+def block(b: Block) -> str:
     if isinstance(b, Heading):
         if b.level == 1:
             return ""
         return f"\\{_SECTION.get(b.level, 'paragraph*')}{{{text(b.text)}}}"
     if isinstance(b, Para):
+        if any(isinstance(p, str) and re.search(r"[^\s/]{12,}/|/[^\s/]{12,}", p) for p in b.parts):
+            # A long path breaks only at its slashes; a sloppy paragraph may then leave a line short
+            # rather than run into the margin.
+            return rf"{{\sloppy {inline(b.parts)}\par}}"
         return inline(b.parts)
     if isinstance(b, Equations):
         return equations(b)
@@ -86,19 +79,14 @@ def block(b: Block, figures: str | None) -> str:
             f"{rows}\n\\bottomrule\n\\end{{longtable}}\n\\end{{center}}"
         )
     if isinstance(b, Figure):
-        if figures is None:
-            return ""
-        path = f"{figures}/{b.name}"
-        return (
-            f"\\begin{{figure}}[htbp]\n\\centering\n\\IfFileExists{{{path}.pdf}}"
-            f"{{\\includegraphics[width=\\linewidth]{{{path}.pdf}}}}"
-            f"{{\\fbox{{\\parbox{{0.8\\linewidth}}{{\\centering Figure: \\texttt{{{text(path)}.svg}}}}}}}}\n"
-            f"\\caption*{{{text(b.caption)}}}\n\\end{{figure}}"
-        )
+        return figure(b)
     raise TypeError(b)
 
 
-_PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
+# The item bullet from math (the text one comes from a bitmap TS1 font); tables flush left, so
+# that a single pdflatex run lines their head up with their rows (centring needs a second run).
+_PREAMBLE = (
+    r"""\documentclass[11pt,a4paper]{article}
 \usepackage[utf8]{inputenc}
 \usepackage[margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
@@ -108,13 +96,19 @@ _PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.6em}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
+\renewcommand{\labelitemi}{$\bullet$}
+\setlength{\LTleft}{2em}\setlength{\LTright}{0pt plus 1fill}
 """
+    + PREAMBLE
+    + "\n"
+)
 
 
-def render_blocks(blocks: list[Block], figures: str | None = None) -> str:
+def render_blocks(blocks: list[Block]) -> str:
     """A complete document: preamble, title, body."""
     title = next((b.text for b in blocks if isinstance(b, Heading) and b.level == 1), "A worked step")
-    body = "\n\n".join(p for p in (block(b, figures) for b in blocks) if p)
+    body = "\n\n".join(p for p in (block(b) for b in blocks) if p)
     doc = (
         f"{_PREAMBLE}\\title{{{text(title)}}}\n\\author{{chainrule}}\n\\date{{}}\n\n"
         f"\\begin{{document}}\n\\maketitle\n\n{body}\n\n\\end{{document}}\n"
@@ -127,4 +121,5 @@ def render(
 ) -> str:
     from chainrule.views.story import story
 
-    return render_blocks(story(records, digits, only, figures is not None), figures)
+    # The figures are drawn in the document whether or not --figures also wrote them as SVG files.
+    return render_blocks(story(records, digits, only, figures=True))

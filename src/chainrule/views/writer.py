@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chainrule.record.step import StepRecord
-from chainrule.views.doc import Block, Heading, Math, num, snum, tex_name
+from chainrule.views.doc import Block, Heading, Math, num, snum, tex_name, tex_words
 from chainrule.views.numbers import Names
 
 
@@ -157,4 +157,4 @@ def neuron_tex(w: Writer, a_name: str) -> str:
     n = a_name.removeprefix("a_")
     if n in w.r.inputs:
         return w.t(n)
-    return rf"\text{{{n}}}"
+    return tex_words(n)
