@@ -1,9 +1,13 @@
-"""The local server behind `chainrule serve`: a JSON API (with its OpenAPI description at
-/docs) and the static page, in one FastAPI app.
+"""The local server behind `chainrule serve`: a JSON API (its OpenAPI description at
+/openapi.json) and the static page, in one FastAPI app.
 
 Every number the page shows comes from here: each request builds the network from its document
 with netfile.from_dict, runs the engine (step.explain_step, or training), and answers with the
 record as plain data, the steps of the stepper and the numbers already written out.
+
+No request can keep the server busy: the body is counted as it arrives (web.guards), every
+string and size is bounded by the request models (web.models), and the heavy work runs on a
+few workers with a time limit, stopped when its client leaves (web.workers).
 """
 
 from __future__ import annotations
@@ -14,19 +18,21 @@ import json
 import math
 import os
 import threading
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from chainrule import __version__
 from chainrule.engine.functions import known
 from chainrule.engine.network import Network
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, describe
 from chainrule.io import netfile
 from chainrule.io.data import BUILTIN
 from chainrule.record.step import explain_step
@@ -34,11 +40,14 @@ from chainrule.train.compiled import loop as fast
 from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
 from chainrule.web import edits, limits
+from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
 from chainrule.web.models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
 from chainrule.web.steps import drawn, graph, shown, step_count, steps
 from chainrule.web.training import boundary, data_loss, train
+from chainrule.web.workers import Busy, Job, Stopped, Workers
 
 SOURCE = "network"  # how errors name a document sent by the page
+T = TypeVar("T")
 
 
 def build(doc: dict[str, Any]) -> Network:
@@ -129,43 +138,105 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
     return console.export_text(), "text/plain; charset=utf-8", "worked-example.txt"
 
 
-def _install_errors(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _body_size(request: Request, call_next: Any) -> Any:
-        # Refused before the body is read, so a huge upload costs the server nothing.
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limits.MAX_BODY:
-            message = f"request: at most {limits.MAX_BODY:,} bytes, got {int(length):,}"
-            return JSONResponse({"detail": message}, status_code=413)
-        return await call_next(request)
+_TYPE_TAGS = {"float", "int", "str", "bool"}  # union members pydantic puts in an error's location
 
+
+def _key(loc: Iterable[Any]) -> str:
+    """An error's location as netfile writes keys: "network: layers[0].weights[1]" ("body" dropped)."""
+    parts = [p for p in loc if isinstance(p, int) or (p.isidentifier() and p not in _TYPE_TAGS and p != "body")]
+    if not parts:
+        return "body"
+    key = ""
+    for part in parts[1:]:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return f"{parts[0]}: {key}" if key else str(parts[0])
+
+
+def validation_message(error: dict[str, Any]) -> str:
+    """One pydantic error as one line: the key, what was expected, what came."""
+    kind, ctx, value = error.get("type", ""), error.get("ctx") or {}, error.get("input")
+    where = _key(error["loc"])
+    if kind == "missing":
+        return f"{where}: expected a value, got nothing (the key is missing)"
+    if kind == "extra_forbidden":
+        return f"{where}: expected a known key, got an unknown key"
+    if kind in ("too_long", "too_short") and isinstance(value, str | list):
+        unit = "characters" if isinstance(value, str) else "items"
+        most = f"at most {ctx.get('max_length', 0):,}" if kind == "too_long" else f"at least {ctx.get('min_length', 0)}"
+        return f"{where}: expected {most} {unit}, got {len(value):,}"
+    if kind in ("less_than_equal", "greater_than_equal"):
+        bound = f"at most {ctx.get('le')}" if kind == "less_than_equal" else f"at least {ctx.get('ge')}"
+        return f"{where}: expected {bound}, got {describe(value)}"
+    message = str(error.get("msg", "")).removeprefix("Value error, ").removeprefix("Input should be ")
+    expected = message[0].lower() + message[1:] if message else "a valid value"
+    return f"{where}: expected {expected}, got {describe(value)}"
+
+
+def _one_line(detail: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error answer: {"detail": one line}, writable whatever the request held (a lone surrogate)."""
+    line = " ".join(detail.split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    return JSONResponse({"detail": line}, status_code=status, headers=headers)
+
+
+def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(ChainruleError)
     async def _chainrule_error(request: Request, exc: ChainruleError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        if isinstance(exc, Busy):
+            return _one_line(str(exc), 503, {"Retry-After": "1"})
+        return _one_line(str(exc), 503 if isinstance(exc, Stopped) else 422)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors()[:3]:
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            problems.append(f"{where}: {err.get('msg', 'invalid')}")
-        return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
+        errors = list(exc.errors())
+        if errors and errors[0].get("type") == "json_invalid":
+            return _one_line(f"body: expected JSON ({errors[0].get('ctx', {}).get('error', 'invalid')})", 422)
+        # A union (a number or a list) fails once per member: the member of the value's own type
+        # says what is wrong with it, where the others only say "not a list".
+        first = next((e for e in errors if not str(e.get("type", "")).endswith("_type")), errors[0] if errors else None)
+        return _one_line(validation_message(first) if first else "body: invalid", 422)
 
 
-def create_app(initial: Network | None = None) -> FastAPI:
-    """The app, serving `initial` (default: the reference example) as the page's first network."""
+def create_app(initial: Network | None = None, *, hosts: Iterable[str] = (), workers: Workers | None = None) -> FastAPI:
+    """The app, serving `initial` (default: the reference example) as the page's first network.
+
+    `hosts`: names besides localhost, 127.0.0.1 and [::1] that the Host header may give (--host).
+    `workers`: who runs the heavy requests (default: limits.WORKERS workers, limits.TIME_LIMIT s).
+    """
     start = initial if initial is not None else netfile.load()
     start_doc = netfile.to_dict(start)
+    pool = workers or Workers(limits.WORKERS, limits.QUEUE_SECONDS, limits.TIME_LIMIT)
     # The compiled training loop takes seconds to build on a fresh install: build it while the
     # user reads the page, not when they first press Train.
-    threading.Thread(target=fast.warm_up, name="chainrule-warm-up", daemon=True).start()
+    warming = threading.Thread(target=fast.warm_up, name="chainrule-warm-up", daemon=True)
+    warming.start()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        pool.stop_all()  # work in flight stops at its next check, so Ctrl-C is prompt
+
     app = FastAPI(
         title="chainrule",
         version=__version__,
         description="Backpropagation, every step shown: the API behind `chainrule serve`.",
+        docs_url=None,  # the interactive docs load their scripts from a CDN: /openapi.json only
+        redoc_url=None,
+        lifespan=lifespan,
     )
+    app.state.workers = pool
     _install_errors(app)
+    app.add_middleware(BodyLimit, limit=limits.MAX_BODY)
+    app.add_middleware(HostCheck, names=tuple(hosts))
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer carries it
+    _routes(app, start_doc, pool, warming)
+    return app
+
+
+def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: threading.Thread) -> None:
     static = resources.files("chainrule.web") / "static"
+
+    async def heavy(request: Request, work: Callable[[Job], T]) -> T:
+        return await pool.run(request.is_disconnected, work)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -187,55 +258,75 @@ def create_app(initial: Network | None = None) -> FastAPI:
                 "parameters": limits.MAX_PARAMETERS,
                 "epochs_per_request": limits.MAX_EPOCHS,
                 "examples": limits.MAX_EXAMPLES,
+                "name_length": limits.MAX_NAME,
+                "seconds_per_request": pool.time_limit,
             },
         }
 
     @app.post("/api/step", summary="Explain one update step: the record, the stepper's steps, every number")
-    def step(body: StepRequest) -> dict[str, Any]:
-        return state(build(body.network), body.example, body.digits, body.full_record)
+    async def step(body: StepRequest, request: Request) -> dict[str, Any]:
+        doc = body.network.document()
+        return await heavy(request, lambda job: state(build(doc), body.example, body.digits, body.full_record))
 
     @app.post("/api/edit", summary="Change the network's shape, an activation or the loss")
-    def edit(body: EditRequest) -> dict[str, Any]:
-        build(body.network)  # the document must be valid before it is changed
-        doc = body.network
-        if body.op == "add_neuron":
-            doc = edits.add_neuron(doc, body.layer)
-        elif body.op == "remove_neuron":
-            doc = edits.remove_neuron(doc, body.layer)
-        elif body.op == "add_layer":
-            doc = edits.add_layer(doc, body.layer)
-        elif body.op == "remove_layer":
-            doc = edits.remove_layer(doc, body.layer)
-        elif body.op == "activation":
-            doc = edits.set_activation(doc, body.layer, body.name)
-        else:
-            doc = edits.set_loss(doc, body.name)
-        return state(build(doc), 1, body.digits)
+    async def edit(body: EditRequest, request: Request) -> dict[str, Any]:
+        return await heavy(request, lambda job: state(build(edited(body)), 1, body.digits))
 
     @app.post("/api/dataset", summary="Use a seeded 2-D data set (xor, circle, gaussians, spirals, moons)")
-    def dataset(body: DatasetRequest) -> dict[str, Any]:
-        build(body.network)
-        doc = edits.use_dataset(body.network, body.name, body.n, body.noise, body.seed)
-        return state(build(doc), 1, body.digits)
+    async def dataset(body: DatasetRequest, request: Request) -> dict[str, Any]:
+        def work(job: Job) -> dict[str, Any]:
+            doc = body.network.document()
+            build(doc)  # the document must be valid before it is changed
+            changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
+            return state(build(changed), 1, body.digits)
+
+        return await heavy(request, work)
 
     @app.post("/api/train", summary="Train for a few epochs; the loss after each, and the new network")
-    def train_epochs(body: TrainRequest) -> dict[str, Any]:
-        net = build(body.network)
-        limits.check_work(body.epochs, net.x.shape[0], net.parameter_count())
-        trained, losses = train(net, body.epochs)
-        example = min(body.example, len(trained.batches()))
-        shown_losses = [fmt(v, body.digits) for v in losses]
-        return {
-            **state(trained, example, body.digits, body.full_record),
-            "losses": losses,
-            "losses_shown": shown_losses,
-        }
+    async def train_epochs(body: TrainRequest, request: Request) -> dict[str, Any]:
+        def work(job: Job) -> dict[str, Any]:
+            warming.join()  # the first training waits for the compiled loop; its time limit starts after
+            job.restart_clock()
+            return trained(body, job)
+
+        return await heavy(request, work)
 
     @app.post("/api/export", summary="The network file (TOML or JSON) or the worked example (text)")
-    def export(body: ExportRequest) -> PlainTextResponse:
-        text, media, name = _document(build(body.network), body.format, body.example)
+    async def export(body: ExportRequest, request: Request) -> Response:
+        doc = body.network.document()
+        text, media, name = await heavy(request, lambda job: _document(build(doc), body.format, body.example))
         return PlainTextResponse(
             text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )
 
-    return app
+
+EDITS: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
+    "add_neuron": edits.add_neuron,
+    "remove_neuron": edits.remove_neuron,
+    "add_layer": edits.add_layer,
+    "remove_layer": edits.remove_layer,
+}
+
+
+def edited(body: EditRequest) -> dict[str, Any]:
+    """The request's document with its edit made (the document must be valid first)."""
+    doc = body.network.document()
+    build(doc)
+    if body.op in EDITS:
+        return EDITS[body.op](doc, body.layer)
+    if body.op == "activation":
+        return edits.set_activation(doc, body.layer, body.name)
+    return edits.set_loss(doc, body.name)
+
+
+def trained(body: TrainRequest, job: Job) -> dict[str, Any]:
+    """Train the request's network for its epochs (stopping when `job` is stopped); the new state."""
+    net = build(body.network.document())
+    limits.check_work(body.epochs, net.x.shape[0], net.parameter_count())
+    after, losses = train(net, body.epochs, job.check)
+    example = min(body.example, len(after.batches()))
+    return {
+        **state(after, example, body.digits, body.full_record),
+        "losses": losses,
+        "losses_shown": [fmt(v, body.digits) for v in losses],
+    }
