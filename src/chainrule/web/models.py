@@ -8,7 +8,7 @@ that agree, unique names), with its own messages.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
 
@@ -33,8 +33,11 @@ Count = Annotated[int, Strict(), Field(ge=1, le=limits.MAX_PARAMETERS)]
 Numbers = Annotated[list[Number], Field(max_length=limits.MAX_PARAMETERS)]
 Names = Annotated[list[Name], Field(max_length=limits.MAX_PARAMETERS)]
 Vector = Number | Numbers
-Activation = Literal[tuple(sorted(ACTIVATIONS))]  # type: ignore[valid-type]
-Loss = Literal[tuple(sorted(LOSSES))]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # the names are known only when the engine is loaded: plain strings to mypy
+    Activation = Loss = str
+else:
+    Activation = Literal[tuple(sorted(ACTIVATIONS))]
+    Loss = Literal[tuple(sorted(LOSSES))]
 DatasetName = Literal[BUILTIN]  # type: ignore[valid-type]
 
 
