@@ -34,7 +34,8 @@ Numbers = Annotated[list[Number], Field(max_length=limits.MAX_PARAMETERS)]
 Names = Annotated[list[Name], Field(max_length=limits.MAX_PARAMETERS)]
 Vector = Number | Numbers
 if TYPE_CHECKING:  # the names are known only when the engine is loaded: plain strings to mypy
-    Activation = Loss = str
+    Activation = str
+    Loss = str
 else:
     Activation = Literal[tuple(sorted(ACTIVATIONS))]
     Loss = Literal[tuple(sorted(LOSSES))]
