@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import threading
 import webbrowser
@@ -14,6 +16,16 @@ from chainrule.train.allocator import keep_freed_memory
 
 HOST = "127.0.0.1"  # local only by default: the page is for the person at this machine
 STOP_SECONDS = 1  # on Ctrl+C, requests in flight get this long before they are cancelled
+
+
+class _QuietStop(logging.Filter):
+    """Drops uvicorn's traceback of a request cancelled because the server stops (Ctrl+C): that
+    is the stop working as meant, not an error; every other error is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            return False
+        return "timeout graceful shutdown exceeded" not in record.getMessage()
 
 
 def bind(port: int, host: str = HOST) -> socket.socket:
@@ -65,6 +77,7 @@ def serve(file: Path | None, port: int, host: str, open_browser: bool) -> None:
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=STOP_SECONDS))
+    logging.getLogger("uvicorn.error").addFilter(_QuietStop())
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn shuts down on Ctrl+C, then passes the signal on: a normal stop

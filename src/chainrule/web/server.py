@@ -25,26 +25,29 @@ from typing import Any, TypeVar
 
 import numpy as np
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from chainrule import __version__
 from chainrule.engine.functions import known
 from chainrule.engine.network import Network
-from chainrule.errors import ChainruleError, describe
+from chainrule.errors import ChainruleError
 from chainrule.io import netfile
 from chainrule.io.data import BUILTIN
 from chainrule.record.step import explain_step
 from chainrule.train.compiled import loop as fast
 from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
-from chainrule.web import edits, limits
+from chainrule.web import edits, limits, problems
 from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
 from chainrule.web.models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
+from chainrule.web.problems import parse
 from chainrule.web.steps import drawn, graph, shown, step_count, steps
 from chainrule.web.training import boundary, data_loss, train
-from chainrule.web.workers import Busy, Job, Stopped, Workers
+from chainrule.web.workers import Job, Workers
 
 SOURCE = "network"  # how errors name a document sent by the page
 T = TypeVar("T")
@@ -138,64 +141,6 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
     return console.export_text(), "text/plain; charset=utf-8", "worked-example.txt"
 
 
-_TYPE_TAGS = {"float", "int", "str", "bool"}  # union members pydantic puts in an error's location
-
-
-def _key(loc: Iterable[Any]) -> str:
-    """An error's location as netfile writes keys: "network: layers[0].weights[1]" ("body" dropped)."""
-    parts = [p for p in loc if isinstance(p, int) or (p.isidentifier() and p not in _TYPE_TAGS and p != "body")]
-    if not parts:
-        return "body"
-    key = ""
-    for part in parts[1:]:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    return f"{parts[0]}: {key}" if key else str(parts[0])
-
-
-def validation_message(error: dict[str, Any]) -> str:
-    """One pydantic error as one line: the key, what was expected, what came."""
-    kind, ctx, value = error.get("type", ""), error.get("ctx") or {}, error.get("input")
-    where = _key(error["loc"])
-    if kind == "missing":
-        return f"{where}: expected a value, got nothing (the key is missing)"
-    if kind == "extra_forbidden":
-        return f"{where}: expected a known key, got an unknown key"
-    if kind in ("too_long", "too_short") and isinstance(value, str | list):
-        unit = "characters" if isinstance(value, str) else "items"
-        most = f"at most {ctx.get('max_length', 0):,}" if kind == "too_long" else f"at least {ctx.get('min_length', 0)}"
-        return f"{where}: expected {most} {unit}, got {len(value):,}"
-    if kind in ("less_than_equal", "greater_than_equal"):
-        bound = f"at most {ctx.get('le')}" if kind == "less_than_equal" else f"at least {ctx.get('ge')}"
-        return f"{where}: expected {bound}, got {describe(value)}"
-    message = str(error.get("msg", "")).removeprefix("Value error, ").removeprefix("Input should be ")
-    expected = message[0].lower() + message[1:] if message else "a valid value"
-    return f"{where}: expected {expected}, got {describe(value)}"
-
-
-def _one_line(detail: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
-    """An error answer: {"detail": one line}, writable whatever the request held (a lone surrogate)."""
-    line = " ".join(detail.split()).encode("utf-8", "backslashreplace").decode("utf-8")
-    return JSONResponse({"detail": line}, status_code=status, headers=headers)
-
-
-def _install_errors(app: FastAPI) -> None:
-    @app.exception_handler(ChainruleError)
-    async def _chainrule_error(request: Request, exc: ChainruleError) -> JSONResponse:
-        if isinstance(exc, Busy):
-            return _one_line(str(exc), 503, {"Retry-After": "1"})
-        return _one_line(str(exc), 503 if isinstance(exc, Stopped) else 422)
-
-    @app.exception_handler(RequestValidationError)
-    async def _bad_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
-        if errors and errors[0].get("type") == "json_invalid":
-            return _one_line(f"body: expected JSON ({errors[0].get('ctx', {}).get('error', 'invalid')})", 422)
-        # A union (a number or a list) fails once per member: the member of the value's own type
-        # says what is wrong with it, where the others only say "not a list".
-        first = next((e for e in errors if not str(e.get("type", "")).endswith("_type")), errors[0] if errors else None)
-        return _one_line(validation_message(first) if first else "body: invalid", 422)
-
-
 def create_app(initial: Network | None = None, *, hosts: Iterable[str] = (), workers: Workers | None = None) -> FastAPI:
     """The app, serving `initial` (default: the reference example) as the page's first network.
 
@@ -224,7 +169,8 @@ def create_app(initial: Network | None = None, *, hosts: Iterable[str] = (), wor
         lifespan=lifespan,
     )
     app.state.workers = pool
-    _install_errors(app)
+    problems.install(app)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, limit=limits.MAX_BODY)
     app.add_middleware(HostCheck, names=tuple(hosts))
     app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer carries it
@@ -236,6 +182,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
     static = resources.files("chainrule.web") / "static"
 
     async def heavy(request: Request, work: Callable[[Job], T]) -> T:
+        """`work` on a worker; the body is read here but parsed there, so that a request refused
+        (the workers busy, the client gone) costs the event loop nothing but its bytes."""
         return await pool.run(request.is_disconnected, work)
 
     @app.get("/", include_in_schema=False)
@@ -245,11 +193,11 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
     @app.get("/api/network", summary="The network this server was started with, as a document")
-    def initial_network() -> dict[str, Any]:
+    async def initial_network() -> dict[str, Any]:  # async: light work stays off the thread pool
         return {"network": start_doc}
 
     @app.get("/api/choices", summary="Activations, losses, data sets and the size limits")
-    def choices() -> dict[str, Any]:
+    async def choices() -> dict[str, Any]:
         return {
             "activations": known("activation"),
             "losses": known("loss"),
@@ -263,18 +211,40 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
             },
         }
 
-    @app.post("/api/step", summary="Explain one update step: the record, the stepper's steps, every number")
-    async def step(body: StepRequest, request: Request) -> dict[str, Any]:
-        doc = body.network.document()
-        return await heavy(request, lambda job: state(build(doc), body.example, body.digits, body.full_record))
+    @app.post(
+        "/api/step",
+        summary="Explain one update step: the record, the stepper's steps, every number",
+        **takes(StepRequest),
+    )
+    async def step(request: Request) -> dict[str, Any]:
+        raw = await request.body()
 
-    @app.post("/api/edit", summary="Change the network's shape, an activation or the loss")
-    async def edit(body: EditRequest, request: Request) -> dict[str, Any]:
-        return await heavy(request, lambda job: state(build(edited(body)), 1, body.digits))
-
-    @app.post("/api/dataset", summary="Use a seeded 2-D data set (xor, circle, gaussians, spirals, moons)")
-    async def dataset(body: DatasetRequest, request: Request) -> dict[str, Any]:
         def work(job: Job) -> dict[str, Any]:
+            body = parse(StepRequest, raw)
+            return state(build(body.network.document()), body.example, body.digits, body.full_record)
+
+        return await heavy(request, work)
+
+    @app.post("/api/edit", summary="Change the network's shape, an activation or the loss", **takes(EditRequest))
+    async def edit(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+
+        def work(job: Job) -> dict[str, Any]:
+            body = parse(EditRequest, raw)
+            return state(build(edited(body)), 1, body.digits)
+
+        return await heavy(request, work)
+
+    @app.post(
+        "/api/dataset",
+        summary="Use a seeded 2-D data set (xor, circle, gaussians, spirals, moons)",
+        **takes(DatasetRequest),
+    )
+    async def dataset(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+
+        def work(job: Job) -> dict[str, Any]:
+            body = parse(DatasetRequest, raw)
             doc = body.network.document()
             build(doc)  # the document must be valid before it is changed
             changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
@@ -282,22 +252,59 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         return await heavy(request, work)
 
-    @app.post("/api/train", summary="Train for a few epochs; the loss after each, and the new network")
-    async def train_epochs(body: TrainRequest, request: Request) -> dict[str, Any]:
+    @app.post(
+        "/api/train", summary="Train for a few epochs; the loss after each, and the new network", **takes(TrainRequest)
+    )
+    async def train_epochs(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+
         def work(job: Job) -> dict[str, Any]:
+            body = parse(TrainRequest, raw)
             warming.join()  # the first training waits for the compiled loop; its time limit starts after
             job.restart_clock()
             return trained(body, job)
 
         return await heavy(request, work)
 
-    @app.post("/api/export", summary="The network file (TOML or JSON) or the worked example (text)")
-    async def export(body: ExportRequest, request: Request) -> Response:
-        doc = body.network.document()
-        text, media, name = await heavy(request, lambda job: _document(build(doc), body.format, body.example))
+    @app.post(
+        "/api/export", summary="The network file (TOML or JSON) or the worked example (text)", **takes(ExportRequest)
+    )
+    async def export(request: Request) -> Response:
+        raw = await request.body()
+
+        def work(job: Job) -> tuple[str, str, str]:
+            body = parse(ExportRequest, raw)
+            return _document(build(body.network.document()), body.format, body.example)
+
+        text, media, name = await heavy(request, work)
         return PlainTextResponse(
             text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )
+
+
+MODELS = (StepRequest, EditRequest, DatasetRequest, TrainRequest, ExportRequest)
+
+
+def takes(model: type[BaseModel]) -> dict[str, Any]:
+    """The route's OpenAPI request body: `model`, read by the route itself (see `heavy`)."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"openapi_extra": {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}}
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's OpenAPI description with the request models (and the models they use) added."""
+
+    def described() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _, defs = models_json_schema(
+                [(m, "validation") for m in MODELS], ref_template="#/components/schemas/{model}"
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return described
 
 
 EDITS: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
