@@ -2,7 +2,8 @@
 
 The network document is described key by key, as the network file's schema, with a bound on
 every string and every size: what a request may cost is decided here, before anything runs
-(web.limits holds the numbers). netfile.from_dict then checks what a schema cannot say (shapes
+(web.limits holds the numbers). pydantic refuses a lone surrogate ("\\ud800") in any string, so
+every string here can be written out as UTF-8. netfile.from_dict then checks what a schema cannot say (shapes
 that agree, unique names), with its own messages.
 """
 
@@ -10,24 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.io.data import BUILTIN
 from chainrule.web import limits
 
-
-def _encodable(text: str) -> str:
-    """Refuse a lone surrogate ("\\ud800" in JSON): it has no UTF-8 form, so no answer could echo it."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text that UTF-8 can write (no lone surrogates)") from None
-    return text
-
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_NAME), AfterValidator(_encodable)]
-Title = Annotated[str, StringConstraints(max_length=limits.MAX_TITLE), AfterValidator(_encodable)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_NAME)]
+Title = Annotated[str, StringConstraints(max_length=limits.MAX_TITLE)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Count = Annotated[int, Strict(), Field(ge=1, le=limits.MAX_PARAMETERS)]
 Numbers = Annotated[list[Number], Field(max_length=limits.MAX_PARAMETERS)]
@@ -122,7 +113,7 @@ class TrainRequest(StepRequest):
 class EditRequest(StepRequest):
     op: Literal["add_neuron", "remove_neuron", "add_layer", "remove_layer", "activation", "loss"]
     layer: int = Field(0, ge=0, le=limits.MAX_LAYERS, description="The layer (0 = the first after the inputs).")
-    name: Annotated[str, StringConstraints(max_length=limits.MAX_NAME), AfterValidator(_encodable)] = Field(
+    name: Annotated[str, StringConstraints(max_length=limits.MAX_NAME)] = Field(
         "", description="The activation or loss to use (for op activation or loss)."
     )
 

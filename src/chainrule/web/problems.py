@@ -63,9 +63,13 @@ def validation_message(error: dict[str, Any]) -> str:
         return f"{where}: expected a value, got nothing (the key is missing)"
     if kind == "extra_forbidden":
         return f"{where}: expected a known key, got an unknown key"
-    if kind in ("too_long", "too_short") and isinstance(value, str | list):
+    if kind in ("too_long", "too_short", "string_too_long", "string_too_short") and isinstance(value, str | list):
         unit = "characters" if isinstance(value, str) else "items"
-        most = f"at most {ctx.get('max_length', 0):,}" if kind == "too_long" else f"at least {ctx.get('min_length', 0)}"
+        most = (
+            f"at most {ctx.get('max_length', 0):,}"
+            if kind.endswith("too_long")
+            else f"at least {ctx.get('min_length', 0)}"
+        )
         return f"{where}: expected {most} {unit}, got {len(value):,}"
     if kind in ("less_than_equal", "greater_than_equal"):
         bound = f"at most {ctx.get('le')}" if kind == "less_than_equal" else f"at least {ctx.get('ge')}"

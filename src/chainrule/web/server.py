@@ -245,8 +245,7 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         def work(job: Job) -> dict[str, Any]:
             body = parse(DatasetRequest, raw)
-            doc = body.network.document()
-            build(doc)  # the document must be valid before it is changed
+            doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
             changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
             return state(build(changed), 1, body.digits)
 
@@ -317,8 +316,7 @@ EDITS: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
 
 def edited(body: EditRequest) -> dict[str, Any]:
     """The request's document with its edit made (the document must be valid first)."""
-    doc = body.network.document()
-    build(doc)
+    doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
     if body.op in EDITS:
         return EDITS[body.op](doc, body.layer)
     if body.op == "activation":
