@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import re
 import threading
 import time
@@ -267,3 +268,55 @@ def test_chunked_training_is_one_run(monkeypatch: pytest.MonkeyPatch, chunk: int
         expected = whole.network.parameters()
         for name, value in trained.parameters().items():
             assert value == pytest.approx(expected[name], abs=1e-12, rel=0), (loss, output, name)
+
+
+def test_a_full_pool_is_a_503_over_http(doc: dict[str, Any]) -> None:
+    pool = Workers(size=1, queue_seconds=0.1, time_limit=30)
+    client = TestClient(create_app(workers=pool), base_url="http://127.0.0.1")
+    release, taken = threading.Event(), threading.Event()
+
+    def hold(job: Job) -> None:
+        taken.set()
+        release.wait(10)
+
+    holder = threading.Thread(target=lambda: asyncio.run(pool.run(never_gone, hold)))
+    holder.start()
+    assert taken.wait(5)
+    try:
+        response = client.post("/api/step", json={"network": doc})
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert response.json()["detail"] == "server busy: 1 requests are running; try again in a moment"
+    finally:
+        release.set()
+        holder.join(5)
+    assert client.post("/api/step", json={"network": doc}).status_code == 200
+
+
+def test_a_request_over_its_time_is_a_503(client: TestClient, doc: dict[str, Any]) -> None:
+    spirals = client.post("/api/dataset", json={"network": doc, "name": "spirals", "n": 1000}).json()["network"]
+    hurried = TestClient(create_app(workers=Workers(2, 1.0, 0.001)), base_url="http://127.0.0.1")
+    started = time.monotonic()
+    response = hurried.post("/api/train", json={"network": spirals, "epochs": 1000})
+    assert time.monotonic() - started < 1
+    assert response.status_code == 503
+    assert response.json()["detail"] == "request: took over 0.001 s, the limit for one request; ask for less"
+
+
+def test_a_text_export_leaves_no_file_open(client: TestClient, doc: dict[str, Any]) -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        assert client.post("/api/export", json={"network": doc, "format": "text"}).status_code == 200
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
+
+
+def test_time_off_the_clock_does_not_count() -> None:
+    """The first training waits for the compiled loop: that wait is not held against the request."""
+    pool = Workers(size=1, queue_seconds=0.1, time_limit=0.3)
+
+    def compiled_first(job: Job) -> str:
+        with job.off_the_clock():
+            time.sleep(0.6)
+        time.sleep(0.1)
+        return "trained"
+
+    assert asyncio.run(pool.run(never_gone, compiled_first)) == "trained"

@@ -136,8 +136,9 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
 
     from chainrule.views import text
 
-    console = Console(record=True, highlight=False, width=100, file=open(os.devnull, "w"))  # noqa: SIM115
-    console.print(text.render(record))
+    with open(os.devnull, "w") as sink:  # closed each time: a server exports many times
+        console = Console(record=True, highlight=False, width=100, file=sink)
+        console.print(text.render(record))
     return console.export_text(), "text/plain; charset=utf-8", "worked-example.txt"
 
 
@@ -259,8 +260,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         def work(job: Job) -> dict[str, Any]:
             body = parse(TrainRequest, raw)
-            warming.join()  # the first training waits for the compiled loop; its time limit starts after
-            job.restart_clock()
+            with job.off_the_clock():  # the first training waits for the compiled loop, not counted
+                warming.join()
             return trained(body, job)
 
         return await heavy(request, work)

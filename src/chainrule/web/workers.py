@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from chainrule.errors import ChainruleError
@@ -36,11 +36,21 @@ class Job:
     def __init__(self) -> None:
         self._stopped = threading.Event()
         self.reason = ""
-        self.started = time.monotonic()
+        self.started: float | None = time.monotonic()  # None: off the clock
 
-    def restart_clock(self) -> None:
-        """Count the time limit from now: what came before (a one-time compile) was not this request's."""
-        self.started = time.monotonic()
+    @contextlib.contextmanager
+    def off_the_clock(self) -> Iterator[None]:
+        """Time that is not this request's own (waiting for the one-time compile) does not count;
+        the limit counts from the end of it."""
+        self.started = None
+        try:
+            yield
+        finally:
+            self.started = time.monotonic()
+
+    def over(self, limit: float) -> bool:
+        started = self.started
+        return started is not None and time.monotonic() - started >= limit
 
     def stop(self, reason: str) -> None:
         if not self._stopped.is_set():
@@ -98,7 +108,7 @@ class Workers:
             await asyncio.sleep(POLL)
         done: asyncio.Future[T] = loop.create_future()
         done.add_done_callback(_retrieved)  # a stopped job's late error is nobody's: no "never retrieved" log
-        job.restart_clock()
+        job.started = time.monotonic()
         threading.Thread(target=self._body, args=(loop, done, job, work), name="chainrule-work", daemon=True).start()
         try:
             while not done.done():
@@ -107,7 +117,7 @@ class Workers:
                     break
                 if await gone():
                     job.stop("the client left")
-                if time.monotonic() - job.started >= self.time_limit:
+                if job.over(self.time_limit):
                     job.stop(f"request: took over {self.time_limit:g} s, the limit for one request; ask for less")
                 if job.reason:
                     raise Stopped(job.reason)
