@@ -285,7 +285,7 @@ def test_a_full_pool_is_a_503_over_http(doc: dict[str, Any]) -> None:
     try:
         response = client.post("/api/step", json={"network": doc})
         assert response.status_code == 503 and response.headers["retry-after"] == "1"
-        assert response.json()["detail"] == "server busy: 1 requests are running; try again in a moment"
+        assert response.json()["detail"] == "server busy: every worker (1) is taken; try again in a moment"
     finally:
         release.set()
         holder.join(5)

@@ -102,7 +102,7 @@ class Workers:
         wait_until = loop.time() + self.queue_seconds
         while not self._take(job):
             if loop.time() >= wait_until:
-                raise Busy(f"server busy: {self.size} requests are running; try again in a moment")
+                raise Busy(f"server busy: every worker ({self.size}) is taken; try again in a moment")
             if await gone():
                 raise Stopped("the client left")
             await asyncio.sleep(POLL)
