@@ -187,6 +187,15 @@ def test_the_host_check_accepts_the_name_given() -> None:
 # -- the workers ----------------------------------------------------------------------------------
 
 
+def idle(pool: Workers) -> bool:
+    """Whether every worker is free within a second (a stopped thread ends at its next check)."""
+    for _ in range(100):
+        if pool.busy == 0:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 async def never_gone() -> bool:
     return False
 
@@ -213,9 +222,9 @@ def test_a_full_pool_answers_busy_and_a_slow_job_is_stopped() -> None:
     second, first = asyncio.run(scenario())
     assert isinstance(second, Busy) and "server busy" in str(second)
     assert isinstance(first, Stopped) and "took over 0.5 s" in str(first)
-    assert 0.5 <= time.monotonic() - started < 1.5
-    time.sleep(0.05)
-    assert pool.busy == 0 and checks[-1] - started < 1.0  # the thread stopped at its next check
+    answered = time.monotonic() - started
+    assert 0.5 <= answered < 2.0
+    assert idle(pool) and checks[-1] - started < answered + 0.5  # the thread stopped at its next check
 
 
 def test_a_job_whose_client_left_is_stopped() -> None:
@@ -237,8 +246,7 @@ def test_a_job_whose_client_left_is_stopped() -> None:
 
     with pytest.raises(Stopped, match="the client left"):
         asyncio.run(pool.run(gone, forever))
-    time.sleep(0.1)
-    assert pool.busy == 0 and stopped_at and stopped_at[0] - left < 0.3
+    assert idle(pool) and stopped_at and stopped_at[0] - left < 1.0
 
 
 def test_training_stops_between_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
