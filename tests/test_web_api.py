@@ -23,7 +23,7 @@ def sigmoid(z: float) -> float:
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(create_app())
+    return TestClient(create_app(), base_url="http://127.0.0.1")
 
 
 @pytest.fixture
@@ -344,6 +344,7 @@ def test_serve_is_a_command(runner: Any) -> None:
 
     result = runner.invoke(main, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "--open" in result.output
+    assert "--host" in result.output
 
 
 def test_serve_reports_a_bad_file_before_listening(runner: Any, tmp_path: Any) -> None:
@@ -355,6 +356,19 @@ def test_serve_reports_a_bad_file_before_listening(runner: Any, tmp_path: Any) -
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"chainrule: {bad}: loss: expected one of ")
+
+
+def test_an_unknown_host_is_one_clear_error() -> None:
+    from chainrule.cli.serve import bind
+    from chainrule.errors import ChainruleError
+
+    with pytest.raises(ChainruleError, match=r"^--host no such host\.invalid: not an address or name"):
+        bind(0, "no such host.invalid")
+    sock = bind(0, "localhost")
+    try:
+        assert sock.getsockname()[0] in ("127.0.0.1", "::1")
+    finally:
+        sock.close()
 
 
 def test_a_busy_port_is_one_clear_error() -> None:

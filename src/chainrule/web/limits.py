@@ -17,6 +17,13 @@ MAX_EXAMPLES = 2_000
 MAX_EPOCHS = 1_000  # per request: the page asks again for more
 MAX_EXPLAINED = 50_000  # parameters × examples in one explained update (a chain each)
 MAX_WORK = 20_000_000  # epochs × examples × parameters per training request (≈ a second or two)
+MAX_NAME = 64  # characters of a name (layer, input, weight, bias): names are written out many times
+MAX_TITLE = 200  # characters of a title
+MAX_FILE_EPOCHS = 1_000_000  # training.epochs in a document (the page trains per request, not by it)
+CHUNK_WORK = 1_000_000  # epochs × examples × parameters trained between looks at the clock and the client
+WORKERS = 2  # heavy requests (step, edit, dataset, train, export) running at once; more wait or get 503
+QUEUE_SECONDS = 2.0  # how long a heavy request waits for a worker before the answer is 503
+TIME_LIMIT = 30.0  # seconds one heavy request may run before it is stopped (answered 503)
 
 
 class RequestTooLarge(ChainruleError):

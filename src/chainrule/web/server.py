@@ -1,9 +1,13 @@
-"""The local server behind `chainrule serve`: a JSON API (with its OpenAPI description at
-/docs) and the static page, in one FastAPI app.
+"""The local server behind `chainrule serve`: a JSON API (its OpenAPI description at
+/openapi.json) and the static page, in one FastAPI app.
 
 Every number the page shows comes from here: each request builds the network from its document
 with netfile.from_dict, runs the engine (step.explain_step, or training), and answers with the
 record as plain data, the steps of the stepper and the numbers already written out.
+
+No request can keep the server busy: the body is counted as it arrives (web.guards), every
+string and size is bounded by the request models (web.models), and the heavy work runs on a
+few workers with a time limit, stopped when its client leaves (web.workers).
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ import json
 import math
 import os
 import threading
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from chainrule import __version__
 from chainrule.engine.functions import known
@@ -33,12 +41,16 @@ from chainrule.record.step import explain_step
 from chainrule.train.compiled import loop as fast
 from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
-from chainrule.web import edits, limits
+from chainrule.web import edits, limits, problems
+from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
 from chainrule.web.models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
+from chainrule.web.problems import parse
 from chainrule.web.steps import drawn, graph, shown, step_count, steps
 from chainrule.web.training import boundary, data_loss, train
+from chainrule.web.workers import Job, Workers
 
 SOURCE = "network"  # how errors name a document sent by the page
+T = TypeVar("T")
 
 
 def build(doc: dict[str, Any]) -> Network:
@@ -124,48 +136,56 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
 
     from chainrule.views import text
 
-    console = Console(record=True, highlight=False, width=100, file=open(os.devnull, "w"))  # noqa: SIM115
-    console.print(text.render(record))
+    with open(os.devnull, "w") as sink:  # closed each time: a server exports many times
+        console = Console(record=True, highlight=False, width=100, file=sink)
+        console.print(text.render(record))
     return console.export_text(), "text/plain; charset=utf-8", "worked-example.txt"
 
 
-def _install_errors(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _body_size(request: Request, call_next: Any) -> Any:
-        # Refused before the body is read, so a huge upload costs the server nothing.
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limits.MAX_BODY:
-            message = f"request: at most {limits.MAX_BODY:,} bytes, got {int(length):,}"
-            return JSONResponse({"detail": message}, status_code=413)
-        return await call_next(request)
+def create_app(initial: Network | None = None, *, hosts: Iterable[str] = (), workers: Workers | None = None) -> FastAPI:
+    """The app, serving `initial` (default: the reference example) as the page's first network.
 
-    @app.exception_handler(ChainruleError)
-    async def _chainrule_error(request: Request, exc: ChainruleError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
-
-    @app.exception_handler(RequestValidationError)
-    async def _bad_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors()[:3]:
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            problems.append(f"{where}: {err.get('msg', 'invalid')}")
-        return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
-
-
-def create_app(initial: Network | None = None) -> FastAPI:
-    """The app, serving `initial` (default: the reference example) as the page's first network."""
+    `hosts`: names besides localhost, 127.0.0.1 and [::1] that the Host header may give (--host).
+    `workers`: who runs the heavy requests (default: limits.WORKERS workers, limits.TIME_LIMIT s).
+    """
     start = initial if initial is not None else netfile.load()
     start_doc = netfile.to_dict(start)
+    pool = workers or Workers(limits.WORKERS, limits.QUEUE_SECONDS, limits.TIME_LIMIT)
     # The compiled training loop takes seconds to build on a fresh install: build it while the
     # user reads the page, not when they first press Train.
-    threading.Thread(target=fast.warm_up, name="chainrule-warm-up", daemon=True).start()
+    warming = threading.Thread(target=fast.warm_up, name="chainrule-warm-up", daemon=True)
+    warming.start()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        pool.stop_all()  # work in flight stops at its next check, so Ctrl-C is prompt
+
     app = FastAPI(
         title="chainrule",
         version=__version__,
         description="Backpropagation, every step shown: the API behind `chainrule serve`.",
+        docs_url=None,  # the interactive docs load their scripts from a CDN: /openapi.json only
+        redoc_url=None,
+        lifespan=lifespan,
     )
-    _install_errors(app)
+    app.state.workers = pool
+    problems.install(app)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(BodyLimit, limit=limits.MAX_BODY)
+    app.add_middleware(HostCheck, names=tuple(hosts))
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer carries it
+    _routes(app, start_doc, pool, warming)
+    return app
+
+
+def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: threading.Thread) -> None:
     static = resources.files("chainrule.web") / "static"
+
+    async def heavy(request: Request, work: Callable[[Job], T]) -> T:
+        """`work` on a worker; the body is read here but parsed there, so that a request refused
+        (the workers busy, the client gone) costs the event loop nothing but its bytes."""
+        return await pool.run(request.is_disconnected, work)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -174,11 +194,11 @@ def create_app(initial: Network | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
     @app.get("/api/network", summary="The network this server was started with, as a document")
-    def initial_network() -> dict[str, Any]:
+    async def initial_network() -> dict[str, Any]:  # async: light work stays off the thread pool
         return {"network": start_doc}
 
     @app.get("/api/choices", summary="Activations, losses, data sets and the size limits")
-    def choices() -> dict[str, Any]:
+    async def choices() -> dict[str, Any]:
         return {
             "activations": known("activation"),
             "losses": known("loss"),
@@ -187,55 +207,132 @@ def create_app(initial: Network | None = None) -> FastAPI:
                 "parameters": limits.MAX_PARAMETERS,
                 "epochs_per_request": limits.MAX_EPOCHS,
                 "examples": limits.MAX_EXAMPLES,
+                "name_length": limits.MAX_NAME,
+                "seconds_per_request": pool.time_limit,
             },
         }
 
-    @app.post("/api/step", summary="Explain one update step: the record, the stepper's steps, every number")
-    def step(body: StepRequest) -> dict[str, Any]:
-        return state(build(body.network), body.example, body.digits, body.full_record)
+    @app.post(
+        "/api/step",
+        summary="Explain one update step: the record, the stepper's steps, every number",
+        **takes(StepRequest),
+    )
+    async def step(request: Request) -> dict[str, Any]:
+        raw = await request.body()
 
-    @app.post("/api/edit", summary="Change the network's shape, an activation or the loss")
-    def edit(body: EditRequest) -> dict[str, Any]:
-        build(body.network)  # the document must be valid before it is changed
-        doc = body.network
-        if body.op == "add_neuron":
-            doc = edits.add_neuron(doc, body.layer)
-        elif body.op == "remove_neuron":
-            doc = edits.remove_neuron(doc, body.layer)
-        elif body.op == "add_layer":
-            doc = edits.add_layer(doc, body.layer)
-        elif body.op == "remove_layer":
-            doc = edits.remove_layer(doc, body.layer)
-        elif body.op == "activation":
-            doc = edits.set_activation(doc, body.layer, body.name)
-        else:
-            doc = edits.set_loss(doc, body.name)
-        return state(build(doc), 1, body.digits)
+        def work(job: Job) -> dict[str, Any]:
+            body = parse(StepRequest, raw)
+            return state(build(body.network.document()), body.example, body.digits, body.full_record)
 
-    @app.post("/api/dataset", summary="Use a seeded 2-D data set (xor, circle, gaussians, spirals, moons)")
-    def dataset(body: DatasetRequest) -> dict[str, Any]:
-        build(body.network)
-        doc = edits.use_dataset(body.network, body.name, body.n, body.noise, body.seed)
-        return state(build(doc), 1, body.digits)
+        return await heavy(request, work)
 
-    @app.post("/api/train", summary="Train for a few epochs; the loss after each, and the new network")
-    def train_epochs(body: TrainRequest) -> dict[str, Any]:
-        net = build(body.network)
-        limits.check_work(body.epochs, net.x.shape[0], net.parameter_count())
-        trained, losses = train(net, body.epochs)
-        example = min(body.example, len(trained.batches()))
-        shown_losses = [fmt(v, body.digits) for v in losses]
-        return {
-            **state(trained, example, body.digits, body.full_record),
-            "losses": losses,
-            "losses_shown": shown_losses,
-        }
+    @app.post("/api/edit", summary="Change the network's shape, an activation or the loss", **takes(EditRequest))
+    async def edit(request: Request) -> dict[str, Any]:
+        raw = await request.body()
 
-    @app.post("/api/export", summary="The network file (TOML or JSON) or the worked example (text)")
-    def export(body: ExportRequest) -> PlainTextResponse:
-        text, media, name = _document(build(body.network), body.format, body.example)
+        def work(job: Job) -> dict[str, Any]:
+            body = parse(EditRequest, raw)
+            return state(build(edited(body)), 1, body.digits)
+
+        return await heavy(request, work)
+
+    @app.post(
+        "/api/dataset",
+        summary="Use a seeded 2-D data set (xor, circle, gaussians, spirals, moons)",
+        **takes(DatasetRequest),
+    )
+    async def dataset(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+
+        def work(job: Job) -> dict[str, Any]:
+            body = parse(DatasetRequest, raw)
+            doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
+            changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
+            return state(build(changed), 1, body.digits)
+
+        return await heavy(request, work)
+
+    @app.post(
+        "/api/train", summary="Train for a few epochs; the loss after each, and the new network", **takes(TrainRequest)
+    )
+    async def train_epochs(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+
+        def work(job: Job) -> dict[str, Any]:
+            body = parse(TrainRequest, raw)
+            with job.off_the_clock():  # the first training waits for the compiled loop, not counted
+                warming.join()
+            return trained(body, job)
+
+        return await heavy(request, work)
+
+    @app.post(
+        "/api/export", summary="The network file (TOML or JSON) or the worked example (text)", **takes(ExportRequest)
+    )
+    async def export(request: Request) -> Response:
+        raw = await request.body()
+
+        def work(job: Job) -> tuple[str, str, str]:
+            body = parse(ExportRequest, raw)
+            return _document(build(body.network.document()), body.format, body.example)
+
+        text, media, name = await heavy(request, work)
         return PlainTextResponse(
             text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )
 
-    return app
+
+MODELS = (StepRequest, EditRequest, DatasetRequest, TrainRequest, ExportRequest)
+
+
+def takes(model: type[BaseModel]) -> dict[str, Any]:
+    """The route's OpenAPI request body: `model`, read by the route itself (see `heavy`)."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"openapi_extra": {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}}
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's OpenAPI description with the request models (and the models they use) added."""
+
+    def described() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _, defs = models_json_schema(
+                [(m, "validation") for m in MODELS], ref_template="#/components/schemas/{model}"
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return described
+
+
+EDITS: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
+    "add_neuron": edits.add_neuron,
+    "remove_neuron": edits.remove_neuron,
+    "add_layer": edits.add_layer,
+    "remove_layer": edits.remove_layer,
+}
+
+
+def edited(body: EditRequest) -> dict[str, Any]:
+    """The request's document with its edit made (the document must be valid first)."""
+    doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
+    if body.op in EDITS:
+        return EDITS[body.op](doc, body.layer)
+    if body.op == "activation":
+        return edits.set_activation(doc, body.layer, body.name)
+    return edits.set_loss(doc, body.name)
+
+
+def trained(body: TrainRequest, job: Job) -> dict[str, Any]:
+    """Train the request's network for its epochs (stopping when `job` is stopped); the new state."""
+    net = build(body.network.document())
+    limits.check_work(body.epochs, net.x.shape[0], net.parameter_count())
+    after, losses = train(net, body.epochs, job.check)
+    example = min(body.example, len(after.batches()))
+    return {
+        **state(after, example, body.digits, body.full_record),
+        "losses": losses,
+        "losses_shown": [fmt(v, body.digits) for v in losses],
+    }

@@ -1,16 +1,21 @@
 """Training for the page: a bounded number of epochs with train.py, and the decision boundary.
 
 Each request runs at most limits.MAX_EPOCHS epochs, so the page asks again to keep training.
+The epochs run in chunks of about limits.CHUNK_WORK, with a look between chunks at whether the
+request should stop (its client left, its time ran out): plain SGD with the batches in file
+order carries nothing from one epoch to the next but the parameters, so chunks chain exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
+from chainrule.web.limits import CHUNK_WORK
 
 GRID = 41  # the decision boundary is sampled on GRID × GRID points
 
@@ -27,23 +32,38 @@ def data_loss(net: Network) -> float:
         return evaluate(net, net.x, net.y)[0]
 
 
-def train(net: Network, epochs: int) -> tuple[Network, list[float]]:
+def chunk_epochs(net: Network) -> int:
+    """Epochs in one chunk: about CHUNK_WORK epochs × examples × parameters, at least one."""
+    return max(1, CHUNK_WORK // (max(net.x.shape[0], 1) * max(net.parameter_count(), 1)))
+
+
+def train(net: Network, epochs: int, check: Callable[[], None] = lambda: None) -> tuple[Network, list[float]]:
     """Run `epochs` epochs with train.py (plain SGD, batches in file order, as `chainrule explain`
-    steps them); the mean loss over the data after each epoch.
+    steps them); the mean loss over the data after each epoch. `check()` runs between chunks
+    of epochs and raises to stop the training.
     """
     from chainrule.train.trainer import TrainConfig, fit
 
-    with np.errstate(all="ignore"):  # an overflow is reported as divergence below, not a warning
-        result = fit(net, config=TrainConfig(epochs=epochs, shuffle=False))
-    losses = [record.loss for record in result.history]
+    losses: list[float] = []
+    chunk = chunk_epochs(net)
+    while len(losses) < epochs:
+        check()
+        with np.errstate(all="ignore"):  # an overflow is reported as divergence below, not a warning
+            result = fit(net, config=TrainConfig(epochs=min(chunk, epochs - len(losses)), shuffle=False))
+        if not result.history:  # no epoch ran: nothing more will
+            break
+        net = result.network
+        losses += [record.loss for record in result.history]
+        if not np.isfinite(losses[-1]):
+            break
     for epoch, loss in enumerate(losses, 1):
         if not np.isfinite(loss):
             raise Diverged(
                 f"training diverged in epoch {epoch} (the loss is no longer a finite number): try a smaller learning rate"
             )
-    if not all(np.isfinite(v) for v in result.network.parameters().values()):
+    if not all(np.isfinite(v) for v in net.parameters().values()):
         raise Diverged("training diverged (a parameter is no longer a finite number): try a smaller learning rate")
-    return result.network, losses
+    return net, losses
 
 
 def boundary(net: Network) -> dict[str, Any] | None:
