@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chainrule.io import netfile
+from chainrule.record.step import explain_steps
 from chainrule.web import limits
 from chainrule.web.server import create_app
 from chainrule.web.steps import MAX_STEPS
+from conftest import EXAMPLES
 
 
 def sigmoid(z: float) -> float:
@@ -410,3 +412,13 @@ def test_long_sums_are_shortened_on_the_page_only(client: TestClient) -> None:
     assert sums[0].startswith("z_out = x1 · w1 + x2 · w2 + x3 · w3 + … + x12 · w12")
     md = client.post("/api/export", json={"network": doc, "format": "markdown"}).text
     assert all(f"x_{{{i}}} \\, w_{{{i}}}" in md for i in range(1, 13))  # the document keeps every term
+
+
+def test_update_k_is_the_update_training_makes_at_k(client: TestClient) -> None:
+    """The page's "update 2 of 4" starts from what update 1 left, as `chainrule explain --example 2` does."""
+    doc = tomllib.loads((EXAMPLES / "xor.toml").read_text())
+    doc["training"]["batch"] = "online"
+    answer = post(client, "/api/step", {"network": doc, "example": 2, "full_record": True})
+    (expected,) = explain_steps(netfile.from_dict(doc), 1, 1)
+    assert answer["exact"] == {name: repr(v) for name, v in expected.values.items()}
+    assert answer["record"]["step"]["examples"] == [2]

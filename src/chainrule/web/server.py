@@ -37,7 +37,7 @@ from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import netfile
 from chainrule.io.data import BUILTIN
-from chainrule.record.step import explain_step
+from chainrule.record.step import StepRecord, advanced, explain_step
 from chainrule.train.compiled import loop as fast
 from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
@@ -65,9 +65,7 @@ def state(net: Network, example: int = 1, digits: int = 4, full: bool = False) -
     The record's every value and chain (views.json) come only when `full` is asked for: the page
     needs the values of one example, and a large batch has a great many more.
     """
-    explained, notice = _explained(net, example)
-    with np.errstate(all="ignore"):
-        record = explain_step(explained, example - 1 if explained is net else int(net.batches()[example - 1][0]))
+    record, notice = _record(net, example)
     bad = [name for name, v in record.values.items() if not math.isfinite(v)]
     if bad:
         raise ChainruleError(f"{bad[0]}: the numbers overflowed (not finite); try smaller weights or learning rate")
@@ -90,6 +88,18 @@ def state(net: Network, example: int = 1, digits: int = 4, full: bool = False) -
         "data_loss": data_loss(net) if record.examples else None,
         "boundary": boundary(net),
     }
+
+
+def _record(net: Network, example: int) -> tuple[StepRecord, str]:
+    """The record of update `example` as training makes it: after the updates before it (as `--example`)."""
+    explained, notice = _explained(net, example)
+    with np.errstate(all="ignore"):
+        before = advanced(explained if explained is net else net, example - 1)
+        if explained is net:
+            return explain_step(before, example - 1), notice
+        one = copy.copy(before)
+        one.training = explained.training
+        return explain_step(one, int(net.batches()[example - 1][0])), notice
 
 
 def _explained(net: Network, example: int) -> tuple[Network, str]:
@@ -122,8 +132,7 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
         return netfile.dumps_toml(doc), "application/toml", "network.toml"
     if fmt == "json":
         return json.dumps(doc, indent=2) + "\n", "application/json", "network.json"
-    with np.errstate(all="ignore"):
-        record = explain_step(net, example - 1)
+    record, _ = _record(net, example)
     if fmt == "html":
         from chainrule.views import html
 
