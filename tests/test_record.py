@@ -10,13 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chainrule.cli import main
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.graph import build, evaluate
 from chainrule.record.hand import hand_step
+from chainrule.record.rounding import places, round_as_written, round_half_up
 from chainrule.record.step import explain_step, explain_steps
+from chainrule.views.numbers import fmt
 from conftest import EXAMPLES
 from helpers import CASES, random_document
 
@@ -76,3 +80,13 @@ def test_example_option_and_steps_agree_on_the_command_line(tmp_path: Path) -> N
     at2 = CliRunner().invoke(main, ["explain", str(path), "--format", "json", "--example", "2"])
     assert two.exit_code == 0 and at2.exit_code == 0, (two.output, at2.output)
     assert json.loads(at2.stdout)["values"] == json.loads(two.stdout)[1]["values"]
+
+
+@given(st.floats(min_value=-1e5, max_value=1e5, allow_nan=False).filter(lambda x: abs(x) > 1e-7), st.integers(1, 8))
+def test_printing_hand_mode_and_the_checker_round_to_the_same_places(x: float, digits: int) -> None:
+    """One rule: the decimals `fmt` prints are the ones hand mode and the checker round to."""
+    shown = fmt(x, digits).replace("−", "-")
+    decimals = len(shown.partition(".")[2])
+    assert decimals <= places(x, digits)  # fmt only drops trailing zeros of an exact number
+    assert float(shown) == pytest.approx(round_as_written(x, digits), abs=10.0 ** -places(x, digits))
+    assert abs(round_half_up(x, digits) - x) <= 0.5 * 10.0 ** -places(x, digits) * (1 + 1e-9)

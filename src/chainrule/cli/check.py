@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from chainrule.cli.common import output_option, write_output
+from chainrule.cli.common import output_option, show, write_output
 
 
 @click.command()
@@ -40,15 +40,8 @@ def check(ctx: click.Context, net: Path, answers: Path, fmt: str, output: Path |
 
         write_output(render_json(report), output)
     else:
-        from rich.console import Console
-
         from chainrule.views.check import render_text
 
-        if output is None:
-            Console(highlight=False).print(render_text(report))
-        else:
-            console = Console(record=True, highlight=False, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
-            console.print(render_text(report))
-            write_output(console.export_text(), output)
+        show(render_text(report), output)
     if report.count("wrong"):
         ctx.exit(1)

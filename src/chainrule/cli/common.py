@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,3 +30,18 @@ def write_output(text: str, output: Path | None) -> None:
         write_atomic(output, text)
     except OSError as exc:
         raise ChainruleError(f"{output}: cannot write ({exc.strerror})") from None
+
+
+def show(renderable: Any, output: Path | None) -> None:
+    """Print a rich renderable to the terminal, or write it as plain text to `output`."""
+    from rich.console import Console
+
+    from chainrule.views.text import plain_text
+
+    if output is not None:
+        write_output(plain_text(renderable), output)
+        return
+    console = Console(highlight=False)
+    # Piped or redirected: no colour (rich's default) and no hard wrapping of long equations.
+    console.soft_wrap = not console.is_terminal
+    console.print(renderable)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from chainrule.cli.common import output_option, write_output
+from chainrule.cli.common import output_option, show, write_output
 from chainrule.errors import ChainruleError
 
 
@@ -124,17 +124,6 @@ def _document(
 
 
 def _text(records: list[Any], digits: int, only: str | None, output: Path | None) -> None:
-    from rich.console import Console
-
     from chainrule.views import text
 
-    body = text.render_records(records, digits, only)
-    if output is None:
-        console = Console(highlight=False)
-        # Piped or redirected: no colour (rich's default) and no hard wrapping of long equations.
-        console.soft_wrap = not console.is_terminal
-        console.print(body)
-    else:
-        console = Console(record=True, highlight=False, width=100, file=open(os.devnull, "w"))  # noqa: SIM115
-        console.print(body)
-        write_output(console.export_text(), output)
+    show(text.render_records(records, digits, only), output)

@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from chainrule.record.rounding import places
 from chainrule.views import escape
 from chainrule.views.numbers import Names, fmt
 
@@ -145,11 +146,7 @@ def written(x: float, digits: int) -> str:
     text = fmt(x, digits)
     if not math.isfinite(x) or x == 0 or "e" in text:
         return text
-    places = digits
-    leading = -math.floor(math.log10(abs(x)))
-    if leading > 0 and places < leading + digits - 2:
-        places = leading + digits - 2
-    return f"{x:.{places}f}".replace("-", "−")
+    return f"{x:.{places(x, digits)}f}".replace("-", "−")
 
 
 def num(x: float, digits: int, hand: bool = False) -> str:

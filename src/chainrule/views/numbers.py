@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from chainrule.record.rounding import places
 from chainrule.record.step import StepRecord
 
 DEFAULT_DIGITS = 4
@@ -27,13 +28,9 @@ def fmt(x: float, digits: int = DEFAULT_DIGITS) -> str:
         mantissa, exp = f"{x:.{max(digits - 1, 1)}e}".split("e")
         mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
         return f"{mantissa}e{int(exp)}".replace("-", "−")
-    places = digits
-    sig = digits - 1
-    leading = -math.floor(math.log10(ax))  # zeros after the point before the first digit, plus 1
-    if leading > 0 and places < leading + sig - 1:
-        places = leading + sig - 1
-    text = f"{x:.{places}f}"
-    if "." in text and abs(float(text) - x) <= 10.0 ** -(places + 6):
+    kept = places(x, digits)
+    text = f"{x:.{kept}f}"
+    if "." in text and abs(float(text) - x) <= 10.0 ** -(kept + 6):
         text = text.rstrip("0").rstrip(".")
     return text.replace("-", "−") if text not in ("-0", "0") else "0"
 
@@ -45,12 +42,10 @@ def fmt_change(new: float, change: float, digits: int = DEFAULT_DIGITS) -> str:
     """
     if change == 0 or not math.isfinite(change):
         return fmt(new, digits)
-    leading = -math.floor(math.log10(abs(change)))
-    places = max(digits, leading + digits - 2)
-    if places > 15:
+    kept = places(change, digits)
+    if kept > 15:
         return fmt(new, digits)
-    text = f"{new:.{places}f}"
-    return text.replace("-", "−")
+    return f"{new:.{kept}f}".replace("-", "−")
 
 
 def signed(x: float, digits: int = DEFAULT_DIGITS) -> str:

@@ -77,3 +77,15 @@ def block(b: Block) -> RenderableType | None:
     if isinstance(b, Figure):
         return None
     raise TypeError(b)
+
+
+def plain_text(renderable: RenderableType, width: int = 100) -> str:
+    """A renderable as plain text, `width` columns wide (no colour): for files and downloads."""
+    import os
+
+    from rich.console import Console
+
+    with open(os.devnull, "w") as sink:
+        console = Console(record=True, highlight=False, width=width, file=sink)
+        console.print(renderable)
+    return console.export_text()

@@ -16,7 +16,6 @@ import copy
 import dataclasses
 import json
 import math
-import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -141,14 +140,9 @@ def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
         from chainrule.views import markdown
 
         return markdown.render([record]), "text/markdown; charset=utf-8", "worked-example.md"
-    from rich.console import Console
-
     from chainrule.views import text
 
-    with open(os.devnull, "w") as sink:  # closed each time: a server exports many times
-        console = Console(record=True, highlight=False, width=100, file=sink)
-        console.print(text.render(record))
-    return console.export_text(), "text/plain; charset=utf-8", "worked-example.txt"
+    return text.plain_text(text.render(record)), "text/plain; charset=utf-8", "worked-example.txt"
 
 
 def create_app(initial: Network | None = None, *, hosts: Iterable[str] = (), workers: Workers | None = None) -> FastAPI:
