@@ -123,7 +123,12 @@ BAD = [
     (["--data", "wine"], "the data has 13 input columns (alcohol, malic_acid"),
     (["--data", "sprials"], "--data: expected a CSV file or one of xor, circle, gaussians, spirals, moons, iris"),
     (["--data", "{d}/d.csv", "--target", "kind", "--val", "1.5"], "--val: expected a fraction between 0 and 1"),
-    (["--data", "xor", "--lr", "0"], "--lr: expected a learning rate > 0, got 0.0"),
+    (["--data", "xor", "--lr", "0"], "--lr: expected a finite learning rate > 0, got 0.0"),
+    (["--data", "xor", "--lr", "inf"], "--lr: expected a finite learning rate > 0, got inf"),
+    (["--data", "xor", "--lr", "nan"], "--lr: expected a finite learning rate > 0, got nan"),
+    (["--data", "xor", "--weight-decay", "inf"], "--weight-decay: expected a finite number ≥ 0, got inf"),
+    (["--data", "xor", "--momentum", "nan"], "--momentum: expected a finite number, got nan"),
+    (["--data", "xor", "--until-loss", "nan"], "--until-loss: expected a finite loss ≥ 0, got nan"),
     (["--data", "xor", "--batch", "0"], '--batch: expected "online", "full" or a batch size ≥ 1'),
 ]
 

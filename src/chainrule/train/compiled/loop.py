@@ -22,6 +22,7 @@ import numpy as np
 from chainrule.engine.network import Network
 from chainrule.train.compiled.codes import ACTIVATION_CODES, BIAS_CODES, LOSS_CODES
 
+
 @dataclass
 class Packed:
     """A network's parameters in one flat array, with the offsets the kernel needs."""

@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-defs=False
+# (numba kernels, as kernel.py: numba infers and checks their types at compile time)
 """The compiled loop's matrix forms: a batch (or a block of rows to evaluate) as matrices, one BLAS
 product per layer through numba, everything between the products compiled.
 
@@ -130,9 +132,7 @@ def matrix_update(
     pass, the weight gradients δᵀa and the δ of each layer below (through the weights before the
     update), then θ ← θ − η·g·mask. Returns the sum of the batch's example losses."""
     last = units.shape[0] - 1
-    matrix_forward(
-        P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap, True
-    )
+    matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap, True)
     m, base = units[last], a_off[last + 1] * cap
     total = 0.0
     for t in range(rows):

@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-defs=False
+# (numba kernels, as kernel.py: numba infers and checks their types at compile time)
 """The compiled loop's formulas for one number (or one example) at a time: activations, their
 derivatives, the output layer's δ and loss, and whether an output is classified right.
 
