@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -43,8 +44,8 @@ def stop_at_update(trainer: Trainer, update: int) -> None:
 
 def interrupted_then_resumed(
     net: Network, path: str, config: TrainConfig, tmp_path: Path, *, update: int = 0, epoch: int = 0, val: bool = False
-) -> tuple[Trainer, TrainResult, Trainer, TrainResult]:
-    """(the uninterrupted trainer and result, the resumed trainer and result), through a checkpoint file."""
+) -> tuple[TrainResult, Trainer, TrainResult]:
+    """(the uninterrupted result, the resumed trainer and its result), through a checkpoint file."""
     whole = make(net, path, config, val)
     whole_result = whole.run()
     first = make(net, path, config, val)
@@ -65,7 +66,7 @@ def interrupted_then_resumed(
     if update:  # stopped after exactly that update: mid-epoch unless it ends one
         assert first.updates == update
         assert first.position == (update % -(-len(net.x) // first.size)) * first.size % len(net.x)
-    return whole, whole_result, second, second.run()
+    return whole_result, second, second.run()
 
 
 def assert_same_run(whole: TrainResult, resumed: TrainResult, at_epoch: int) -> None:
@@ -81,7 +82,7 @@ def test_numpy_path_resumes_bit_for_bit(optimizer: str, where: str, tmp_path: Pa
     net = netfile.load(EXAMPLES / "spirals.toml")
     config = TrainConfig(epochs=5, optimizer=optimizer, batch=16, schedule=_step_schedule())
     update, epoch = (30, 0) if where == "mid-epoch" else (0, 2)
-    whole, result, second, resumed = interrupted_then_resumed(
+    result, second, resumed = interrupted_then_resumed(
         net, "numpy", config, tmp_path, update=update, epoch=epoch, val=True
     )
     assert second.ran == {"numpy"}
@@ -95,7 +96,7 @@ def test_lean_path_resumes_bit_for_bit(where: str, tmp_path: Path) -> None:
     net = netfile.load(EXAMPLES / "spirals.toml")
     config = TrainConfig(epochs=6, batch=16, reduction="mean")
     update, epoch = (20, 0) if where == "mid-epoch" else (0, 3)
-    whole, result, second, resumed = interrupted_then_resumed(net, "lean", config, tmp_path, update=update, epoch=epoch)
+    result, second, resumed = interrupted_then_resumed(net, "lean", config, tmp_path, update=update, epoch=epoch)
     assert second.ran == {"lean"}
     assert_same_run(result, resumed, 6 - second.history.count)
 
@@ -105,7 +106,7 @@ def test_compiled_path_resumes_bit_for_bit(example: str, batch: int, tmp_path: P
     """The compiled loop stops between epochs (it checks the stop flag between chunks)."""
     net = netfile.load(EXAMPLES / example)
     config = TrainConfig(epochs=40, batch=batch)
-    whole, result, second, resumed = interrupted_then_resumed(net, "compiled", config, tmp_path, epoch=7)
+    result, second, resumed = interrupted_then_resumed(net, "compiled", config, tmp_path, epoch=7)
     assert second.ran == {"compiled"} and second.position == 0
     assert_same_run(result, resumed, 40 - second.history.count)
 
@@ -113,7 +114,7 @@ def test_compiled_path_resumes_bit_for_bit(example: str, batch: int, tmp_path: P
 def test_resume_with_patience_keeps_the_best_so_far(tmp_path: Path) -> None:
     net = netfile.load(EXAMPLES / "spirals.toml")
     config = TrainConfig(epochs=60, optimizer="adam", batch=32, patience=4, learning_rate=0.05)
-    whole, result, second, resumed = interrupted_then_resumed(net, "numpy", config, tmp_path, epoch=5, val=True)
+    result, _second, resumed = interrupted_then_resumed(net, "numpy", config, tmp_path, epoch=5, val=True)
     assert result.stopped_by == "patience"
     assert resumed.best_epoch == result.best_epoch
     assert np.array_equal(params(resumed.network), params(result.network))
@@ -134,9 +135,7 @@ def test_random_networks_resume_bit_for_bit_on_every_path(seed: int, tmp_path: P
         updates_per_epoch = -(-len(net.x) // _batch(net))
         update = int(rng.integers(1, epochs * updates_per_epoch)) if path != "compiled" else 0
         epoch = 0 if update else int(rng.integers(1, epochs))
-        whole, result, second, resumed = interrupted_then_resumed(
-            net, path, config, tmp_path, update=update, epoch=epoch
-        )
+        result, _second, resumed = interrupted_then_resumed(net, path, config, tmp_path, update=update, epoch=epoch)
         assert np.array_equal(params(resumed.network), params(result.network)), path
 
 
@@ -163,7 +162,7 @@ def test_history_in_memory_is_bounded_and_spans_the_run() -> None:
     assert len(curve) <= 101 and len(history.recent) == 10
     epochs = [r.epoch for r in curve]
     assert epochs[-1] == 100_000 and epochs[0] <= 100_000 // 100 * 2
-    gaps = {b - a for a, b in zip(epochs[:-2], epochs[1:-1], strict=True)}
+    gaps = {b - a for a, b in itertools.pairwise(epochs[:-1])}
     assert len(gaps) == 1  # evenly spaced
     assert [r.epoch for r in history.recent] == list(range(99_991, 100_001))
 
