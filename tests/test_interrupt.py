@@ -1,0 +1,130 @@
+"""Ctrl-C: a run stops within a second, saves once, survives a second Ctrl-C, and resumes exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from chainrule.cli.main import main
+from chainrule.io import netfile
+from conftest import EXAMPLES, ROOT
+
+XOR = str(EXAMPLES / "xor.toml")
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def _chainrule(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "chainrule", "train", *args]
+    return subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_rows(path: Path, timeout: float = 60.0) -> None:
+    """Until the run has written history rows: training has started (the compiled loop is loaded)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists() and path.stat().st_size > 4096:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run wrote no history")
+
+
+def test_sigint_stops_within_a_second_saves_and_resumes_exactly(tmp_path: Path) -> None:
+    run = _chainrule(XOR, "--epochs", "100000000", "-o", "out.toml", "--history", "h.csv", "-q", cwd=tmp_path)
+    _wait_for_rows(tmp_path / "h.csv")
+    time.sleep(0.3)
+    run.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, stderr = run.communicate(timeout=30)
+    assert time.monotonic() - sent < 1.0, stderr
+    assert run.returncode == 130, stderr
+    assert "saving out.toml and out.checkpoint.json …" in stderr and "--resume out.checkpoint.json" in stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv", "out.checkpoint.json", "out.toml"]
+    epoch = json.loads((tmp_path / "out.checkpoint.json").read_text())["trainer"]["epoch"]
+    assert epoch > 0 and netfile.load(tmp_path / "out.toml").training.epochs == 100000000
+    assert (tmp_path / "h.csv").read_text().splitlines()[-1].split(",")[0] == str(epoch)  # the CSV up to it
+    # Resumed for 50 more epochs: the same file as a run of that many epochs from the start.
+    more = str(epoch + 50)
+    resumed = _chainrule(XOR, "--epochs", more, "--resume", "out.checkpoint.json", "-o", "resumed.toml", cwd=tmp_path)
+    fresh = _chainrule(XOR, "--epochs", more, "-o", "fresh.toml", "-q", cwd=tmp_path)
+    assert resumed.wait(120) == 0 and fresh.wait(120) == 0
+    assert (tmp_path / "resumed.toml").read_text() == (tmp_path / "fresh.toml").read_text()
+
+
+def test_sigint_without_outputs_saves_nothing_and_says_so(tmp_path: Path) -> None:
+    run = _chainrule(XOR, "--epochs", "100000000", "--history", "h.csv", "-q", cwd=tmp_path)
+    _wait_for_rows(tmp_path / "h.csv")
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=30)
+    assert run.returncode == 130 and "nothing saved" in stderr and stderr.count("\n") == 1, stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["h.csv"]  # no checkpoint.json in the working folder
+
+
+def _interrupt_soon(delay: float = 0.5) -> threading.Timer:
+    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_a_second_sigint_during_the_save_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second Ctrl-C arrives while each file is being written: both are written whole."""
+    from chainrule.io import netwrite
+
+    real = netwrite.write_atomic
+    interrupted: list[str] = []
+
+    def write_while_interrupted(path: Any, text: str) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, in the middle of saving
+        time.sleep(0.05)  # the handler runs here
+        interrupted.append(str(path))
+        real(path, text)
+
+    monkeypatch.setattr(netwrite, "write_atomic", write_while_interrupted)
+    monkeypatch.setattr(netfile, "write_atomic", write_while_interrupted)
+    out, ckpt = tmp_path / "out.toml", tmp_path / "ck.json"
+    timer = _interrupt_soon()
+    try:
+        result = CliRunner().invoke(
+            main, ["train", XOR, "--epochs", "100000000", "-o", str(out), "--checkpoint", str(ckpt), "-q"]
+        )
+    finally:
+        timer.cancel()
+    assert result.exit_code == 130, result.output
+    assert sorted(interrupted) == sorted([str(out), str(ckpt)])
+    assert netfile.load(out).parameters()
+    assert json.loads(ckpt.read_text())["trainer"]["epoch"] > 0
+    assert "Traceback" not in result.output and "Aborted" not in result.output
+
+
+def test_sigint_before_training_starts_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow_load(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the network file loads
+
+    monkeypatch.setattr(netfile, "load", slow_load)
+    result = CliRunner().invoke(main, ["train", XOR, "-o", str(tmp_path / "out.toml")])
+    assert result.exit_code == 130
+    assert result.stderr == "chainrule: interrupted before training started; nothing saved\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigint_on_the_numpy_path_stops_mid_epoch_and_resumes(tmp_path: Path) -> None:
+    """Adam runs on the NumPy path, which checks the stop flag after every update."""
+    args = ["--optimizer", "adam", "--data", "spirals", "--size", "2000", "--batch", "4", "-q"]
+    run = _chainrule(XOR, "--epochs", "100000", *args, "-o", "out.toml", "--history", "h.csv", cwd=tmp_path)
+    _wait_for_rows(tmp_path / "h.csv", timeout=120)
+    run.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, stderr = run.communicate(timeout=30)
+    assert time.monotonic() - sent < 1.0 and run.returncode == 130, stderr
+    state = json.loads((tmp_path / "out.checkpoint.json").read_text())["trainer"]
+    assert state["optimizer"]["optimizer"] == "adam" and state["updates"] > 0
