@@ -26,6 +26,7 @@ import numpy as np
 from chainrule.engine.network import Backward, Network
 from chainrule.errors import ChainruleError
 from chainrule.train import paths as sgd
+from chainrule.train.compiled import loop as fast
 from chainrule.train.compiled.run import CompiledEpochs
 from chainrule.train.config import TrainConfig, checked_data, non_finite_parameter, working_copy
 from chainrule.train.history import History
@@ -169,7 +170,8 @@ class Trainer:
         if x_val is None or y_val is None or not len(x_val):
             return x.astype(dtype, copy=False), y.astype(dtype, copy=False), None, None
         xv, yv = checked_data(self.net, x_val, y_val, "validation data")
-        return (*(a.astype(dtype, copy=False) for a in (x, y, xv, yv)),)  # type: ignore[return-value]
+        as_net = [a.astype(dtype, copy=False) for a in (x, y, xv, yv)]
+        return as_net[0], as_net[1], as_net[2], as_net[3]
 
     def _choose(self, forced: PathName | None) -> tuple[PathName, str]:
         """The fastest path that gives the engine's numbers (issue: speed), or the one forced."""
@@ -180,7 +182,7 @@ class Trainer:
             return path, note
         if forced != "numpy" and not plain:
             raise ChainruleError(f"the {forced} path runs plain SGD only")
-        if forced == "compiled" and (reason := sgd.fast.unsupported(self.net)):
+        if forced == "compiled" and (reason := fast.unsupported(self.net)):
             raise ChainruleError(f"the compiled path cannot train this network: {reason}")
         return forced, ""
 
