@@ -176,3 +176,23 @@ def _step_schedule():  # type: ignore[no-untyped-def]
     from chainrule.train.optim import Schedule
 
     return Schedule("step", every=2, gamma=0.5)
+
+
+def test_the_history_file_reaches_the_disk_as_training_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chainrule.train import history
+
+    monkeypatch.setattr(history, "FLUSH_SECONDS", 0.0)
+    net = netfile.load()
+    csv_file = history.HistoryFile(tmp_path / "h.csv")
+    seen: list[int] = []
+
+    def on_disk(record: object) -> None:
+        seen.append(len((tmp_path / "h.csv").read_text().splitlines()))
+
+    Trainer(net, net.x, net.y, TrainConfig(epochs=5)).run([csv_file, on_disk])
+    csv_file.close()
+    assert seen == [2, 3, 4, 5, 6]  # the header and each epoch's row, written before the next epoch
+    # resumed after epoch 3: rows after it are dropped, and the run appends from epoch 4
+    resumed = history.HistoryFile(tmp_path / "h.csv", resume_after=3)
+    resumed.close()
+    assert [row.split(",")[0] for row in (tmp_path / "h.csv").read_text().splitlines()] == ["epoch", "1", "2", "3"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 from collections import deque
 from dataclasses import astuple, fields
 from pathlib import Path
@@ -20,6 +21,7 @@ from chainrule.train.records import EpochRecord
 
 RECENT = 100  # the last epochs kept whole
 CURVE_POINTS = 2_000  # at most this many (plus the last epoch) in the plotted curve
+FLUSH_SECONDS = 1.0  # the history file reaches the disk at least this often: a kill loses at most that
 
 COLUMNS = [f.name for f in fields(EpochRecord)]
 
@@ -76,9 +78,14 @@ class HistoryFile:
             self._fh = self.path.open("w", newline="", encoding="utf-8")
             csv.writer(self._fh).writerow(COLUMNS)
         self._writer = csv.writer(self._fh)
+        self._flushed = time.monotonic()
 
     def __call__(self, record: EpochRecord) -> None:
         self._writer.writerow(csv_row(record))
+        now = time.monotonic()
+        if now - self._flushed >= FLUSH_SECONDS:
+            self._fh.flush()
+            self._flushed = now
 
     def close(self) -> None:
         self._fh.close()
