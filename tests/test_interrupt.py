@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import signal
@@ -72,10 +73,18 @@ def test_sigint_stops_within_a_second_saves_and_resumes_exactly(tmp_path: Path) 
     assert (tmp_path / "h.csv").read_text().splitlines()[-1].split(",")[0] == str(epoch)  # the CSV up to it
     # Resumed for 50 more epochs: the same file as a run of that many epochs from the start.
     more = str(epoch + 50)
-    resumed = _chainrule(XOR, "--epochs", more, "--resume", "out.checkpoint.json", "-o", "resumed.toml", cwd=tmp_path)
-    fresh = _chainrule(XOR, "--epochs", more, "-o", "fresh.toml", "-q", cwd=tmp_path)
+    resume = ["--resume", "out.checkpoint.json", "--history", "h.csv"]
+    resumed = _chainrule(XOR, "--epochs", more, *resume, "-o", "resumed.toml", cwd=tmp_path)
+    fresh = _chainrule(XOR, "--epochs", more, "-o", "fresh.toml", "--history", "fresh.csv", "-q", cwd=tmp_path)
     assert resumed.wait(120) == 0 and fresh.wait(120) == 0
     assert (tmp_path / "resumed.toml").read_text() == (tmp_path / "fresh.toml").read_text()
+    # The history file, appended across the interruption, has the uninterrupted run's rows (times aside).
+    assert _without_seconds(tmp_path / "h.csv") == _without_seconds(tmp_path / "fresh.csv")
+
+
+def _without_seconds(path: Path) -> list[list[str]]:
+    with path.open(newline="") as fh:
+        return [row[:-1] for row in csv.reader(fh)]
 
 
 def test_sigint_without_outputs_saves_nothing_and_says_so(tmp_path: Path) -> None:
