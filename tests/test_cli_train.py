@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -123,7 +125,12 @@ BAD = [
     (["--data", "wine"], "the data has 13 input columns (alcohol, malic_acid"),
     (["--data", "sprials"], "--data: expected a CSV file or one of xor, circle, gaussians, spirals, moons, iris"),
     (["--data", "{d}/d.csv", "--target", "kind", "--val", "1.5"], "--val: expected a fraction between 0 and 1"),
-    (["--data", "xor", "--lr", "0"], "--lr: expected a learning rate > 0, got 0.0"),
+    (["--data", "xor", "--lr", "0"], "--lr: expected a finite learning rate > 0, got 0.0"),
+    (["--data", "xor", "--lr", "inf"], "--lr: expected a finite learning rate > 0, got inf"),
+    (["--data", "xor", "--lr", "nan"], "--lr: expected a finite learning rate > 0, got nan"),
+    (["--data", "xor", "--weight-decay", "inf"], "--weight-decay: expected a finite number ≥ 0, got inf"),
+    (["--data", "xor", "--momentum", "nan"], "--momentum: expected a finite number, got nan"),
+    (["--data", "xor", "--until-loss", "nan"], "--until-loss: expected a finite loss ≥ 0, got nan"),
     (["--data", "xor", "--batch", "0"], '--batch: expected "online", "full" or a batch size ≥ 1'),
 ]
 
@@ -151,3 +158,156 @@ def test_checkpoint_and_resume_from_the_command_line(runner: CliRunner, tmp_path
     code = train(runner, spirals, "--epochs", "8", "--resume", ckpt, *common, "-o", tmp_path / "resumed.toml")[0]
     assert code == 0
     assert (tmp_path / "resumed.toml").read_text() == (tmp_path / "whole.toml").read_text()
+
+
+LINEAR = """
+inputs = 2
+loss = "mse"
+[[layers]]
+units = 1
+activation = "identity"
+weights = [[0.1, 0.2]]
+bias = 0.0
+[[examples]]
+x = [10, 20]
+y = [1]
+[training]
+learning_rate = 1
+epochs = 200
+"""
+
+
+@pytest.mark.parametrize("extra", [[], ["--optimizer", "momentum", "--momentum", "0.0"], ["--batch", "1"]])
+def test_divergence_stops_with_one_line_and_saves_the_last_finite_parameters(
+    runner: CliRunner, tmp_path: Path, extra: list[str]
+) -> None:
+    """The reproducer: linear, mse, η = 1, x = (10, 20) reaches inf in epoch 52 (on each path)."""
+    (tmp_path / "lin.toml").write_text(LINEAR)
+    out = tmp_path / "out.toml"
+    code, _, stderr = train(runner, tmp_path / "lin.toml", "-q", "-o", out, *extra)
+    assert code == 1
+    line = stderr.splitlines()[-1]
+    assert line.startswith("chainrule: training diverged in epoch 52 (the loss became inf); lower the learning rate")
+    assert line.endswith(f"saved the last finite parameters (epoch 51) to {out}")
+    assert "Traceback" not in stderr and "Warning" not in stderr
+    # exactly the parameters a run of 51 epochs ends with
+    assert train(runner, tmp_path / "lin.toml", "-q", "--epochs", "51", "-o", tmp_path / "e51.toml", *extra)[0] == 0
+    assert netfile.load(out).parameters() == netfile.load(tmp_path / "e51.toml").parameters()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_any_diverging_run_keeps_its_last_finite_epoch(seed: int) -> None:
+    """Random learning rates large enough to diverge, on each path: the run stops at the first
+    non-finite epoch and holds the parameters a run of one epoch fewer ends with."""
+    from chainrule.train.trainer import TrainConfig, Trainer
+
+    rng = np.random.default_rng(seed)
+    net = netfile.from_dict({**__import__("tomllib").loads(LINEAR), "training": {"epochs": 400}})
+    net.x = rng.uniform(5, 30, (3, 2))
+    net.y = rng.normal(0, 1, (3, 1))
+    lr = float(rng.uniform(0.5, 3.0))
+    for path in ("compiled", "lean", "numpy"):
+        t = Trainer(net, net.x, net.y, TrainConfig(learning_rate=lr, batch=int(rng.integers(1, 4))), path=path)
+        result = t.run()
+        assert result.stopped_by == "diverged" and result.divergence and t.ran == {path}
+        bad = result.history[-1].epoch
+        assert not np.isfinite(result.history[-1].loss) and t.epoch == bad - 1
+        again = Trainer(
+            net, net.x, net.y, TrainConfig(learning_rate=lr, batch=t.size, epochs=max(bad - 1, 1)), path=path
+        )
+        expected = again.run().network if bad > 1 else net
+        assert result.network.parameters() == expected.parameters(), path
+
+
+BAD_PATHS = [
+    (["-o", ""], "-o: expected a file name, got an empty one"),
+    (["-o", "{d}/missing/out.toml"], "-o {d}/missing/out.toml: the folder {d}/missing does not exist"),
+    (["-o", "{d}"], "-o {d}: is a folder; expected a file name"),
+    (["--history", "{d}/missing/h.csv"], "--history {d}/missing/h.csv: the folder {d}/missing does not exist"),
+    (["--plot", ""], "--plot: expected a file name, got an empty one"),
+    (["--checkpoint", "{d}"], "--checkpoint {d}: is a folder; expected a file name"),
+    (["--checkpoint-every", "5"], "--checkpoint-every: expected --checkpoint FILE (or -o FILE, to save beside it)"),
+    (["-o", "{d}/a.toml", "--history", "{d}/a.toml"], "--history {d}/a.toml: the same file as -o"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_PATHS)
+def test_output_paths_are_checked_before_training(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    code, stdout, stderr = train(
+        runner, EXAMPLES / "xor.toml", "--epochs", "100000000", *[a.format(d=tmp_path) for a in args]
+    )
+    expected = message.format(d=tmp_path)
+    assert code == 2 and stderr.startswith(f"chainrule: {expected}") and stderr.count("\n") == 1, stderr
+    assert stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_written_is_refused_first(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode))  # as non-root
+    code, _, stderr = train(runner, EXAMPLES / "xor.toml", "-o", folder / "out.toml")
+    assert code == 2
+    assert stderr == f"chainrule: -o {folder / 'out.toml'}: cannot write in the folder {folder} (permission denied)\n"
+
+
+def _damage(doc: dict[str, Any], how: str) -> str:
+    t = doc["trainer"]
+    if how == "truncated":
+        return json.dumps(doc)[:200]
+    if how == "not json":
+        return "checkpoint, honest\n"
+    if how == "missing key":
+        del t["order"]
+    elif how == "nan in the optimizer":
+        t["optimizer"]["m"][0] = float("nan")
+    elif how == "nan in a parameter":
+        doc["network"]["layers"][0]["weights"][0][0] = float("nan")
+    elif how == "wrong shapes":
+        doc["network"]["layers"][0]["weights"] = [[1.0, 2.0]]
+    elif how == "wrong order":
+        t["order"] = [0, 0, 1, 2]
+    elif how == "wrong rng":
+        t["rng"] = '{"bit_generator": "Nonsense"}'
+    elif how == "not a checkpoint":
+        del doc["format"]
+    return json.dumps(doc)
+
+
+DAMAGE = {
+    "truncated": "expected valid JSON",
+    "not json": "expected valid JSON",
+    "missing key": "trainer.order: missing",
+    "nan in the optimizer": "trainer.optimizer.m: expected a list of 9 finite numbers",
+    "nan in a parameter": "layers[0].weights[0][0]: expected a finite number",
+    "wrong shapes": "layers[0].weights: expected 2 rows",
+    "wrong order": "trainer.order: expected an order of the 4 training examples",
+    "wrong rng": "trainer.rng: expected the state of a PCG64 random generator",
+    "not a checkpoint": "expected a chainrule checkpoint",
+}
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_a_damaged_checkpoint_is_one_line_and_exit_2(runner: CliRunner, tmp_path: Path, how: str) -> None:
+    ckpt = tmp_path / "ck.json"
+    args = ["--optimizer", "adam", "--epochs", "3", "-q", "--checkpoint", ckpt]
+    assert train(runner, EXAMPLES / "xor.toml", *args)[0] == 0
+    (tmp_path / "bad.json").write_text(_damage(json.loads(ckpt.read_text()), how))
+    code, stdout, stderr = train(runner, EXAMPLES / "xor.toml", *args[:-2], "--resume", tmp_path / "bad.json")
+    assert code == 2 and stderr.count("\n") == 1 and DAMAGE[how] in stderr, stderr
+    assert stderr.startswith(f"chainrule: {tmp_path / 'bad.json'}: ") and "Traceback" not in stdout
+
+
+def test_a_float32_overflow_is_refused_not_infinite(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "big.toml").write_text(LINEAR.replace("[[0.1, 0.2]]", "[[1e39, 0.2]]"))
+    code, _, stderr = train(runner, tmp_path / "big.toml", "--dtype", "float32", "-q")
+    assert code == 2
+    assert (
+        stderr
+        == f"chainrule: {tmp_path / 'big.toml'}: parameter w1: expected a finite number (1e+39 does not fit in float32)\n"
+    )

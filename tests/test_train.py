@@ -5,15 +5,16 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from chainrule.cli.train import load_checkpoint, save_checkpoint
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import netfile
+from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
 from chainrule.train.trainer import TrainConfig, Trainer, fit
 from conftest import EXAMPLES
 
@@ -143,7 +144,9 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
     load_checkpoint(second, tmp_path / "ckpt.json")
     resumed = second.run()
     assert np.array_equal(params(resumed.network), params(whole.network))
-    assert [r.loss for r in resumed.history] == [r.loss for r in whole.history]
+    # The checkpoint holds no history: the resumed run's records are the uninterrupted run's from epoch 3 on.
+    assert [r.epoch for r in resumed.history] == [3, 4, 5, 6]
+    assert [r.loss for r in resumed.history] == [r.loss for r in whole.history][2:]
 
 
 def test_checkpoint_of_another_network_is_refused(tmp_path: Path) -> None:
@@ -183,3 +186,64 @@ def test_width_mismatch_is_one_clear_error() -> None:
     net = netfile.load()
     with pytest.raises(ChainruleError, match="expected 2 input columns"):
         fit(net, np.zeros((3, 4)), np.zeros((3, 1)))
+
+
+MEMORY_PROGRAM = """
+from pathlib import Path
+from chainrule.io import netfile
+from chainrule.train.trainer import TrainConfig, fit
+
+def resident_mib():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+net = netfile.load()
+fit(net, config=TrainConfig(epochs=20_000))  # the compiled loop loaded, the allocator warmed up
+before = resident_mib()
+result = fit(net, config=TrainConfig(epochs=1_000_000))
+print(resident_mib() - before, result.history[-1].epoch, len(result.history))
+"""
+
+
+def test_a_million_epochs_keep_memory_bounded() -> None:
+    """History in memory is a bounded summary: 10⁶ epochs of the 2-2-1 network grow the process by < 20 MB."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", MEMORY_PROGRAM], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    grown, last, points = out.stdout.split()
+    assert int(last) == 1_000_000 and int(points) <= 2_001
+    assert float(grown) < 20.0, f"resident memory grew by {grown} MiB"
+
+
+def test_write_atomic_names_its_temporary_file_and_clears_a_crashed_writes_leftovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainrule.io import netwrite
+
+    target = tmp_path / "net.toml"
+    dead = 2**22 + 12_345  # above the kernel's pid_max default: no such process
+    leftover = tmp_path / f".net.toml.chainrule-tmp-{dead}-abc123"
+    leftover.write_text("half a fil")
+    alive = tmp_path / f".net.toml.chainrule-tmp-{os.getppid()}-def456"  # another process still writing
+    alive.write_text("in progress")
+    other = tmp_path / ".other.toml.chainrule-tmp-1-x"
+    other.write_text("someone else's")
+    seen: list[str] = []
+    real = os.replace
+
+    def spy(src: str, dst: str) -> None:
+        seen.append(Path(src).name)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    netwrite.write_atomic(target, "whole\n")
+    assert target.read_text() == "whole\n"
+    assert seen[0].startswith(f".net.toml.chainrule-tmp-{os.getpid()}-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, alive.name, other.name])

@@ -14,15 +14,11 @@ from chainrule.train.trainer import TrainConfig, Trainer
 
 
 def _run(net, path: str, **config):  # type: ignore[no-untyped-def]
-    trainer = Trainer(net, net.x, net.y, TrainConfig(**config), rng=np.random.default_rng(3))
-    if path == "engine":  # force the engine's own step, as any non-SGD optimizer uses
-        from chainrule.train.trainer import numpy_step
-
-        trainer.packed = None
-        trainer.step = numpy_step(trainer.net, trainer.optimizer)
-    elif path == "numpy":
-        trainer.packed = None
+    """Train on `path` (compiled, lean, or numpy: the engine's own step, as any non-SGD optimizer
+    uses), and check that path, and only it, made the updates."""
+    trainer = Trainer(net, net.x, net.y, TrainConfig(**config), rng=np.random.default_rng(3), path=path)
     result = trainer.run()
+    assert trainer.path == path and trainer.ran == {path}
     return trainer, result
 
 
@@ -42,10 +38,9 @@ def test_paths_agree_on_parameters_and_every_epochs_metrics(example: str, batch:
     net = netfile.load(netfile.example_path(example))
     if example == "softmax-classifier.toml" and batch == 4:
         net.x, net.y = np.tile(net.x, (4, 1)), np.tile(net.y, (4, 1))
-    runs = {p: _run(net, p, epochs=epochs, batch=batch) for p in ("compiled", "numpy", "engine")}
-    assert runs["compiled"][0].path == "compiled"
-    expected = runs["engine"][1]
-    for path in ("compiled", "numpy"):
+    runs = {p: _run(net, p, epochs=epochs, batch=batch) for p in ("compiled", "lean", "numpy")}
+    expected = runs["numpy"][1]
+    for path in ("compiled", "lean"):
         result = runs[path][1]
         for name, value in expected.network.parameters().items():
             assert result.network.parameters()[name] == pytest.approx(value, rel=1e-12, abs=1e-14), (path, name)
@@ -57,9 +52,9 @@ def test_paths_agree_on_parameters_and_every_epochs_metrics(example: str, batch:
 def test_until_loss_stops_at_the_same_epoch_on_the_compiled_path() -> None:
     net = netfile.load(netfile.example_path("xor.toml"))
     compiled = _run(net, "compiled", epochs=5000, until_loss=0.05)[1]
-    engine = _run(net, "engine", epochs=5000, until_loss=0.05)[1]
+    engine = _run(net, "numpy", epochs=5000, until_loss=0.05)[1]
     assert compiled.stopped_by == engine.stopped_by == "until_loss"
-    assert len(compiled.history) == len(engine.history)
+    assert compiled.history[-1].epoch == engine.history[-1].epoch
 
 
 def test_a_network_the_compiled_path_lacks_trains_on_numpy_and_says_so_once(tmp_path: Path) -> None:
@@ -74,7 +69,7 @@ def test_a_network_the_compiled_path_lacks_trains_on_numpy_and_says_so_once(tmp_
     assert result.stderr.count("prelu") == 1 and "NumPy path" in result.stderr
 
 
-@pytest.mark.parametrize("path", ["compiled", "numpy"])
+@pytest.mark.parametrize("path", ["compiled", "lean", "numpy"])
 def test_float32_training_stays_within_float32_rounding_of_float64(path: str) -> None:
     net = netfile.load(netfile.example_path("xor.toml"))
     single = _run(net, path, epochs=50, dtype="float32")[1]
@@ -98,12 +93,11 @@ def test_dtype_option_is_saved(tmp_path: Path) -> None:
 def test_a_run_uses_the_loop_it_loaded_and_compiles_no_other(example: str, batch: object) -> None:
     """Every call of a run has the types `load_loop` compiled for: no second build mid-run."""
     from chainrule.train.compiled import kernel as fast_kernel
-    from chainrule.train.compiled.run import load_loop
 
     net = netfile.load(netfile.example_path(example))
     trainer = Trainer(net, net.x, net.y, TrainConfig(epochs=50, batch=batch))  # type: ignore[arg-type]
-    assert trainer.path == "compiled"
-    load_loop(trainer)
+    assert trainer.path == "compiled" and trainer.runner is not None
+    trainer.runner.load(trainer)
     before = len(fast_kernel.train_and_evaluate.signatures)
     trainer.run()
-    assert len(fast_kernel.train_and_evaluate.signatures) == before
+    assert len(fast_kernel.train_and_evaluate.signatures) == before and trainer.ran == {"compiled"}

@@ -1,29 +1,41 @@
-"""`chainrule train` and `chainrule predict`: thin commands over data.py, train.py and netfile."""
+"""`chainrule train`: a thin command over the data sets, the trainer and the network files.
+
+Nothing lost, nothing crashes: every output path is checked before training starts; Ctrl-C stops
+within a fraction of a second, saves once (a second Ctrl-C during the save is ignored) and exits
+with status 130; a run whose loss or parameters stop being finite stops with one line, saves its
+last finite parameters and exits with status 1.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-import json
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
+from chainrule.cli.predict import predict
+from chainrule.cli.train_files import Outputs
+from chainrule.cli.train_report import metrics_text, progress_bar, sample, summary
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import data as datasets
 from chainrule.io import netfile
 from chainrule.train.allocator import keep_freed_memory
+from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+from chainrule.train.history import HistoryFile
 from chainrule.train.optim import OPTIMIZERS, Schedule
-from chainrule.train.trainer import STOP_WORDS, EpochRecord, TrainConfig, Trainer, TrainResult, stop_on_interrupt
+from chainrule.train.records import EpochRecord
+from chainrule.train.trainer import TrainConfig, Trainer, TrainResult, stop_on_interrupt
 
 FilePath = click.Path(path_type=Path, dir_okay=False)
-CHECKPOINT_FORMAT = "chainrule-checkpoint/1"
+EXIT_DIVERGED = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
+
+__all__ = ["metrics_text", "predict", "train"]
 
 
 def _batch(value: str | None) -> str | int | None:
@@ -76,132 +88,7 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     return Prepared(trainer, ds, scaler, not opts["data"])
 
 
-# -- progress -------------------------------------------------------------------------------------
-
-
-def metrics_text(r: EpochRecord) -> str:
-    """loss 0.0211 acc 99.2% │ val 0.1695 acc 96.7%: short enough for an 80-column progress line."""
-    text = f"loss {r.loss:.4g}" + ("" if r.accuracy is None else f" acc {r.accuracy:.1%}")
-    if r.val_loss is not None:
-        text += f" │ val {r.val_loss:.4g}" + ("" if r.val_accuracy is None else f" acc {r.val_accuracy:.1%}")
-    return text
-
-
-@contextmanager
-def progress_bar(total: int, start: int, enabled: bool) -> Iterator[Any]:
-    """A rich progress bar on stderr, redrawn at most ten times a second whatever the epoch rate."""
-    if not enabled:
-        yield lambda record, force=False: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (
-        TextColumn("epoch"),
-        MofNCompleteColumn(),
-        BarColumn(bar_width=16),
-        TextColumn("{task.fields[metrics]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), refresh_per_second=10) as progress:
-        task = progress.add_task("train", total=total, completed=start, metrics="")
-        last = 0.0
-
-        def update(record: EpochRecord, force: bool = False) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if force or now - last >= 0.1 or record.epoch == total:
-                last = now
-                progress.update(task, completed=record.epoch, metrics=metrics_text(record))
-
-        yield update
-
-
-# -- checkpoints ------------------------------------------------------------------------------------
-
-
-def save_checkpoint(trainer: Trainer, path: Path) -> None:
-    """The network's parameters and the trainer's state, as readable JSON, written atomically."""
-    doc = {
-        "format": CHECKPOINT_FORMAT,
-        "network": netfile.to_dict(trainer.net, include_examples=False),
-        "trainer": trainer.state(),
-    }
-    netfile.write_atomic(path, json.dumps(doc) + "\n")
-
-
-def load_checkpoint(trainer: Trainer, path: Path) -> None:
-    """Continue `trainer` from a checkpoint of the same network (same parameter names and shapes)."""
-    doc = netfile.read_document(path)
-    if doc.get("format") != CHECKPOINT_FORMAT or "network" not in doc or "trainer" not in doc:
-        raise ChainruleError(f"{path}: expected a chainrule checkpoint (written by --checkpoint-every)")
-    saved = netfile.from_dict(doc["network"], source=str(path), require_examples=False)
-    if saved.parameter_names() != trainer.net.parameter_names() or [layer.weight.shape for layer in saved.layers] != [
-        layer.weight.shape for layer in trainer.net.layers
-    ]:
-        raise ChainruleError(f"{path}: expected a checkpoint of {trainer.net.source}; it is of another network")
-    for mine, theirs in zip(trainer.net.layers, saved.layers, strict=True):
-        mine.weight[...], mine.bias[...], mine.alpha[...] = theirs.weight, theirs.bias, theirs.alpha
-    trainer.load_state(doc["trainer"])
-
-
-# -- the summary -----------------------------------------------------------------------------------
-
-
-def sample(n: int, k: int = 5) -> np.ndarray:
-    """k example indices spread evenly over the data (sorted data sets show every part)."""
-    return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int))
-
-
-def summary(result: TrainResult, trainer: Trainer, before: np.ndarray, first: int) -> Any:
-    """What happened: why it stopped, time, epochs, final metrics, predictions before and after."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    last = result.final
-    lines = [Text(f"Stopped: {STOP_WORDS[result.stopped_by]}.", style="bold")]
-    rate = (trainer.updates / result.seconds) if result.seconds > 0 else float("inf")
-    lines.append(
-        Text(
-            f"{trainer.epoch - first} epochs{f' (resumed at {first})' if first else ''}, {trainer.updates:,} updates "
-            f"in {result.seconds:.2f} s ({rate:,.0f} updates/s, {'compiled' if trainer.path == 'compiled' else 'NumPy'} path)"
-        )
-    )
-    target = trainer.config.until_loss
-    if target is not None and result.stopped_by == "epochs":
-        lines.append(Text(f"The target loss {target:g} was not reached: train longer with --epochs.", style="yellow"))
-    if result.best_epoch is not None:
-        lines.append(Text(f"Kept the parameters of epoch {result.best_epoch}, the best validation loss."))
-    if last is not None:
-        lines.append(Text(("Kept: " if result.best_epoch else "Final: ") + metrics_text(last)))
-    net = result.network
-    shown = sample(len(trainer.x))
-    after = net.forward(trainer.x[shown]).output
-    lines.append(Text(f"\nPredictions on {len(shown)} training examples, before and after training:"))
-    table = Table()
-    for name in ("example", "target", "before", "after"):
-        table.add_column(name, justify="right")
-    for j, i in enumerate(shown):
-        row = [str(i + 1)] + [_vec(v) for v in (trainer.y[i], before[j], after[j])]
-        table.add_row(*row)
-    return Group(*lines, table)
-
-
-def _vec(v: np.ndarray) -> str:
-    return ", ".join(f"{x:.4g}" for x in v)
-
-
-def write_history(history: list[EpochRecord], path: Path) -> None:
-    """Per-epoch metrics as CSV (empty cells where a metric does not apply), written atomically."""
-    keys = list(asdict(history[0])) if history else list(EpochRecord.__dataclass_fields__)
-    lines = [",".join(keys)]
-    for r in history:
-        lines.append(",".join("" if v is None else repr(v) for v in asdict(r).values()))
-    netfile.write_atomic(path, "\n".join(lines) + "\n")
-
-
-# -- the commands ----------------------------------------------------------------------------------
+# -- the command ----------------------------------------------------------------------------------
 
 
 @click.command()
@@ -239,17 +126,38 @@ def write_history(history: list[EpochRecord], path: Path) -> None:
     type=click.Choice(["float64", "float32"]),
     help="Train in this precision (default: the file's training.dtype); float32 is faster on large networks.",
 )
-@click.option("-o", "--output", type=FilePath, help="Save the trained network (TOML or JSON by extension).")
-@click.option("--plot", type=FilePath, help="Save the loss curves (and a 2-D decision boundary) as a PNG/SVG/PDF.")
-@click.option("--history", type=FilePath, help="Save the per-epoch metrics as CSV.")
-@click.option("--checkpoint-every", type=click.IntRange(1), help="Save a checkpoint every N epochs.")
-@click.option("--checkpoint", type=FilePath, help="The checkpoint file (default: checkpoint.json).")
+@click.option("-o", "--output", help="Save the trained network (TOML or JSON by extension); also when interrupted.")
+@click.option("--plot", help="Save the loss curves (and a 2-D decision boundary) as a PNG/SVG/PDF.")
+@click.option("--history", help="Write the per-epoch metrics as CSV, appended as training goes.")
+@click.option("--checkpoint-every", type=click.IntRange(1), help="Also save the checkpoint every N epochs.")
+@click.option(
+    "--checkpoint", help="Save the run's state here at the end and when interrupted (default: beside -o, on Ctrl-C)."
+)
 @click.option("--resume", type=FilePath, help="Continue from this checkpoint (same command and data).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train(file: Path, **opts: Any) -> None:
-    """Train the network in FILE: epochs of updates until a stopping rule fires."""
+    """Train the network in FILE: epochs of updates until a stopping rule fires.
+
+    Ctrl-C stops the run, saves -o and the checkpoint (--checkpoint, or beside -o) and exits with
+    status 130; resume with the same command and --resume CHECKPOINT.
+    """
     keep_freed_memory()
-    if opts["plot"] and importlib.util.find_spec("matplotlib") is None:  # say so before training, not after
+    ctx = click.get_current_context()
+    try:
+        prepared, outputs = _setup(file, opts)
+    except KeyboardInterrupt:
+        click.echo("chainrule: interrupted before training started; nothing saved", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+    with stop_on_interrupt(prepared.trainer):  # from here on Ctrl-C asks the run to stop, and saves wait
+        code = _run(prepared, outputs, opts)
+    if code:
+        ctx.exit(code)
+
+
+def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
+    """Everything before the first update, each failure one line: paths, options, data, resume."""
+    outputs = Outputs.check(opts)
+    if outputs.plot and importlib.util.find_spec("matplotlib") is None:  # say so before training, not after
         raise ChainruleError("--plot: needs matplotlib; install it with pip install 'chainrule[plot]'")
     net = netfile.load(file, require_examples=not opts["data"])
     config = TrainConfig(
@@ -271,15 +179,16 @@ def train(file: Path, **opts: Any) -> None:
     trainer = prepared.trainer
     if opts["resume"]:
         load_checkpoint(trainer, opts["resume"])
-    result = run(trainer, opts)
-    finish(result, prepared, opts)
+    if trainer.path_note:
+        click.echo(f"chainrule: {trainer.path_note}; training on the NumPy path.", err=True)
+    if trainer.runner is not None:
+        _load_compiled(trainer, quiet=opts["quiet"])
+    return prepared, outputs
 
 
 def _load_compiled(trainer: Trainer, quiet: bool) -> None:
     """Load the compiled loop; if that takes a while (a fresh install builds it), say why."""
     import threading
-
-    from chainrule.train.compiled.run import load_loop
 
     def notice() -> None:
         click.echo("chainrule: building the compiled training loop (first run only; it is cached after)...", err=True)
@@ -288,115 +197,106 @@ def _load_compiled(trainer: Trainer, quiet: bool) -> None:
     if not quiet:
         timer.start()
     try:
-        load_loop(trainer)
+        assert trainer.runner is not None
+        trainer.runner.load(trainer)
     finally:
         timer.cancel()
 
 
-def run(trainer: Trainer, opts: dict[str, Any]) -> TrainResult:
-    """Train with the progress bar, checkpoints every N epochs, and Ctrl-C saving a checkpoint."""
-    checkpoint = opts["checkpoint"] or Path("checkpoint.json")
-    every = opts["checkpoint_every"]
-
-    def save_every(record: EpochRecord) -> None:
-        if every and record.epoch % every == 0:
-            save_checkpoint(trainer, checkpoint)
-
-    trainer.sync_every = every or 0
-    if trainer.path_note:
-        click.echo(f"chainrule: {trainer.path_note}; training on the NumPy path.", err=True)
-    if trainer.path == "compiled":
-        _load_compiled(trainer, quiet=opts["quiet"])
+def _run(prepared: Prepared, outputs: Outputs, opts: dict[str, Any]) -> int:
+    """Train with the progress bar, the history file and the checkpoints; then save what was asked.
+    Returns the exit status."""
+    trainer = prepared.trainer
+    history, path = None, outputs.history
+    if path is not None:
+        history = _open(lambda: HistoryFile(path, trainer.epoch if opts["resume"] else None), path)
     first = trainer.epoch
     before = trainer.net.forward(trainer.x[sample(len(trainer.x))]).output
-    with stop_on_interrupt(trainer), progress_bar(trainer.epochs, first, not opts["quiet"]) as show:
-        result = trainer.run([show, save_every])
-        if trainer.history:
-            show(trainer.history[-1], force=True)  # the bar ends on the epoch it stopped at
-    if result.stopped_by == "interrupted":
-        save_checkpoint(trainer, checkpoint)
-        click.echo(
-            f"Interrupted after update {trainer.updates:,}; saved {checkpoint}. "
-            f"Resume with the same command and --resume {checkpoint}",
-            err=True,
-        )
+    trainer.sync_every = outputs.every or 0
+    try:
+        with progress_bar(trainer.epochs, first, not opts["quiet"]) as show:
+            callbacks: list[Callable[[EpochRecord], None]] = [show]
+            if history is not None:
+                callbacks.append(history)
+            if outputs.every and outputs.checkpoint_file:
+                callbacks.append(_every(trainer, outputs.every, outputs.checkpoint_file))
+            result = trainer.run(callbacks)
+            if trainer.history.last is not None:
+                show(trainer.history.last, force=True)  # the bar ends on the epoch it stopped at
+    finally:
+        if history is not None:
+            history.close()
+    if result.stopped_by == "diverged":
+        return _diverged(result, prepared, outputs)
     if not opts["quiet"]:
         from rich.console import Console
 
         Console(highlight=False).print(summary(result, trainer, before, first))
-    return result
+    if result.stopped_by == "interrupted":
+        return _interrupted(result, prepared, outputs)
+    _save(result, prepared, outputs, checkpoint=outputs.checkpoint)
+    return 0
 
 
-def finish(result: TrainResult, prepared: Prepared, opts: dict[str, Any]) -> None:
-    """Save what was asked for: the trained network (with its [data] table), history, plot."""
+def _every(trainer: Trainer, every: int, path: Path) -> Callable[[EpochRecord], None]:
+    def save_every(record: EpochRecord) -> None:
+        if record.epoch % every == 0:
+            _write(lambda: save_checkpoint(trainer, path), path)
+
+    return save_every
+
+
+def _interrupted(result: TrainResult, prepared: Prepared, outputs: Outputs) -> int:
+    """Ctrl-C: save the network and the checkpoint once, saying so before and after."""
+    t = prepared.trainer
+    where = f"epoch {t.epoch + 1}, after update {t.updates:,}" if t.position else f"after epoch {t.epoch}"
+    files = [str(p) for p in (outputs.network, outputs.checkpoint_file) if p is not None]
+    if not files:
+        click.echo(f"chainrule: interrupted {where}; nothing saved (-o FILE keeps an interrupted run)", err=True)
+        return EXIT_INTERRUPTED
+    click.echo(f"chainrule: interrupted {where}; saving {' and '.join(files)} …", err=True)
+    _save(result, prepared, outputs, checkpoint=outputs.checkpoint_file)
+    resume = outputs.checkpoint_file
+    click.echo(f"chainrule: saved {' and '.join(files)}; resume with the same command and --resume {resume}", err=True)
+    return EXIT_INTERRUPTED
+
+
+def _diverged(result: TrainResult, prepared: Prepared, outputs: Outputs) -> int:
+    """One line: the epoch, what stopped being finite, what to do, and what was saved."""
+    t = prepared.trainer
+    line = f"chainrule: training diverged in epoch {t.epoch + 1} ({result.divergence}); lower the learning rate (--lr)"
+    if outputs.network is not None:
+        _save(result, prepared, outputs, checkpoint=None)
+        line += f"; saved the last finite parameters (epoch {t.epoch}) to {outputs.network}"
+    click.echo(line, err=True)
+    return EXIT_DIVERGED
+
+
+def _save(result: TrainResult, prepared: Prepared, outputs: Outputs, checkpoint: Path | None) -> None:
+    """Save what was asked for: the trained network (with its [data] table), checkpoint, plot."""
     net = result.network
     if not prepared.from_file or prepared.scaler is not None:
         net.data = datasets.data_info(prepared.dataset, prepared.scaler)
-    if opts["output"]:
-        _write(lambda: netfile.save(net, opts["output"]), opts["output"])
-    if opts["history"]:
-        _write(lambda: write_history(result.history, opts["history"]), opts["history"])
-    if opts["plot"]:
+    if outputs.network:
+        _write(lambda: netfile.save(net, outputs.network), outputs.network)  # type: ignore[arg-type]
+    if checkpoint:
+        _write(lambda: save_checkpoint(prepared.trainer, checkpoint), checkpoint)
+    if outputs.plot and result.stopped_by != "interrupted":
         from chainrule.plots.train import plot_training
 
         t = prepared.trainer
-        _write(lambda: plot_training(result, opts["plot"], t.x, t.y, x_val=t.x_val, y_val=t.y_val), opts["plot"])
+        _write(lambda: plot_training(result, outputs.plot, t.x, t.y, x_val=t.x_val, y_val=t.y_val), outputs.plot)  # type: ignore[arg-type]
 
 
-def _write(save: Any, path: Path) -> None:
+def _open(make: Callable[[], HistoryFile], path: Path) -> HistoryFile:
     try:
-        save()
+        return make()
     except OSError as exc:
         raise ChainruleError(f"{path}: cannot write ({exc.strerror})") from None
 
 
-@click.command()
-@click.argument("file", type=FilePath)
-@click.argument("inputs", nargs=-1, type=float)
-@click.option("--data", "csv_path", type=FilePath, help="Predict every row of this CSV file.")
-@click.option("-o", "--output", type=FilePath, help="Write the predictions (CSV with --data) to this file.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def predict(file: Path, inputs: tuple[float, ...], csv_path: Path | None, output: Path | None, fmt: str) -> None:
-    """The trained network's outputs for INPUTS (one example), or for every row of --data."""
-    from chainrule.cli.common import write_output
-
-    net = netfile.load(file, require_examples=False)
-    if csv_path is not None:
-        if inputs:
-            raise ChainruleError("predict: expected either INPUTS or --data, not both")
-        columns = net.data.columns if net.data and net.data.columns else net.input_names
-        x = datasets.encode_inputs(csv_path, columns)
-    else:
-        if len(inputs) != len(net.input_names):
-            raise ChainruleError(
-                f"predict: expected {len(net.input_names)} inputs ({', '.join(net.input_names)}), got {len(inputs)}"
-            )
-        x = np.array([inputs])
-    out = net.forward(datasets.prepare_inputs(net, x)).output
-    classes = predicted_classes(net, out)
-    names = net.output_layer.neuron_names
-    if csv_path is not None and fmt == "text":
-        rows = [",".join([*names, *(["class"] if classes else [])])]
-        for i, o in enumerate(out):
-            rows.append(",".join([*(repr(float(v)) for v in o), *([classes[i]] if classes else [])]))
-        write_output("\n".join(rows) + "\n", output)
-    elif fmt == "json":
-        doc: dict[str, Any] = {"outputs": out.tolist() if csv_path else out[0].tolist()}
-        if classes:
-            doc["class"] = classes if csv_path else classes[0]
-        write_output(json.dumps(doc) + "\n", output)
-    else:
-        lines = [f"{n} = {float(v)!r}" for n, v in zip(names, out[0], strict=True)]
-        lines += [f"class = {classes[0]}"] if classes else []
-        write_output("\n".join(lines) + "\n", output)
-
-
-def predicted_classes(net: Network, out: np.ndarray) -> list[str]:
-    """The class name per row when the network was trained on labelled data; else nothing."""
-    if net.data is None or not net.data.classes:
-        return []
-    names = net.data.classes
-    if out.shape[1] == 1:
-        cut = 0.0 if net.loss.name == "hinge" else 0.5
-        return [names[int(v > cut)] for v in out[:, 0]]
-    return [names[int(i)] for i in np.argmax(out, axis=1)]
+def _write(save: Callable[[], None], path: Path) -> None:
+    try:
+        save()
+    except OSError as exc:
+        raise ChainruleError(f"{path}: cannot write ({exc.strerror})") from None

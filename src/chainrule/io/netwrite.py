@@ -92,22 +92,64 @@ def dumps_toml(doc: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+TEMPORARY_MARK = ".chainrule-tmp-"  # in every temporary file's name: `.NAME.chainrule-tmp-PID-RANDOM`
+
+
+def temporary_path(target: str | os.PathLike[str]) -> Path:
+    """A fresh temporary file next to `target`, named so that a leftover is recognisable: the
+    target's name, the mark, and the writing process's id (a later write removes the leftovers of
+    processes that are gone)."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}{TEMPORARY_MARK}{os.getpid()}-")
+    os.close(fd)
+    return Path(tmp)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Remove temporary files of `target` that a crashed (or killed) earlier write left behind."""
+    prefix = f".{target.name}{TEMPORARY_MARK}"
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for leftover in candidates:
+        pid = leftover.name[len(prefix) :].partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes one file at a time per target: any other is a leftover
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path through a temporary file and a rename: never half a file."""
+    """Write text to path through a temporary file and a rename: never half a file.
+
+    The temporary file sits next to the target (`temporary_path`); leftovers of earlier crashed
+    writes to the same target are removed first."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
+    _remove_leftovers(target)
+    tmp = temporary_path(target)
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         umask = os.umask(0)
         os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.chmod(tmp, 0o666 & ~umask)
+        with tmp.open("w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -1,111 +1,80 @@
-"""Training: epochs of updates, batching, stopping, checkpoints; progress goes out as events.
+"""Training: epochs of updates, batching, stopping rules; progress goes out as events (callbacks).
 
 The loop works on the network's own arrays in place (training runs many thousands of updates; the
 explained step's copy-per-update is for one step). The math is the engine's: each update is
-``Network.forward`` then ``Network.backward``, and the optimizer moves θ by those gradients. An
-update is one call of a *step function* ``step(x_batch, y_batch, learning_rate)``, so a faster
-path (a compiled loop, say) can replace it without touching the rest.
+``Network.forward`` then ``Network.backward``, and the optimizer moves θ by those gradients,
+θ ← θ − η·∂L/∂θ for plain SGD. An update is one call of a *step function*
+``step(x_batch, y_batch, learning_rate)``; a runner that does whole epochs at once (the compiled
+loop, `runner.EpochRunner`) replaces the steps between epochs without touching the rest.
 
-After each epoch the whole training set (and the validation set) is evaluated once with the
-updated parameters; the loss reported is the mean of the examples' losses, whatever the update's
-reduction, so runs with different batch settings compare.
+Three paths, one set of numbers (the tests hold them to 1e-12): "compiled" (plain SGD in numba),
+"lean" (plain SGD in place with NumPy, `lean.LeanSGD`) and "numpy" (the engine's backward pass
+and any optimizer). After each epoch the data is evaluated once (`records.evaluate`).
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from chainrule.engine.network import Backward, Batch, Network, Reduction
+from chainrule.engine.network import Backward, Network
 from chainrule.errors import ChainruleError
 from chainrule.train import paths as sgd
 from chainrule.train.compiled import loop as fast
+from chainrule.train.compiled.run import CompiledEpochs
+from chainrule.train.config import TrainConfig, checked_data, non_finite_parameter, working_copy
+from chainrule.train.history import History
 from chainrule.train.lean import LeanSGD
-from chainrule.train.optim import Optimizer, Schedule, make_optimizer
+from chainrule.train.optim import Optimizer, make_optimizer
+from chainrule.train.records import CLASSIFIER_LOSSES, STOP_WORDS, EpochRecord, StopReason, evaluate
+from chainrule.train.runner import EpochRunner
+
+__all__ = [
+    "CLASSIFIER_LOSSES",
+    "STOP_WORDS",
+    "EpochRecord",
+    "StopReason",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "evaluate",
+    "fit",
+    "stop_on_interrupt",
+]
 
 Array = np.ndarray
 StepFn = Callable[[Array, Array, float], None]
-StopReason = Literal["epochs", "until_loss", "patience", "interrupted"]
-CLASSIFIER_LOSSES = ("binary_cross_entropy", "cross_entropy", "hinge")
-
-STOP_WORDS: dict[str, str] = {
-    "epochs": "reached the number of epochs",
-    "until_loss": "reached the target loss (--until-loss)",
-    "patience": "validation loss stopped improving (--patience)",
-    "interrupted": "interrupted (Ctrl-C) after the current update",
-}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. None means: take it from the network file's [training] table."""
-
-    epochs: int | None = None
-    optimizer: str = "sgd"
-    learning_rate: float | None = None
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch: Batch | None = None
-    reduction: Reduction | None = None
-    schedule: Schedule = field(default_factory=Schedule)
-    until_loss: float | None = None
-    patience: int | None = None
-    shuffle: bool = True
-    seed: int | None = None
-    dtype: Literal["float64", "float32"] | None = None
-
-    def check(self) -> None:
-        if self.epochs is not None and self.epochs < 1:
-            raise ChainruleError(f"--epochs: expected a whole number ≥ 1, got {self.epochs}")
-        if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ChainruleError(f"--lr: expected a learning rate > 0, got {self.learning_rate}")
-        if self.patience is not None and self.patience < 1:
-            raise ChainruleError(f"--patience: expected a whole number ≥ 1, got {self.patience}")
-        if self.until_loss is not None and not self.until_loss >= 0:
-            raise ChainruleError(f"--until-loss: expected a loss ≥ 0, got {self.until_loss}")
-
-
-@dataclass(slots=True)
-class EpochRecord:
-    """The metrics after one epoch: what the progress bar, the history CSV and the plot show."""
-
-    epoch: int
-    loss: float
-    val_loss: float | None
-    accuracy: float | None
-    val_accuracy: float | None
-    learning_rate: float
-    updates: int
-    seconds: float
+PathName = Literal["compiled", "lean", "numpy"]
+Callback = Callable[[EpochRecord], None]
 
 
 @dataclass
 class TrainResult:
-    """A finished (or stopped) run: the trained network, its history, and why it stopped."""
+    """A finished (or stopped) run: the trained network, its history curve, and why it stopped.
+
+    ``history`` is the bounded curve (`history.History.curve`): every epoch of a short run; evenly
+    spaced ones, and the last, of a long one."""
 
     network: Network
     history: list[EpochRecord]
     stopped_by: StopReason
     best_epoch: int | None = None  # with --patience: the epoch whose parameters were kept
     seconds: float = 0.0
+    kept: EpochRecord | None = None  # when not the last epoch's: the record of the parameters kept
+    divergence: str | None = None  # what stopped being finite, when the run diverged
 
     @property
     def final(self) -> EpochRecord | None:
-        """The metrics of the parameters the network holds: the last epoch's, or the best one kept."""
-        if self.best_epoch is not None:
-            return self.history[self.best_epoch - 1]
+        """The metrics of the parameters the network holds: the last epoch's, or the one kept."""
+        if self.kept is not None or self.stopped_by == "diverged":
+            return self.kept
         return self.history[-1] if self.history else None
-
-
-Callback = Callable[[EpochRecord], None]
 
 
 def gradient_arrays(net: Network, back: Backward) -> list[Array]:
@@ -130,33 +99,21 @@ def numpy_step(net: Network, optimizer: Optimizer) -> StepFn:
     return step
 
 
-EVAL_SLICE = 1024  # examples per forward pass when evaluating: memory stays bounded on large data
+def lean_step(net: Network, size: int) -> StepFn:
+    """One plain-SGD update on the lean NumPy path (in place, buffers kept)."""
+    lean, mean = LeanSGD(net, size), net.training.reduction == "mean"
 
+    def step(x: Array, y: Array, learning_rate: float) -> None:
+        lean.step(x, y, learning_rate, mean, with_loss=False)
 
-def evaluate(net: Network, x: Array, y: Array) -> tuple[float, float | None]:
-    """The mean loss over the examples and, for a classifier, the fraction classified right."""
-    total, right = 0.0, 0.0
-    for s in range(0, len(x), EVAL_SLICE):
-        fwd = net.forward(x[s : s + EVAL_SLICE])
-        total += float(np.sum(net.example_losses(fwd, y[s : s + EVAL_SLICE])))
-        acc = accuracy(net, fwd.output, y[s : s + EVAL_SLICE])
-        right += 0.0 if acc is None else acc * len(fwd.output)
-    n = max(len(x), 1)
-    return total / n, (right / n if net.loss.name in CLASSIFIER_LOSSES else None)
-
-
-def accuracy(net: Network, output: Array, y: Array) -> float | None:
-    """argmax agreement for several outputs; one output: the same side of 0.5 (of 0 for hinge)."""
-    if net.loss.name not in CLASSIFIER_LOSSES or not len(y):
-        return None
-    if output.shape[1] == 1:
-        cut = 0.0 if net.loss.name == "hinge" else 0.5
-        return float(np.mean((output[:, 0] > cut) == (y[:, 0] > cut)))
-    return float(np.mean(np.argmax(output, axis=1) == np.argmax(y, axis=1)))
+    return step
 
 
 class Trainer:
-    """One training run, resumable: the network, the optimizer, the random stream and the position."""
+    """One training run, resumable: the network, the optimizer, the random stream and the position.
+
+    ``path`` forces one of the three paths (tests, benchmarks); by default the fastest that gives
+    the engine's numbers. ``ran`` says which paths made updates."""
 
     def __init__(
         self,
@@ -168,18 +125,12 @@ class Trainer:
         rng: np.random.Generator | None = None,
         x_val: Array | None = None,
         y_val: Array | None = None,
+        path: PathName | None = None,
     ) -> None:
         config.check()
         self.config = config
-        self.net = _working_copy(net, config)
-        dtype = self.net.layers[0].weight.dtype
-        self.x, self.y = _checked(self.net, x, y, "training data")
-        self.x = self.x.astype(dtype, copy=False)
-        self.y = self.y.astype(dtype, copy=False)
-        self.x_val = self.y_val = None
-        if x_val is not None and y_val is not None and len(x_val):
-            self.x_val, self.y_val = _checked(self.net, x_val, y_val, "validation data")
-            self.x_val, self.y_val = self.x_val.astype(dtype, copy=False), self.y_val.astype(dtype, copy=False)
+        self.net = working_copy(net, config)
+        self.x, self.y, self.x_val, self.y_val = self._data(x, y, x_val, y_val)
         if config.patience is not None and self.x_val is None:
             raise ChainruleError("--patience: expected validation data to watch (add --val FRACTION)")
         t = self.net.training
@@ -190,193 +141,167 @@ class Trainer:
         )
         n = len(self.x)
         self.size = 1 if t.batch == "online" else n if t.batch == "full" else min(int(t.batch), n)
-        # The fastest path that gives the engine's numbers (issue: speed): plain SGD runs whole
-        # epochs in the compiled loop or, where `choose_path` says NumPy wins, the lean NumPy path.
-        plain = config.optimizer == "sgd" and config.weight_decay == 0
-        self.path, self.path_note = sgd.choose_path(self.net, self.size, plain)
-        self.packed = fast.pack(self.net) if self.path == "compiled" else None
-        self.step: StepFn = numpy_step(self.net, self.optimizer)
-        if plain and self.path == "numpy":
-            lean = LeanSGD(self.net, self.size)
-            mean = self.net.training.reduction == "mean"
-
-            def lean_step(xb: Array, yb: Array, lr: float) -> None:
-                lean.step(xb, yb, lr, mean, with_loss=False)
-
-            self.step = lean_step
+        self.path, self.path_note = self._choose(path)
+        # Plain SGD steps lean (the compiled path too, to finish an epoch a checkpoint stopped midway).
+        lean = self.path != "numpy"
+        self.step: StepFn = lean_step(self.net, self.size) if lean else numpy_step(self.net, self.optimizer)
+        # Preallocated batch buffers: an update copies its examples in, it allocates nothing for them.
+        self._xb = np.empty((self.size, self.x.shape[1]), self.x.dtype)
+        self._yb = np.empty((self.size, self.y.shape[1]), self.y.dtype)
+        self.runner: EpochRunner | None = CompiledEpochs() if self.path == "compiled" else None
+        self.ran: set[str] = set()
         self.order = np.arange(n)
         self.epoch = 0  # epochs finished
         self.position = 0  # examples of the current epoch already used
         self.updates = 0
-        self.history: list[EpochRecord] = []
+        self.history = History()
         self.best: tuple[float, int, list[Array]] | None = None  # val loss, epoch, parameters
         self.stop_requested = False
+        self.divergence: str | None = None
         self.elapsed = 0.0
         self.sync_every = 0  # epochs: callbacks that save the network need it current at these epochs
+        self._finite = [p.copy() for p in self.optimizer.params]  # the parameters before this epoch
+
+    def _data(
+        self, x: Array, y: Array, x_val: Array | None, y_val: Array | None
+    ) -> tuple[Array, Array, Array | None, Array | None]:
+        dtype = self.net.layers[0].weight.dtype
+        x, y = checked_data(self.net, x, y, "training data")
+        if x_val is None or y_val is None or not len(x_val):
+            return x.astype(dtype, copy=False), y.astype(dtype, copy=False), None, None
+        xv, yv = checked_data(self.net, x_val, y_val, "validation data")
+        as_net = [a.astype(dtype, copy=False) for a in (x, y, xv, yv)]
+        return as_net[0], as_net[1], as_net[2], as_net[3]
+
+    def _choose(self, forced: PathName | None) -> tuple[PathName, str]:
+        """The fastest path that gives the engine's numbers (issue: speed), or the one forced."""
+        plain = self.config.optimizer == "sgd" and self.config.weight_decay == 0
+        chosen, note = sgd.choose_path(self.net, self.size, plain)
+        path: PathName = "compiled" if chosen == "compiled" else "lean" if plain else "numpy"
+        if forced is None or forced == path:
+            return path, note
+        if forced != "numpy" and not plain:
+            raise ChainruleError(f"the {forced} path runs plain SGD only")
+        if forced == "compiled" and (reason := fast.unsupported(self.net)):
+            raise ChainruleError(f"the compiled path cannot train this network: {reason}")
+        return forced, ""
+
+    # -- what a runner asks (runner.TrainingRun) --------------------------------------------
+    @property
+    def until_loss(self) -> float | None:
+        return self.config.until_loss
+
+    def learning_rates(self, count: int) -> Array:
+        base, schedule = self.net.training.learning_rate, self.config.schedule
+        if schedule.kind == "constant":
+            return np.full(count, base)
+        return np.array([schedule.rate(base, self.epoch + c, self.epochs) for c in range(count)])
+
+    def next_order(self) -> Array:
+        if self.config.shuffle and self.size < len(self.x):
+            self.rng.shuffle(self.order)
+        return self.order
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
-        """Train until a stopping rule fires; `stop_requested` (Ctrl-C) stops after the current update."""
-        if self.packed is not None and self.position == 0:
-            from chainrule.train.compiled.run import run_compiled
-
-            return run_compiled(self, callbacks)
-        start = time.perf_counter() - self.elapsed
-        n, size = len(self.x), self.size
-        # Preallocated batch buffers: an update copies its examples in, it allocates nothing for them.
-        xb, yb = np.empty((size, self.x.shape[1]), self.x.dtype), np.empty((size, self.y.shape[1]), self.y.dtype)
-        stopped: StopReason = "epochs"
-        while self.epoch < self.epochs:
-            lr = self.config.schedule.rate(self.net.training.learning_rate, self.epoch, self.epochs)
-            if self.position == 0 and self.config.shuffle and size < n:
-                self.rng.shuffle(self.order)
-            while self.position < n:
-                idx = self.order[self.position : self.position + size]
-                k = len(idx)
-                np.take(self.x, idx, axis=0, out=xb[:k])
-                np.take(self.y, idx, axis=0, out=yb[:k])
-                self.step(xb[:k], yb[:k], lr)
-                self.position += k
-                self.updates += 1
-                if self.stop_requested:
-                    break
-            if self.position < n:
-                stopped = "interrupted"
-                break
-            self.position = 0
-            self.epoch += 1
-            self.elapsed = time.perf_counter() - start
-            record = self._record(lr)
-            for callback in callbacks:
-                callback(record)
-            reason = self._should_stop(record)
-            if reason:
-                stopped = reason
-                break
-            if self.stop_requested:
-                stopped = "interrupted"
-                break
+        """Train until a stopping rule fires; `stop_requested` (Ctrl-C) stops after the current
+        update (between chunks of epochs on the compiled path, a fraction of a second apart)."""
+        stopped: StopReason | None = None
+        with np.errstate(all="ignore"):  # a diverging run is reported once, by `divergence`, not warned
+            if self.runner is not None:  # before the clock starts (a fresh install compiles)
+                self.runner.begin(self)  # the parameters as they are now: after any checkpoint loaded
+            start = time.perf_counter() - self.elapsed
+            while stopped is None and self.epoch < self.epochs:
+                self.elapsed = time.perf_counter() - start
+                if self.runner is not None and self.position == 0:
+                    records = self.runner.epochs(self, self._limit())
+                    self.ran.add(self.runner.name)
+                else:
+                    records = self._epoch()
+                for record in records:
+                    self.history.add(record)
+                    for callback in callbacks:
+                        callback(record)
+                stopped = self._stop(records)
         self.elapsed = time.perf_counter() - start
-        best_epoch = None
-        if stopped == "patience" and self.best is not None:
-            self._restore(self.best[2])
-            best_epoch = self.best[1]
-        return TrainResult(self.net, list(self.history), stopped, best_epoch, self.elapsed)
+        return self._result(stopped or "epochs")
+
+    def _limit(self) -> int:
+        """Epochs the runner may do now: one with --patience (the best is kept epoch by epoch), and
+        up to the next epoch a checkpoint is due at, so that it saves that epoch's parameters."""
+        count = 1 if self.config.patience is not None else self.epochs - self.epoch
+        if self.sync_every:
+            count = min(count, self.sync_every - self.epoch % self.sync_every)
+        return count
+
+    def _epoch(self) -> list[EpochRecord]:
+        """The rest of the current epoch, update by update; no record when stopped mid-epoch."""
+        n, size, xb, yb = len(self.x), self.size, self._xb, self._yb
+        lr = float(self.learning_rates(1)[0])
+        order = self.next_order() if self.position == 0 else self.order
+        for keep, p in zip(self._finite, self.optimizer.params, strict=True):
+            np.copyto(keep, p)
+        self.ran.add("numpy" if self.path == "numpy" else "lean")
+        while self.position < n:
+            idx = order[self.position : self.position + size]
+            k = len(idx)
+            np.take(self.x, idx, axis=0, out=xb[:k])
+            np.take(self.y, idx, axis=0, out=yb[:k])
+            self.step(xb[:k], yb[:k], lr)
+            self.position += k
+            self.updates += 1
+            if self.stop_requested:
+                break
+        if self.position < n:
+            return []
+        self.position = 0
+        self.epoch += 1
+        record = self._record(lr)
+        what = f"the loss became {record.loss}" if not record.finite() else None
+        name = non_finite_parameter(self.net) if what is None else None
+        if what or name:
+            self.divergence = what or f"parameter {name} became {self.net.parameters()[name or '']}"
+            self._restore(self._finite)
+            self.epoch -= 1
+        return [record]
 
     def _record(self, lr: float) -> EpochRecord:
         loss, acc = evaluate(self.net, self.x, self.y)
         val_loss = val_acc = None
         if self.x_val is not None and self.y_val is not None:
             val_loss, val_acc = evaluate(self.net, self.x_val, self.y_val)
-        record = EpochRecord(self.epoch, loss, val_loss, acc, val_acc, lr, self.updates, self.elapsed)
-        self.history.append(record)
-        return record
+        return EpochRecord(self.epoch, loss, val_loss, acc, val_acc, lr, self.updates, self.elapsed)
 
-    def _should_stop(self, record: EpochRecord) -> StopReason | None:
+    def _stop(self, records: list[EpochRecord]) -> StopReason | None:
+        if self.divergence is not None:
+            return "diverged"
+        if not records:
+            return "interrupted"  # mid-epoch
+        record = records[-1]
         if self.config.until_loss is not None and record.loss <= self.config.until_loss:
             return "until_loss"
         if self.config.patience is not None and record.val_loss is not None:
             if self.best is None or record.val_loss < self.best[0]:
                 self.best = (record.val_loss, record.epoch, [p.copy() for p in self.optimizer.params])
+                self.history.kept = record
             elif record.epoch - self.best[1] >= self.config.patience:
                 return "patience"
-        return None
+        return "interrupted" if self.stop_requested else None
+
+    def _result(self, stopped: StopReason) -> TrainResult:
+        best_epoch, kept = None, None
+        if stopped == "patience" and self.best is not None:
+            self._restore(self.best[2])
+            best_epoch, kept = self.best[1], self.history.kept
+        elif stopped == "diverged":
+            recent = list(self.history.recent)
+            kept = recent[-2] if len(recent) > 1 and recent[-2].epoch == self.epoch else None
+        curve = self.history.curve()
+        return TrainResult(self.net, curve, stopped, best_epoch, self.elapsed, kept, self.divergence)
 
     def _restore(self, values: list[Array]) -> None:
         for p, v in zip(self.optimizer.params, values, strict=True):
             p[...] = v
-
-    # -- checkpoints ------------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        """Everything beyond the parameters that an exact resume needs, as plain data."""
-        best = None
-        if self.best is not None:
-            best = {"val_loss": self.best[0], "epoch": self.best[1], "parameters": _flat(self.best[2])}
-        return {
-            "epoch": self.epoch,
-            "position": self.position,
-            "updates": self.updates,
-            "elapsed": self.elapsed,
-            "order": [int(i) for i in self.order],
-            "rng": json.dumps(self.rng.bit_generator.state),
-            "optimizer": self.optimizer.state_dict(),
-            "history": [asdict(r) for r in self.history],
-            "best": best,
-        }
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Continue from `state()` of a run on the same network and data."""
-        order = np.asarray(state["order"], dtype=np.int64)
-        if len(order) != len(self.x) or set(order.tolist()) != set(range(len(self.x))):
-            raise ChainruleError(f"checkpoint: made with {len(order)} training examples, this run has {len(self.x)}")
-        self.order[...] = order
-        self.epoch, self.position, self.updates = int(state["epoch"]), int(state["position"]), int(state["updates"])
-        self.elapsed = float(state.get("elapsed", 0.0))
-        self.rng.bit_generator.state = json.loads(state["rng"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.history = [EpochRecord(**r) for r in state["history"]]
-        best = state.get("best")
-        if best:
-            values = [np.empty_like(p) for p in self.optimizer.params]
-            _unflat(best["parameters"], values)
-            self.best = (float(best["val_loss"]), int(best["epoch"]), values)
-
-
-def _flat(arrays: Sequence[Array]) -> list[float]:
-    return [float(v) for a in arrays for v in a.ravel()]
-
-
-def _unflat(flat: Sequence[float], arrays: Sequence[Array]) -> None:
-    start = 0
-    for a in arrays:
-        a[...] = np.asarray(flat[start : start + a.size], dtype=a.dtype).reshape(a.shape)
-        start += a.size
-
-
-def _working_copy(net: Network, config: TrainConfig) -> Network:
-    """A copy of the network (taken once per run) with the run's settings in its [training] table."""
-    work = copy.deepcopy(net)
-    t = work.training
-    if config.learning_rate is not None:
-        t.learning_rate = config.learning_rate
-    if config.batch is not None:
-        t.batch = config.batch
-    if config.reduction is not None:
-        t.reduction = config.reduction
-    if config.seed is not None:
-        t.seed = config.seed
-    if config.epochs is not None:
-        t.epochs = config.epochs
-    if config.dtype is not None and config.dtype != t.dtype:
-        t.dtype = config.dtype
-        for layer in work.layers:
-            layer.weight, layer.bias, layer.alpha = (
-                a.astype(config.dtype) for a in (layer.weight, layer.bias, layer.alpha)
-            )
-    return work
-
-
-def _checked(net: Network, x: Array, y: Array, what: str) -> tuple[Array, Array]:
-    # Keep the caller's floating dtype: a float32 data set is not copied to float64 on the way in.
-    x, y = np.asarray(x), np.asarray(y)
-    x = x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
-    y = y if np.issubdtype(y.dtype, np.floating) else y.astype(np.float64)
-    if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
-        raise ChainruleError(f"{what}: expected x as (examples, inputs) and y as (examples, outputs)")
-    if not len(x):
-        raise ChainruleError(f"{what}: expected at least one example, got none")
-    if x.shape[1] != len(net.input_names):
-        raise ChainruleError(
-            f"{what}: expected {len(net.input_names)} input columns for the network's inputs "
-            f"({', '.join(net.input_names[:6])}), got {x.shape[1]}"
-        )
-    if y.shape[1] != net.output_layer.units:
-        raise ChainruleError(
-            f"{what}: expected {net.output_layer.units} target column(s) for the network's outputs, got {y.shape[1]}"
-        )
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ChainruleError(f"{what}: expected finite numbers, got NaN or infinity")
-    return x, y
 
 
 @contextmanager

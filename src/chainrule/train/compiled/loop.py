@@ -20,29 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine.network import Network
-
-ACTIVATION_CODES = {
-    "identity": 0,
-    "binary_step": 1,
-    "sigmoid": 2,
-    "tanh": 3,
-    "relu": 4,
-    "leaky_relu": 5,
-    "elu": 6,
-    "selu": 7,
-    "softmax": 8,
-    "swish": 9,
-    "gelu": 10,
-    "softplus": 11,
-}
-LOSS_CODES = {
-    "half_squared_error": 0,
-    "squared_error": 1,
-    "mse": 2,
-    "binary_cross_entropy": 3,
-    "cross_entropy": 4,
-    "hinge": 5,
-}
+from chainrule.train.compiled.codes import ACTIVATION_CODES, BIAS_CODES, LOSS_CODES
 
 
 @dataclass
@@ -55,7 +33,7 @@ class Packed:
     fan_in: np.ndarray
     w_off: np.ndarray
     b_off: np.ndarray
-    bias_mode: np.ndarray  # 0 none, 1 shared, 2 per neuron
+    bias_mode: np.ndarray  # codes.BIAS_NONE, BIAS_SHARED or BIAS_NEURON per layer
     act: np.ndarray
     alpha: np.ndarray
     a_off: np.ndarray  # where each layer's activations start in the activation buffer (0: the input)
@@ -127,7 +105,7 @@ def pack(net: Network, dtype: Any = None) -> Packed:
         fan_in=np.array([la.weight.shape[1] for la in net.layers], dtype=np.int64),
         w_off=np.array(w_off, dtype=np.int64),
         b_off=np.array(b_off, dtype=np.int64),
-        bias_mode=np.array([{"none": 0, "shared": 1, "neuron": 2}[la.bias_mode] for la in net.layers], dtype=np.int64),
+        bias_mode=np.array([BIAS_CODES[la.bias_mode] for la in net.layers], dtype=np.int64),
         act=np.array([ACTIVATION_CODES[la.activation.name] for la in net.layers], dtype=np.int64),
         alpha=np.array([la.alpha_value() for la in net.layers], dtype=dtype),
         a_off=np.array(a_off, dtype=np.int64),

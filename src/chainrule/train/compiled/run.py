@@ -1,8 +1,9 @@
-"""`chainrule train` on the compiled path: whole chunks of epochs, each evaluated, in numba.
+"""The compiled path as an `EpochRunner`: whole chunks of epochs, each evaluated, in numba.
 
-Used by `Trainer.run` for plain SGD wherever `sgd.choose_path` picks the compiled loop; the
-records it makes and the stopping rules it applies are the NumPy loop's, and the tests hold the
-two paths' parameters and metrics to 1e-12.
+`Trainer` uses it for plain SGD wherever `paths.choose_path` picks the compiled loop; the records
+it makes are the NumPy loop's, and the tests hold the two paths' parameters and metrics to 1e-12.
+Chunks grow until a call (with the trainer's work on its records) takes about CHUNK_SECONDS, so
+progress updates often and Ctrl-C, checked between chunks, answers within a fraction of a second.
 """
 
 from __future__ import annotations
@@ -10,145 +11,145 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Sequence
 
 import numpy as np
 
-from chainrule.engine.network import Network
 from chainrule.train.compiled import loop as fast
-from chainrule.train.trainer import CLASSIFIER_LOSSES, Array, Callback, EpochRecord, StopReason, Trainer, TrainResult
+from chainrule.train.config import non_finite_parameter
+from chainrule.train.records import EpochRecord, classify_mode
+from chainrule.train.runner import TrainingRun
+
+Array = np.ndarray
+CHUNK_SECONDS = 0.05
+MAX_CHUNK = 10_000  # epochs a chunk: bounds the records a chunk makes at once (memory)
 
 
-def classify_mode(net: Network) -> tuple[int, float]:
-    """How `accuracy` judges an output, as the compiled loop takes it: (0 none | 1 cut | 2 argmax, cut)."""
-    if net.loss.name not in CLASSIFIER_LOSSES:
-        return 0, 0.0
-    if net.output_layer.units == 1:
-        return 1, 0.0 if net.loss.name == "hinge" else 0.5
-    return 2, 0.0
+def _data(run: TrainingRun) -> tuple[Array, Array, Array, Array]:
+    x, y = run.x, run.y
+    if run.x_val is not None and run.y_val is not None:
+        return x, y, run.x_val, run.y_val
+    return x, y, np.empty((0, x.shape[1]), x.dtype), np.empty((0, y.shape[1]), y.dtype)
 
 
-def _data(t: Trainer) -> tuple[Array, Array, Array, Array]:
-    empty = np.empty((0, t.x.shape[1]), t.x.dtype), np.empty((0, t.y.shape[1]), t.y.dtype)
-    return (t.x, t.y, *((t.x_val, t.y_val) if t.x_val is not None and t.y_val is not None else empty))
+class CompiledEpochs:
+    """Epochs of plain SGD in the compiled loop, on the run's parameters packed into one array."""
+
+    name = "compiled"
+
+    def __init__(self) -> None:
+        self.packed: fast.Packed | None = None
+        self._chunk = 1
+        self._last_call: float | None = None
+        self._loaded = False
+
+    def load(self, run: TrainingRun) -> None:
+        """Load the compiled loop for this run's types (on a fresh install: build it, for seconds),
+        by running it for zero epochs."""
+        packed = fast.pack(run.net)
+        classify, cut = classify_mode(run.net)
+        mean = run.net.training.reduction == "mean"
+        orders = np.empty((0, len(run.x)), np.int64)
+        fast.train_and_evaluate(packed, _data(run), orders, run.size, mean, np.empty(0), classify, cut, 0.0)
+        self._loaded = True
+
+    def begin(self, run: TrainingRun) -> None:
+        if not self._loaded:
+            self.load(run)
+        self.packed = fast.pack(run.net)
+        self._chunk, self._last_call = 1, None
+
+    def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
+        assert self.packed is not None, "begin() first"
+        now = time.perf_counter()
+        if self._last_call is not None:  # the whole last round: the loop, the records, the callbacks
+            took = max(now - self._last_call, 1e-6)
+            self._chunk = max(1, min(MAX_CHUNK, int(self._chunk * CHUNK_SECONDS / took)))
+        self._last_call = now
+        count = max(1, min(limit, self._chunk))
+        lrs = run.learning_rates(count)
+        orders = np.empty((count, len(run.x)), dtype=np.int64)  # writable: numba compiles read-only views anew
+        for c in range(count):
+            orders[c] = run.next_order()
+        before = self.packed.params.copy()
+        done, metrics = self._train(run, orders, lrs)
+        bad = self._first_non_finite(run, metrics)
+        if bad is not None:
+            run.divergence = self._what(run, metrics[bad])
+            self.packed.params[...] = before  # and again up to the epoch before: its finite parameters
+            self._train(run, orders[:bad], lrs[:bad])
+            done = bad + 1
+        self.packed.unpack_into(run.net)
+        records = _records(run, metrics[:done], lrs, time.perf_counter() - now)
+        finished = records[-1] if bad is None else (records[-2] if bad else None)
+        run.epoch += len(records) - (bad is not None)
+        run.updates = finished.updates if finished is not None else run.updates
+        return records
+
+    def _train(self, run: TrainingRun, orders: Array, lrs: Array) -> tuple[int, Array]:
+        assert self.packed is not None
+        classify, cut = classify_mode(run.net)
+        until = -math.inf if run.until_loss is None else run.until_loss
+        mean = run.net.training.reduction == "mean"
+        return fast.train_and_evaluate(self.packed, _data(run), orders, run.size, mean, lrs, classify, cut, until)
+
+    def _first_non_finite(self, run: TrainingRun, metrics: Array) -> int | None:
+        """The first epoch whose loss is not finite; the chunk's last when only a parameter is not."""
+        assert self.packed is not None
+        bad = ~np.isfinite(metrics[:, 0])
+        if run.x_val is not None:
+            bad |= ~np.isfinite(metrics[:, 2])
+        if bad.any():
+            return int(np.argmax(bad))
+        if len(metrics) and not np.isfinite(self.packed.params).all():
+            return len(metrics) - 1
+        return None
+
+    def _what(self, run: TrainingRun, row: Array) -> str:
+        assert self.packed is not None
+        if not math.isfinite(row[0]):
+            return f"the loss became {row[0]}"
+        self.packed.unpack_into(run.net)
+        name = non_finite_parameter(run.net)
+        return f"parameter {name} became {run.net.parameters()[name]}" if name else "the validation loss"
 
 
-def load_loop(t: Trainer) -> None:
-    """Load the compiled loop for this run's types (on a fresh install: build it, for seconds),
-    by running it for zero epochs."""
-    assert t.packed is not None
-    n = len(t.x)
-    classify, cut = classify_mode(t.net)
-    fast.train_and_evaluate(
-        t.packed, _data(t), np.empty((0, n), np.int64), t.size, True, np.empty(0), classify, cut, 0.0
-    )
+def _records(run: TrainingRun, metrics: Array, lrs: Array, took: float) -> list[EpochRecord]:
+    """The chunk's epochs as records (plain floats; the chunk's time shared out evenly).
 
-
-def run_compiled(t: Trainer, callbacks: Sequence[Callback]) -> TrainResult:
-    """Whole chunks of epochs in the compiled loop, each epoch evaluated there as `_record` would.
-
-    Chunks grow until one takes about 50 ms, so progress still updates often and Ctrl-C answers
-    fast; with --patience a chunk is one epoch (the best parameters are kept epoch by epoch).
-    """
-    assert t.packed is not None
-    n, size = len(t.x), t.size
-    per_epoch = -(-n // size)
-    classify, cut = classify_mode(t.net)
-    until = -math.inf if t.config.until_loss is None else t.config.until_loss
-    data = _data(t)
-    load_loop(t)  # before the clock starts
-    start = time.perf_counter() - t.elapsed
-    stopped: StopReason | None = None
-    chunk = 1
-    while t.epoch < t.epochs and stopped is None:
-        count = 1 if t.config.patience is not None else min(chunk, t.epochs - t.epoch)
-        if t.sync_every:  # end a chunk where a checkpoint is due, so it saves that epoch's parameters
-            count = min(count, t.sync_every - t.epoch % t.sync_every)
-        base_lr = t.net.training.learning_rate
-        if t.config.schedule.kind == "constant":
-            lrs = np.full(count, base_lr)
-        else:
-            lrs = np.array([t.config.schedule.rate(base_lr, t.epoch + c, t.epochs) for c in range(count)])
-        if t.config.shuffle and size < n:
-            orders = np.empty((count, n), dtype=np.int64)
-            for c in range(count):
-                t.rng.shuffle(t.order)
-                orders[c] = t.order
-        else:
-            orders = np.empty((count, n), dtype=np.int64)  # writable: numba compiles read-only views anew
-            orders[:] = t.order
-        began = time.perf_counter()
-        _done, metrics = fast.train_and_evaluate(
-            t.packed, data, orders, size, t.net.training.reduction == "mean", lrs, classify, cut, until
-        )
-        t.packed.unpack_into(t.net)
-        took = time.perf_counter() - began
-        chunk = max(1, min(100_000, int(count * 0.05 / max(took, 1e-6))))
-        records = _records(t, metrics, lrs, classify, per_epoch, began - start, took)
-        t.history += records
-        t.epoch, t.updates = records[-1].epoch, records[-1].updates
-        t.elapsed = records[-1].seconds
-        for record in records:
-            for callback in callbacks:
-                callback(record)
-        # --until-loss already ended the chunk in the compiled loop; --patience runs one epoch a chunk.
-        stopped = t._should_stop(records[-1])
-        if t.stop_requested and stopped is None:
-            stopped = "interrupted"
-    t.elapsed = time.perf_counter() - start
-    best_epoch = None
-    if stopped == "patience" and t.best is not None:
-        t._restore(t.best[2])
-        best_epoch = t.best[1]
-    return TrainResult(t.net, list(t.history), stopped or "epochs", best_epoch, t.elapsed)
-
-
-def _records(
-    t: Trainer, metrics: Array, lrs: Array, classify: int, per_epoch: int, before: float, took: float
-) -> list[EpochRecord]:
-    """The chunk's epochs as records (plain floats; the chunk's time shared out evenly)."""
-    has_val = t.x_val is not None
+    Column by column, then one constructor call per record: half the time of building each record
+    from a row, which counts when an epoch is a single microsecond-long update. The cyclic garbage
+    collector waits meanwhile (the records make no cycles)."""
     done = len(metrics)
-    # Up to 100,000 small records a chunk: the cyclic garbage collector would rescan the growing
-    # history on every few thousand of them (they make no cycles), so it waits meanwhile.
+    per_epoch = -(-len(run.x) // run.size)
+    step = np.arange(1, done + 1)
+    none = [None] * done
+    has_val = run.x_val is not None
+    classify = bool(classify_mode(run.net)[0])
+
+    def column(j: int, present: bool) -> list[float] | list[None]:
+        return metrics[:, j].tolist() if present else none
+
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _make_records(t, metrics, lrs, classify, per_epoch, before, took, has_val, done)
+        return list(
+            map(
+                EpochRecord,
+                (run.epoch + step).tolist(),
+                metrics[:, 0].tolist(),
+                column(2, has_val),
+                column(1, classify),
+                column(3, classify and has_val),
+                lrs[:done].tolist(),
+                (run.updates + step * per_epoch).tolist(),
+                (run.elapsed + took * step / done).tolist(),
+            )
+        )
     finally:
         if collecting:
             gc.enable()
 
 
-def _make_records(
-    t: Trainer,
-    metrics: Array,
-    lrs: Array,
-    classify: int,
-    per_epoch: int,
-    before: float,
-    took: float,
-    has_val: bool,
-    done: int,
-) -> list[EpochRecord]:
-    # Column by column, then one constructor call per record: half the time of building each
-    # record from a row, which counts when an epoch is a single microsecond-long update.
-    step = np.arange(1, done + 1)
-    none = [None] * done
-
-    def column(j: int, present: bool) -> list[float] | list[None]:
-        return metrics[:done, j].tolist() if present else none
-
-    return list(
-        map(
-            EpochRecord,
-            (t.epoch + step).tolist(),
-            metrics[:done, 0].tolist(),
-            column(2, has_val),
-            column(1, bool(classify)),
-            column(3, bool(classify) and has_val),
-            lrs[:done].tolist(),
-            (t.updates + step * per_epoch).tolist(),
-            (before + took * step / done).tolist(),
-        )
-    )
+def load_loop(run: TrainingRun) -> None:
+    """Load (on a fresh install: build) the compiled loop for this run's types."""
+    CompiledEpochs().load(run)

@@ -1,0 +1,69 @@
+"""`chainrule predict`: a trained network's outputs for one example, or for every row of a CSV file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from chainrule.engine.network import Network
+from chainrule.errors import ChainruleError
+from chainrule.io import data as datasets
+from chainrule.io import netfile
+
+FilePath = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.command()
+@click.argument("file", type=FilePath)
+@click.argument("inputs", nargs=-1, type=float)
+@click.option("--data", "csv_path", type=FilePath, help="Predict every row of this CSV file.")
+@click.option("-o", "--output", type=FilePath, help="Write the predictions (CSV with --data) to this file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def predict(file: Path, inputs: tuple[float, ...], csv_path: Path | None, output: Path | None, fmt: str) -> None:
+    """The trained network's outputs for INPUTS (one example), or for every row of --data."""
+    from chainrule.cli.common import write_output
+
+    net = netfile.load(file, require_examples=False)
+    if csv_path is not None:
+        if inputs:
+            raise ChainruleError("predict: expected either INPUTS or --data, not both")
+        columns = net.data.columns if net.data and net.data.columns else net.input_names
+        x = datasets.encode_inputs(csv_path, columns)
+    else:
+        if len(inputs) != len(net.input_names):
+            raise ChainruleError(
+                f"predict: expected {len(net.input_names)} inputs ({', '.join(net.input_names)}), got {len(inputs)}"
+            )
+        x = np.array([inputs])
+    out = net.forward(datasets.prepare_inputs(net, x)).output
+    classes = predicted_classes(net, out)
+    names = net.output_layer.neuron_names
+    if csv_path is not None and fmt == "text":
+        rows = [",".join([*names, *(["class"] if classes else [])])]
+        for i, o in enumerate(out):
+            rows.append(",".join([*(repr(float(v)) for v in o), *([classes[i]] if classes else [])]))
+        write_output("\n".join(rows) + "\n", output)
+    elif fmt == "json":
+        doc: dict[str, Any] = {"outputs": out.tolist() if csv_path else out[0].tolist()}
+        if classes:
+            doc["class"] = classes if csv_path else classes[0]
+        write_output(json.dumps(doc) + "\n", output)
+    else:
+        lines = [f"{n} = {float(v)!r}" for n, v in zip(names, out[0], strict=True)]
+        lines += [f"class = {classes[0]}"] if classes else []
+        write_output("\n".join(lines) + "\n", output)
+
+
+def predicted_classes(net: Network, out: np.ndarray) -> list[str]:
+    """The class name per row when the network was trained on labelled data; else nothing."""
+    if net.data is None or not net.data.classes:
+        return []
+    names = net.data.classes
+    if out.shape[1] == 1:
+        cut = 0.0 if net.loss.name == "hinge" else 0.5
+        return [names[int(v > cut)] for v in out[:, 0]]
+    return [names[int(i)] for i in np.argmax(out, axis=1)]

@@ -1,0 +1,74 @@
+"""The files `chainrule train` writes, checked before training starts: -o, --checkpoint, --history, --plot.
+
+A run that trains for an hour and then cannot write its result has lost the hour: each path is
+checked first (a file name, in a folder that exists and can be written, not a folder itself, no
+two options naming the same file).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chainrule.errors import ChainruleError
+from chainrule.train.checkpoint import beside
+
+
+def writable(value: str | None, option: str) -> Path | None:
+    """`value` as a path that a file can be written to, or one clear error naming the option."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise ChainruleError(f"{option}: expected a file name, got an empty one")
+    path = Path(value)
+    if path.is_dir():
+        raise ChainruleError(f"{option} {value}: is a folder; expected a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ChainruleError(f"{option} {value}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ChainruleError(f"{option} {value}: cannot write in the folder {folder} (permission denied)")
+    return path
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where this run writes: the network, its checkpoint, the history CSV and the plot."""
+
+    network: Path | None
+    checkpoint: Path | None  # named with --checkpoint
+    history: Path | None
+    plot: Path | None
+    every: int | None  # --checkpoint-every
+
+    @classmethod
+    def check(cls, opts: dict[str, Any]) -> Outputs:
+        out = cls(
+            network=writable(opts["output"], "-o"),
+            checkpoint=writable(opts["checkpoint"], "--checkpoint"),
+            history=writable(opts["history"], "--history"),
+            plot=writable(opts["plot"], "--plot"),
+            every=opts["checkpoint_every"],
+        )
+        named = [(o, p) for o, p in (("-o", out.network), ("--checkpoint", out.checkpoint_file),
+                                     ("--history", out.history), ("--plot", out.plot)) if p]  # fmt: skip
+        seen: dict[str, str] = {}
+        for option, path in named:
+            key = os.path.realpath(path)
+            if key in seen:
+                raise ChainruleError(f"{option} {path}: the same file as {seen[key]}; expected different files")
+            seen[key] = option
+        if out.every and out.checkpoint_file is None:
+            raise ChainruleError("--checkpoint-every: expected --checkpoint FILE (or -o FILE, to save beside it)")
+        if out.checkpoint_file is not None and out.checkpoint is None:
+            writable(str(out.checkpoint_file), "-o (its checkpoint)")
+        return out
+
+    @property
+    def checkpoint_file(self) -> Path | None:
+        """Where a checkpoint goes: --checkpoint, or beside -o (never the working folder unasked)."""
+        if self.checkpoint is not None:
+            return self.checkpoint
+        return beside(self.network) if self.network is not None else None

@@ -1,0 +1,185 @@
+"""Checkpoints: the state of a run, saved so that resuming gives the uninterrupted run's numbers.
+
+A checkpoint holds what the next update needs and nothing that grows with the run: the network's
+parameters (as a network document without examples), the optimizer's state, the random stream,
+the epoch, the position in the epoch and its example order. Not the history: `--history FILE`
+keeps that on disk as training goes. Written atomically (a temporary file, then a rename).
+
+    trainer = Trainer(net, x, y, config)
+    load_checkpoint(trainer, "run.checkpoint.json")   # continue where it stopped
+    trainer.run()
+    save_checkpoint(trainer, "run.checkpoint.json")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.io import netfile
+from chainrule.train.trainer import Trainer
+
+FORMAT = "chainrule-checkpoint/2"
+FORMATS = ("chainrule-checkpoint/1", FORMAT)  # /1 also held the whole history, which is ignored
+
+
+def beside(output: str | os.PathLike[str]) -> Path:
+    """Where an interrupted run's checkpoint goes when none was named: next to its -o file."""
+    out = Path(output)
+    return out.with_name(f"{out.stem}.checkpoint.json")
+
+
+def state_of(trainer: Trainer) -> dict[str, Any]:
+    """Everything beyond the parameters that an exact resume needs, as plain data."""
+    best = None
+    if trainer.best is not None:
+        flat = [float(v) for a in trainer.best[2] for v in a.ravel()]
+        best = {"val_loss": trainer.best[0], "epoch": trainer.best[1], "parameters": flat}
+    return {
+        "epoch": trainer.epoch,
+        "position": trainer.position,
+        "updates": trainer.updates,
+        "elapsed": trainer.elapsed,
+        "order": [int(i) for i in trainer.order],
+        "rng": json.dumps(trainer.rng.bit_generator.state),
+        "optimizer": trainer.optimizer.state_dict(),
+        "best": best,
+    }
+
+
+def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> None:
+    """The network's parameters and the trainer's state, as readable JSON, written atomically."""
+    doc = {
+        "format": FORMAT,
+        "network": netfile.to_dict(trainer.net, include_examples=False),
+        "trainer": state_of(trainer),
+    }
+    netfile.write_atomic(path, json.dumps(doc) + "\n")
+
+
+def load_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> None:
+    """Continue `trainer` from a checkpoint of the same network and data; a damaged or foreign
+    checkpoint is refused with one line naming the file and the key, and the trainer is unchanged."""
+    doc = netfile.read_document(path)
+    if doc.get("format") not in FORMATS or not isinstance(doc.get("network"), dict):
+        raise ChainruleError(f"{path}: expected a chainrule checkpoint (written by --checkpoint or Ctrl-C)")
+    saved = netfile.from_dict(doc["network"], source=str(path), require_examples=False)
+    shapes = [(la.weight.shape, la.bias.shape) for la in saved.layers]
+    if saved.parameter_names() != trainer.net.parameter_names() or shapes != [
+        (la.weight.shape, la.bias.shape) for la in trainer.net.layers
+    ]:
+        raise ChainruleError(f"{path}: expected a checkpoint of {trainer.net.source}; it is of another network")
+    state = _State(path, doc.get("trainer"))
+    n = len(trainer.x)
+    epoch, position, updates = state.count("epoch"), state.count("position"), state.count("updates")
+    if position >= n:
+        state.fail("position", f"fewer than the {n} training examples", position)
+    order = state.order(n)
+    rng = state.rng(trainer.rng)
+    optimizer = state.optimizer(trainer)
+    best = state.best(trainer)
+    elapsed = state.number("elapsed")
+    # Checked throughout: only now does the trainer change.
+    for mine, theirs in zip(trainer.net.layers, saved.layers, strict=True):
+        mine.weight[...], mine.bias[...], mine.alpha[...] = theirs.weight, theirs.bias, theirs.alpha
+    trainer.order[...] = order
+    trainer.epoch, trainer.position, trainer.updates, trainer.elapsed = epoch, position, updates, elapsed
+    trainer.rng.bit_generator.state = rng
+    trainer.optimizer.load_state_dict(optimizer)
+    trainer.best = best
+
+
+class _State:
+    """The "trainer" table of a checkpoint, read key by key with errors that name the key."""
+
+    def __init__(self, path: str | os.PathLike[str], table: object) -> None:
+        self.path = path
+        if not isinstance(table, dict):
+            raise ChainruleError(f"{path}: trainer: expected a table of the run's state")
+        self.table: dict[str, Any] = table
+
+    def fail(self, key: str, expected: str, got: object) -> NoReturn:
+        shown = repr(got) if len(repr(got)) < 40 else f"{type(got).__name__} ({len(repr(got))} characters)"
+        raise ChainruleError(f"{self.path}: trainer.{key}: expected {expected}, got {shown}")
+
+    def get(self, key: str) -> Any:
+        if key not in self.table:
+            raise ChainruleError(f"{self.path}: trainer.{key}: missing (the checkpoint is incomplete)")
+        return self.table[key]
+
+    def count(self, key: str) -> int:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(key, "a whole number ≥ 0", value)
+        return int(value)
+
+    def number(self, key: str) -> float:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            self.fail(key, "a finite number", value)
+        return float(value)
+
+    def numbers(self, key: str, values: object, size: int) -> np.ndarray:
+        if not isinstance(values, list) or len(values) != size:
+            self.fail(key, f"a list of {size} numbers", values)
+        try:
+            array = np.array(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            self.fail(key, f"a list of {size} numbers", values)
+        if array.shape != (size,) or not np.isfinite(array).all():
+            self.fail(key, f"a list of {size} finite numbers", values)
+        return array
+
+    def order(self, n: int) -> np.ndarray:
+        order = self.get("order")
+        ok = isinstance(order, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in order)
+        if not ok or sorted(order) != list(range(n)):
+            self.fail("order", f"an order of the {n} training examples (this run's data)", order)
+        return np.asarray(order, dtype=np.int64)
+
+    def rng(self, like: np.random.Generator) -> dict[str, Any]:
+        text = self.get("rng")
+        probe = type(like.bit_generator)()
+        try:
+            probe.state = json.loads(text) if isinstance(text, str) else None  # type: ignore[assignment]
+        except (ValueError, TypeError, KeyError):
+            self.fail("rng", f"the state of a {type(like.bit_generator).__name__} random generator", text)
+        return dict(probe.state)
+
+    def optimizer(self, trainer: Trainer) -> dict[str, Any]:
+        table = self.get("optimizer")
+        name = trainer.optimizer.name
+        if not isinstance(table, dict) or table.get("optimizer") != name:
+            self.fail("optimizer", f"the state of the {name} optimizer (the same --optimizer)", table)
+        if isinstance(table.get("steps"), bool) or not isinstance(table.get("steps"), int) or table["steps"] < 0:
+            self.fail("optimizer.steps", "a whole number ≥ 0", table.get("steps"))
+        size = sum(p.size for p in trainer.optimizer.params)
+        for key in trainer.optimizer.state:
+            self.numbers(f"optimizer.{key}", table.get(key), size)
+        return table
+
+    def best(self, trainer: Trainer) -> tuple[float, int, list[np.ndarray]] | None:
+        best = self.table.get("best")
+        if best is None:
+            return None
+        if not isinstance(best, dict):
+            self.fail("best", "a table of the best epoch (--patience)", best)
+        size = sum(p.size for p in trainer.optimizer.params)
+        flat = self.numbers("best.parameters", best.get("parameters"), size)
+        epoch = best.get("epoch")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            self.fail("best.epoch", "a whole number ≥ 0", epoch)
+        val_loss = best.get("val_loss")
+        if isinstance(val_loss, bool) or not isinstance(val_loss, int | float) or not math.isfinite(val_loss):
+            self.fail("best.val_loss", "a finite number", val_loss)
+        values, start = [], 0
+        for p in trainer.optimizer.params:
+            values.append(flat[start : start + p.size].reshape(p.shape).astype(p.dtype))
+            start += p.size
+        return float(val_loss), int(epoch), values

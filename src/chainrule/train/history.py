@@ -1,0 +1,104 @@
+"""A run's history, bounded: the last epochs, a fixed-size curve for plots, and the full CSV on disk.
+
+A long run makes millions of epoch records; keeping them all costs memory that grows without end
+and a checkpoint that grows with it. `History` keeps the last RECENT records and a curve of at most
+CURVE_POINTS of them, evenly spaced: when the curve fills, every other point goes and the spacing
+doubles, so the curve always covers the whole run. `HistoryFile` appends every record to a CSV
+file as training goes (what `--history` asks for), so nothing is lost on disk either.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from collections import deque
+from dataclasses import astuple, fields
+from pathlib import Path
+
+from chainrule.train.records import EpochRecord
+
+RECENT = 100  # the last epochs kept whole
+CURVE_POINTS = 2_000  # at most this many (plus the last epoch) in the plotted curve
+FLUSH_SECONDS = 1.0  # the history file reaches the disk at least this often: a kill loses at most that
+
+COLUMNS = [f.name for f in fields(EpochRecord)]
+
+
+class History:
+    """The bounded memory of a run's epochs: `recent`, `curve`, and the best epoch's record."""
+
+    def __init__(self, recent: int = RECENT, points: int = CURVE_POINTS) -> None:
+        self.recent: deque[EpochRecord] = deque(maxlen=recent)
+        self._curve: list[EpochRecord] = []
+        self._points = points
+        self._every = 1  # the curve keeps the epochs whose number is a multiple of this
+        self.count = 0  # records added
+        self.kept: EpochRecord | None = None  # with --patience: the record of the parameters kept
+
+    def add(self, record: EpochRecord) -> None:
+        self.count += 1
+        self.recent.append(record)
+        if record.epoch % self._every:
+            return
+        self._curve.append(record)
+        if len(self._curve) > self._points:
+            self._every *= 2
+            self._curve = [r for r in self._curve if r.epoch % self._every == 0]
+
+    @property
+    def last(self) -> EpochRecord | None:
+        return self.recent[-1] if self.recent else None
+
+    def curve(self) -> list[EpochRecord]:
+        """Every epoch while there are few; evenly spaced ones after, and always the last."""
+        points = list(self._curve)
+        last = self.last
+        if last is not None and (not points or points[-1] is not last):
+            points.append(last)
+        return points
+
+
+def csv_row(record: EpochRecord) -> list[object]:
+    """A record as CSV cells: floats in full (repr) precision, empty where a metric does not apply."""
+    return ["" if v is None else repr(v) if isinstance(v, float) else v for v in astuple(record)]
+
+
+class HistoryFile:
+    """`--history FILE`: one CSV row per epoch, appended as training goes; a resumed run keeps the
+    rows up to the epoch it resumes from and appends after them."""
+
+    def __init__(self, path: str | os.PathLike[str], resume_after: int | None = None) -> None:
+        self.path = Path(path)
+        if resume_after is not None and self.path.is_file():
+            _keep_rows_up_to(self.path, resume_after)
+            self._fh: io.TextIOWrapper = self.path.open("a", newline="", encoding="utf-8")
+        else:
+            self._fh = self.path.open("w", newline="", encoding="utf-8")
+            csv.writer(self._fh).writerow(COLUMNS)
+        self._writer = csv.writer(self._fh)
+        self._flushed = time.monotonic()
+
+    def __call__(self, record: EpochRecord) -> None:
+        self._writer.writerow(csv_row(record))
+        now = time.monotonic()
+        if now - self._flushed >= FLUSH_SECONDS:
+            self._fh.flush()
+            self._flushed = now
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _keep_rows_up_to(path: Path, epoch: int) -> None:
+    """Drop the rows after `epoch` (an earlier run went further than its checkpoint), streaming."""
+    from chainrule.io.netwrite import temporary_path
+
+    tmp = temporary_path(path)
+    with path.open(newline="", encoding="utf-8") as src, tmp.open("w", newline="", encoding="utf-8") as dst:
+        out = csv.writer(dst)
+        for i, row in enumerate(csv.reader(src)):
+            if i == 0 or (row and row[0].isdigit() and int(row[0]) <= epoch):
+                out.writerow(row)
+    os.replace(tmp, path)

@@ -1,0 +1,82 @@
+"""What an epoch leaves behind: its metrics (`EpochRecord`), how they are measured, and why a run stopped.
+
+The loss reported after an epoch is the mean of the examples' losses over the whole training set
+(and validation set), evaluated with the updated parameters, whatever the update's reduction, so
+runs with different batch settings compare. Every path (compiled, lean NumPy, NumPy) reports these
+same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from chainrule.engine.network import Network
+from chainrule.train.compiled.codes import CLASSIFY_ARGMAX, CLASSIFY_CUT, CLASSIFY_NONE
+
+Array = np.ndarray
+StopReason = Literal["epochs", "until_loss", "patience", "interrupted", "diverged"]
+CLASSIFIER_LOSSES = ("binary_cross_entropy", "cross_entropy", "hinge")
+
+STOP_WORDS: dict[str, str] = {
+    "epochs": "reached the number of epochs",
+    "until_loss": "reached the target loss (--until-loss)",
+    "patience": "validation loss stopped improving (--patience)",
+    "interrupted": "interrupted (Ctrl-C) after the current update",
+    "diverged": "diverged (a loss or parameter stopped being a finite number)",
+}
+
+
+@dataclass(slots=True)
+class EpochRecord:
+    """The metrics after one epoch: what the progress bar, the history CSV and the plot show."""
+
+    epoch: int
+    loss: float
+    val_loss: float | None
+    accuracy: float | None
+    val_accuracy: float | None
+    learning_rate: float
+    updates: int
+    seconds: float
+
+    def finite(self) -> bool:
+        """Whether the training (and validation) loss are finite numbers: false once a run diverged."""
+        return math.isfinite(self.loss) and (self.val_loss is None or math.isfinite(self.val_loss))
+
+
+EVAL_SLICE = 1024  # examples per forward pass when evaluating: memory stays bounded on large data
+
+
+def evaluate(net: Network, x: Array, y: Array) -> tuple[float, float | None]:
+    """The mean loss over the examples, (1/n) Σᵢ L(ŷᵢ, yᵢ), and, for a classifier, the fraction classified right."""
+    total, right = 0.0, 0.0
+    for s in range(0, len(x), EVAL_SLICE):
+        fwd = net.forward(x[s : s + EVAL_SLICE])
+        total += float(np.sum(net.example_losses(fwd, y[s : s + EVAL_SLICE])))
+        acc = accuracy(net, fwd.output, y[s : s + EVAL_SLICE])
+        right += 0.0 if acc is None else acc * len(fwd.output)
+    n = max(len(x), 1)
+    return total / n, (right / n if net.loss.name in CLASSIFIER_LOSSES else None)
+
+
+def accuracy(net: Network, output: Array, y: Array) -> float | None:
+    """argmax agreement for several outputs; one output: the same side of 0.5 (of 0 for hinge)."""
+    if net.loss.name not in CLASSIFIER_LOSSES or not len(y):
+        return None
+    if output.shape[1] == 1:
+        cut = 0.0 if net.loss.name == "hinge" else 0.5
+        return float(np.mean((output[:, 0] > cut) == (y[:, 0] > cut)))
+    return float(np.mean(np.argmax(output, axis=1) == np.argmax(y, axis=1)))
+
+
+def classify_mode(net: Network) -> tuple[int, float]:
+    """How `accuracy` judges an output, as the compiled loop takes it: (codes.CLASSIFY_*, the cut)."""
+    if net.loss.name not in CLASSIFIER_LOSSES:
+        return CLASSIFY_NONE, 0.0
+    if net.output_layer.units == 1:
+        return CLASSIFY_CUT, 0.0 if net.loss.name == "hinge" else 0.5
+    return CLASSIFY_ARGMAX, 0.0

@@ -1,0 +1,161 @@
+"""Ctrl-C: a run stops within a second, saves once, survives a second Ctrl-C, and resumes exactly."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from chainrule.cli.main import main
+from chainrule.io import netfile
+from conftest import EXAMPLES, ROOT
+
+XOR = str(EXAMPLES / "xor.toml")
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def _chainrule(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "chainrule", "train", *args]
+    return subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_rows(path: Path, timeout: float = 60.0) -> None:
+    """Until the run has written history rows: training has started (the compiled loop is loaded)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists() and path.stat().st_size > 4096:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run wrote no history")
+
+
+def _interrupt(run: subprocess.Popen[str]) -> tuple[float, str]:
+    """Send SIGINT; (seconds until the run said it stopped and saved, its stderr). The process
+    itself must be gone within a few seconds more (the interpreter's teardown of numba and NumPy
+    takes a few tenths of a second, more on a busy machine)."""
+    assert run.stderr is not None
+    lines: list[tuple[float, str]] = []
+    reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), line) for line in run.stderr))  # type: ignore[union-attr]
+    reader.start()
+    run.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    run.wait(timeout=30)
+    assert time.monotonic() - sent < 5.0
+    reader.join()
+    last = lines[-1][0] - sent if lines else float("inf")
+    return last, "".join(line for _, line in lines)
+
+
+def test_sigint_stops_within_a_second_saves_and_resumes_exactly(tmp_path: Path) -> None:
+    run = _chainrule(XOR, "--epochs", "100000000", "-o", "out.toml", "--history", "h.csv", "-q", cwd=tmp_path)
+    _wait_for_rows(tmp_path / "h.csv")
+    time.sleep(0.3)
+    took, stderr = _interrupt(run)
+    assert took < 1.0, stderr  # stopped, saved and said so
+    assert run.returncode == 130, stderr
+    assert "saving out.toml and out.checkpoint.json …" in stderr and "--resume out.checkpoint.json" in stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv", "out.checkpoint.json", "out.toml"]
+    epoch = json.loads((tmp_path / "out.checkpoint.json").read_text())["trainer"]["epoch"]
+    assert epoch > 0 and netfile.load(tmp_path / "out.toml").training.epochs == 100000000
+    assert (tmp_path / "h.csv").read_text().splitlines()[-1].split(",")[0] == str(epoch)  # the CSV up to it
+    # Resumed for 50 more epochs: the same file as a run of that many epochs from the start.
+    more = str(epoch + 50)
+    resume = ["--resume", "out.checkpoint.json", "--history", "h.csv"]
+    resumed = _chainrule(XOR, "--epochs", more, *resume, "-o", "resumed.toml", cwd=tmp_path)
+    fresh = _chainrule(XOR, "--epochs", more, "-o", "fresh.toml", "--history", "fresh.csv", "-q", cwd=tmp_path)
+    assert resumed.wait(120) == 0 and fresh.wait(120) == 0
+    assert (tmp_path / "resumed.toml").read_text() == (tmp_path / "fresh.toml").read_text()
+    # The history file, appended across the interruption, has the uninterrupted run's rows (times aside).
+    assert _without_seconds(tmp_path / "h.csv") == _without_seconds(tmp_path / "fresh.csv")
+
+
+def _without_seconds(path: Path) -> list[list[str]]:
+    with path.open(newline="") as fh:
+        return [row[:-1] for row in csv.reader(fh)]
+
+
+def test_sigint_without_outputs_saves_nothing_and_says_so(tmp_path: Path) -> None:
+    run = _chainrule(XOR, "--epochs", "100000000", "--history", "h.csv", "-q", cwd=tmp_path)
+    _wait_for_rows(tmp_path / "h.csv")
+    took, stderr = _interrupt(run)
+    assert took < 1.0 and run.returncode == 130 and "nothing saved" in stderr and stderr.count("\n") == 1, stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["h.csv"]  # no checkpoint.json in the working folder
+
+
+def _interrupted_soon_after(stop_on_interrupt: Any) -> Any:
+    """stop_on_interrupt, and a first Ctrl-C half a second after training started."""
+
+    @contextlib.contextmanager
+    def wrapped(trainer: Any) -> Iterator[None]:
+        with stop_on_interrupt(trainer):
+            timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+            timer.start()
+            try:
+                yield
+            finally:
+                timer.cancel()
+
+    return wrapped
+
+
+def test_a_second_sigint_during_the_save_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second Ctrl-C arrives while each file is being written: both are written whole."""
+    from chainrule.cli import train as cli_train
+    from chainrule.io import netwrite
+
+    real = netwrite.write_atomic
+    interrupted: list[str] = []
+
+    def write_while_interrupted(path: Any, text: str) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, in the middle of saving
+        time.sleep(0.05)  # the handler runs here
+        interrupted.append(str(path))
+        real(path, text)
+
+    monkeypatch.setattr(cli_train, "stop_on_interrupt", _interrupted_soon_after(cli_train.stop_on_interrupt))
+    monkeypatch.setattr(netwrite, "write_atomic", write_while_interrupted)
+    monkeypatch.setattr(netfile, "write_atomic", write_while_interrupted)
+    out, ckpt = tmp_path / "out.toml", tmp_path / "ck.json"
+    result = CliRunner().invoke(
+        main, ["train", XOR, "--epochs", "100000000", "-o", str(out), "--checkpoint", str(ckpt), "-q"]
+    )
+    assert result.exit_code == 130, result.output
+    assert sorted(interrupted) == sorted([str(out), str(ckpt)])
+    assert netfile.load(out).parameters()
+    assert json.loads(ckpt.read_text())["trainer"]["epoch"] > 0
+    assert "Traceback" not in result.output and "Aborted" not in result.output
+
+
+def test_sigint_before_training_starts_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow_load(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the network file loads
+
+    monkeypatch.setattr(netfile, "load", slow_load)
+    result = CliRunner().invoke(main, ["train", XOR, "-o", str(tmp_path / "out.toml")])
+    assert result.exit_code == 130
+    assert result.stderr == "chainrule: interrupted before training started; nothing saved\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigint_on_the_numpy_path_stops_mid_epoch_and_resumes(tmp_path: Path) -> None:
+    """Adam runs on the NumPy path, which checks the stop flag after every update."""
+    args = ["--optimizer", "adam", "--data", "spirals", "--size", "2000", "--batch", "4", "-q"]
+    run = _chainrule(XOR, "--epochs", "100000", *args, "-o", "out.toml", "--history", "h.csv", cwd=tmp_path)
+    _wait_for_rows(tmp_path / "h.csv", timeout=120)
+    took, stderr = _interrupt(run)
+    assert took < 1.0 and run.returncode == 130, stderr
+    state = json.loads((tmp_path / "out.checkpoint.json").read_text())["trainer"]
+    assert state["optimizer"]["optimizer"] == "adam" and state["updates"] > 0
