@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any
 
 import click
 
 from chainrule import __version__
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, one_line
 
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
 # reference example starts fast: name -> "module:attribute".
@@ -22,8 +23,30 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 
+def _fail(message: str) -> None:
+    """The one line every bad input gets on stderr: "chainrule: <message>", unprintables escaped."""
+    click.echo(f"chainrule: {one_line(message)}", err=True)
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """A click usage error in one line with its hint, e.g.
+    "explain: no such option '--fromat' (did you mean --format?); see 'chainrule explain --help'"."""
+    words = exc.ctx.command_path.split()[1:] if exc.ctx is not None else []
+    command = " ".join(["chainrule", *words])
+    if isinstance(exc, click.NoSuchOption):
+        message = f"no such option {exc.option_name!r}"
+        if exc.possibilities:
+            message += f" (did you mean {', '.join(sorted(exc.possibilities))}?)"
+    else:
+        message = exc.format_message().strip().rstrip(".")
+    where = f"{' '.join(words)}: " if words else ""
+    return f"{where}{message}; see '{command} --help'"
+
+
 class _Group(click.Group):
-    """Lazy subcommands; turns a ChainruleError anywhere below into one line on stderr and exit 2."""
+    """Lazy subcommands; every bad input below (a ChainruleError, a usage error) becomes one line
+    on stderr and exit status 2; numpy's floating-point warnings never reach the terminal (a
+    non-finite result is reported by the code that computed it)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
@@ -36,11 +59,36 @@ class _Group(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise click.UsageError(f"no such command {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
-            return super().invoke(ctx)
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _fail(usage_line(exc))
+            raise click.exceptions.Exit(2) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import numpy as np
+
+        try:
+            with np.errstate(all="ignore"):
+                return super().invoke(ctx)
+        except click.UsageError as exc:
+            _fail(usage_line(exc))
+            ctx.exit(2)
         except ChainruleError as exc:
-            click.echo(f"chainrule: {exc}", err=True)
+            _fail(str(exc))
             ctx.exit(2)
 
 

@@ -55,10 +55,10 @@ class Limit:
 INPUTS = Limit("inputs", 100_000, "inputs")
 UNITS = Limit("units", 100_000, "neurons in one layer")
 LAYERS = Limit("layers", 1_000, "layers")
-PARAMETERS = Limit("parameters", 50_000_000, "parameters (weights, biases and α)")
+PARAMETERS = Limit("parameters", 20_000_000, "parameters (weights, biases and α)")
 EXAMPLES = Limit("examples", 10_000_000, "examples (rows of data)")
-STEPS = Limit("steps", 1_000, "updates one after another")
-EXPLAINED = Limit("explained", 200_000, "parameters × updates in an explanation (each gets its chain)")
+STEPS = Limit("steps", 1_000_000, "updates one after another")
+EXPLAINED = Limit("explained", 100_000, "parameters in one explained update (each gets its chain of factors)")
 BYTES = Limit("bytes", 200_000_000, "bytes in one file")
 DEPTH = Limit("depth", 64, "levels of lists and tables inside one another")
 
@@ -104,6 +104,11 @@ def read_text(path: str | os.PathLike[str], what: str, encoding: str = "utf-8") 
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise ChainruleError(f"{src}: expected {what} in UTF-8, got a byte that is not UTF-8 at {exc.start}") from None
+
+
+def nesting() -> str:
+    """What a parsed document's nesting must be, for a file too deeply nested to parse at all."""
+    return f"lists and tables nested at most {DEPTH.value()} deep"
 
 
 def document_problem(data: object) -> tuple[str, str] | None:

@@ -70,7 +70,7 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         kind = "valid TOML" if suffix == ".toml" else "a TOML or JSON network file"
         raise NetfileError(src, "", f"{kind} ({exc})") from None
     except RecursionError:
-        raise NetfileError(src, "", limits.DEPTH.exceeded(10**6) or "", Shown("deeper nesting")) from None
+        raise NetfileError(src, "", limits.nesting(), Shown("nesting too deep to read")) from None
     except ValueError as exc:  # TOML's whole numbers of more than 4,300 digits
         raise NetfileError(src, "", "numbers of at most 4,300 digits", Shown(str(exc).partition(":")[0])) from None
     problem = limits.document_problem(data)

@@ -11,8 +11,9 @@ from typing import Literal
 
 import numpy as np
 
-from chainrule.engine import display
+from chainrule.engine import display, limits
 from chainrule.engine.network import Backward, Forward, Network
+from chainrule.engine.overflow import require_finite
 from chainrule.errors import ChainruleError
 
 # A gradient is written as a sum over paths while that stays readable; past this many paths
@@ -181,9 +182,12 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
         raise ChainruleError(f"--example {example + 1}: expected 1 to {len(batches)} (the updates in one epoch)")
     idx = batches[example]
     x, y = net.x[idx], net.y[idx]
-    fwd = net.forward(x)
-    back = net.backward(fwd, y)
-    new = net.updated(back)
+    limits.EXPLAINED.check(net.parameter_count(), f"{net.source}: parameters explained")
+    with np.errstate(all="ignore"):  # a value beyond float64 is reported in one line, not warned about
+        fwd = net.forward(x)
+        back = net.backward(fwd, y)
+        new = net.updated(back)
+    require_finite(net, fwd, back, y, example)
     record = StepRecord(
         title=net.title,
         source=net.source,
