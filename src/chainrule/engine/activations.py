@@ -41,8 +41,10 @@ def log_softmax(z: Array) -> Array:
 
 
 def _phi(z: Array) -> Array:
-    """The standard normal density."""
-    return np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    """The standard normal density e^(−z²/2) / √(2π); beyond |z| = 40 it is 0 in float64, so z is
+    clipped there first and z² cannot overflow."""
+    zc = np.clip(z, -40.0, 40.0)
+    return np.exp(-0.5 * zc * zc) / math.sqrt(2.0 * math.pi)
 
 
 def _Phi(z: Array) -> Array:
@@ -86,8 +88,14 @@ class Activation:
 
 
 def softmax(z: Array) -> Array:
-    """softmax over the last axis: e^(z_i − max z) / Σ_j e^(z_j − max z)."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    """softmax over the last axis: e^(z_i − max z) / Σ_j e^(z_j − max z).
+
+    z_i − max z may overflow to −inf when the z are ±1e308 apart: e^(−inf) = 0 is then the exact
+    answer in float64, so that overflow is expected, not warned about.
+    """
+    with np.errstate(over="ignore"):
+        shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
     e /= e.sum(axis=-1, keepdims=True)
     return e
 
