@@ -277,3 +277,12 @@ def test_end_to_end_in_a_real_process(tmp_path: Path, args: list[str]) -> None:
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("chainrule: ")
     assert "Traceback" not in done.stderr and "Warning" not in done.stderr
+
+
+def test_functions_alpha_must_be_finite() -> None:
+    assert "--alpha: expected a finite number, got nan" in assert_one_line(["functions", "elu", "1", "--alpha", "nan"])
+
+
+def test_a_nul_character_in_an_argument() -> None:
+    """Only reachable through the API (a real command line cannot carry one), where os.stat raises."""
+    assert "expected no NUL character" in assert_one_line(["explain", "net\x00.toml"])

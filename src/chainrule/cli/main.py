@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from chainrule import __version__
-from chainrule.errors import ChainruleError, one_line
+from chainrule.errors import ChainruleError, describe, one_line
 
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
 # reference example starts fast: name -> "module:attribute".
@@ -72,6 +72,10 @@ class _Group(click.Group):
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
+        nul = next((a for a in args if "\x00" in a), None)
+        if nul is not None:  # a real command line cannot carry one; os.stat would raise on it
+            _fail(f"argument {describe(nul)}: expected no NUL character (no file name or value holds one)")
+            raise click.exceptions.Exit(2)
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
