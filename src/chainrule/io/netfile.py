@@ -72,7 +72,7 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     except RecursionError:
         raise NetfileError(src, "", limits.nesting(), Shown("nesting too deep to read")) from None
     except ValueError as exc:  # TOML's whole numbers of more than 4,300 digits
-        raise NetfileError(src, "", "numbers of at most 4,300 digits", Shown(str(exc).partition(":")[0])) from None
+        raise NetfileError(src, "", "whole numbers of at most 4,300 digits", Shown(f"a longer one ({exc})")) from None
     problem = limits.document_problem(data)
     if problem is not None:
         raise NetfileError(src, problem[0], problem[1])
