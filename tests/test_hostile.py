@@ -268,7 +268,7 @@ def test_targets_a_loss_cannot_use(tmp_path: Path, loss: str, output: str, y: li
     assert "examples: expected targets y" in err and words in err
 
 
-@pytest.mark.parametrize("args", [["explain", "NET"], ["explain", "/dev/zero"]])
+@pytest.mark.parametrize("args", [["explain", "NET"], ["explain", "/dev/zero"], ["explain", "--fromat"]])
 def test_end_to_end_in_a_real_process(tmp_path: Path, args: list[str]) -> None:
     net = _write(tmp_path / "deep.json", "[" * 100_000)
     argv = [sys.executable, "-m", "chainrule", *(str(net) if a == "NET" else a for a in args)]
@@ -277,6 +277,7 @@ def test_end_to_end_in_a_real_process(tmp_path: Path, args: list[str]) -> None:
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("chainrule: ")
     assert "Traceback" not in done.stderr and "Warning" not in done.stderr
+    assert "--fromat" not in args or done.stderr.startswith("chainrule: explain: no such option '--fromat'")
 
 
 def test_functions_alpha_must_be_finite() -> None:

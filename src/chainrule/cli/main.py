@@ -31,7 +31,11 @@ def _fail(message: str) -> None:
 def usage_line(exc: click.UsageError) -> str:
     """A click usage error in one line with its hint, e.g.
     "explain: no such option '--fromat' (did you mean --format?); see 'chainrule explain --help'"."""
-    words = exc.ctx.command_path.split()[1:] if exc.ctx is not None else []
+    words: list[str] = []  # the subcommands, whatever the program is called (`python -m chainrule`)
+    ctx = exc.ctx
+    while ctx is not None and ctx.parent is not None:
+        words.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
     command = " ".join(["chainrule", *words])
     if isinstance(exc, click.NoSuchOption):
         message = f"no such option {exc.option_name!r}"
