@@ -287,3 +287,9 @@ def test_functions_alpha_must_be_finite() -> None:
 def test_a_nul_character_in_an_argument() -> None:
     """Only reachable through the API (a real command line cannot carry one), where os.stat raises."""
     assert "expected no NUL character" in assert_one_line(["explain", "net\x00.toml"])
+
+
+def test_explaining_many_steps_counts_every_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAINRULE_MAX_EXPLAINED", "20")  # the reference has 8 parameters: 2 steps fit, 3 do not
+    assert_one_line(["explain", str(REFERENCE), "--steps", "2"], ok=(0,))
+    assert "parameters × updates" in assert_one_line(["explain", str(REFERENCE), "--steps", "3"])

@@ -58,7 +58,7 @@ LAYERS = Limit("layers", 1_000, "layers")
 PARAMETERS = Limit("parameters", 20_000_000, "parameters (weights, biases and α)")
 EXAMPLES = Limit("examples", 10_000_000, "examples (rows of data)")
 STEPS = Limit("steps", 1_000_000, "updates one after another")
-EXPLAINED = Limit("explained", 100_000, "parameters in one explained update (each gets its chain of factors)")
+EXPLAINED = Limit("explained", 100_000, "parameters × updates explained at once (each gets its chain of factors)")
 BYTES = Limit("bytes", 200_000_000, "bytes in one file")
 DEPTH = Limit("depth", 64, "levels of lists and tables inside one another")
 

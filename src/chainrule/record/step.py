@@ -166,6 +166,7 @@ def explain_step(net: Network, example: int = 0) -> StepRecord:
 def explain_steps(net: Network, example: int = 0, count: int = 1) -> list[StepRecord]:
     """`count` updates one after another, from update `example` of the epoch (wrapping into the next)."""
     records = []
+    limits.EXPLAINED.check(net.parameter_count() * count, f"{net.source}: parameters × updates explained")
     updates = len(net.batches())
     if not 0 <= example < updates:
         raise ChainruleError(f"--example {example + 1}: expected 1 to {updates} (the updates in one epoch)")
