@@ -117,25 +117,36 @@ def document_problem(data: object) -> tuple[str, str] | None:
     """The first place a parsed document is nested deeper than DEPTH or holds text that is not
     Unicode (a lone surrogate such as JSON's "\\ud800"): (its key, what was expected); None when fine.
 
-    Walked with a stack, not recursion, so that the walk itself cannot overflow.
+    Walked with a stack, not recursion, so that the walk itself cannot overflow; numbers are not
+    visited one by one, so a trained network's two million weights add little to its reading.
     """
     most = DEPTH.value()
-    stack: list[tuple[object, str, int]] = [(data, "", 0)]
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(data, ())]
     while stack:
-        value, key, depth = stack.pop()
-        if depth > most:
-            return key, DEPTH.exceeded(depth) or ""
+        value, path = stack.pop()
+        if len(path) > most:
+            return _key(path), DEPTH.exceeded(len(path)) or ""
         if isinstance(value, str) and not _is_unicode(value):
-            return key, "text without lone surrogates (\\ud800 to \\udfff are halves of a pair, not characters)"
+            return _key(path), "text without lone surrogates (\\ud800 to \\udfff are halves of a pair, not characters)"
         if isinstance(value, dict):
             for name, item in value.items():
-                child = f"{key}.{name}" if key else str(name)
                 if not _is_unicode(str(name)):
-                    return key or "(top level)", "key names without lone surrogates (\\ud800 to \\udfff)"
-                stack.append((item, child, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, f"{key}[{i}]", depth + 1) for i, item in enumerate(value))
+                    return _key(path) or "(top level)", "key names without lone surrogates (\\ud800 to \\udfff)"
+                stack.append((item, (*path, str(name))))
+        elif isinstance(value, list) and not set(map(type, value)) <= _NUMBERS:  # (a row of weights: done)
+            stack.extend((item, (*path, i)) for i, item in enumerate(value) if not isinstance(item, int | float))
     return None
+
+
+_NUMBERS = {int, float}
+
+
+def _key(path: tuple[str | int, ...]) -> str:
+    """A path as the messages write it: layers[0].weights[1]."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
 
 
 def _is_unicode(text: str) -> bool:
