@@ -284,9 +284,18 @@ def test_functions_alpha_must_be_finite() -> None:
     assert "--alpha: expected a finite number, got nan" in assert_one_line(["functions", "elu", "1", "--alpha", "nan"])
 
 
-def test_a_nul_character_in_an_argument() -> None:
-    """Only reachable through the API (a real command line cannot carry one), where os.stat raises."""
-    assert "expected no NUL character" in assert_one_line(["explain", "net\x00.toml"])
+@pytest.mark.parametrize("name", ["net\x00.toml", "\ud800.toml"])
+def test_an_argument_no_file_name_can_hold(name: str) -> None:
+    """Only reachable through the API (a real command line carries neither), where os.stat raises."""
+    assert "expected no NUL character or lone surrogate" in assert_one_line(["explain", name])
+    err = assert_one_line(["train", str(REFERENCE), "--data", str(Path(name).with_suffix(".csv"))])
+    assert err.startswith("chainrule: argument")
+
+
+def test_an_undecodable_byte_in_a_file_name_is_shown_escaped(tmp_path: Path) -> None:
+    """What Linux gives Python for the byte 0xff in argv: a surrogate escape, which opens fine."""
+    err = assert_one_line(["explain", str(tmp_path / "net\udcff.toml")])
+    assert "net\\udcff.toml: expected a TOML or JSON network file, got no such file" in err
 
 
 def test_explaining_many_steps_counts_every_update(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 from typing import Any
 
 import click
@@ -26,6 +27,17 @@ LAZY_COMMANDS: dict[str, str] = {
 def _fail(message: str) -> None:
     """The one line every bad input gets on stderr: "chainrule: <message>", unprintables escaped."""
     click.echo(f"chainrule: {one_line(message)}", err=True)
+
+
+def _holdable(arg: str) -> bool:
+    """Whether an argument could have come from a command line: no NUL, and bytes for the file system."""
+    if "\x00" in arg:
+        return False
+    try:
+        os.fsencode(arg)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def usage_line(exc: click.UsageError) -> str:
@@ -76,9 +88,9 @@ class _Group(click.Group):
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
-        nul = next((a for a in args if "\x00" in a), None)
-        if nul is not None:  # a real command line cannot carry one; os.stat would raise on it
-            _fail(f"argument {describe(nul)}: expected no NUL character (no file name or value holds one)")
+        bad = next((a for a in args if not _holdable(a)), None)
+        if bad is not None:  # a real command line cannot carry one; os.stat would raise on it
+            _fail(f"argument {describe(bad)}: expected no NUL character or lone surrogate (no file name holds one)")
             raise click.exceptions.Exit(2)
         try:
             return super().make_context(info_name, args, parent, **extra)

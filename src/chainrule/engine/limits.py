@@ -98,8 +98,8 @@ def read_text(path: str | os.PathLike[str], what: str, encoding: str = "utf-8") 
             data = fh.read(most + 1)
     except OSError as exc:
         raise ChainruleError(f"{src}: expected {what}, got {unreadable(exc)}") from None
-    except ValueError:  # a NUL character in the name, which no file system allows
-        raise ChainruleError(f"{src}: expected {what}, got a name with a NUL character") from None
+    except ValueError:  # a NUL or a lone surrogate in the name, which no file system holds
+        raise ChainruleError(f"{src}: expected {what}, got a name no file system holds") from None
     if len(data) > most:
         raise ChainruleError(f"{src}: expected {what} of {BYTES.exceeded(len(data))}, got more")
     try:
