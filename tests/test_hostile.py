@@ -302,3 +302,14 @@ def test_explaining_many_steps_counts_every_update(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CHAINRULE_MAX_EXPLAINED", "20")  # the reference has 8 parameters: 2 steps fit, 3 do not
     assert_one_line(["explain", str(REFERENCE), "--steps", "2"], ok=(0,))
     assert "parameters × updates" in assert_one_line(["explain", str(REFERENCE), "--steps", "3"])
+
+
+def test_data_targets_the_loss_cannot_use(tmp_path: Path) -> None:
+    """The engine's target rule holds for --data as for a file's examples: BCE on a target of 5."""
+    text = 'inputs = 1\nloss = "binary_cross_entropy"\n[[layers]]\nunits = 1\nactivation = "sigmoid"\n'
+    net = _write(tmp_path / "net.toml", text)
+    csv = _write(tmp_path / "data.csv", "x,t\n1,5\n2,0.5\n")
+    err = assert_one_line(["train", str(net), "-q", "--data", str(csv), "--target", "t"])
+    assert "data.csv: target 't': expected targets y between 0 and 1" in err
+    _write(csv, "x,t\n1,1\n2,0.5\n")
+    assert_one_line(["train", str(net), "-q", "--data", str(csv), "--target", "t"], ok=(0,))

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.engine import limits
+from chainrule.engine.functions import target_refusal
 from chainrule.engine.network import DataInfo, Network
 from chainrule.errors import ChainruleError, describe, one_line, shown_path
 
@@ -250,6 +251,9 @@ def targets_for(net: Network, data: Dataset) -> Array:
             raise ChainruleError(
                 f"{data.source}: expected {outputs} target column(s) for the network's outputs, got {data.values.shape[1]}"
             )
+        problem = target_refusal(net.loss, outputs, data.values)  # the engine's rule, as for a file's examples
+        if problem is not None:
+            raise ChainruleError(f"{shown_path(data.source)}: target {describe(data.target)}: expected {problem}")
         return data.values
     k = len(data.classes)
     if outputs == 1 and k == 2:
