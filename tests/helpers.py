@@ -150,3 +150,32 @@ def torch_loss(name: str, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         margins = torch.clamp(a - correct + 1, min=0)
         return margins.sum(-1) - 1.0  # the target class's own margin is exactly 1
     raise AssertionError(name)
+
+
+def run_cli(args: list[str]) -> tuple[Any, list[str]]:
+    """Run the command line in-process: (click's result, the text of every warning raised meanwhile)."""
+    import warnings
+
+    from click.testing import CliRunner
+
+    from chainrule.cli.main import main
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(main, args)
+    return result, [f"{w.category.__name__}: {w.message}" for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+def assert_one_line(args: list[str], ok: tuple[int, ...] = ()) -> str:
+    """Run args; unless it exits with one of `ok`, it must exit 2 with exactly one line on stderr
+    starting "chainrule: ", and never a traceback or a numpy warning. Returns stderr."""
+    result, warned = run_cli(args)
+    shown = f"{args!r:.300}: exit {result.exit_code}, {result.exception!r:.300}\n{result.stderr[-2000:]}"
+    assert warned == [], shown
+    assert "Traceback" not in result.output and "Warning" not in result.stderr, shown
+    if result.exit_code in ok:
+        return str(result.stderr)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), shown
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chainrule: "), shown
+    return str(result.stderr)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule.engine.network import DataInfo
 from chainrule.errors import ChainruleError, NetfileError
@@ -110,3 +113,28 @@ def test_real_sets_from_scikit_learn() -> None:
     iris = data.real("iris")
     assert iris.x.shape == (150, 4) and iris.classes == ["setosa", "versicolor", "virginica"]
     assert data.real("digits").x.shape == (1797, 64)
+
+
+@settings(max_examples=100)
+@given(
+    header=st.lists(st.text(st.characters(exclude_categories=["Cs"], exclude_characters=',"\r\n\ufeff'), min_size=1, max_size=5), min_size=2,
+                    max_size=4, unique_by=str.strip),
+    bom=st.booleans(),
+)  # fmt: skip
+def test_csv_header_is_read_as_written_with_or_without_a_byte_order_mark(header: list[str], bom: bool) -> None:
+    """Spreadsheets write a byte-order mark; it was read as part of the first name ('\\ufeffx1')."""
+    text = ",".join(header) + "\n" + ",".join("1" for _ in header) + "\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.csv"
+        path.write_bytes(text.encode("utf-8-sig" if bom else "utf-8", errors="surrogatepass"))
+        assert data.read_csv(path)[0] == [h.strip() for h in header]
+
+
+def test_csv_rows_within_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("x,y\n" + "1,0\n" * 6)
+    monkeypatch.setenv("CHAINRULE_MAX_EXAMPLES", "5")
+    with pytest.raises(ChainruleError, match=r"rows: expected at most 5 examples .*CHAINRULE_MAX_EXAMPLES=6"):
+        data.read_csv(path)
+    monkeypatch.setenv("CHAINRULE_MAX_EXAMPLES", "6")
+    assert len(data.read_csv(path)[1]) == 6

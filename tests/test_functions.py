@@ -106,3 +106,17 @@ def test_every_entry_has_its_formulas_and_words() -> None:
     for loss in LOSSES.values():
         for text in (loss.formula, loss.gradient_formula, loss.description, loss.plain, loss.gradient_plain):
             assert text, loss.name
+
+
+EXTREME = np.array([[-1e308, -1e300, -710.0, -50.0, -1e-300, 0.0, 1e-300, 50.0, 710.0, 1e300, 1e308]])
+
+
+@pytest.mark.parametrize("name", sorted({a.name for a in ACTIVATIONS.values()}))
+def test_activations_at_extreme_z_are_finite_without_warnings(name: str) -> None:
+    """Stable forms: no overflow warning and no inf or nan, for z up to float64's largest."""
+    act = ACTIVATIONS[name]
+    alpha = act.alpha if act.alpha is not None else 0.0
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is exact enough
+        a = act.value(EXTREME, alpha)
+        d = act.derivative(EXTREME, a, alpha) if act.elementwise else softmax_backward(a, np.ones_like(a))
+    assert np.all(np.isfinite(a)) and np.all(np.isfinite(d))

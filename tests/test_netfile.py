@@ -9,8 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule.cli.main import main
+from chainrule.engine.functions import ACTIVATIONS, LOSSES, pairing_refusal
+from chainrule.errors import NetfileError
 from chainrule.io import netfile
 from chainrule.record.step import explain_step
 from conftest import EXAMPLES
@@ -241,3 +245,48 @@ def test_a_custom_name_that_collides_with_a_default_weight_name() -> None:
     }
     with pytest.raises(netfile.NetfileError, match="w3"):
         netfile.from_dict(doc)
+
+
+def _targets(rng: np.random.Generator, loss: str, units: int) -> list[float]:
+    """Targets a loss can use: probabilities, one-hot, ±1 for one-output hinge, else any number."""
+    if loss == "binary_cross_entropy":
+        return rng.uniform(0, 1, units).tolist()
+    if loss == "cross_entropy" or (loss == "hinge" and units > 1):
+        return np.eye(units)[rng.integers(units)].tolist()
+    if loss == "hinge":
+        return [float(rng.choice([-1.0, 1.0]))]
+    return rng.normal(0, 1, units).tolist()
+
+
+@settings(max_examples=300)
+@given(
+    loss=st.sampled_from(sorted(LOSSES)),
+    output=st.sampled_from(sorted({a.name for a in ACTIVATIONS.values()})),
+    hidden=st.sampled_from(sorted({a.name for a in ACTIVATIONS.values()})),
+    units=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_every_pairing_is_refused_by_the_rule_or_learns(
+    loss: str, output: str, hidden: str, units: int, seed: int
+) -> None:
+    """The engine's rule decides: a refused network names the layer and says what to use instead;
+    an accepted one computes a finite step whose gradients are not all 0 while its loss is not 0
+    (a 1-unit softmax had loss 0 and every gradient 0), unless the output's slope is 0 by
+    definition (a step; a ReLU below 0)."""
+    rng = np.random.default_rng(seed)
+    layers = [{"units": 2, "activation": hidden, "bias": 0.1}, {"units": units, "activation": output, "bias": 0.2}]
+    doc = {"inputs": 2, "loss": loss, "layers": layers}
+    doc["examples"] = [{"x": rng.normal(0, 1, 2).tolist(), "y": _targets(rng, loss, units)}]
+    refusal = pairing_refusal(LOSSES[loss], [(ACTIVATIONS[hidden], 2), (ACTIVATIONS[output], units)])
+    if refusal is not None:
+        with pytest.raises(NetfileError) as caught:
+            netfile.from_dict(doc)
+        assert f"layers[{refusal.layer}].{refusal.key}: expected" in str(caught.value)
+        assert any(word in refusal.expected for word in ("use", "for loss", "output"))
+        return
+    net = netfile.from_dict(doc)
+    values = explain_step(net).values
+    grads = [values[f"dL/d{name}"] for name in net.parameter_names()]
+    assert np.all(np.isfinite(grads)) and np.isfinite(values["loss"])
+    if values["loss"] != 0 and output not in ("binary_step", "relu"):
+        assert any(g != 0 for g in grads), (loss, hidden, output, units)

@@ -193,8 +193,8 @@ def test_edits_choose_activations_and_the_loss(client: TestClient, doc: dict[str
     assert relu["record"]["network"]["layers"][0]["activation"] == "relu"
     ce = post(client, "/api/edit", {"network": doc, "op": "loss", "name": "binary_cross_entropy"})
     assert ce["record"]["network"]["loss"] == "binary_cross_entropy"
-    softmax = post(client, "/api/edit", {"network": doc, "op": "loss", "name": "cross_entropy"})
-    assert softmax["record"]["network"]["layers"][-1]["activation"] == "softmax"
+    one_unit = post(client, "/api/edit", {"network": doc, "op": "loss", "name": "cross_entropy"}, status=422)
+    assert "binary_cross_entropy" in one_unit["detail"]  # a 1-unit softmax is always 1: refused, with the fix
 
 
 def test_export_toml_reads_back_as_the_same_network(client: TestClient, doc: dict[str, Any]) -> None:

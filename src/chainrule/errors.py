@@ -27,3 +27,14 @@ def describe(value: object) -> str:
     """A short, readable rendering of an offending value for an error message."""
     text = repr(value) if isinstance(value, str) and not isinstance(value, Shown) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def one_line(text: str) -> str:
+    """The text with every line break and other unprintable character escaped (\\n, \\ud800), so it stays one line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def shown_path(path: object, most: int = 120) -> str:
+    """A file name for a message: a name thousands of characters long is cut in the middle."""
+    text = str(path)
+    return text if len(text) <= most else f"{text[: most - 40]}…{text[-39:]}"

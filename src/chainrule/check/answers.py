@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chainrule.errors import ChainruleError, describe
+from chainrule.engine import limits
+from chainrule.errors import ChainruleError, describe, shown_path
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -54,15 +55,8 @@ def parse_number(text: str) -> tuple[float, int] | None:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    src = str(path)
-    if not path.exists():
-        raise ChainruleError(f"{src}: expected an existing answers file, got no such file")
-    if path.is_dir():
-        raise ChainruleError(f"{src}: expected an answers file, got a folder")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChainruleError(f"{src}: expected a readable UTF-8 text file ({exc.__class__.__name__})") from None
+    src = shown_path(path)
+    text = limits.read_text(path, "an existing answers file (TOML or JSON)")
     try:
         if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
             data = json.loads(text, parse_float=_Written, parse_int=_Written)
@@ -70,9 +64,25 @@ def _read(path: Path) -> dict[str, Any]:
             data = tomllib.loads(text, parse_float=_Written)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ChainruleError(f"{src}: expected a TOML (or JSON) answers file: {exc}") from None
+    except RecursionError:
+        raise ChainruleError(f"{src}: expected {limits.nesting()}, got nesting too deep to read") from None
+    except ValueError as exc:  # TOML's whole numbers of more than 4,300 digits
+        raise ChainruleError(f"{src}: expected numbers of at most 4,300 digits ({exc})") from None
+    problem = limits.document_problem(data)
+    if problem is not None:
+        raise ChainruleError(f"{src}: {problem[0]}: expected {problem[1]}")
     if not isinstance(data, dict):
         raise ChainruleError(f"{src}: expected a table of name = number at the top level")
     return data
+
+
+def _step_number(src: str, n: str) -> int:
+    """The N of a [step.N] table: 1 or more, and within the limit on updates worked one after another."""
+    if not re.fullmatch(r"\d+", n) or not n.strip("0"):
+        raise ChainruleError(f"{src}: [step.{n}]: expected a step number 1 or more (step 1 is the first update)")
+    step = int(n) if len(n) <= 18 else 10**18  # (Python refuses to convert over 4,300 digits)
+    limits.STEPS.check(step, f"{src}: [step.{n}]")
+    return step
 
 
 def _claim(src: str, where: str, name: str, raw: object, step: int) -> Claim:
@@ -91,18 +101,15 @@ def _claim(src: str, where: str, name: str, raw: object, step: int) -> Claim:
 def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
     """Every claim of an answers file; top-level names are the first step's, [step.N] tables the N-th's."""
     p = Path(path)
-    src = str(path)
+    src = shown_path(path)
     claims: list[Claim] = []
     for name, raw in _read(p).items():
         if name == "step" and isinstance(raw, dict):
             for n, table in raw.items():
-                if not re.fullmatch(r"\d+", n) or int(n) < 1:
-                    raise ChainruleError(
-                        f"{src}: [step.{n}]: expected a step number 1 or more (step 1 is the first update)"
-                    )
+                step = _step_number(src, n)
                 if not isinstance(table, dict):
                     raise ChainruleError(f"{src}: step.{n}: expected a table of name = number")
-                claims += [_claim(src, f"step.{n}", k, v, int(n)) for k, v in table.items()]
+                claims += [_claim(src, f"step.{n}", k, v, step) for k, v in table.items()]
         else:
             claims.append(_claim(src, "", name, raw, 1))
     if not claims:

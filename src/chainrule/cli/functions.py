@@ -111,6 +111,8 @@ def functions(
     Names first, then numbers; aliases (silu, linear, step, logistic) are accepted.
     """
     names, numbers = split_arguments(args)
+    if alpha is not None and not math.isfinite(alpha):
+        raise ChainruleError(f"--alpha: expected a finite number, got {alpha}")
     if alpha is not None and not any(_alpha_for(n, alpha) is not None for n in names or ["leaky_relu"]):
         raise ChainruleError(f"--alpha: none of {', '.join(names)} takes an α (leaky_relu, prelu and elu do)")
     if plot is not None:

@@ -9,6 +9,7 @@ regression. Randomness comes from a numpy Generator passed in, never from global
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule.engine import limits
+from chainrule.engine.functions import target_refusal
 from chainrule.engine.network import DataInfo, Network
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, describe, one_line, shown_path
 
 Array = np.ndarray
 BUILTIN = ("xor", "circle", "gaussians", "spirals", "moons")
@@ -56,6 +59,7 @@ def builtin(name: str, rng: np.random.Generator, size: int = 200, noise: float |
     """A seeded 2-D two-class set: size points, Gaussian noise of standard deviation `noise`."""
     if size < 4:
         raise ChainruleError(f"--size: expected at least 4 points, got {size}")
+    limits.EXAMPLES.check(size, "--size")
     if noise is not None and noise < 0:
         raise ChainruleError(f"--noise: expected a number ≥ 0, got {noise}")
     s = {"xor": 0.05, "circle": 0.05, "gaussians": 0.5, "spirals": 0.04, "moons": 0.1}[name] if noise is None else noise
@@ -116,22 +120,30 @@ def _float(text: str) -> float | None:
 
 
 def read_csv(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]]:
-    """The header and rows of a CSV file, every row as wide as the header."""
-    p = Path(path)
-    if not p.is_file():
-        raise ChainruleError(f"{path}: expected a CSV file, got {'a folder' if p.is_dir() else 'no such file'}")
+    """The header and rows of a CSV file, every row as wide as the header.
+
+    A byte-order mark (which spreadsheet programs write) is not part of the first column's name.
+    """
+    src = shown_path(path)
+    text = limits.read_text(path, "a CSV file", encoding="utf-8-sig")
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            rows = [row for row in csv.reader(fh) if row]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ChainruleError(f"{path}: expected a readable UTF-8 CSV file ({exc})") from None
+        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
+    except csv.Error as exc:
+        raise ChainruleError(f"{src}: expected a CSV file ({exc})") from None
     if len(rows) < 2:
-        raise ChainruleError(f"{path}: expected a header row and at least one row of data")
+        raise ChainruleError(f"{src}: expected a header row and at least one row of data")
+    limits.EXAMPLES.check(len(rows) - 1, f"{src}: rows")
     header = [h.strip() for h in rows[0]]
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise ChainruleError(f"{path}: row {i}: expected {len(header)} values (as the header), got {len(row)}")
+            raise ChainruleError(f"{src}: row {i}: expected {len(header)} values (as the header), got {len(row)}")
     return header, [[c.strip() for c in row] for row in rows[1:]]
+
+
+def _listed(names: Sequence[str], most: int = 12) -> str:
+    """Column names for a message: the first few, each on the same line."""
+    shown = [one_line(n) for n in names[:most]]
+    return ", ".join(shown) + (f", … ({len(names)} in all)" if len(names) > most else "")
 
 
 def _column(path: object, header: list[str], rows: list[list[str]], j: int) -> Array | list[str]:
@@ -139,13 +151,17 @@ def _column(path: object, header: list[str], rows: list[list[str]], j: int) -> A
     cells = [row[j] for row in rows]
     for i, cell in enumerate(cells):
         if cell == "":
-            raise ChainruleError(f"{path}: row {i + 2}, column {header[j]!r}: expected a value, got an empty cell")
+            raise ChainruleError(
+                f"{shown_path(path)}: row {i + 2}, column {describe(header[j])}: expected a value, got an empty cell"
+            )
     numbers = [_float(c) for c in cells]
     if all(v is None for v in numbers):
         return cells
     for i, v in enumerate(numbers):
         if v is None:
-            raise ChainruleError(f"{path}: row {i + 2}, column {header[j]!r}: expected a number, got {cells[i]!r}")
+            raise ChainruleError(
+                f"{shown_path(path)}: row {i + 2}, column {describe(header[j])}: expected a number, got {describe(cells[i])}"
+            )
     return np.array(numbers, dtype=np.float64)
 
 
@@ -156,9 +172,11 @@ def load_csv(path: str | os.PathLike[str], target: str | None) -> Dataset:
     """
     header, rows = read_csv(path)
     if not target:
-        raise ChainruleError(f"{path}: expected --target naming the column to learn (one of {', '.join(header)})")
+        raise ChainruleError(
+            f"{shown_path(path)}: expected --target naming the column to learn (one of {_listed(header)})"
+        )
     if target not in header:
-        raise ChainruleError(f"{path}: --target {target!r}: expected one of the columns {', '.join(header)}")
+        raise ChainruleError(f"{shown_path(path)}: --target {target!r}: expected one of the columns {_listed(header)}")
     columns: list[str] = []
     features: list[Array] = []
     labels = values = None
@@ -179,7 +197,7 @@ def load_csv(path: str | os.PathLike[str], target: str | None) -> Dataset:
             columns.append(name)
             features.append(col)
     if not features:
-        raise ChainruleError(f"{path}: expected at least one input column besides the target {target!r}")
+        raise ChainruleError(f"{shown_path(path)}: expected at least one input column besides the target {target!r}")
     return Dataset(np.column_stack(features), columns, str(path), target, labels, classes, values)
 
 
@@ -190,14 +208,14 @@ def encode_inputs(path: str | os.PathLike[str], columns: Sequence[str]) -> Array
     for k, name in enumerate(columns):
         base, _, category = name.partition("=") if name not in header else (name, "", "")
         if base not in header:
-            raise ChainruleError(f"{path}: expected a column {base!r} (the network was trained on it)")
+            raise ChainruleError(f"{shown_path(path)}: expected a column {base!r} (the network was trained on it)")
         j = header.index(base)
         if category:
             out[:, k] = [row[j] == category for row in rows]
         else:
             col = _column(path, header, rows, j)
             if isinstance(col, list):
-                raise ChainruleError(f"{path}: column {base!r}: expected numbers, got {col[0]!r}")
+                raise ChainruleError(f"{shown_path(path)}: column {base!r}: expected numbers, got {describe(col[0])}")
             out[:, k] = col
     return out
 
@@ -218,9 +236,10 @@ def load(
         return builtin(spec, rng, size, noise)
     if spec in REAL:
         return real(spec)
-    if Path(spec).suffix.lower() == ".csv" or Path(spec).exists():
+    if Path(spec).suffix.lower() == ".csv" or os.path.lexists(spec):
         return load_csv(spec, target)
-    raise ChainruleError(f"--data: expected a CSV file or one of {', '.join(BUILTIN + REAL)}, got {spec!r}")
+    names = ", ".join(BUILTIN + REAL)
+    raise ChainruleError(f"--data: expected a CSV file or one of {names}, got {describe(shown_path(spec))}")
 
 
 def targets_for(net: Network, data: Dataset) -> Array:
@@ -232,6 +251,9 @@ def targets_for(net: Network, data: Dataset) -> Array:
             raise ChainruleError(
                 f"{data.source}: expected {outputs} target column(s) for the network's outputs, got {data.values.shape[1]}"
             )
+        problem = target_refusal(net.loss, outputs, data.values)  # the engine's rule, as for a file's examples
+        if problem is not None:
+            raise ChainruleError(f"{shown_path(data.source)}: target {describe(data.target)}: expected {problem}")
         return data.values
     k = len(data.classes)
     if outputs == 1 and k == 2:

@@ -22,6 +22,21 @@ from chainrule.errors import ChainruleError
 
 FORMATS = {".png": "png", ".svg": "svg"}
 SAMPLES = 801  # enough that a kink (ReLU at 0) and a step are drawn sharp at this range
+# The z axis matplotlib can lay out ticks for, with room to spare: beyond about 1e300 its tick
+# arithmetic overflows, and a range narrower than float64's resolution around z has no ticks.
+Z_MOST = 1e12
+WIDTH_LEAST = 1e-9
+
+
+def check_range(z_range: tuple[float, float]) -> None:
+    """Refuse a z axis that cannot be drawn: LOW < HIGH, both within ±Z_MOST, at least WIDTH_LEAST apart."""
+    low, high = z_range
+    drawable = -Z_MOST <= low < high <= Z_MOST and high - low >= WIDTH_LEAST * max(1.0, abs(low), abs(high))
+    if not drawable:
+        raise ChainruleError(
+            f"--range {low:g},{high:g}: expected LOW < HIGH within ±{Z_MOST:g}, "
+            f"at least {WIDTH_LEAST:g} of their size apart, e.g. --range=-6,6"
+        )
 
 
 def _label(name: str, alpha: float | None) -> str:
@@ -87,6 +102,7 @@ def build_figure(
     except ImportError:
         raise ChainruleError("--plot needs matplotlib: pip install 'chainrule[plot]'") from None
 
+    check_range(z_range)
     z = np.linspace(z_range[0], z_range[1], SAMPLES)
     # α applies to the functions that take one; the others ignore it.
     alphas = {n: (alpha if alpha is not None else act.alpha) if (act := activation(n)).alpha is not None else None

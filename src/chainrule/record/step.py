@@ -11,8 +11,9 @@ from typing import Literal
 
 import numpy as np
 
-from chainrule.engine import display
+from chainrule.engine import display, limits
 from chainrule.engine.network import Backward, Forward, Network
+from chainrule.engine.overflow import require_finite
 from chainrule.errors import ChainruleError
 
 # The chain types live with the code that builds them; the record's readers import them from here.
@@ -141,6 +142,7 @@ def explain_steps(net: Network, example: int = 0, count: int = 1) -> list[StepRe
     explains the update that really happens at that point of the epoch (from the parameters the
     earlier updates left); later ones wrap into the next epoch.
     """
+    limits.EXPLAINED.check(net.parameter_count() * count, f"{net.source}: parameters × updates explained")
     updates = len(net.batches())
     if not 0 <= example < updates:
         raise ChainruleError(f"--example {example + 1}: expected 1 to {updates} (the updates in one epoch)")
@@ -167,9 +169,12 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
         raise ChainruleError(f"--example {example + 1}: expected 1 to {len(batches)} (the updates in one epoch)")
     idx = batches[example]
     x, y = net.x[idx], net.y[idx]
-    fwd = net.forward(x)
-    back = net.backward(fwd, y)
-    new = net.updated(back)
+    limits.EXPLAINED.check(net.parameter_count(), f"{net.source}: parameters explained")
+    with np.errstate(all="ignore"):  # a value beyond float64 is reported in one line, not warned about
+        fwd = net.forward(x)
+        back = net.backward(fwd, y)
+        new = net.updated(back)
+    require_finite(net, fwd, back, y, example)
     record = StepRecord(
         title=net.title,
         source=net.source,
