@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from chainrule.io import netfile
+from chainrule.io import netfile, netparts
 from chainrule.web.server import create_app
 
 APP = create_app()
@@ -107,8 +107,8 @@ def test_every_request_model_is_described_fully() -> None:
             for key, prop in schema.get("properties", {}).items():
                 assert prop != {} and prop.get("additionalProperties") is not True, (name, key)
     assert set(SCHEMA["components"]["schemas"]["NetworkDocument"]["properties"]) == set(netfile.TOP_KEYS)
-    assert set(SCHEMA["components"]["schemas"]["Layer"]["properties"]) == set(netfile.LAYER_KEYS)
-    assert set(SCHEMA["components"]["schemas"]["Training"]["properties"]) == set(netfile.TRAINING_KEYS)
+    assert set(SCHEMA["components"]["schemas"]["Layer"]["properties"]) == set(netparts.LAYER_KEYS)
+    assert set(SCHEMA["components"]["schemas"]["Training"]["properties"]) == set(netparts.TRAINING_KEYS)
 
 
 def test_the_fuzzing_reached_the_engine() -> None:
