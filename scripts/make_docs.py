@@ -24,7 +24,7 @@ FIGURES = ["figures/network-step1.svg", "figures/gradients-step1.svg"]
 
 def generate(out: Path) -> list[Path]:
     """Write every generated document into `out` (as docs/ lays them out); the files written."""
-    from chainrule.cli.main import main
+    from chainrule.cli.root import main
 
     for name, args in DOCUMENTS:
         args = [str(out / "figures") if a == "FIGURES" else a for a in args]

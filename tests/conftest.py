@@ -23,7 +23,7 @@ settings.load_profile("ci")
 
 @pytest.fixture
 def reference() -> Network:
-    """The built-in reference example: 2-2-1 sigmoid, x = (0.05, 0.10), y = (0.01, 0.99), b1 shared, η = 0.5."""
+    """The built-in reference example: 2-2-1 sigmoid, x = (0.05, 0.10), target 0.01, b1 shared, η = 0.5."""
     return netfile.load()
 
 

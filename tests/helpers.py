@@ -158,7 +158,7 @@ def run_cli(args: list[str]) -> tuple[Any, list[str]]:
 
     from click.testing import CliRunner
 
-    from chainrule.cli.main import main
+    from chainrule.cli.root import main
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

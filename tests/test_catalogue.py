@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.engine import catalogue
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.io import netfile
@@ -324,7 +324,7 @@ def test_plot_writes_png_or_svg_by_extension(runner: CliRunner, tmp_path: Any, s
 
 def test_matplotlib_is_imported_only_for_a_plot() -> None:
     code = (
-        "import sys\nfrom click.testing import CliRunner\nfrom chainrule.cli.main import main\n"
+        "import sys\nfrom click.testing import CliRunner\nfrom chainrule.cli.root import main\n"
         "r = CliRunner().invoke(main, ['functions', 'sigmoid', '0.5'])\n"
         "assert r.exit_code == 0, r.output\nassert 'matplotlib' not in sys.modules\n"
     )

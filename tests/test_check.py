@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from chainrule.check.answers import load_answers
 from chainrule.check.checker import check
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.engine.functions import LOSSES
 from chainrule.engine.network import Network
 from chainrule.io import netfile

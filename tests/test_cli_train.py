@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.io import data, netfile
 from conftest import EXAMPLES
 

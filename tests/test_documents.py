@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from latex2mathml.converter import convert
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.step import explain_step, explain_steps
@@ -27,7 +27,7 @@ EXAMPLES = ROOT / "src" / "chainrule" / "examples"
 sys.path.insert(0, str(ROOT / "scripts"))
 import make_docs  # noqa: E402
 
-# Every figure the reference document (shared/reference/forward-backprop.md) computes, as it prints
+# Every figure the hand-worked reference example (see test_reference.py) computes, as it prints
 # it. Left out, with the reason: 0.2407 and 0.00135 (the exact values are 0.2406 and 0.00134; the
 # reference slipped), 0.0555 (a typo for 0.0554 in one line), 0.0693 and 0.5307 (hand rounding of
 # η·∂L/∂b2 = 0.06925: test_hand reproduces them), and the update table's 0.40865, 0.35890, 0.29925,

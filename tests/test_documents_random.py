@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.io import netfile
 from chainrule.record.step import explain_steps
 from chainrule.views import escape, html, markdown

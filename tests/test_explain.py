@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.io import netfile
 from chainrule.record.step import explain_step
 from conftest import EXAMPLES

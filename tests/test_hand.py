@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.io import netfile
 from chainrule.record.hand import hand_round, hand_step
 from chainrule.record.step import StepRecord, explain_step

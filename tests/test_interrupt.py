@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.io import netfile
 from conftest import EXAMPLES, ROOT
 
@@ -159,3 +159,18 @@ def test_sigint_on_the_numpy_path_stops_mid_epoch_and_resumes(tmp_path: Path) ->
     assert took < 1.0 and run.returncode == 130, stderr
     state = json.loads((tmp_path / "out.checkpoint.json").read_text())["trainer"]
     assert state["optimizer"]["optimizer"] == "adam" and state["updates"] > 0
+
+
+def test_ctrl_c_while_a_command_loads_is_one_line_and_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C before a command installs its own handler (here: while the command's module loads)."""
+    from click.testing import CliRunner
+
+    import chainrule.cli.root as cli_root
+
+    def interrupted(name: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_root.importlib, "import_module", interrupted)
+    result = CliRunner().invoke(cli_root.main, ["explain"])
+    assert result.exit_code == 130
+    assert result.stderr == "chainrule: interrupted; nothing was written\n"

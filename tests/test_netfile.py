@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, pairing_refusal
 from chainrule.errors import NetfileError
 from chainrule.io import netfile

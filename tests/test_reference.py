@@ -1,4 +1,7 @@
-"""The reference document (shared/reference/forward-backprop.md), number by number.
+"""The reference example as a well-known hand-worked version prints it, number by number.
+
+The example: a 2-2-1 sigmoid network, x = (0.05, 0.10), target 0.01, w1…w4 = 0.15, 0.20,
+0.25, 0.30, b1 = 0.35 shared by h1 and h2, w5, w6 = 0.40, 0.45, b2 = 0.60, loss ½(y − ŷ)², η = 0.5.
 
 Each figure the document prints is compared with chainrule's exact value at the precision the
 document prints it. A few of the document's figures were computed by hand from rounded
@@ -15,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.io import netfile
 from chainrule.record.step import explain_step
 from chainrule.views.numbers import fmt, fmt_change

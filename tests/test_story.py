@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 from chainrule.io import netfile
 from chainrule.record.step import StepRecord, explain_step
 from chainrule.views import html, latex, markdown, text

@@ -342,7 +342,7 @@ def test_impossible_edits(client: TestClient, doc: dict[str, Any]) -> None:
 
 
 def test_serve_is_a_command(runner: Any) -> None:
-    from chainrule.cli.main import main
+    from chainrule.cli.root import main
 
     result = runner.invoke(main, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "--open" in result.output
@@ -350,7 +350,7 @@ def test_serve_is_a_command(runner: Any) -> None:
 
 
 def test_serve_reports_a_bad_file_before_listening(runner: Any, tmp_path: Any) -> None:
-    from chainrule.cli.main import main
+    from chainrule.cli.root import main
 
     bad = tmp_path / "bad.toml"
     bad.write_text('inputs = ["x1"]\nloss = "nope"\n')

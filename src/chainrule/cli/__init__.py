@@ -1,5 +1,5 @@
 """The command line: one thin module per command over library calls; `main` is the entry point."""
 
-from chainrule.cli.main import main
+from chainrule.cli.root import main
 
 __all__ = ["main"]

@@ -110,6 +110,9 @@ class _Group(click.Group):
         except ChainruleError as exc:
             _fail(str(exc))
             ctx.exit(2)
+        except KeyboardInterrupt:  # Ctrl-C before a command took it over (while it loads, say)
+            _fail("interrupted; nothing was written")
+            ctx.exit(130)
 
 
 @click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
