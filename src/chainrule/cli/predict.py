@@ -62,8 +62,4 @@ def predicted_classes(net: Network, out: np.ndarray) -> list[str]:
     """The class name per row when the network was trained on labelled data; else nothing."""
     if net.data is None or not net.data.classes:
         return []
-    names = net.data.classes
-    if out.shape[1] == 1:
-        cut = 0.0 if net.loss.name == "hinge" else 0.5
-        return [names[int(v > cut)] for v in out[:, 0]]
-    return [names[int(i)] for i in np.argmax(out, axis=1)]
+    return [net.data.classes[int(i)] for i in net.loss.classes(out)]

@@ -45,6 +45,24 @@ class Loss:
     gradient_plain: str = ""  # ∂L/∂ŷ in {a}, {y} and {m}
     output_range: str = ""  # the values L can take, for the catalogue
     fused_plain: str = ""  # fused_formula in plain Unicode, for the terminal
+    # A classifier's loss: one output says class 1 when above `cut`; several outputs, the largest.
+    # None for the regression losses. The one rule for accuracy, predictions and decision boundaries.
+    cut: float | None = None
+
+    @property
+    def classifies(self) -> bool:
+        return self.cut is not None
+
+    @property
+    def threshold(self) -> float:
+        """Where one output changes class: the cut; a regression loss has none and is read about 0.5."""
+        return 0.5 if self.cut is None else self.cut
+
+    def classes(self, out: Array) -> Array:
+        """The class each row of outputs (or one-hot / 0–1 targets) says: above `threshold`, or the largest."""
+        if out.shape[1] == 1:
+            return (out[:, 0] > self.threshold).astype(int)
+        return np.argmax(out, axis=1)
 
 
 # Per example: value(a, y) -> (n,), gradient(a, y) -> (n, m)
@@ -142,6 +160,7 @@ _register_loss(
 _register_loss(
     Loss(
         name="binary_cross_entropy",
+        cut=0.5,
         formula=r"L = -\sum_i \bigl(y_i \log \hat{y}_i + (1 - y_i)\log(1 - \hat{y}_i)\bigr)",
         gradient_formula=r"\frac{\partial L}{\partial \hat{y}_i} = \frac{\hat{y}_i - y_i}{\hat{y}_i(1 - \hat{y}_i)}",
         description="the negative log-likelihood of independent yes/no outputs",
@@ -165,6 +184,7 @@ _register_loss(
 _register_loss(
     Loss(
         name="cross_entropy",
+        cut=0.5,
         formula=r"L = -\sum_i y_i \log \hat{y}_i",
         gradient_formula=r"\frac{\partial L}{\partial \hat{y}_i} = -\frac{y_i}{\hat{y}_i}",
         description="the negative log-probability of the target class (categorical cross-entropy)",
@@ -189,6 +209,7 @@ _register_loss(
 _register_loss(
     Loss(
         name="hinge",
+        cut=0.0,
         formula=r"L = \sum_{j \ne c} \max(0,\ \hat{y}_j - \hat{y}_c + 1)",
         gradient_formula=r"\frac{\partial L}{\partial \hat{y}_j} = [\hat{y}_j - \hat{y}_c + 1 > 0],\ "
         r"\frac{\partial L}{\partial \hat{y}_c} = -\sum_{j \ne c} [\hat{y}_j - \hat{y}_c + 1 > 0]",

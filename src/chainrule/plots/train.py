@@ -84,12 +84,6 @@ def _losses(ax: Any, result: TrainResult) -> None:
         ax.spines[side].set_visible(False)
 
 
-def _classes(y: np.ndarray, hinge: bool) -> np.ndarray:
-    if y.shape[1] == 1:
-        return (y[:, 0] > (0.0 if hinge else 0.5)).astype(int)
-    return np.argmax(y, axis=1)
-
-
 def _boundary(
     ax: Any,
     result: TrainResult,
@@ -102,7 +96,6 @@ def _boundary(
     from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 
     net = result.network
-    hinge = net.loss.name == "hinge"
     pad = 0.1 * (x.max(axis=0) - x.min(axis=0)) + 1e-9
     lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
     g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))
@@ -110,7 +103,7 @@ def _boundary(
     k = out.shape[1]
     if k == 1:
         surface = out[:, 0].reshape(g1.shape)
-        cut = 0.0 if hinge else 0.5
+        cut = net.loss.threshold
         cmap = LinearSegmentedColormap.from_list("two", [CLASS_COLOURS[0], "#ffffff", CLASS_COLOURS[1]])
         span = max(abs(surface.min() - cut), abs(surface.max() - cut), 1e-9)
         ax.imshow(surface, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap=cmap, vmin=cut - span,
@@ -131,19 +124,16 @@ def _boundary(
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal" if 0.5 < (hi[1] - lo[1]) / (hi[0] - lo[0]) < 2 else "auto")
-    ax.set_title(
-        "Decision boundary" if net.loss.name in ("binary_cross_entropy", "cross_entropy", "hinge") else "Output"
-    )
+    ax.set_title("Decision boundary" if net.loss.classifies else "Output")
 
 
 def _points(
     ax: Any, net: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None, y_val: np.ndarray | None
 ) -> None:
     """The examples, coloured by class (named as in the data when known); validation ones as diamonds."""
-    hinge = net.loss.name == "hinge"
     names = net.data.classes if net.data is not None and net.data.classes else []
-    train_cls = _classes(y, hinge)
-    val_cls = _classes(y_val, hinge) if x_val is not None and y_val is not None else None
+    train_cls = net.loss.classes(y)
+    val_cls = net.loss.classes(y_val) if x_val is not None and y_val is not None else None
     count = max(int(train_cls.max()) + 1, 2)
     for c in range(count):
         colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]

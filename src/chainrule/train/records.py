@@ -14,12 +14,13 @@ from typing import Literal
 
 import numpy as np
 
+from chainrule.engine.functions import LOSSES
 from chainrule.engine.network import Network
 from chainrule.train.compiled.codes import CLASSIFY_ARGMAX, CLASSIFY_CUT, CLASSIFY_NONE
 
 Array = np.ndarray
 StopReason = Literal["epochs", "until_loss", "patience", "interrupted", "diverged"]
-CLASSIFIER_LOSSES = ("binary_cross_entropy", "cross_entropy", "hinge")
+CLASSIFIER_LOSSES = tuple(name for name, loss in LOSSES.items() if loss.classifies)
 
 STOP_WORDS: dict[str, str] = {
     "epochs": "reached the number of epochs",
@@ -60,23 +61,20 @@ def evaluate(net: Network, x: Array, y: Array) -> tuple[float, float | None]:
         acc = accuracy(net, fwd.output, y[s : s + EVAL_SLICE])
         right += 0.0 if acc is None else acc * len(fwd.output)
     n = max(len(x), 1)
-    return total / n, (right / n if net.loss.name in CLASSIFIER_LOSSES else None)
+    return total / n, (right / n if net.loss.classifies else None)
 
 
 def accuracy(net: Network, output: Array, y: Array) -> float | None:
-    """argmax agreement for several outputs; one output: the same side of 0.5 (of 0 for hinge)."""
-    if net.loss.name not in CLASSIFIER_LOSSES or not len(y):
+    """The fraction of examples whose output says the target's class (the loss's `classes` rule)."""
+    if not net.loss.classifies or not len(y):
         return None
-    if output.shape[1] == 1:
-        cut = 0.0 if net.loss.name == "hinge" else 0.5
-        return float(np.mean((output[:, 0] > cut) == (y[:, 0] > cut)))
-    return float(np.mean(np.argmax(output, axis=1) == np.argmax(y, axis=1)))
+    return float(np.mean(net.loss.classes(output) == net.loss.classes(y)))
 
 
 def classify_mode(net: Network) -> tuple[int, float]:
     """How `accuracy` judges an output, as the compiled loop takes it: (codes.CLASSIFY_*, the cut)."""
-    if net.loss.name not in CLASSIFIER_LOSSES:
+    if net.loss.cut is None:
         return CLASSIFY_NONE, 0.0
     if net.output_layer.units == 1:
-        return CLASSIFY_CUT, 0.0 if net.loss.name == "hinge" else 0.5
+        return CLASSIFY_CUT, net.loss.cut
     return CLASSIFY_ARGMAX, 0.0
