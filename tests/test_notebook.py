@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from html.parser import HTMLParser
 
@@ -37,3 +38,19 @@ def test_the_example_notebook_is_what_its_cells_produce_today() -> None:
     outputs = [c["outputs"] for c in stored["cells"] if c["cell_type"] == "code"]
     assert outputs[1][0]["data"]["text/plain"] == "0.08216704056423078"
     assert "<math" in outputs[2][0]["data"]["text/html"]
+
+
+def test_a_network_with_hostile_names_displays_them_as_text() -> None:
+    doc = {
+        "title": "<script>alert(1)</script> *bold*",
+        "inputs": ["<b>x</b>", "y|z"],
+        "layers": [{"name": "<i>h</i>", "units": 1, "activation": "sigmoid", "weights": [[0.1, 0.2]], "bias": 0.3}],
+        "examples": [{"x": [0.5, 0.5], "y": [1.0]}],
+    }
+    net = netfile.from_dict(doc)
+    md, html = net._repr_markdown_(), net._repr_html_()
+    assert not re.search(r"(?<!\\)<", md)  # every < is backslash-escaped: Markdown shows it, never as a tag
+    assert "<script" not in html and "<i>" not in html and "&lt;script&gt;" in html
+    rows = [line for line in md.splitlines() if line.startswith("|")]
+    assert len(rows) == 2 + len(net.parameter_names())
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 3 for row in rows)  # no cell split by a name's '|'

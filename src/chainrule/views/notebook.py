@@ -6,12 +6,12 @@ parameters. The HTML is the same self-contained MathML the `--format html` docum
 
 from __future__ import annotations
 
-import html as _html
 import re
 
 from chainrule.engine import display
 from chainrule.engine.network import Network
 from chainrule.record.step import StepRecord
+from chainrule.views import escape
 from chainrule.views.numbers import DEFAULT_DIGITS, fmt
 
 
@@ -38,23 +38,24 @@ def _parameter_rows(net: Network, digits: int) -> list[tuple[str, str]]:
 
 def network_markdown(net: Network, digits: int = DEFAULT_DIGITS) -> str:
     layers = " → ".join([f"{len(net.input_names)} inputs"] + [f"{la.units} {la.activation.name}" for la in net.layers])
-    rows = "\n".join(f"| {n} | {v} |" for n, v in _parameter_rows(net, digits))
-    return f"**{net.title or 'Network'}**: {layers}; loss {net.loss.name}\n\n| parameter | value |\n|---|---|\n{rows}\n"
+    rows = "\n".join(f"| {escape.markdown(n)} | {v} |" for n, v in _parameter_rows(net, digits))
+    title = escape.markdown(net.title or "Network")
+    return f"**{title}**: {layers}; loss {net.loss.name}\n\n| parameter | value |\n|---|---|\n{rows}\n"
 
 
 def network_html(net: Network, digits: int = DEFAULT_DIGITS) -> str:
     from chainrule.views import svg
 
-    head = _html.escape(net.title or "Network")
+    head = escape.html(net.title or "Network")
     layers = " → ".join([f"{len(net.input_names)} inputs"] + [f"{la.units} {la.activation.name}" for la in net.layers])
     diagram = ""
     if net.x.shape[0]:
         from chainrule.record.step import explain_step
 
         diagram = re.sub(r' xmlns="[^"]*"', "", svg.network_svg(explain_step(net), digits))
-    rows = "".join(f"<tr><td>{_html.escape(n)}</td><td>{v}</td></tr>" for n, v in _parameter_rows(net, digits))
+    rows = "".join(f"<tr><td>{escape.html(n)}</td><td>{v}</td></tr>" for n, v in _parameter_rows(net, digits))
     return (
-        f"<div><p><b>{head}</b>: {_html.escape(layers)}; loss {net.loss.name}</p>{diagram}"
+        f"<div><p><b>{head}</b>: {escape.html(layers)}; loss {net.loss.name}</p>{diagram}"
         f"<table><tr><th>parameter</th><th>value</th></tr>{rows}</table></div>"
     )
 
