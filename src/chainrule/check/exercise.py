@@ -142,7 +142,7 @@ def _pick(rng: random.Random, step: float, most: int) -> float:
 
 def _target(rng: random.Random, spec: ExerciseSpec, outputs: int) -> list[float]:
     loss, out = spec.loss, output_activation(spec)
-    if loss in ("cross_entropy", "hinge") and outputs > 1 or out == "softmax":
+    if (loss in ("cross_entropy", "hinge") and outputs > 1) or out == "softmax":
         hot = rng.randrange(outputs)
         return [1.0 if i == hot else 0.0 for i in range(outputs)]
     if loss == "hinge":
@@ -181,13 +181,18 @@ def draw_document(rng: random.Random, spec: ExerciseSpec, title: str) -> dict[st
         for _ in range(spec.examples)
     ]
     training = {"learning_rate": spec.learning_rate, "batch": spec.batch}
-    return {"title": title, "inputs": inputs, "loss": spec.loss, "layers": layers, "examples": examples, "training": training}
+    return {
+        "title": title,
+        "inputs": inputs,
+        "loss": spec.loss,
+        "layers": layers,
+        "examples": examples,
+        "training": training,
+    }
 
 
 def _asked(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord]) -> tuple[tuple[int, str], ...]:
-    return tuple(
-        (s + 1, name) for s, r in enumerate(records) for name in r.values if ask_kind(name, net) in spec.ask
-    )
+    return tuple((s + 1, name) for s, r in enumerate(records) for name in r.values if ask_kind(name, net) in spec.ask)
 
 
 def pleasant(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord], asked: Sequence[tuple[int, str]]) -> bool:
@@ -233,7 +238,7 @@ def answers_toml(ex: Exercise, filled: bool) -> str:
     key = ex.key()
     head = [
         f"# {ex.document['title']}",
-        f"# Write each number in quotes to {ex.spec.digits} decimal places, e.g. \"0.1234\".",
+        f'# Write each number in quotes to {ex.spec.digits} decimal places, e.g. "0.1234".',
         "# Names are those of `chainrule explain --format json`; [step.N] holds the N-th update's values.",
     ]
     lines = head if not filled else [f"# Answer key of {ex.document['title']}"]
