@@ -120,7 +120,7 @@ def _write(ex: Any, folder: Path) -> None:
     """Every file of one exercise, each written atomically."""
     from chainrule.check.exercise import answers_toml
     from chainrule.io.netwrite import dumps_toml
-    from chainrule.views.worksheet import DIAGRAM, diagram_svg, render_key, render_worksheet
+    from chainrule.views.worksheet import DIAGRAM, Format, diagram_svg, render_key, render_worksheet
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,8 @@ def _write(ex: Any, folder: Path) -> None:
     write_output(answers_toml(ex, filled=False), folder / FILES["answers"])
     write_output(answers_toml(ex, filled=True), folder / FILES["key"])
     write_output(diagram_svg(ex), folder / f"{DIAGRAM}.svg")
-    for fmt, suffix in (("markdown", "md"), ("latex", "tex"), ("html", "html")):
+    formats: tuple[tuple[Format, str], ...] = (("markdown", "md"), ("latex", "tex"), ("html", "html"))
+    for fmt, suffix in formats:
         write_output(render_worksheet(ex, fmt), folder / f"worksheet.{suffix}")
     write_output(render_key(ex, "markdown"), folder / "key.md")
     write_output(render_key(ex, "html"), folder / "key.html")
