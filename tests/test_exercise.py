@@ -166,7 +166,7 @@ def test_same_seed_gives_byte_identical_files_and_30_exercises_differ(tmp_path: 
             "2",
             "--learning-rate",
             "0.1",
-        ],  # fmt: skip
+        ],
     ],
 )
 def test_worksheet_and_key_latex_compile_with_pdflatex(tmp_path: Path, runner: CliRunner, args: list[str]) -> None:
