@@ -109,8 +109,8 @@ def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
                 step = _step_number(src, n)
                 if not isinstance(table, dict):
                     raise ChainruleError(f"{src}: step.{n}: expected a table of name = number")
-                claims += [_claim(src, f"step.{n}", k, v, step) for k, v in table.items()]
-        else:
+                claims += [_claim(src, f"step.{n}", k, v, step) for k, v in table.items() if v != ""]
+        elif raw != "":  # "" is a blank left to fill in (chainrule exercise writes them)
             claims.append(_claim(src, "", name, raw, 1))
     if not claims:
         raise ChainruleError(f'{src}: expected at least one claimed value (name = "number"), got none')

@@ -16,6 +16,7 @@ from chainrule.errors import ChainruleError, describe, one_line
 # reference example starts fast: name -> "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
     "check": "chainrule.cli.check:check",
+    "exercise": "chainrule.cli.exercise:exercise",
     "explain": "chainrule.cli.explain:explain",
     "functions": "chainrule.cli.functions:functions",
     "train": "chainrule.cli.train:train",

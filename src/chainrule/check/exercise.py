@@ -1,0 +1,252 @@
+"""Seeded exercises: a network with numbers pleasant by hand, what is asked, and its answer key.
+
+An exercise is drawn from ``random.Random(f"{seed}/{number}")`` (the same seed and number give
+the same exercise on every machine and Python ≥ 3.2), so a class set is reproducible and exercise
+1 of a set equals the single exercise of the same seed.
+
+Pleasant by hand means:
+
+* inputs are multiples of 0.1 in [−1, 1], weights and biases multiples of 0.05 in [−1, 1]
+  (never 0), targets as the loss needs them (one decimal, 0/1, one-hot or ±1);
+* no asked value vanishes: every one has |v| ≥ 10^(1−d) at the d decimals asked (at least two
+  significant digits), and none exceeds 100. A draw that fails is thrown away and the next one
+  taken; the k-th draw of a seed is always the same, so the result stays reproducible.
+
+This module stays in the check layer: building the network from its document is passed in
+(``build``, the CLI gives ``io.netfile.from_dict``), so it needs nothing from ``io``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chainrule.engine.functions import ACTIVATIONS, LOSSES, pairing_refusal
+from chainrule.engine.network import Network
+from chainrule.errors import ChainruleError
+from chainrule.record.step import StepRecord, explain_steps
+
+ASK_KINDS = ("forward", "gradients", "update")
+MAX_DRAWS = 4000  # draws tried for one exercise before giving up
+LARGEST = 100.0  # an asked value beyond this is not pleasant by hand
+
+Build = Callable[[Mapping[str, Any], str], Network]
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    """The kind of exercise: the same for every student of a set."""
+
+    shape: tuple[int, ...]  # inputs, then the units of each layer (2-2-1 → (2, 2, 1))
+    activation: str = "sigmoid"  # the hidden layers' (and the output's, unless output_activation)
+    output_activation: str | None = None
+    loss: str = "half_squared_error"
+    bias: str = "shared"  # shared, neuron or none
+    examples: int = 1
+    batch: str | int = "online"
+    learning_rate: float = 0.5
+    steps: int = 1
+    ask: tuple[str, ...] = ASK_KINDS
+    digits: int = 4
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One student's exercise: its network document and network, the worked steps, what is asked."""
+
+    spec: ExerciseSpec
+    seed: int
+    number: int
+    document: dict[str, Any]
+    network: Network
+    records: list[StepRecord]
+    asked: tuple[tuple[int, str], ...]  # (step, name), in the order the numbers are computed
+    draws: int  # how many draws it took: the first pleasant one
+
+    @property
+    def given(self) -> tuple[str, ...]:
+        """The names whose values the worksheet states: inputs, targets, parameters (of step 1)."""
+        return tuple(n for n in self.records[0].values if ask_kind(n, self.network) == "given")
+
+    def key(self) -> dict[tuple[int, str], str]:
+        """Every asked value written to the asked decimals: what a fully correct student writes."""
+        return {(s, n): written(self.records[s - 1].values[n], self.spec.digits) for s, n in self.asked}
+
+
+def written(x: float, digits: int) -> str:
+    """The value as the key writes it: ``digits`` decimal places (−0.0000 written 0.0000)."""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def ask_kind(name: str, net: Network) -> str:
+    """given, forward (z, a, loss), gradients (every ∂·/∂·) or update (θ_new) for a value's name."""
+    base = name.partition("#")[0]
+    if base in net.input_names or base.startswith("y_") or net.has_parameter(base):
+        return "given"
+    if base.endswith("_new"):
+        return "update"
+    if "/" in base:
+        return "gradients"
+    return "forward"
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """'2-2-1' → (2, 2, 1): the inputs, then every layer's units."""
+    parts = text.split("-")
+    if len(parts) < 2 or not all(p.isdigit() and 1 <= int(p) <= 8 for p in parts):
+        raise ChainruleError(f"--shape {text}: expected inputs-units-…-outputs of 1 to 8 each, such as 2-2-1")
+    return tuple(int(p) for p in parts)
+
+
+def check_spec(spec: ExerciseSpec) -> None:
+    """Refuse, in one line, a kind of exercise the engine cannot compute meaningfully."""
+    for option, name, table in (
+        ("--activation", spec.activation, ACTIVATIONS),
+        ("--output-activation", spec.output_activation, ACTIVATIONS),
+        ("--loss", spec.loss, LOSSES),
+    ):
+        if name is not None and name not in table:
+            raise ChainruleError(f"{option} {name}: expected one of {', '.join(sorted(table))}")
+    bad = [k for k in spec.ask if k not in ASK_KINDS]
+    if bad or not spec.ask:
+        raise ChainruleError(f"--ask {','.join(spec.ask)}: expected some of {','.join(ASK_KINDS)}")
+    units = spec.shape[1:]
+    acts = [ACTIVATIONS[spec.activation]] * (len(units) - 1) + [ACTIVATIONS[output_activation(spec)]]
+    refusal = pairing_refusal(LOSSES[spec.loss], list(zip(acts, units, strict=True)))
+    if refusal is not None:
+        raise ChainruleError(f"--shape {'-'.join(map(str, spec.shape))}: expected {refusal.expected}")
+
+
+def output_activation(spec: ExerciseSpec) -> str:
+    """The output layer's activation: as asked, else what the loss requires, else the hidden one."""
+    if spec.output_activation:
+        return spec.output_activation
+    need = LOSSES[spec.loss].requires_activation
+    if need and spec.activation not in need:
+        return need[0]
+    if spec.loss == "hinge" and spec.activation in ("sigmoid", "softmax"):
+        return "identity"
+    return spec.activation
+
+
+def _pick(rng: random.Random, step: float, most: int) -> float:
+    """A nonzero multiple of ``step`` in [−most·step, most·step], written with few decimals."""
+    k = rng.choice([k for k in range(-most, most + 1) if k])
+    return round(k * step, 2)
+
+
+def _target(rng: random.Random, spec: ExerciseSpec, outputs: int) -> list[float]:
+    loss, out = spec.loss, output_activation(spec)
+    if (loss in ("cross_entropy", "hinge") and outputs > 1) or out == "softmax":
+        hot = rng.randrange(outputs)
+        return [1.0 if i == hot else 0.0 for i in range(outputs)]
+    if loss == "hinge":
+        return [rng.choice([-1.0, 1.0])]
+    if loss == "binary_cross_entropy":
+        return [float(rng.choice([0, 1])) for _ in range(outputs)]
+    if out in ("sigmoid", "binary_step"):
+        return [rng.randint(0, 10) / 10 for _ in range(outputs)]
+    return [rng.randint(-10, 10) / 10 for _ in range(outputs)]
+
+
+def _bias(rng: random.Random, spec: ExerciseSpec, units: int) -> float | list[float] | None:
+    if spec.bias == "shared":
+        return _pick(rng, 0.05, 10)
+    if spec.bias == "neuron":
+        return [_pick(rng, 0.05, 10) for _ in range(units)]
+    return None
+
+
+def draw_document(rng: random.Random, spec: ExerciseSpec, title: str) -> dict[str, Any]:
+    """One candidate network document: layers, examples and training, all from ``rng``."""
+    inputs, units = spec.shape[0], spec.shape[1:]
+    layers = []
+    fan_in = inputs
+    for i, n in enumerate(units):
+        act = output_activation(spec) if i == len(units) - 1 else spec.activation
+        layer: dict[str, Any] = {"units": n, "activation": act}
+        layer["weights"] = [[_pick(rng, 0.05, 20) for _ in range(fan_in)] for _ in range(n)]
+        bias = _bias(rng, spec, n)
+        if bias is not None:
+            layer["bias"] = bias
+        layers.append(layer)
+        fan_in = n
+    examples = [
+        {"x": [_pick(rng, 0.1, 10) for _ in range(inputs)], "y": _target(rng, spec, units[-1])}
+        for _ in range(spec.examples)
+    ]
+    training = {"learning_rate": spec.learning_rate, "batch": spec.batch}
+    return {
+        "title": title,
+        "inputs": inputs,
+        "loss": spec.loss,
+        "layers": layers,
+        "examples": examples,
+        "training": training,
+    }
+
+
+def _asked(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord]) -> tuple[tuple[int, str], ...]:
+    return tuple((s + 1, name) for s, r in enumerate(records) for name in r.values if ask_kind(name, net) in spec.ask)
+
+
+def pleasant(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord], asked: Sequence[tuple[int, str]]) -> bool:
+    """Whether every asked value is finite, at most LARGEST and not vanishing at the digits asked.
+
+    An exact 0 is allowed only where it is no accident of the numbers: ∂L/∂ŷ of an output whose
+    target is 0 under cross-entropy, and everything after a layer whose derivative is 0 everywhere
+    (binary_step)."""
+    step_layer = any(layer.activation.name == "binary_step" for layer in net.layers)
+    outputs = tuple(f"dL/da_{n}" for n in net.layers[-1].neuron_names)
+    small = 10.0 ** (1 - spec.digits)
+    for s, name in asked:
+        v = records[s - 1].values[name]
+        if not math.isfinite(v) or abs(v) > LARGEST:
+            return False
+        zero_ok = step_layer or name.partition("#")[0] in outputs
+        if abs(v) < small and not (zero_ok and v == 0):
+            return False
+    return True
+
+
+def make_exercise(spec: ExerciseSpec, seed: int, number: int, build: Build) -> Exercise:
+    """The exercise ``number`` of the set ``seed``: the first pleasant draw of its random sequence."""
+    check_spec(spec)
+    rng = random.Random(f"{seed}/{number}")
+    shape = "-".join(map(str, spec.shape))
+    title = f"Exercise {seed}" + (f".{number}" if number > 1 else "") + f": a {shape} {spec.activation} network"
+    for draw in range(1, MAX_DRAWS + 1):
+        doc = draw_document(rng, spec, title)
+        net = build(doc, "net.toml")
+        records = explain_steps(net, 0, spec.steps)
+        asked = _asked(spec, net, records)
+        if pleasant(spec, net, records, asked):
+            return Exercise(spec, seed, number, doc, net, records, asked, draw)
+    raise ChainruleError(
+        f"--seed {seed}: expected pleasant numbers within {MAX_DRAWS} draws for a {shape} {spec.activation} "
+        f"network; ask for more --digits or fewer layers"
+    )
+
+
+def answers_toml(ex: Exercise, filled: bool) -> str:
+    """The answers file: every asked name, blank ("") for the student or filled with the key."""
+    key = ex.key()
+    head = [
+        f"# {ex.document['title']}",
+        f'# Write each number in quotes to {ex.spec.digits} decimal places, e.g. "0.1234".',
+        "# Names are those of `chainrule explain --format json`; [step.N] holds the N-th update's values.",
+    ]
+    lines = head if not filled else [f"# Answer key of {ex.document['title']}"]
+    for step in range(1, ex.spec.steps + 1):
+        if step > 1:
+            lines += ["", f"[step.{step}]"]
+        for s, name in ex.asked:
+            if s == step:
+                value = key[(s, name)] if filled else ""
+                lines.append(f"{json.dumps(name)} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
