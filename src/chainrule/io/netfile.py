@@ -70,7 +70,9 @@ def resolve_example(path: str | os.PathLike[str]) -> str | os.PathLike[str]:
         return path
     names = example_names()
     if text not in names:
-        raise NetfileError(shown_path(text), "", f"a network file or a built-in example ({', '.join(names)})", Shown("no such file"))
+        raise NetfileError(
+            shown_path(text), "", f"a network file or a built-in example ({', '.join(names)})", Shown("no such file")
+        )
     return example_path(f"{text}.toml")
 
 

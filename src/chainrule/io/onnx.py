@@ -136,7 +136,9 @@ def notes(net: Network, dtype: str = "float32") -> list[str]:
     if shared:
         said.append(f"the shared bias of layer(s) {', '.join(shared)} is written once per neuron")
     if dtype == "float64" and any(la.activation.name == "gelu" for la in net.layers):
-        said.append("gelu uses Erf, which onnxruntime has in float32 only: run this float64 model elsewhere, or export float32")
+        said.append(
+            "gelu uses Erf, which onnxruntime has in float32 only: run this float64 model elsewhere, or export float32"
+        )
     if net.training.freeze:
         said.append("frozen parameters are ordinary constants in ONNX (it has no training)")
     return said

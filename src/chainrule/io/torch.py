@@ -65,12 +65,14 @@ def supported(activation: str) -> bool:
     return activation in TORCH_MODULES
 
 
-def _activation_module(layer: Layer) -> nn.Module:
+def _activation_module(layer: Layer) -> Any:
     nn = _torch().nn
     name = layer.activation.name
     if name not in TORCH_MODULES:
         known = ", ".join(TORCH_MODULES)
-        raise ChainruleError(f"layer {layer.name!r}: activation {name} has no PyTorch module (PyTorch export takes {known})")
+        raise ChainruleError(
+            f"layer {layer.name!r}: activation {name} has no PyTorch module (PyTorch export takes {known})"
+        )
     alpha = layer.alpha_value()
     if name == "leaky_relu":
         return nn.LeakyReLU(alpha)
@@ -84,8 +86,7 @@ def _activation_module(layer: Layer) -> nn.Module:
         return nn.GELU(approximate="none")
     if name == "softplus":
         return nn.Softplus(threshold=SOFTPLUS_THRESHOLD)
-    module: nn.Module = getattr(nn, TORCH_MODULES[name])()
-    return module
+    return getattr(nn, TORCH_MODULES[name])()
 
 
 def _torch_dtype(layer: Layer) -> Any:
@@ -97,7 +98,7 @@ def _shared_bias() -> Any:
     """A parametrization: the bias of every neuron is one number b (stored with shape (1,))."""
     nn = _torch().nn
 
-    class SharedBias(nn.Module):  # type: ignore[misc]
+    class SharedBias(nn.Module):  # type: ignore[name-defined]
         def __init__(self, units: int) -> None:
             super().__init__()
             self.units = units
@@ -111,10 +112,14 @@ def _shared_bias() -> Any:
     return SharedBias
 
 
-def _freeze(linear: nn.Module, attr: str, mask: np.ndarray | None) -> None:
+def _freeze(linear: Any, attr: str, mask: np.ndarray | None) -> None:
     """Freeze a parameter wholly (requires_grad off) or partly (a mask buffer and a gradient hook)."""
     torch = _torch()
-    param = linear.parametrizations.bias.original if attr == "bias" and hasattr(linear, "parametrizations") else getattr(linear, attr)
+    param = (
+        linear.parametrizations.bias.original
+        if attr == "bias" and hasattr(linear, "parametrizations")
+        else getattr(linear, attr)
+    )
     if mask is None:
         return
     if not mask.any():
@@ -125,11 +130,11 @@ def _freeze(linear: nn.Module, attr: str, mask: np.ndarray | None) -> None:
     param.register_hook(lambda g: g * buffer)
 
 
-def _linear(layer: Layer, frozen: frozenset[str]) -> nn.Module:
+def _linear(layer: Layer, frozen: frozenset[str]) -> Any:
     torch = _torch()
     dtype = _torch_dtype(layer)
     units, fan_in = layer.weight.shape
-    linear = torch.nn.Linear(fan_in, units, bias=layer.bias_mode != "none", dtype=dtype)
+    linear: Any = torch.nn.Linear(fan_in, units, bias=layer.bias_mode != "none", dtype=dtype)
     with torch.no_grad():
         linear.weight.copy_(torch.from_numpy(np.array(layer.weight)))
         if layer.bias_mode != "none":
@@ -157,7 +162,7 @@ def to_torch(net: Network) -> nn.Sequential:
             with torch.no_grad():
                 activation.weight.fill_(layer.alpha_value())
     model = torch.nn.Sequential(*modules)
-    model.chainrule_architecture = architecture(net)
+    setattr(model, "chainrule_architecture", architecture(net))  # noqa: B010  (an attribute nn.Module does not declare)
     return model
 
 
@@ -255,7 +260,7 @@ def from_torch(model: nn.Sequential, *, loss: str | None = None) -> Network:
         layer = {k: v for k, v in entry.items() if k not in ("bias_mode", "alpha", "bias", "weights")}
         layer.update(units=int(linear.out_features), activation=name, **extra)
         layer["weights"] = linear.weight.detach().cpu().double().numpy().tolist()
-        mode, bias = _bias_of(linear)
+        bias = _bias_of(linear)[1]
         if bias is not None:
             layer["bias"] = bias
         elif "bias_names" in layer:
@@ -295,8 +300,10 @@ def notes(net: Network) -> list[str]:
     if shared:
         said.append(f"the shared bias of layer(s) {', '.join(shared)} is a parametrization of Linear.bias (one number)")
     if net.training.freeze:
-        said.append("frozen parameters: requires_grad=False, or a <name>_frozen mask and a gradient hook "
-                    "(restored by from_torch; PyTorch's weight_decay still moves a masked weight)")
+        said.append(
+            "frozen parameters: requires_grad=False, or a <name>_frozen mask and a gradient hook "
+            "(restored by from_torch; PyTorch's weight_decay still moves a masked weight)"
+        )
     return said
 
 
@@ -321,7 +328,9 @@ def load_pt(path: str | os.PathLike[str]) -> Network:
         raise ChainruleError(f"{path}: no such file") from None
     except Exception as exc:  # torch's unpickler raises many kinds; any means: not a readable export
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ChainruleError(f"{path}: expected a PyTorch file readable with weights_only=True ({first[:120]})") from None
+        raise ChainruleError(
+            f"{path}: expected a PyTorch file readable with weights_only=True ({first[:120]})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ChainruleError(
             f"{path}: format: expected {FORMAT!r} (a file from `chainrule export`; for your own nn.Sequential "
@@ -334,7 +343,9 @@ def load_pt(path: str | os.PathLike[str]) -> Network:
         model = _rebuilt(arch)
         model.load_state_dict(state)
     except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-        raise ChainruleError(f"{path}: state_dict: expected the tensors of its architecture ({str(exc)[:160]})") from None
+        raise ChainruleError(
+            f"{path}: state_dict: expected the tensors of its architecture ({str(exc)[:160]})"
+        ) from None
     return from_torch(model)
 
 
@@ -348,6 +359,5 @@ def _rebuilt(arch: dict[str, Any]) -> Any:
         elif mode == "neuron":
             entry["bias"] = [0.0] * int(entry.get("units", 0))
     model = to_torch(from_dict(doc, source="<architecture>", require_examples=False))
-    model.chainrule_architecture = arch
+    setattr(model, "chainrule_architecture", arch)  # noqa: B010
     return model
-
