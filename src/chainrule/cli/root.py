@@ -22,6 +22,9 @@ LAZY_COMMANDS: dict[str, str] = {
     "train": "chainrule.cli.train:train",
     "predict": "chainrule.cli.train:predict",
     "serve": "chainrule.cli.serve:serve",
+    "export": "chainrule.cli.export:export",
+    "import": "chainrule.cli.export:import_command",
+    "examples": "chainrule.cli.export:examples",
 }
 
 

@@ -56,6 +56,26 @@ def example_path(name: str = REFERENCE) -> Path:
     return Path(str(resources.files("chainrule") / "examples" / name))
 
 
+def example_names() -> list[str]:
+    """The built-in examples that are network files (by name, without `.toml`), sorted."""
+    folder = example_path("")
+    return sorted(p.stem for p in folder.glob("*.toml") if not p.stem.endswith("-answers"))
+
+
+def resolve_example(path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """A file argument as given, or a built-in example's path where it names one and no such file
+    exists here (`chainrule explain xor` after `pip install`: examples/xor.toml inside the package)."""
+    text = os.fspath(path)
+    if os.path.exists(text) or any(sep in text for sep in "/\\") or "." in text:
+        return path
+    names = example_names()
+    if text not in names:
+        raise NetfileError(
+            shown_path(text), "", f"a network file or a built-in example ({', '.join(names)})", Shown("no such file")
+        )
+    return example_path(f"{text}.toml")
+
+
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a TOML or JSON file into a dict, with one-line errors that name the file."""
     src = shown_path(path)
@@ -87,7 +107,9 @@ def load(path: str | os.PathLike[str] | None = None, *, require_examples: bool =
         path = example_path()
         source = f"examples/{REFERENCE}"
     else:
-        source = str(path)
+        resolved = resolve_example(path)
+        source = str(path) if resolved is path else f"examples/{Path(resolved).name}"
+        path = resolved
     return from_dict(read_document(path), source=source, require_examples=require_examples)
 
 

@@ -130,8 +130,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path through a temporary file and a rename: never half a file.
+def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
+    """Write text (or bytes: a `.pt` or `.onnx` export) to path through a temporary file and a rename: never half a file.
 
     The temporary file sits next to the target (`temporary_path`); leftovers of earlier crashed
     writes to the same target are removed first."""
@@ -143,8 +143,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
+        with tmp.open("wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

@@ -1,0 +1,363 @@
+"""PyTorch: a network as an `nn.Sequential` and back, and the `.pt` file that carries it.
+
+`to_torch(net)` gives Linear, activation, Linear, activation, … (nn.Identity where the layer has
+none, so layer i is always modules 2i and 2i+1) with the network's weights and dtype. Two things
+PyTorch has no plain form for are kept exactly:
+
+- a bias shared by a layer's neurons is a parametrization of `Linear.bias`: one trainable number
+  b, expanded to every neuron, so ∂L/∂b = Σ_j ∂L/∂b_j as in the engine;
+- a frozen parameter: a tensor wholly frozen has requires_grad = False; one partly frozen keeps a
+  0/1 buffer `<name>_frozen` and a gradient hook g ← g ⊙ mask. (A frozen weight still decays under
+  PyTorch's weight_decay, which is applied after the hook; the engine masks the decay too.)
+
+The `.pt` export is ``{"format", "architecture", "state_dict"}``: plain types and tensors only, so
+``torch.load(path, weights_only=True)`` reads it without running code. PyTorch is imported here
+only, on first use (the `torch` extra).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule.engine.network import Layer, Network
+from chainrule.errors import ChainruleError
+from chainrule.io.netfile import from_dict
+from chainrule.io.netwrite import to_dict, write_atomic
+
+if TYPE_CHECKING:
+    from torch import nn
+
+FORMAT = "chainrule-torch/1"
+# chainrule's activations and the torch.nn module of each; binary_step has none (its gradient is 0
+# everywhere PyTorch would need one, and no module computes it).
+TORCH_MODULES = {
+    "identity": "Identity",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "relu": "ReLU",
+    "leaky_relu": "LeakyReLU",
+    "prelu": "PReLU",
+    "elu": "ELU",
+    "selu": "SELU",
+    "softmax": "Softmax",
+    "swish": "SiLU",
+    "gelu": "GELU",
+    "softplus": "Softplus",
+}
+# PyTorch's softplus returns z itself above a threshold (20 by default); above 40 log(1 + e^z) is z
+# in float64 too, so this threshold keeps it equal to the engine's.
+SOFTPLUS_THRESHOLD = 40.0
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ChainruleError("PyTorch is not installed: pip install 'chainrule[torch]'") from None
+    return torch
+
+
+def supported(activation: str) -> bool:
+    return activation in TORCH_MODULES
+
+
+def _activation_module(layer: Layer) -> Any:
+    nn = _torch().nn
+    name = layer.activation.name
+    if name not in TORCH_MODULES:
+        known = ", ".join(TORCH_MODULES)
+        raise ChainruleError(
+            f"layer {layer.name!r}: activation {name} has no PyTorch module (PyTorch export takes {known})"
+        )
+    alpha = layer.alpha_value()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(alpha)
+    if name == "elu":
+        return nn.ELU(alpha)
+    if name == "prelu":
+        return nn.PReLU(1, init=alpha, dtype=_torch_dtype(layer))
+    if name == "softmax":
+        return nn.Softmax(dim=-1)
+    if name == "gelu":
+        return nn.GELU(approximate="none")
+    if name == "softplus":
+        return nn.Softplus(threshold=SOFTPLUS_THRESHOLD)
+    return getattr(nn, TORCH_MODULES[name])()
+
+
+def _torch_dtype(layer: Layer) -> Any:
+    torch = _torch()
+    return torch.float64 if layer.weight.dtype == np.float64 else torch.float32
+
+
+def _shared_bias() -> Any:
+    """A parametrization: the bias of every neuron is one number b (stored with shape (1,))."""
+    nn = _torch().nn
+
+    class SharedBias(nn.Module):  # type: ignore[name-defined]
+        def __init__(self, units: int) -> None:
+            super().__init__()
+            self.units = units
+
+        def forward(self, b: Any) -> Any:
+            return b.expand(self.units)
+
+        def right_inverse(self, bias: Any) -> Any:
+            return bias[:1].clone()
+
+    return SharedBias
+
+
+def _freeze(linear: Any, attr: str, mask: np.ndarray | None) -> None:
+    """Freeze a parameter wholly (requires_grad off) or partly (a mask buffer and a gradient hook)."""
+    torch = _torch()
+    param = (
+        linear.parametrizations.bias.original
+        if attr == "bias" and hasattr(linear, "parametrizations")
+        else getattr(linear, attr)
+    )
+    if mask is None:
+        return
+    if not mask.any():
+        param.requires_grad_(False)
+        return
+    buffer = torch.tensor(mask, dtype=param.dtype)
+    linear.register_buffer(f"{attr}_frozen", buffer)
+    param.register_hook(lambda g: g * buffer)
+
+
+def _linear(layer: Layer, frozen: frozenset[str]) -> Any:
+    torch = _torch()
+    dtype = _torch_dtype(layer)
+    units, fan_in = layer.weight.shape
+    linear: Any = torch.nn.Linear(fan_in, units, bias=layer.bias_mode != "none", dtype=dtype)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(np.array(layer.weight)))
+        if layer.bias_mode != "none":
+            linear.bias.copy_(torch.from_numpy(np.array(layer.bias_vector())))
+    if layer.bias_mode == "shared":
+        torch.nn.utils.parametrize.register_parametrization(linear, "bias", _shared_bias()(units))
+    _freeze(linear, "weight", layer.frozen_mask(frozen))
+    if layer.bias_names:
+        keep = np.array([n not in frozen for n in layer.bias_names], dtype=float)
+        _freeze(linear, "bias", None if keep.all() else keep)
+    return linear
+
+
+def to_torch(net: Network) -> nn.Sequential:
+    """The network as nn.Sequential(Linear, activation, …), same weights, dtype, shared biases and
+    frozen parameters; `chainrule_architecture` on it lets `from_torch` restore every name."""
+    torch = _torch()
+    frozen = frozenset(net.training.freeze)
+    modules: list[Any] = []
+    for layer in net.layers:
+        activation = _activation_module(layer)
+        modules += [_linear(layer, frozen), activation]
+        if layer.alpha_name:
+            activation.weight.requires_grad_(layer.alpha_name not in frozen)
+            with torch.no_grad():
+                activation.weight.fill_(layer.alpha_value())
+    model = torch.nn.Sequential(*modules)
+    setattr(model, "chainrule_architecture", architecture(net))  # noqa: B010  (an attribute nn.Module does not declare)
+    return model
+
+
+def architecture(net: Network) -> dict[str, Any]:
+    """The network's document without its parameter values (those are the state_dict's)."""
+    doc = to_dict(net)
+    for entry, layer in zip(doc["layers"], net.layers, strict=True):
+        entry.pop("weights", None)
+        entry.pop("bias", None)
+        if layer.alpha_name:
+            entry.pop("alpha", None)
+        entry["bias_mode"] = layer.bias_mode
+    return doc
+
+
+# -- back from PyTorch ------------------------------------------------------------------------------
+
+
+def _activation_of(module: Any, where: str) -> tuple[str, dict[str, Any]]:
+    """chainrule's name for a torch.nn activation module, and its α where it has one."""
+    nn = _torch().nn
+    kind = type(module).__name__
+    by_module = {v: k for k, v in TORCH_MODULES.items()}
+    if kind not in by_module or type(module) is not getattr(nn, kind):
+        raise ChainruleError(f"{where}: expected Linear or one of {', '.join(by_module)}, got {kind}")
+    name = by_module[kind]
+    if name in ("leaky_relu", "elu"):
+        return name, {"alpha": float(module.negative_slope if name == "leaky_relu" else module.alpha)}
+    if name == "prelu":
+        if module.weight.numel() != 1:
+            raise ChainruleError(f"{where}: expected PReLU with one α (num_parameters=1), got {module.weight.numel()}")
+        return name, {"alpha": float(module.weight.detach()[0])}
+    if name == "softmax" and module.dim not in (-1, 1, None):
+        raise ChainruleError(f"{where}: expected Softmax over the last dimension (dim=-1), got dim={module.dim}")
+    if name == "gelu" and module.approximate != "none":
+        raise ChainruleError(f"{where}: expected GELU(approximate='none'), got approximate={module.approximate!r}")
+    if name == "softplus" and module.beta != 1:
+        raise ChainruleError(f"{where}: expected Softplus with beta=1, got beta={module.beta}")
+    return name, {}
+
+
+def _pairs(model: Any) -> list[tuple[Any, Any]]:
+    """(Linear, activation or None) for each layer of an nn.Sequential."""
+    nn = _torch().nn
+    if not isinstance(model, nn.Sequential):
+        raise ChainruleError(f"expected an nn.Sequential of Linear and activation modules, got {type(model).__name__}")
+    children = list(model.children())
+    pairs: list[tuple[Any, Any]] = []
+    i = 0
+    while i < len(children):
+        linear = children[i]
+        if not isinstance(linear, nn.Linear):
+            raise ChainruleError(f"module {i} ({type(linear).__name__}): expected a Linear layer here")
+        after = children[i + 1] if i + 1 < len(children) and not isinstance(children[i + 1], nn.Linear) else None
+        pairs.append((linear, after))
+        i += 2 if after is not None else 1
+    if not pairs:
+        raise ChainruleError("expected an nn.Sequential with at least one Linear layer, got an empty one")
+    return pairs
+
+
+def _bias_of(linear: Any) -> tuple[str, Any]:
+    if linear.bias is None:
+        return "none", None
+    if hasattr(linear, "parametrizations") and "bias" in linear.parametrizations:
+        return "shared", float(linear.parametrizations.bias.original.detach()[0])
+    return "neuron", linear.bias.detach().cpu().double().numpy().tolist()
+
+
+def _frozen_flags(linear: Any, attr: str, param: Any) -> np.ndarray:
+    """True where the parameter is frozen (requires_grad off, or 0 in its mask buffer)."""
+    if not param.requires_grad:
+        return np.ones(param.shape, dtype=bool)
+    mask = getattr(linear, f"{attr}_frozen", None)
+    return np.zeros(param.shape, dtype=bool) if mask is None else mask.cpu().numpy() == 0
+
+
+def from_torch(model: nn.Sequential, *, loss: str | None = None) -> Network:
+    """A Network from an nn.Sequential of Linear layers each followed by a known activation (or by
+    none: identity). Names, loss, examples and [training] come from `chainrule_architecture` when
+    the model was made by `to_torch`; otherwise the file's defaults, with `loss` (default
+    half_squared_error). requires_grad = False and `<name>_frozen` masks become `freeze`."""
+    pairs = _pairs(model)
+    arch = getattr(model, "chainrule_architecture", None)
+    doc: dict[str, Any] = dict(arch) if isinstance(arch, dict) and len(arch.get("layers", ())) == len(pairs) else {}
+    layers_in = doc.get("layers") or [{} for _ in pairs]
+    doc["inputs"] = doc.get("inputs") or int(pairs[0][0].in_features)
+    if loss is not None or "loss" not in doc:
+        doc["loss"] = loss or "half_squared_error"
+    doc.setdefault("training", {})
+    doc["training"] = {**doc["training"], "freeze": [], "dtype": _dtype_name(pairs[0][0].weight)}
+    layers = []
+    for i, ((linear, act), entry) in enumerate(zip(pairs, layers_in, strict=True)):
+        name, extra = _activation_of(act, f"module {2 * i + 1}") if act is not None else ("identity", {})
+        layer = {k: v for k, v in entry.items() if k not in ("bias_mode", "alpha", "bias", "weights")}
+        layer.update(units=int(linear.out_features), activation=name, **extra)
+        layer["weights"] = linear.weight.detach().cpu().double().numpy().tolist()
+        bias = _bias_of(linear)[1]
+        if bias is not None:
+            layer["bias"] = bias
+        elif "bias_names" in layer:
+            del layer["bias_names"]
+        layers.append(layer)
+    doc["layers"] = layers
+    net = from_dict(doc, source="<torch module>", require_examples=False)
+    net.training.freeze = tuple(_frozen_names(net, pairs))
+    return net
+
+
+def _dtype_name(param: Any) -> str:
+    return "float64" if param.dtype == _torch().float64 else "float32"
+
+
+def _frozen_names(net: Network, pairs: list[tuple[Any, Any]]) -> list[str]:
+    names: list[str] = []
+    for layer, (linear, act) in zip(net.layers, pairs, strict=True):
+        flags = _frozen_flags(linear, "weight", linear.weight)
+        names += [n for n, f in zip(np.ravel(layer.weight_names), flags.ravel(), strict=True) if f]
+        if layer.bias_names:
+            param = linear.parametrizations.bias.original if layer.bias_mode == "shared" else linear.bias
+            flags = _frozen_flags(linear, "bias", param)
+            names += [n for n, f in zip(layer.bias_names, flags.ravel(), strict=True) if f]
+        if layer.alpha_name and not act.weight.requires_grad:
+            names.append(layer.alpha_name)
+    return names
+
+
+# -- the .pt file -------------------------------------------------------------------------------------
+
+
+def notes(net: Network) -> list[str]:
+    """What changes on the way to PyTorch, for the command to say."""
+    said = [f"the loss ({net.loss.name}) and [training] travel in the file's architecture, not in the nn.Sequential"]
+    shared = [la.name for la in net.layers if la.bias_mode == "shared"]
+    if shared:
+        said.append(f"the shared bias of layer(s) {', '.join(shared)} is a parametrization of Linear.bias (one number)")
+    if net.training.freeze:
+        said.append(
+            "frozen parameters: requires_grad=False, or a <name>_frozen mask and a gradient hook "
+            "(restored by from_torch; PyTorch's weight_decay still moves a masked weight)"
+        )
+    return said
+
+
+def save_pt(net: Network, path: str | os.PathLike[str]) -> list[str]:
+    """Write `{"format", "architecture", "state_dict"}` atomically; torch.load(weights_only=True) reads it.
+    Returns the notes on what changes."""
+    torch = _torch()
+    model = to_torch(net)
+    payload = {"format": FORMAT, "architecture": architecture(net), "state_dict": model.state_dict()}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_atomic(path, buffer.getvalue())
+    return notes(net)
+
+
+def load_pt(path: str | os.PathLike[str]) -> Network:
+    """Read a `.pt` written by `save_pt` (weights only: no code runs) back into a Network."""
+    torch = _torch()
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ChainruleError(f"{path}: no such file") from None
+    except Exception as exc:  # torch's unpickler raises many kinds; any means: not a readable export
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ChainruleError(
+            f"{path}: expected a PyTorch file readable with weights_only=True ({first[:120]})"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ChainruleError(
+            f"{path}: format: expected {FORMAT!r} (a file from `chainrule export`; for your own nn.Sequential "
+            "use chainrule.io.torch.from_torch(model))"
+        )
+    arch, state = payload.get("architecture"), payload.get("state_dict")
+    if not isinstance(arch, dict) or not isinstance(state, dict):
+        raise ChainruleError(f"{path}: expected an architecture table and a state_dict")
+    try:
+        model = _rebuilt(arch)
+        model.load_state_dict(state)
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        raise ChainruleError(
+            f"{path}: state_dict: expected the tensors of its architecture ({str(exc)[:160]})"
+        ) from None
+    return from_torch(model)
+
+
+def _rebuilt(arch: dict[str, Any]) -> Any:
+    """An empty model of the architecture (placeholder values), ready for its state_dict."""
+    doc = {**arch, "layers": [dict(entry) for entry in arch.get("layers", [])]}
+    for entry in doc["layers"]:
+        mode = entry.pop("bias_mode", "neuron")
+        if mode == "shared":
+            entry["bias"] = 0.0
+        elif mode == "neuron":
+            entry["bias"] = [0.0] * int(entry.get("units", 0))
+    model = to_torch(from_dict(doc, source="<architecture>", require_examples=False))
+    setattr(model, "chainrule_architecture", arch)  # noqa: B010
+    return model
