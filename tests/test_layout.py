@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "train": {"engine", "io"},
     "views": {"engine", "record", "check"},
     "plots": {"engine", "train"},
+    "sklearn": {"engine", "record", "io", "train"},
     "web": {"engine", "record", "io", "train", "views"},
     "cli": {"engine", "record", "check", "io", "train", "views", "plots", "web"},
 }
