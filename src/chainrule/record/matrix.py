@@ -27,7 +27,7 @@ from chainrule.record.step import LayerInfo, NeuronSum, StepRecord
 Names = tuple[tuple[str, ...], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Named:
     """A matrix and the record's name for each entry ('' where an entry has no scalar of its own)."""
 
@@ -40,7 +40,7 @@ class Named:
         return int(rows), int(cols)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerMatrices:
     """Layer l's matrices for one step; every (units × N) matrix has one column per example."""
 
@@ -63,7 +63,7 @@ class LayerMatrices:
     frozen: frozenset[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MatrixStep:
     """The whole step in matrix form: layers in order, the loss and its gradient at the output."""
 
