@@ -7,15 +7,25 @@ loss/output pair, batches and both reductions included, and every format must sh
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from chainrule.cli.root import main
 from chainrule.io import netfile
 from chainrule.record.matrix import MatrixStep, Named, matrix_step
 from chainrule.record.step import StepRecord, explain_step
-from helpers import CASES, random_document
+from helpers import CASES, assert_one_line, odd_document, random_document
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
 
 RANDOM_PER_CASE = 4
 
@@ -99,3 +109,137 @@ def test_the_random_sample_covers_every_form_the_matrices_take() -> None:
         ("softmax", True),
         ("softmax", False),
     }, seen
+
+
+# -- every format ----------------------------------------------------------------------------------
+
+
+def _explain(path: Path, *options: str) -> str:
+    result = CliRunner().invoke(main, ["explain", str(path), "--form", "matrix", *options])
+    assert result.exit_code == 0, (path.name, options, result.output[-2000:])
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def odd_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """One network with hostile names for every loss/output pair, a few as batches."""
+    root = tmp_path_factory.mktemp("odd")
+    rng = np.random.default_rng(1516)
+    paths = []
+    for i, case in enumerate(CASES):
+        doc = odd_document(rng, *case)
+        if i % 2:
+            doc["training"]["batch"] = "full"
+        path = root / f"odd{i}.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _compile(workdir: Path, tex: str) -> tuple[int, str]:
+    workdir.mkdir()
+    (workdir / "doc.tex").write_text(tex, encoding="utf-8")
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return run.returncode, run.stdout[-3000:]
+
+
+def test_latex_of_the_matrix_form_compiles_for_hostile_names_and_large_layers(odd_files: list[Path], tmp_path: Path) -> None:
+    assert shutil.which("pdflatex")
+    files = [*odd_files, EXAMPLES / "spirals.toml"]
+    texs = [_explain(p, "--format", "latex") for p in files]
+    assert all(r"\begin{bmatrix}" in t for t in texs)
+    assert r"\vdots" in texs[-1] and r"\cdots" in texs[-1] and r"\ddots" in texs[-1]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_compile, [tmp_path / f"d{i}" for i in range(len(texs))], texs))
+    for path, (status, log) in zip(files, results, strict=True):
+        assert status == 0, (path.name, log)
+
+
+def test_every_format_shows_the_matrices(odd_files: list[Path]) -> None:
+    for path in odd_files:
+        text = _explain(path)
+        md = _explain(path, "--format", "markdown")
+        page = _explain(path, "--format", "html")
+        assert "⎡" in text or "[ " in text, path.name
+        assert "Shapes: " in text and "Shapes: " in md
+        assert md.count(r"\begin{bmatrix}") == md.count(r"\end{bmatrix}") > 0
+        assert "<mtable" in page and "chainruleword" not in page
+        assert "<b>" not in page.replace("&lt;b&gt;", "")  # a name never becomes markup
+        # Each parameter's gradient is tied to its entry in the table, in every format.
+        record = explain_step(netfile.load(path), 0)
+        first = record.updates[0].param
+        assert f"∂L/∂{first}" in text.replace(" ", "") or first.startswith("alpha"), path.name
+
+
+def test_json_has_every_matrix_by_layer_named_like_the_scalars(odd_files: list[Path]) -> None:
+    for path in [*odd_files, EXAMPLES / "spirals.toml"]:
+        data = json.loads(_explain(path, "--format", "json"))
+        values, matrices = data["values"], data["matrices"]
+        assert matrices["examples_as"] == "columns"
+        n = len(data["step"]["examples"])
+        assert matrices["scale"] == (1 / n if data["step"]["reduction"] == "mean" else 1)
+        seen = 0
+        for layer in matrices["layers"]:
+            for key in ("W", "b", "Z", "A", "delta", "dL/dW", "dL/db", "W_new"):
+                m = layer[key]
+                if m is None:
+                    continue
+                assert np.shape(m["values"]) == tuple(m["shape"]) == np.shape(m["names"])
+                for row_v, row_n in zip(m["values"], m["names"], strict=True):
+                    for v, name in zip(row_v, row_n, strict=True):
+                        assert _close(v, values[name]), (path.name, key, name)
+                        seen += 1
+        assert seen >= 2 * len(data["updates"]), path.name  # spirals: every one of its 337 weights too
+
+
+# -- the reference example -------------------------------------------------------------------------
+
+
+def test_reference_terminal_draws_brackets_and_ties_dL_dw5_to_entry_1_1() -> None:
+    text = _explain(EXAMPLES / "forward-backprop.toml")
+    lines = text.splitlines()
+    top = next(i for i, line in enumerate(lines) if "⎡ 0.15  0.2 ⎤" in line)
+    assert "⎣ 0.25  0.3 ⎦" in lines[top + 1]  # W⁽¹⁾ over two lines, in brackets
+    assert lines[top].index("⎡ 0.15") == lines[top + 1].index("⎣ 0.25")
+    assert "Z⁽¹⁾ = W⁽¹⁾ A⁽⁰⁾ + b⁽¹⁾" in text and "Δ⁽¹⁾ = ∂L/∂A⁽¹⁾ ⊙ f′(Z⁽¹⁾)" in text
+    assert "∂L/∂A⁽¹⁾ = (W⁽²⁾)ᵀ Δ⁽²⁾" in text
+    assert re.search(r"∂L/∂w5\s+\(1, 1\)\s+∂L/∂W⁽²⁾\s+0\.0822", text)
+    assert re.search(r"∂L/∂b1\s+\(1, 1\)\s+∂L/∂b⁽¹⁾\s+0\.0284", text)  # the shared bias: one 1 × 1 entry
+    assert "Shapes: W⁽¹⁾ is 2 × 2, A⁽⁰⁾ is 2 × 1, b⁽¹⁾ is 1 × 1, Z⁽¹⁾ is 2 × 1." in text
+    data = json.loads(_explain(EXAMPLES / "forward-backprop.toml", "--format", "json"))
+    out = data["matrices"]["layers"][1]
+    assert out["dL/dW"]["names"][0][0] == "dL/dw5"
+    assert math.isclose(out["dL/dW"]["values"][0][0], 0.08216704056423078, rel_tol=1e-14)
+
+
+def test_options_the_matrix_form_cannot_honour_are_refused_in_one_line() -> None:
+    for extra in (["--hand", "4"], ["--only", "w5"], ["--figures", "figs"]):
+        err = assert_one_line(["explain", "--form", "matrix", *extra])
+        assert extra[0] in err and "--form matrix" in err
+
+
+def test_large_layers_are_elided_and_say_so(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    doc = random_document(rng, "half_squared_error", "sigmoid")
+    doc["inputs"] = 9
+    doc["layers"] = [{"units": 8, "activation": "tanh", "bias": [0.1] * 8}, {"units": 2, "activation": "sigmoid"}]
+    doc["examples"] = [{"x": rng.normal(size=9).tolist(), "y": [0.2, 0.7]} for _ in range(7)]
+    doc["training"]["batch"] = "full"
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    text = _explain(path)
+    assert "more than 6 rows or columns show their first 5 and their last" in text
+    w1 = next(line for line in text.splitlines() if "⎡" in line and "⋯" in line)
+    assert w1.count("⋯") == 1 and len(re.findall(r"−?\d+\.\d+|\b0\b", w1.split("⋯")[0])) >= 5
+    assert "⋮" in text and "⋱" in text
+    md = _explain(path, "--format", "markdown")
+    first_w = re.search(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", md.split("Z^{({1})} = ")[1]).group(1)
+    rows = first_w.split(r"\\")
+    assert len(rows) == 7 and r"\vdots" in rows[5]  # 8 neurons: the first 5, dots, the last
+    assert all(len(r.split("&")) == 7 for r in rows)  # 9 inputs: the first 5, dots, the last

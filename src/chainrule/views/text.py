@@ -121,7 +121,7 @@ def matrix_lines(eq: MatrixEquation, width: int = 96) -> list[str]:
     for piece in pieces:
         size = max(len(p) for p in piece) + 1
         if row and used + size > width:
-            out += _side_by_side(row, "  ")
+            out += _side_by_side(row, "      " if out else "  ")
             row, used = [], 6
         row.append(piece)
         used += size
