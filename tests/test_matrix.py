@@ -149,7 +149,9 @@ def _compile(workdir: Path, tex: str) -> tuple[int, str]:
     return run.returncode, run.stdout[-3000:]
 
 
-def test_latex_of_the_matrix_form_compiles_for_hostile_names_and_large_layers(odd_files: list[Path], tmp_path: Path) -> None:
+def test_latex_of_the_matrix_form_compiles_for_hostile_names_and_large_layers(
+    odd_files: list[Path], tmp_path: Path
+) -> None:
     assert shutil.which("pdflatex")
     files = [*odd_files, EXAMPLES / "spirals.toml"]
     texs = [_explain(p, "--format", "latex") for p in files]

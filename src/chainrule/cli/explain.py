@@ -91,7 +91,9 @@ def explain(
     if form == "matrix":
         for name, given in (("--only", only), ("--hand", hand), ("--figures", figures)):
             if given is not None:
-                raise ChainruleError(f"{name}: not available with --form matrix (it shows every matrix, worked exactly)")
+                raise ChainruleError(
+                    f"{name}: not available with --form matrix (it shows every matrix, worked exactly)"
+                )
     if hand is not None:
         from chainrule.record.hand import hand_step
 

@@ -137,7 +137,8 @@ def _backward(
     """One layer's backward pass: Δ from ∂L/∂A, then the gradients and the updated parameters."""
     act = ACTIVATIONS[info.activation]
     alpha = info.alpha or 0.0
-    derivative, jacobians = None, ()
+    derivative: Named | None = None
+    jacobians: tuple[np.ndarray, ...] = ()
     loss = LOSSES[record.loss]
     if act.elementwise:
         deriv = act.derivative(z.T, a.T, alpha).T
@@ -204,4 +205,6 @@ def _bias(values: dict[str, float], info: LayerInfo, sums: tuple[NeuronSum, ...]
 def _updated(m: Named, gradient: np.ndarray, eta: float, frozen: frozenset[str]) -> Named:
     """θ − η ∂L/∂θ entry by entry, a frozen entry kept as it was."""
     learns = np.array([[name not in frozen for name in row] for row in m.names], dtype=bool)
-    return Named(np.where(learns, m.values - eta * gradient, m.values), tuple(tuple(f"{n}_new" for n in row) for row in m.names))
+    return Named(
+        np.where(learns, m.values - eta * gradient, m.values), tuple(tuple(f"{n}_new" for n in row) for row in m.names)
+    )

@@ -59,9 +59,12 @@ def result(w: Writer, values: np.ndarray, printed: np.ndarray | None) -> tuple[s
     operands (`printed`, worked from the shown entries) do not give the shown result."""
     exact = all(w.eq(float(x)) == "=" for x in values.flat)
     note = ""
-    if printed is not None and not w.hand:
-        if not all(holds(w.n(float(x)), float(p)) for x, p in zip(values.flat, printed.flat, strict=True)):
-            note = UNROUNDED
+    if (
+        printed is not None
+        and not w.hand
+        and not all(holds(w.n(float(x)), float(p)) for x, p in zip(values.flat, printed.flat, strict=True))
+    ):
+        note = UNROUNDED
     return ("=" if exact else r"\approx"), note
 
 
@@ -81,7 +84,7 @@ def shapes(*items: tuple[str, Named | np.ndarray]) -> Para:
     """A line stating each matrix's shape."""
     parts: list[str | Math] = ["Shapes: "]
     for i, (tex, m) in enumerate(items):
-        rows, cols = m.shape if isinstance(m, Named) else m.shape
+        rows, cols = m.shape
         parts += [", " if i else "", Math(tex), f" is {rows} × {cols}"]
     parts.append(".")
     return Para(tuple(parts))

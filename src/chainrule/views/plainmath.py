@@ -164,9 +164,8 @@ def _one(tokens: list[str], i: int) -> tuple[str, int]:
 
 def _sup(tokens: list[str], i: int) -> tuple[str, int]:
     """A superscript: (k) is the batch example #k, ({l}) layer l as ⁽ˡ⁾, \\text{new} the name's _new, digits raised."""
-    if tokens[i : i + 3] == ["{", "(", "{"] and i + 6 < len(tokens) and tokens[i + 3].isdigit():
-        if tokens[i + 4 : i + 7] == ["}", ")", "}"]:
-            return f"⁽{tokens[i + 3].translate(_SUPERSCRIPT)}⁾", i + 7
+    if tokens[i : i + 3] == ["{", "(", "{"] and tokens[i + 4 : i + 7] == ["}", ")", "}"] and tokens[i + 3].isdigit():
+        return f"⁽{tokens[i + 3].translate(_SUPERSCRIPT)}⁾", i + 7
     is_text = i < len(tokens) and tokens[i] == "{" and i + 1 < len(tokens) and tokens[i + 1] == r"\text"
     sup, i = _group(tokens, i)
     if is_text:

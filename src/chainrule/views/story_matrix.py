@@ -21,6 +21,7 @@ from chainrule.views.story_matrix_delta import hidden_delta, output_delta
 from chainrule.views.story_matrix_ties import ties
 from chainrule.views.writer import Writer
 
+
 def matrix_story(records: list[StepRecord], digits: int = DEFAULT_DIGITS) -> list[Block]:
     """The whole document in matrix form: one step, or several one after another."""
     first = records[0]
@@ -76,27 +77,25 @@ def _intro(w: Writer, m: MatrixStep) -> Iterator[Block]:
 
 
 def _forward(w: Writer, layer: LayerMatrices) -> Iterator[Block]:
-    l, info = layer.index, layer.info
-    yield w.h(1, f"Layer {l} ({info.name}): forward")
+    ix, info = layer.index, layer.info
+    yield w.h(1, f"Layer {ix} ({info.name}): forward")
     operands: tuple[str | Matrix, ...] = (matrix(w, layer.weight.values), matrix(w, layer.prev.values))
     printed = shown(w, layer.weight.values) @ shown(w, layer.prev.values)
-    how = sym("W", l) + " " + sym("A", l - 1)
+    how = sym("W", ix) + " " + sym("A", ix - 1)
     if layer.bias is not None:
-        how += " + " + sym("b", l)
+        how += " + " + sym("b", ix)
         operands += ("+", matrix(w, layer.bias.values))
         printed = printed + shown(w, layer.bias.values)
         yield Para(_bias_words(w, layer))
-    yield equation(w, sym("Z", l), how, operands, layer.z.values, printed)
-    items = [(sym("W", l), layer.weight), (sym("A", l - 1), layer.prev), (sym("Z", l), layer.z)]
+    yield equation(w, sym("Z", ix), how, operands, layer.z.values, printed)
+    items = [(sym("W", ix), layer.weight), (sym("A", ix - 1), layer.prev), (sym("Z", ix), layer.z)]
     if layer.bias is not None:
-        items.insert(2, (sym("b", l), layer.bias))
+        items.insert(2, (sym("b", ix), layer.bias))
     yield shapes(*items)
     act = ACTIVATIONS[info.activation]
     alpha = ""
     if info.alpha is not None:
-        alpha = f" with α = {w.n(info.alpha).replace('-', '−')}" + (
-            " (learnable, named " if info.alpha_name else ""
-        )
+        alpha = f" with α = {w.n(info.alpha).replace('-', '−')}" + (" (learnable, named " if info.alpha_name else "")
     words: list[str | Math] = [f"f is {info.activation}{alpha}"]
     if info.alpha_name:
         words += [w.m(info.alpha_name), ")"]
@@ -104,19 +103,19 @@ def _forward(w: Writer, layer: LayerMatrices) -> Iterator[Block]:
     yield Para(tuple(words))
     z_shown = shown(w, layer.z.values)
     printed_a = act.value(z_shown.T, info.alpha or 0.0).T
-    yield equation(w, sym("A", l), rf"f\left({sym('Z', l)}\right)", (), layer.a.values, printed_a)
+    yield equation(w, sym("A", ix), rf"f\left({sym('Z', ix)}\right)", (), layer.a.values, printed_a)
 
 
 def _bias_words(w: Writer, layer: LayerMatrices) -> tuple[str | Math, ...]:
-    l, info = layer.index, layer.info
+    ix, info = layer.index, layer.info
     if info.bias_mode == "shared":
         return (
-            Math(sym("b", l)),
+            Math(sym("b", ix)),
             " is one number, ",
             w.m(info.bias_names[0]),
             ", shared by every neuron of the layer: it is added to every entry.",
         )
-    return (Math(sym("b", l)), " has one entry per neuron; it is added to every column (every example).")
+    return (Math(sym("b", ix)), " has one entry per neuron; it is added to every column (every example).")
 
 
 def _loss(w: Writer, m: MatrixStep) -> Iterator[Block]:
@@ -142,30 +141,37 @@ def _loss(w: Writer, m: MatrixStep) -> Iterator[Block]:
     printed = sum(w.value(float(x)) for x in m.losses) * m.scale
     rel, note = result(w, np.array([m.loss]), np.array([printed]))
     yield MatrixEquation((r"\ell =", matrix(w, losses)))
-    how = rf"\frac{{1}}{{N}} \sum_{{k}} \ell^{{(k)}}" if r.reduction == "mean" else r"\sum_{k} \ell^{(k)}"
-    yield MatrixEquation((f"L = {how} = {scale}" + (r"\left(" if scale else "") + terms + (r"\right)" if scale else ""), rel, w.n(m.loss), note))
+    how = r"\frac{1}{N} \sum_{k} \ell^{(k)}" if r.reduction == "mean" else r"\sum_{k} \ell^{(k)}"
+    yield MatrixEquation(
+        (
+            f"L = {how} = {scale}" + (r"\left(" if scale else "") + terms + (r"\right)" if scale else ""),
+            rel,
+            w.n(m.loss),
+            note,
+        )
+    )
     if r.reduction == "mean" and n > 1:
         yield Para((f"The loss is the mean over the batch: the 1/{n} carries into every gradient below.",))
 
 
 def _gradients(w: Writer, layer: LayerMatrices, n: int) -> Iterator[Block]:
-    l = layer.index
-    yield w.h(2, f"Layer {l} ({layer.info.name})")
+    ix = layer.index
+    yield w.h(2, f"Layer {ix} ({layer.info.name})")
     operands = (matrix(w, layer.delta.values), matrix(w, layer.prev.values.T))
     printed = shown(w, layer.delta.values) @ shown(w, layer.prev.values.T)
-    how = sym(r"\Delta", l) + r" \left(" + sym("A", l - 1) + r"\right)^{\top}"
-    yield equation(w, d(sym("W", l)), how, operands, layer.d_weight.values, printed)
+    how = sym(r"\Delta", ix) + r" \left(" + sym("A", ix - 1) + r"\right)^{\top}"
+    yield equation(w, d(sym("W", ix)), how, operands, layer.d_weight.values, printed)
     if n > 1:
         yield Para(
             (
                 f"The product adds up the {n} examples' outer products ",
                 Math(r"\delta^{(k)} \left(a^{(k)}\right)^{\top}"),
                 ": the gradient is a sum over the batch (a mean's 1/N is already inside ",
-                Math(sym(r"\Delta", l)),
+                Math(sym(r"\Delta", ix)),
                 ").",
             )
         )
-    yield shapes((d(sym("W", l)), layer.d_weight))
+    yield shapes((d(sym("W", ix)), layer.d_weight))
     if layer.d_bias is not None:
         yield _bias_gradient(w, layer)
     if layer.d_alpha is not None and layer.info.alpha_name:
@@ -173,7 +179,11 @@ def _gradients(w: Writer, layer: LayerMatrices, n: int) -> Iterator[Block]:
         yield MatrixEquation(
             (
                 d(w.t(a)),
-                r"= \sum_{i,j} \left(\frac{\partial " + sym("A", l) + r"}{\partial \alpha} \odot " + d(sym("A", l)) + r"\right)_{ij}",
+                r"= \sum_{i,j} \left(\frac{\partial "
+                + sym("A", ix)
+                + r"}{\partial \alpha} \odot "
+                + d(sym("A", ix))
+                + r"\right)_{ij}",
                 w.eq(layer.d_alpha),
                 w.n(layer.d_alpha),
             )
@@ -181,20 +191,26 @@ def _gradients(w: Writer, layer: LayerMatrices, n: int) -> Iterator[Block]:
 
 
 def _bias_gradient(w: Writer, layer: LayerMatrices) -> MatrixEquation:
-    l = layer.index
+    ix = layer.index
     assert layer.d_bias is not None
     delta = shown(w, layer.delta.values)
     if layer.info.bias_mode == "shared":
-        how = r"\mathbf{1}^{\top} " + sym(r"\Delta", l) + r" \mathbf{1} \text{ (every entry of } " + sym(r"\Delta", l) + r"\text{ added: the bias is shared)}"
+        how = (
+            r"\mathbf{1}^{\top} "
+            + sym(r"\Delta", ix)
+            + r" \mathbf{1} \text{ (every entry of } "
+            + sym(r"\Delta", ix)
+            + r"\text{ added: the bias is shared)}"
+        )
         printed = np.array([[delta.sum()]])
     else:
-        how = sym(r"\Delta", l) + r" \mathbf{1} \text{ (each row added over the examples)}"
+        how = sym(r"\Delta", ix) + r" \mathbf{1} \text{ (each row added over the examples)}"
         printed = delta.sum(axis=1, keepdims=True)
-    return equation(w, d(sym("b", l)), how, (), layer.d_bias.values, printed)
+    return equation(w, d(sym("b", ix)), how, (), layer.d_bias.values, printed)
 
 
 def _update(w: Writer, layer: LayerMatrices) -> Iterator[Block]:
-    l, eta = layer.index, w.r.learning_rate
+    ix, eta = layer.index, w.r.learning_rate
     pairs: list[tuple[str, Named, Named, Named | None]] = [("W", layer.weight, layer.weight_new, layer.d_weight)]
     if layer.bias is not None and layer.bias_new is not None:
         pairs.append(("b", layer.bias, layer.bias_new, layer.d_bias))
@@ -203,8 +219,8 @@ def _update(w: Writer, layer: LayerMatrices) -> Iterator[Block]:
         printed = shown(w, old.values) - w.value(eta) * shown(w, grad.values)
         learns = np.array([[n not in layer.frozen for n in row] for row in old.names])
         printed = np.where(learns, printed, shown(w, old.values))
-        lhs = sym(letter, l) + r"_{\text{new}}"
-        how = sym(letter, l) + rf" - \eta \, {d(sym(letter, l))}"
+        lhs = sym(letter, ix) + r"_{\text{new}}"
+        how = sym(letter, ix) + rf" - \eta \, {d(sym(letter, ix))}"
         ops = (matrix(w, old.values), f"- {w.n(eta)}", matrix(w, grad.values))
         yield equation(w, lhs, how, ops, new.values, printed)
         frozen = [n for row in old.names for n in row if n in layer.frozen]

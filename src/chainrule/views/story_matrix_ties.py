@@ -33,18 +33,18 @@ def ties(w: Writer, m: MatrixStep) -> Iterator[Block]:
 
 def _rows(w: Writer, m: MatrixStep) -> Iterator[tuple[Cell, ...]]:
     for layer in m.layers:
-        l = layer.index
+        ix = layer.index
         # (its symbol, the matrix, a gradient, only the first example's column)
         pairs: list[tuple[str, Named, bool, bool]] = [
-            (sym("W", l), layer.weight, False, False),
-            (d(sym("W", l)), layer.d_weight, True, False),
+            (sym("W", ix), layer.weight, False, False),
+            (d(sym("W", ix)), layer.d_weight, True, False),
         ]
         if layer.bias is not None and layer.d_bias is not None:
-            pairs += [(sym("b", l), layer.bias, False, False), (d(sym("b", l)), layer.d_bias, True, False)]
+            pairs += [(sym("b", ix), layer.bias, False, False), (d(sym("b", ix)), layer.d_bias, True, False)]
         pairs += [
-            (sym("Z", l), layer.z, False, True),
-            (sym("A", l), layer.a, False, True),
-            (sym(r"\Delta", l), layer.delta, True, True),
+            (sym("Z", ix), layer.z, False, True),
+            (sym("A", ix), layer.a, False, True),
+            (sym(r"\Delta", ix), layer.delta, True, True),
         ]
         for tex, named, is_gradient, first in pairs:
             for r, row in enumerate(named.names):
