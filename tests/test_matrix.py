@@ -23,6 +23,8 @@ from chainrule.cli.root import main
 from chainrule.io import netfile
 from chainrule.record.matrix import MatrixStep, Named, matrix_step
 from chainrule.record.step import StepRecord, explain_step
+from chainrule.views.doc import Matrix, MatrixEquation
+from chainrule.views.story_matrix import matrix_story
 from helpers import CASES, assert_one_line, odd_document, random_document
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
@@ -245,3 +247,63 @@ def test_large_layers_are_elided_and_say_so(tmp_path: Path) -> None:
     rows = first_w.split(r"\\")
     assert len(rows) == 7 and r"\vdots" in rows[5]  # 8 neurons: the first 5, dots, the last
     assert all(len(r.split("&")) == 7 for r in rows)  # 9 inputs: the first 5, dots, the last
+
+
+# -- honest arithmetic -----------------------------------------------------------------------------
+
+
+def _read(m: Matrix) -> np.ndarray | None:
+    """A written matrix read back as a reader would (None where it is elided or not a plain number)."""
+    try:
+        return np.array([[float(e.replace("−", "-")) for e in row] for row in m.entries])
+    except ValueError:
+        return None
+
+
+def _worked(terms: tuple[str | Matrix, ...]) -> tuple[np.ndarray, Matrix, bool] | None:
+    """(what the shown operands give, the shown result, whether it says 'unrounded') for the
+    equations whose operands are written out: M M, M M + M, M ⊙ M, M − η M; None for others."""
+    mats = [i for i, t in enumerate(terms) if isinstance(t, Matrix)]
+    unrounded = isinstance(terms[-1], str) and "unrounded" in terms[-1]
+    if len(mats) < 3:
+        return None
+    result = terms[mats[-1]]
+    assert isinstance(result, Matrix)
+    ops = [_read(terms[i]) for i in mats[:-1]]  # type: ignore[arg-type]
+    if any(o is None for o in ops) or _read(result) is None:
+        return None
+    between = [terms[i] for i in range(mats[0], mats[-2] + 1) if not isinstance(terms[i], Matrix)]
+    a, b = ops[0], ops[1]
+    assert a is not None and b is not None
+    if between == []:
+        got = a @ b
+        if len(ops) == 3:
+            assert terms[mats[1] + 1] == "+" and ops[2] is not None
+            got = got + ops[2]
+        return got, result, unrounded
+    if between == [r"\odot"]:
+        return a * b, result, unrounded
+    if len(between) == 1 and isinstance(between[0], str) and between[0].startswith("- "):
+        return a - float(between[0][2:]) * b, result, unrounded
+    return None
+
+
+@pytest.mark.parametrize("digits", [2, 4])
+def test_every_worked_matrix_gives_its_shown_result_or_says_it_used_unrounded_values(digits: int) -> None:
+    """Redo each written-out product, ⊙ and update with the shown numbers: the shown result is
+    their rounding at its shown places, or the equation says it came from unrounded values."""
+    checked = honest = 0
+    for _, record in RECORDS:
+        for b in matrix_story([record], digits):
+            if not isinstance(b, MatrixEquation) or (worked := _worked(b.terms)) is None:
+                continue
+            got, result, unrounded = worked
+            checked += 1
+            if unrounded:
+                continue
+            honest += 1
+            for row_got, row_shown in zip(got, result.entries, strict=True):
+                for g, s in zip(row_got, row_shown, strict=True):
+                    places = len(s.partition(".")[2]) if "e" not in s else 15
+                    assert abs(g - float(s.replace("−", "-"))) <= 0.5 * 10.0**-places * (1 + 1e-9) + 1e-15, (b, g, s)
+    assert checked > 500 and honest > 100, (checked, honest)

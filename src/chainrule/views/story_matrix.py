@@ -147,7 +147,7 @@ def _loss(w: Writer, m: MatrixStep) -> Iterator[Block]:
             f"L = {how} = {scale}" + (r"\left(" if scale else "") + terms + (r"\right)" if scale else ""),
             rel,
             w.n(m.loss),
-            note,
+            *((note,) if note else ()),
         )
     )
     if r.reduction == "mean" and n > 1:
