@@ -64,6 +64,8 @@ def _random_records() -> list[tuple[str, StepRecord]]:
             doc = random_document(rng, loss, output)
             if i == 0:  # a batch of several examples, whatever the draw said
                 doc["training"]["batch"] = "full"
+            if i == 1:  # a frozen weight keeps its value in W_new
+                doc["training"]["freeze"] = ["w1"]
             net = netfile.from_dict(doc, source=f"{loss}-{output}-{i}.json")
             out.append((f"{loss}/{output}/{i}", explain_step(net, 0)))
     return out
@@ -100,6 +102,7 @@ def test_the_random_sample_covers_every_form_the_matrices_take() -> None:
         seen |= {("alpha",) for layer in r.layers if layer.alpha_name}
         if r.layers[-1].activation == "softmax":
             seen.add(("softmax", r.fused))
+        seen |= {("frozen",) for u in r.updates if u.frozen and u.new == u.old}
     assert seen >= {
         ("batch", "mean"),
         ("batch", "sum"),
@@ -110,6 +113,7 @@ def test_the_random_sample_covers_every_form_the_matrices_take() -> None:
         ("alpha",),
         ("softmax", True),
         ("softmax", False),
+        ("frozen",),
     }, seen
 
 
@@ -285,6 +289,9 @@ def _worked(terms: tuple[str | Matrix, ...]) -> tuple[np.ndarray, Matrix, bool] 
         return a * b, result, unrounded
     if len(between) == 1 and isinstance(between[0], str) and between[0].startswith("- "):
         return a - float(between[0][2:]) * b, result, unrounded
+    if len(ops) == 3 and between[1:] == [r"\left(", r"\odot"]:  # W − η (M ⊙ ∂L/∂W), M 0 where frozen
+        assert isinstance(between[0], str) and ops[2] is not None
+        return a - float(between[0][2:]) * (b * ops[2]), result, unrounded
     return None
 
 
@@ -292,13 +299,14 @@ def _worked(terms: tuple[str | Matrix, ...]) -> tuple[np.ndarray, Matrix, bool] 
 def test_every_worked_matrix_gives_its_shown_result_or_says_it_used_unrounded_values(digits: int) -> None:
     """Redo each written-out product, ⊙ and update with the shown numbers: the shown result is
     their rounding at its shown places, or the equation says it came from unrounded values."""
-    checked = honest = 0
+    checked = honest = masked = 0
     for _, record in RECORDS:
         for b in matrix_story([record], digits):
             if not isinstance(b, MatrixEquation) or (worked := _worked(b.terms)) is None:
                 continue
             got, result, unrounded = worked
             checked += 1
+            masked += r"M \odot" in str(b.terms[1])  # an update with a frozen weight
             if unrounded:
                 continue
             honest += 1
@@ -306,4 +314,4 @@ def test_every_worked_matrix_gives_its_shown_result_or_says_it_used_unrounded_va
                 for g, s in zip(row_got, row_shown, strict=True):
                     places = len(s.partition(".")[2]) if "e" not in s else 15
                     assert abs(g - float(s.replace("−", "-"))) <= 0.5 * 10.0**-places * (1 + 1e-9) + 1e-15, (b, g, s)
-    assert checked > 500 and honest > 100, (checked, honest)
+    assert checked > 500 and honest > 100 and masked > 0, (checked, honest, masked)

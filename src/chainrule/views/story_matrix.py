@@ -137,19 +137,13 @@ def _loss(w: Writer, m: MatrixStep) -> Iterator[Block]:
     terms = " + ".join(w.s(float(x)) for x in m.losses[: SHOWN * 2])
     if n > SHOWN * 2:
         terms += r" + \cdots"
-    scale = rf"\frac{{1}}{{{n}}}" if r.reduction == "mean" else ""
+    scale = rf"\frac{{1}}{{{n}}}" if r.reduction == "mean" and n > 1 else ""
     printed = sum(w.value(float(x)) for x in m.losses) * m.scale
     rel, note = result(w, np.array([m.loss]), np.array([printed]))
     yield MatrixEquation((r"\ell =", matrix(w, losses)))
-    how = r"\frac{1}{N} \sum_{k} \ell^{(k)}" if r.reduction == "mean" else r"\sum_{k} \ell^{(k)}"
-    yield MatrixEquation(
-        (
-            f"L = {how} = {scale}" + (r"\left(" if scale else "") + terms + (r"\right)" if scale else ""),
-            rel,
-            w.n(m.loss),
-            *((note,) if note else ()),
-        )
-    )
+    how = r"\frac{1}{N} \sum_{k} \ell^{(k)}" if scale else r"\sum_{k} \ell^{(k)}"
+    worked = f"{how} = {scale}" + (rf"\left({terms}\right)" if scale else terms) if n > 1 else r"\ell"
+    yield MatrixEquation((f"L = {worked}", rel, w.n(m.loss), *((note,) if note else ())))
     if r.reduction == "mean" and n > 1:
         yield Para((f"The loss is the mean over the batch: the 1/{n} carries into every gradient below.",))
 
@@ -221,11 +215,15 @@ def _update(w: Writer, layer: LayerMatrices) -> Iterator[Block]:
         printed = np.where(learns, printed, shown(w, old.values))
         lhs = sym(letter, ix) + r"_{\text{new}}"
         how = sym(letter, ix) + rf" - \eta \, {d(sym(letter, ix))}"
-        ops = (matrix(w, old.values), f"- {w.n(eta)}", matrix(w, grad.values))
-        yield equation(w, lhs, how, ops, new.values, printed)
+        ops: tuple[str | Matrix, ...] = (matrix(w, old.values), f"- {w.n(eta)}", matrix(w, grad.values))
         frozen = [n for row in old.names for n in row if n in layer.frozen]
         if frozen:
-            yield Para(("Frozen, kept as they were: ", *_listed(w, frozen, w.m), "."))
+            # M is 1 where a parameter learns, 0 where it is frozen: the update leaves those as they were.
+            how = sym(letter, ix) + rf" - \eta \left(M \odot {d(sym(letter, ix))}\right)"
+            ops = (ops[0], ops[1], r"\left(", matrix(w, learns.astype(float)), r"\odot", ops[2], r"\right)")
+        yield equation(w, lhs, how, ops, new.values, printed)
+        if frozen:
+            yield Para(("Frozen, kept as they were (0 in M): ", *_listed(w, frozen, w.m), "."))
 
 
 def _listed(w: Writer, names: list[str], each: Callable[[str], Math]) -> list[str | Math]:

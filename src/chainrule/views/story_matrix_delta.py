@@ -64,7 +64,7 @@ def _d_output(w: Writer, m: MatrixStep, out: LayerMatrices) -> Iterator[Block]:
         )
     )
     g = m.per_example_gradient
-    if m.record.reduction == "mean":
+    if m.record.reduction == "mean" and n > 1:  # the mean of one example is itself
         yield equation(
             w, d(r"\hat{Y}"), r"\frac{1}{N} G", (rf"\frac{{1}}{{{n}}}", matrix(w, g)), out.d_a.values, shown(w, g) / n
         )
@@ -138,7 +138,7 @@ def _fused(w: Writer, m: MatrixStep, out: LayerMatrices) -> Iterator[Block]:
     r, n = m.record, m.examples
     y, yhat = m.y.values, out.a.values
     sums_to_one = bool(np.allclose(y.sum(axis=0), 1.0, rtol=0, atol=1e-12)) or out.info.activation == "sigmoid"
-    scale = rf"\frac{{1}}{{{n}}}" if r.reduction == "mean" else ""
+    scale = rf"\frac{{1}}{{{n}}}" if r.reduction == "mean" and n > 1 else ""
     if sums_to_one:
         how = (r"\frac{1}{N}" if scale else "") + r"\left(\hat{Y} - Y\right)"
         printed = shown(w, yhat) - shown(w, y)
