@@ -169,7 +169,7 @@ def test_functions_plot_range_beyond_what_can_be_drawn(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["explain", "--fromat", "json"], "chainrule: explain: no such option '--fromat' (did you mean --format?); "
+        (["explain", "--fromat", "json"], "chainrule: explain: no such option '--fromat' (did you mean --form, --format?); "
          "see 'chainrule explain --help'"),
         (["explian"], "chainrule: no such command 'explian' (did you mean explain?); see 'chainrule --help'"),
         (["--nope"], "chainrule: no such option '--nope'; see 'chainrule --help'"),

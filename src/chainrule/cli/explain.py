@@ -59,6 +59,14 @@ from chainrule.errors import ChainruleError
     help="Write the network diagrams (SVG) into DIR and show them in the Markdown or LaTeX document "
     "(HTML always embeds them).",
 )
+@click.option(
+    "--form",
+    type=click.Choice(["scalar", "matrix"]),
+    default="scalar",
+    show_default=True,
+    help="scalar: neuron by neuron, every chain of factors; matrix: the same step with vectors and matrices "
+    "(examples as columns), each matrix written out with its shape, and a table tying each entry to its scalar.",
+)
 @output_option
 def explain(
     file: Path | None,
@@ -69,6 +77,7 @@ def explain(
     steps: int,
     hand: int | None,
     figures: Path | None,
+    form: str,
     output: Path | None,
 ) -> None:
     """Work one update step of FILE (default: the reference example), every number explained."""
@@ -79,6 +88,12 @@ def explain(
     records = explain_steps(net, example - 1, steps)
     if only and only not in records[0].chains:
         raise ChainruleError(f"--only {only}: expected a parameter name ({', '.join(net.parameter_names())})")
+    if form == "matrix":
+        for name, given in (("--only", only), ("--hand", hand), ("--figures", figures)):
+            if given is not None:
+                raise ChainruleError(
+                    f"{name}: not available with --form matrix (it shows every matrix, worked exactly)"
+                )
     if hand is not None:
         from chainrule.record.hand import hand_step
 
@@ -87,10 +102,14 @@ def explain(
     if fmt == "json":
         from chainrule.views import json as json_view
 
+        matrices = form == "matrix"
         if len(records) == 1:
-            write_output(json_view.render(records[0]), output)
+            write_output(json_view.render(records[0], matrices), output)
         else:
-            write_output("[\n" + ",\n".join(json_view.render(r).rstrip() for r in records) + "\n]\n", output)
+            write_output("[\n" + ",\n".join(json_view.render(r, matrices).rstrip() for r in records) + "\n]\n", output)
+        return
+    if form == "matrix":
+        _matrix_form(records, fmt, shown, output)
         return
     if fmt in ("markdown", "latex", "html"):
         write_output(_document(records, fmt, shown, only, figures, output), output)
@@ -121,6 +140,19 @@ def _document(
         link = Path(os.path.relpath(figures.resolve(), base)).as_posix()
     view = markdown if fmt == "markdown" else latex
     return view.render(records, digits, only, link)
+
+
+def _matrix_form(records: list[Any], fmt: str, digits: int, output: Path | None) -> None:
+    """The step in matrix form (story_matrix.py), in the terminal or as a document."""
+    from chainrule.views import html, latex, markdown, text
+    from chainrule.views.story_matrix import matrix_story
+
+    blocks = matrix_story(records, digits)
+    if fmt == "text":
+        show(text.render_blocks(blocks), output)
+    else:
+        view = {"html": html, "latex": latex, "markdown": markdown}[fmt]
+        write_output(view.render_blocks(blocks), output)
 
 
 def _text(records: list[Any], digits: int, only: str | None, output: Path | None) -> None:

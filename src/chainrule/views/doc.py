@@ -78,7 +78,41 @@ class Figure:
     caption: str
 
 
-Block = Heading | Para | Equations | Bullets | Table | Figure
+@dataclass(frozen=True)
+class Matrix:
+    """A matrix written out: each entry's LaTeX (a number, or \\cdots, \\vdots, \\ddots where elided)."""
+
+    entries: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class MatrixEquation:
+    """One line of display math with matrices written out: LaTeX pieces and matrices, in order.
+
+    Markdown and LaTeX write each matrix as a bmatrix, HTML as a MathML table in brackets, the
+    terminal draws it in brackets over several lines.
+    """
+
+    terms: tuple[str | Matrix, ...]
+
+
+Block = Heading | Para | Equations | Bullets | Table | Figure | MatrixEquation
+
+
+def matrix_tex(m: Matrix) -> str:
+    """A matrix as a bmatrix (amsmath)."""
+    rows = r" \\ ".join(" & ".join(row) for row in m.entries)
+    return rf"\begin{{bmatrix}} {rows} \end{{bmatrix}}"
+
+
+def matrix_equation_tex(eq: MatrixEquation) -> str:
+    """The whole line as LaTeX."""
+    return " ".join(t if isinstance(t, str) else matrix_tex(t) for t in eq.terms)
+
+
+def layer_sup(index: int) -> str:
+    """A layer's superscript (ˡ): written ({l}) so that plainmath tells it from a batch example's (k)."""
+    return f"^{{({{{index}}})}}"
 
 
 # -- names and numbers in LaTeX ------------------------------------------------------------------

@@ -11,7 +11,20 @@ from collections.abc import Callable
 
 from chainrule.record.step import StepRecord
 from chainrule.views import escape
-from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
+from chainrule.views.doc import (
+    Block,
+    Bullets,
+    Equations,
+    Figure,
+    Heading,
+    Inline,
+    Math,
+    MatrixEquation,
+    Para,
+    Strong,
+    Table,
+    matrix_equation_tex,
+)
 from chainrule.views.numbers import DEFAULT_DIGITS
 
 _STYLE = """
@@ -116,6 +129,8 @@ def block(b: Block) -> str:
         return f"<p>{inline(b.parts)}</p>"
     if isinstance(b, Equations):
         return equations(b)
+    if isinstance(b, MatrixEquation):
+        return mathml(matrix_equation_tex(b), display=True)
     if isinstance(b, Bullets):
         return "<ul>" + "".join(f"<li>{inline(i)}</li>" for i in b.items) + "</ul>"
     if isinstance(b, Table):

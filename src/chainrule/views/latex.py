@@ -12,7 +12,20 @@ import xml.etree.ElementTree as ET
 
 from chainrule.record.step import StepRecord
 from chainrule.views import escape
-from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
+from chainrule.views.doc import (
+    Block,
+    Bullets,
+    Equations,
+    Figure,
+    Heading,
+    Inline,
+    Math,
+    MatrixEquation,
+    Para,
+    Strong,
+    Table,
+    matrix_equation_tex,
+)
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.picture import PREAMBLE, picture
 from chainrule.views.svg import read_svg
@@ -67,6 +80,9 @@ def block(b: Block) -> str:
         return inline(b.parts)
     if isinstance(b, Equations):
         return equations(b)
+    if isinstance(b, MatrixEquation):
+        # A wide line shrinks to the text width rather than run into the margin.
+        return f"\\[\n\\resizebox{{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}}{{!}}{{$\\displaystyle {matrix_equation_tex(b)}$}}\n\\]"
     if isinstance(b, Bullets):
         items = "\n".join(r"  \item " + inline(i) for i in b.items)
         return f"\\begin{{itemize}}\n{items}\n\\end{{itemize}}"

@@ -13,7 +13,20 @@ import re
 
 from chainrule.record.step import StepRecord
 from chainrule.views import escape
-from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
+from chainrule.views.doc import (
+    Block,
+    Bullets,
+    Equations,
+    Figure,
+    Heading,
+    Inline,
+    Math,
+    MatrixEquation,
+    Para,
+    Strong,
+    Table,
+    matrix_equation_tex,
+)
 from chainrule.views.numbers import DEFAULT_DIGITS
 
 
@@ -46,6 +59,8 @@ def block(b: Block, figures: str | None) -> str:
         return escape.markdown_line_start(inline(b.parts))
     if isinstance(b, Equations):
         return equations(b)
+    if isinstance(b, MatrixEquation):
+        return f"$$\n{matrix_equation_tex(b)}\n$$"
     if isinstance(b, Bullets):
         return "\n".join("- " + inline(item) for item in b.items)
     if isinstance(b, Table):

@@ -48,6 +48,16 @@ _SYMBOLS = {
     r"\Big": "",
     r"\big": "",
     r"\displaystyle": "",
+    # The matrix form (story_matrix.py)
+    r"\Delta": "Δ",
+    r"\ell": "ℓ",
+    r"\odot": " ⊙ ",
+    r"\oslash": " ⊘ ",
+    r"\times": " × ",
+    r"\top": "ᵀ",
+    r"\cdots": "⋯",
+    r"\vdots": "⋮",
+    r"\ddots": "⋱",
 }
 _WORDS = {r"\log", r"\max", r"\min", r"\exp", r"\tanh", r"\erf"}
 _STYLES = {r"\text", r"\mathit", r"\mathrm", r"\mathbf", r"\operatorname", r"\textbf"}
@@ -153,7 +163,9 @@ def _one(tokens: list[str], i: int) -> tuple[str, int]:
 
 
 def _sup(tokens: list[str], i: int) -> tuple[str, int]:
-    """A superscript: (k) is the batch example #k, \\text{new} the name's _new, digits raised."""
+    """A superscript: (k) is the batch example #k, ({l}) layer l as ⁽ˡ⁾, \\text{new} the name's _new, digits raised."""
+    if tokens[i : i + 3] == ["{", "(", "{"] and tokens[i + 4 : i + 7] == ["}", ")", "}"] and tokens[i + 3].isdigit():
+        return f"⁽{tokens[i + 3].translate(_SUPERSCRIPT)}⁾", i + 7
     is_text = i < len(tokens) and tokens[i] == "{" and i + 1 < len(tokens) and tokens[i + 1] == r"\text"
     sup, i = _group(tokens, i)
     if is_text:
@@ -163,6 +175,10 @@ def _sup(tokens: list[str], i: int) -> tuple[str, int]:
         return f"#{m.group(1)}", i
     if sup.isdigit():
         return sup.translate(_SUPERSCRIPT), i
+    if sup in ("(k)", "(l)"):  # the matrix form's generic example and layer
+        return "⁽ᵏ⁾" if sup == "(k)" else "⁽ˡ⁾", i
+    if sup.strip() == "ᵀ":
+        return "ᵀ", i
     return f"^{sup}" if len(sup.strip()) == 1 else f"^({sup.strip()})", i
 
 

@@ -13,7 +13,20 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from chainrule.record.step import StepRecord
-from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
+from chainrule.views.doc import (
+    Block,
+    Bullets,
+    Equations,
+    Figure,
+    Heading,
+    Inline,
+    Math,
+    Matrix,
+    MatrixEquation,
+    Para,
+    Strong,
+    Table,
+)
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.plainmath import plain
 
@@ -28,6 +41,11 @@ def render_records(records: list[StepRecord], digits: int = DEFAULT_DIGITS, only
     from chainrule.views.story import story
 
     return Group(*(r for b in story(records, digits, only, figures=False) if (r := block(b)) is not None))
+
+
+def render_blocks(blocks: list[Block]) -> RenderableType:
+    """Any story's blocks (the matrix form's too) as one rich renderable."""
+    return Group(*(r for b in blocks if (r := block(b)) is not None))
 
 
 def inline(parts: tuple[Inline, ...]) -> str:
@@ -74,9 +92,54 @@ def block(b: Block) -> RenderableType | None:
             cells = [inline(c).replace("-", "−") if n else inline(c) for c, n in zip(row, b.numeric, strict=True)]
             t.add_row(*cells)
         return t
+    if isinstance(b, MatrixEquation):
+        return Text("\n".join(matrix_lines(b)), no_wrap=True, overflow="ignore")
     if isinstance(b, Figure):
         return None
     raise TypeError(b)
+
+
+def bracketed(m: Matrix) -> list[str]:
+    """A matrix drawn over its rows: entries right-aligned by column, in brackets (⎡ ⎢ ⎣ for several rows)."""
+    cells = [[plain(e) for e in row] for row in m.entries]
+    widths = [max(len(row[c]) for row in cells) for c in range(len(cells[0]))] if cells and cells[0] else [0]
+    lines = ["  ".join(cell.rjust(wd) for cell, wd in zip(row, widths, strict=True)) for row in cells] or [""]
+    if len(lines) == 1:
+        return [f"[ {lines[0]} ]"]
+    left = ["⎡", *["⎢"] * (len(lines) - 2), "⎣"]
+    right = ["⎤", *["⎥"] * (len(lines) - 2), "⎦"]
+    return [f"{a} {line} {b}" for a, line, b in zip(left, lines, right, strict=True)]
+
+
+def matrix_lines(eq: MatrixEquation, width: int = 96) -> list[str]:
+    """The equation drawn over several lines, each piece centred on the middle row; a line wider
+    than `width` continues below, indented, at a piece boundary."""
+    pieces = [bracketed(t) if isinstance(t, Matrix) else [plain(t)] for t in eq.terms]
+    out: list[str] = []
+    row: list[list[str]] = []
+    used = 2
+    for piece in pieces:
+        size = max(len(p) for p in piece) + 1
+        if row and used + size > width:
+            out += _side_by_side(row, "      " if out else "  ")
+            row, used = [], 6
+        row.append(piece)
+        used += size
+    out += _side_by_side(row, "  " if not out else "      ")
+    return out
+
+
+def _side_by_side(pieces: list[list[str]], indent: str) -> list[str]:
+    """Pieces of text blocks next to each other, vertically centred."""
+    height = max(len(p) for p in pieces)
+    lines = [indent] * height
+    for p in pieces:
+        wd = max(len(s) for s in p)
+        top = (height - len(p)) // 2
+        for i in range(height):
+            j = i - top
+            lines[i] += (p[j] if 0 <= j < len(p) else "").ljust(wd) + " "
+    return [line.rstrip() for line in lines]
 
 
 def plain_text(renderable: RenderableType, width: int = 100) -> str:
