@@ -23,6 +23,10 @@ MARKS = {"ok": ("✓", "green"), "rounding": ("≈", "yellow"), "wrong": ("✗",
 _SIMPLE = {
     ("half_factor", "dropped"): "the ½ of the loss dropped: L and ∂L/∂ŷ come out twice the exact ones",
     ("half_factor", "twice"): "the ½ of the loss applied twice: L and ∂L/∂ŷ come out half the exact ones",
+    ("half_factor", "gradient_doubled"): "∂L/∂ŷ taken as 2(ŷ − y): the ½ of L kept in L but not in its derivative",
+    ("half_factor", "added"): "a ½ put in front of a loss that has none: L and ∂L/∂ŷ come out half the exact ones",
+    ("half_factor", "gradient_halved"): "∂L/∂ŷ without the 2 that differentiating the square gives "
+    "(ŷ − y where 2(ŷ − y) belongs): it comes out half the exact one",
     ("sign", "update"): "the gradient added instead of subtracted: θ + η·∂L/∂θ",
     ("sign", "gradient"): "∂L/∂ŷ taken as y − ŷ instead of ŷ − y, which flips every gradient",
     ("sum_vs_mean", "sum"): "the batch's loss and gradients summed over its examples where the file says mean",
@@ -116,12 +120,15 @@ def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
     if d.mistake == "rounding" and d.kind == "intermediates":
         return f"what rounding every intermediate to {d.digits} places gives{gives}"
     if d.mistake == "rounding":
-        off = round(abs(claim.claimed - claim.exact) * 10**claim.decimals)
-        return f"off by {max(off, 1)} in the last digit, as rounding intermediates produces"
+        way = "up" if claim.claimed > claim.exact else "down"
+        return f"the exact {_n(claim.exact, claim)} rounded {way} instead of to the nearest"
     if d.mistake == "slip" and d.derivation is not None:
         text = _slip(d.derivation, claim)
         if d.kind == "not_replayed":
             return text.replace("no known mistake gives this", f"mistakes are searched only up to step {REPLAY_LIMIT}")
+        if d.kind == "last_digit":
+            off = round(abs(claim.claimed - claim.exact) * 10**claim.decimals)
+            return text.replace("no known mistake gives this", f"off by {off} in the last digit, which no rounding gives")
         return text
     return d.mistake
 
