@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from chainrule.check.answers import Claim
+from chainrule.check.answers import Claim, as_biases
 from chainrule.check.mistakes import Mistake, catalogue, with_rate
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
@@ -82,6 +82,7 @@ class ClaimResult:
     first_wrong: tuple[str, int] | None  # (name, step) of the earliest wrong claim it depends on, or itself
     diagnosis: tuple[Diagnosis, ...]
     derivation: Derivation  # the correct computation, from exact values
+    as_written: str = ""  # the author's name for it, where the answers file maps names
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ def _significant(claim: Claim) -> int:
 
 def check(net: Network, claims: list[Claim], answers: str = "") -> CheckReport:
     """Check every claim; claims of step N are checked against the network after N − 1 updates."""
+    claims = as_biases(claims, [b for layer in net.layers for b in layer.bias_names])
     steps = sorted({c.step for c in claims})
     batches = net.batches()
     graphs = {s: build(net, batches[(s - 1) % len(batches)]) for s in steps}
@@ -221,6 +223,7 @@ class _StepCheck:
                     first,
                     tuple(diagnosis),
                     derivation(self.g, c.name, self.exact),
+                    c.as_written,
                 )
             )
         return out

@@ -263,7 +263,11 @@ def build(
         else:
             add(Node(f"{p}_new", "update", args=(p, f"dL/d{p}"), coef=-net.training.learning_rate))
     for p, change in change_names(net).items():  # Δθ = −η·∂L/∂θ, as published examples write it
-        add(Node(change, "sum") if p in frozen else Node(change, "product", args=(f"dL/d{p}",), coef=-net.training.learning_rate))
+        add(
+            Node(change, "sum")
+            if p in frozen
+            else Node(change, "product", args=(f"dL/d{p}",), coef=-net.training.learning_rate)
+        )
     return StepGraph(net, idx, red, nodes)
 
 

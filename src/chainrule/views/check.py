@@ -128,7 +128,9 @@ def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
             return text.replace("no known mistake gives this", f"mistakes are searched only up to step {REPLAY_LIMIT}")
         if d.kind == "last_digit":
             off = round(abs(claim.claimed - claim.exact) * 10**claim.decimals)
-            return text.replace("no known mistake gives this", f"off by {off} in the last digit, which no rounding gives")
+            return text.replace(
+                "no known mistake gives this", f"off by {off} in the last digit, which no rounding gives"
+            )
         return text
     return d.mistake
 
@@ -171,6 +173,7 @@ def to_dict(report: CheckReport) -> dict[str, Any]:
         claims.append(
             {
                 "name": c.name,
+                **({"as_written": c.as_written} if c.as_written else {}),
                 "step": c.step,
                 "claimed": c.claimed,
                 "written": c.written,
@@ -208,7 +211,8 @@ def render_text(report: CheckReport) -> RenderableType:
         # The first wrong number is worked out in full below the table.
         note = "← first wrong number" if c is first else "; ".join(detail(d, c, report) for d in c.diagnosis)
         row_style = "bold red" if c is first else None
-        table.add_row(Text(mark, style=style), str(c.step), c.name, c.written, _n(c.exact, c), note, style=row_style)
+        name = f"{c.as_written} ({c.name})" if c.as_written else c.name
+        table.add_row(Text(mark, style=style), str(c.step), name, c.written, _n(c.exact, c), note, style=row_style)
     parts.append(table)
     if first is not None:
         parts.append(
