@@ -8,6 +8,7 @@ author publishes, named and signed the author's way.
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -110,6 +111,10 @@ def test_published_examples_check_as_written(name: str) -> None:
     report = check(netfile.load(PUBLISHED / f"{name}.toml"), load_answers(answers), str(answers))
     assert [c.name for c in report.claims if c.status != "ok"] == []
     assert {c.as_written for c in report.claims} == set(claims_of(name))
+    signs = {c["as_written"]: c.get("sign", 1) for c in json.loads(result.output)["claims"]}
+    flipped = {"negnevitsky": {"e", "delta5", "delta3", "delta4", "dtheta5", "dtheta3", "theta3", "theta4", "theta5"}}
+    flipped["han-kamber"] = {"Err6", "Err5", "Err4"}
+    assert {n for n, s in signs.items() if s == -1} == flipped.get(name, set())
 
 
 @pytest.mark.parametrize("name", ["negnevitsky", "han-kamber"])

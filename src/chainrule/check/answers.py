@@ -36,6 +36,7 @@ class Claim:
     decimals: int
     as_written: str = ""  # the author's name for it, where the [names] table or a built-in set maps it
     threshold: bool = False  # a bias's claim written for θ = −b (the checker reads it as b)
+    sign: float = 1.0  # the number written is sign·value: −1 where a convention flips it
 
     @property
     def key(self) -> str:
@@ -119,7 +120,14 @@ def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
         name, sign = conventions.reading(c.name)
         author = c.name if name != c.name else ""
         claims.append(
-            replace(c, name=name, value=sign * c.value, as_written=author, threshold=conventions.bias == "threshold")
+            replace(
+                c,
+                name=name,
+                value=sign * c.value,
+                sign=sign,
+                as_written=author,
+                threshold=conventions.bias == "threshold",
+            )
         )
     return claims
 
@@ -129,7 +137,10 @@ def as_biases(claims: list[Claim], biases: list[str]) -> list[Claim]:
     about = {
         f"{prefix}{b}{suffix}" for b in biases for prefix, suffix in (("", ""), ("", "_new"), ("d", ""), ("dL/d", ""))
     }
-    return [replace(c, value=-c.value) if c.threshold and c.name.partition("#")[0] in about else c for c in claims]
+    return [
+        replace(c, value=-c.value, sign=-c.sign) if c.threshold and c.name.partition("#")[0] in about else c
+        for c in claims
+    ]
 
 
 def _claims(src: str, data: dict[str, Any], conventions: Conventions) -> list[Claim]:

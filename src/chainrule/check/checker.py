@@ -83,6 +83,7 @@ class ClaimResult:
     diagnosis: tuple[Diagnosis, ...]
     derivation: Derivation  # the correct computation, from exact values
     as_written: str = ""  # the author's name for it, where the answers file maps names
+    sign: float = 1.0  # −1 where the answers file's conventions write it with the opposite sign
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,7 @@ class _StepCheck:
                     tuple(diagnosis),
                     derivation(self.g, c.name, self.exact),
                     c.as_written,
+                    c.sign,
                 )
             )
         return out

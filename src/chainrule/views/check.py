@@ -174,6 +174,7 @@ def to_dict(report: CheckReport) -> dict[str, Any]:
             {
                 "name": c.name,
                 **({"as_written": c.as_written} if c.as_written else {}),
+                **({"sign": c.sign} if c.sign != 1 else {}),
                 "step": c.step,
                 "claimed": c.claimed,
                 "written": c.written,
@@ -212,7 +213,8 @@ def render_text(report: CheckReport) -> RenderableType:
         note = "← first wrong number" if c is first else "; ".join(detail(d, c, report) for d in c.diagnosis)
         row_style = "bold red" if c is first else None
         name = f"{c.as_written} ({c.name})" if c.as_written else c.name
-        table.add_row(Text(mark, style=style), str(c.step), name, c.written, _n(c.exact, c), note, style=row_style)
+        exact = _n(c.sign * c.exact, c)  # in the author's sign, beside what they wrote
+        table.add_row(Text(mark, style=style), str(c.step), name, c.written, exact, note, style=row_style)
     parts.append(table)
     if first is not None:
         parts.append(
