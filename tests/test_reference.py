@@ -189,6 +189,7 @@ def _independent_reference() -> dict[str, float]:
     v |= {"dL/da_h1": d_out * w5, "dL/da_h2": d_out * w6, "dL/dz_h1": d_h1, "dL/dz_h2": d_h2}
     v |= {f"dL/d{k}": g for k, g in grads.items()}
     v |= {f"{k}_new": old[k] - lr * g for k, g in grads.items()}
+    v |= {f"d{k}": -lr * g for k, g in grads.items()}  # Δθ = −η·∂L/∂θ
     return v
 
 

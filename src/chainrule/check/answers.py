@@ -4,6 +4,8 @@ z_h1 = "0.3775"          # a string keeps its digits exactly: 4 decimals claimed
 "dL/dw5" = 0.0822        # a number is read as written too (the TOML text, not the float)
 [step.2]                 # values of the second update, after one update
 loss = "0.2670"
+[names]                  # the author's own names: net_h1 = "z_h1" (see conventions.py)
+[conventions]            # how the author writes errors, biases and names
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from chainrule.check.conventions import Conventions, read_conventions
 from chainrule.engine import limits
 from chainrule.errors import ChainruleError, describe, shown_path
 
@@ -29,12 +32,17 @@ class Claim:
     name: str
     step: int
     written: str
-    value: float
+    value: float  # in chainrule's convention (an error term written as t − y is read as ŷ − y)
     decimals: int
+    as_written: str = ""  # the author's name for it, where the [names] table or a built-in set maps it
+    threshold: bool = False  # a bias's claim written for θ = −b (the checker reads it as b)
+    sign: float = 1.0  # the number written is sign·value: −1 where a convention flips it
 
     @property
     def key(self) -> str:
-        return self.name if self.step == 1 else f"step.{self.step}.{self.name}"
+        """The claim as the file names it: ``step.2.loss``; an author's name with what it was read as."""
+        name = f"{self.as_written} (read as {self.name})" if self.as_written else self.name
+        return name if self.step == 1 else f"step.{self.step}.{name}"
 
 
 class _Written(str):
@@ -99,11 +107,47 @@ def _claim(src: str, where: str, name: str, raw: object, step: int) -> Claim:
 
 
 def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
-    """Every claim of an answers file; top-level names are the first step's, [step.N] tables the N-th's."""
+    """Every claim of an answers file; top-level names are the first step's, [step.N] tables the N-th's.
+
+    Each claim comes back under chainrule's name and in chainrule's convention (see conventions.py);
+    ``as_written`` keeps the author's name."""
     p = Path(path)
     src = shown_path(path)
+    data = _read(p)
+    conventions = read_conventions(src, data)
+    claims = []
+    for c in _claims(src, data, conventions):
+        name, sign = conventions.reading(c.name)
+        author = c.name if name != c.name else ""
+        claims.append(
+            replace(
+                c,
+                name=name,
+                value=sign * c.value,
+                sign=sign,
+                as_written=author,
+                threshold=conventions.bias == "threshold",
+            )
+        )
+    return claims
+
+
+def as_biases(claims: list[Claim], biases: list[str]) -> list[Claim]:
+    """Claims written for thresholds θ = −b, read as claims about the biases b (b, b_new, Δb, ∂L/∂b)."""
+    about = {
+        f"{prefix}{b}{suffix}" for b in biases for prefix, suffix in (("", ""), ("", "_new"), ("d", ""), ("dL/d", ""))
+    }
+    return [
+        replace(c, value=-c.value, sign=-c.sign) if c.threshold and c.name.partition("#")[0] in about else c
+        for c in claims
+    ]
+
+
+def _claims(src: str, data: dict[str, Any], conventions: Conventions) -> list[Claim]:
     claims: list[Claim] = []
-    for name, raw in _read(p).items():
+    for name, raw in data.items():
+        if name in conventions.tables:
+            continue
         if name == "step" and isinstance(raw, dict):
             for n, table in raw.items():
                 step = _step_number(src, n)

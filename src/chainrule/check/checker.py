@@ -23,8 +23,8 @@ from typing import Literal
 
 import numpy as np
 
-from chainrule.check.answers import Claim
-from chainrule.check.mistakes import Mistake, catalogue
+from chainrule.check.answers import Claim, as_biases
+from chainrule.check.mistakes import Mistake, catalogue, with_rate
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.record.graph import StepGraph, build, evaluate, recompute
@@ -82,6 +82,8 @@ class ClaimResult:
     first_wrong: tuple[str, int] | None  # (name, step) of the earliest wrong claim it depends on, or itself
     diagnosis: tuple[Diagnosis, ...]
     derivation: Derivation  # the correct computation, from exact values
+    as_written: str = ""  # the author's name for it, where the answers file maps names
+    sign: float = 1.0  # −1 where the answers file's conventions write it with the opposite sign
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def _significant(claim: Claim) -> int:
 
 def check(net: Network, claims: list[Claim], answers: str = "") -> CheckReport:
     """Check every claim; claims of step N are checked against the network after N − 1 updates."""
+    claims = as_biases(claims, [b for layer in net.layers for b in layer.bias_names])
     steps = sorted({c.step for c in claims})
     batches = net.batches()
     graphs = {s: build(net, batches[(s - 1) % len(batches)]) for s in steps}
@@ -189,19 +192,26 @@ class _StepCheck:
         self._rounded: dict[int, dict[str, float]] = {}
         self._mistaken: dict[Mistake, dict[str, float]] = {}
         self._mistakes = catalogue(graph)
+        self._unfused = build(graph.net, graph.examples, graph.reduction, fuse=False)
+        # for each diagnosis offered: every value of the step under that mistake, to test it against the ok claims
+        self._effects: dict[tuple[str, Diagnosis], dict[str, float]] = {}
 
     def run(self) -> list[ClaimResult]:
-        out = []
+        found: dict[str, list[Diagnosis]] = {}
         for c in self.claims:
             with np.errstate(all="ignore"):
-                status, diagnosis = self._classify(c)
+                status, found[c.name] = self._classify(c)
             self.status[c.name] = status
+        out = []
+        for c in self.claims:
+            status = self.status[c.name]
             first = None
             if status == "wrong":
                 upstream = [u for u in self.g.ancestors(c.name) if self.status.get(u) == "wrong"]
                 first_name = min(upstream, key=self.g.order.__getitem__) if upstream else c.name
                 first = (self.first.get(first_name, first_name), self.step)
                 self.first[c.name] = first[0]
+            diagnosis = self._consistent(c, found[c.name]) if status == "wrong" else found[c.name]
             out.append(
                 ClaimResult(
                     c.name,
@@ -214,18 +224,60 @@ class _StepCheck:
                     first,
                     tuple(diagnosis),
                     derivation(self.g, c.name, self.exact),
+                    c.as_written,
+                    c.sign,
                 )
             )
         return out
+
+    def _consistent(self, c: Claim, found: list[Diagnosis]) -> list[Diagnosis]:
+        """The mistakes no ok claim contradicts, those reproducing more of the wrong claims first.
+
+        A mistake contradicts an ok claim when, made in this step, it moves that claim's number
+        away from what was written (more than one unit of its last place). When every mistake is
+        contradicted, the claim gets the slip note kept aside for that case.
+        """
+        kept: list[tuple[int, Diagnosis]] = []
+        for d in found:
+            values = self._effects.get((c.name, d))
+            if values is None:
+                continue
+            ok = [u for u in self.claims if self.status[u.name] == "ok" and u.name != c.name]
+            if any(u.name in values and not agrees(u, values[u.name], 1.0) for u in ok):
+                continue
+            wrong = [u for u in self.claims if self.status[u.name] == "wrong" and u.name in values]
+            kept.append((sum(agrees(u, values[u.name], 1.0) for u in wrong), d))
+        kept.sort(key=lambda pair: -pair[0])
+        rest = [d for d in found if (c.name, d) not in self._effects and d.mistake != "slip"]
+        mistakes = [d for _, d in kept]
+        if not mistakes and not rest:
+            return [d for d in found if d.mistake == "slip"]
+        return rest + mistakes
+
+    def _upstream(self, c: Claim) -> tuple[list[str], float, list[str]]:
+        """The claims just upstream of c (its frontier), c recomputed from them, and the wrong ones.
+
+        Where the engine works the loss from z (cross-entropy with softmax or sigmoid), a person
+        works it from ŷ: if the fused graph does not reproduce c, the graph from ŷ is tried too.
+        """
+        best: tuple[list[str], float, list[str]] | None = None
+        for g in (self.g, self._unfused):
+            front = sorted(g.frontier(c.name, self.by_name), key=g.order.__getitem__)
+            pins = {u: self.by_name[u].value for u in front}
+            value = evaluate(g, pins)[c.name] if front else self.exact[c.name]
+            wrong_up = [u for u in front if self.status.get(u) == "wrong"]
+            best = best or (front, value, wrong_up)
+            if front and agrees(c, value, 1.0 if wrong_up else 0.5):
+                return front, value, wrong_up
+        assert best is not None
+        return best
 
     def _classify(self, c: Claim) -> tuple[Status, list[Diagnosis]]:
         e = self.exact[c.name]
         if agrees(c, e):
             return "ok", []
-        front = sorted(self.g.frontier(c.name, self.by_name), key=self.g.order.__getitem__)
+        front, from_claims, wrong_up = self._upstream(c)
         pins = {u: self.by_name[u].value for u in front}
-        from_claims = evaluate(self.g, pins)[c.name] if front else e
-        wrong_up = [u for u in front if self.status.get(u) == "wrong"]
         if front and agrees(c, from_claims, 1.0 if wrong_up else 0.5):
             if wrong_up:
                 return "wrong", [Diagnosis("propagated", value=from_claims, sources=tuple(wrong_up))]
@@ -236,7 +288,8 @@ class _StepCheck:
             r = recompute(self.g, c.name, self._rounded_values(k))
             if agrees(c, r):
                 return "rounding", [Diagnosis("rounding", "intermediates", value=r, digits=k)]
-        if agrees(c, e, LAST_DIGIT_UNITS) and _significant(c) >= 2:
+        if agrees(c, e, 1.0) and _significant(c) >= 2:
+            # the exact value rounded up (or down) instead of to the nearest: a rounding reproduces it
             return "rounding", [Diagnosis("rounding", "last_digit", value=e)]
         good = {u: v for u, v in pins.items() if self.status.get(u) != "wrong"}
         found: list[Diagnosis] = []
@@ -244,10 +297,11 @@ class _StepCheck:
             found = self._mistakes_matching(c, good) + self._learning_rate(c, pins)
         if wrong_up:
             found.insert(0, Diagnosis("propagated", kind="partly", value=from_claims, sources=tuple(wrong_up)))
-        if not found:
-            values = evaluate(self.g, good) if good else dict(self.exact)
-            kind = "" if self.step <= REPLAY_LIMIT else "not_replayed"
-            found = [Diagnosis("slip", kind, value=values[c.name], derivation=derivation(self.g, c.name, values))]
+        values = evaluate(self.g, good) if good else dict(self.exact)
+        kind = "" if self.step <= REPLAY_LIMIT else "not_replayed"
+        if kind == "" and agrees(c, e, LAST_DIGIT_UNITS) and _significant(c) >= 2:
+            kind = "last_digit"  # close, but no rounding gives it: the nearest explanation is a slip
+        found.append(Diagnosis("slip", kind, value=values[c.name], derivation=derivation(self.g, c.name, values)))
         return "wrong", found
 
     def _rounded_values(self, k: int) -> dict[str, float]:
@@ -276,9 +330,11 @@ class _StepCheck:
                 self._mistaken[m] = self._replay(m, None)
             plain = self._mistaken[m][c.name]
             pinned = evaluate(m.rewrite(self.g), pins)[c.name] if pins else plain
-            for x in (plain, pinned):
+            for x, values in ((plain, self._mistaken[m]), (pinned, None)):
                 if agrees(c, x, 1.0) and not agrees(c, self.exact[c.name]):
-                    found.append(Diagnosis(m.id, m.kind, m.where, value=x))
+                    d = Diagnosis(m.id, m.kind, m.where, value=x)
+                    self._effects[(c.name, d)] = values or evaluate(m.rewrite(self.g), pins)
+                    found.append(d)
                     break
         return found
 
@@ -296,7 +352,9 @@ class _StepCheck:
         rate = self.g.net.training.learning_rate
         for guess in _round_rates(implied):
             if guess > 0 and not math.isclose(guess, rate) and agrees(c, theta - guess * g, 1.0):
-                return [Diagnosis("learning_rate", value=theta - guess * g, implied_learning_rate=guess)]
+                d = Diagnosis("learning_rate", value=theta - guess * g, implied_learning_rate=guess)
+                self._effects[(c.name, d)] = evaluate(with_rate(self.g, guess), pins)
+                return [d]
         return []
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from chainrule.record.graph import Node, StepGraph, build, with_coef
+from chainrule.record.graph import Node, StepGraph, build, change_names, with_coef
 
 Rewrite = Callable[[StepGraph], StepGraph]
 
@@ -55,14 +55,23 @@ def _swap(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
     return tuple(new + n[len(old) :] if _base(n) == old else n for n in names)
 
 
-def half_factor(factor: float) -> Rewrite:
-    """L and ∂L/∂ŷ multiplied by ``factor``: 2 when the ½ is dropped, ½ when it is applied twice."""
+def half_factor(factor: float, gradient_only: bool = False) -> Rewrite:
+    """L (and its per-output terms) and ∂L/∂ŷ multiplied by ``factor``: 2 when the ½ is dropped, ½ when
+    it is applied twice (or put in a loss that has none); with ``gradient_only``, ∂L/∂ŷ alone."""
 
     def rewrite(g: StepGraph) -> StepGraph:
-        ops = ("loss", "fused_loss", "dloss", "fused_dz")
+        ops = ("dloss", "fused_dz") if gradient_only else ("loss", "fused_loss", "loss_term", "dloss", "fused_dz")
         return g.rewritten(*(with_coef(n, factor) for n in g.nodes.values() if n.op in ops))
 
     return rewrite
+
+
+# The factor mistakes each squared error invites, by whether the loss has a ½: (kind, factor, ∂L/∂ŷ only).
+HALF_FACTORS = {
+    "half_squared_error": (("dropped", 2.0, False), ("twice", 0.5, False), ("gradient_doubled", 2.0, True)),
+    "squared_error": (("added", 0.5, False), ("gradient_halved", 0.5, True)),
+    "mse": (("added", 0.5, False), ("gradient_halved", 0.5, True)),
+}
 
 
 def derivative_dropped(layer: int) -> Rewrite:
@@ -136,7 +145,8 @@ def sign(site: str) -> Rewrite:
 
     def rewrite(g: StepGraph) -> StepGraph:
         if site == "update":
-            return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op == "update"))
+            changes = set(change_names(g.net).values())
+            return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op == "update" or n.name in changes))
         return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op in ("dloss", "fused_dz")))
 
     return rewrite
@@ -170,12 +180,19 @@ def other_reduction(g: StepGraph) -> StepGraph:
     return build(g.net, g.examples, "sum" if g.reduction == "mean" else "mean")
 
 
+def with_rate(g: StepGraph, rate: float) -> StepGraph:
+    """The step with learning rate ``rate`` in every update (θ_new and Δθ) instead of the file's."""
+    changes = set(change_names(g.net).values())
+    nodes = [n for n in g.nodes.values() if n.op == "update" or (n.name in changes and n.args)]
+    return g.rewritten(*(replace(n, coef=-rate) for n in nodes))
+
+
 def catalogue(g: StepGraph) -> list[Mistake]:
     """Every mistake that can happen in this step's network (learning rate and rounding are searched separately)."""
     net = g.net
     out = [
-        Mistake("half_factor", "dropped", "", half_factor(2.0)),
-        Mistake("half_factor", "twice", "", half_factor(0.5)),
+        Mistake("half_factor", kind, "", half_factor(factor, only))
+        for kind, factor, only in HALF_FACTORS.get(net.loss.name, ())
     ]
     last = len(net.layers) - 1
     for li, layer in enumerate(net.layers):

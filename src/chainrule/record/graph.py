@@ -34,6 +34,7 @@ Op = Literal[
     "softmax_dz",
     "update",
     "alpha",
+    "loss_term",
 ]
 
 
@@ -178,7 +179,7 @@ def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
         return node.coef * math.prod(v[a] for a in node.args)
     if op == "update":
         return v[node.args[0]] + node.coef * v[node.args[1]]
-    if op in ("loss", "fused_loss", "dloss", "fused_dz", "softmax_dz"):
+    if op in ("loss", "fused_loss", "dloss", "fused_dz", "softmax_dz", "loss_term"):
         return node.coef * _loss_op(net, node, v)
     layer = net.layers[node.layer]
     alpha = v[node.alpha] if node.alpha else layer.alpha_value()
@@ -204,6 +205,8 @@ def _loss_op(net: Network, node: Node, v: Mapping[str, float]) -> float:
     m = net.output_layer.units
     parts = [_vec(v, node.args[i : i + m])[None, :] for i in range(0, len(node.args), m)]
     loss = net.loss
+    if node.op == "loss_term":  # (a_j, y_j): one output's share of the loss
+        return float(loss.value(_vec(v, node.args[:1])[None, :], _vec(v, node.args[1:])[None, :])[0])
     if node.op == "loss":  # (a, y)
         return float(loss.value(parts[0], parts[1])[0])
     if node.op == "fused_loss":  # (z, y): the form the engine uses where it is stabler
@@ -224,8 +227,13 @@ def fused(net: Network) -> bool:
     return net.loss.fused_activation == net.output_layer.activation.name and net.loss.fused_gradient is not None
 
 
-def build(net: Network, examples: np.ndarray | tuple[int, ...], reduction: Reduction | None = None) -> StepGraph:
-    """The graph of one update of ``net`` on the given examples (a batch), under its training settings."""
+def build(
+    net: Network, examples: np.ndarray | tuple[int, ...], reduction: Reduction | None = None, fuse: bool = True
+) -> StepGraph:
+    """The graph of one update of ``net`` on the given examples (a batch), under its training settings.
+
+    ``fuse=False`` works the loss and ∂L/∂z from ŷ even where the engine fuses them with the output
+    activation (as a person does who writes L = −ln ŷ from a rounded ŷ); the values are the same."""
     idx = tuple(int(i) for i in examples)
     red: Reduction = reduction or net.training.reduction
     n = len(idx)
@@ -243,8 +251,8 @@ def build(net: Network, examples: np.ndarray | tuple[int, ...], reduction: Reduc
             add(Node(name + s, "given", value=float(net.x[row, i])))
         for j, name in enumerate(net.target_names()):
             add(Node(name + s, "given", value=float(net.y[row, j])))
-        _forward(net, s, add)
-        _backward(net, s, scale, add)
+        _forward(net, s, add, fuse)
+        _backward(net, s, scale, add, fuse)
     if n > 1:
         add(Node("loss", "sum", args=tuple(f"loss#{k + 1}" for k in range(n)), coef=scale))
     _gradients(net, n, add)
@@ -254,10 +262,37 @@ def build(net: Network, examples: np.ndarray | tuple[int, ...], reduction: Reduc
             add(Node(f"{p}_new", "sum", args=(p,)))
         else:
             add(Node(f"{p}_new", "update", args=(p, f"dL/d{p}"), coef=-net.training.learning_rate))
+    for p, change in change_names(net).items():  # Δθ = −η·∂L/∂θ, as published examples write it
+        add(
+            Node(change, "sum")
+            if p in frozen
+            else Node(change, "product", args=(f"dL/d{p}",), coef=-net.training.learning_rate)
+        )
     return StepGraph(net, idx, red, nodes)
 
 
-def _forward(net: Network, s: str, add: _Add) -> None:
+def change_names(net: Network) -> dict[str, str]:
+    """The name of each parameter's change in the update, Δθ = θ_new − θ: ``dw5`` for w5, ``db1`` for b1
+    (none where that name is already taken by an input, a target or another parameter)."""
+    taken = {*net.input_names, *net.target_names(), *net.parameter_names()}
+    return {p: f"d{p}" for p in net.parameter_names() if f"d{p}" not in taken}
+
+
+def loss_term_names(net: Network) -> list[str]:
+    """``loss_<output>``, each output's share of one example's loss (E_o1, E_o2 in published examples):
+    for a network of several outputs and a loss that is a sum of one term per output."""
+    out = net.output_layer
+    if out.units < 2 or not net.loss.term_plain:
+        return []
+    return [f"loss_{n}" for n in out.neuron_names]
+
+
+def loss_term_scale(net: Network) -> float:
+    """A mean over the outputs (mse) gives each output 1/m of its term; a sum gives it all."""
+    return 1.0 / net.output_layer.units if "{m}" in net.loss.outer_plain else 1.0
+
+
+def _forward(net: Network, s: str, add: _Add, fuse: bool = True) -> None:
     sending = [name + s for name in net.input_names]
     for li, layer in enumerate(net.layers):
         zs = tuple(f"z_{n}{s}" for n in layer.neuron_names)
@@ -277,11 +312,14 @@ def _forward(net: Network, s: str, add: _Add) -> None:
     a = tuple(f"a_{n}{s}" for n in out)
     y = tuple(f"y_{n}{s}" for n in out)
     z = tuple(f"z_{n}{s}" for n in out)
-    use_z = net.loss.fused_activation == net.output_layer.activation.name and net.loss.fused_value is not None
+    use_z = fuse and net.loss.fused_activation == net.output_layer.activation.name and net.loss.fused_value is not None
     add(Node(f"loss{s}", "fused_loss", args=(*z, *y)) if use_z else Node(f"loss{s}", "loss", args=(*a, *y)))
+    scale = loss_term_scale(net)
+    for j, name in enumerate(loss_term_names(net)):
+        add(Node(name + s, "loss_term", args=(a[j], y[j]), coef=scale))
 
 
-def _backward(net: Network, s: str, scale: float, add: _Add) -> None:
+def _backward(net: Network, s: str, scale: float, add: _Add, fuse: bool = True) -> None:
     last = len(net.layers) - 1
     out = net.layers[last]
     a = tuple(f"a_{n}{s}" for n in out.neuron_names)
@@ -290,7 +328,7 @@ def _backward(net: Network, s: str, scale: float, add: _Add) -> None:
     d_a = tuple(f"dL/da_{n}{s}" for n in out.neuron_names)
     for j, n in enumerate(out.neuron_names):
         add(Node(d_a[j], "dloss", args=(*a, *y), index=j, coef=scale))
-        if fused(net):
+        if fuse and fused(net):
             add(Node(f"dL/dz_{n}{s}", "fused_dz", args=(*z, *a, *y), index=j, coef=scale))
         elif not out.activation.elementwise:
             add(Node(f"dL/dz_{n}{s}", "softmax_dz", args=(*a, *d_a), index=j))

@@ -45,6 +45,9 @@ class _Hand:
         self.r = exact
         self.n = places
         self.v: dict[str, float] = {}
+        outs = exact.output_neurons
+        self.terms = [f"loss_{n}" for n in outs if f"loss_{n}{exact.suffix(0)}" in exact.values]
+        self.term_scale = 1.0 / len(outs) if "{m}" in LOSSES[exact.loss].outer_plain else 1.0
 
     def round(self, x: float | Decimal) -> float:
         return hand_round(x, self.n)
@@ -104,6 +107,8 @@ class _Hand:
             losses.append(self.round(float(value[0])))
             if s:
                 v[f"loss{s}"] = losses[-1]
+            for j, name in enumerate(self.terms):  # each output's share, loss_o1 (see graph.loss_term_names)
+                v[name + s] = self.round(self.term_scale * float(loss.value(a[:, j : j + 1], y[:, j : j + 1])[0]))
         total = sum((_dec(x) for x in losses), Decimal(0))
         v["loss"] = self.round(total / len(losses) if r.reduction == "mean" else total)
 
@@ -225,6 +230,8 @@ def hand_step(exact: StepRecord, places: int) -> StepRecord:
         h.v[f"{u.param}_new"] = u.new
         if not u.frozen:
             h.v[f"eta*dL/d{u.param}"] = h.product(exact.learning_rate, u.gradient)
+        if f"d{u.param}" in exact.values:  # Δθ = −η·∂L/∂θ, the product written down
+            h.v[f"d{u.param}"] = 0.0 if u.frozen else -h.v[f"eta*dL/d{u.param}"]
     values = {name: h.v[name] for name in exact.values if name in h.v}
     values.update({k: x for k, x in h.v.items() if k.startswith("eta*")})
     exact_values = dict(exact.values)

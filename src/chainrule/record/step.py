@@ -21,6 +21,7 @@ from chainrule.record.chains import MAX_PATHS as MAX_PATHS
 from chainrule.record.chains import Chain, chains_of
 from chainrule.record.chains import Factor as Factor
 from chainrule.record.chains import Path as Path
+from chainrule.record.graph import change_names, loss_term_names, loss_term_scale
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ def _values(
                 v[f"da_{n}/dz_{n}{s}"] = float(deriv[j])
         if s:
             v[f"loss{s}"] = float(losses[k])
+        v |= _loss_terms(net, fwd.a[-1][k], y[k], s)
     v["loss"] = net.batch_loss(fwd, y)
     for k in range(len(rec.examples)):
         s = rec.suffix(k)
@@ -273,7 +275,19 @@ def _values(
                 v[f"dL/d{name}#{k + 1}"] = g
     for name, value in new.parameters().items():
         v[f"{name}_new"] = value
+    grads, frozen = net.gradients(back), set(net.training.freeze)
+    for name, change in change_names(net).items():  # Δθ = −η·∂L/∂θ (0 for a frozen θ)
+        v[change] = 0.0 if name in frozen else -net.training.learning_rate * grads[name]
     return v
+
+
+def _loss_terms(net: Network, a: np.ndarray, y: np.ndarray, s: str) -> dict[str, float]:
+    """Each output's share of one example's loss, ``loss_o1`` (see graph.loss_term_names)."""
+    scale = loss_term_scale(net)
+    return {
+        name + s: scale * float(net.loss.value(a[None, j : j + 1], y[None, j : j + 1])[0])
+        for j, name in enumerate(loss_term_names(net))
+    }
 
 
 def _exponentials(net: Network, rec: StepRecord, fwd: Forward) -> dict[str, float]:

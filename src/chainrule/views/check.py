@@ -23,6 +23,10 @@ MARKS = {"ok": ("✓", "green"), "rounding": ("≈", "yellow"), "wrong": ("✗",
 _SIMPLE = {
     ("half_factor", "dropped"): "the ½ of the loss dropped: L and ∂L/∂ŷ come out twice the exact ones",
     ("half_factor", "twice"): "the ½ of the loss applied twice: L and ∂L/∂ŷ come out half the exact ones",
+    ("half_factor", "gradient_doubled"): "∂L/∂ŷ taken as 2(ŷ − y): the ½ of L kept in L but not in its derivative",
+    ("half_factor", "added"): "a ½ put in front of a loss that has none: L and ∂L/∂ŷ come out half the exact ones",
+    ("half_factor", "gradient_halved"): "∂L/∂ŷ without the 2 that differentiating the square gives "
+    "(ŷ − y where 2(ŷ − y) belongs): it comes out half the exact one",
     ("sign", "update"): "the gradient added instead of subtracted: θ + η·∂L/∂θ",
     ("sign", "gradient"): "∂L/∂ŷ taken as y − ŷ instead of ŷ − y, which flips every gradient",
     ("sum_vs_mean", "sum"): "the batch's loss and gradients summed over its examples where the file says mean",
@@ -116,12 +120,17 @@ def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
     if d.mistake == "rounding" and d.kind == "intermediates":
         return f"what rounding every intermediate to {d.digits} places gives{gives}"
     if d.mistake == "rounding":
-        off = round(abs(claim.claimed - claim.exact) * 10**claim.decimals)
-        return f"off by {max(off, 1)} in the last digit, as rounding intermediates produces"
+        way = "up" if claim.claimed > claim.exact else "down"
+        return f"the exact {_n(claim.exact, claim)} rounded {way} instead of to the nearest"
     if d.mistake == "slip" and d.derivation is not None:
         text = _slip(d.derivation, claim)
         if d.kind == "not_replayed":
             return text.replace("no known mistake gives this", f"mistakes are searched only up to step {REPLAY_LIMIT}")
+        if d.kind == "last_digit":
+            off = round(abs(claim.claimed - claim.exact) * 10**claim.decimals)
+            return text.replace(
+                "no known mistake gives this", f"off by {off} in the last digit, which no rounding gives"
+            )
         return text
     return d.mistake
 
@@ -164,6 +173,8 @@ def to_dict(report: CheckReport) -> dict[str, Any]:
         claims.append(
             {
                 "name": c.name,
+                **({"as_written": c.as_written} if c.as_written else {}),
+                **({"sign": c.sign} if c.sign != 1 else {}),
                 "step": c.step,
                 "claimed": c.claimed,
                 "written": c.written,
@@ -201,7 +212,9 @@ def render_text(report: CheckReport) -> RenderableType:
         # The first wrong number is worked out in full below the table.
         note = "← first wrong number" if c is first else "; ".join(detail(d, c, report) for d in c.diagnosis)
         row_style = "bold red" if c is first else None
-        table.add_row(Text(mark, style=style), str(c.step), c.name, c.written, _n(c.exact, c), note, style=row_style)
+        name = f"{c.as_written} ({c.name})" if c.as_written else c.name
+        exact = _n(c.sign * c.exact, c)  # in the author's sign, beside what they wrote
+        table.add_row(Text(mark, style=style), str(c.step), name, c.written, exact, note, style=row_style)
     parts.append(table)
     if first is not None:
         parts.append(

@@ -53,7 +53,13 @@ def _value_label(w: Writer, name: str) -> Inline:
         return Math(rf"\partial {w.t(a)}/\partial {w.t(z)}")
     if name.endswith("_new"):
         return Math(w.t(name[:-4]) + r"^{\text{new}}")
+    base, hash_, k = name.rpartition("#")
+    if not (hash_ and k.isdigit()):  # (a neuron's own name may hold a #)
+        base, k = name, ""
+    if base.startswith("loss_"):  # one output's share of the loss: L_o1
+        return Math(rf"L_{{{w.t(base[5:])}}}" + (f"^{{({k})}}" if k else ""))
+    if any(name == f"d{u.param}" for u in w.r.updates):  # Δθ = −η·∂L/∂θ
+        return Math(rf"\Delta {w.t(name[1:])}")
     if name.startswith("loss"):
-        k = name.partition("#")[2]
         return Math("L" + (f"^{{({k})}}" if k else ""))
     return Math(w.t(name))
