@@ -84,10 +84,13 @@ def written(x: float, digits: int) -> str:
 
 
 def ask_kind(name: str, net: Network) -> str:
-    """given, forward (z, a, loss), gradients (every ∂·/∂·) or update (θ_new) for a value's name."""
+    """given, forward (z, a, loss), gradients (every ∂·/∂·) or update (θ_new) for a value's name; "also"
+    for the checker's extra names (Δθ as dw5, a per-output loss_o1), which a worksheet does not ask."""
     base = name.partition("#")[0]
     if base in net.input_names or base.startswith("y_") or net.has_parameter(base):
         return "given"
+    if (base.startswith("d") and net.has_parameter(base[1:])) or base.startswith("loss_"):
+        return "also"
     if base.endswith("_new"):
         return "update"
     if "/" in base:
