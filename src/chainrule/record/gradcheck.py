@@ -15,7 +15,7 @@ marked `kink` and reported, not compared.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -60,6 +60,16 @@ class GradCheck:
     loss: float
     checks: tuple[ParamCheck, ...]
     h_rule: str = H_RULE
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for JSON: the rule for h, the tolerance, and every parameter's numbers."""
+        return {
+            "h": self.h_rule,
+            "tolerance": TOLERANCE,
+            "loss": self.loss,
+            "agree": self.agree,
+            "parameters": [{**asdict(c), "agrees": c.agrees} for c in self.checks],
+        }
 
     @property
     def agree(self) -> bool:

@@ -33,6 +33,11 @@ COLUMN = 175
 ROW = 92
 RADIUS = 20
 MARGIN = 60
+GRAPH_CAPTION = (
+    "The step as a computational graph: one node per multiply, add, activation and loss, its value and "
+    "∂L/∂node beneath it. A leaf used twice (a shared bias, any parameter in a batch) fans out, and its "
+    "gradient is the sum of what flows back along its edges."
+)
 _SYMBOLS = {"mul": "×", "add": "+", "loss": "L", "batch": "Σ"}
 
 
@@ -69,8 +74,7 @@ def opgraph_drawing(record: StepRecord, digits: int = DEFAULT_DIGITS) -> Drawing
 
 def _fits(graph: OpGraph) -> bool:
     """Whether every operation can be drawn readably: few enough, and no column too tall."""
-    place = layout(graph)
-    return graph.operations <= MAX_OPERATIONS and not place.hidden
+    return graph.operations <= MAX_OPERATIONS and not layout(graph).hidden
 
 
 def first_example(graph: OpGraph) -> OpGraph:
@@ -99,23 +103,27 @@ def neuron_graph(record: StepRecord) -> OpGraph:
 
 def layout(graph: OpGraph) -> _Place:
     """Columns by depth (leaves just before their first reader), rows by the mean row of their neighbours."""
+    reads: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    readers: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for e in graph.edges:
+        reads[e.dst].append(e.src)
+        readers[e.src].append(e.dst)
     depth: dict[str, int] = {}
     for node_id, node in graph.nodes.items():  # the nodes come in forward order
-        srcs = [e.src for e in graph.into(node_id)]
-        depth[node_id] = 0 if node.kind in LEAVES else 1 + max((depth[s] for s in srcs), default=0)
+        depth[node_id] = 0 if node.kind in LEAVES else 1 + max((depth[s] for s in reads[node_id]), default=0)
     for node_id, node in graph.nodes.items():
-        readers = [depth[e.dst] for e in graph.out_of(node_id)]
-        if node.kind in LEAVES and readers:
-            depth[node_id] = max(0, min(readers) - 1)
+        after = [depth[m] for m in readers[node_id]]
+        if node.kind in LEAVES and after:
+            depth[node_id] = max(0, min(after) - 1)
     shift = min(depth.values(), default=0)
     place = _Place(column={n: d - shift for n, d in depth.items()})
     columns: dict[int, list[str]] = {}
     for node_id in graph.nodes:
         columns.setdefault(place.column[node_id], []).append(node_id)
     for col in sorted(columns):  # first pass: operations by what they read, in forward order
-        _order(columns[col], place, lambda n: [e.src for e in graph.into(n)])
+        _order(columns[col], place, reads.__getitem__)
     for col in sorted(columns):  # second: leaves by what reads them
-        _order(columns[col], place, lambda n: [e.dst for e in graph.out_of(n)] + [e.src for e in graph.into(n)])
+        _order(columns[col], place, lambda n: readers[n] + reads[n])
     for col, ids in columns.items():
         if len(ids) > MAX_ROWS:
             place.hidden[col] = len(ids) - (MAX_ROWS - 1)
