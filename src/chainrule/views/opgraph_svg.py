@@ -28,7 +28,7 @@ from chainrule.views.numbers import DEFAULT_DIGITS, Names, fmt
 from chainrule.views.svg import Circle, Drawing, Label, Line, to_svg
 
 MAX_OPERATIONS = 60
-MAX_ROWS = 16
+MAX_ROWS = 30
 COLUMN = 175
 ROW = 92
 RADIUS = 20
