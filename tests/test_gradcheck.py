@@ -171,3 +171,30 @@ def test_latex_with_the_check_and_the_graph_compiles_with_odd_names(tmp_path: Pa
     assert run.returncode == 0, run.stdout[-2000:]
     pdf = subprocess.run(["pdftotext", str(tmp_path / "odd.pdf"), "-"], capture_output=True, text=True).stdout
     assert "checked numerically" in pdf and "Computational graph" in pdf and "DIFFERS" not in pdf
+
+
+def test_gradcheck_with_dot_is_one_clear_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["explain", "--gradcheck", "--format", "dot"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "chainrule: --gradcheck: not with --format dot (the graph holds no table); use another --format"
+    ]
+
+
+def test_a_large_network_is_checked_one_named_parameter_at_a_time(tmp_path: Path, runner: CliRunner) -> None:
+    """2 longdouble forward passes a parameter: past MAX_PARAMETERS only --only's parameter is checked."""
+    rng = np.random.default_rng(0)
+    doc = {
+        "inputs": 40,
+        "loss": "half_squared_error",
+        "layers": [{"units": 60, "activation": "tanh"}, {"units": 1, "activation": "sigmoid"}],
+        "examples": [{"x": rng.normal(size=40).tolist(), "y": [0.5]}],
+    }
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    refused = runner.invoke(main, ["explain", str(path), "--gradcheck", "--format", "json"])
+    assert refused.exit_code == 2 and "at most 2,000 parameters at once (this network has 2,460" in refused.output
+    one = runner.invoke(main, ["explain", str(path), "--gradcheck", "--format", "json", "--only", "w2401"])
+    assert one.exit_code == 0, one.output
+    checked = json.loads(one.output)["gradcheck"]["parameters"]
+    assert [c["name"] for c in checked] == ["w2401"] and checked[0]["agrees"] is True

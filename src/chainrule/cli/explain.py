@@ -87,7 +87,9 @@ def explain(
     records = explain_steps(net, example - 1, steps)
     if only and only not in records[0].chains:
         raise ChainruleError(f"--only {only}: expected a parameter name ({', '.join(net.parameter_names())})")
-    checks = _gradchecks(net, records) if gradcheck else []
+    if gradcheck and fmt == "dot":
+        raise ChainruleError("--gradcheck: not with --format dot (the graph holds no table); use another --format")
+    checks = _gradchecks(net, records, only) if gradcheck else []
     if hand is not None:
         from chainrule.record.hand import hand_step
 
@@ -108,11 +110,11 @@ def explain(
     _text(records, shown, only, output, extra)
 
 
-def _gradchecks(net: Any, records: list[Any]) -> list[Any]:
-    """The numerical check of every step (from the exact values, before any rounding by hand)."""
+def _gradchecks(net: Any, records: list[Any], only: str | None) -> list[Any]:
+    """The numerical check of every step (from the exact values, before any rounding by hand); with --only, of that one."""
     from chainrule.record.gradcheck import gradcheck
 
-    return [gradcheck(net, r) for r in records]
+    return [gradcheck(net, r, [only] if only else None) for r in records]
 
 
 def _gradcheck_blocks(records: list[Any], checks: list[Any], digits: int, only: str | None) -> list[Any]:

@@ -15,14 +15,17 @@ marked `kink` and reported, not compared.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from chainrule.engine.network import Forward, Network
+from chainrule.errors import ChainruleError
 from chainrule.record.step import StepRecord
 
 STEP = 1e-6  # h = STEP · max(1, |θ|)
+MAX_PARAMETERS = 2000  # checked at once: 2 longdouble forward passes each
 TOLERANCE = 1e-7  # the relative difference under which the two values agree
 _EPS = float(np.finfo(np.float64).eps)
 H_RULE = "h = 10⁻⁶ · max(1, |θ|)"
@@ -83,20 +86,32 @@ def relative_difference(a: float, b: float) -> float:
     return 0.0 if scale == 0 else abs(a - b) / scale
 
 
-def gradcheck(net: Network, record: StepRecord) -> GradCheck:
-    """Central differences of the batch loss of `record`'s step, from the parameters it started with."""
+def gradcheck(net: Network, record: StepRecord, names: Sequence[str] | None = None) -> GradCheck:
+    """Central differences of the batch loss of `record`'s step, from the parameters it started with.
+
+    Every parameter, or only `names`. Each costs two forward passes in longdouble (no BLAS), so a
+    network of more than MAX_PARAMETERS is refused unless the parameters are named.
+    """
+    updates = [u for u in record.updates if names is None or u.param in names]
+    if len(updates) > MAX_PARAMETERS:
+        raise ChainruleError(
+            f"--gradcheck: at most {MAX_PARAMETERS:,} parameters at once (this network has {len(updates):,}; "
+            "add --only NAME to check one)"
+        )
     wide = _extended(net, {u.param: u.old for u in record.updates})
+    where = _places(wide)
     idx = np.array(record.examples)
     x, y = wide.x[idx].astype(np.longdouble), wide.y[idx].astype(np.longdouble)
     checks = []
-    for u in record.updates:
+    for u in updates:
         h = STEP * max(1.0, abs(u.old))
+        array, at = where[u.param]
         sides = []
         for sign in (1.0, -1.0):
-            _set(wide, u.param, np.longdouble(u.old) + sign * np.longdouble(h))
+            array[at] = np.longdouble(u.old) + sign * np.longdouble(h)
             fwd = wide.forward(x)
             sides.append((_batch_loss(wide, fwd, y), _pattern(wide, fwd, y)))
-        _set(wide, u.param, np.longdouble(u.old))
+        array[at] = np.longdouble(u.old)
         (plus, p_pat), (minus, m_pat) = sides
         numeric = float((plus - minus) / (2 * np.longdouble(h)))
         chain = record.values[f"dL/d{u.param}"]
@@ -125,27 +140,29 @@ def _extended(net: Network, params: dict[str, float]) -> Network:
         layer.weight = layer.weight.astype(np.longdouble)
         layer.bias = layer.bias.astype(np.longdouble)
         layer.alpha = layer.alpha.astype(np.longdouble)
-    for name, value in params.items():
-        _set(wide, name, np.longdouble(value))
+    for name, (array, at) in _places(wide).items():
+        array[at] = np.longdouble(params[name])
     return wide
+
+
+def _places(net: Network) -> dict[str, tuple[np.ndarray, tuple[int, ...]]]:
+    """Each parameter's array and index in it, found once (names are looked up once, not per parameter)."""
+    out: dict[str, tuple[np.ndarray, tuple[int, ...]]] = {}
+    for layer in net.layers:
+        for r, row in enumerate(layer.weight_names):
+            for c, name in enumerate(row):
+                out[name] = (layer.weight, (r, c))
+        for j, name in enumerate(layer.bias_names):
+            out[name] = (layer.bias, (j,))
+        if layer.alpha_name:
+            out[layer.alpha_name] = (layer.alpha, (0,))
+    return out
 
 
 def _batch_loss(net: Network, fwd: Forward, y: np.ndarray) -> np.longdouble:
     """The batch loss as the engine reduces it (sum or mean), kept in longdouble (batch_loss rounds to float)."""
     losses = np.asarray(net.example_losses(fwd, y), dtype=np.longdouble)
     return np.longdouble(losses.mean() if net.training.reduction == "mean" else losses.sum())
-
-
-def _set(net: Network, name: str, value: np.longdouble) -> None:
-    for layer in net.layers:
-        for r, row in enumerate(layer.weight_names):
-            for c, n in enumerate(row):
-                if n == name:
-                    layer.weight[r, c] = value
-        if name in layer.bias_names:
-            layer.bias[layer.bias_names.index(name)] = value
-        if name == layer.alpha_name:
-            layer.alpha[0] = value
 
 
 def _pattern(net: Network, fwd: Forward, y: np.ndarray) -> list[np.ndarray]:
