@@ -19,7 +19,7 @@ DOCUMENTS: list[tuple[str, list[str]]] = [
     ("worked-example.md", ["--format", "markdown", "--figures", "FIGURES"]),
     ("worked-example.html", ["--format", "html"]),
 ]
-FIGURES = ["figures/network-step1.svg", "figures/gradients-step1.svg"]
+FIGURES = ["figures/network-step1.svg", "figures/gradients-step1.svg", "figures/graph-step1.svg"]
 
 
 def generate(out: Path) -> list[Path]:

@@ -114,7 +114,9 @@ def test_latex_of_every_example_and_random_network_compiles_with_its_diagrams(
         plain = _plain(text)
         assert plain.count(_plain("edges: weights;")) == steps, path.name
         assert plain.count(_plain("edges: ∂L/∂w;")) == steps, path.name
-        assert tex.count(r"\begin{picture}") == 2 * steps and r"\pdfliteral" in tex
+        # ... and the computational graph of every step (views/opgraph_svg.py), the third picture.
+        assert plain.count(_plain("Computational graph")) == steps, path.name
+        assert tex.count(r"\begin{picture}") == 3 * steps and r"\pdfliteral" in tex
         assert r"\texttt{U+" not in tex  # every character of the prose and these names has a glyph
         for name in _names(path):
             assert _plain(name) in plain, (path.name, name)  # a name shows as itself

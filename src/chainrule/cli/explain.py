@@ -17,11 +17,12 @@ from chainrule.errors import ChainruleError
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown", "latex", "html"]),
+    type=click.Choice(["text", "json", "markdown", "latex", "html", "dot"]),
     default="text",
     show_default=True,
     help="How to show the step: the terminal, JSON, or a worked-example document (Markdown with $$ math, "
-    "a complete LaTeX document, one self-contained HTML file with MathML).",
+    "a complete LaTeX document, one self-contained HTML file with MathML); dot: the step as a computational "
+    "graph of scalar operations, for Graphviz.",
 )
 @click.option(
     "--digits",
@@ -67,6 +68,12 @@ from chainrule.errors import ChainruleError
     help="scalar: neuron by neuron, every chain of factors; matrix: the same step with vectors and matrices "
     "(examples as columns), each matrix written out with its shape, and a table tying each entry to its scalar.",
 )
+@click.option(
+    "--gradcheck",
+    is_flag=True,
+    help="Check every gradient numerically: (L(θ+h) − L(θ−h)) / 2h beside the chain rule's value, "
+    "h = 1e-6·max(1, |θ|), with the relative difference.",
+)
 @output_option
 def explain(
     file: Path | None,
@@ -78,6 +85,7 @@ def explain(
     hand: int | None,
     figures: Path | None,
     form: str,
+    gradcheck: bool,
     output: Path | None,
 ) -> None:
     """Work one update step of FILE (default: the reference example), every number explained."""
@@ -94,40 +102,81 @@ def explain(
                 raise ChainruleError(
                     f"{name}: not available with --form matrix (it shows every matrix, worked exactly)"
                 )
+    if gradcheck and fmt == "dot":
+        raise ChainruleError("--gradcheck: not with --format dot (the graph holds no table); use another --format")
+    checks = _gradchecks(net, records, only) if gradcheck else []
     if hand is not None:
         from chainrule.record.hand import hand_step
 
         records = [hand_step(r, hand) for r in records]
     shown = digits if digits is not None else (hand if hand is not None else 4)
-    if fmt == "json":
-        from chainrule.views import json as json_view
+    if fmt == "dot":
+        from chainrule.views import dot
 
-        matrices = form == "matrix"
-        if len(records) == 1:
-            write_output(json_view.render(records[0], matrices), output)
-        else:
-            write_output("[\n" + ",\n".join(json_view.render(r, matrices).rstrip() for r in records) + "\n]\n", output)
+        write_output("".join(dot.render(r, shown) for r in records), output)
         return
+    if fmt == "json":
+        write_output(_json(records, checks, form == "matrix"), output)
+        return
+    extra = _gradcheck_blocks(records, checks, shown, only)
     if form == "matrix":
-        _matrix_form(records, fmt, shown, output)
+        _matrix_form(records, fmt, shown, output, extra)
         return
     if fmt in ("markdown", "latex", "html"):
-        write_output(_document(records, fmt, shown, only, figures, output), output)
+        write_output(_document(records, fmt, shown, only, figures, output, extra), output)
         return
-    _text(records, shown, only, output)
+    _text(records, shown, only, output, extra)
+
+
+def _gradchecks(net: Any, records: list[Any], only: str | None) -> list[Any]:
+    """The numerical check of every step (from the exact values, before any rounding by hand); with --only, of that one."""
+    from chainrule.record.gradcheck import gradcheck
+
+    return [gradcheck(net, r, [only] if only else None) for r in records]
+
+
+def _gradcheck_blocks(records: list[Any], checks: list[Any], digits: int, only: str | None) -> list[Any]:
+    from chainrule.views.story_gradcheck import gradcheck_blocks
+
+    blocks: list[Any] = []
+    for i, (record, check) in enumerate(zip(records, checks, strict=False)):  # no checks: no blocks
+        title = f"Step {i + 1}: the chain rule, checked numerically" if len(records) > 1 else ""
+        blocks += gradcheck_blocks(record, check, digits, only, title=title)
+    return blocks
+
+
+def _json(records: list[Any], checks: list[Any], matrices: bool = False) -> str:
+    """One JSON object a step (a list for several), with the numerical check under "gradcheck" when asked for."""
+    import json
+
+    from chainrule.views import json as json_view
+
+    data = [json_view.to_dict(r, matrices) for r in records]
+    for d, check in zip(data, checks, strict=False):
+        d["gradcheck"] = check.as_dict()
+    return json.dumps(data[0] if len(data) == 1 else data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
 def _document(
-    records: list[Any], fmt: str, digits: int, only: str | None, figures: Path | None, output: Path | None
+    records: list[Any],
+    fmt: str,
+    digits: int,
+    only: str | None,
+    figures: Path | None,
+    output: Path | None,
+    extra: list[Any],
 ) -> str:
-    """A worked-example document; with --figures, its diagrams written into that directory first."""
+    """A worked-example document (and `extra` blocks after it); with --figures, its diagrams written first."""
     from chainrule.views import html, latex, markdown
+    from chainrule.views.story import story
 
+    blocks = story(records, digits, only, figures=True) + extra
     if fmt == "html":
-        return html.render(records, digits, only)
+        return html.render_blocks(blocks)
     link = None
     if figures is not None:
         from chainrule.views import svg
+        from chainrule.views.opgraph_svg import opgraph_svg
 
         try:
             figures.mkdir(parents=True, exist_ok=True)
@@ -136,18 +185,20 @@ def _document(
         for i, record in enumerate(records):
             write_output(svg.network_svg(record, digits), figures / f"network-step{i + 1}.svg")
             write_output(svg.network_svg(record, digits, gradients=True), figures / f"gradients-step{i + 1}.svg")
+            write_output(opgraph_svg(record, digits), figures / f"graph-step{i + 1}.svg")
         base = output.resolve().parent if output is not None else Path.cwd()
         link = Path(os.path.relpath(figures.resolve(), base)).as_posix()
-    view = markdown if fmt == "markdown" else latex
-    return view.render(records, digits, only, link)
+    if fmt == "markdown":
+        return markdown.render_blocks(blocks, link)
+    return latex.render_blocks(blocks)
 
 
-def _matrix_form(records: list[Any], fmt: str, digits: int, output: Path | None) -> None:
+def _matrix_form(records: list[Any], fmt: str, digits: int, output: Path | None, extra: list[Any]) -> None:
     """The step in matrix form (story_matrix.py), in the terminal or as a document."""
     from chainrule.views import html, latex, markdown, text
     from chainrule.views.story_matrix import matrix_story
 
-    blocks = matrix_story(records, digits)
+    blocks = [*matrix_story(records, digits), *extra]
     if fmt == "text":
         show(text.render_blocks(blocks), output)
     else:
@@ -155,7 +206,10 @@ def _matrix_form(records: list[Any], fmt: str, digits: int, output: Path | None)
         write_output(view.render_blocks(blocks), output)
 
 
-def _text(records: list[Any], digits: int, only: str | None, output: Path | None) -> None:
+def _text(records: list[Any], digits: int, only: str | None, output: Path | None, extra: list[Any]) -> None:
+    from rich.console import Group
+
     from chainrule.views import text
 
-    show(text.render_records(records, digits, only), output)
+    extras = [r for b in extra if (r := text.block(b)) is not None]
+    show(Group(text.render_records(records, digits, only), *extras), output)

@@ -25,6 +25,7 @@ from chainrule.views.doc import (
     plain_to_tex,
 )
 from chainrule.views.numbers import DEFAULT_DIGITS
+from chainrule.views.opgraph_svg import GRAPH_CAPTION, opgraph_svg
 from chainrule.views.story_backward import backward
 from chainrule.views.story_hand import hand_table
 from chainrule.views.story_update import update
@@ -74,6 +75,8 @@ def parts(
             caption = "The same network with its gradients: ∂L/∂w on the edges, δ = ∂L/∂z on the neurons."
             svg = network_svg(record, digits, gradients=True)
             yield Part("figure", (Figure(f"gradients-step{i + 1}", svg, caption),))
+            # The same step as a computational graph of scalar operations (opgraph_svg.py).
+            yield Part("figure", (Figure(f"graph-step{i + 1}", opgraph_svg(record, digits), GRAPH_CAPTION),))
         if record.hand is not None:
             yield Part("hand", tuple(hand_table(w)))
     yield Part("summary", tuple(_summary(len(records))))
