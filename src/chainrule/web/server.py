@@ -35,17 +35,25 @@ from chainrule.engine.functions import known
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import netfile
-from chainrule.io.data import BUILTIN
+from chainrule.io.data import BUILTIN, REGRESSION
 from chainrule.record.step import StepRecord, advanced, explain_step
 from chainrule.train.compiled import loop as fast
 from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
 from chainrule.web import edits, limits, problems
 from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
-from chainrule.web.models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
+from chainrule.web.models import (
+    CsvRequest,
+    DatasetRequest,
+    EditRequest,
+    ExportRequest,
+    StepRequest,
+    TrainRequest,
+)
+from chainrule.web.pairs import valid_choices
 from chainrule.web.problems import parse
 from chainrule.web.steps import drawn, graph, shown, step_count, steps
-from chainrule.web.training import boundary, data_loss, train
+from chainrule.web.training import Regime, boundary, data_loss, train
 from chainrule.web.workers import Job, Workers
 
 SOURCE = "network"  # how errors name a document sent by the page
@@ -86,6 +94,7 @@ def state(net: Network, example: int = 1, digits: int = 4, full: bool = False) -
         "example": example,
         "data_loss": data_loss(net) if record.examples else None,
         "boundary": boundary(net),
+        "valid": valid_choices(net),
     }
 
 
@@ -206,6 +215,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
             "activations": known("activation"),
             "losses": known("loss"),
             "datasets": list(BUILTIN),
+            "regression_datasets": list(REGRESSION),
+            "inits": ["uniform", "xavier", "he", "zeros"],
             "limits": {
                 "parameters": limits.MAX_PARAMETERS,
                 "epochs_per_request": limits.MAX_EPOCHS,
@@ -255,6 +266,17 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         return await heavy(request, work)
 
+    @app.post("/api/csv", summary="Use pasted or uploaded rows x1, x2, y as the examples", **takes(CsvRequest))
+    async def csv_data(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+
+        def work(job: Job) -> dict[str, Any]:
+            body = parse(CsvRequest, raw)
+            doc = netfile.to_dict(build(body.network.document()))
+            return state(build(edits.use_csv(doc, body.text, limits.MAX_EXAMPLES)), 1, body.digits)
+
+        return await heavy(request, work)
+
     @app.post(
         "/api/train", summary="Train for a few epochs; the loss after each, and the new network", **takes(TrainRequest)
     )
@@ -285,7 +307,7 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
         )
 
 
-MODELS = (StepRequest, EditRequest, DatasetRequest, TrainRequest, ExportRequest)
+MODELS = (StepRequest, EditRequest, DatasetRequest, CsvRequest, TrainRequest, ExportRequest)
 
 
 def takes(model: type[BaseModel]) -> dict[str, Any]:
@@ -325,6 +347,8 @@ def edited(body: EditRequest) -> dict[str, Any]:
         return EDITS[body.op](doc, body.layer)
     if body.op == "activation":
         return edits.set_activation(doc, body.layer, body.name)
+    if body.op == "init":
+        return edits.initialise(doc, body.name)
     return edits.set_loss(doc, body.name)
 
 
@@ -332,10 +356,13 @@ def trained(body: TrainRequest, job: Job) -> dict[str, Any]:
     """Train the request's network for its epochs (stopping when `job` is stopped); the new state."""
     net = build(body.network.document())
     limits.check_work(body.epochs, net.x.shape[0], net.parameter_count())
-    after, losses = train(net, body.epochs, job.check)
+    regime = Regime(body.test_fraction, body.l1, body.l2)
+    after, losses, tested = train(net, body.epochs, job.check, regime)
     example = min(body.example, len(after.batches()))
     return {
         **state(after, example, body.digits, body.full_record),
         "losses": losses,
         "losses_shown": [fmt(v, body.digits) for v in losses],
+        "test_losses": tested,
+        "test_losses_shown": [fmt(v, body.digits) for v in tested],
     }
