@@ -27,10 +27,11 @@ Vector = Number | Numbers
 if TYPE_CHECKING:  # the names are known only when the engine is loaded: plain strings to mypy
     Activation = str
     Loss = str
+    DatasetName = str
 else:
     Activation = Literal[tuple(sorted(ACTIVATIONS))]
     Loss = Literal[tuple(sorted(LOSSES))]
-DatasetName = Literal[BUILTIN + REGRESSION]  # type: ignore[valid-type]
+    DatasetName = Literal[BUILTIN + REGRESSION]
 Init = Literal["uniform", "xavier", "he", "zeros"]
 
 
