@@ -62,9 +62,10 @@ function drawDiagram() {
       "stroke-width": (1 + 6 * weights[i] / biggest).toFixed(2) }, g);
     el("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: "hit" }, g);
     if (labels) {
-      const t = 0.68;  // nearer the receiving neuron, where the edges of one neuron fan apart
+      // Ending nearer the receiving neuron, where the edges of one neuron fan apart, and clear of its circle.
+      const t = 1 - (radius + 22) / Math.hypot(b.x - a.x, b.y - a.y);
       const text = el("text", { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t - 5, class: "edge-label" }, g);
-      text.textContent = `${e.weight} ${shownOf(e.weight)}`;
+      text.textContent = `${e.weight} ${compact(e.weight, 6, 2)}`;
     }
     const gradient = exactOf(`dL/d${e.weight}`);
     focusable(g, e.weight, `weight ${e.weight} (${e.from} → ${e.to}) = ${exactOf(e.weight)}`
@@ -94,17 +95,24 @@ function drawDiagram() {
 // digits in exponent form (1.3e-7); squeezed if even that is too wide. The exact value is on hover.
 function fitValue(text, key, radius) {
   const room = 2 * radius - 8;
-  let shown = shownOf(key);
-  if (shown.length > (radius > 20 ? 6 : 4)) {
-    const v = Number(exactOf(key)), a = Math.abs(v);
-    shown = a !== 0 && (a < 0.01 || a >= 1e4) ? v.toExponential(1).replace("e+", "e") : String(Number(v.toPrecision(radius > 20 ? 3 : 2)));
-    text.classList.add("abbreviated");
-  }
+  const shown = compact(key, radius > 20 ? 6 : 4, radius > 20 ? 3 : 2);
+  if (shown !== shownOf(key)) text.classList.add("abbreviated");
   text.textContent = shown;
   if (text.getComputedTextLength() > room) {
     text.setAttribute("textLength", room);
     text.setAttribute("lengthAdjust", "spacingAndGlyphs");
   }
+}
+
+// The page's form of a value when at most `chars` long, else `digits` significant digits
+// (exponent form, 1.3e-7, for the very small and large). A matter of display: the server's
+// exact value stays on hover.
+function compact(key, chars, digits) {
+  const shown = shownOf(key);
+  if (shown.length <= chars) return shown;
+  const v = Number(exactOf(key)), a = Math.abs(v);
+  if (a !== 0 && (a < 0.01 || a >= 1e4)) return v.toExponential(1).replace("e+", "e").replace(/-/g, "−");
+  return String(Number(v.toPrecision(digits))).replace(/-/g, "−");
 }
 
 function drawLegend(gradients) {

@@ -9,7 +9,7 @@ function ticks(top, count) {
   const raw = top / count, power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
   const out = [];
-  for (let v = 0; v <= top * (1 + 1e-9); v += step) out.push(v);
+  for (let k = 0; !(out.length && out[out.length - 1] >= top); k++) out.push(Number((k * step).toPrecision(12)));
   return out;
 }
 
