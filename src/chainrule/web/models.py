@@ -126,18 +126,15 @@ class EditRequest(StepRequest):
 
 
 class DatasetRequest(StepRequest):
-    name: DatasetName
+    name: DatasetName | None = Field(None, description="A built-in set; or give `csv` instead.")
+    csv: Annotated[str, StringConstraints(max_length=limits.MAX_CSV)] | None = Field(
+        None, description="Your own rows x1,x2,y (commas, semicolons or tabs; a header row of names is allowed)."
+    )
     n: int = Field(100, ge=4, le=1000, description="How many points.")
     noise: float | None = Field(
         None, ge=0.0, le=1.0, description="Standard deviation of the noise added (default: the set's own)."
     )
     seed: int = Field(0, ge=0, le=2**32 - 1)
-
-
-class CsvRequest(StepRequest):
-    text: Annotated[str, StringConstraints(max_length=limits.MAX_CSV)] = Field(
-        description="Rows x1,x2,y (commas, semicolons or tabs; a header row of names is allowed)."
-    )
 
 
 class ExportRequest(BaseModel):

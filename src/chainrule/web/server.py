@@ -43,7 +43,6 @@ from chainrule.views.numbers import fmt
 from chainrule.web import edits, limits, problems
 from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
 from chainrule.web.models import (
-    CsvRequest,
     DatasetRequest,
     EditRequest,
     ExportRequest,
@@ -252,7 +251,7 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
     @app.post(
         "/api/dataset",
-        summary="Use a seeded 2-D data set (xor, circle, gaussians, spirals, moons)",
+        summary="Use a seeded 2-D data set (classes or regression), or your own rows x1, x2, y as CSV",
         **takes(DatasetRequest),
     )
     async def dataset(request: Request) -> dict[str, Any]:
@@ -260,20 +259,14 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         def work(job: Job) -> dict[str, Any]:
             body = parse(DatasetRequest, raw)
+            if (body.name is None) == (body.csv is None):
+                raise edits.EditError("name, csv: expected one of them (a built-in set, or your rows as CSV)")
             doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
-            changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
+            if body.name is not None:
+                changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
+            else:
+                changed = edits.use_csv(doc, body.csv or "", limits.MAX_EXAMPLES)
             return state(build(changed), 1, body.digits)
-
-        return await heavy(request, work)
-
-    @app.post("/api/csv", summary="Use pasted or uploaded rows x1, x2, y as the examples", **takes(CsvRequest))
-    async def csv_data(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-
-        def work(job: Job) -> dict[str, Any]:
-            body = parse(CsvRequest, raw)
-            doc = netfile.to_dict(build(body.network.document()))
-            return state(build(edits.use_csv(doc, body.text, limits.MAX_EXAMPLES)), 1, body.digits)
 
         return await heavy(request, work)
 
@@ -307,7 +300,7 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
         )
 
 
-MODELS = (StepRequest, EditRequest, DatasetRequest, CsvRequest, TrainRequest, ExportRequest)
+MODELS = (StepRequest, EditRequest, DatasetRequest, TrainRequest, ExportRequest)
 
 
 def takes(model: type[BaseModel]) -> dict[str, Any]:

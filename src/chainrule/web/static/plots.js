@@ -23,7 +23,7 @@ function tickLabel(v) {
 function drawLossCurve() {
   const svg = $("loss-curve");
   svg.replaceChildren();
-  const w = 320, h = 170, left = 44, right = 10, top = 10, bottom = 34;
+  const w = 320, h = 170, left = 44, right = 18, top = 10, bottom = 34;
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   el("rect", { x: 0, y: 0, width: w, height: h, class: "plot-bg" }, svg);
   const losses = app.losses, tested = app.testLosses;
