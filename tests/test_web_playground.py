@@ -196,12 +196,14 @@ def test_regression_sets_predict_a_number(client: TestClient, doc: dict, name: s
 
 def test_pasted_csv_becomes_the_examples(client: TestClient, doc: dict) -> None:
     text = "x1;x2;label\n0,0,0\n1,0,1\n0,1,1\n\n1,1,0\n"
-    answer = post(client, "/api/dataset", {"network": doc, "csv": text.replace(",", ";")})
+    answer = post(client, "/api/dataset", {"network": doc, "name": "csv", "csv": text.replace(",", ";")})
     network = answer["network"]
     assert [e["x"] for e in network["examples"]] == [[0, 0], [1, 0], [0, 1], [1, 1]]
     assert [e["y"] for e in network["examples"]] == [[0], [1], [1], [0]]
     assert network["layers"][-1]["activation"] == "sigmoid" and network["title"] == "Your data: 4 points"
-    numbers = post(client, "/api/dataset", {"network": doc, "csv": "0,0,0.5\n1,0,2\n0,1,−1\n1,1,3\n"})["network"]
+    numbers = post(client, "/api/dataset", {"network": doc, "name": "csv", "csv": "0,0,0.5\n1,0,2\n0,1,−1\n1,1,3\n"})[
+        "network"
+    ]
     assert numbers["layers"][-1]["activation"] == "identity" and numbers["examples"][2]["y"] == [-1]
 
 
@@ -214,13 +216,18 @@ def test_pasted_csv_becomes_the_examples(client: TestClient, doc: dict) -> None:
     ],
 )
 def test_bad_csv_is_one_clear_message(client: TestClient, doc: dict, text: str, message: str) -> None:
-    assert post(client, "/api/dataset", {"network": doc, "csv": text}, 422)["detail"] == message
+    assert post(client, "/api/dataset", {"network": doc, "name": "csv", "csv": text}, 422)["detail"] == message
 
 
-@pytest.mark.parametrize("body", [{}, {"name": "xor", "csv": "0,0,0\n1,0,1\n0,1,1\n1,1,0"}])
-def test_a_data_set_is_named_or_given_not_both(client: TestClient, doc: dict, body: dict) -> None:
-    detail = post(client, "/api/dataset", {"network": doc, **body}, 422)["detail"]
-    assert detail == "name, csv: expected one of them (a built-in set, or your rows as CSV)"
+def test_csv_rows_are_used_only_when_named(client: TestClient, doc: dict) -> None:
+    rows = "0,0,0.5\n1,0,2\n0,1,-1\n1,1,3"
+    assert (
+        len(post(client, "/api/dataset", {"network": doc, "name": "xor", "n": 8, "csv": rows})["network"]["examples"])
+        == 8
+    )
+    assert post(client, "/api/dataset", {"network": doc, "name": "csv"}, 422)["detail"].startswith(
+        "data: expected 4 to"
+    )
 
 
 def test_choices_name_the_regression_sets_and_schemes(client: TestClient) -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the names are known only when the engine is loaded: plain s
 else:
     Activation = Literal[tuple(sorted(ACTIVATIONS))]
     Loss = Literal[tuple(sorted(LOSSES))]
-    DatasetName = Literal[BUILTIN + REGRESSION]
+    DatasetName = Literal[(*BUILTIN, *REGRESSION, "csv")]
 Init = Literal["uniform", "xavier", "he", "zeros"]
 
 
@@ -126,11 +126,11 @@ class EditRequest(StepRequest):
 
 
 class DatasetRequest(StepRequest):
-    name: DatasetName | None = Field(None, description="A built-in set; or give `csv` instead.")
-    csv: Annotated[str, StringConstraints(max_length=limits.MAX_CSV)] | None = Field(
-        None, description="Your own rows x1,x2,y (commas, semicolons or tabs; a header row of names is allowed)."
+    name: DatasetName = Field(description="A built-in set, or csv: the rows given as `csv`.")
+    csv: Annotated[str, StringConstraints(max_length=limits.MAX_CSV)] = Field(
+        "", description="For name csv: rows x1,x2,y (commas, semicolons or tabs; a header row of names is allowed)."
     )
-    n: int = Field(100, ge=4, le=1000, description="How many points.")
+    n: int = Field(100, ge=4, le=1000, description="How many points (a built-in set).")
     noise: float | None = Field(
         None, ge=0.0, le=1.0, description="Standard deviation of the noise added (default: the set's own)."
     )

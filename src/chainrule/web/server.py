@@ -259,13 +259,11 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         def work(job: Job) -> dict[str, Any]:
             body = parse(DatasetRequest, raw)
-            if (body.name is None) == (body.csv is None):
-                raise edits.EditError("name, csv: expected one of them (a built-in set, or your rows as CSV)")
             doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
-            if body.name is not None:
-                changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
+            if body.name == "csv":
+                changed = edits.use_csv(doc, body.csv, limits.MAX_EXAMPLES)
             else:
-                changed = edits.use_csv(doc, body.csv or "", limits.MAX_EXAMPLES)
+                changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
             return state(build(changed), 1, body.digits)
 
         return await heavy(request, work)

@@ -436,7 +436,7 @@ function wire() {
   $("use-csv").addEventListener("click", async () => {
     stopTraining();
     resetCurve();
-    await load("/api/dataset", { network: app.data.network, csv: $("csv-text").value }, false);
+    await load("/api/dataset", { network: app.data.network, name: "csv", csv: $("csv-text").value }, false);
   });
   $("reinit").addEventListener("click", () => edit("init", 0, $("init").value));
   $("test-share").addEventListener("change", () => { stopTraining(); resetCurve(); drawLossCurve(); });
