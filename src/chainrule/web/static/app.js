@@ -138,6 +138,35 @@ function showStep() {
     }
     eqs.appendChild(div);
   }
+  eqs.querySelectorAll(".eq").forEach(wrapWide);
+}
+
+// A line of MathML wider than the page (a sum over a batch, on a phone) is cut into pieces
+// before its top-level =, ≈, + and binary −, which then wrap like words. Only the layout changes.
+const MATHML = "http://www.w3.org/1998/Math/MathML";
+function wrapWide(div) {
+  const math = div.querySelector("math");
+  if (!math || math.getBoundingClientRect().width <= div.clientWidth) return;
+  const row = math.childElementCount === 1 && math.firstElementChild.localName === "mrow" ? math.firstElementChild : math;
+  const pieces = [[]];
+  let previous = null;
+  for (const node of [...row.children]) {
+    const text = node.localName === "mo" ? node.textContent : "";
+    const binary = text === "−" && previous && previous.localName !== "mo";
+    if ((["=", "≈", "+"].includes(text) || binary) && pieces[pieces.length - 1].length) pieces.push([]);
+    pieces[pieces.length - 1].push(node);
+    previous = node;
+  }
+  if (pieces.length < 2) return;
+  const parts = pieces.map((nodes) => {
+    const part = document.createElementNS(MATHML, "math");
+    const mrow = document.createElementNS(MATHML, "mrow");
+    mrow.append(...nodes);
+    part.appendChild(mrow);
+    return part;
+  });
+  math.replaceWith(...parts);
+  div.classList.add("wrapped");
 }
 
 function go(step) {
