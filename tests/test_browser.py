@@ -269,6 +269,31 @@ def test_b1_is_highlighted_at_its_gradient_step(page: Page) -> None:
     assert page.locator('[data-edge="b2"]').evaluate("e => getComputedStyle(e).opacity") != "1"
 
 
+def test_every_gradient_step_lights_its_parameter_on_random_networks(browser: Browser, url: str) -> None:
+    import numpy as np
+
+    from helpers import random_document
+
+    rng = np.random.default_rng(12)
+    pg = browser.new_page(viewport={"width": 1280, "height": 800})
+    lit: list[str] = []
+    for loss, output in [("half_squared_error", "sigmoid"), ("cross_entropy", "softmax"), ("mse", "identity")]:
+        pg.goto(state_link(url, random_document(rng, loss, output)))
+        pg.reload()
+        expect(pg.locator("#step-count")).not_to_be_empty()
+        found = pg.evaluate(
+            """() => app.data.steps.flatMap((s, i) => {
+              go(i + 1);
+              const e = s.param && document.querySelector(`[data-edge="${CSS.escape(s.param)}"]`);
+              return e ? [[s.param, e.classList.contains("hl"), getComputedStyle(e).opacity]] : [];
+            })"""
+        )
+        assert all(hl and opacity == "1" for _, hl, opacity in found), found
+        lit += [name for name, _, _ in found]
+    assert any(name.startswith("b") for name in lit) and any(name.startswith("w") for name in lit)
+    pg.close()
+
+
 def boxes(page: Page, selector: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = page.locator(selector).evaluate_all(
         "els => els.map(e => { const b = e.getBoundingClientRect();"
