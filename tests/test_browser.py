@@ -93,7 +93,7 @@ def test_hover_and_focus_show_the_exact_value(page: Page) -> None:
     a_out = sigmoid(sigmoid(0.3775) * 0.4 + sigmoid(0.3925) * 0.45 + 0.6)
     assert tip.inner_text().endswith(f"a_out = {a_out!r}")
     page.locator('[data-edge="w6"]').focus()
-    expect(tip).to_have_text("weight w6 (h2 → out) = 0.45")
+    expect(tip).to_have_text("weight w6 (h2 → out) = 0.45, ∂L/∂w6 = 0.08266762784753326")
 
 
 def test_stepping_shows_the_w5_gradient_equation(page: Page) -> None:
@@ -247,4 +247,231 @@ def test_readable_at_desktop_and_phone_size(browser: Browser, url: str, size: tu
     assert pg.evaluate("document.documentElement.scrollWidth") <= size[0]
     box = pg.locator("#diagram").bounding_box()
     assert box is not None and box["width"] >= min(size[0] - 40, 600)
+    pg.close()
+
+
+# -- the playground: what issue 15 asked of the page -----------------------------------------------
+
+
+def step_to(page: Page, title: str) -> None:
+    for _ in range(40):
+        if page.locator("#step-title").text_content() == title:
+            return
+        page.keyboard.press("ArrowRight")
+    raise AssertionError(f"no step titled {title!r}")
+
+
+def test_b1_is_highlighted_at_its_gradient_step(page: Page) -> None:
+    step_to(page, "Backward: ∂L/∂b1")
+    bias = page.locator('[data-edge="b1"]')
+    assert "hl" in (bias.get_attribute("class") or "").split()
+    assert bias.evaluate("e => getComputedStyle(e).opacity") == "1"  # not greyed out with the rest
+    assert page.locator('[data-edge="b2"]').evaluate("e => getComputedStyle(e).opacity") != "1"
+
+
+def test_every_gradient_step_lights_its_parameter_on_random_networks(browser: Browser, url: str) -> None:
+    import numpy as np
+
+    from helpers import random_document
+
+    rng = np.random.default_rng(12)
+    pg = browser.new_page(viewport={"width": 1280, "height": 800})
+    lit: list[str] = []
+    for loss, output in [("half_squared_error", "sigmoid"), ("cross_entropy", "softmax"), ("mse", "identity")]:
+        pg.goto(state_link(url, random_document(rng, loss, output)))
+        pg.reload()
+        expect(pg.locator("#step-count")).not_to_be_empty()
+        found = pg.evaluate(
+            """() => app.data.steps.flatMap((s, i) => {
+              go(i + 1);
+              const e = s.param && document.querySelector(`[data-edge="${CSS.escape(s.param)}"]`);
+              return e ? [[s.param, e.classList.contains("hl"), getComputedStyle(e).opacity]] : [];
+            })"""
+        )
+        assert all(hl and opacity == "1" for _, hl, opacity in found), found
+        lit += [name for name, _, _ in found]
+    assert any(name.startswith("b") for name in lit) and any(name.startswith("w") for name in lit)
+    pg.close()
+
+
+def boxes(page: Page, selector: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = page.locator(selector).evaluate_all(
+        "els => els.map(e => { const b = e.getBoundingClientRect();"
+        " return {text: e.textContent, left: b.left, right: b.right, top: b.top, bottom: b.bottom}; })"
+    )
+    return found
+
+
+def hostile_network(rng: Any, hidden: list[int]) -> dict[str, Any]:
+    """Layers of `hidden` units with weights from 1e-6 to 1e4 in size: activations from 1e-9 to 1e8."""
+    sizes, layers = [2, *hidden, 1], []
+    for i, units in enumerate(sizes[1:]):
+        scale = 10.0 ** rng.uniform(-6, 4, size=(units, sizes[i]))
+        weights = (scale * rng.choice([-1.0, 1.0], size=scale.shape)).tolist()
+        act = str(rng.choice(["identity", "sigmoid", "relu", "softplus"]))
+        layers.append({"activation": act, "weights": weights, "bias": float(rng.uniform(-1, 1))})
+    return {"inputs": 2, "layers": layers, "examples": [{"x": rng.uniform(-3, 3, 2).tolist(), "y": [0.5]}]}
+
+
+def test_no_text_overflows_a_neuron_and_no_labels_overlap(browser: Browser, url: str) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(15)
+    pg = browser.new_page(viewport={"width": 1280, "height": 800})
+    abbreviated = 0
+    for hidden in ([2], [2, 2], [3, 2], [2, 2, 2]):
+        pg.goto(state_link(url, hostile_network(rng, hidden)))
+        pg.reload()  # a new hash alone does not reload the page
+        expect(pg.locator('[data-node="out"] .node-value')).not_to_have_text("")
+        for n in pg.locator(".node:not(.loss)").all():
+            circle, value = n.locator("circle").bounding_box(), n.locator(".node-value").bounding_box()
+            assert circle and value
+            assert circle["x"] <= value["x"] and value["x"] + value["width"] <= circle["x"] + circle["width"]
+            short, exact = n.locator(".node-value").text_content() or "", n.get_attribute("aria-label") or ""
+            if "abbreviated" in (n.locator(".node-value").get_attribute("class") or ""):
+                abbreviated += 1
+                full = float(exact.rsplit("= ", 1)[1])  # on hover: the exact value
+                assert float(short.replace("−", "-")) == pytest.approx(full, rel=0.06)
+        labels = boxes(pg, "#diagram text")
+        for i, a in enumerate(labels):
+            for b in labels[i + 1 :]:
+                apart = (
+                    a["right"] <= b["left"]
+                    or b["right"] <= a["left"]
+                    or a["bottom"] <= b["top"]
+                    or b["bottom"] <= a["top"]
+                )
+                assert apart, f"{a['text']!r} overlaps {b['text']!r} on a network of hidden layers {hidden}"
+    assert abbreviated >= 4  # the networks did put numbers too long for a circle in them
+    pg.close()
+
+
+def test_the_loss_curve_has_axes_ticks_and_values(page: Page) -> None:
+    page.get_by_role("button", name="One epoch").click()
+    expect(page.locator("#epoch")).to_have_text("epoch 1, loss 0.2578", timeout=120_000)
+    page.get_by_role("button", name="One epoch").click()
+    expect(page.locator("#epoch")).to_contain_text("epoch 2")
+    assert page.locator("#loss-curve .axis").count() >= 2
+    y_ticks = [float(t) for t in page.locator("#loss-curve .y-tick").all_text_contents()]
+    assert y_ticks[0] == 0 and y_ticks == sorted(y_ticks) and y_ticks[-1] >= 0.2578  # the curve fits under the top
+    assert page.locator("#loss-curve .x-tick").all_text_contents()[0] == "0"
+    assert page.locator("#loss-curve .axis-title").all_text_contents() == ["epoch", "loss"]
+
+
+def test_a_new_hidden_layer_resets_the_epochs_and_the_curve(page: Page) -> None:
+    page.get_by_role("button", name="One epoch").click()
+    expect(page.locator("#epoch")).to_have_text("epoch 1, loss 0.2578", timeout=120_000)
+    page.get_by_role("button", name="add a hidden layer before the output layer").click()
+    expect(page.locator('[data-node="g1"]')).to_be_visible()
+    expect(page.locator("#epoch")).to_have_text("")
+    assert page.locator("#loss-curve polyline").count() == 0
+
+
+def test_only_valid_losses_and_activations_are_offered(page: Page) -> None:
+    from chainrule.engine.functions import ACTIVATIONS, LOSSES, pairing_refusal, target_refusal
+
+    net = netfile.load()
+    offered = page.locator("#loss option").all_text_contents()
+    expected = []
+    for name, loss in sorted(LOSSES.items()):  # the engine's rule, asked here directly
+        out = ACTIVATIONS[loss.requires_activation[0]] if loss.requires_activation else net.layers[-1].activation
+        layers = [(net.layers[0].activation, 2), (out, 1)]
+        if pairing_refusal(loss, layers) is None and target_refusal(loss, 1, net.y) is None:
+            expected.append(name)
+    assert offered == expected and "cross_entropy" not in offered and "hinge" not in offered
+    for select in page.locator("#structure select").all():
+        assert "softmax" not in select.locator("option").all_text_contents()
+    page.locator("#loss").select_option("binary_cross_entropy")
+    expect(page.locator("#status")).to_have_text("")
+    expect(page.locator('[data-node="loss"] text')).not_to_have_text("L = 0.2748")
+
+
+def test_hidden_neuron_heat_maps_follow_training_and_enlarge(page: Page) -> None:
+    page.locator("#dataset").select_option("circle")
+    page.get_by_role("button", name="Use", exact=True).click()
+    maps = page.locator(".neuron-map")
+    expect(maps).to_have_count(2)
+    before = maps.first.locator("canvas").evaluate("c => c.toDataURL()")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#epoch")).to_contain_text("epoch", timeout=120_000)
+    deadline = time.monotonic() + 30
+    while maps.first.locator("canvas").evaluate("c => c.toDataURL()") == before:
+        assert time.monotonic() < deadline, "the heat map never changed while training"
+        page.wait_for_timeout(100)
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="enlarge the map of neuron h2").press("Enter")
+    expect(page.locator("#neuron-large-figure")).to_be_visible()
+    expect(page.locator("#neuron-large-caption")).to_contain_text("a_h2 over the plane")
+
+
+def test_gradients_on_the_wires_with_a_legend(page: Page) -> None:
+    page.locator("#wires").select_option("gradients")
+    expect(page.locator("#wire-legend")).to_contain_text("|∂L/∂w|")
+    widths = {
+        w: float(page.locator(f'[data-edge="{w}"] .wire').get_attribute("stroke-width") or 0)
+        for w in ("w1", "w2", "w3", "w4", "w5", "w6")
+    }
+    # the engine's gradients: ∂L/∂w6 is the largest in size, ∂L/∂w1 the smallest
+    assert max(widths, key=widths.__getitem__) == "w6" and min(widths, key=widths.__getitem__) == "w1"
+    assert widths["w6"] == 7.0
+    assert "∂L/∂w5 = 0.08216704056423078" in (page.locator('[data-edge="w5"]').get_attribute("aria-label") or "")
+
+
+def test_a_test_set_adds_its_curve_and_updates_step_one_by_one(page: Page) -> None:
+    page.locator("#dataset").select_option("moons")
+    page.get_by_role("button", name="Use", exact=True).click()
+    expect(page.locator("#example-max")).to_have_text("10")
+    first_x1 = page.locator('[data-node="x1"] .node-value').text_content()
+    page.get_by_role("button", name="update ▶").click()
+    expect(page.locator("#example")).to_have_value("2")
+    x1 = page.evaluate("app.data.network.examples[10].x[0]")  # update 2 starts at example 11
+    expect(page.locator('[data-node="x1"] .node-value')).to_have_text(fmt(x1))
+    assert first_x1 != fmt(x1)
+    page.locator("#test-share").select_option("0.2")
+    page.locator("#penalty").select_option("l2")
+    page.get_by_role("button", name="One epoch").click()
+    expect(page.locator("#epoch")).to_contain_text("test", timeout=120_000)
+    assert page.locator("#loss-curve polyline").count() == 2
+    expect(page.locator("#loss-legend")).to_be_visible()
+
+
+def test_pasted_csv_and_a_regression_set(page: Page) -> None:
+    page.locator("#csv-panel summary").click()
+    page.locator("#csv-text").fill("x1,x2,y\n0,0,0\n1,0,1\n0,1,1\n1,1,0")
+    page.get_by_role("button", name="Use these rows").click()
+    expect(page.locator("#title")).to_have_text("Your data: 4 points")
+    rows = b"x1,x2,y\n0,0,0.5\n1,0,2\n0,1,1\n1,1,3\n0.5,0.5,1\n"
+    page.locator("#csv-file").set_input_files(files=[{"name": "mine.csv", "mimeType": "text/csv", "buffer": rows}])
+    expect(page.locator("#csv-text")).to_have_value(rows.decode())
+    page.get_by_role("button", name="Use these rows").click()
+    expect(page.locator("#title")).to_have_text("Your data: 5 points")
+    page.locator("#dataset").select_option("bump")
+    page.get_by_role("button", name="Use", exact=True).click()
+    expect(page.locator("#title")).to_contain_text("The bump data set")
+    assert page.locator("#structure select").last.input_value() == "identity"
+    page.locator("#init").select_option("zeros")
+    page.get_by_role("button", name="Re-initialise").click()
+    expect(page.locator('#values input[data-name="w1"]')).to_have_value("0.0")
+
+
+def test_phone_steps_fit_the_screen(browser: Browser, url: str) -> None:
+    pg = browser.new_page(viewport={"width": 390, "height": 844})
+    pg.goto(url)
+    expect(pg.locator('[data-node="out"] .node-value')).to_have_text("0.7514")
+    expect(pg.locator("#example-pick")).to_be_hidden()
+    xor = netfile.to_dict(netfile.load(netfile.example_path("xor.toml")))
+    for link in (None, state_link(url, xor)):
+        if link:
+            pg.goto(link)
+            pg.reload()
+            expect(pg.locator("#title")).to_have_text("XOR with a 2-2-1 sigmoid network")
+        count = int((pg.locator("#step-count").text_content() or "").split()[-1])
+        for _ in range(count):
+            pg.keyboard.press("ArrowRight")
+            # every line's content fits (not just its box): nothing scrolls sideways or is cut
+            cut = pg.locator("#equations, #equations > *, #equations math").evaluate_all(
+                "els => els.filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > 390).length"
+            )
+            assert cut == 0, pg.locator("#step-title").text_content()
+            assert pg.evaluate("document.documentElement.scrollWidth") <= 390
     pg.close()

@@ -270,7 +270,7 @@ def test_chunked_training_is_one_run(monkeypatch: pytest.MonkeyPatch, chunk: int
     for loss, output in CASES:
         net = netfile.from_dict(random_document(rng, loss, output))
         monkeypatch.setattr(training, "CHUNK_WORK", chunk * net.x.shape[0] * net.parameter_count())
-        trained, losses = training.train(copy.deepcopy(net), 9)
+        trained, losses, _ = training.train(copy.deepcopy(net), 9)
         whole = fit(net, config=TrainConfig(epochs=9, shuffle=False))
         assert losses == pytest.approx([r.loss for r in whole.history], abs=1e-12, rel=0)
         expected = whole.network.parameters()

@@ -26,6 +26,7 @@ from chainrule.errors import ChainruleError, describe, one_line, shown_path
 Array = np.ndarray
 BUILTIN = ("xor", "circle", "gaussians", "spirals", "moons")
 REAL = ("iris", "wine", "breast_cancer", "digits")
+REGRESSION = ("plane", "bump")  # 2-D sets with a number to predict (the page's regression sets)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,24 @@ def builtin(name: str, rng: np.random.Generator, size: int = 200, noise: float |
         x = np.where(labels[:, None] == 0, upper, lower)
     x = x + rng.normal(0.0, s, size=x.shape) if s else x
     return Dataset(x, ["x1", "x2"], name, "class", labels, ["0", "1"])
+
+
+def regression(name: str, rng: np.random.Generator, size: int = 200, noise: float | None = None) -> Dataset:
+    """A seeded 2-D regression set: x uniform in [−1, 1]², a target y(x) plus Gaussian noise.
+
+    plane: y = (x1 + x2) / 2, what a single linear neuron can fit exactly;
+    bump: y = exp(−2 (x1² + x2²)), a hill that needs a hidden layer.
+    """
+    if size < 4:
+        raise ChainruleError(f"--size: expected at least 4 points, got {size}")
+    limits.EXAMPLES.check(size, "--size")
+    if noise is not None and noise < 0:
+        raise ChainruleError(f"--noise: expected a number ≥ 0, got {noise}")
+    x = rng.uniform(-1.0, 1.0, size=(size, 2))
+    y = (x[:, 0] + x[:, 1]) / 2 if name == "plane" else np.exp(-2.0 * (x[:, 0] ** 2 + x[:, 1] ** 2))
+    s = 0.02 if noise is None else noise
+    y = y + rng.normal(0.0, s, size=size) if s else y
+    return Dataset(x, ["x1", "x2"], name, "y", values=y.reshape(-1, 1))
 
 
 # -- scikit-learn's bundled sets --------------------------------------------------------------------

@@ -30,6 +30,7 @@ class TrainConfig:
     learning_rate: float | None = None
     momentum: float = 0.9
     weight_decay: float = 0.0
+    l1: float = 0.0  # λ₁ of the L1 penalty λ₁ Σ|θ| (optim: g += λ₁ sign(θ))
     batch: Batch | None = None
     reduction: Reduction | None = None
     schedule: Schedule = field(default_factory=Schedule)
@@ -47,6 +48,8 @@ class TrainConfig:
             raise ChainruleError(f"--lr: expected a finite learning rate > 0, got {self.learning_rate}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ChainruleError(f"--weight-decay: expected a finite number ≥ 0, got {self.weight_decay}")
+        if not (math.isfinite(self.l1) and self.l1 >= 0):
+            raise ChainruleError(f"l1: expected a finite number ≥ 0, got {self.l1}")
         if not math.isfinite(self.momentum):
             raise ChainruleError(f"--momentum: expected a finite number, got {self.momentum}")
         if not math.isfinite(self.schedule.gamma):

@@ -6,6 +6,7 @@ gradients ∂L/∂θ the engine computed (``Network.backward``) and moves θ. Th
 ``torch.optim`` defaults so that a PyTorch user gets the numbers they expect:
 
 - L2 weight decay adds λθ to the gradient: g = ∂L/∂θ + λθ.
+- L1 adds λ₁ sign(θ), the gradient of λ₁|θ| (0 at θ = 0, as PyTorch's sign): g = ∂L/∂θ + λθ + λ₁ sign(θ).
 - A frozen parameter's g is masked to 0 before any state is touched, so it never moves and its
   optimizer state stays zero.
 """
@@ -39,21 +40,27 @@ class Optimizer:
         *,
         weight_decay: float = 0.0,
         masks: Sequence[Array | None] | None = None,
+        l1: float = 0.0,
     ) -> None:
         if not learning_rate > 0:
             raise ChainruleError(f"learning rate: expected a number > 0, got {learning_rate}")
         if weight_decay < 0:
             raise ChainruleError(f"weight decay: expected a number ≥ 0, got {weight_decay}")
+        if l1 < 0:
+            raise ChainruleError(f"L1: expected a number ≥ 0, got {l1}")
         self.params = list(params)
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.l1 = l1
         self.masks: list[Array | None] = list(masks) if masks is not None else [None] * len(self.params)
         self.steps = 0
         self.state: dict[str, list[Array]] = {k: [np.zeros_like(p) for p in self.params] for k in self.state_keys}
 
     def _gradient(self, i: int, grad: Array) -> Array:
-        """g = ∂L/∂θ + λθ, zero where θ is frozen (a new array: the engine's gradient is not touched)."""
+        """g = ∂L/∂θ + λθ + λ₁ sign(θ), zero where θ is frozen (a new array: the engine's gradient is not touched)."""
         g = grad + self.weight_decay * self.params[i] if self.weight_decay else grad.copy()
+        if self.l1:
+            g += self.l1 * np.sign(self.params[i])
         mask = self.masks[i]
         if mask is not None:
             g *= mask
@@ -103,6 +110,7 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        l1: float = 0.0,
         masks: Sequence[Array | None] | None = None,
     ) -> None:
         if not 0 <= momentum < 1:
@@ -110,7 +118,7 @@ class SGD(Optimizer):
         if nesterov and momentum == 0:
             raise ChainruleError("nesterov: expected a momentum > 0 (Nesterov is a kind of momentum)")
         self.state_keys = ("velocity",) if momentum else ()
-        super().__init__(params, learning_rate, weight_decay=weight_decay, masks=masks)
+        super().__init__(params, learning_rate, weight_decay=weight_decay, masks=masks, l1=l1)
         self.momentum, self.nesterov = momentum, nesterov
         if momentum:
             self.name = "nesterov" if nesterov else "momentum"
@@ -140,9 +148,10 @@ class RMSProp(Optimizer):
         rho: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        l1: float = 0.0,
         masks: Sequence[Array | None] | None = None,
     ) -> None:
-        super().__init__(params, learning_rate, weight_decay=weight_decay, masks=masks)
+        super().__init__(params, learning_rate, weight_decay=weight_decay, masks=masks, l1=l1)
         self.rho, self.eps = rho, eps
 
     def _update(self, i: int, g: Array, lr: float) -> None:
@@ -167,9 +176,10 @@ class Adam(Optimizer):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        l1: float = 0.0,
         masks: Sequence[Array | None] | None = None,
     ) -> None:
-        super().__init__(params, learning_rate, weight_decay=weight_decay, masks=masks)
+        super().__init__(params, learning_rate, weight_decay=weight_decay, masks=masks, l1=l1)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def _update(self, i: int, g: Array, lr: float) -> None:
@@ -216,10 +226,11 @@ def make_optimizer(
     *,
     momentum: float = 0.9,
     weight_decay: float = 0.0,
+    l1: float = 0.0,
 ) -> Optimizer:
     """The optimizer `name` over the network's parameter arrays (which it then updates in place)."""
     params, masks = network_parameters(net)
-    common: dict[str, Any] = {"weight_decay": weight_decay, "masks": masks}
+    common: dict[str, Any] = {"weight_decay": weight_decay, "masks": masks, "l1": l1}
     if name == "sgd":
         return SGD(params, learning_rate, **common)
     if name in ("momentum", "nesterov"):

@@ -137,7 +137,12 @@ class Trainer:
         self.epochs = config.epochs or t.epochs
         self.rng = rng if rng is not None else np.random.default_rng(t.seed)
         self.optimizer = make_optimizer(
-            config.optimizer, self.net, t.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay
+            config.optimizer,
+            self.net,
+            t.learning_rate,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            l1=config.l1,
         )
         n = len(self.x)
         self.size = 1 if t.batch == "online" else n if t.batch == "full" else min(int(t.batch), n)
@@ -175,7 +180,7 @@ class Trainer:
 
     def _choose(self, forced: PathName | None) -> tuple[PathName, str]:
         """The fastest path that gives the engine's numbers (issue: speed), or the one forced."""
-        plain = self.config.optimizer == "sgd" and self.config.weight_decay == 0
+        plain = self.config.optimizer == "sgd" and self.config.weight_decay == 0 and self.config.l1 == 0
         chosen, note = sgd.choose_path(self.net, self.size, plain)
         path: PathName = "compiled" if chosen == "compiled" else "lean" if plain else "numpy"
         if forced is None or forced == path:

@@ -8,13 +8,14 @@ are small random numbers, rounded to two decimals so that they read well, from t
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import numpy as np
 
 from chainrule.engine.functions import LOSSES
 from chainrule.errors import ChainruleError
-from chainrule.io.data import builtin
+from chainrule.io.data import REGRESSION, builtin, regression
 
 
 class EditError(ChainruleError):
@@ -149,15 +150,55 @@ def set_loss(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return doc
 
 
-def use_dataset(doc: dict[str, Any], name: str, n: int, noise: float | None, seed: int) -> dict[str, Any]:
-    """Two inputs, one sigmoid output, data.py's built-in set as examples, mini-batches of 10.
+def initialise(doc: dict[str, Any], scheme: str) -> dict[str, Any]:
+    """Every weight drawn afresh (from the file's seed), every bias set to 0, as `scheme` says:
 
-    Points are rounded to 3 decimals so that the network file stays readable; labels are 0 or 1.
+    uniform: U(−0.5, 0.5); xavier: U(−r, r), r = √(6 / (fan_in + fan_out)); he: N(0, 2 / fan_in);
+    zeros: all 0 (every neuron of a layer then computes the same thing: symmetry never breaks).
+    Values are rounded to three decimals so that they read well.
     """
     doc = copy.deepcopy(doc)
-    data = builtin(name, np.random.default_rng(seed), n, noise)
-    assert data.labels is not None  # the built-in sets are two-class
-    x, y = np.round(data.x, 3), data.labels.reshape(-1, 1).astype(float)
+    layers = _layers(doc, 0, hidden=False)
+    rng = _rng(doc)
+    for index, layer in enumerate(layers):
+        units, fan_in = len(layer["weights"]), _fan_in(doc, layers, index)
+        if scheme == "xavier":
+            r = float(np.sqrt(6.0 / (fan_in + units)))
+            weights = rng.uniform(-r, r, size=(units, fan_in))
+        elif scheme == "he":
+            weights = rng.normal(0.0, float(np.sqrt(2.0 / fan_in)), size=(units, fan_in))
+        elif scheme == "zeros":
+            weights = np.zeros((units, fan_in))
+        else:
+            weights = rng.uniform(-0.5, 0.5, size=(units, fan_in))
+        layer["weights"] = np.round(weights, 3).tolist()
+        if "bias" in layer:
+            layer["bias"] = [0.0] * len(layer["bias"]) if isinstance(layer["bias"], list) else 0.0
+    return doc
+
+
+def use_dataset(doc: dict[str, Any], name: str, n: int, noise: float | None, seed: int) -> dict[str, Any]:
+    """data.py's built-in set as examples (points rounded to 3 decimals, so the file stays
+    readable): a two-class set's labels are 0 or 1; a regression set's targets are numbers."""
+    rng = np.random.default_rng(seed)
+    if name in REGRESSION:
+        data = regression(name, rng, n, noise)
+        assert data.values is not None
+        y = np.round(data.values, 3)
+    else:
+        data = builtin(name, rng, n, noise)
+        assert data.labels is not None  # the built-in sets are two-class
+        y = data.labels.reshape(-1, 1).astype(float)
+    doc = use_examples(doc, np.round(data.x, 3), y, regression=name in REGRESSION)
+    doc["title"] = f"The {name} data set: {n} points, seed {seed}"
+    return doc
+
+
+def use_examples(doc: dict[str, Any], x: np.ndarray, y: np.ndarray, *, regression: bool) -> dict[str, Any]:
+    """Two inputs, one output, the examples (x, y), mini-batches of 10: for classes (y 0 or 1) a
+    sigmoid output with binary cross-entropy (or the squared error already chosen); for numbers
+    an identity output with the squared error."""
+    doc = copy.deepcopy(doc)
     layers = doc["layers"]
     rng = _rng(doc)
     inputs = doc.get("inputs")
@@ -170,15 +211,49 @@ def use_dataset(doc: dict[str, Any], name: str, n: int, noise: float | None, see
     if len(out.get("weights", [])) != 1:
         fan_in = len(layers[-2]["weights"]) if len(layers) > 1 else 2
         out.update(units=1, weights=_new(rng, 1, fan_in), bias=0.0)
-    out["activation"] = "sigmoid"
+    out["activation"] = "identity" if regression else "sigmoid"
     out.pop("alpha", None)
     out.pop("weight_names", None)
     out.pop("bias_names", None)
-    if doc.get("loss") not in ("half_squared_error", "squared_error", "mse", "binary_cross_entropy"):
+    squared = ("half_squared_error", "squared_error", "mse")
+    if regression and doc.get("loss") not in squared:
+        doc["loss"] = "half_squared_error"
+    if not regression and doc.get("loss") not in (*squared, "binary_cross_entropy"):
         doc["loss"] = "binary_cross_entropy"
-    doc["title"] = f"The {name} data set: {n} points, seed {seed}"
     doc["examples"] = [{"x": xi.tolist(), "y": yi.tolist()} for xi, yi in zip(x, y, strict=True)]
     training = doc.setdefault("training", {})
     training["batch"] = 10
     training.pop("freeze", None)
     return doc
+
+
+def use_csv(doc: dict[str, Any], text: str, most: int) -> dict[str, Any]:
+    """The examples of pasted or uploaded CSV text: rows x1, x2, y (a first row of names is skipped).
+
+    Targets that are all 0 or 1 make a two-class set; any other numbers a regression set.
+    """
+    rows = [re.split(r"[,;\t]", line.strip()) for line in text.splitlines() if line.strip()]
+    if rows and not _numbers(rows[0]):
+        rows = rows[1:]  # a header of names
+    if len(rows) < 4 or len(rows) > most:
+        raise EditError(f"data: expected 4 to {most:,} rows of x1, x2, y, got {len(rows):,}")
+    values = []
+    for number, row in enumerate(rows, 1):
+        parsed = _numbers(row)
+        if parsed is None or len(parsed) != 3:
+            raise EditError(f"data row {number}: expected three numbers x1, x2, y, got {','.join(row)[:60]!r}")
+        values.append(parsed)
+    table = np.array(values)
+    y = table[:, 2:]
+    doc = use_examples(doc, table[:, :2], y, regression=not np.all(np.isin(y, (0.0, 1.0))))
+    doc["title"] = f"Your data: {len(rows)} points"
+    return doc
+
+
+def _numbers(row: list[str]) -> list[float] | None:
+    """The row's cells as finite numbers, or None when one is not."""
+    try:
+        out = [float(cell.strip().replace("−", "-")) for cell in row]
+    except ValueError:
+        return None
+    return out if all(np.isfinite(out)) else None

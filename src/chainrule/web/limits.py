@@ -19,6 +19,7 @@ MAX_EXPLAINED = 50_000  # parameters × examples in one explained update (a chai
 MAX_WORK = 20_000_000  # epochs × examples × parameters per training request (≈ a second or two)
 MAX_NAME = 64  # characters of a name (layer, input, weight, bias): names are written out many times
 MAX_TITLE = 200  # characters of a title
+MAX_CSV = 200_000  # characters of data pasted or uploaded on the page (2,000 rows of three numbers fit)
 MAX_FILE_EPOCHS = 1_000_000  # training.epochs in a document (the page trains per request, not by it)
 CHUNK_WORK = 1_000_000  # epochs × examples × parameters trained between looks at the clock and the client
 WORKERS = 2  # heavy requests (step, edit, dataset, train, export) running at once; more wait or get 503

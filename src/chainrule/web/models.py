@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
-from chainrule.io.data import BUILTIN
+from chainrule.io.data import BUILTIN, REGRESSION
 from chainrule.web import limits
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_NAME)]
@@ -27,10 +27,12 @@ Vector = Number | Numbers
 if TYPE_CHECKING:  # the names are known only when the engine is loaded: plain strings to mypy
     Activation = str
     Loss = str
+    DatasetName = str
 else:
     Activation = Literal[tuple(sorted(ACTIVATIONS))]
     Loss = Literal[tuple(sorted(LOSSES))]
-DatasetName = Literal[BUILTIN]  # type: ignore[valid-type]
+    DatasetName = Literal[(*BUILTIN, *REGRESSION, "csv")]
+Init = Literal["uniform", "xavier", "he", "zeros"]
 
 
 class Strict_(BaseModel):
@@ -108,19 +110,27 @@ class TrainRequest(StepRequest):
     epochs: int = Field(
         1, ge=1, le=limits.MAX_EPOCHS, description=f"Epochs to run in this request (at most {limits.MAX_EPOCHS})."
     )
+    test_fraction: float = Field(
+        0.0, ge=0.0, le=0.5, description="Share of the examples held out (seeded by training.seed) as a test set."
+    )
+    l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 penalty λ₁ Σ|θ| added to the loss.")
+    l2: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty (λ/2) Σθ² added to the loss (weight decay λ).")
 
 
 class EditRequest(StepRequest):
-    op: Literal["add_neuron", "remove_neuron", "add_layer", "remove_layer", "activation", "loss"]
+    op: Literal["add_neuron", "remove_neuron", "add_layer", "remove_layer", "activation", "loss", "init"]
     layer: int = Field(0, ge=0, le=limits.MAX_LAYERS, description="The layer (0 = the first after the inputs).")
     name: Annotated[str, StringConstraints(max_length=limits.MAX_NAME)] = Field(
-        "", description="The activation or loss to use (for op activation or loss)."
+        "", description="The activation or loss (op activation, loss), or uniform, xavier, he or zeros (op init)."
     )
 
 
 class DatasetRequest(StepRequest):
-    name: DatasetName
-    n: int = Field(100, ge=4, le=1000, description="How many points.")
+    name: DatasetName = Field(description="A built-in set, or csv: the rows given as `csv`.")
+    csv: Annotated[str, StringConstraints(max_length=limits.MAX_CSV)] = Field(
+        "", description="For name csv: rows x1,x2,y (commas, semicolons or tabs; a header row of names is allowed)."
+    )
+    n: int = Field(100, ge=4, le=1000, description="How many points (a built-in set).")
     noise: float | None = Field(
         None, ge=0.0, le=1.0, description="Standard deviation of the noise added (default: the set's own)."
     )

@@ -35,17 +35,24 @@ from chainrule.engine.functions import known
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import netfile
-from chainrule.io.data import BUILTIN
+from chainrule.io.data import BUILTIN, REGRESSION
 from chainrule.record.step import StepRecord, advanced, explain_step
 from chainrule.train.compiled import loop as fast
 from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
 from chainrule.web import edits, limits, problems
 from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
-from chainrule.web.models import DatasetRequest, EditRequest, ExportRequest, StepRequest, TrainRequest
+from chainrule.web.models import (
+    DatasetRequest,
+    EditRequest,
+    ExportRequest,
+    StepRequest,
+    TrainRequest,
+)
+from chainrule.web.pairs import valid_choices
 from chainrule.web.problems import parse
 from chainrule.web.steps import drawn, graph, shown, step_count, steps
-from chainrule.web.training import boundary, data_loss, train
+from chainrule.web.training import Regime, boundary, data_loss, train
 from chainrule.web.workers import Job, Workers
 
 SOURCE = "network"  # how errors name a document sent by the page
@@ -86,6 +93,7 @@ def state(net: Network, example: int = 1, digits: int = 4, full: bool = False) -
         "example": example,
         "data_loss": data_loss(net) if record.examples else None,
         "boundary": boundary(net),
+        "valid": valid_choices(net),
     }
 
 
@@ -206,6 +214,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
             "activations": known("activation"),
             "losses": known("loss"),
             "datasets": list(BUILTIN),
+            "regression_datasets": list(REGRESSION),
+            "inits": ["uniform", "xavier", "he", "zeros"],
             "limits": {
                 "parameters": limits.MAX_PARAMETERS,
                 "epochs_per_request": limits.MAX_EPOCHS,
@@ -241,7 +251,7 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
     @app.post(
         "/api/dataset",
-        summary="Use a seeded 2-D data set (xor, circle, gaussians, spirals, moons)",
+        summary="Use a seeded 2-D data set (classes or regression), or your own rows x1, x2, y as CSV",
         **takes(DatasetRequest),
     )
     async def dataset(request: Request) -> dict[str, Any]:
@@ -250,7 +260,10 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
         def work(job: Job) -> dict[str, Any]:
             body = parse(DatasetRequest, raw)
             doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
-            changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
+            if body.name == "csv":
+                changed = edits.use_csv(doc, body.csv, limits.MAX_EXAMPLES)
+            else:
+                changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
             return state(build(changed), 1, body.digits)
 
         return await heavy(request, work)
@@ -325,6 +338,8 @@ def edited(body: EditRequest) -> dict[str, Any]:
         return EDITS[body.op](doc, body.layer)
     if body.op == "activation":
         return edits.set_activation(doc, body.layer, body.name)
+    if body.op == "init":
+        return edits.initialise(doc, body.name)
     return edits.set_loss(doc, body.name)
 
 
@@ -332,10 +347,13 @@ def trained(body: TrainRequest, job: Job) -> dict[str, Any]:
     """Train the request's network for its epochs (stopping when `job` is stopped); the new state."""
     net = build(body.network.document())
     limits.check_work(body.epochs, net.x.shape[0], net.parameter_count())
-    after, losses = train(net, body.epochs, job.check)
+    regime = Regime(body.test_fraction, body.l1, body.l2)
+    after, losses, tested = train(net, body.epochs, job.check, regime)
     example = min(body.example, len(after.batches()))
     return {
         **state(after, example, body.digits, body.full_record),
         "losses": losses,
         "losses_shown": [fmt(v, body.digits) for v in losses],
+        "test_losses": tested,
+        "test_losses_shown": [fmt(v, body.digits) for v in tested],
     }

@@ -8,7 +8,9 @@ order carries nothing from one epoch to the next but the parameters, so chunks c
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,29 @@ from chainrule.errors import ChainruleError
 from chainrule.web.limits import CHUNK_WORK
 
 GRID = 41  # the decision boundary is sampled on GRID × GRID points
+NEURON_GRID = 25  # each hidden neuron's heat map: NEURON_GRID × NEURON_GRID points
+MAX_NEURON_MAPS = 32  # heat maps sent at most (the first hidden neurons, layer by layer)
+
+
+@dataclass(frozen=True)
+class Regime:
+    """How the page trains: the share of examples held out as a test set, and the penalties.
+
+    The held-out examples are a seeded choice (the file's training.seed), the same in every request,
+    so that the chunks and requests of one run all train on the same examples.
+    """
+
+    test_fraction: float = 0.0
+    l1: float = 0.0
+    l2: float = 0.0
+
+
+def split(net: Network, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """(training, test) example indices, each in file order; the test set holds round(fraction · n)."""
+    n = net.x.shape[0]
+    held = min(n - 1, round(fraction * n)) if n > 1 else 0
+    order = np.random.default_rng(net.training.seed).permutation(n)
+    return np.sort(order[held:]), np.sort(order[:held])
 
 
 class Diverged(ChainruleError):
@@ -37,48 +62,65 @@ def chunk_epochs(net: Network) -> int:
     return max(1, CHUNK_WORK // (max(net.x.shape[0], 1) * max(net.parameter_count(), 1)))
 
 
-def train(net: Network, epochs: int, check: Callable[[], None] = lambda: None) -> tuple[Network, list[float]]:
-    """Run `epochs` epochs with train.py (plain SGD, batches in file order, as `chainrule explain`
-    steps them); the mean loss over the data after each epoch. `check()` runs between chunks
-    of epochs and raises to stop the training.
+def train(
+    net: Network, epochs: int, check: Callable[[], None] = lambda: None, regime: Regime = Regime()
+) -> tuple[Network, list[float], list[float]]:
+    """Run `epochs` epochs with train.py (SGD, batches in file order, as `chainrule explain` steps
+    them) on the training examples; the mean loss over them after each epoch, and over the test
+    examples (empty without a test set). `check()` runs between chunks of epochs and raises to stop.
     """
     from chainrule.train.trainer import TrainConfig, fit
 
+    fit_on, held = split(net, regime.test_fraction)
+    data = {"x": net.x[fit_on], "y": net.y[fit_on]}
+    if len(held):
+        data |= {"x_val": net.x[held], "y_val": net.y[held]}
+    config = TrainConfig(shuffle=False, weight_decay=regime.l2, l1=regime.l1)
     losses: list[float] = []
+    tested: list[float] = []
     chunk = chunk_epochs(net)
     while len(losses) < epochs:
         check()
         with np.errstate(all="ignore"):  # an overflow is reported as divergence below, not a warning
-            result = fit(net, config=TrainConfig(epochs=min(chunk, epochs - len(losses)), shuffle=False))
+            result = fit(net, config=dataclasses.replace(config, epochs=min(chunk, epochs - len(losses))), **data)
         if not result.history:  # no epoch ran: nothing more will
             break
         net = result.network
         losses += [record.loss for record in result.history]
+        tested += [record.val_loss for record in result.history if record.val_loss is not None]
         if not np.isfinite(losses[-1]):
             break
-    for epoch, loss in enumerate(losses, 1):
+    _refuse_divergence(net, losses + tested)
+    return net, losses, tested
+
+
+def _refuse_divergence(net: Network, losses: list[float]) -> None:
+    for loss in losses:
         if not np.isfinite(loss):
-            raise Diverged(
-                f"training diverged in epoch {epoch} (the loss is no longer a finite number): try a smaller learning rate"
-            )
+            raise Diverged("training diverged (the loss is no longer a finite number): try a smaller learning rate")
     if not all(np.isfinite(v) for v in net.parameters().values()):
         raise Diverged("training diverged (a parameter is no longer a finite number): try a smaller learning rate")
-    return net, losses
+
+
+def _grid(net: Network, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lo, hi, points): size × size points over the data's box, padded by a tenth; rows from the top."""
+    lo, hi = net.x.min(axis=0), net.x.max(axis=0)
+    pad = np.maximum((hi - lo) * 0.1, 0.1)
+    lo, hi = lo - pad, hi + pad
+    xs = np.linspace(lo[0], hi[0], size)
+    ys = np.linspace(hi[1], lo[1], size)
+    return lo, hi, np.array([(x, y) for y in ys for x in xs])
 
 
 def boundary(net: Network) -> dict[str, Any] | None:
-    """The first output over a grid around the data: the decision-boundary heatmap of a 2-D set.
+    """The first output over a grid around the data: the decision-boundary heatmap of a 2-D set,
+    and each hidden neuron's activation a over a coarser grid (`neurons`, at most MAX_NEURON_MAPS).
 
     Rows run from the top (largest x2) down, columns from the left (smallest x1), as drawn.
     """
     if len(net.input_names) != 2 or net.x.shape[0] < 4:  # a plane of one example says nothing
         return None
-    lo, hi = net.x.min(axis=0), net.x.max(axis=0)
-    pad = np.maximum((hi - lo) * 0.1, 0.1)
-    lo, hi = lo - pad, hi + pad
-    xs = np.linspace(lo[0], hi[0], GRID)
-    ys = np.linspace(hi[1], lo[1], GRID)
-    grid = np.array([(x, y) for y in ys for x in xs])
+    lo, hi, grid = _grid(net, GRID)
     with np.errstate(all="ignore"):
         out = net.forward(grid).output[:, 0].reshape(GRID, GRID)
     if not np.all(np.isfinite(out)):
@@ -95,4 +137,32 @@ def boundary(net: Network) -> dict[str, Any] | None:
         "high": high,
         "threshold": threshold,
         "points": [[float(a), float(b), float(t)] for (a, b), t in zip(net.x, net.y[:, 0], strict=True)],
+        "neurons": neuron_maps(net),
     }
+
+
+def neuron_maps(net: Network) -> list[dict[str, Any]]:
+    """Each hidden neuron's activation over the plane: its name, NEURON_GRID rows of values, and
+    the lowest and highest value (what the colours span)."""
+    _, _, grid = _grid(net, NEURON_GRID)
+    with np.errstate(all="ignore"):
+        forward = net.forward(grid)
+    maps: list[dict[str, Any]] = []
+    for index, layer in enumerate(net.layers[:-1], 1):
+        a = forward.a[index]
+        for j, name in enumerate(layer.neuron_names):
+            if len(maps) == MAX_NEURON_MAPS:
+                return maps
+            values = a[:, j].reshape(NEURON_GRID, NEURON_GRID)
+            if not np.all(np.isfinite(values)):
+                continue
+            maps.append(
+                {
+                    "name": name,
+                    "size": NEURON_GRID,
+                    "values": values.tolist(),
+                    "low": float(values.min()),
+                    "high": float(values.max()),
+                }
+            )
+    return maps

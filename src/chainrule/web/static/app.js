@@ -9,6 +9,9 @@ const app = {
   step: 0,          // 0 = the whole network; 1..n = steps[n-1]
   example: 1,
   losses: [],       // data loss after each epoch trained on this page (from the server)
+  testLosses: [],   // the test examples' loss after each epoch, when some are held out
+  wires: "weights", // what the diagram's wires show: "weights" or "gradients"
+  enlarged: null,   // the hidden neuron whose map is shown large
   running: false,
   busy: false,
   choices: null,
@@ -115,7 +118,9 @@ function showStep() {
   }
   $("step-title").textContent = step.title;
   step.neurons.forEach((n) => svg.querySelector(`[data-node="${CSS.escape(n)}"]`)?.classList.add("hl"));
-  step.edges.forEach((w) => svg.querySelector(`[data-edge="${CSS.escape(w)}"]`)?.classList.add("hl"));
+  // step.param: the parameter this gradient step is about, a bias (b1) as much as a weight
+  [...step.edges, ...(step.param ? [step.param] : [])]
+    .forEach((w) => svg.querySelector(`[data-edge="${CSS.escape(w)}"]`)?.classList.add("hl"));
   if (step.phase === "loss" || step.phase === "backward") svg.querySelector('[data-node="loss"]')?.classList.add("hl");
   for (const line of step.lines) {
     const div = document.createElement("div");
@@ -133,6 +138,35 @@ function showStep() {
     }
     eqs.appendChild(div);
   }
+  eqs.querySelectorAll(".eq").forEach(wrapWide);
+}
+
+// A line of MathML wider than the page (a sum over a batch, on a phone) is cut into pieces
+// before its top-level =, ≈, + and binary −, which then wrap like words. Only the layout changes.
+const MATHML = "http://www.w3.org/1998/Math/MathML";
+function wrapWide(div) {
+  const math = div.querySelector("math");
+  if (!math || math.getBoundingClientRect().width <= div.clientWidth) return;
+  const row = math.childElementCount === 1 && math.firstElementChild.localName === "mrow" ? math.firstElementChild : math;
+  const pieces = [[]];
+  let previous = null;
+  for (const node of [...row.children]) {
+    const text = node.localName === "mo" ? node.textContent : "";
+    const binary = text === "−" && previous && previous.localName !== "mo";
+    if ((["=", "≈", "+"].includes(text) || binary) && pieces[pieces.length - 1].length) pieces.push([]);
+    pieces[pieces.length - 1].push(node);
+    previous = node;
+  }
+  if (pieces.length < 2) return;
+  const parts = pieces.map((nodes) => {
+    const part = document.createElementNS(MATHML, "math");
+    const mrow = document.createElementNS(MATHML, "mrow");
+    mrow.append(...nodes);
+    part.appendChild(mrow);
+    return part;
+  });
+  math.replaceWith(...parts);
+  div.classList.add("wrapped");
 }
 
 function go(step) {
@@ -277,7 +311,8 @@ function fillStructure() {
     }
     const select = document.createElement("select");
     select.setAttribute("aria-label", `activation of layer ${layer.name}`);
-    for (const a of app.choices.activations) select.add(new Option(a, a));
+    // Only what the engine accepts here (the server asks pairing_refusal), and the current one.
+    for (const a of new Set([layer.activation, ...app.data.valid.activations[li]])) select.add(new Option(a, a));
     select.value = layer.activation;
     select.addEventListener("change", () => edit("activation", li, select.value));
     row.appendChild(select);
@@ -287,21 +322,35 @@ function fillStructure() {
   const add = structureButton("+ hidden layer", "add a hidden layer before the output layer", "add_layer", last);
   add.className = "wide";
   box.appendChild(add);
-  $("loss").value = record.network.loss;
+  const loss = $("loss");
+  loss.replaceChildren(...[...new Set([record.network.loss, ...app.data.valid.losses])].sort().map((l) => new Option(l, l)));
+  loss.value = record.network.loss;
+}
+
+function resetCurve() {
+  app.losses = [];
+  app.testLosses = [];
 }
 
 function edit(op, layer, name = "") {
   stopTraining();
+  resetCurve();  // another network: its training starts from epoch 0
   return load("/api/edit", { network: app.data.network, op, layer, name, example: 1 }, false);
 }
 
 // ---------------------------------------------------------------- training
 async function trainOnce(epochs) {
-  const body = { network: app.data.network, epochs, example: app.example };
+  const penalty = $("penalty").value, rate = Number($("penalty-rate").value);
+  const body = {
+    network: app.data.network, epochs, example: app.example, test_fraction: Number($("test-share").value),
+    l1: penalty === "l1" ? rate : 0, l2: penalty === "l2" ? rate : 0,
+  };
   const answer = await load("/api/train", body, true);
   if (!answer) return false;
   app.losses.push(...answer.losses);
+  app.testLosses.push(...answer.test_losses);
   app.lossShown = answer.losses_shown[answer.losses_shown.length - 1];
+  app.testShown = answer.test_losses_shown[answer.test_losses_shown.length - 1];
   drawLossCurve();
   return true;
 }
@@ -358,10 +407,14 @@ function wire() {
   $("step-prev").addEventListener("click", () => go(app.step - 1));
   $("step-next").addEventListener("click", () => go(app.step + 1));
   $("step-last").addEventListener("click", () => go(app.data.steps.length));
-  $("example").addEventListener("change", () => {
-    app.example = Math.max(1, Math.min(app.data.updates_per_epoch, Math.round(Number($("example").value)) || 1));
+  const toUpdate = (k) => {
+    app.example = Math.max(1, Math.min(app.data.updates_per_epoch, Math.round(k) || 1));
     recompute(app.data.network);
-  });
+  };
+  $("example").addEventListener("change", () => toUpdate(Number($("example").value)));
+  $("update-prev").addEventListener("click", () => toUpdate(app.example - 1));
+  $("update-next").addEventListener("click", () => toUpdate(app.example + 1));
+  $("wires").addEventListener("change", () => { app.wires = $("wires").value; drawDiagram(); showStep(); });
   document.addEventListener("keydown", (e) => {
     if (e.target.closest("input, select, textarea") || e.altKey || e.ctrlKey || e.metaKey) return;
     const keys = { ArrowRight: app.step + 1, ArrowLeft: app.step - 1, Home: 0, End: app.data?.steps.length };
@@ -400,11 +453,22 @@ function wire() {
     const name = $("dataset").value;
     if (!name) return;
     stopTraining();
-    app.losses = [];
+    resetCurve();
     if (await load("/api/dataset", { network: app.data.network, name }, false)) {
       $("values-panel").open = false;  // a hundred points' worth of values: make room for the plots
     }
   });
+  $("csv-file").addEventListener("change", async () => {
+    const file = $("csv-file").files[0];
+    if (file) $("csv-text").value = await file.text();
+  });
+  $("use-csv").addEventListener("click", async () => {
+    stopTraining();
+    resetCurve();
+    await load("/api/dataset", { network: app.data.network, name: "csv", csv: $("csv-text").value }, false);
+  });
+  $("reinit").addEventListener("click", () => edit("init", 0, $("init").value));
+  $("test-share").addEventListener("change", () => { stopTraining(); resetCurve(); drawLossCurve(); });
   $("train-run").addEventListener("click", run);
   $("train-pause").addEventListener("click", stopTraining);
   $("train-epoch").addEventListener("click", () => { stopTraining(); trainOnce(1); });
@@ -422,8 +486,9 @@ async function start() {
   try {
     app.choices = await (await api("/api/choices")).json();
   } catch (err) { say(err.message, true); return; }
-  for (const l of app.choices.losses) $("loss").add(new Option(l, l));
-  for (const d of app.choices.datasets) $("dataset").add(new Option(d, d));
+  for (const d of app.choices.datasets) $("datasets-classes").appendChild(new Option(d, d));
+  for (const d of app.choices.regression_datasets) $("datasets-regression").appendChild(new Option(d, d));
+  for (const i of app.choices.inits) $("init").add(new Option(i, i));
   const match = location.hash.match(/^#s=(.+)$/);
   if (match) {
     try {

@@ -1,4 +1,4 @@
-// chainrule serve: drawing what the server sent — the network, the loss curve, the boundary.
+// chainrule serve: drawing what the server sent — the network (plots.js draws the plots).
 // Sizes and colours only: every number written here is one the server sent (`shown`, `exact`).
 "use strict";
 
@@ -47,23 +47,29 @@ function drawDiagram() {
   svg.replaceChildren();
   const { pos, width, height, radius } = layout(graph);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  const weights = graph.edges.map((e) => Math.abs(Number(exactOf(e.weight))));
+  // The wires show the weights, or (app.wires === "gradients") each weight's gradient ∂L/∂w.
+  const gradients = app.wires === "gradients";
+  const sizeOf = (e) => Number(exactOf(gradients ? `dL/d${e.weight}` : e.weight));
+  const weights = graph.edges.map((e) => Math.abs(sizeOf(e)) || 0);
   const biggest = Math.max(1e-12, ...weights);
   const labels = graph.edges.length <= 8;  // more labels than this only cover each other; hover shows them
   const edges = el("g", { class: "edges" }, svg);
   graph.edges.forEach((e, i) => {
     const a = pos[e.from], b = pos[e.to];
     const g = el("g", { class: "edge", "data-edge": e.weight }, edges);
-    const sign = Number(exactOf(e.weight)) < 0 ? "neg" : "pos";
+    const sign = sizeOf(e) < 0 ? "neg" : "pos";
     el("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `wire ${sign}`,
       "stroke-width": (1 + 6 * weights[i] / biggest).toFixed(2) }, g);
     el("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: "hit" }, g);
     if (labels) {
-      const t = 0.68;  // nearer the receiving neuron, where the edges of one neuron fan apart
+      // Ending nearer the receiving neuron, where the edges of one neuron fan apart, and clear of its circle.
+      const t = 1 - (radius + 22) / Math.hypot(b.x - a.x, b.y - a.y);
       const text = el("text", { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t - 5, class: "edge-label" }, g);
-      text.textContent = `${e.weight} ${shownOf(e.weight)}`;
+      text.textContent = `${e.weight} ${compact(e.weight, 6, 2)}`;
     }
-    focusable(g, e.weight, `weight ${e.weight} (${e.from} → ${e.to}) = ${exactOf(e.weight)}`, true);
+    const gradient = exactOf(`dL/d${e.weight}`);
+    focusable(g, e.weight, `weight ${e.weight} (${e.from} → ${e.to}) = ${exactOf(e.weight)}`
+      + (gradient === undefined ? "" : `, ∂L/∂${e.weight} = ${gradient}`), true);
   });
   drawBiases(svg, pos, radius);
   const s = suffix();
@@ -76,12 +82,43 @@ function drawDiagram() {
       const g = el("g", { class: input ? "node input" : "node", "data-node": n }, nodes);
       el("circle", { cx: p.x, cy: p.y, r: radius }, g);
       el("text", { x: p.x, y: p.y - radius - 6, class: "node-name" }, g).textContent = n;
-      el("text", { x: p.x, y: p.y + 5, class: "node-value" }, g).textContent = shownOf(key);
+      fitValue(el("text", { x: p.x, y: p.y + 5, class: "node-value" }, g), key, radius);
       const what = input ? `input ${n}` : `neuron ${n}: z_${n} = ${exactOf(`z_${n}${s}`)}, a_${n}`;
       focusable(g, input ? n : `a_${n}`, `${what} = ${exactOf(key)}`, input);
     });
   });
   drawTargets(svg, pos, radius);
+  drawLegend(gradients);
+}
+
+// A value as short as the circle needs: the page's own form when it fits, else two significant
+// digits in exponent form (1.3e-7); squeezed if even that is too wide. The exact value is on hover.
+function fitValue(text, key, radius) {
+  const room = 2 * radius - 8;
+  const shown = compact(key, radius > 20 ? 6 : 4, radius > 20 ? 3 : 2);
+  if (shown !== shownOf(key)) text.classList.add("abbreviated");
+  text.textContent = shown;
+  if (text.getComputedTextLength() > room) {
+    text.setAttribute("textLength", room);
+    text.setAttribute("lengthAdjust", "spacingAndGlyphs");
+  }
+}
+
+// The page's form of a value when at most `chars` long, else `digits` significant digits
+// (exponent form, 1.3e-7, for the very small and large). A matter of display: the server's
+// exact value stays on hover.
+function compact(key, chars, digits) {
+  const shown = shownOf(key);
+  if (shown.length <= chars) return shown;
+  const v = Number(exactOf(key)), a = Math.abs(v);
+  if (a !== 0 && (a < 0.01 || a >= 1e4)) return v.toExponential(1).replace("e+", "e").replace(/-/g, "−");
+  return String(Number(v.toPrecision(digits))).replace(/-/g, "−");
+}
+
+function drawLegend(gradients) {
+  $("wire-legend").textContent = gradients
+    ? "Wire width: |∂L/∂w| (the update's size). Blue: ∂L/∂w > 0, the update lowers w; orange: ∂L/∂w < 0, it raises w."
+    : "Wire width: |w|. Blue: w > 0; orange: w < 0.";
 }
 
 function drawBiases(svg, pos, radius) {
@@ -90,13 +127,25 @@ function drawBiases(svg, pos, radius) {
   const group = el("g", { class: "biases" }, svg);
   for (const [bias, neurons] of Object.entries(byBias)) {
     const xs = neurons.map((n) => pos[n]), top = Math.min(...xs.map((p) => p.y));
-    // A neuron's own bias sits right above its name; a shared bias above and left of its layer.
-    const shared = neurons.length > 1;
-    const bx = shared ? xs[0].x - 92 : xs[0].x - 26, by = shared ? top - radius - 40 : top - radius - 42;
     const g = el("g", { class: "bias", "data-edge": bias }, group);
-    neurons.forEach((n) => el("line", { x1: bx + 26, y1: by + 10, x2: pos[n].x, y2: pos[n].y, class: "bias-wire" }, g));
-    el("rect", { x: bx - 8, y: by, width: 68, height: 20, rx: 5 }, g);
-    el("text", { x: bx + 26, y: by + 14.5 }, g).textContent = `${bias} ${shownOf(bias)}`;
+    const rect = el("rect", { height: 20, rx: 5 }, g);
+    const text = el("text", {}, g);
+    text.textContent = `${bias} ${shownOf(bias)}`;
+    const width = text.getComputedTextLength() + 12;
+    // A shared bias sits above and left of its layer, wired to each neuron; a neuron's own bias
+    // to the left of its name, so that neither covers the name.
+    const shared = neurons.length > 1;
+    const right = shared ? xs[0].x - 24 : xs[0].x - 12;
+    const by = shared ? top - radius - 40 : top - radius - 22;
+    if (shared) neurons.forEach((n) => el("line", { x1: right - width / 2, y1: by + 10, x2: pos[n].x, y2: pos[n].y, class: "bias-wire" }, g));
+    else el("line", { x1: right, y1: by + 10, x2: xs[0].x, y2: xs[0].y, class: "bias-wire" }, g);
+    g.appendChild(rect);
+    g.appendChild(text);
+    rect.setAttribute("x", right - width);
+    rect.setAttribute("y", by);
+    rect.setAttribute("width", width);
+    text.setAttribute("x", right - width / 2);
+    text.setAttribute("y", by + 14.5);
     focusable(g, bias, `bias ${bias} (added to ${neurons.join(", ")}) = ${exactOf(bias)}`, true);
   }
 }
@@ -116,48 +165,4 @@ function drawTargets(svg, pos, radius) {
   el("rect", { x: last.x + radius + 8, y: last.y + 18, width: 108, height: 26, rx: 6 }, g);
   el("text", { x: last.x + radius + 62, y: last.y + 36 }, g).textContent = `L = ${shownOf("loss")}`;
   focusable(g, "loss", `loss L = ${exactOf("loss")}`, false);
-}
-
-// ---------------------------------------------------------------- plots
-function drawLossCurve() {
-  const svg = $("loss-curve");
-  svg.replaceChildren();
-  const w = 300, h = 140, pad = 6;
-  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-  el("rect", { x: 0, y: 0, width: w, height: h, class: "plot-bg" }, svg);
-  const losses = app.losses;
-  $("epoch").textContent = losses.length ? `epoch ${losses.length}, loss ${app.lossShown}` : "";
-  if (losses.length < 1) {
-    el("text", { x: w / 2, y: h / 2, class: "plot-empty" }, svg).textContent = "train to see the loss fall";
-    return;
-  }
-  const top = Math.max(...losses), n = Math.max(losses.length - 1, 1);
-  const points = losses.map((l, i) => `${(pad + (w - 2 * pad) * i / n).toFixed(1)},${(h - pad - (h - 2 * pad) * l / (top || 1)).toFixed(1)}`);
-  el("polyline", { points: points.join(" "), class: "curve" }, svg);
-}
-
-function drawBoundary() {
-  const b = app.data.boundary;
-  $("boundary-figure").hidden = !b;
-  if (!b) return;
-  const canvas = $("boundary"), ctx = canvas.getContext("2d");
-  const cell = canvas.width / b.size;
-  const span = (b.high - b.low) || 1;
-  b.values.forEach((row, r) => row.forEach((v, c) => {
-    const t = Math.max(0, Math.min(1, (v - b.low) / span));   // colour only: where v sits between low and high
-    const blue = [37, 99, 235], orange = [234, 88, 12];
-    const mix = blue.map((bc, k) => Math.round(255 + ((t >= 0.5 ? bc : orange[k]) - 255) * Math.abs(t - 0.5) * 1.6));
-    ctx.fillStyle = `rgb(${mix.join(",")})`;
-    ctx.fillRect(c * cell, r * cell, cell + 0.5, cell + 0.5);
-  }));
-  const [x0, x1] = b.x1, [y0, y1] = b.x2;
-  for (const [px, py, label] of b.points) {
-    const cx = (px - x0) / (x1 - x0) * canvas.width, cy = (y1 - py) / (y1 - y0) * canvas.height;
-    ctx.beginPath();
-    ctx.arc(cx, cy, 3.2, 0, 2 * Math.PI);
-    ctx.fillStyle = label >= b.threshold ? "#1e40af" : "#c2410c";
-    ctx.fill();
-    ctx.strokeStyle = "white";
-    ctx.stroke();
-  }
 }
