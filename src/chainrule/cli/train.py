@@ -61,7 +61,10 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     seed = net.training.seed if opts["seed"] is None else opts["seed"]
     data_rng, split_rng, train_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     if opts["data"]:
-        ds = datasets.load(opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"])
+        ds = datasets.load(
+            opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"], labels=opts["labels"]
+        )
+        ds = datasets.as_classes(ds, net.output_layer.units, forced=opts["classes"])
     else:
         ds = datasets.from_network(net)
     if ds.x.shape[1] != len(net.input_names):
@@ -95,10 +98,14 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
 @click.argument("file", type=FilePath)
 @click.option(
     "--data",
-    metavar="SET|FILE.csv",
-    help="Train on a CSV file, " + ", ".join(datasets.BUILTIN + datasets.REAL) + " (default: the file's [[examples]]).",
+    metavar="SET|FILE",
+    help="Train on a data file (CSV, TSV, .npz, .npy, Parquet, IDX; - for stdin) or "
+    + ", ".join(datasets.BUILTIN + datasets.REAL)
+    + " (default: the file's [[examples]]).",
 )
-@click.option("--target", metavar="COLUMN", help="The CSV column to learn.")
+@click.option("--target", metavar="COLUMN", help="The column (or .npz array) to learn.")
+@click.option("--labels", metavar="FILE", help="The IDX labels file (default: the images file's labels-idx1 twin).")
+@click.option("--classes", is_flag=True, help="Read a numeric target as class labels (see docs/train.md).")
 @click.option("--size", type=click.IntRange(4), default=200, show_default=True, help="Points in a built-in 2-D set.")
 @click.option("--noise", type=float, help="Noise (standard deviation) of a built-in 2-D set.")
 @click.option(
