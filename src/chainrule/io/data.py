@@ -281,7 +281,7 @@ def as_classes(data: Dataset, outputs: int, forced: bool = False) -> Dataset:
     if not forced and not (outputs >= 2 and whole and column.min() >= 0 and column.max() < outputs):
         return data
     if forced and not whole:
-        bad = column[column != np.round(column)][0]
+        bad = float(column[column != np.round(column)][0])
         raise ChainruleError(f"{shown_path(data.source)}: --classes: expected whole numbers as labels, got {bad!r}")
     found = np.unique(column)
     span = np.arange(outputs) if not forced and outputs >= 2 else found
