@@ -181,7 +181,7 @@ def test_a_gzip_bomb_is_refused_before_it_fills_memory(
     path.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + (10**6).to_bytes(4, "big") + bytes(10**6)))
     assert path.stat().st_size < 5000
     assert "once unpacked" in assert_one_line(["train", str(net_file), "--data", str(path)])
-    with pytest.raises(ChainruleError, match="at most 100,000 bytes .*once unpacked"):
+    with pytest.raises(ChainruleError, match=r"at most 100,000 bytes .*once unpacked"):
         data.load(str(path), np.random.default_rng(0), labels=str(path))
 
 

@@ -133,7 +133,11 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     type=click.Choice(["float64", "float32"]),
     help="Train in this precision (default: the file's training.dtype); float32 is faster on large networks.",
 )
-@click.option("-o", "--output", help="Save the trained network (TOML or JSON by extension); also when interrupted.")
+@click.option(
+    "-o",
+    "--output",
+    help="Save the trained network (TOML, JSON or .npz by extension; .npz for large ones); also when interrupted.",
+)
 @click.option("--plot", help="Save the loss curves (and a 2-D decision boundary) as a PNG/SVG/PDF.")
 @click.option("--history", help="Write the per-epoch metrics as CSV, appended as training goes.")
 @click.option("--checkpoint-every", type=click.IntRange(1), help="Also save the checkpoint every N epochs.")
