@@ -22,9 +22,8 @@ from chainrule.engine import limits
 from chainrule.engine.functions import LOSSES, Loss, known, pairing_refusal, target_refusal
 from chainrule.engine.network import Layer, Network
 from chainrule.errors import NetfileError, Shown, shown_path
-from chainrule.io import netparts
+from chainrule.io import netnpz, netparts, netwrite
 from chainrule.io.netparts import MISSING, Reader
-from chainrule.io import netnpz, netwrite
 from chainrule.io.netwrite import dumps_toml, to_dict, write_atomic  # noqa: F401  (the file API, in one place)
 
 TOP_KEYS = ("title", "inputs", "loss", "layers", "examples", "training", "data")
