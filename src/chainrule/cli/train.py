@@ -18,7 +18,7 @@ import click
 import numpy as np
 
 from chainrule.cli.predict import predict
-from chainrule.cli.train_files import Outputs
+from chainrule.cli.train_files import Outputs, writable
 from chainrule.cli.train_report import metrics_text, progress_bar, sample, summary
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
@@ -145,6 +145,24 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     "--checkpoint", help="Save the run's state here at the end and when interrupted (default: beside -o, on Ctrl-C)."
 )
 @click.option("--resume", type=FilePath, help="Continue from this checkpoint (same command and data).")
+@click.option(
+    "--backend",
+    type=click.Choice(["chainrule", "torch"]),
+    default="chainrule",
+    show_default=True,
+    help="torch: run the same training on PyTorch (the torch extra); see docs/scale.md.",
+)
+@click.option(
+    "--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="--backend torch: where."
+)
+@click.option(
+    "--nproc",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="--backend torch: processes (DDP), same global batch.",
+)
+@click.option("--torch-script", help="Write a plain PyTorch training script for this network and settings, then exit.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train(file: Path, **opts: Any) -> None:
     """Train the network in FILE: epochs of updates until a stopping rule fires.
@@ -159,6 +177,9 @@ def train(file: Path, **opts: Any) -> None:
     except KeyboardInterrupt:
         click.echo("chainrule: interrupted before training started; nothing saved", err=True)
         ctx.exit(EXIT_INTERRUPTED)
+    if opts["torch_script"]:
+        _torch_script(prepared.trainer, opts)
+        return
     with stop_on_interrupt(prepared.trainer):  # from here on Ctrl-C asks the run to stop, and saves wait
         code = _run(prepared, outputs, opts)
     if code:
@@ -168,6 +189,7 @@ def train(file: Path, **opts: Any) -> None:
 def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     """Everything before the first update, each failure one line: paths, options, data, resume."""
     outputs = Outputs.check(opts)
+    writable(opts["torch_script"], "--torch-script")
     if outputs.plot and importlib.util.find_spec("matplotlib") is None:  # say so before training, not after
         raise ChainruleError("--plot: needs matplotlib; install it with pip install 'chainrule[plot]'")
     net = netfile.load(file, require_examples=not opts["data"])
@@ -190,11 +212,34 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     trainer = prepared.trainer
     if opts["resume"]:
         load_checkpoint(trainer, opts["resume"])
+    if opts["torch_script"]:
+        return prepared, outputs  # nothing trains here
+    if opts["backend"] == "torch":
+        from chainrule.train.torch_backend import TorchEpochs
+
+        trainer.runner = TorchEpochs(trainer.optimizer, device=opts["device"], nproc=opts["nproc"])
+        trainer.runner.load(trainer)
+        return prepared, outputs
+    if opts["device"] != "cpu" or opts["nproc"] != 1:
+        raise ChainruleError("--device and --nproc: expected --backend torch (the built-in loop runs on one CPU)")
     if trainer.path_note:
         click.echo(f"chainrule: {trainer.path_note}; training on the NumPy path.", err=True)
     if trainer.runner is not None:
         _load_compiled(trainer, quiet=opts["quiet"])
     return prepared, outputs
+
+
+def _torch_script(trainer: Trainer, opts: dict[str, Any]) -> None:
+    """--torch-script FILE: the script and its arrays (parameters, prepared data); no training here."""
+    from chainrule.train.torch_script import write_script
+
+    path = writable(opts["torch_script"], "--torch-script")
+    assert path is not None
+    opt, config = trainer.optimizer, trainer.config
+    momentum = getattr(opt, "momentum", 0.0)
+    files = write_script(path, trainer.net, trainer.x, trainer.y, config.optimizer, momentum, config.weight_decay,
+                         trainer.epochs, trainer.size)  # fmt: skip
+    click.echo(f"chainrule: wrote {' and '.join(map(str, files))}; run: python {files[0]}", err=True)
 
 
 def _load_compiled(trainer: Trainer, quiet: bool) -> None:
