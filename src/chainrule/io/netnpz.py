@@ -54,7 +54,7 @@ def save_npz(net: Network, path: str | os.PathLike[str]) -> None:
     tmp = temporary_path(path)
     try:
         with tmp.open("wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

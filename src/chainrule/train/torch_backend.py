@@ -180,8 +180,8 @@ class TorchEpochs:
             if self.session is None:
                 self.session = Session(self._plan(run))
             session = self.session
-            results = ((session.epoch(run.next_order(), float(lr)), session.snapshot())[1] for lr in lrs)
-            return self._records(run, results, lrs, per_epoch, start)
+            session.epoch(run.next_order(), float(lrs[0]))
+            return self._records(run, [session.snapshot()], lrs, per_epoch, start)
         count = max(1, min(limit, MAX_ORDER_BYTES // (8 * len(run.x))))
         lrs = run.learning_rates(count)
         plan = self._plan(run)
@@ -262,7 +262,8 @@ def _next(results: Any, workers: list[Any]) -> tuple[str, Any]:
     waited = 0.0
     while True:
         try:
-            return results.get(timeout=1.0)  # type: ignore[no-any-return]
+            report: tuple[str, Any] = results.get(timeout=1.0)
+            return report
         except queue.Empty:
             waited += 1.0
         dead = [w for w in workers if w.exitcode not in (None, 0)]

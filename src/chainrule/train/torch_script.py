@@ -160,7 +160,7 @@ def write_script(path: str | os.PathLike[str], net: Network, x: np.ndarray, y: n
     tmp = temporary_path(arrays)
     try:
         with tmp.open("wb") as fh:
-            np.savez(fh, x=x, y=y, **{f"p{i}": p for i, p in enumerate(params)})
+            np.savez(fh, x=x, y=y, **{f"p{i}": p for i, p in enumerate(params)})  # type: ignore[arg-type]
         os.replace(tmp, arrays)
     except BaseException:
         tmp.unlink(missing_ok=True)
