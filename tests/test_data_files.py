@@ -218,3 +218,19 @@ def test_parquet_without_pyarrow_names_the_extra(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     with pytest.raises(ChainruleError, match=r"tiny.parquet: reading Parquet needs pyarrow; .*chainrule\[parquet\]"):
         data.load(str(FIXTURES / "tiny.parquet"), np.random.default_rng(0), target="label")
+
+
+def test_train_dash_o_writes_the_network_to_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    xor = str(ROOT / "src" / "chainrule" / "examples" / "xor.toml")
+    result, _ = run_cli(["train", xor, "--epochs", "3", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    import tomllib
+
+    from chainrule.io import netfile
+
+    saved = netfile.from_dict(tomllib.loads(result.stdout))  # stdout is the network alone; the summary went to stderr
+    (tmp_path / "file.toml").write_text("")
+    run_cli(["train", xor, "--epochs", "3", "-q", "-o", str(tmp_path / "file.toml")])
+    assert saved.parameters() == netfile.load(tmp_path / "file.toml").parameters()
+    assert not (tmp_path / "-").exists() and "epoch" in result.stderr.lower()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from chainrule.errors import ChainruleError
 from chainrule.io import netfile, netnpz
@@ -153,3 +156,16 @@ def test_a_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(OSError):
         netfile.save(netfile.load(), path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["net.npz"]
+
+
+@settings(max_examples=60)
+@given(st.text(max_size=30), st.sampled_from([".toml", ".json", ".npz"]))
+@example("a\x7fb", ".toml")
+def test_any_title_survives_every_format(title: str, suffix: str) -> None:
+    """A title with DEL (U+007F) or any other character reads back as written (TOML refused DEL raw)."""
+    net = netfile.load()
+    net.title = title
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"net{suffix}"
+        netfile.save(net, path)
+        assert netfile.load(path).title == title

@@ -136,7 +136,7 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
 @click.option(
     "-o",
     "--output",
-    help="Save the trained network (TOML, JSON or .npz by extension; .npz for large ones); also when interrupted.",
+    help="Save the trained network (TOML, JSON or .npz by extension, - for TOML on stdout); also when interrupted.",
 )
 @click.option("--plot", help="Save the loss curves (and a 2-D decision boundary) as a PNG/SVG/PDF.")
 @click.option("--history", help="Write the per-epoch metrics as CSV, appended as training goes.")
@@ -287,7 +287,7 @@ def _run(prepared: Prepared, outputs: Outputs, opts: dict[str, Any]) -> int:
     if not opts["quiet"]:
         from rich.console import Console
 
-        Console(highlight=False).print(summary(result, trainer, before, first))
+        Console(highlight=False, stderr=outputs.to_stdout).print(summary(result, trainer, before, first))
     if result.stopped_by == "interrupted":
         return _interrupted(result, prepared, outputs)
     _save(result, prepared, outputs, checkpoint=outputs.checkpoint)
@@ -333,7 +333,9 @@ def _save(result: TrainResult, prepared: Prepared, outputs: Outputs, checkpoint:
     net = result.network
     if not prepared.from_file or prepared.scaler is not None:
         net.data = datasets.data_info(prepared.dataset, prepared.scaler)
-    if outputs.network:
+    if outputs.to_stdout:
+        click.echo(netfile.dumps_toml(netfile.to_dict(net)), nl=False)
+    elif outputs.network:
         _write(lambda: netfile.save(net, outputs.network), outputs.network)  # type: ignore[arg-type]
     if checkpoint:
         _write(lambda: save_checkpoint(prepared.trainer, checkpoint), checkpoint)
