@@ -73,11 +73,12 @@ STEPPER_CELLS: list[tuple[str, str]] = [
         "stepper = StepWidget(netfile.load())  # the built-in reference example\nstepper",
     ),
     ("markdown", "The widget is also driven from Python: the same state the buttons move."),
+    # Code as `ruff format` writes it (it formats notebooks too), so the stored notebook stays current.
     (
         "code",
-        "stepper.next()\nstepper.next()\nprint(stepper.index + 1, 'of', len(stepper.steps), '-', stepper.step['title'])",
+        'stepper.next()\nstepper.next()\nprint(stepper.index + 1, "of", len(stepper.steps), "-", stepper.step["title"])',
     ),
-    ("code", "stepper.edit('w5', 0.5)  # a new w5: the step is recorded again\nprint(stepper.record.values['dL/dw5'])"),
+    ("code", 'stepper.edit("w5", 0.5)  # a new w5: the step is recorded again\nprint(stepper.record.values["dL/dw5"])'),
 ]
 
 
