@@ -133,7 +133,8 @@ def assemble(
         )
     if matrix is not None and len(header) > 1:
         t = header.index(target)
-        x = np.delete(matrix, t, axis=1)
+        # The target first or last (MNIST's label): the inputs are a view, not a copy.
+        x = matrix[:, 1:] if t == 0 else matrix[:, :-1] if t == len(header) - 1 else np.delete(matrix, t, axis=1)
         return Dataset(x, header[:t] + header[t + 1 :], str(src), target, values=matrix[:, t : t + 1].copy())
     names: list[str] = []
     features: list[Array] = []

@@ -62,13 +62,14 @@ def _rows(src: str, text: str, sep: str) -> tuple[list[str], list[list[str]]]:
 
 def _numeric(text: str, sep: str) -> tuple[list[str], Array] | None:
     """Header and numbers of a file whose every cell is a finite number, parsed by NumPy; None when
-    any cell is not (the caller then reads it cell by cell to say which)."""
-    head, _, body = text.partition("\n")
-    if '"' in text or not body.strip():
+    any cell is not (a quoted one included: NumPy reads no quotes), and the caller then reads it
+    cell by cell to say which."""
+    end = text.find("\n")
+    if end < 0 or not text[end:].strip():
         return None
-    header = next(csv.reader([head.rstrip("\r")], delimiter=sep))
+    header = next(csv.reader([text[:end].rstrip("\r")], delimiter=sep))
     try:
-        values = np.loadtxt(io.StringIO(body), delimiter=sep, dtype=np.float64, ndmin=2, comments=None)
+        values = np.loadtxt(io.StringIO(text), delimiter=sep, dtype=np.float64, ndmin=2, comments=None, skiprows=1)
     except ValueError:
         return None
     if values.shape[1] != len(header) or not np.isfinite(values).all():
