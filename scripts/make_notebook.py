@@ -1,8 +1,11 @@
-"""Write examples/worked-example.ipynb: its code cells run here, their outputs stored as Jupyter would.
+"""Write the example notebooks: examples/worked-example.ipynb (its code cells run here, their
+outputs stored as Jupyter would) and examples/step-through.ipynb (the step-through widget, stored
+without outputs: a widget lives in a running kernel).
 
     .venv/bin/python scripts/make_notebook.py
 
-tests/test_notebook.py runs the same cells and checks the stored outputs are still what they give.
+tests/test_notebook.py runs the first one's cells and checks the stored outputs are still what they
+give; tests/test_widget.py executes the second in a kernel (nbclient + ipykernel).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples" / "worked-example.ipynb"
+STEPPER = NOTEBOOK.with_name("step-through.ipynb")
 
 CELLS: list[tuple[str, str]] = [
     ("markdown", "# chainrule in a notebook\n\nA network and a step display as rendered math and tables."),
@@ -56,6 +60,43 @@ def outputs(cells: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
     return result
 
 
+STEPPER_CELLS: list[tuple[str, str]] = [
+    (
+        "markdown",
+        "# Step through a backpropagation step\n\nNext and Back walk the worked example part by part: each "
+        "neuron's forward pass, the loss, every gradient's chain, the update. Open *Edit values* to change a "
+        "weight, an input or the learning rate: the step is worked again. Needs `pip install 'chainrule[notebook]'`.",
+    ),
+    (
+        "code",
+        "from chainrule.io import netfile\nfrom chainrule.views.widget import StepWidget\n\n"
+        "stepper = StepWidget(netfile.load())  # the built-in reference example\nstepper",
+    ),
+    ("markdown", "The widget is also driven from Python: the same state the buttons move."),
+    # Code as `ruff format` writes it (it formats notebooks too), so the stored notebook stays current.
+    (
+        "code",
+        'stepper.next()\nstepper.next()\nprint(stepper.index + 1, "of", len(stepper.steps), "-", stepper.step["title"])',
+    ),
+    ("code", 'stepper.edit("w5", 0.5)  # a new w5: the step is recorded again\nprint(stepper.record.values["dL/dw5"])'),
+]
+
+
+def stepper_notebook() -> dict[str, Any]:
+    """The widget notebook, without outputs."""
+    cells = [
+        {"cell_type": kind, "id": f"cell-{i}", "metadata": {}, "source": source.splitlines(keepends=True)}
+        | ({"execution_count": None, "outputs": []} if kind == "code" else {})
+        for i, (kind, source) in enumerate(STEPPER_CELLS)
+    ]
+    return {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
 def notebook() -> dict[str, Any]:
     cells = []
     count = 0
@@ -75,4 +116,5 @@ def notebook() -> dict[str, Any]:
 
 if __name__ == "__main__":
     NOTEBOOK.write_text(json.dumps(notebook(), indent=1, ensure_ascii=False) + "\n")
-    print(f"wrote {NOTEBOOK}")
+    STEPPER.write_text(json.dumps(stepper_notebook(), indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {NOTEBOOK} and {STEPPER}")

@@ -123,7 +123,7 @@ BAD = [
     ),
     (["--data", "{d}/bad.csv", "--target", "kind"], "row 3, column 'height': expected a number, got 'tall-ish'"),
     (["--data", "wine"], "the data has 13 input columns (alcohol, malic_acid"),
-    (["--data", "sprials"], "--data: expected a CSV file or one of xor, circle, gaussians, spirals, moons, iris"),
+    (["--data", "sprials"], "--data: expected a data file or one of xor, circle, gaussians, spirals, moons, iris"),
     (["--data", "{d}/d.csv", "--target", "kind", "--val", "1.5"], "--val: expected a fraction between 0 and 1"),
     (["--data", "xor", "--lr", "0"], "--lr: expected a finite learning rate > 0, got 0.0"),
     (["--data", "xor", "--lr", "inf"], "--lr: expected a finite learning rate > 0, got inf"),

@@ -37,7 +37,7 @@ def test_builtin_without_noise_follows_its_rule() -> None:
 
 
 def test_unknown_data_set_name() -> None:
-    with pytest.raises(ChainruleError, match="--data: expected a CSV file or one of xor"):
+    with pytest.raises(ChainruleError, match="--data: expected a data file or one of xor"):
         data.load("spirales", np.random.default_rng(0))
 
 

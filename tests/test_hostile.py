@@ -149,7 +149,7 @@ def test_unreadable_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     long = "a" * 5000 + ".toml"
     err = assert_one_line(["explain", long])
     assert "too long" in err and len(err) < 300  # the name is cut in the middle
-    assert "expected a CSV file, got a folder" in assert_one_line(["train", str(REFERENCE), "--data", str(tmp_path)])
+    assert "expected a data file, got a folder" in assert_one_line(["train", str(REFERENCE), "--data", str(tmp_path)])
     assert "is a directory" in assert_one_line(["explain", str(tmp_path)])  # click's own check, one line
 
     def refuse(path: object, mode: str = "r", *args: object, **kwargs: object) -> object:

@@ -20,8 +20,8 @@ output_option = click.option(
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Print text, or write it atomically to a file (never half a file)."""
-    if output is None:
+    """Print text, or write it atomically to a file (never half a file); `-` is standard output."""
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
     from chainrule.io.netfile import write_atomic
@@ -38,7 +38,7 @@ def show(renderable: Any, output: Path | None) -> None:
 
     from chainrule.views.text import plain_text
 
-    if output is not None:
+    if output is not None and str(output) != "-":
         write_output(plain_text(renderable), output)
         return
     console = Console(highlight=False)

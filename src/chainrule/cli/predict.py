@@ -1,7 +1,12 @@
-"""`chainrule predict`: a trained network's outputs for one example, or for every row of a CSV file."""
+"""`chainrule predict`: a trained network's outputs for one example, or for every row of a data file.
+
+The rows go out through the `csv` module, so a class named ``dark, red`` stays one cell.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -20,10 +25,17 @@ FilePath = click.Path(path_type=Path, dir_okay=False)
 @click.command()
 @click.argument("file", type=FilePath)
 @click.argument("inputs", nargs=-1, type=float)
-@click.option("--data", "csv_path", type=FilePath, help="Predict every row of this CSV file.")
-@click.option("-o", "--output", type=FilePath, help="Write the predictions (CSV with --data) to this file.")
+@click.option(
+    "--data",
+    "csv_path",
+    metavar="FILE",
+    help="Predict every row of this data file (CSV, TSV, Parquet, .npz, .npy, IDX; - for stdin).",
+)
+@click.option(
+    "-o", "--output", type=FilePath, help="Write the predictions (CSV with --data) to this file (- for stdout)."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def predict(file: Path, inputs: tuple[float, ...], csv_path: Path | None, output: Path | None, fmt: str) -> None:
+def predict(file: Path, inputs: tuple[float, ...], csv_path: str | None, output: Path | None, fmt: str) -> None:
     """The trained network's outputs for INPUTS (one example), or for every row of --data."""
     from chainrule.cli.common import write_output
 
@@ -43,10 +55,7 @@ def predict(file: Path, inputs: tuple[float, ...], csv_path: Path | None, output
     classes = predicted_classes(net, out)
     names = net.output_layer.neuron_names
     if csv_path is not None and fmt == "text":
-        rows = [",".join([*names, *(["class"] if classes else [])])]
-        for i, o in enumerate(out):
-            rows.append(",".join([*(repr(float(v)) for v in o), *([classes[i]] if classes else [])]))
-        write_output("\n".join(rows) + "\n", output)
+        write_output(csv_text(names, out, classes), output)
     elif fmt == "json":
         doc: dict[str, Any] = {"outputs": out.tolist() if csv_path else out[0].tolist()}
         if classes:
@@ -63,3 +72,13 @@ def predicted_classes(net: Network, out: np.ndarray) -> list[str]:
     if net.data is None or not net.data.classes:
         return []
     return [net.data.classes[int(i)] for i in net.loss.classes(out)]
+
+
+def csv_text(names: list[str], out: np.ndarray, classes: list[str]) -> str:
+    """The predictions as CSV: one column per output (shortest exact floats), then the class."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*names, *(["class"] if classes else [])])
+    for i, o in enumerate(out):
+        writer.writerow([*(repr(float(v)) for v in o), *([classes[i]] if classes else [])])
+    return buffer.getvalue()

@@ -18,7 +18,7 @@ import click
 import numpy as np
 
 from chainrule.cli.predict import predict
-from chainrule.cli.train_files import Outputs
+from chainrule.cli.train_files import Outputs, writable
 from chainrule.cli.train_report import metrics_text, progress_bar, sample, summary
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
@@ -61,7 +61,10 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     seed = net.training.seed if opts["seed"] is None else opts["seed"]
     data_rng, split_rng, train_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     if opts["data"]:
-        ds = datasets.load(opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"])
+        ds = datasets.load(
+            opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"], labels=opts["labels"]
+        )
+        ds = datasets.as_classes(ds, net.output_layer.units, forced=opts["classes"])
     else:
         ds = datasets.from_network(net)
     if ds.x.shape[1] != len(net.input_names):
@@ -95,10 +98,14 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
 @click.argument("file", type=FilePath)
 @click.option(
     "--data",
-    metavar="SET|FILE.csv",
-    help="Train on a CSV file, " + ", ".join(datasets.BUILTIN + datasets.REAL) + " (default: the file's [[examples]]).",
+    metavar="SET|FILE",
+    help="Train on a data file (CSV, TSV, .npz, .npy, Parquet, IDX; - for stdin) or "
+    + ", ".join(datasets.BUILTIN + datasets.REAL)
+    + " (default: the file's [[examples]]).",
 )
-@click.option("--target", metavar="COLUMN", help="The CSV column to learn.")
+@click.option("--target", metavar="COLUMN", help="The column (or .npz array) to learn.")
+@click.option("--labels", metavar="FILE", help="The IDX labels file (default: the images file's labels-idx1 twin).")
+@click.option("--classes", is_flag=True, help="Read a numeric target as class labels (see docs/train.md).")
 @click.option("--size", type=click.IntRange(4), default=200, show_default=True, help="Points in a built-in 2-D set.")
 @click.option("--noise", type=float, help="Noise (standard deviation) of a built-in 2-D set.")
 @click.option(
@@ -126,7 +133,11 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     type=click.Choice(["float64", "float32"]),
     help="Train in this precision (default: the file's training.dtype); float32 is faster on large networks.",
 )
-@click.option("-o", "--output", help="Save the trained network (TOML or JSON by extension); also when interrupted.")
+@click.option(
+    "-o",
+    "--output",
+    help="Save the trained network (TOML, JSON or .npz by extension, - for TOML on stdout); also when interrupted.",
+)
 @click.option("--plot", help="Save the loss curves (and a 2-D decision boundary) as a PNG/SVG/PDF.")
 @click.option("--history", help="Write the per-epoch metrics as CSV, appended as training goes.")
 @click.option("--checkpoint-every", type=click.IntRange(1), help="Also save the checkpoint every N epochs.")
@@ -134,6 +145,24 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     "--checkpoint", help="Save the run's state here at the end and when interrupted (default: beside -o, on Ctrl-C)."
 )
 @click.option("--resume", type=FilePath, help="Continue from this checkpoint (same command and data).")
+@click.option(
+    "--backend",
+    type=click.Choice(["chainrule", "torch"]),
+    default="chainrule",
+    show_default=True,
+    help="torch: run the same training on PyTorch (the torch extra); see docs/scale.md.",
+)
+@click.option(
+    "--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="--backend torch: where."
+)
+@click.option(
+    "--nproc",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="--backend torch: processes (DDP), same global batch.",
+)
+@click.option("--torch-script", help="Write a plain PyTorch training script for this network and settings, then exit.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def train(file: Path, **opts: Any) -> None:
     """Train the network in FILE: epochs of updates until a stopping rule fires.
@@ -148,6 +177,9 @@ def train(file: Path, **opts: Any) -> None:
     except KeyboardInterrupt:
         click.echo("chainrule: interrupted before training started; nothing saved", err=True)
         ctx.exit(EXIT_INTERRUPTED)
+    if opts["torch_script"]:
+        _torch_script(prepared.trainer, opts)
+        return
     with stop_on_interrupt(prepared.trainer):  # from here on Ctrl-C asks the run to stop, and saves wait
         code = _run(prepared, outputs, opts)
     if code:
@@ -157,6 +189,7 @@ def train(file: Path, **opts: Any) -> None:
 def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     """Everything before the first update, each failure one line: paths, options, data, resume."""
     outputs = Outputs.check(opts)
+    writable(opts["torch_script"], "--torch-script")
     if outputs.plot and importlib.util.find_spec("matplotlib") is None:  # say so before training, not after
         raise ChainruleError("--plot: needs matplotlib; install it with pip install 'chainrule[plot]'")
     net = netfile.load(file, require_examples=not opts["data"])
@@ -179,11 +212,34 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     trainer = prepared.trainer
     if opts["resume"]:
         load_checkpoint(trainer, opts["resume"])
+    if opts["torch_script"]:
+        return prepared, outputs  # nothing trains here
+    if opts["backend"] == "torch":
+        from chainrule.train.torch_backend import TorchEpochs
+
+        trainer.runner = TorchEpochs(trainer.optimizer, device=opts["device"], nproc=opts["nproc"])
+        trainer.runner.load(trainer)
+        return prepared, outputs
+    if opts["device"] != "cpu" or opts["nproc"] != 1:
+        raise ChainruleError("--device and --nproc: expected --backend torch (the built-in loop runs on one CPU)")
     if trainer.path_note:
         click.echo(f"chainrule: {trainer.path_note}; training on the NumPy path.", err=True)
     if trainer.runner is not None:
         _load_compiled(trainer, quiet=opts["quiet"])
     return prepared, outputs
+
+
+def _torch_script(trainer: Trainer, opts: dict[str, Any]) -> None:
+    """--torch-script FILE: the script and its arrays (parameters, prepared data); no training here."""
+    from chainrule.train.torch_script import write_script
+
+    path = writable(opts["torch_script"], "--torch-script")
+    assert path is not None
+    opt, config = trainer.optimizer, trainer.config
+    momentum = getattr(opt, "momentum", 0.0)
+    files = write_script(path, trainer.net, trainer.x, trainer.y, config.optimizer, momentum, config.weight_decay,
+                         trainer.epochs, trainer.size)  # fmt: skip
+    click.echo(f"chainrule: wrote {' and '.join(map(str, files))}; run: python {files[0]}", err=True)
 
 
 def _load_compiled(trainer: Trainer, quiet: bool) -> None:
@@ -231,7 +287,7 @@ def _run(prepared: Prepared, outputs: Outputs, opts: dict[str, Any]) -> int:
     if not opts["quiet"]:
         from rich.console import Console
 
-        Console(highlight=False).print(summary(result, trainer, before, first))
+        Console(highlight=False, stderr=outputs.to_stdout).print(summary(result, trainer, before, first))
     if result.stopped_by == "interrupted":
         return _interrupted(result, prepared, outputs)
     _save(result, prepared, outputs, checkpoint=outputs.checkpoint)
@@ -277,7 +333,9 @@ def _save(result: TrainResult, prepared: Prepared, outputs: Outputs, checkpoint:
     net = result.network
     if not prepared.from_file or prepared.scaler is not None:
         net.data = datasets.data_info(prepared.dataset, prepared.scaler)
-    if outputs.network:
+    if outputs.to_stdout:
+        click.echo(netfile.dumps_toml(netfile.to_dict(net)), nl=False)
+    elif outputs.network:
         _write(lambda: netfile.save(net, outputs.network), outputs.network)  # type: ignore[arg-type]
     if checkpoint:
         _write(lambda: save_checkpoint(prepared.trainer, checkpoint), checkpoint)

@@ -15,6 +15,8 @@ from typing import Any
 from chainrule.errors import ChainruleError
 from chainrule.train.checkpoint import beside
 
+STDOUT = "-"
+
 
 def writable(value: str | None, option: str) -> Path | None:
     """`value` as a path that a file can be written to, or one clear error naming the option."""
@@ -43,16 +45,21 @@ class Outputs:
     plot: Path | None
     every: int | None  # --checkpoint-every
 
+    @property
+    def to_stdout(self) -> bool:
+        """-o -: the trained network as TOML on standard output (and the summary on stderr)."""
+        return self.network is not None and str(self.network) == STDOUT
+
     @classmethod
     def check(cls, opts: dict[str, Any]) -> Outputs:
         out = cls(
-            network=writable(opts["output"], "-o"),
+            network=Path(STDOUT) if opts["output"] == STDOUT else writable(opts["output"], "-o"),
             checkpoint=writable(opts["checkpoint"], "--checkpoint"),
             history=writable(opts["history"], "--history"),
             plot=writable(opts["plot"], "--plot"),
             every=opts["checkpoint_every"],
         )
-        named = [(o, p) for o, p in (("-o", out.network), ("--checkpoint", out.checkpoint_file),
+        named = [(o, p) for o, p in (("-o", None if out.to_stdout else out.network), ("--checkpoint", out.checkpoint_file),
                                      ("--history", out.history), ("--plot", out.plot)) if p]  # fmt: skip
         seen: dict[str, str] = {}
         for option, path in named:
@@ -71,4 +78,4 @@ class Outputs:
         """Where a checkpoint goes: --checkpoint, or beside -o (never the working folder unasked)."""
         if self.checkpoint is not None:
             return self.checkpoint
-        return beside(self.network) if self.network is not None else None
+        return beside(self.network) if self.network is not None and not self.to_stdout else None

@@ -8,8 +8,6 @@ regression. Randomness comes from a numpy Generator passed in, never from global
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -21,7 +19,9 @@ import numpy as np
 from chainrule.engine import limits
 from chainrule.engine.functions import target_refusal
 from chainrule.engine.network import DataInfo, Network
-from chainrule.errors import ChainruleError, describe, one_line, shown_path
+from chainrule.errors import ChainruleError, describe, shown_path
+from chainrule.io import arrays, tables
+from chainrule.io.sources import STDIN, SUFFIXES, kind, read_bytes
 
 Array = np.ndarray
 BUILTIN = ("xor", "circle", "gaussians", "spirals", "moons")
@@ -127,114 +127,84 @@ def real(name: str) -> Dataset:
     return Dataset(np.asarray(bunch.data, dtype=np.float64), columns, name, "class", bunch.target, classes)
 
 
-# -- CSV ------------------------------------------------------------------------------------------
-
-
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+# -- tables: CSV, TSV, Parquet ---------------------------------------------------------------------
 
 
 def read_csv(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]]:
-    """The header and rows of a CSV file, every row as wide as the header.
-
-    A byte-order mark (which spreadsheet programs write) is not part of the first column's name.
-    """
-    src = shown_path(path)
-    text = limits.read_text(path, "a CSV file", encoding="utf-8-sig")
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
-    except csv.Error as exc:
-        raise ChainruleError(f"{src}: expected a CSV file ({exc})") from None
-    if len(rows) < 2:
-        raise ChainruleError(f"{src}: expected a header row and at least one row of data")
-    limits.EXAMPLES.check(len(rows) - 1, f"{src}: rows")
-    header = [h.strip() for h in rows[0]]
-    for i, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise ChainruleError(f"{src}: row {i}: expected {len(header)} values (as the header), got {len(row)}")
-    return header, [[c.strip() for c in row] for row in rows[1:]]
+    """The header and rows of a CSV file (see `tables.read_csv`)."""
+    return tables.read_csv(path)
 
 
-def _listed(names: Sequence[str], most: int = 12) -> str:
-    """Column names for a message: the first few, each on the same line."""
-    shown = [one_line(n) for n in names[:most]]
-    return ", ".join(shown) + (f", … ({len(names)} in all)" if len(names) > most else "")
-
-
-def _column(path: object, header: list[str], rows: list[list[str]], j: int) -> Array | list[str]:
-    """A column as numbers, or as category names when no cell of it is a number."""
-    cells = [row[j] for row in rows]
-    for i, cell in enumerate(cells):
-        if cell == "":
-            raise ChainruleError(
-                f"{shown_path(path)}: row {i + 2}, column {describe(header[j])}: expected a value, got an empty cell"
-            )
-    numbers = [_float(c) for c in cells]
-    if all(v is None for v in numbers):
-        return cells
-    for i, v in enumerate(numbers):
-        if v is None:
-            raise ChainruleError(
-                f"{shown_path(path)}: row {i + 2}, column {describe(header[j])}: expected a number, got {describe(cells[i])}"
-            )
-    return np.array(numbers, dtype=np.float64)
-
-
-def load_csv(path: str | os.PathLike[str], target: str | None) -> Dataset:
-    """A CSV file with a header row: the target column by name, the other columns the inputs.
+def assemble(
+    src: str, header: list[str], columns: list[tables.Column], target: str | None, matrix: Array | None = None
+) -> Dataset:
+    """A table of named columns as a data set: the target column by name, the others the inputs.
 
     A column with no numbers in it is a category, one-hot encoded as inputs named column=value.
-    """
-    header, rows = read_csv(path)
+    `matrix`: the same table as one array when all of it is numbers (one copy instead of many)."""
     if not target:
         raise ChainruleError(
-            f"{shown_path(path)}: expected --target naming the column to learn (one of {_listed(header)})"
+            f"{shown_path(src)}: expected --target naming the column to learn (one of {tables.listed(header)})"
         )
     if target not in header:
-        raise ChainruleError(f"{shown_path(path)}: --target {target!r}: expected one of the columns {_listed(header)}")
-    columns: list[str] = []
+        raise ChainruleError(
+            f"{shown_path(src)}: --target {target!r}: expected one of the columns {tables.listed(header)}"
+        )
+    if matrix is not None and len(header) > 1:
+        t = header.index(target)
+        # The target first or last (MNIST's label): the inputs are a view, not a copy.
+        x = matrix[:, 1:] if t == 0 else matrix[:, :-1] if t == len(header) - 1 else np.delete(matrix, t, axis=1)
+        return Dataset(x, header[:t] + header[t + 1 :], str(src), target, values=matrix[:, t : t + 1].copy())
+    names: list[str] = []
     features: list[Array] = []
     labels = values = None
     classes: list[str] = []
-    for j, name in enumerate(header):
-        col = _column(path, header, rows, j)
+    for name, col in zip(header, columns, strict=True):
         if name == target:
             if isinstance(col, list):
                 classes = sorted(set(col))
-                labels = np.array([classes.index(c) for c in col], dtype=np.int64)
+                index = {c: i for i, c in enumerate(classes)}
+                labels = np.array([index[c] for c in col], dtype=np.int64)
             else:
-                values = col[:, None]
+                values = np.asarray(col, dtype=np.float64)[:, None]
         elif isinstance(col, list):
             for category in sorted(set(col)):
-                columns.append(f"{name}={category}")
+                names.append(f"{name}={category}")
                 features.append(np.array([c == category for c in col], dtype=np.float64))
         else:
-            columns.append(name)
+            names.append(name)
             features.append(col)
     if not features:
-        raise ChainruleError(f"{shown_path(path)}: expected at least one input column besides the target {target!r}")
-    return Dataset(np.column_stack(features), columns, str(path), target, labels, classes, values)
+        raise ChainruleError(f"{shown_path(src)}: expected at least one input column besides the target {target!r}")
+    return Dataset(np.column_stack(features), names, str(src), target, labels, classes, values)
+
+
+def load_csv(path: str | os.PathLike[str], target: str | None) -> Dataset:
+    """A CSV (or TSV, or stdin) file with a header row; see `assemble`."""
+    header, columns, matrix = tables.read_table(path)
+    return assemble(str(path), header, columns, target, matrix)
 
 
 def encode_inputs(path: str | os.PathLike[str], columns: Sequence[str]) -> Array:
-    """Read a CSV's inputs for a trained network whose inputs are `columns` (column or column=value)."""
-    header, rows = read_csv(path)
-    out = np.empty((len(rows), len(columns)))
+    """Read a data file's inputs for a trained network whose inputs are `columns` (column or
+    column=value): a table's columns by name (CSV, TSV, Parquet), or an array file's inputs."""
+    spec = str(path)
+    data = read_bytes(spec, "a data file")
+    found = kind(spec, data)
+    if found in arrays.ARRAY_KINDS:
+        return arrays.inputs_only(spec, data, len(columns))
+    header, cols = arrays.read_parquet(spec, data) if found == "parquet" else tables.read_columns(spec, data)
+    out = np.empty((len(cols[0]) if cols else 0, len(columns)))
     for k, name in enumerate(columns):
         base, _, category = name.partition("=") if name not in header else (name, "", "")
         if base not in header:
             raise ChainruleError(f"{shown_path(path)}: expected a column {base!r} (the network was trained on it)")
-        j = header.index(base)
+        col = cols[header.index(base)]
         if category:
-            out[:, k] = [row[j] == category for row in rows]
+            out[:, k] = [c == category for c in col] if isinstance(col, list) else False
+        elif isinstance(col, list):
+            raise ChainruleError(f"{shown_path(path)}: column {base!r}: expected numbers, got {describe(col[0])}")
         else:
-            col = _column(path, header, rows, j)
-            if isinstance(col, list):
-                raise ChainruleError(f"{shown_path(path)}: column {base!r}: expected numbers, got {describe(col[0])}")
             out[:, k] = col
     return out
 
@@ -248,17 +218,47 @@ def from_network(net: Network) -> Dataset:
 
 
 def load(
-    spec: str, rng: np.random.Generator, *, target: str | None = None, size: int = 200, noise: float | None = None
+    spec: str,
+    rng: np.random.Generator,
+    *,
+    target: str | None = None,
+    size: int = 200,
+    noise: float | None = None,
+    labels: str | None = None,
 ) -> Dataset:
-    """--data: a built-in set's name, a scikit-learn set's name, or a CSV file."""
+    """--data: a built-in set's name, a scikit-learn set's name, or a data file (`-`: stdin).
+
+    Files: CSV, TSV, Parquet (columns by name), .npz/.npy (named arrays) and MNIST's IDX
+    (`labels`: the labels file; by default the images file's name with images-idx3 → labels-idx1)."""
     if spec in BUILTIN:
         return builtin(spec, rng, size, noise)
     if spec in REAL:
         return real(spec)
-    if Path(spec).suffix.lower() == ".csv" or os.path.lexists(spec):
-        return load_csv(spec, target)
+    if spec == STDIN or Path(spec).suffix.lower() in SUFFIXES or os.path.lexists(spec):
+        return _load_file(spec, target, labels)
     names = ", ".join(BUILTIN + REAL)
-    raise ChainruleError(f"--data: expected a CSV file or one of {names}, got {describe(shown_path(spec))}")
+    raise ChainruleError(f"--data: expected a data file or one of {names}, got {describe(shown_path(spec))}")
+
+
+def _load_file(spec: str, target: str | None, labels: str | None) -> Dataset:
+    data = read_bytes(spec, "a data file")
+    found = kind(spec, data)
+    if found == "parquet":
+        header, columns = arrays.read_parquet(spec, data)
+        return assemble(spec, header, columns, target)
+    if found in arrays.ARRAY_KINDS:
+        x, y = arrays.read_arrays(spec, data, target, labels)
+        return _from_arrays(spec, x, y, target)
+    header, columns, matrix = tables.read_table(spec, data)
+    return assemble(spec, header, columns, target, matrix)
+
+
+def _from_arrays(src: str, x: Array, y: Array, target: str | None) -> Dataset:
+    """Inputs and targets read from arrays: whole-number 1-D targets are class indices (by the rule
+    of `as_classes`, decided there), others numbers."""
+    columns = [f"x{i + 1}" for i in range(x.shape[1])]
+    values = y.astype(np.float64).reshape(len(y), -1)
+    return Dataset(x.astype(np.float64, copy=False), columns, src, target or "y", values=values)
 
 
 def targets_for(net: Network, data: Dataset) -> Array:
@@ -285,6 +285,29 @@ def targets_for(net: Network, data: Dataset) -> Array:
         + (" (or 1 for two classes)" if k == 2 else "")
         + f", got {outputs}"
     )
+
+
+def as_classes(data: Dataset, outputs: int, forced: bool = False) -> Dataset:
+    """A numeric target read as class labels: always with --classes (`forced`); without it, when
+    it is one column of whole numbers 0 … k−1 and the network has k ≥ 2 outputs (the only way one
+    column can feed k outputs). The class names are the numbers as written ("0" … "9")."""
+    v = data.values
+    if data.labels is not None or v is None or v.shape[1] != 1:
+        if forced and data.labels is None:
+            raise ChainruleError(f"{shown_path(data.source)}: --classes: expected one target column")
+        return data
+    column = v[:, 0]
+    whole = bool(np.all(column == np.round(column)))
+    if not forced and not (outputs >= 2 and whole and column.min() >= 0 and column.max() < outputs):
+        return data
+    if forced and not whole:
+        bad = float(column[column != np.round(column)][0])
+        raise ChainruleError(f"{shown_path(data.source)}: --classes: expected whole numbers as labels, got {bad!r}")
+    found = np.unique(column)
+    span = np.arange(outputs) if not forced and outputs >= 2 else found
+    names = [str(int(c)) for c in np.union1d(span, found)]
+    index = np.searchsorted(np.array([int(n) for n in names], dtype=np.float64), column).astype(np.int64)
+    return replace(data, labels=index, classes=names, values=None)
 
 
 def split(data: Dataset, fraction: float, rng: np.random.Generator) -> tuple[Dataset, Dataset | None]:

@@ -22,9 +22,9 @@ from chainrule.engine import limits
 from chainrule.engine.functions import LOSSES, Loss, known, pairing_refusal, target_refusal
 from chainrule.engine.network import Layer, Network
 from chainrule.errors import NetfileError, Shown, shown_path
-from chainrule.io import netparts
+from chainrule.io import netnpz, netparts, netwrite
 from chainrule.io.netparts import MISSING, Reader
-from chainrule.io.netwrite import dumps_toml, save, to_dict, write_atomic  # noqa: F401  (the file API, in one place)
+from chainrule.io.netwrite import dumps_toml, to_dict, write_atomic  # noqa: F401  (the file API, in one place)
 
 TOP_KEYS = ("title", "inputs", "loss", "layers", "examples", "training", "data")
 REFERENCE = "forward-backprop.toml"
@@ -102,7 +102,7 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load(path: str | os.PathLike[str] | None = None, *, require_examples: bool = True) -> Network:
-    """Load and validate a network file; None loads the built-in reference example."""
+    """Load and validate a network file (TOML, JSON or .npz); None loads the built-in reference example."""
     if path is None:
         path = example_path()
         source = f"examples/{REFERENCE}"
@@ -110,7 +110,44 @@ def load(path: str | os.PathLike[str] | None = None, *, require_examples: bool =
         resolved = resolve_example(path)
         source = str(path) if resolved is path else f"examples/{Path(resolved).name}"
         path = resolved
+    if netnpz.is_npz(path):
+        return _from_npz(path, require_examples)
     return from_dict(read_document(path), source=source, require_examples=require_examples)
+
+
+def save(net: Network, path: str | os.PathLike[str]) -> None:
+    """Save a network atomically: .npz (binary, for large networks), JSON, or TOML (the default)."""
+    if str(path).lower().endswith(".npz"):
+        netnpz.save_npz(net, path)
+    else:
+        netwrite.save(net, path)
+
+
+def _from_npz(path: str | os.PathLike[str], require_examples: bool) -> Network:
+    """An .npz network: its document validated as a TOML file's, then its arrays put in place."""
+    src = shown_path(path)
+    doc, arrays = netnpz.read_npz(path)
+    for i, entry in enumerate(doc.get("layers") or []):
+        if isinstance(entry, dict) and "weights" in entry:
+            raise NetfileError(
+                src, f"layers[{i}].weights", f"no weights in {netnpz.DOCUMENT} (they are the array layers.{i}.weights)"
+            )
+    net = from_dict(doc, source=str(path), require_examples=False)
+    fan_in = len(net.input_names)
+    for i, layer in enumerate(net.layers):
+        weight = netnpz.array(src, arrays, f"layers.{i}.weights", (layer.units, fan_in))
+        layer.weight = weight.astype(layer.weight.dtype)
+        fan_in = layer.units
+    if "examples.x" in arrays:
+        count = arrays["examples.x"].shape[0] if arrays["examples.x"].ndim else 0
+        limits.EXAMPLES.check(count, f"{src}: examples.x")
+        dtype = net.layers[0].weight.dtype
+        net.x = netnpz.array(src, arrays, "examples.x", (count, len(net.input_names))).astype(dtype)
+        net.y = netnpz.array(src, arrays, "examples.y", (count, net.output_layer.units)).astype(dtype)
+        _refuse_impossible(Reader(src), net.loss, net.layers, net.y)
+    elif require_examples:
+        raise NetfileError(src, "examples.x", "the examples (arrays examples.x and examples.y)", MISSING)
+    return net
 
 
 def _input_names(r: Reader, data: Mapping[str, Any]) -> list[str]:

@@ -71,7 +71,8 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, float):
         return repr(v)  # shortest text that reads back as the same float
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        # JSON's escapes are TOML's, and JSON escapes U+0000–U+001F; TOML also forbids DEL raw.
+        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise TypeError(f"cannot write {type(v).__name__} to TOML")

@@ -1,0 +1,116 @@
+"""Binary network files (.npz): the same document as TOML/JSON, with the large arrays kept binary.
+
+A 784-1024-1024-10 network is 41 MB of TOML that takes seconds to read; as .npz it is the arrays'
+own bytes. The file holds ``network.json`` (the document of `netwrite.to_dict`, without weights
+and examples), ``layers.<i>.weights`` for every layer, and ``examples.x``/``examples.y`` when the
+network has examples. Reading runs no code (`np.load(allow_pickle=False)`); every size is checked
+against `engine.limits` from the archive's directory before an array is read, and the document
+goes through the same validation as a TOML file (`netfile.from_dict`), so one schema holds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import limits
+from chainrule.engine.network import Network
+from chainrule.errors import NetfileError, Shown, shown_path
+from chainrule.io.netwrite import temporary_path, to_dict
+
+DOCUMENT = "network.json"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def is_npz(path: str | os.PathLike[str]) -> bool:
+    """By suffix; or, for a file without one, by the zip signature at its start."""
+    if str(path).lower().endswith(".npz"):
+        return True
+    if Path(path).suffix:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == ZIP_MAGIC
+    except (OSError, ValueError):
+        return False
+
+
+def save_npz(net: Network, path: str | os.PathLike[str]) -> None:
+    """Write the network as .npz through a temporary file and a rename (never half a file)."""
+    doc = to_dict(net, include_examples=False)
+    arrays: dict[str, np.ndarray] = {}
+    for i, (entry, layer) in enumerate(zip(doc["layers"], net.layers, strict=True)):
+        del entry["weights"]
+        arrays[f"layers.{i}.weights"] = np.ascontiguousarray(layer.weight)
+    if net.x.shape[0]:
+        arrays["examples.x"], arrays["examples.y"] = net.x, net.y
+    arrays[DOCUMENT] = np.array(json.dumps(doc, ensure_ascii=False))
+    tmp = temporary_path(path)
+    try:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(the document, the arrays by name), every size within the limits, no code run."""
+    src = shown_path(path)
+    data = _bytes(path, src)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise NetfileError(src, "", "an .npz network file (a zip of arrays)", Shown(str(exc))) from None
+    if unpacked > limits.BYTES.value():
+        raise NetfileError(src, "", f"arrays of {limits.BYTES.exceeded(unpacked)} once unpacked", Shown("more"))
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            if DOCUMENT not in archive.files:
+                raise NetfileError(src, DOCUMENT, "the network document (an .npz written by chainrule)", Shown("none"))
+            arrays = {name: archive[name] for name in archive.files}
+        doc = json.loads(str(arrays.pop(DOCUMENT)))
+    except (ValueError, OSError) as exc:  # an object array (only pickle reads those), bad JSON, a damaged member
+        raise NetfileError(src, "", "arrays of numbers and a JSON document", Shown(str(exc)[:80])) from None
+    problem = limits.document_problem(doc)
+    if problem is not None:
+        raise NetfileError(src, problem[0], problem[1])
+    if not isinstance(doc, dict):
+        raise NetfileError(src, DOCUMENT, "a table (object) at the top level", Shown(type(doc).__name__))
+    return doc, arrays
+
+
+def _bytes(path: str | os.PathLike[str], src: str) -> bytes:
+    most = limits.BYTES.value()
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > most:
+                raise NetfileError(
+                    src, "", f"a network file of {limits.BYTES.exceeded(size)}", Shown(f"{size:,} bytes")
+                )
+            return fh.read(most + 1)
+    except OSError as exc:
+        raise NetfileError(src, "", "an .npz network file", Shown(limits.unreadable(exc))) from None
+
+
+def array(src: str, arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The array `name`, checked: this shape, finite numbers."""
+    if name not in arrays:
+        raise NetfileError(src, name, f"an array of shape {shape}", Shown("none"))
+    value = arrays[name]
+    if value.shape != shape or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+        raise NetfileError(src, name, f"numbers of shape {shape}", Shown(f"{value.dtype} of shape {value.shape}"))
+    if not np.isfinite(value).all():
+        raise NetfileError(src, name, "finite numbers", Shown("a NaN or an infinity"))
+    return value

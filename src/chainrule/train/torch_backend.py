@@ -1,0 +1,272 @@
+"""`--backend torch`: the same run on PyTorch, in one process or N (DistributedDataParallel).
+
+`TorchEpochs` is an `EpochRunner`: the trainer keeps the data, the example order, the learning
+rates, the stopping rules, the history and the checkpoints; each epoch runs on PyTorch and its
+parameters come back into the network, which the engine then evaluates, so the records and the
+saved file are the engine's. In float64 the parameters are the engine's to rounding (the tests:
+1e-10 after several epochs).
+
+With N processes (gloo on CPU, NCCL on GPU) every update's global batch of k examples is cut into
+N contiguous shares; each process sums its share's losses × N/k (× N/1 for reduction "sum"), and
+DDP's average of the gradients is then exactly the single process's gradient of the whole batch.
+Process 0 sends the parameters and optimizer state back after each epoch.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.train.config import non_finite_parameter
+from chainrule.train.optim import Optimizer
+from chainrule.train.records import EpochRecord, evaluate
+from chainrule.train.runner import TrainingRun
+
+Array = np.ndarray
+MAX_ORDER_BYTES = 64 * 2**20  # the example orders handed to worker processes at once
+WAIT_SECONDS = 600.0  # the longest a worker may take over one epoch before the run gives up
+
+
+@dataclass
+class Plan:
+    """Everything one process needs (picklable): the network, the data, the epochs' orders and rates."""
+
+    spec: Any  # torch_model.Spec
+    x: Array
+    y: Array
+    size: int
+    mean: bool
+    optimizer: str
+    momentum: float
+    weight_decay: float
+    state: dict[str, list[Array]]
+    steps: int
+    device: str
+    orders: Array = field(default_factory=lambda: np.empty((0, 0), np.int64))
+    lrs: Array = field(default_factory=lambda: np.empty(0))
+
+
+class Session:
+    """The model, optimizer and data on one device; `epoch` runs one epoch of updates."""
+
+    def __init__(self, plan: Plan, rank: int = 0, world: int = 1) -> None:
+        import torch
+
+        from chainrule.train import torch_model
+
+        self.plan, self.rank, self.world, self.torch = plan, rank, world, torch
+        dtype = torch.float64 if plan.x.dtype == np.float64 else torch.float32
+        device = torch.device(f"cuda:{rank}" if plan.device == "cuda" else plan.device)
+        self.model = torch_model.TorchNetwork(plan.spec, dtype, device)
+        self.trained: Any = self.model
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.trained = DistributedDataParallel(self.model)
+        self.params = list(self.model.weights)
+        self.opt = torch_model.make_optimizer(plan.optimizer, self.params, 1.0, plan.momentum)
+        self.names = torch_model.STATE_NAMES.get(plan.optimizer, {})
+        self._load_state(plan.state, plan.steps)
+        self.x = torch.from_numpy(np.ascontiguousarray(plan.x)).to(device)
+        self.y = torch.from_numpy(np.ascontiguousarray(plan.y)).to(device)
+        self.example_losses = torch_model.example_losses
+
+    def _load_state(self, state: dict[str, list[Array]], steps: int) -> None:
+        if not steps or not self.names:
+            return
+        torch = self.torch
+        for i, p in enumerate(self.params):
+            entry: dict[str, Any] = {"step": torch.tensor(float(steps))}
+            for ours, theirs in self.names.items():
+                entry[theirs] = torch.tensor(state[ours][i], dtype=p.dtype, device=p.device)
+            self.opt.state[p] = entry
+
+    def epoch(self, order: Array, lr: float) -> None:
+        """One epoch: updates of `size` examples in `order`; this process's share of each."""
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        n, size, world, rank = len(order), self.plan.size, self.world, self.rank
+        index = self.torch.from_numpy(np.ascontiguousarray(order)).to(self.x.device)
+        for start in range(0, n, size):
+            k = min(size, n - start)
+            mine = index[start + rank * k // world : start + (rank + 1) * k // world]
+            scale = (1.0 / k if self.plan.mean else 1.0) * world
+            self.opt.zero_grad(set_to_none=False)
+            out = self.trained(self.x[mine])
+            loss = self.example_losses(self.plan.spec.loss, out, self.y[mine]).sum() * scale
+            loss.backward()
+            self.model.masked_gradients(self.plan.weight_decay)
+            self.opt.step()
+
+    def snapshot(self) -> tuple[list[Array], dict[str, list[Array]]]:
+        """The parameters and the optimizer state, as NumPy arrays."""
+        params = [p.detach().cpu().numpy().copy() for p in self.params]
+        state: dict[str, list[Array]] = {ours: [] for ours in self.names}
+        for p in self.params:
+            for ours, theirs in self.names.items():
+                held = self.opt.state.get(p, {}).get(theirs)
+                state[ours].append(np.zeros(p.shape) if held is None else held.detach().cpu().numpy().copy())
+        return params, state
+
+
+def _worker(rank: int, world: int, plan: Plan, rendezvous: str, results: Any) -> None:
+    """One of N processes: join the group, run the epochs, process 0 reports each one."""
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    backend = "nccl" if plan.device == "cuda" else "gloo"
+    try:
+        dist.init_process_group(backend, init_method=f"file://{rendezvous}", rank=rank, world_size=world)
+        session = Session(plan, rank, world)
+        for order, lr in zip(plan.orders, plan.lrs, strict=True):
+            session.epoch(order, float(lr))
+            if rank == 0:
+                results.put(("epoch", session.snapshot()))
+        dist.destroy_process_group()
+    except Exception as exc:  # reported as one line by the parent
+        results.put(("error", f"process {rank}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+        raise SystemExit(1) from None
+
+
+class TorchEpochs:
+    """Whole epochs on PyTorch, in this process (`nproc` 1) or in `nproc` processes with DDP."""
+
+    name = "torch"
+
+    def __init__(self, optimizer: Optimizer, *, device: str = "cpu", nproc: int = 1) -> None:
+        if nproc < 1:
+            raise ChainruleError(f"--nproc: expected a whole number ≥ 1, got {nproc}")
+        self.optimizer, self.device, self.nproc = optimizer, device, nproc
+        self.session: Session | None = None
+        self.momentum = getattr(optimizer, "momentum", 0.0)
+
+    def load(self, run: TrainingRun) -> None:
+        """Import PyTorch (the `torch` extra) and check the device and the network (one line if not)."""
+        try:
+            import torch
+        except ImportError:
+            raise ChainruleError(
+                "--backend torch: needs PyTorch; install it with pip install 'chainrule[torch]'"
+            ) from None
+        if self.device == "cuda" and torch.cuda.device_count() < self.nproc:
+            found = torch.cuda.device_count()
+            raise ChainruleError(f"--device cuda: expected {self.nproc} CUDA device(s), found {found}")
+        from chainrule.train.torch_model import spec_of
+
+        spec_of(run.net)  # refuses a network PyTorch cannot run here, before training starts
+
+    def begin(self, run: TrainingRun) -> None:
+        self.session = None  # rebuilt from the network's parameters as they are now
+
+    def _plan(self, run: TrainingRun) -> Plan:
+        from chainrule.train.torch_model import spec_of
+
+        opt = self.optimizer
+        return Plan(spec_of(run.net), run.x, run.y, run.size, run.net.training.reduction == "mean", opt.name,
+                    self.momentum, opt.weight_decay, opt.state, opt.steps, self.device)  # fmt: skip
+
+    def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
+        start, per_epoch = time.perf_counter(), -(-len(run.x) // run.size)
+        if self.nproc == 1:  # one epoch a call: Ctrl-C (checked between calls) stops within an epoch
+            lrs = run.learning_rates(1)
+            if self.session is None:
+                self.session = Session(self._plan(run))
+            session = self.session
+            session.epoch(run.next_order(), float(lrs[0]))
+            return self._records(run, [session.snapshot()], lrs, per_epoch, start)
+        count = max(1, min(limit, MAX_ORDER_BYTES // (8 * len(run.x))))
+        lrs = run.learning_rates(count)
+        plan = self._plan(run)
+        plan.orders = np.stack([run.next_order().copy() for _ in range(count)])
+        plan.lrs = lrs
+        return self._records(run, _spawned(plan, self.nproc), lrs, per_epoch, start)
+
+    def _records(self, run: TrainingRun, results: Any, lrs: Array, per_epoch: int, start: float) -> list[EpochRecord]:
+        """Each epoch's parameters into the network, evaluated by the engine; stop at the first
+        non-finite one, leaving the parameters of the epoch before it."""
+        records: list[EpochRecord] = []
+        params = self.optimizer.params
+        for lr, (values, state) in zip(lrs, results, strict=False):
+            before = [p.copy() for p in params]
+            for p, v in zip(params, values, strict=True):
+                p[...] = v
+            loss, acc = evaluate(run.net, run.x, run.y)
+            val_loss = val_acc = None
+            if run.x_val is not None and run.y_val is not None:
+                val_loss, val_acc = evaluate(run.net, run.x_val, run.y_val)
+            updates = run.updates + per_epoch
+            elapsed = run.elapsed + time.perf_counter() - start
+            record = EpochRecord(run.epoch + 1, loss, val_loss, acc, val_acc, float(lr), updates, elapsed)
+            records.append(record)
+            bad = f"the loss became {loss}" if not record.finite() else None
+            name = non_finite_parameter(run.net) if bad is None else None
+            if bad or name:
+                run.divergence = bad or f"parameter {name} became {run.net.parameters()[name or '']}"
+                for p, v in zip(params, before, strict=True):
+                    p[...] = v
+                self.session = None
+                break
+            self._keep_state(state, per_epoch)
+            run.epoch, run.updates = run.epoch + 1, updates
+            if run.until_loss is not None and loss <= run.until_loss:
+                break
+        if self.nproc > 1 or len(records) < len(lrs):
+            self.session = None  # the next call starts from the network's parameters
+        return records
+
+    def _keep_state(self, state: dict[str, list[Array]], per_epoch: int) -> None:
+        """The optimizer state into the trainer's optimizer, so that a checkpoint holds it."""
+        for key, arrays in state.items():
+            for mine, theirs in zip(self.optimizer.state[key], arrays, strict=True):
+                mine[...] = theirs
+        self.optimizer.steps += per_epoch
+
+
+def _spawned(plan: Plan, world: int) -> Any:
+    """Run the plan in `world` processes; yield process 0's (parameters, state) epoch by epoch."""
+    import torch.multiprocessing as mp
+
+    context = mp.get_context("spawn")
+    results = context.Queue()
+    with tempfile.TemporaryDirectory(prefix="chainrule-ddp-") as folder:
+        rendezvous = os.path.join(folder, "rendezvous")
+        workers = [context.Process(target=_worker, args=(r, world, plan, rendezvous, results)) for r in range(world)]
+        for w in workers:
+            w.start()
+        done = False
+        try:
+            for _ in range(len(plan.lrs)):
+                kind, payload = _next(results, workers)
+                if kind == "error":
+                    raise ChainruleError(f"--backend torch --nproc {world}: {payload}")
+                yield payload
+            done = True
+        finally:
+            for w in workers:  # stopped early (a stopping rule, an error): the rest of the work is not wanted
+                w.join(timeout=30 if done else 0)
+                if w.is_alive():
+                    w.kill()
+                    w.join()
+
+
+def _next(results: Any, workers: list[Any]) -> tuple[str, Any]:
+    """The next report from process 0; one line if a process died without one."""
+    waited = 0.0
+    while True:
+        try:
+            report: tuple[str, Any] = results.get(timeout=1.0)
+            return report
+        except queue.Empty:
+            waited += 1.0
+        dead = [w for w in workers if w.exitcode not in (None, 0)]
+        if dead or waited > WAIT_SECONDS:
+            what = f"a process stopped (exit status {dead[0].exitcode})" if dead else "no epoch finished in time"
+            raise ChainruleError(f"--backend torch: {what}")

@@ -1,0 +1,169 @@
+"""A plain PyTorch training script for a network and its training settings (`--torch-script FILE`).
+
+For those who continue on their own: the script needs only NumPy and PyTorch. FILE.py holds the
+architecture and the settings as Python; FILE.npz beside it holds the starting parameters (p0,
+p1, … in the order weight, bias, α per layer) and the training data exactly as chainrule trains
+on it (standardised inputs, one-hot or 0/1 targets). The script trains, prints each epoch's mean
+loss, and saves the parameters to FILE.pt (a state_dict; torch.load(weights_only=True) reads it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.engine.network import Network
+from chainrule.io.netwrite import temporary_path, write_atomic
+from chainrule.train.optim import network_parameters
+
+TEMPLATE = '''"""Train {title} with plain PyTorch (written by `chainrule train --torch-script`).
+
+    python {script} [--epochs N] [--no-shuffle] [--device cuda]
+
+The starting parameters and the training data are in {arrays}; the result goes to {result}.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+# Each layer: (activation, its fixed alpha, bias: "shared" | "neuron" | "none", learnable alpha)
+LAYERS = {layers!r}
+LOSS = {loss!r}
+LEARNING_RATE = {lr!r}
+BATCH = {batch!r}  # examples per update
+MEAN = {mean!r}  # reduction: the batch's mean loss (True) or its sum (False)
+EPOCHS = {epochs!r}
+OPTIMIZER = {optimizer!r}
+MOMENTUM = {momentum!r}
+WEIGHT_DECAY = {weight_decay!r}
+SEED = {seed!r}
+DTYPE = torch.{dtype}
+
+
+def activate(name, z, alpha):
+    functions = {{
+        "identity": lambda: z,
+        "binary_step": lambda: (z >= 0).to(z.dtype) + 0.0 * z,
+        "sigmoid": lambda: torch.sigmoid(z),
+        "tanh": lambda: torch.tanh(z),
+        "relu": lambda: F.relu(z),
+        "selu": lambda: F.selu(z),
+        "leaky_relu": lambda: F.leaky_relu(z, float(alpha)),
+        "prelu": lambda: torch.where(z > 0, z, alpha * z),
+        "elu": lambda: F.elu(z, float(alpha)),
+        "softmax": lambda: F.softmax(z, dim=-1),
+        "swish": lambda: F.silu(z),
+        "gelu": lambda: F.gelu(z),
+        "softplus": lambda: F.softplus(z, threshold=1000.0),
+    }}
+    return functions[name]()
+
+
+def example_losses(a, y):
+    if LOSS in ("half_squared_error", "squared_error"):
+        return (0.5 if LOSS == "half_squared_error" else 1.0) * ((y - a) ** 2).sum(-1)
+    if LOSS == "mse":
+        return ((y - a) ** 2).mean(-1)
+    if LOSS == "binary_cross_entropy":
+        return -(y * torch.log(a) + (1 - y) * torch.log(1 - a)).sum(-1)
+    if LOSS == "cross_entropy":
+        return -(y * torch.log(a)).sum(-1)
+    if a.shape[-1] == 1:  # hinge
+        return torch.clamp(1 - y[:, 0] * a[:, 0], min=0)
+    correct = a.gather(1, y.argmax(-1)[:, None])
+    return torch.clamp(a - correct + 1, min=0).sum(-1) - 1.0
+
+
+class Network(nn.Module):
+    def __init__(self, arrays):
+        super().__init__()
+        self.params = nn.ParameterList(nn.Parameter(torch.tensor(a, dtype=DTYPE)) for a in arrays)
+
+    def forward(self, a):
+        i = 0
+        for activation, alpha, bias, learnable in LAYERS:
+            a_next = a @ self.params[i].T
+            i += 1
+            if bias != "none":
+                a_next = a_next + self.params[i]
+                i += 1
+            if learnable:
+                alpha = self.params[i]
+                i += 1
+            a = activate(activation, a_next, alpha)
+        return a
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--no-shuffle", action="store_true")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    torch.manual_seed(SEED)
+    saved = np.load(HERE / {arrays!r}, allow_pickle=False)
+    count = sum(1 for k in saved.files if k.startswith("p"))
+    model = Network([saved[f"p{{i}}"] for i in range(count)]).to(args.device)
+    x = torch.tensor(saved["x"], dtype=DTYPE, device=args.device)
+    y = torch.tensor(saved["y"], dtype=DTYPE, device=args.device)
+    params = list(model.parameters())
+    if OPTIMIZER == "adam":
+        opt = torch.optim.Adam(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    elif OPTIMIZER == "rmsprop":
+        opt = torch.optim.RMSprop(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    else:
+        momentum = MOMENTUM if OPTIMIZER in ("momentum", "nesterov") else 0.0
+        opt = torch.optim.SGD(params, lr=LEARNING_RATE, momentum=momentum, nesterov=OPTIMIZER == "nesterov",
+                              weight_decay=WEIGHT_DECAY)
+    n = len(x)
+    for epoch in range(1, args.epochs + 1):
+        order = torch.arange(n) if args.no_shuffle else torch.randperm(n)
+        for start in range(0, n, BATCH):
+            idx = order[start : start + BATCH].to(args.device)
+            opt.zero_grad()
+            loss = example_losses(model(x[idx]), y[idx]).sum()
+            (loss / len(idx) if MEAN else loss).backward()
+            opt.step()
+        with torch.no_grad():
+            print(f"epoch {{epoch}}: loss {{example_losses(model(x), y).mean().item():.6g}}")
+    torch.save(model.state_dict(), HERE / {result!r})
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def write_script(path: str | os.PathLike[str], net: Network, x: np.ndarray, y: np.ndarray, optimizer: str,
+                 momentum: float, weight_decay: float, epochs: int, size: int) -> list[Path]:  # fmt: skip
+    """Write FILE (the script) and FILE's .npz (parameters and data), each atomically; their paths."""
+    script = Path(path)
+    arrays, result = script.with_suffix(".npz"), script.with_suffix(".pt")
+    t = net.training
+    layers = [(la.activation.name, la.alpha_value(), la.bias_mode if la.bias_names else "none", bool(la.alpha_name))
+              for la in net.layers]  # fmt: skip
+    text = TEMPLATE.format(
+        title=net.title or "the network", script=script.name, arrays=arrays.name, result=result.name,
+        layers=layers, loss=net.loss.name, lr=t.learning_rate, batch=size, mean=t.reduction == "mean",
+        epochs=epochs, optimizer=optimizer, momentum=momentum, weight_decay=weight_decay, seed=t.seed,
+        dtype=t.dtype,
+    )  # fmt: skip
+    params, _ = network_parameters(net)
+    tmp = temporary_path(arrays)
+    try:
+        with tmp.open("wb") as fh:
+            np.savez(fh, x=x, y=y, **{f"p{i}": p for i, p in enumerate(params)})  # type: ignore[arg-type]
+        os.replace(tmp, arrays)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    write_atomic(script, text)
+    return [script, arrays]

@@ -1,0 +1,131 @@
+"""--backend torch: the engine's numbers on PyTorch (1e-10 in float64), one process or two (DDP,
+gloo), saved back to a file explain and predict read; the generated plain PyTorch script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chainrule.io import netfile
+from chainrule.train.torch_backend import TorchEpochs
+from chainrule.train.trainer import TrainConfig, Trainer
+from conftest import EXAMPLES, ROOT
+from helpers import CASES, assert_one_line, random_document, run_cli
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _trained(net: netfile.Network, config: TrainConfig, *, torch: bool, nproc: int = 1) -> Trainer:
+    trainer = Trainer(net, net.x, net.y, config, rng=np.random.default_rng(7))
+    if torch:
+        trainer.runner = TorchEpochs(trainer.optimizer, nproc=nproc)
+        trainer.runner.load(trainer)
+    trainer.run()
+    return trainer
+
+
+def _close(a: Trainer, b: Trainer, tol: float) -> None:
+    pa, pb = a.net.parameters(), b.net.parameters()
+    assert pa.keys() == pb.keys()
+    assert max(abs(pa[k] - pb[k]) / max(1.0, abs(pa[k])) for k in pa) <= tol  # relative where large
+    assert [r.loss for r in a.history.curve()] == pytest.approx([r.loss for r in b.history.curve()], rel=tol, abs=tol)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{loss}-{out}" for loss, out in CASES])
+@pytest.mark.parametrize("optimizer", ["sgd", "nesterov"])
+def test_random_networks_train_to_the_engines_numbers(case: tuple[str, str], optimizer: str) -> None:
+    """Every activation and loss, random widths, biases (shared too), batches and reductions."""
+    net = netfile.from_dict(random_document(np.random.default_rng(len(case[0]) + len(case[1])), *case))
+    config = TrainConfig(epochs=5, optimizer=optimizer, weight_decay=0.01)
+    engine, torch = _trained(net, config, torch=False), _trained(net, config, torch=True)
+    assert torch.ran == {"torch"} and "torch" not in engine.ran
+    _close(engine, torch, 1e-10)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "rmsprop", "adam"])
+@pytest.mark.parametrize("name", ["forward-backprop.toml", "xor.toml"])
+def test_optimizers_with_state_and_frozen_parameters(name: str, optimizer: str, tmp_path: Path) -> None:
+    doc = netfile.read_document(EXAMPLES / name)
+    doc.setdefault("training", {})["freeze"] = ["w1"]
+    net = netfile.from_dict(doc)
+    config = TrainConfig(epochs=6, optimizer=optimizer, learning_rate=0.05)
+    engine, torch = _trained(net, config, torch=False), _trained(net, config, torch=True)
+    _close(engine, torch, 1e-10)
+    assert torch.net.parameters()["w1"] == net.parameters()["w1"]  # frozen stays put
+    for key in engine.optimizer.state:  # the optimizer state came back too (checkpoints hold it)
+        for mine, theirs in zip(engine.optimizer.state[key], torch.optimizer.state[key], strict=True):
+            np.testing.assert_allclose(mine, theirs, atol=1e-10, rtol=0)
+    assert engine.optimizer.steps == torch.optimizer.steps
+
+
+def test_two_processes_give_the_single_process_numbers() -> None:
+    """DDP over gloo, two processes, the same global batch (of an odd size: uneven shares)."""
+    doc = random_document(np.random.default_rng(5), "cross_entropy", "softmax")
+    doc["training"].update(batch=5, reduction="mean")
+    doc["examples"] = [{"x": [float(v) for v in np.random.default_rng(i).normal(size=doc["inputs"])],
+                        "y": doc["examples"][i % len(doc["examples"])]["y"]} for i in range(13)]  # fmt: skip
+    net = netfile.from_dict(doc)
+    config = TrainConfig(epochs=3, optimizer="momentum")
+    single, double = _trained(net, config, torch=True), _trained(net, config, torch=True, nproc=2)
+    assert double.ran == {"torch"}
+    _close(single, double, 1e-12)
+    _close(_trained(net, config, torch=False), double, 1e-10)
+
+
+def test_the_command_trains_on_torch_and_saves_a_file_explain_and_predict_read(tmp_path: Path) -> None:
+    out = tmp_path / "t.npz"
+    args = ["train", str(EXAMPLES / "xor.toml"), "--epochs", "4", "-q", "--backend", "torch", "-o", str(out)]
+    result, _ = run_cli(args)
+    assert result.exit_code == 0, result.output
+    plain = tmp_path / "e.toml"
+    run_cli(["train", str(EXAMPLES / "xor.toml"), "--epochs", "4", "-q", "-o", str(plain)])
+    a, b = netfile.load(out).parameters(), netfile.load(plain).parameters()
+    assert max(abs(a[k] - b[k]) for k in a) < 1e-10
+    result, _ = run_cli(["predict", str(out), "1", "0", "--format", "json"])
+    assert len(json.loads(result.stdout)["outputs"]) == 1
+    assert run_cli(["explain", str(out)])[0].exit_code == 0
+
+
+def test_backend_options_are_checked() -> None:
+    xor = str(EXAMPLES / "xor.toml")
+    assert "expected --backend torch" in assert_one_line(["train", xor, "--nproc", "2"])
+    err = assert_one_line(["train", xor, "--backend", "torch", "--device", "cuda", "--nproc", "64"])
+    assert "--device cuda: expected 64 CUDA device(s)" in err
+
+
+def test_the_generated_script_trains_as_chainrule_does(tmp_path: Path) -> None:
+    """Run the plain PyTorch script (no shuffling): its parameters are the engine's."""
+    script = tmp_path / "train_xor.py"
+    result, _ = run_cli(["train", str(EXAMPLES / "xor.toml"), "--torch-script", str(script)])
+    assert result.exit_code == 0, result.output
+    done = subprocess.run(
+        [sys.executable, str(script), "--epochs", "3", "--no-shuffle"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("epoch ") == 3
+    import torch
+
+    state = torch.load(tmp_path / "train_xor.pt", weights_only=True)
+    net = netfile.load(EXAMPLES / "xor.toml")
+    engine = Trainer(net, net.x, net.y, TrainConfig(epochs=3, shuffle=False))
+    engine.run()
+    ours = [p.ravel() for p in engine.optimizer.params]
+    theirs = [state[k].numpy().ravel() for k in sorted(state, key=lambda k: int(k.rsplit(".", 1)[1]))]
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs, strict=True)) < 1e-12
+
+
+def test_nothing_optional_is_imported_for_the_built_in_example() -> None:
+    code = (
+        "import sys, runpy; sys.argv = ['chainrule', 'explain', '--format', 'markdown']\n"
+        "try:\n    runpy.run_module('chainrule', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'pyarrow', 'anywidget', 'onnx', 'sklearn', 'pandas') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")}
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
