@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "io": {"engine"},
     "train": {"engine", "io"},
     "views": {"engine", "record", "check"},
-    "plots": {"engine", "train"},
+    "plots": {"engine", "io", "train"},
     "sklearn": {"engine", "record", "io", "train"},
     "web": {"engine", "record", "io", "train", "views"},
     "cli": {"engine", "record", "check", "io", "train", "views", "plots", "web"},

@@ -22,7 +22,7 @@ import numpy as np
 from chainrule.engine import limits
 from chainrule.engine.network import Network
 from chainrule.errors import NetfileError, Shown, shown_path
-from chainrule.io.netwrite import temporary_path, to_dict
+from chainrule.io.netwrite import to_dict, write_atomic
 
 DOCUMENT = "network.json"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -51,16 +51,7 @@ def save_npz(net: Network, path: str | os.PathLike[str]) -> None:
     if net.x.shape[0]:
         arrays["examples.x"], arrays["examples.y"] = net.x, net.y
     arrays[DOCUMENT] = np.array(json.dumps(doc, ensure_ascii=False))
-    tmp = temporary_path(path)
-    try:
-        with tmp.open("wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
 
 
 def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from chainrule.engine.network import Network
 
@@ -131,8 +131,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
-    """Write text (or bytes: a `.pt` or `.onnx` export) to path through a temporary file and a rename: never half a file.
+def write_atomic(path: str | os.PathLike[str], text: str | bytes | Callable[[BinaryIO], object]) -> None:
+    """Write text, bytes (a `.pt`, `.onnx`, a figure) or what `text(file)` writes (an `.npz`, streamed) to
+    path through a temporary file and a rename: never half a file.
 
     The temporary file sits next to the target (`temporary_path`); leftovers of earlier crashed
     writes to the same target are removed first."""
@@ -145,7 +146,10 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         with tmp.open("wb") as fh:
-            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+            if callable(text):
+                text(fh)
+            else:
+                fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

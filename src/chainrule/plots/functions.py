@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import numpy as np
 
 from chainrule.engine.catalogue import activation, curve
 from chainrule.errors import ChainruleError
+from chainrule.io.netwrite import write_atomic
 
 FORMATS = {".png": "png", ".svg": "svg"}
 SAMPLES = 801  # enough that a kink (ReLU at 0) and a step are drawn sharp at this range
@@ -151,20 +150,6 @@ def write_figure(
         raise ChainruleError(f"--plot {path}: expected a file ending in .png or .svg")
     data = figure_bytes(names, fmt, z_range=z_range, overlay=overlay, alpha=alpha, marks=marks)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+        write_atomic(path, data)
     except OSError as exc:
         raise ChainruleError(f"--plot {path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a figure is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
