@@ -119,6 +119,42 @@ def test_the_generated_script_trains_as_chainrule_does(tmp_path: Path) -> None:
     assert max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs, strict=True)) < 1e-12
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_the_generated_script_keeps_frozen_parameters_frozen(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Random networks, some parameters frozen, weight decay on, every optimizer: the script's
+    parameters after 3 epochs (no shuffling) are the engine's to 1e-12, frozen ones unmoved."""
+    import runpy
+
+    import torch
+
+    from chainrule.train.torch_script import write_script
+
+    rng = np.random.default_rng(100 + seed)
+    net = netfile.from_dict(random_document(rng, *CASES[int(rng.integers(len(CASES)))]))
+    names = net.parameter_names()
+    net.training.freeze = tuple(n for n in names if rng.random() < 0.4) or (names[0],)
+    optimizer = ["sgd", "momentum", "nesterov", "rmsprop", "adam"][seed % 5]
+    config = TrainConfig(epochs=3, shuffle=False, optimizer=optimizer, weight_decay=0.05)
+    engine = Trainer(net, net.x, net.y, config)
+    script = tmp_path / "train_net.py"
+    momentum = getattr(engine.optimizer, "momentum", 0.0)
+    write_script(script, engine.net, engine.x, engine.y, optimizer, momentum, 0.05, 3, engine.size)
+    before = engine.net.parameters()
+    engine.run()
+    monkeypatch.setattr(sys, "argv", [str(script), "--no-shuffle"])
+    runpy.run_path(str(script), run_name="__main__")
+    assert capsys.readouterr().out.count("epoch ") == 3
+    state = torch.load(tmp_path / "train_net.pt", weights_only=True)
+    theirs = [state[f"params.{i}"].numpy() for i in range(len(state))]
+    for ours, got in zip(engine.optimizer.params, theirs, strict=True):
+        np.testing.assert_allclose(got.reshape(ours.shape), ours, rtol=1e-12, atol=1e-12)
+    after = engine.net.parameters()
+    assert all(after[n] == before[n] for n in net.training.freeze)
+    assert any(after[n] != before[n] for n in names if n not in net.training.freeze)
+
+
 def test_nothing_optional_is_imported_for_the_built_in_example() -> None:
     code = (
         "import sys, runpy; sys.argv = ['chainrule', 'explain', '--format', 'markdown']\n"
