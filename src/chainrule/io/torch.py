@@ -19,6 +19,7 @@ only, on first use (the `torch` extra).
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from typing import TYPE_CHECKING, Any
@@ -63,26 +64,38 @@ def _torch() -> Any:
     return torch
 
 
-def supported(activation: str) -> bool:
-    return activation in TORCH_MODULES
-
-
-def _binary_step() -> Any:
-    """a = 1 where z ≥ 0, else 0; flat, so its derivative is 0 everywhere, as the engine's."""
+@functools.cache
+def _own_modules() -> tuple[Any, Any]:
+    """The two modules chainrule adds to torch.nn (defined on first use: torch is imported lazily)."""
     nn = _torch().nn
 
+    class SharedBias(nn.Module):  # type: ignore[name-defined]
+        """A parametrization: the bias of every neuron is one number b (stored with shape (1,))."""
+
+        def __init__(self, units: int) -> None:
+            super().__init__()
+            self.units = units
+
+        def forward(self, b: Any) -> Any:
+            return b.expand(self.units)
+
+        def right_inverse(self, bias: Any) -> Any:
+            return bias[:1].clone()
+
     class BinaryStep(nn.Module):  # type: ignore[name-defined]
+        """a = 1 where z ≥ 0, else 0; flat, so its derivative is 0 everywhere, as the engine's."""
+
         def forward(self, z: Any) -> Any:
             return (z >= 0).to(z.dtype) + 0.0 * z  # + 0·z: a zero gradient rather than none
 
-    return BinaryStep()
+    return SharedBias, BinaryStep
 
 
 def _activation_module(layer: Layer, portable: bool) -> Any:
     nn = _torch().nn
     name = layer.activation.name
     if name == "binary_step" and not portable:
-        return _binary_step()
+        return _own_modules()[1]()
     if name not in TORCH_MODULES:
         known = ", ".join(TORCH_MODULES)
         raise ChainruleError(
@@ -107,24 +120,6 @@ def _activation_module(layer: Layer, portable: bool) -> Any:
 def _torch_dtype(layer: Layer) -> Any:
     torch = _torch()
     return torch.float64 if layer.weight.dtype == np.float64 else torch.float32
-
-
-def _shared_bias() -> Any:
-    """A parametrization: the bias of every neuron is one number b (stored with shape (1,))."""
-    nn = _torch().nn
-
-    class SharedBias(nn.Module):  # type: ignore[name-defined]
-        def __init__(self, units: int) -> None:
-            super().__init__()
-            self.units = units
-
-        def forward(self, b: Any) -> Any:
-            return b.expand(self.units)
-
-        def right_inverse(self, bias: Any) -> Any:
-            return bias[:1].clone()
-
-    return SharedBias
 
 
 def _freeze(linear: Any, attr: str, mask: np.ndarray | None) -> None:
@@ -155,7 +150,7 @@ def _linear(layer: Layer, frozen: frozenset[str]) -> Any:
         if layer.bias_mode != "none":
             linear.bias.copy_(torch.from_numpy(np.array(layer.bias_vector())))
     if layer.bias_mode == "shared":
-        torch.nn.utils.parametrize.register_parametrization(linear, "bias", _shared_bias()(units))
+        torch.nn.utils.parametrize.register_parametrization(linear, "bias", _own_modules()[0](units))
     _freeze(linear, "weight", layer.frozen_mask(frozen))
     if layer.bias_names:
         keep = np.array([n not in frozen for n in layer.bias_names], dtype=float)

@@ -12,6 +12,7 @@ torch.load(weights_only=True) reads it).
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -70,20 +71,7 @@ def activate(name, z, alpha):
     return functions[name]()
 
 
-def example_losses(a, y):
-    if LOSS in ("half_squared_error", "squared_error"):
-        return (0.5 if LOSS == "half_squared_error" else 1.0) * ((y - a) ** 2).sum(-1)
-    if LOSS == "mse":
-        return ((y - a) ** 2).mean(-1)
-    if LOSS == "binary_cross_entropy":
-        return -(y * torch.log(a) + (1 - y) * torch.log(1 - a)).sum(-1)
-    if LOSS == "cross_entropy":
-        return -(y * torch.log(a)).sum(-1)
-    if a.shape[-1] == 1:  # hinge
-        return torch.clamp(1 - y[:, 0] * a[:, 0], min=0)
-    correct = a.gather(1, y.argmax(-1)[:, None])
-    return torch.clamp(a - correct + 1, min=0).sum(-1) - 1.0
-
+{losses}
 
 class Network(nn.Module):
     def __init__(self, arrays):
@@ -134,7 +122,7 @@ def main():
         for start in range(0, n, BATCH):
             idx = order[start : start + BATCH].to(args.device)
             opt.zero_grad()
-            loss = example_losses(model(x[idx]), y[idx]).sum()
+            loss = example_losses(LOSS, model(x[idx]), y[idx]).sum()
             (loss / len(idx) if MEAN else loss).backward()
             with torch.no_grad():  # weight decay, then the frozen entries' gradient to 0
                 for p, mask in zip(params, keep):
@@ -143,13 +131,23 @@ def main():
                         p.grad.mul_(mask)
             opt.step()
         with torch.no_grad():
-            print(f"epoch {{epoch}}: loss {{example_losses(model(x), y).mean().item():.6g}}")
+            print(f"epoch {{epoch}}: loss {{example_losses(LOSS, model(x), y).mean().item():.6g}}")
     torch.save(model.state_dict(), HERE / {result!r})
 
 
 if __name__ == "__main__":
     main()
 '''
+
+
+def _losses_source() -> str:
+    """`torch_model.example_losses` as text: the script trains with the backend's one definition.
+    Read from the file, not imported: writing the script needs no PyTorch."""
+    source = Path(__file__).with_name("torch_model.py").read_text(encoding="utf-8")
+    found = next(
+        node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef) and node.name == "example_losses"
+    )
+    return ast.get_source_segment(source, found) or ""
 
 
 def write_script(path: str | os.PathLike[str], net: Network, x: np.ndarray, y: np.ndarray, optimizer: str,
@@ -164,7 +162,7 @@ def write_script(path: str | os.PathLike[str], net: Network, x: np.ndarray, y: n
         title=net.title or "the network", script=script.name, arrays=arrays.name, result=result.name,
         layers=layers, loss=net.loss.name, lr=t.learning_rate, batch=size, mean=t.reduction == "mean",
         epochs=epochs, optimizer=optimizer, momentum=momentum, weight_decay=weight_decay, seed=t.seed,
-        dtype=t.dtype,
+        dtype=t.dtype, losses=_losses_source(),
     )  # fmt: skip
     params, masks = network_parameters(net)
     saved = {f"p{i}": p for i, p in enumerate(params)} | {f"m{i}": m for i, m in enumerate(masks) if m is not None}
