@@ -47,6 +47,33 @@ def test_random_networks_train_to_the_engines_numbers(case: tuple[str, str], opt
     _close(engine, torch, 1e-10)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_softplus_far_above_zero_trains_as_the_engine(seed: int) -> None:
+    """z up to ±1800: log(1 + e^z) is z there, but e^z overflows from 710 on; with the threshold
+    of 1000 the backend once used, PyTorch's softplus gave inf for some shapes (seed 2). The
+    backend keeps the engine's finite numbers."""
+    rng = np.random.default_rng(seed)
+    units = int(rng.integers(1, 4))
+    doc = {
+        "inputs": 2,
+        "loss": "mse",
+        "layers": [
+            {"units": units, "activation": "softplus", "weights": rng.uniform(0.5, 1.0, (units, 2)).tolist(),
+             "bias": rng.normal(0, 1, units).tolist()},
+            {"units": 1, "activation": "identity", "weights": rng.normal(0, 1, (1, units)).tolist(), "bias": 0.0},
+        ],
+        "examples": [{"x": x, "y": [float(rng.normal())]} for x in [[900.0, 900.0], *rng.uniform(-900, 900, (5, 2)).tolist()]],
+        "training": {"learning_rate": 1e-7, "batch": 2},
+    }  # fmt: skip
+    net = netfile.from_dict(doc)
+    z = net.x @ net.layers[0].weight.T
+    assert z.max() > 710  # the first example: weights ≥ 0.5, inputs 900
+    config = TrainConfig(epochs=3)
+    engine, torch = _trained(net, config, torch=False), _trained(net, config, torch=True)
+    assert torch.ran == {"torch"} and torch.divergence is None
+    _close(engine, torch, 1e-10)
+
+
 @pytest.mark.parametrize("optimizer", ["momentum", "rmsprop", "adam"])
 @pytest.mark.parametrize("name", ["forward-backprop.toml", "xor.toml"])
 def test_optimizers_with_state_and_frozen_parameters(name: str, optimizer: str, tmp_path: Path) -> None:
