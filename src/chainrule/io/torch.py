@@ -201,9 +201,9 @@ def _bias_parameter(linear: Any) -> Any:
     return linear.bias
 
 
-def architecture(net: Network) -> dict[str, Any]:
+def architecture(net: Network, *, examples: bool = True) -> dict[str, Any]:
     """The network's document without its parameter values (those are the state_dict's)."""
-    doc = to_dict(net)
+    doc = to_dict(net, include_examples=examples)
     for entry, layer in zip(doc["layers"], net.layers, strict=True):
         entry.pop("weights", None)
         entry.pop("bias", None)

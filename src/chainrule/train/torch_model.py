@@ -49,8 +49,7 @@ def model_of(net: Network) -> Model:
     """The network as a `Model`; one line for a loss PyTorch cannot run here."""
     if net.loss.name not in LOSSES:
         raise ChainruleError(f"--backend torch: the loss {net.loss.name} has no PyTorch version here")
-    arch = architecture(net)
-    arch.pop("examples", None)  # the trainer's data travel on their own
+    arch = architecture(net, examples=False)  # the trainer's data travel on their own
     return Model(arch, net.loss.name, tuple(p.copy() for p in network_parameters(net)[0]))
 
 
