@@ -47,6 +47,33 @@ def test_random_networks_train_to_the_engines_numbers(case: tuple[str, str], opt
     _close(engine, torch, 1e-10)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_softplus_far_above_zero_trains_as_the_engine(seed: int) -> None:
+    """z up to ±1800: log(1 + e^z) is z there, but e^z overflows from 710 on; with the threshold
+    of 1000 the backend once used, PyTorch's softplus gave inf for some shapes (seed 2). The
+    backend keeps the engine's finite numbers."""
+    rng = np.random.default_rng(seed)
+    units = int(rng.integers(1, 4))
+    doc = {
+        "inputs": 2,
+        "loss": "mse",
+        "layers": [
+            {"units": units, "activation": "softplus", "weights": rng.uniform(0.5, 1.0, (units, 2)).tolist(),
+             "bias": rng.normal(0, 1, units).tolist()},
+            {"units": 1, "activation": "identity", "weights": rng.normal(0, 1, (1, units)).tolist(), "bias": 0.0},
+        ],
+        "examples": [{"x": x, "y": [float(rng.normal())]} for x in [[900.0, 900.0], *rng.uniform(-900, 900, (5, 2)).tolist()]],
+        "training": {"learning_rate": 1e-7, "batch": 2},
+    }  # fmt: skip
+    net = netfile.from_dict(doc)
+    z = net.x @ net.layers[0].weight.T
+    assert z.max() > 710  # the first example: weights ≥ 0.5, inputs 900
+    config = TrainConfig(epochs=3)
+    engine, torch = _trained(net, config, torch=False), _trained(net, config, torch=True)
+    assert torch.ran == {"torch"} and torch.divergence is None
+    _close(engine, torch, 1e-10)
+
+
 @pytest.mark.parametrize("optimizer", ["momentum", "rmsprop", "adam"])
 @pytest.mark.parametrize("name", ["forward-backprop.toml", "xor.toml"])
 def test_optimizers_with_state_and_frozen_parameters(name: str, optimizer: str, tmp_path: Path) -> None:
@@ -117,6 +144,42 @@ def test_the_generated_script_trains_as_chainrule_does(tmp_path: Path) -> None:
     ours = [p.ravel() for p in engine.optimizer.params]
     theirs = [state[k].numpy().ravel() for k in sorted(state, key=lambda k: int(k.rsplit(".", 1)[1]))]
     assert max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs, strict=True)) < 1e-12
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_generated_script_keeps_frozen_parameters_frozen(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Random networks, some parameters frozen, weight decay on, every optimizer: the script's
+    parameters after 3 epochs (no shuffling) are the engine's to 1e-12, frozen ones unmoved."""
+    import runpy
+
+    import torch
+
+    from chainrule.train.torch_script import write_script
+
+    rng = np.random.default_rng(100 + seed)
+    net = netfile.from_dict(random_document(rng, *CASES[int(rng.integers(len(CASES)))]))
+    names = net.parameter_names()
+    net.training.freeze = tuple(n for n in names if rng.random() < 0.4) or (names[0],)
+    optimizer = ["sgd", "momentum", "nesterov", "rmsprop", "adam"][seed % 5]
+    config = TrainConfig(epochs=3, shuffle=False, optimizer=optimizer, weight_decay=0.05)
+    engine = Trainer(net, net.x, net.y, config)
+    script = tmp_path / "train_net.py"
+    momentum = getattr(engine.optimizer, "momentum", 0.0)
+    write_script(script, engine.net, engine.x, engine.y, optimizer, momentum, 0.05, 3, engine.size)
+    before = engine.net.parameters()
+    engine.run()
+    monkeypatch.setattr(sys, "argv", [str(script), "--no-shuffle"])
+    runpy.run_path(str(script), run_name="__main__")
+    assert capsys.readouterr().out.count("epoch ") == 3
+    state = torch.load(tmp_path / "train_net.pt", weights_only=True)
+    theirs = [state[f"params.{i}"].numpy() for i in range(len(state))]
+    for ours, got in zip(engine.optimizer.params, theirs, strict=True):
+        np.testing.assert_allclose(got.reshape(ours.shape), ours, rtol=1e-12, atol=1e-12)
+    after = engine.net.parameters()
+    assert all(after[n] == before[n] for n in net.training.freeze)
+    assert any(after[n] != before[n] for n in names if n not in net.training.freeze)
 
 
 def test_nothing_optional_is_imported_for_the_built_in_example() -> None:

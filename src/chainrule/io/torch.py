@@ -1,8 +1,10 @@
 """PyTorch: a network as an `nn.Sequential` and back, and the `.pt` file that carries it.
 
 `to_torch(net)` gives Linear, activation, Linear, activation, … (nn.Identity where the layer has
-none, so layer i is always modules 2i and 2i+1) with the network's weights and dtype. Two things
-PyTorch has no plain form for are kept exactly:
+none, so layer i is always modules 2i and 2i+1) with the network's weights and dtype. It is the one
+place a chainrule layer becomes PyTorch: `chainrule export` saves it, and `--backend torch`
+(train/torch_backend.py) trains it, its parameters taken in the trainer's order by
+`ordered_parameters`. Two things PyTorch has no plain form for are kept exactly:
 
 - a bias shared by a layer's neurons is a parametrization of `Linear.bias`: one trainable number
   b, expanded to every neuron, so ∂L/∂b = Σ_j ∂L/∂b_j as in the engine;
@@ -17,6 +19,7 @@ only, on first use (the `torch` extra).
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from typing import TYPE_CHECKING, Any
@@ -61,13 +64,38 @@ def _torch() -> Any:
     return torch
 
 
-def supported(activation: str) -> bool:
-    return activation in TORCH_MODULES
+@functools.cache
+def _own_modules() -> tuple[Any, Any]:
+    """The two modules chainrule adds to torch.nn (defined on first use: torch is imported lazily)."""
+    nn = _torch().nn
+
+    class SharedBias(nn.Module):  # type: ignore[name-defined]
+        """A parametrization: the bias of every neuron is one number b (stored with shape (1,))."""
+
+        def __init__(self, units: int) -> None:
+            super().__init__()
+            self.units = units
+
+        def forward(self, b: Any) -> Any:
+            return b.expand(self.units)
+
+        def right_inverse(self, bias: Any) -> Any:
+            return bias[:1].clone()
+
+    class BinaryStep(nn.Module):  # type: ignore[name-defined]
+        """a = 1 where z ≥ 0, else 0; flat, so its derivative is 0 everywhere, as the engine's."""
+
+        def forward(self, z: Any) -> Any:
+            return (z >= 0).to(z.dtype) + 0.0 * z  # + 0·z: a zero gradient rather than none
+
+    return SharedBias, BinaryStep
 
 
-def _activation_module(layer: Layer) -> Any:
+def _activation_module(layer: Layer, portable: bool) -> Any:
     nn = _torch().nn
     name = layer.activation.name
+    if name == "binary_step" and not portable:
+        return _own_modules()[1]()
     if name not in TORCH_MODULES:
         known = ", ".join(TORCH_MODULES)
         raise ChainruleError(
@@ -94,24 +122,6 @@ def _torch_dtype(layer: Layer) -> Any:
     return torch.float64 if layer.weight.dtype == np.float64 else torch.float32
 
 
-def _shared_bias() -> Any:
-    """A parametrization: the bias of every neuron is one number b (stored with shape (1,))."""
-    nn = _torch().nn
-
-    class SharedBias(nn.Module):  # type: ignore[name-defined]
-        def __init__(self, units: int) -> None:
-            super().__init__()
-            self.units = units
-
-        def forward(self, b: Any) -> Any:
-            return b.expand(self.units)
-
-        def right_inverse(self, bias: Any) -> Any:
-            return bias[:1].clone()
-
-    return SharedBias
-
-
 def _freeze(linear: Any, attr: str, mask: np.ndarray | None) -> None:
     """Freeze a parameter wholly (requires_grad off) or partly (a mask buffer and a gradient hook)."""
     torch = _torch()
@@ -125,9 +135,9 @@ def _freeze(linear: Any, attr: str, mask: np.ndarray | None) -> None:
     if not mask.any():
         param.requires_grad_(False)
         return
-    buffer = torch.tensor(mask, dtype=param.dtype)
-    linear.register_buffer(f"{attr}_frozen", buffer)
-    param.register_hook(lambda g: g * buffer)
+    linear.register_buffer(f"{attr}_frozen", torch.tensor(mask, dtype=param.dtype))
+    # the buffer is looked up at each call: after model.to(device, dtype) it is the moved one
+    param.register_hook(lambda g: g * getattr(linear, f"{attr}_frozen"))
 
 
 def _linear(layer: Layer, frozen: frozenset[str]) -> Any:
@@ -140,7 +150,7 @@ def _linear(layer: Layer, frozen: frozenset[str]) -> Any:
         if layer.bias_mode != "none":
             linear.bias.copy_(torch.from_numpy(np.array(layer.bias_vector())))
     if layer.bias_mode == "shared":
-        torch.nn.utils.parametrize.register_parametrization(linear, "bias", _shared_bias()(units))
+        torch.nn.utils.parametrize.register_parametrization(linear, "bias", _own_modules()[0](units))
     _freeze(linear, "weight", layer.frozen_mask(frozen))
     if layer.bias_names:
         keep = np.array([n not in frozen for n in layer.bias_names], dtype=float)
@@ -148,14 +158,16 @@ def _linear(layer: Layer, frozen: frozenset[str]) -> Any:
     return linear
 
 
-def to_torch(net: Network) -> nn.Sequential:
+def to_torch(net: Network, *, portable: bool = True) -> nn.Sequential:
     """The network as nn.Sequential(Linear, activation, …), same weights, dtype, shared biases and
-    frozen parameters; `chainrule_architecture` on it lets `from_torch` restore every name."""
+    frozen parameters; `chainrule_architecture` on it lets `from_torch` restore every name.
+    `portable=False` (for training here) also takes binary_step, as a module of chainrule's own that
+    a file for PyTorch users should not need."""
     torch = _torch()
     frozen = frozenset(net.training.freeze)
     modules: list[Any] = []
     for layer in net.layers:
-        activation = _activation_module(layer)
+        activation = _activation_module(layer, portable)
         modules += [_linear(layer, frozen), activation]
         if layer.alpha_name:
             activation.weight.requires_grad_(layer.alpha_name not in frozen)
@@ -166,9 +178,32 @@ def to_torch(net: Network) -> nn.Sequential:
     return model
 
 
-def architecture(net: Network) -> dict[str, Any]:
+def ordered_parameters(model: nn.Sequential) -> list[tuple[Any, Any]]:
+    """Each parameter of a `to_torch` model in the trainer's order (per layer: weight, bias, α), with
+    its keep mask: 1 where it learns, 0 where frozen (None: all of it learns)."""
+    torch = _torch()
+    found: list[tuple[Any, Any]] = []
+    for linear, act in _pairs(model):
+        for attr, param in (("weight", linear.weight), ("bias", _bias_parameter(linear))):
+            if param is None:
+                continue
+            keep = getattr(linear, f"{attr}_frozen", None)
+            found.append((param, keep if param.requires_grad else torch.zeros_like(param)))
+        if isinstance(act, torch.nn.PReLU):
+            found.append((act.weight, None if act.weight.requires_grad else torch.zeros_like(act.weight)))
+    return found
+
+
+def _bias_parameter(linear: Any) -> Any:
+    """The bias as a parameter: the one number of a shared bias, Linear.bias otherwise (or None)."""
+    if hasattr(linear, "parametrizations") and "bias" in linear.parametrizations:
+        return linear.parametrizations.bias.original
+    return linear.bias
+
+
+def architecture(net: Network, *, examples: bool = True) -> dict[str, Any]:
     """The network's document without its parameter values (those are the state_dict's)."""
-    doc = to_dict(net)
+    doc = to_dict(net, include_examples=examples)
     for entry, layer in zip(doc["layers"], net.layers, strict=True):
         entry.pop("weights", None)
         entry.pop("bias", None)
@@ -224,20 +259,14 @@ def _pairs(model: Any) -> list[tuple[Any, Any]]:
     return pairs
 
 
-def _bias_of(linear: Any) -> tuple[str, Any]:
-    if linear.bias is None:
-        return "none", None
-    if hasattr(linear, "parametrizations") and "bias" in linear.parametrizations:
-        return "shared", float(linear.parametrizations.bias.original.detach()[0])
-    return "neuron", linear.bias.detach().cpu().double().numpy().tolist()
-
-
-def _frozen_flags(linear: Any, attr: str, param: Any) -> np.ndarray:
-    """True where the parameter is frozen (requires_grad off, or 0 in its mask buffer)."""
-    if not param.requires_grad:
-        return np.ones(param.shape, dtype=bool)
-    mask = getattr(linear, f"{attr}_frozen", None)
-    return np.zeros(param.shape, dtype=bool) if mask is None else mask.cpu().numpy() == 0
+def _bias_values(linear: Any) -> Any:
+    """The bias as the file writes it: one number when shared, a list, or None."""
+    param = _bias_parameter(linear)
+    if param is None:
+        return None
+    if param is not linear.bias:
+        return float(param.detach()[0])
+    return param.detach().cpu().double().numpy().tolist()
 
 
 def from_torch(model: nn.Sequential, *, loss: str | None = None) -> Network:
@@ -260,7 +289,7 @@ def from_torch(model: nn.Sequential, *, loss: str | None = None) -> Network:
         layer = {k: v for k, v in entry.items() if k not in ("bias_mode", "alpha", "bias", "weights")}
         layer.update(units=int(linear.out_features), activation=name, **extra)
         layer["weights"] = linear.weight.detach().cpu().double().numpy().tolist()
-        bias = _bias_of(linear)[1]
+        bias = _bias_values(linear)
         if bias is not None:
             layer["bias"] = bias
         elif "bias_names" in layer:
@@ -268,7 +297,7 @@ def from_torch(model: nn.Sequential, *, loss: str | None = None) -> Network:
         layers.append(layer)
     doc["layers"] = layers
     net = from_dict(doc, source="<torch module>", require_examples=False)
-    net.training.freeze = tuple(_frozen_names(net, pairs))
+    net.training.freeze = tuple(_frozen_names(net, model))
     return net
 
 
@@ -276,17 +305,18 @@ def _dtype_name(param: Any) -> str:
     return "float64" if param.dtype == _torch().float64 else "float32"
 
 
-def _frozen_names(net: Network, pairs: list[tuple[Any, Any]]) -> list[str]:
+def _frozen_names(net: Network, model: Any) -> list[str]:
+    """The names of the parameters frozen in the model (requires_grad off, or 0 in a keep mask)."""
     names: list[str] = []
-    for layer, (linear, act) in zip(net.layers, pairs, strict=True):
-        flags = _frozen_flags(linear, "weight", linear.weight)
-        names += [n for n, f in zip(np.ravel(layer.weight_names), flags.ravel(), strict=True) if f]
-        if layer.bias_names:
-            param = linear.parametrizations.bias.original if layer.bias_mode == "shared" else linear.bias
-            flags = _frozen_flags(linear, "bias", param)
-            names += [n for n, f in zip(layer.bias_names, flags.ravel(), strict=True) if f]
-        if layer.alpha_name and not act.weight.requires_grad:
-            names.append(layer.alpha_name)
+    per_parameter = [
+        list(np.ravel(group))
+        for la in net.layers
+        for group in (la.weight_names, la.bias_names, [la.alpha_name] if la.alpha_name else [])
+        if len(group)
+    ]
+    for own, (_, keep) in zip(per_parameter, ordered_parameters(model), strict=True):
+        if keep is not None:
+            names += [n for n, k in zip(own, keep.detach().cpu().numpy().ravel(), strict=True) if k == 0]
     return names
 
 
@@ -340,7 +370,7 @@ def load_pt(path: str | os.PathLike[str]) -> Network:
     if not isinstance(arch, dict) or not isinstance(state, dict):
         raise ChainruleError(f"{path}: expected an architecture table and a state_dict")
     try:
-        model = _rebuilt(arch)
+        model = from_architecture(arch)
         model.load_state_dict(state)
     except (KeyError, RuntimeError, TypeError, ValueError) as exc:
         raise ChainruleError(
@@ -349,8 +379,9 @@ def load_pt(path: str | os.PathLike[str]) -> Network:
     return from_torch(model)
 
 
-def _rebuilt(arch: dict[str, Any]) -> Any:
-    """An empty model of the architecture (placeholder values), ready for its state_dict."""
+def from_architecture(arch: dict[str, Any], *, portable: bool = True) -> Any:
+    """An empty model of the architecture (placeholder values), ready for its state_dict or for the
+    trainer's parameters (`--backend torch` builds it so in each worker process)."""
     doc = {**arch, "layers": [dict(entry) for entry in arch.get("layers", [])]}
     for entry in doc["layers"]:
         mode = entry.pop("bias_mode", "neuron")
@@ -358,6 +389,6 @@ def _rebuilt(arch: dict[str, Any]) -> Any:
             entry["bias"] = 0.0
         elif mode == "neuron":
             entry["bias"] = [0.0] * int(entry.get("units", 0))
-    model = to_torch(from_dict(doc, source="<architecture>", require_examples=False))
+    model = to_torch(from_dict(doc, source="<architecture>", require_examples=False), portable=portable)
     setattr(model, "chainrule_architecture", arch)  # noqa: B010
     return model

@@ -38,7 +38,7 @@ WAIT_SECONDS = 600.0  # the longest a worker may take over one epoch before the 
 class Plan:
     """Everything one process needs (picklable): the network, the data, the epochs' orders and rates."""
 
-    spec: Any  # torch_model.Spec
+    model: Any  # torch_model.Model
     x: Array
     y: Array
     size: int
@@ -64,19 +64,19 @@ class Session:
         self.plan, self.rank, self.world, self.torch = plan, rank, world, torch
         dtype = torch.float64 if plan.x.dtype == np.float64 else torch.float32
         device = torch.device(f"cuda:{rank}" if plan.device == "cuda" else plan.device)
-        self.model = torch_model.TorchNetwork(plan.spec, dtype, device)
+        self.model, self.ordered = plan.model.build(dtype, device)
         self.trained: Any = self.model
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
             self.trained = DistributedDataParallel(self.model)
-        self.params = list(self.model.weights)
+        self.params = [p for p, _ in self.ordered]
         self.opt = torch_model.make_optimizer(plan.optimizer, self.params, 1.0, plan.momentum)
         self.names = torch_model.STATE_NAMES.get(plan.optimizer, {})
         self._load_state(plan.state, plan.steps)
         self.x = torch.from_numpy(np.ascontiguousarray(plan.x)).to(device)
         self.y = torch.from_numpy(np.ascontiguousarray(plan.y)).to(device)
-        self.example_losses = torch_model.example_losses
+        self.example_losses, self.masked_gradients = torch_model.example_losses, torch_model.masked_gradients
 
     def _load_state(self, state: dict[str, list[Array]], steps: int) -> None:
         if not steps or not self.names:
@@ -100,9 +100,9 @@ class Session:
             scale = (1.0 / k if self.plan.mean else 1.0) * world
             self.opt.zero_grad(set_to_none=False)
             out = self.trained(self.x[mine])
-            loss = self.example_losses(self.plan.spec.loss, out, self.y[mine]).sum() * scale
+            loss = self.example_losses(self.plan.model.loss, out, self.y[mine]).sum() * scale
             loss.backward()
-            self.model.masked_gradients(self.plan.weight_decay)
+            self.masked_gradients(self.ordered, self.plan.weight_decay)
             self.opt.step()
 
     def snapshot(self) -> tuple[list[Array], dict[str, list[Array]]]:
@@ -159,18 +159,18 @@ class TorchEpochs:
         if self.device == "cuda" and torch.cuda.device_count() < self.nproc:
             found = torch.cuda.device_count()
             raise ChainruleError(f"--device cuda: expected {self.nproc} CUDA device(s), found {found}")
-        from chainrule.train.torch_model import spec_of
+        from chainrule.train.torch_model import model_of
 
-        spec_of(run.net)  # refuses a network PyTorch cannot run here, before training starts
+        model_of(run.net)  # refuses a network PyTorch cannot run here, before training starts
 
     def begin(self, run: TrainingRun) -> None:
         self.session = None  # rebuilt from the network's parameters as they are now
 
     def _plan(self, run: TrainingRun) -> Plan:
-        from chainrule.train.torch_model import spec_of
+        from chainrule.train.torch_model import model_of
 
         opt = self.optimizer
-        return Plan(spec_of(run.net), run.x, run.y, run.size, run.net.training.reduction == "mean", opt.name,
+        return Plan(model_of(run.net), run.x, run.y, run.size, run.net.training.reduction == "mean", opt.name,
                     self.momentum, opt.weight_decay, opt.state, opt.steps, self.device)  # fmt: skip
 
     def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:

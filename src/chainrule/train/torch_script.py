@@ -2,13 +2,17 @@
 
 For those who continue on their own: the script needs only NumPy and PyTorch. FILE.py holds the
 architecture and the settings as Python; FILE.npz beside it holds the starting parameters (p0,
-p1, … in the order weight, bias, α per layer) and the training data exactly as chainrule trains
-on it (standardised inputs, one-hot or 0/1 targets). The script trains, prints each epoch's mean
-loss, and saves the parameters to FILE.pt (a state_dict; torch.load(weights_only=True) reads it).
+p1, … in the order weight, bias, α per layer), the keep masks of those with frozen entries (m<i>:
+1 learns, 0 frozen) and the training data exactly as chainrule trains on it (standardised inputs,
+one-hot or 0/1 targets). Each update applies the engine's rule g = (∂L/∂θ + λθ) ⊙ mask before
+torch.optim's step, so frozen parameters stay put (weight decay included). The script trains,
+prints each epoch's mean loss, and saves the parameters to FILE.pt (a state_dict;
+torch.load(weights_only=True) reads it).
 """
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -62,25 +66,12 @@ def activate(name, z, alpha):
         "softmax": lambda: F.softmax(z, dim=-1),
         "swish": lambda: F.silu(z),
         "gelu": lambda: F.gelu(z),
-        "softplus": lambda: F.softplus(z, threshold=1000.0),
+        "softplus": lambda: F.softplus(z, threshold=40.0),  # z itself above 40: log(1 + e^z) in float64 too
     }}
     return functions[name]()
 
 
-def example_losses(a, y):
-    if LOSS in ("half_squared_error", "squared_error"):
-        return (0.5 if LOSS == "half_squared_error" else 1.0) * ((y - a) ** 2).sum(-1)
-    if LOSS == "mse":
-        return ((y - a) ** 2).mean(-1)
-    if LOSS == "binary_cross_entropy":
-        return -(y * torch.log(a) + (1 - y) * torch.log(1 - a)).sum(-1)
-    if LOSS == "cross_entropy":
-        return -(y * torch.log(a)).sum(-1)
-    if a.shape[-1] == 1:  # hinge
-        return torch.clamp(1 - y[:, 0] * a[:, 0], min=0)
-    correct = a.gather(1, y.argmax(-1)[:, None])
-    return torch.clamp(a - correct + 1, min=0).sum(-1) - 1.0
-
+{losses}
 
 class Network(nn.Module):
     def __init__(self, arrays):
@@ -112,34 +103,51 @@ def main():
     saved = np.load(HERE / {arrays!r}, allow_pickle=False)
     count = sum(1 for k in saved.files if k.startswith("p"))
     model = Network([saved[f"p{{i}}"] for i in range(count)]).to(args.device)
+    # keep masks: 1 where a parameter learns, 0 where it is frozen (absent: all of it learns)
+    keep = [torch.tensor(saved[f"m{{i}}"], dtype=DTYPE, device=args.device) if f"m{{i}}" in saved.files else None
+            for i in range(count)]
     x = torch.tensor(saved["x"], dtype=DTYPE, device=args.device)
     y = torch.tensor(saved["y"], dtype=DTYPE, device=args.device)
     params = list(model.parameters())
     if OPTIMIZER == "adam":
-        opt = torch.optim.Adam(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+        opt = torch.optim.Adam(params, lr=LEARNING_RATE)
     elif OPTIMIZER == "rmsprop":
-        opt = torch.optim.RMSprop(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+        opt = torch.optim.RMSprop(params, lr=LEARNING_RATE)
     else:
         momentum = MOMENTUM if OPTIMIZER in ("momentum", "nesterov") else 0.0
-        opt = torch.optim.SGD(params, lr=LEARNING_RATE, momentum=momentum, nesterov=OPTIMIZER == "nesterov",
-                              weight_decay=WEIGHT_DECAY)
+        opt = torch.optim.SGD(params, lr=LEARNING_RATE, momentum=momentum, nesterov=OPTIMIZER == "nesterov")
     n = len(x)
     for epoch in range(1, args.epochs + 1):
         order = torch.arange(n) if args.no_shuffle else torch.randperm(n)
         for start in range(0, n, BATCH):
             idx = order[start : start + BATCH].to(args.device)
             opt.zero_grad()
-            loss = example_losses(model(x[idx]), y[idx]).sum()
+            loss = example_losses(LOSS, model(x[idx]), y[idx]).sum()
             (loss / len(idx) if MEAN else loss).backward()
+            with torch.no_grad():  # weight decay, then the frozen entries' gradient to 0
+                for p, mask in zip(params, keep):
+                    p.grad.add_(p, alpha=WEIGHT_DECAY)
+                    if mask is not None:
+                        p.grad.mul_(mask)
             opt.step()
         with torch.no_grad():
-            print(f"epoch {{epoch}}: loss {{example_losses(model(x), y).mean().item():.6g}}")
+            print(f"epoch {{epoch}}: loss {{example_losses(LOSS, model(x), y).mean().item():.6g}}")
     torch.save(model.state_dict(), HERE / {result!r})
 
 
 if __name__ == "__main__":
     main()
 '''
+
+
+def _losses_source() -> str:
+    """`torch_model.example_losses` as text: the script trains with the backend's one definition.
+    Read from the file, not imported: writing the script needs no PyTorch."""
+    source = Path(__file__).with_name("torch_model.py").read_text(encoding="utf-8")
+    found = next(
+        node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef) and node.name == "example_losses"
+    )
+    return ast.get_source_segment(source, found) or ""
 
 
 def write_script(path: str | os.PathLike[str], net: Network, x: np.ndarray, y: np.ndarray, optimizer: str,
@@ -154,13 +162,14 @@ def write_script(path: str | os.PathLike[str], net: Network, x: np.ndarray, y: n
         title=net.title or "the network", script=script.name, arrays=arrays.name, result=result.name,
         layers=layers, loss=net.loss.name, lr=t.learning_rate, batch=size, mean=t.reduction == "mean",
         epochs=epochs, optimizer=optimizer, momentum=momentum, weight_decay=weight_decay, seed=t.seed,
-        dtype=t.dtype,
+        dtype=t.dtype, losses=_losses_source(),
     )  # fmt: skip
-    params, _ = network_parameters(net)
+    params, masks = network_parameters(net)
+    saved = {f"p{i}": p for i, p in enumerate(params)} | {f"m{i}": m for i, m in enumerate(masks) if m is not None}
     tmp = temporary_path(arrays)
     try:
         with tmp.open("wb") as fh:
-            np.savez(fh, x=x, y=y, **{f"p{i}": p for i, p in enumerate(params)})  # type: ignore[arg-type]
+            np.savez(fh, x=x, y=y, **saved)  # type: ignore[arg-type]
         os.replace(tmp, arrays)
     except BaseException:
         tmp.unlink(missing_ok=True)
