@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.engine.network import Network
-from chainrule.io.netwrite import temporary_path, write_atomic
+from chainrule.io.netwrite import write_atomic
 from chainrule.train.optim import network_parameters
 
 TEMPLATE = '''"""Train {title} with plain PyTorch (written by `chainrule train --torch-script`).
@@ -166,13 +166,6 @@ def write_script(path: str | os.PathLike[str], net: Network, x: np.ndarray, y: n
     )  # fmt: skip
     params, masks = network_parameters(net)
     saved = {f"p{i}": p for i, p in enumerate(params)} | {f"m{i}": m for i, m in enumerate(masks) if m is not None}
-    tmp = temporary_path(arrays)
-    try:
-        with tmp.open("wb") as fh:
-            np.savez(fh, x=x, y=y, **saved)  # type: ignore[arg-type]
-        os.replace(tmp, arrays)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(arrays, lambda fh: np.savez(fh, x=x, y=y, **saved))  # type: ignore[arg-type]
     write_atomic(script, text)
     return [script, arrays]
