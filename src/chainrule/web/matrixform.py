@@ -54,7 +54,9 @@ def _add(index: Index, w: Writer, named: Named) -> None:
     """Index one named matrix under its written entries (the shown rows and columns only)."""
     rows, cols = _kept(named.shape[0]), _kept(named.shape[1])
     grid = tuple(
-        tuple(("", "") if r is None or c is None else (named.names[r][c], repr(float(named.values[r, c]))) for c in cols)
+        tuple(
+            ("", "") if r is None or c is None else (named.names[r][c], repr(float(named.values[r, c]))) for c in cols
+        )
         for r in rows
     )
     found = index.setdefault(matrix(w, named.values), [])
@@ -84,7 +86,7 @@ def _matrix(mat: Matrix, index: Index) -> str:
             names = (" or ".join(dict.fromkeys(p[0] for p in pairs)), " or ".join(dict.fromkeys(p[1] for p in pairs)))
             cells.append(_entry(tex, names, r, c))
         rows.append("<mtr>" + "".join(cells) + "</mtr>")
-    return f'<mrow><mo>[</mo><mtable>{"".join(rows)}</mtable><mo>]</mo></mrow>'
+    return f"<mrow><mo>[</mo><mtable>{''.join(rows)}</mtable><mo>]</mo></mrow>"
 
 
 def _inner(markup: str) -> str:

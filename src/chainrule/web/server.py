@@ -42,8 +42,8 @@ from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
 from chainrule.web import edits, limits, problems
 from chainrule.web.circuit import circuit
-from chainrule.web.matrixform import matrix_form
 from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
+from chainrule.web.matrixform import matrix_form
 from chainrule.web.models import (
     DatasetRequest,
     EditRequest,
