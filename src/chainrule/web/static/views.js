@@ -74,7 +74,12 @@ function showEntry(event) {
   const entry = event.target.closest?.(".entry");
   if (!entry) return;
   const { name, exact } = entry.dataset;
-  $("entry-tip").textContent = `${name} = ${exact}, entry ${entry.dataset.entry}`;
+  const tip = $("entry-tip");
+  tip.textContent = `${name} = ${exact}, entry ${entry.dataset.entry}`;
+  // just above the entry, kept inside the panel's width
+  const box = entry.getBoundingClientRect(), wrap = $("matrix-form").getBoundingClientRect();
+  tip.style.left = `${Math.max(0, Math.min(box.left - wrap.left, wrap.width - tip.offsetWidth))}px`;
+  tip.style.top = `${box.top - wrap.top - tip.offsetHeight - 4}px`;
 }
 
 // ---------------------------------------------------------------- the graph view
