@@ -18,7 +18,7 @@ from chainrule.views.matrices import SHOWN
 from chainrule.views.opgraph_svg import MAX_OPERATIONS
 from chainrule.web.matrixform import MAX_LINES
 from chainrule.web.server import create_app
-from helpers import CASES, random_document
+from helpers import CASES, odd_document, random_document
 
 ENTRY = re.compile(r'data-name="([^"]*)" data-exact="([^"]*)" data-entry="\((\d+), (\d+)\)"')
 
@@ -46,6 +46,12 @@ def entries(answer: dict[str, Any]) -> list[tuple[str, str, int, int]]:
         for names, exact, r, c in ENTRY.findall(line.get("mathml", "")):
             found.append((html.unescape(names), html.unescape(exact), int(r), int(c)))
     return found
+
+
+def named_values(names: str, exact: str) -> list[tuple[str, float]]:
+    """An entry's names and values: "a or b" with one value (equal) or one value each."""
+    each, values = names.split(" or "), [float(x) for x in exact.split(" or ")]
+    return list(zip(each, values * len(each) if len(values) == 1 else values, strict=True))
 
 
 def test_reference_matrix_names_dl_dw5_as_entry_1_1_of_the_gradient(client: TestClient) -> None:
@@ -82,8 +88,8 @@ def test_random_networks_matrix_entries_are_the_records_values(client: TestClien
     found = entries(views(client, doc))
     assert found, "no named entry"
     for names, exact, _, _ in found:
-        for name, value in zip(names.split(" or "), exact.split(" or ") * len(names.split(" or ")), strict=False):
-            assert float(value) == pytest.approx(record.values[name], abs=1e-12, rel=1e-12), name
+        for name, value in named_values(names, exact):
+            assert value == pytest.approx(record.values[name], abs=1e-12, rel=1e-12), name
     alphas = {la.alpha_name for la in record.layers}  # a learnable α is one number, not a matrix entry
     params = {u.param for u in record.updates} - alphas
     shown = {n for names, _, _, _ in found for n in names.split(" or ")}
@@ -127,3 +133,22 @@ def test_a_large_network_is_answered_in_bounded_size(client: TestClient) -> None
     tables = [t for line in answer["matrix"]["lines"] for t in line.get("mathml", "").split("<mtable>")[1:]]
     assert max(t.split("</mtable>")[0].count("<mtr>") for t in tables) == SHOWN + 1  # first rows, dots, last
     assert len(str(answer)) < 400_000
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_hostile_names_reach_the_page_escaped_and_intact(client: TestClient, seed: int) -> None:
+    rng = np.random.default_rng(500 + seed)
+    loss, output = CASES[seed * 3 % len(CASES)]
+    doc = odd_document(rng, loss, output)
+    record = record_of(doc)
+    answer = views(client, doc)
+    for line in answer["matrix"]["lines"]:
+        assert "<b>" not in line.get("mathml", ""), "a name went into the markup unescaped"
+    found = entries(answer)
+    for names, exact, _, _ in found:
+        for name, value in named_values(names, exact):
+            assert value == pytest.approx(record.values[name], abs=1e-12, rel=1e-12), name
+    params = {u.param for u in record.updates} - {la.alpha_name for la in record.layers}
+    assert {f"dL/d{p}" for p in params} <= {n for names, _, _, _ in found for n in names.split(" or ")}
+    labels = {n["label"] for n in answer["circuit"]["nodes"]}
+    assert not answer["circuit"]["nodes"] or params <= labels

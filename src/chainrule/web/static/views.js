@@ -9,6 +9,8 @@ const views = {
   picture: "network", // the picture: "network" (the diagram) or "graph" (the computational graph)
   answer: null,       // the last /api/views answer
   asked: 0,           // the number of the latest request: an older answer arriving late is dropped
+  busy: false,        // a request in flight: while training, answers come faster than views are made
+  again: false,       // an answer came while busy: ask once more when the request in flight is back
   at: 0,              // the graph view's step: index into circuit.order
 };
 
@@ -18,15 +20,20 @@ function viewsWanted() { return views.form === "matrix" || views.picture === "gr
 async function refreshViews() {
   applyViewSwitches();
   if (!viewsWanted() || !app.data) return;
+  if (views.busy) { views.again = true; return; }
+  views.busy = true;
   const asked = ++views.asked;
   try {
     const answer = await (await api("/api/views", { network: app.data.network, example: app.example })).json();
-    if (asked !== views.asked) return;
-    views.answer = answer;
-    if (views.at >= answer.circuit.order.length) views.at = 0;
-    drawMatrixForm();
-    drawCircuit();
+    if (asked === views.asked) {
+      views.answer = answer;
+      if (views.at >= answer.circuit.order.length) views.at = 0;
+      drawMatrixForm();
+      drawCircuit();
+    }
   } catch (err) { say(err.message, true); }
+  views.busy = false;
+  if (views.again) { views.again = false; refreshViews(); }
 }
 
 function applyViewSwitches() {
