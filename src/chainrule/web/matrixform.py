@@ -10,6 +10,7 @@ at the shown digits) give both names, joined by "or", rather than a guess.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
@@ -82,11 +83,16 @@ def _matrix(mat: Matrix, index: Index) -> str:
     for r, row in enumerate(mat.entries):
         cells = []
         for c, tex in enumerate(row):
-            pairs = [g[r][c] for g in grids if g[r][c][0]]
-            names = (" or ".join(dict.fromkeys(p[0] for p in pairs)), " or ".join(dict.fromkeys(p[1] for p in pairs)))
-            cells.append(_entry(tex, names, r, c))
+            cells.append(_entry(tex, _either(g[r][c] for g in grids), r, c))
         rows.append("<mtr>" + "".join(cells) + "</mtr>")
     return f"<mrow><mo>[</mo><mtable>{''.join(rows)}</mtable><mo>]</mo></mrow>"
+
+
+def _either(found: Iterable[Entry]) -> Entry:
+    """The names an entry may have ("a or b"), and one value if they are all equal, else one each."""
+    pairs = list(dict.fromkeys(p for p in found if p[0]))
+    values = [v for _, v in pairs]
+    return " or ".join(n for n, _ in pairs), values[0] if len(set(values)) == 1 else " or ".join(values)
 
 
 def _inner(markup: str) -> str:
