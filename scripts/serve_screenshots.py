@@ -1,4 +1,5 @@
-"""Regenerate docs/serve.png, docs/serve-training.png and docs/serve-phone.png: the page of
+"""Regenerate docs/serve.png, docs/serve-training.png, docs/serve-phone.png, docs/serve-graph.png
+and docs/serve-matrix.png: the page of
 `chainrule serve` in Debian's chromium, driven by Playwright (as tests/test_browser.py does).
 
     PYTHONPATH=src python scripts/serve_screenshots.py
@@ -44,6 +45,23 @@ def main() -> None:
         steps(page, 5)
         expect(page.locator("#step-title")).to_have_text("Backward: ∂L/∂w5")
         page.screenshot(path=DOCS / "serve.png")
+
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        ready(page, url)
+        page.get_by_role("radio", name="graph").check()
+        title = page.locator("#circuit-detail h3")
+        while not (title.text_content() or "").startswith("∂L/∂b1"):
+            page.get_by_role("button", name="Next node ▶").click()
+        page.screenshot(path=DOCS / "serve-graph.png")
+
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        ready(page, url)
+        page.get_by_role("radio", name="matrix").check()
+        entry = page.locator('#matrix-lines .entry[data-name="dL/dw5"]').first
+        entry.scroll_into_view_if_needed()
+        entry.hover()
+        expect(page.locator("#entry-tip")).to_contain_text("dL/dw5 = 0.0821670405642307")
+        page.screenshot(path=DOCS / "serve-matrix.png")
 
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         ready(page, url)

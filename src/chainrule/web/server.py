@@ -41,7 +41,9 @@ from chainrule.train.compiled import loop as fast
 from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
 from chainrule.web import edits, limits, problems
+from chainrule.web.circuit import circuit
 from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
+from chainrule.web.matrixform import matrix_form
 from chainrule.web.models import (
     DatasetRequest,
     EditRequest,
@@ -236,6 +238,23 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
         def work(job: Job) -> dict[str, Any]:
             body = parse(StepRequest, raw)
             return state(build(body.network.document()), body.example, body.digits, body.full_record)
+
+        return await heavy(request, work)
+
+    @app.post(
+        "/api/views",
+        summary="The update in matrix form (entries named) and as a computational graph to step backward",
+        **takes(StepRequest),
+    )
+    async def views(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+
+        def work(job: Job) -> dict[str, Any]:
+            body = parse(StepRequest, raw)
+            net = build(body.network.document())
+            record, _ = _record(net, body.example)
+            digits = body.digits
+            return {"matrix": matrix_form(record, net.parameter_count(), digits), "circuit": circuit(record, digits)}
 
         return await heavy(request, work)
 

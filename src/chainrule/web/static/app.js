@@ -88,6 +88,7 @@ function show(answer, keepStep) {
   drawLossCurve();
   drawBoundary();
   saveState();
+  refreshViews();  // views.js: the matrix form and the graph, when shown
 }
 
 // ---------------------------------------------------------------- the stepper
@@ -483,6 +484,7 @@ function wire() {
 
 async function start() {
   wire();
+  wireViews();
   try {
     app.choices = await (await api("/api/choices")).json();
   } catch (err) { say(err.message, true); return; }
