@@ -24,15 +24,15 @@ def d(of: str) -> str:
 
 def matrix(w: Writer, values: np.ndarray) -> Matrix:
     """The entries as the story writes numbers, elided past SHOWN rows or columns."""
-    rows = _kept(values.shape[0])
-    cols = _kept(values.shape[1])
+    rows = kept(values.shape[0])
+    cols = kept(values.shape[1])
     out = []
     for r in rows:
         out.append(tuple(_entry(w, values, r, c) for c in cols))
     return Matrix(tuple(out))
 
 
-def _kept(n: int) -> list[int | None]:
+def kept(n: int) -> list[int | None]:
     """The indices shown (None for the dots)."""
     if n <= SHOWN:
         return list(range(n))

@@ -18,7 +18,7 @@ from chainrule.record.matrix import MatrixStep, Named, matrix_step
 from chainrule.record.step import StepRecord
 from chainrule.views.doc import Block, Heading, Matrix, MatrixEquation, Para
 from chainrule.views.html import mathml
-from chainrule.views.matrices import _kept, matrix
+from chainrule.views.matrices import kept, matrix
 from chainrule.views.plainmath import plain
 from chainrule.views.story_matrix import matrix_story
 from chainrule.views.text import inline
@@ -53,7 +53,7 @@ def _index(w: Writer, m: MatrixStep) -> Index:
 
 def _add(index: Index, w: Writer, named: Named) -> None:
     """Index one named matrix under its written entries (the shown rows and columns only)."""
-    rows, cols = _kept(named.shape[0]), _kept(named.shape[1])
+    rows, cols = kept(named.shape[0]), kept(named.shape[1])
     grid = tuple(
         tuple(
             ("", "") if r is None or c is None else (named.names[r][c], repr(float(named.values[r, c]))) for c in cols
