@@ -28,11 +28,13 @@ from chainrule.check.mistakes import Mistake, catalogue, with_rate
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.record.graph import StepGraph, build, evaluate, recompute
+from chainrule.record.optimizer_step import carried
 from chainrule.record.step import explain_step
 
 Status = Literal["ok", "rounding", "wrong"]
 ROUNDING_DIGITS = (2, 3, 4, 5, 6)  # the places a person plausibly rounds intermediates to
 LAST_DIGIT_UNITS = 2  # "off only in the last digit or two": at most this many units of the last place
+CHECKED_OPTIMIZERS = ("sgd", "momentum")  # the optimizers whose steps the graph (record.graph) builds
 REPLAY_LIMIT = 50  # mistakes are replayed through at most this many updates for [step.N] claims
 
 
@@ -116,6 +118,10 @@ def _significant(claim: Claim) -> int:
 
 def check(net: Network, claims: list[Claim], answers: str = "") -> CheckReport:
     """Check every claim; claims of step N are checked against the network after N − 1 updates."""
+    if net.training.optimizer.name not in CHECKED_OPTIMIZERS:
+        raise ChainruleError(
+            f'{net.source}: training.optimizer: check reads "sgd" or "momentum" answers, got "{net.training.optimizer.name}"'
+        )
     claims = as_biases(claims, [b for layer in net.layers for b in layer.bias_names])
     steps = sorted({c.step for c in claims})
     batches = net.batches()
@@ -319,7 +325,7 @@ class _StepCheck:
             g = build(net, batches[s % len(batches)])
             g = mistake.rewrite(g) if mistake else g
             v = evaluate(g, params, decimals)
-            params = {p: v[f"{p}_new"] for p in net.parameter_names()}
+            params = carried(net, v)
         g = mistake.rewrite(self.g) if mistake else self.g
         return evaluate(g, params, decimals)
 

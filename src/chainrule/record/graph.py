@@ -256,19 +256,30 @@ def build(
     if n > 1:
         add(Node("loss", "sum", args=tuple(f"loss#{k + 1}" for k in range(n)), coef=scale))
     _gradients(net, n, add)
-    frozen = set(net.training.freeze)
+    _update(net, add)
+    return StepGraph(net, idx, red, nodes)
+
+
+def _update(net: Network, add: _Add) -> None:
+    """θ_new = θ − η·g and Δθ = −η·g; with momentum through the velocity v_θ = μ·v_θ_prev + g
+    (μ a given named ``momentum``), θ_new = θ − η·v_θ and Δθ = −η·v_θ. A frozen θ keeps its value."""
+    frozen, eta = set(net.training.freeze), net.training.learning_rate
+    moving = net.training.optimizer.name == "momentum"
+    if moving:
+        add(Node("momentum", "given", value=net.training.optimizer.momentum))
+    changes = change_names(net)
     for p in net.parameter_names():
+        by = f"dL/d{p}"
+        if moving:
+            by = f"v_{p}"
+            add(Node(f"{by}_prev", "given", value=net.state.get(p, {}).get("v", 0.0)))
+            add(Node(by, "sum", pairs=(("momentum", f"{by}_prev"),), args=() if p in frozen else (f"dL/d{p}",)))
         if p in frozen:
             add(Node(f"{p}_new", "sum", args=(p,)))
         else:
-            add(Node(f"{p}_new", "update", args=(p, f"dL/d{p}"), coef=-net.training.learning_rate))
-    for p, change in change_names(net).items():  # Δθ = −η·∂L/∂θ, as published examples write it
-        add(
-            Node(change, "sum")
-            if p in frozen
-            else Node(change, "product", args=(f"dL/d{p}",), coef=-net.training.learning_rate)
-        )
-    return StepGraph(net, idx, red, nodes)
+            add(Node(f"{p}_new", "update", args=(p, by), coef=-eta))
+        if p in changes:  # Δθ, as published examples write it
+            add(Node(changes[p], "sum") if p in frozen else Node(changes[p], "product", args=(by,), coef=-eta))
 
 
 def change_names(net: Network) -> dict[str, str]:
