@@ -31,8 +31,8 @@ OPTIMIZER_CONSTANTS: dict[str, tuple[str, ...]] = {
     "rho": ("rmsprop",),
     "eps": ("rmsprop", "adam"),
 }
-TRAINING_KEYS = ("learning_rate", "batch", "reduction", "freeze", "epochs", "seed", "dtype", "optimizer")
-TRAINING_KEYS += tuple(OPTIMIZER_CONSTANTS)
+TRAINING_KEYS: tuple[str, ...] = ("learning_rate", "batch", "reduction", "freeze", "epochs", "seed", "dtype")
+TRAINING_KEYS += ("optimizer", *OPTIMIZER_CONSTANTS)
 MISSING = Shown("nothing (the key is missing)")
 
 
