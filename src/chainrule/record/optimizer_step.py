@@ -19,9 +19,10 @@ def state_name(slot: str, param: str, before: bool = False) -> str:
 
 
 def optimizer_values(before: Network, after: Network) -> dict[str, float]:
-    """Every parameter's optimizer state before and after the update, and Adam's m̂ and ŝ."""
+    """Every parameter's optimizer state before and after the update, Adam's m̂ and ŝ, and μ (by
+    the name ``momentum``, the given the step graph reads it from)."""
     s = before.training.optimizer
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"momentum": s.momentum} if s.name in ("momentum", "nesterov") else {}
     for p in before.parameter_names():
         for slot in SLOTS[s.name]:
             out[state_name(slot, p, before=True)] = before.state.get(p, {}).get(slot, 0.0)
