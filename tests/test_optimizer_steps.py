@@ -189,14 +189,14 @@ def test_chainrule_train_uses_the_files_optimizer_unless_told(runner: CliRunner,
     assert plain["w5_new"] != pytest.approx(explained["w5_new"], abs=1e-3)
 
 
-def moving_network(seed: int) -> Network:
-    """A random network with momentum whose first two updates move some parameter (a binary-step output
+def moving_network(seed: int, optimizer: str = "momentum") -> Network:
+    """A random network with the optimizer whose first two updates move some parameter (a binary-step output
     or dead ReLUs give every gradient 0, which would test nothing); seeded, so always the same one."""
     rng = np.random.default_rng(seed)
     while True:
-        net = with_optimizer(random_document(rng, *CASES[int(rng.integers(len(CASES)))]), "momentum")
+        net = with_optimizer(random_document(rng, *CASES[int(rng.integers(len(CASES)))]), optimizer)
         first, second = explain_steps(net, 0, 2)
-        if any(abs(first.values[f"v_{p}"]) > 1e-6 for p in net.parameter_names()) and any(
+        if any(abs(first.values[f"dL/d{p}"]) > 1e-6 for p in net.parameter_names()) and any(
             abs(second.values[f"dL/d{p}"]) > 1e-6 for p in net.parameter_names()
         ):
             return net
@@ -250,10 +250,12 @@ def test_a_wrong_velocity_is_the_first_wrong_number(seed: int, tmp_path: Path) -
     assert first is not None and (first.name, first.step) == (f"v_{p}", step)
 
 
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
 @pytest.mark.parametrize("seed", range(8))
-def test_the_momentum_graph_gives_the_engines_numbers(seed: int) -> None:
-    """The step graph the checker walks, on the second update (a velocity carried in), equals the record."""
-    net = moving_network(100 + seed)
+def test_the_optimizer_graph_gives_the_engines_numbers(seed: int, optimizer: str) -> None:
+    """The step graph the checker walks, on the second update (a state carried in), equals the record."""
+    net = moving_network(100 + seed, optimizer)
+    slot = "v" if optimizer == "momentum" else "m"
     first = explain_steps(net, 0, 1)[0]
     after = net.updated(net.backward(net.forward(net.x[net.batches()[0]]), net.y[net.batches()[0]]))
     idx = 1 % len(net.batches())
@@ -261,14 +263,35 @@ def test_the_momentum_graph_gives_the_engines_numbers(seed: int) -> None:
     record = explain_steps(net, 0, 2)[1].values
     for name, value in graph.items():
         assert value == pytest.approx(record[name], rel=1e-12, abs=1e-12), name
-    assert any(graph[f"v_{p}_prev"] == first.values[f"v_{p}"] != 0 for p in net.parameter_names())
+    assert any(graph[f"{slot}_{p}_prev"] == first.values[f"{slot}_{p}"] != 0 for p in net.parameter_names())
 
 
 def test_check_says_which_optimizers_it_reads(reference: Network, tmp_path: Path) -> None:
     doc = netfile.to_dict(reference)
-    doc["training"] |= SETTINGS["adam"]
-    (tmp_path / "a.toml").write_text('"m_w5" = "0.1"\n')
+    doc["training"] |= SETTINGS["rmsprop"]
+    (tmp_path / "a.toml").write_text('"s_w5" = "0.1"\n')
     netfile.save(netfile.from_dict(doc), tmp_path / "net.toml")
     result = CliRunner().invoke(main, ["check", str(tmp_path / "net.toml"), str(tmp_path / "a.toml")])
     assert result.exit_code == 2
-    assert 'training.optimizer: check reads "sgd" or "momentum" answers, got "adam"' in result.stderr
+    assert 'training.optimizer: check reads "sgd", "momentum", "adam" steps, got "rmsprop"' in result.stderr
+
+
+def test_check_reads_an_adam_example_and_finds_a_wrong_moment(reference: Network, tmp_path: Path) -> None:
+    """Adam's moments, their bias correction and the updates of three steps, from the engine, check as ok;
+    a second moment off by 1% in step 2 is the first wrong number, and w5_new after it still checks."""
+    doc = netfile.to_dict(reference)
+    doc["training"] |= SETTINGS["adam"]
+    net = netfile.from_dict(doc)
+    names = ["m_w5", "s_w5", "mhat_w5", "shat_w5", "w5_new", "dw5", "m_b1", "b1_new"]
+    text = momentum_answers(net, 3, names, digits=12)
+    (tmp_path / "a.toml").write_text(text)
+    assert [c.status for c in check(net, load_answers(tmp_path / "a.toml")).claims] == ["ok"] * 24
+    s2 = explain_steps(net, 0, 2)[1].values["s_w5"]
+    wrong = text.replace(f'"s_w5" = "{s2:.12f}"', f'"s_w5" = "{s2 * 1.01:.12f}"')
+    assert wrong != text
+    (tmp_path / "b.toml").write_text(wrong)
+    report = check(net, load_answers(tmp_path / "b.toml"))
+    first = report.first_wrong
+    assert first is not None and (first.name, first.step) == ("s_w5", 2)
+    after = {(c.name, c.step): c.status for c in report.claims}
+    assert after[("w5_new", 2)] == "ok" and after[("s_w5", 3)] == "ok"

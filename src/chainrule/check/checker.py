@@ -34,7 +34,8 @@ from chainrule.record.step import explain_step
 Status = Literal["ok", "rounding", "wrong"]
 ROUNDING_DIGITS = (2, 3, 4, 5, 6)  # the places a person plausibly rounds intermediates to
 LAST_DIGIT_UNITS = 2  # "off only in the last digit or two": at most this many units of the last place
-CHECKED_OPTIMIZERS = ("sgd", "momentum")  # the optimizers whose steps the graph (record.graph) builds
+# How the checker names an optimizer's computation (record.optimizer_graph) in a derivation.
+OPTIMIZER_FUNCTIONS = {"average": "running_average", "adam": "adam_update", "change": "difference"}
 REPLAY_LIMIT = 50  # mistakes are replayed through at most this many updates for [step.N] claims
 
 
@@ -118,10 +119,6 @@ def _significant(claim: Claim) -> int:
 
 def check(net: Network, claims: list[Claim], answers: str = "") -> CheckReport:
     """Check every claim; claims of step N are checked against the network after N − 1 updates."""
-    if net.training.optimizer.name not in CHECKED_OPTIMIZERS:
-        raise ChainruleError(
-            f'{net.source}: training.optimizer: check reads "sgd" or "momentum" answers, got "{net.training.optimizer.name}"'
-        )
     claims = as_biases(claims, [b for layer in net.layers for b in layer.bias_names])
     steps = sorted({c.step for c in claims})
     batches = net.batches()
@@ -182,7 +179,8 @@ def derivation(graph: StepGraph, name: str, values: Mapping[str, float]) -> Deri
         symbol = graph.net.layers[node.layer].activation.symbol
         function = {"act": symbol, "deriv": symbol + "′", "alpha": f"∂{symbol}/∂α"}[node.op]
     else:
-        function = {"dloss": "∂L/∂ŷ", "fused_dz": "ŷ − y", "softmax_dz": "softmax′"}.get(node.op, graph.net.loss.name)
+        named = {"dloss": "∂L/∂ŷ", "fused_dz": "ŷ − y", "softmax_dz": "softmax′"} | OPTIMIZER_FUNCTIONS
+        function = named.get(node.op, graph.net.loss.name)
     return Derivation("function", function, tuple(Term(a, values[a]) for a in reads), node.coef, values[name])
 
 
