@@ -295,3 +295,38 @@ def test_check_reads_an_adam_example_and_finds_a_wrong_moment(reference: Network
     assert first is not None and (first.name, first.step) == ("s_w5", 2)
     after = {(c.name, c.step): c.status for c in report.claims}
     assert after[("w5_new", 2)] == "ok" and after[("s_w5", 3)] == "ok"
+
+
+def test_the_story_shows_the_velocity_then_the_update(runner: CliRunner, tmp_path: Path) -> None:
+    """Step 2 of the momentum example, as Markdown: v_w5 = 0.9 · 0.0822 + 0.0839 ≈ 0.1578, then
+    w5_new = 0.3589 − 0.5 · 0.1578 ≈ 0.2800 (v₁ = ∂L/∂w5 of step 1; 0.0839 is step 2's gradient)."""
+    (tmp_path / "net.toml").write_text(REFERENCE_MOMENTUM)
+    result = runner.invoke(main, ["explain", str(tmp_path / "net.toml"), "--steps", "2", "--format", "markdown"])
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert r"v_{w_{5}} &= 0.9 \cdot 0.0822 + 0.0839 \approx 0.1578" in text
+    assert r"w_{5}^{\text{new}} &= 0.3589 - 0.5 \cdot 0.1578 \approx 0.2800" in text
+    assert text.index(r"v_{w_{5}} &= 0.9") < text.index(r"w_{5}^{\text{new}} &= 0.3589")
+    assert "| $w_{5}$ | 0.3589 | 0.0839 | 0.1578 | 0.2800 |" in text
+
+
+def test_adam_story_shows_moments_and_correction(reference: Network, tmp_path: Path) -> None:
+    doc = netfile.to_dict(reference)
+    doc["training"] |= SETTINGS["adam"]
+    netfile.save(netfile.from_dict(doc), tmp_path / "net.toml")
+    result = CliRunner().invoke(main, ["explain", str(tmp_path / "net.toml"), "--format", "markdown"])
+    assert result.exit_code == 0, result.stderr
+    v = explain_steps(netfile.from_dict(doc), 0, 1)[0].values
+    # m₁ = (1 − β₁)·g = 0.15 · 0.0822, m̂₁ = g: the first Adam step moves w5 by about η = 0.5.
+    assert r"m_{w_{5}} &= 0.85 \cdot 0 + 0.15 \cdot 0.0822" in result.stdout
+    assert v["mhat_w5"] == pytest.approx(v["dL/dw5"], rel=1e-12)
+    assert v["w5_new"] == pytest.approx(0.4 - 0.5, abs=1e-5)
+
+
+def test_hand_mode_says_it_works_plain_gradient_descent_only(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "net.toml").write_text(REFERENCE_MOMENTUM)
+    result = runner.invoke(main, ["explain", str(tmp_path / "net.toml"), "--hand", "4"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f'chainrule: --hand: works plain gradient descent by hand, and {tmp_path / "net.toml"} says optimizer = "momentum"'
+    )
