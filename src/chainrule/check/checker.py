@@ -28,11 +28,14 @@ from chainrule.check.mistakes import Mistake, catalogue, with_rate
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.record.graph import StepGraph, build, evaluate, recompute
+from chainrule.record.optimizer_step import carried
 from chainrule.record.step import explain_step
 
 Status = Literal["ok", "rounding", "wrong"]
 ROUNDING_DIGITS = (2, 3, 4, 5, 6)  # the places a person plausibly rounds intermediates to
 LAST_DIGIT_UNITS = 2  # "off only in the last digit or two": at most this many units of the last place
+# How the checker names an optimizer's computation (record.optimizer_graph) in a derivation.
+OPTIMIZER_FUNCTIONS = {"average": "running_average", "adam": "adam_update", "change": "difference"}
 REPLAY_LIMIT = 50  # mistakes are replayed through at most this many updates for [step.N] claims
 
 
@@ -176,7 +179,8 @@ def derivation(graph: StepGraph, name: str, values: Mapping[str, float]) -> Deri
         symbol = graph.net.layers[node.layer].activation.symbol
         function = {"act": symbol, "deriv": symbol + "′", "alpha": f"∂{symbol}/∂α"}[node.op]
     else:
-        function = {"dloss": "∂L/∂ŷ", "fused_dz": "ŷ − y", "softmax_dz": "softmax′"}.get(node.op, graph.net.loss.name)
+        named = {"dloss": "∂L/∂ŷ", "fused_dz": "ŷ − y", "softmax_dz": "softmax′"} | OPTIMIZER_FUNCTIONS
+        function = named.get(node.op, graph.net.loss.name)
     return Derivation("function", function, tuple(Term(a, values[a]) for a in reads), node.coef, values[name])
 
 
@@ -319,7 +323,7 @@ class _StepCheck:
             g = build(net, batches[s % len(batches)])
             g = mistake.rewrite(g) if mistake else g
             v = evaluate(g, params, decimals)
-            params = {p: v[f"{p}_new"] for p in net.parameter_names()}
+            params = carried(net, v)
         g = mistake.rewrite(self.g) if mistake else self.g
         return evaluate(g, params, decimals)
 

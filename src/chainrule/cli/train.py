@@ -115,9 +115,9 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
 @click.option("--epochs", type=int, help="Epochs to train (default: the file's training.epochs).")
 @click.option("--until-loss", type=float, help="Stop when the training loss reaches this.")
 @click.option("--patience", type=int, help="Stop when the validation loss has not improved for this many epochs.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd", show_default=True)
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Default: the file's training.optimizer, else sgd.")
 @click.option("--lr", type=float, help="Learning rate (default: the file's training.learning_rate).")
-@click.option("--momentum", type=float, default=0.9, show_default=True, help="Momentum of momentum and nesterov.")
+@click.option("--momentum", type=float, help="Momentum of momentum and nesterov (default: the file's, else 0.9).")
 @click.option(
     "--weight-decay", type=float, default=0.0, show_default=True, help="L2 weight decay λ (adds λθ to each gradient)."
 )
@@ -237,7 +237,7 @@ def _torch_script(trainer: Trainer, opts: dict[str, Any]) -> None:
     assert path is not None
     opt, config = trainer.optimizer, trainer.config
     momentum = getattr(opt, "momentum", 0.0)
-    files = write_script(path, trainer.net, trainer.x, trainer.y, config.optimizer, momentum, config.weight_decay,
+    files = write_script(path, trainer.net, trainer.x, trainer.y, trainer.optimizer_name, momentum, config.weight_decay,
                          trainer.epochs, trainer.size)  # fmt: skip
     click.echo(f"chainrule: wrote {' and '.join(map(str, files))}; run: python {files[0]}", err=True)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule.engine import display
 from chainrule.engine.functions import Activation, Array, Loss, softmax_backward
+from chainrule.engine.optimizers import Settings, step
 
 BiasMode = Literal["shared", "neuron", "none"]
 Batch = Literal["online", "full"] | int
@@ -106,6 +107,7 @@ class Training:
     epochs: int = 1
     seed: int = 0
     dtype: Literal["float64", "float32"] = "float64"
+    optimizer: Settings = field(default_factory=Settings)  # the optimizer and its constants (μ, β₁, β₂, ε)
 
 
 @dataclass
@@ -162,6 +164,10 @@ class Network:
     title: str = ""
     source: str = "<memory>"
     data: DataInfo | None = None
+    # The optimizer's state after the updates made so far (param → slot → value: v, or m and s),
+    # and how many updates made it: what momentum and Adam carry from one update to the next.
+    state: dict[str, dict[str, float]] = field(default_factory=dict)
+    updates_made: int = 0
 
     def _repr_markdown_(self) -> str | None:
         """In Jupyter: the architecture and a table of the parameters. (once chainrule.views.notebook registered it)."""
@@ -296,14 +302,19 @@ class Network:
         return grads
 
     def updated(self, back: Backward, learning_rate: float | None = None) -> Network:
-        """A new network after one gradient-descent step θ ← θ − η ∂L/∂θ (frozen θ unchanged).
+        """A new network after one update by the file's optimizer (frozen θ unchanged).
 
-        Every parameter moves by the gradient computed before this update: the step is a value,
-        so applying it never changes the network it came from.
+        Plain gradient descent: θ ← θ − η ∂L/∂θ. Momentum, Nesterov, RMSProp and Adam move θ by
+        their rules (engine.optimizers) and carry their state into the new network. Every
+        parameter moves by the gradient computed before this update: the step is a value, so
+        applying it never changes the network it came from.
         """
         lr = self.training.learning_rate if learning_rate is None else learning_rate
         frozen = set(self.training.freeze)
         new = copy.deepcopy(self)
+        new.updates_made = self.updates_made + 1
+        if self.training.optimizer.name != "sgd":
+            return new._stepped(self.gradients(back), frozen, lr)
         for i, layer in enumerate(new.layers):
             w_mask = np.array([[n not in frozen for n in row] for row in layer.weight_names], dtype=bool)
             layer.weight = layer.weight - lr * back.d_weight[i] * w_mask.reshape(layer.weight.shape)
@@ -313,6 +324,25 @@ class Network:
             if layer.alpha_name and layer.alpha_name not in frozen:
                 layer.alpha = layer.alpha - lr * back.d_alpha[i]
         return new
+
+    def _stepped(self, grads: dict[str, float], frozen: set[str], lr: float) -> Network:
+        """This (new) network's parameters and state moved by the optimizer; a frozen θ has g = 0,
+        as in the trainer, so it stays where it is and its state stays 0."""
+        values = {}
+        for name, theta in self.parameters().items():
+            g = 0.0 if name in frozen else grads[name]
+            values[name], self.state[name] = step(
+                self.training.optimizer, theta, g, self.state.get(name, {}), self.updates_made, lr
+            )
+        for layer in self.layers:
+            for r, row in enumerate(layer.weight_names):
+                for c, name in enumerate(row):
+                    layer.weight[r, c] = values[name]
+            for i, name in enumerate(layer.bias_names):
+                layer.bias[i] = values[name]
+            if layer.alpha_name:
+                layer.alpha[0] = values[layer.alpha_name]
+        return self
 
     def batches(self) -> list[np.ndarray]:
         """The example indices of each update in one epoch, in file order, by `batch`."""

@@ -17,12 +17,22 @@ import numpy as np
 from chainrule.engine import limits
 from chainrule.engine.functions import ACTIVATIONS, Activation, known
 from chainrule.engine.network import DataInfo, Layer, Training
+from chainrule.engine.optimizers import OPTIMIZERS, Settings
 from chainrule.errors import NetfileError, Shown
 
 DATA_KEYS = ("columns", "target", "classes", "mean", "std")
 LAYER_KEYS = ("name", "units", "activation", "alpha", "weights", "bias", "weight_names", "bias_names")
 EXAMPLE_KEYS = ("x", "y")
-TRAINING_KEYS = ("learning_rate", "batch", "reduction", "freeze", "epochs", "seed", "dtype")
+# The optimizer's constants, and the optimizers that use each (a constant no optimizer reads is refused).
+OPTIMIZER_CONSTANTS: dict[str, tuple[str, ...]] = {
+    "momentum": ("momentum", "nesterov"),
+    "beta1": ("adam",),
+    "beta2": ("adam",),
+    "rho": ("rmsprop",),
+    "eps": ("rmsprop", "adam"),
+}
+TRAINING_KEYS: tuple[str, ...] = ("learning_rate", "batch", "reduction", "freeze", "epochs", "seed", "dtype")
+TRAINING_KEYS += ("optimizer", *OPTIMIZER_CONSTANTS)
 MISSING = Shown("nothing (the key is missing)")
 
 
@@ -253,7 +263,35 @@ def training(r: Reader, raw: object) -> Training:
         if raw["dtype"] not in ("float64", "float32"):
             raise r.fail("training.dtype", '"float64" or "float32"', raw["dtype"])
         t.dtype = raw["dtype"]
+    t.optimizer = optimizer(r, raw)
     return t
+
+
+def optimizer(r: Reader, raw: Mapping[str, Any]) -> Settings:
+    """`optimizer` and its constants: μ, ρ, β₁, β₂ in [0, 1) (μ > 0 for Nesterov), ε > 0."""
+    name = raw.get("optimizer", "sgd")
+    if name not in OPTIMIZERS:
+        raise r.fail("training.optimizer", "one of " + ", ".join(f'"{o}"' for o in OPTIMIZERS), name)
+    values: dict[str, float] = {}
+    for key, users in OPTIMIZER_CONSTANTS.items():
+        if key not in raw:
+            continue
+        if name not in users:
+            raise r.fail(
+                f"training.{key}",
+                "it only with optimizer = " + " or ".join(f'"{u}"' for u in users),
+                Shown(f'optimizer = "{name}"'),
+            )
+        x = r.number(raw[key], f"training.{key}")
+        if key == "eps" and not x > 0:
+            raise r.fail("training.eps", "a number > 0", raw[key])
+        if key != "eps" and not 0 <= x < 1:
+            raise r.fail(f"training.{key}", "a number in [0, 1)", raw[key])
+        values[key] = x
+    settings = Settings(name, **values)
+    if name == "nesterov" and settings.momentum == 0:
+        raise r.fail("training.momentum", "a number in (0, 1) for Nesterov", raw["momentum"])
+    return settings
 
 
 def examples(

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from chainrule.engine.network import Network
+from chainrule.engine.optimizers import Settings
+from chainrule.io.netparts import OPTIMIZER_CONSTANTS
 
 
 def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
@@ -54,6 +56,7 @@ def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
         "seed": t.seed,
         "dtype": t.dtype,
     }
+    doc["training"] |= optimizer_keys(t.optimizer)
     if net.data is not None:
         info = net.data
         table: dict[str, Any] = {"columns": info.columns, "target": info.target, "classes": info.classes}
@@ -61,6 +64,15 @@ def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
             table.update(mean=[float(v) for v in info.mean], std=[float(v) for v in info.std])
         doc["data"] = {k: v for k, v in table.items() if v}
     return doc
+
+
+def optimizer_keys(s: Settings) -> dict[str, Any]:
+    """The [training] keys of a non-default optimizer and its constants (none for plain SGD, so
+    SGD files are written exactly as before)."""
+    if s.name == "sgd":
+        return {}
+    keys: dict[str, Any] = {"optimizer": s.name}
+    return keys | {k: getattr(s, k) for k, users in OPTIMIZER_CONSTANTS.items() if s.name in users}
 
 
 def _toml_value(v: Any) -> str:

@@ -11,53 +11,17 @@ gives the engine's numbers to 1e-12.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 
 from chainrule.engine.network import Network, Reduction
+from chainrule.record.nodes import Add, Node
+from chainrule.record.nodes import Op as Op
+from chainrule.record.optimizer_graph import change_names as change_names
+from chainrule.record.optimizer_graph import optimizer_op, update_nodes
 from chainrule.record.rounding import round_as_written
-
-_Add = Callable[["Node"], None]
-Op = Literal[
-    "given",
-    "sum",
-    "product",
-    "act",
-    "deriv",
-    "loss",
-    "fused_loss",
-    "dloss",
-    "fused_dz",
-    "softmax_dz",
-    "update",
-    "alpha",
-    "loss_term",
-]
-
-
-@dataclass(frozen=True)
-class Node:
-    """How one named number is computed from others.
-
-    ``sum``: Σ v[p]·v[q] over ``pairs`` + Σ v[a] over ``args``; ``product``: Π v[a]; ``update``:
-    θ + coef·g with args (θ, g); the rest apply the layer's activation or the loss to the layer's
-    vector in ``args`` and take element ``index``. Every result is multiplied by ``coef``
-    (except ``update``, where coef is −η).
-    """
-
-    name: str
-    op: Op
-    args: tuple[str, ...] = ()
-    pairs: tuple[tuple[str, str], ...] = ()
-    layer: int = -1
-    index: int = 0
-    coef: float = 1.0
-    value: float = 0.0  # for "given"
-    at_a: bool = False  # "deriv" evaluated at a instead of z (a mistake)
-    alpha: str | None = None  # the name of a learnable α this node reads
 
 
 @dataclass
@@ -179,6 +143,8 @@ def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
         return node.coef * math.prod(v[a] for a in node.args)
     if op == "update":
         return v[node.args[0]] + node.coef * v[node.args[1]]
+    if op in ("average", "adam", "change"):
+        return optimizer_op(node, v)
     if op in ("loss", "fused_loss", "dloss", "fused_dz", "softmax_dz", "loss_term"):
         return node.coef * _loss_op(net, node, v)
     layer = net.layers[node.layer]
@@ -256,26 +222,8 @@ def build(
     if n > 1:
         add(Node("loss", "sum", args=tuple(f"loss#{k + 1}" for k in range(n)), coef=scale))
     _gradients(net, n, add)
-    frozen = set(net.training.freeze)
-    for p in net.parameter_names():
-        if p in frozen:
-            add(Node(f"{p}_new", "sum", args=(p,)))
-        else:
-            add(Node(f"{p}_new", "update", args=(p, f"dL/d{p}"), coef=-net.training.learning_rate))
-    for p, change in change_names(net).items():  # Δθ = −η·∂L/∂θ, as published examples write it
-        add(
-            Node(change, "sum")
-            if p in frozen
-            else Node(change, "product", args=(f"dL/d{p}",), coef=-net.training.learning_rate)
-        )
+    update_nodes(net, add)
     return StepGraph(net, idx, red, nodes)
-
-
-def change_names(net: Network) -> dict[str, str]:
-    """The name of each parameter's change in the update, Δθ = θ_new − θ: ``dw5`` for w5, ``db1`` for b1
-    (none where that name is already taken by an input, a target or another parameter)."""
-    taken = {*net.input_names, *net.target_names(), *net.parameter_names()}
-    return {p: f"d{p}" for p in net.parameter_names() if f"d{p}" not in taken}
 
 
 def loss_term_names(net: Network) -> list[str]:
@@ -292,7 +240,7 @@ def loss_term_scale(net: Network) -> float:
     return 1.0 / net.output_layer.units if "{m}" in net.loss.outer_plain else 1.0
 
 
-def _forward(net: Network, s: str, add: _Add, fuse: bool = True) -> None:
+def _forward(net: Network, s: str, add: Add, fuse: bool = True) -> None:
     sending = [name + s for name in net.input_names]
     for li, layer in enumerate(net.layers):
         zs = tuple(f"z_{n}{s}" for n in layer.neuron_names)
@@ -319,7 +267,7 @@ def _forward(net: Network, s: str, add: _Add, fuse: bool = True) -> None:
         add(Node(name + s, "loss_term", args=(a[j], y[j]), coef=scale))
 
 
-def _backward(net: Network, s: str, scale: float, add: _Add, fuse: bool = True) -> None:
+def _backward(net: Network, s: str, scale: float, add: Add, fuse: bool = True) -> None:
     last = len(net.layers) - 1
     out = net.layers[last]
     a = tuple(f"a_{n}{s}" for n in out.neuron_names)
@@ -342,7 +290,7 @@ def _backward(net: Network, s: str, scale: float, add: _Add, fuse: bool = True) 
             add(Node(f"dL/dz_{n}{s}", "product", args=(f"dL/da_{n}{s}", f"da_{n}/dz_{n}{s}")))
 
 
-def _gradients(net: Network, n: int, add: _Add) -> None:
+def _gradients(net: Network, n: int, add: Add) -> None:
     """∂L/∂θ per example (suffix #k when the batch has several) and, for a batch, their sum."""
     per: dict[str, list[str]] = {}
     for k in range(n):

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, softmax_backward
+from chainrule.errors import ChainruleError
 from chainrule.record.rounding import round_half_up
 from chainrule.record.step import Chain, Delta, Factor, LayerInfo, Path, StepRecord, Update
 
@@ -210,6 +211,10 @@ def hand_step(exact: StepRecord, places: int) -> StepRecord:
     """The step worked by hand at `places` decimals: same shape as `exact`, `exact` attached."""
     if places < 1:
         raise ValueError("places must be at least 1")
+    if exact.optimizer.name != "sgd":  # the hand-worked update is θ − η·g; another optimizer's is not written yet
+        raise ChainruleError(
+            f'--hand: works plain gradient descent by hand, and {exact.source} says optimizer = "{exact.optimizer.name}"'
+        )
     h = _Hand(exact, places)
     h.given()
     n = len(exact.examples)

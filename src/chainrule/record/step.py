@@ -13,6 +13,7 @@ import numpy as np
 
 from chainrule.engine import display, limits
 from chainrule.engine.network import Backward, Forward, Network
+from chainrule.engine.optimizers import Settings
 from chainrule.engine.overflow import require_finite
 from chainrule.errors import ChainruleError
 
@@ -22,6 +23,7 @@ from chainrule.record.chains import Chain, chains_of
 from chainrule.record.chains import Factor as Factor
 from chainrule.record.chains import Path as Path
 from chainrule.record.graph import change_names, loss_term_names, loss_term_scale
+from chainrule.record.optimizer_step import optimizer_values
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class StepRecord:
     loss: str
     reduction: str
     learning_rate: float
+    optimizer: Settings
     batch_kind: str
     examples: tuple[int, ...]  # 0-based indices into the file's examples
     fused: bool
@@ -195,6 +198,7 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
         loss=net.loss.name,
         reduction=net.training.reduction,
         learning_rate=net.training.learning_rate,
+        optimizer=net.training.optimizer,
         batch_kind=str(net.training.batch),
         examples=tuple(int(i) for i in idx),
         fused=back.fused,
@@ -276,8 +280,15 @@ def _values(
     for name, value in new.parameters().items():
         v[f"{name}_new"] = value
     grads, frozen = net.gradients(back), set(net.training.freeze)
-    for name, change in change_names(net).items():  # Δθ = −η·∂L/∂θ (0 for a frozen θ)
-        v[change] = 0.0 if name in frozen else -net.training.learning_rate * grads[name]
+    v |= optimizer_values(net, new)
+    eta, optimizer = net.training.learning_rate, net.training.optimizer.name
+    for name, change in change_names(net).items():  # Δθ = −η·∂L/∂θ (0 for a frozen θ); −η·v with momentum
+        if name in frozen:
+            v[change] = 0.0
+        elif optimizer in ("sgd", "momentum"):
+            v[change] = -eta * (grads[name] if optimizer == "sgd" else v[f"v_{name}"])
+        else:
+            v[change] = v[f"{name}_new"] - v[name]
     return v
 
 

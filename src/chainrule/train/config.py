@@ -26,9 +26,9 @@ class TrainConfig:
     """How to train. None means: take it from the network file's [training] table."""
 
     epochs: int | None = None
-    optimizer: str = "sgd"
+    optimizer: str | None = None  # None: the file's training.optimizer (default "sgd")
     learning_rate: float | None = None
-    momentum: float = 0.9
+    momentum: float | None = None  # None: the file's training.momentum (default 0.9)
     weight_decay: float = 0.0
     l1: float = 0.0  # λ₁ of the L1 penalty λ₁ Σ|θ| (optim: g += λ₁ sign(θ))
     batch: Batch | None = None
@@ -50,7 +50,7 @@ class TrainConfig:
             raise ChainruleError(f"--weight-decay: expected a finite number ≥ 0, got {self.weight_decay}")
         if not (math.isfinite(self.l1) and self.l1 >= 0):
             raise ChainruleError(f"l1: expected a finite number ≥ 0, got {self.l1}")
-        if not math.isfinite(self.momentum):
+        if self.momentum is not None and not math.isfinite(self.momentum):
             raise ChainruleError(f"--momentum: expected a finite number, got {self.momentum}")
         if not math.isfinite(self.schedule.gamma):
             raise ChainruleError(f"--gamma: expected a finite number in (0, 1], got {self.schedule.gamma}")

@@ -225,10 +225,13 @@ def make_optimizer(
     learning_rate: float,
     *,
     momentum: float = 0.9,
+    constants: dict[str, float] | None = None,
     weight_decay: float = 0.0,
     l1: float = 0.0,
 ) -> Optimizer:
-    """The optimizer `name` over the network's parameter arrays (which it then updates in place)."""
+    """The optimizer `name` over the network's parameter arrays (which it then updates in place);
+    ``constants`` gives β₁, β₂, ρ and ε (the network file's), PyTorch's defaults where absent."""
+    c = {"beta1": 0.9, "beta2": 0.999, "rho": 0.99, "eps": 1e-8} | (constants or {})
     params, masks = network_parameters(net)
     common: dict[str, Any] = {"weight_decay": weight_decay, "masks": masks, "l1": l1}
     if name == "sgd":
@@ -236,9 +239,9 @@ def make_optimizer(
     if name in ("momentum", "nesterov"):
         return SGD(params, learning_rate, momentum=momentum, nesterov=name == "nesterov", **common)
     if name == "rmsprop":
-        return RMSProp(params, learning_rate, **common)
+        return RMSProp(params, learning_rate, rho=c["rho"], eps=c["eps"], **common)
     if name == "adam":
-        return Adam(params, learning_rate, **common)
+        return Adam(params, learning_rate, beta1=c["beta1"], beta2=c["beta2"], eps=c["eps"], **common)
     raise ChainruleError(f"--optimizer: expected one of {', '.join(OPTIMIZERS)}, got {name!r}")
 
 

@@ -136,11 +136,16 @@ class Trainer:
         t = self.net.training
         self.epochs = config.epochs or t.epochs
         self.rng = rng if rng is not None else np.random.default_rng(t.seed)
+        # --optimizer and --momentum win over the file's [training] optimizer and momentum; β₁, β₂,
+        # ρ and ε come from the file (defaults: PyTorch's).
+        s = t.optimizer
+        self.optimizer_name = config.optimizer or s.name
         self.optimizer = make_optimizer(
-            config.optimizer,
+            self.optimizer_name,
             self.net,
             t.learning_rate,
-            momentum=config.momentum,
+            momentum=s.momentum if config.momentum is None else config.momentum,
+            constants={"beta1": s.beta1, "beta2": s.beta2, "rho": s.rho, "eps": s.eps},
             weight_decay=config.weight_decay,
             l1=config.l1,
         )
@@ -180,7 +185,7 @@ class Trainer:
 
     def _choose(self, forced: PathName | None) -> tuple[PathName, str]:
         """The fastest path that gives the engine's numbers (issue: speed), or the one forced."""
-        plain = self.config.optimizer == "sgd" and self.config.weight_decay == 0 and self.config.l1 == 0
+        plain = self.optimizer_name == "sgd" and self.config.weight_decay == 0 and self.config.l1 == 0
         chosen, note = sgd.choose_path(self.net, self.size, plain)
         path: PathName = "compiled" if chosen == "compiled" else "lean" if plain else "numpy"
         if forced is None or forced == path:

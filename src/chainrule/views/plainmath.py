@@ -23,6 +23,10 @@ _SYMBOLS = {
     r"\theta": "θ",
     r"\alpha": "α",
     r"\lambda": "λ",
+    r"\mu": "μ",  # the optimizers' constants (story_update.py)
+    r"\beta": "β",
+    r"\rho": "ρ",
+    r"\varepsilon": "ε",
     r"\Phi": "Φ",
     r"\varphi": "φ",
     r"\phi": "φ",

@@ -67,6 +67,13 @@ class Training(Strict_):
     epochs: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_FILE_EPOCHS)] | None = None
     seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] | None = None
     dtype: Literal["float64", "float32"] | None = None
+    # The optimizer and its constants (io.netparts checks which optimizer reads which).
+    optimizer: Literal["sgd", "momentum", "nesterov", "rmsprop", "adam"] | None = None
+    momentum: Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
+    beta1: Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
+    beta2: Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
+    rho: Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
+    eps: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 class DataInfo(Strict_):

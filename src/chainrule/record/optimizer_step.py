@@ -1,0 +1,42 @@
+"""The optimizer's numbers in an explained step, by name: the state it carries and the update.
+
+Momentum records the velocity v_w5 = μ·v_w5_prev + ∂L/∂w5 (v_w5_prev: the velocity the previous
+update left, 0 before the first), then w5_new = w5 − η·v_w5. Adam records m_w5, s_w5 (the averages
+of g and g², from m_w5_prev, s_w5_prev) and the bias-corrected mhat_w5 = m_w5 / (1 − β₁ᵗ),
+shat_w5 = s_w5 / (1 − β₂ᵗ), then w5_new = w5 − η·mhat_w5 / (√shat_w5 + ε). RMSProp records s_w5.
+The rules themselves are engine.optimizers', which `Network.updated` applies.
+"""
+
+from __future__ import annotations
+
+from chainrule.engine.network import Network
+from chainrule.engine.optimizers import SLOTS, corrected
+
+
+def state_name(slot: str, param: str, before: bool = False) -> str:
+    """``v_w5`` (after this update) or ``v_w5_prev`` (what the previous update left)."""
+    return f"{slot}_{param}_prev" if before else f"{slot}_{param}"
+
+
+def optimizer_values(before: Network, after: Network) -> dict[str, float]:
+    """Every parameter's optimizer state before and after the update, Adam's m̂ and ŝ, and μ (by
+    the name ``momentum``, the given the step graph reads it from)."""
+    s = before.training.optimizer
+    out: dict[str, float] = {"momentum": s.momentum} if s.name in ("momentum", "nesterov") else {}
+    for p in before.parameter_names():
+        for slot in SLOTS[s.name]:
+            out[state_name(slot, p, before=True)] = before.state.get(p, {}).get(slot, 0.0)
+            out[state_name(slot, p)] = after.state[p][slot]
+        for key, x in corrected(s, after.state.get(p, {}), after.updates_made).items():
+            out[f"{key}_{p}"] = x
+    return out
+
+
+def carried(net: Network, values: dict[str, float]) -> dict[str, float]:
+    """What the next update starts from, by the names its step gives them: each θ from θ_new, and
+    each state slot's _prev from this update's value (v_w5_prev ← v_w5)."""
+    out = {p: values[f"{p}_new"] for p in net.parameter_names()}
+    for p in net.parameter_names():
+        for slot in SLOTS[net.training.optimizer.name]:
+            out[state_name(slot, p, before=True)] = values[state_name(slot, p)]
+    return out
