@@ -104,7 +104,7 @@ def test_abandoned_training_requests_neither_block_nor_pile_up(served: tuple[int
         t = time.monotonic()
         assert request(port, "GET", "/api/network")[0] == 200
         latencies.append(time.monotonic() - t)
-        time.sleep(0.02)
+        time.sleep(0.005)  # a request every few ms: the p99 of a few hundred, not of a few dozen
     assert len(latencies) >= 20
     assert float(np.percentile(latencies, 99)) < 1.0, sorted(latencies)[-5:]
     for _ in range(200):  # the workers finish what they started and are free again
