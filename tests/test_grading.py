@@ -8,14 +8,13 @@ import json
 import random
 import tempfile
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from chainrule.check.exercise import ExerciseSpec, answers_toml, make_exercise
 from chainrule.check.grading import MARKS, ClassGrades, MarkingScheme, asked_keys, grade, marked, submissions
@@ -25,8 +24,6 @@ from chainrule.io.netfile import from_dict
 from chainrule.record.graph import build, evaluate
 from chainrule.views.class_report import render_csv, render_report
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync", "--no-first-run"]
 SPEC = ExerciseSpec((2, 2, 1))  # the command: 2-2-1 sigmoid, half squared error, forward,gradients,update
 DIGITS = SPEC.digits
 
@@ -233,14 +230,6 @@ def test_csv_has_a_row_for_every_student(class_grades: tuple[ClassGrades, dict[s
     rows = list(csv.reader(io.StringIO(render_csv(grades))))
     assert rows[0][:8] == ["student", "file", *MARKS, "score"]
     assert sorted(r[0] for r in rows[1:]) == [f"s{i:02d}" for i in range(1, 31)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_the_html_class_report_opens_in_a_browser(
