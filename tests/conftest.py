@@ -79,3 +79,22 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    """The server's API in this process (FastAPI's TestClient), as the page reaches it."""
+    from fastapi.testclient import TestClient
+
+    from chainrule.web.server import create_app
+
+    return TestClient(create_app(), base_url="http://127.0.0.1")
+
+
+@pytest.fixture
+def doc(client: Any) -> dict[str, Any]:
+    """The network document the server starts with (the reference example), a fresh copy per test."""
+    import copy
+
+    network: dict[str, Any] = copy.deepcopy(client.get("/api/network").json()["network"])
+    return network

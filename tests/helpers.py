@@ -179,3 +179,11 @@ def assert_one_line(args: list[str], ok: tuple[int, ...] = ()) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("chainrule: "), shown
     return str(result.stderr)
+
+
+def post(client: Any, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    """POST `body` to the API, assert the status, and return the JSON answer."""
+    response = client.post(path, json=body)
+    assert response.status_code == status, response.text
+    answer: dict[str, Any] = response.json()
+    return answer

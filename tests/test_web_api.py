@@ -14,30 +14,13 @@ from fastapi.testclient import TestClient
 from chainrule.io import netfile
 from chainrule.record.step import explain_steps
 from chainrule.web import limits
-from chainrule.web.server import create_app
 from chainrule.web.steps import MAX_STEPS
 from conftest import EXAMPLES
+from helpers import post
 
 
 def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
-
-
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app(), base_url="http://127.0.0.1")
-
-
-@pytest.fixture
-def doc(client: TestClient) -> dict[str, Any]:
-    return copy.deepcopy(client.get("/api/network").json()["network"])
-
-
-def post(client: TestClient, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
-    response = client.post(path, json=body)
-    assert response.status_code == status, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
 
 
 def test_network_is_the_reference_example(doc: dict[str, Any]) -> None:

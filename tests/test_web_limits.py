@@ -27,11 +27,6 @@ from chainrule.web.workers import Busy, Job, Stopped, Workers
 from helpers import CASES, random_document
 
 
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app(), base_url="http://127.0.0.1")
-
-
 @pytest.fixture
 def doc() -> dict[str, Any]:
     return netfile.to_dict(netfile.load())

@@ -20,25 +20,8 @@ from chainrule.train.config import TrainConfig
 from chainrule.train.trainer import fit
 from chainrule.web import training
 from chainrule.web.models import EditRequest
-from chainrule.web.server import build, create_app, edited
-from helpers import CASES, engine_epochs, random_document
-
-
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app(), base_url="http://127.0.0.1")
-
-
-@pytest.fixture
-def doc(client: TestClient) -> dict[str, Any]:
-    return copy.deepcopy(client.get("/api/network").json()["network"])
-
-
-def post(client: TestClient, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
-    response = client.post(path, json=body)
-    assert response.status_code == status, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
+from chainrule.web.server import build, edited
+from helpers import CASES, engine_epochs, post, random_document
 
 
 def accepted(doc: dict[str, Any], op: str, layer: int, name: str) -> bool:

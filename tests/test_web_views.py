@@ -17,15 +17,9 @@ from chainrule.record.step import StepRecord, explain_step
 from chainrule.views.matrices import SHOWN
 from chainrule.views.opgraph_svg import MAX_OPERATIONS
 from chainrule.web.matrixform import MAX_LINES
-from chainrule.web.server import create_app
 from helpers import CASES, odd_document, random_document
 
 ENTRY = re.compile(r'data-name="([^"]*)" data-exact="([^"]*)" data-entry="\((\d+), (\d+)\)"')
-
-
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app(), base_url="http://127.0.0.1")
 
 
 def views(client: TestClient, doc: dict[str, Any]) -> dict[str, Any]:
