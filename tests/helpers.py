@@ -187,3 +187,17 @@ def post(client: Any, path: str, body: dict[str, Any], status: int = 200) -> dic
     assert response.status_code == status, response.text
     answer: dict[str, Any] = response.json()
     return answer
+
+
+def pdflatex(folder: Any, tex: str) -> Any:
+    """Compile `folder/tex` once with pdflatex (no shell escape, stop at the first error); the finished run."""
+    import subprocess
+
+    return subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", tex],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=120,
+    )

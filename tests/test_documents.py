@@ -21,6 +21,7 @@ from chainrule.io import netfile
 from chainrule.record.step import explain_step, explain_steps
 from chainrule.views import escape, html, latex, markdown, svg
 from chainrule.views.numbers import fmt
+from helpers import pdflatex
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "src" / "chainrule" / "examples"
@@ -178,13 +179,7 @@ def _pdflatex(tmp_path: Path, tex: str) -> str:
     """Compile with pdflatex (scripts/check installs it in CI); the PDF's text, by pdftotext."""
     (tmp_path / "worked.tex").write_text(tex, encoding="utf-8")
     assert shutil.which("pdflatex"), "pdflatex is needed: scripts/check installs texlive"
-    run = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "worked.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = pdflatex(tmp_path, "worked.tex")
     assert run.returncode == 0, run.stdout[-2000:]
     return subprocess.run(["pdftotext", "worked.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
 

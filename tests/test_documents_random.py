@@ -28,7 +28,7 @@ from chainrule.io import netfile
 from chainrule.record.step import explain_steps
 from chainrule.views import escape, html, markdown
 from chainrule.views.doc import Block, Heading
-from helpers import CASES, odd_document
+from helpers import CASES, odd_document, pdflatex
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
 N_RANDOM = 50
@@ -67,13 +67,7 @@ def _compile(workdir: Path, tex: str) -> tuple[int, str, str, str]:
     workdir.mkdir()
     (workdir / "secret.tex").write_text(SECRET + "\n", encoding="utf-8")
     (workdir / "doc.tex").write_text(tex, encoding="utf-8")
-    run = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = pdflatex(workdir, "doc.tex")
     if run.returncode:
         return run.returncode, run.stdout[-3000:], "", ""
     text = subprocess.run(["pdftotext", "doc.pdf", "-"], cwd=workdir, capture_output=True, text=True).stdout

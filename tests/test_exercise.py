@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import tomllib
 from decimal import Decimal
@@ -20,6 +19,7 @@ from chainrule.check.exercise import Exercise, ExerciseSpec, answers_toml, ask_k
 from chainrule.cli.root import main
 from chainrule.errors import ChainruleError
 from chainrule.io.netfile import from_dict
+from helpers import pdflatex
 
 KEY_FILES = ("net.toml", "answers.toml", "key.toml", "key.md", "key.html", "key.tex", "worksheet-network.svg")
 WORKSHEETS = ("worksheet.md", "worksheet.tex", "worksheet.html")
@@ -173,13 +173,8 @@ def test_worksheet_and_key_latex_compile_with_pdflatex(tmp_path: Path, runner: C
     assert shutil.which("pdflatex")
     run(runner, "exercise", *args, "-o", str(tmp_path))
     for tex in ("worksheet.tex", "key.tex"):
-        done = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex],
-            cwd=tmp_path,
-            capture_output=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
+        done = pdflatex(tmp_path, tex)
+        assert done.returncode == 0, done.stdout[-2000:]
         assert (tmp_path / tex.replace(".tex", ".pdf")).stat().st_size > 1000
 
 

@@ -16,7 +16,7 @@ from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.gradcheck import STEP, TOLERANCE, gradcheck, relative_difference
 from chainrule.record.step import explain_step, explain_steps
-from helpers import CASES, odd_document, random_document
+from helpers import CASES, odd_document, pdflatex, random_document
 
 
 def _net(case: int, loss: str, output: str) -> Network:
@@ -161,13 +161,7 @@ def test_latex_with_the_check_and_the_graph_compiles_with_odd_names(tmp_path: Pa
     tex = tmp_path / "odd.tex"
     result = runner.invoke(main, ["explain", str(net_file), "--gradcheck", "--format", "latex", "-o", str(tex)])
     assert result.exit_code == 0, result.output
-    run = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = pdflatex(tmp_path, tex.name)
     assert run.returncode == 0, run.stdout[-2000:]
     pdf = subprocess.run(["pdftotext", str(tmp_path / "odd.pdf"), "-"], capture_output=True, text=True).stdout
     assert "checked numerically" in pdf and "Computational graph" in pdf and "DIFFERS" not in pdf

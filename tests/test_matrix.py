@@ -11,7 +11,6 @@ import json
 import math
 import re
 import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from chainrule.record.matrix import MatrixStep, Named, matrix_step
 from chainrule.record.step import StepRecord, explain_step
 from chainrule.views.doc import Matrix, MatrixEquation
 from chainrule.views.story_matrix import matrix_story
-from helpers import CASES, assert_one_line, odd_document, random_document
+from helpers import CASES, assert_one_line, odd_document, pdflatex, random_document
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples"
 
@@ -145,13 +144,7 @@ def odd_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def _compile(workdir: Path, tex: str) -> tuple[int, str]:
     workdir.mkdir()
     (workdir / "doc.tex").write_text(tex, encoding="utf-8")
-    run = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = pdflatex(workdir, "doc.tex")
     return run.returncode, run.stdout[-3000:]
 
 
