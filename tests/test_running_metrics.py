@@ -20,7 +20,8 @@ from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.train.compiled import loop as fast
 from chainrule.train.compiled.codes import ACTIVATION_CODES
-from chainrule.train.records import evaluate
+from chainrule.train.history import History
+from chainrule.train.records import EpochChunk, evaluate
 from chainrule.train.trainer import TrainConfig, Trainer
 from conftest import EXAMPLES
 from helpers import CASES, random_document
@@ -147,3 +148,25 @@ def test_a_negative_evaluate_every_is_refused() -> None:
     assert result.exit_code == 2 and "--evaluate-every" in result.stderr
     with pytest.raises(Exception, match="--evaluate-every: expected a whole number ≥ 0, got -2"):
         Trainer(netfile.load(), np.zeros((1, 2)), np.zeros((1, 1)), TrainConfig(evaluate_every=-2))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_chunk_of_columns_enters_the_history_as_its_records_one_by_one(seed: int) -> None:
+    """`History.extend` reads only the records it keeps; the history equals adding every one."""
+    rng = np.random.default_rng(seed)
+    by_chunk, by_record = History(recent=7, points=16), History(recent=7, points=16)
+    epoch = 0
+    while epoch < 3000:
+        count = int(rng.integers(1, 400))
+        metrics = rng.normal(size=(count, 5))
+        metrics[:, 4] = rng.integers(0, 2, count)
+        step = np.arange(1, count + 1)
+        chunk = EpochChunk(epoch + step, metrics, rng.uniform(size=count), epoch + 3 * step, epoch + 0.5 * step,
+                           classify=bool(seed % 2), validation=seed > 2)  # fmt: skip
+        by_chunk.extend(chunk)
+        for record in list(chunk):
+            by_record.add(record)
+        epoch += count
+        assert by_chunk.count == by_record.count == epoch
+        assert list(by_chunk.recent) == list(by_record.recent)
+        assert by_chunk.curve() == by_record.curve() and len(by_chunk.curve()) <= 17
