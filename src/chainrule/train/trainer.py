@@ -306,7 +306,7 @@ class Trainer:
         loss, acc = evaluate(self.net, self.x, self.y)
         return dataclasses.replace(record, loss=loss, accuracy=acc, measured="evaluated")
 
-    def _stop(self, records: list[EpochRecord]) -> StopReason | None:
+    def _stop(self, records: Sequence[EpochRecord]) -> StopReason | None:
         if self.divergence is not None:
             return "diverged"
         if not records:
