@@ -170,3 +170,38 @@ def test_a_chunk_of_columns_enters_the_history_as_its_records_one_by_one(seed: i
         assert by_chunk.count == by_record.count == epoch
         assert list(by_chunk.recent) == list(by_record.recent)
         assert by_chunk.curve() == by_record.curve() and len(by_chunk.curve()) <= 17
+
+
+def test_a_mid_epoch_checkpoint_keeps_the_epochs_running_sums(tmp_path: Path) -> None:
+    """Stopped mid-epoch, saved and resumed: the epoch reports the sums of all its updates (the
+    test_resume tests hold the whole history bit for bit); a damaged entry is one clear error."""
+    import json
+
+    from chainrule.errors import ChainruleError
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    net = netfile.load(EXAMPLES / "spirals.toml")
+    config = TrainConfig(epochs=3, batch=16)
+    whole = Trainer(net, net.x, net.y, config, path="lean").run()
+    first = Trainer(net, net.x, net.y, config, path="lean")
+    step = first.step
+
+    def stopping(x: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, float]:
+        first.stop_requested = first.updates + 1 == 5  # epoch 1 of 13 updates: stop after the 5th
+        return step(x, y, lr)
+
+    first.step = stopping
+    first.run()
+    assert first.position > 0 and first.running[0] > 0
+    save_checkpoint(first, tmp_path / "c.json")
+    second = Trainer(net, net.x, net.y, config, path="lean")
+    load_checkpoint(second, tmp_path / "c.json")
+    resumed = second.run()
+    assert [(r.epoch, r.loss, r.accuracy, r.measured) for r in resumed.history] == [
+        (r.epoch, r.loss, r.accuracy, r.measured) for r in whole.history
+    ]
+    doc = json.loads((tmp_path / "c.json").read_text())
+    doc["trainer"]["running"] = ["a", 1]
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    with pytest.raises(ChainruleError, match=r"c\.json: trainer\.running: expected a list of 2 numbers"):
+        load_checkpoint(Trainer(net, net.x, net.y, config), tmp_path / "c.json")
