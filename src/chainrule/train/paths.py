@@ -42,9 +42,18 @@ def choose_path(net: Network, batch: int, plain_sgd: bool = True) -> tuple[str, 
 class PlainSGD:
     """Epochs of SGD on `net` in place (its layer arrays change), batch by batch in the given order."""
 
-    def __init__(self, net: Network, batch: int, *, compiled: bool | None = None, matrices: bool | None = None) -> None:
+    def __init__(
+        self,
+        net: Network,
+        batch: int,
+        *,
+        compiled: bool | None = None,
+        matrices: bool | None = None,
+        specialise: bool | None = None,
+    ) -> None:
         self.net = net
         self.matrices = matrices  # on the compiled path: see fast.train_epochs
+        self.specialise = specialise  # on the compiled path: see fast.kernel_for
         self.batch = max(1, batch)
         self.mean = net.training.reduction == "mean"
         self.path, self.note = choose_path(net, self.batch)
@@ -54,6 +63,11 @@ class PlainSGD:
         use = self.path == "compiled"
         self._packed = fast.pack(net) if use else None
         self._lean = None if use else LeanSGD(net, self.batch)
+
+    @property
+    def variant(self) -> str:
+        """The loop the last `epochs` ran: "specialised" or "general" (compiled path), or "numpy"."""
+        return self._packed.variant if self._packed is not None else "numpy"
 
     def epochs(self, count: int, lr: float, order: np.ndarray | None = None, with_loss: bool = True) -> np.ndarray:
         """Run `count` epochs; returns each epoch's mean example loss (before each example's update).
@@ -67,7 +81,16 @@ class PlainSGD:
             order = np.tile(np.arange(n), (count, 1))  # writable: numba compiles read-only views anew
         if self._packed is not None:
             losses = fast.train_epochs(
-                self._packed, self.net.x, self.net.y, order, self.batch, self.mean, lr, count, self.matrices
+                self._packed,
+                self.net.x,
+                self.net.y,
+                order,
+                self.batch,
+                self.mean,
+                lr,
+                count,
+                self.matrices,
+                self.specialise,
             )
             self._packed.unpack_into(self.net)
             return losses

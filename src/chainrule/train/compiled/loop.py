@@ -38,6 +38,8 @@ class Packed:
     alpha: np.ndarray
     a_off: np.ndarray  # where each layer's activations start in the activation buffer (0: the input)
     loss: int
+    variant: str = "general"  # the loop that ran last: "general", or "specialised" to this shape (`special`)
+    why_general: str = ""  # why the last run did not use a specialised loop
 
     def kernel_args(self) -> tuple[Any, ...]:
         """The parameters and layout, in the order the compiled loops take them."""
@@ -136,6 +138,20 @@ def kernel() -> Any:
     return fast_kernel
 
 
+def kernel_for(packed: Packed, batch: int, work: float, specialise: bool | None = None) -> Any:
+    """The loops to run: specialised to the network's shape where `special.variant` says so (or
+    ``specialise`` forces it, where it can), else the general ones; notes which on `packed`.
+    ``work``: the run's updates × parameters, as far as known."""
+    from chainrule.train.compiled import special
+
+    use, why = special.variant(packed, batch, work)
+    if specialise is not None:
+        use = specialise and batch == 1
+        why = "" if use else why or "asked for the general loop"
+    packed.variant, packed.why_general = ("specialised", "") if use else ("general", why)
+    return special.module(packed) if use else kernel()
+
+
 def train_epochs(
     packed: Packed,
     x: np.ndarray,
@@ -146,16 +162,19 @@ def train_epochs(
     lr: float,
     epochs: int,
     matrices: bool | None = None,
+    specialise: bool | None = None,
 ) -> np.ndarray:
     """Run `epochs` epochs of SGD in place on packed.params; returns each epoch's mean example loss.
 
     ``order`` is the example order of every epoch (shape (epochs, n)); the loss of an epoch is the
     mean of the example losses as they were met, each before its own update. ``matrices``: see
-    `_layout` (tests force each way; the default chooses by batch size).
+    `_layout` (tests force each way; the default chooses by batch size). ``specialise``: see
+    `kernel_for` (None chooses).
     """
     losses = np.empty(epochs, dtype=np.float64)
     dt = packed.params.dtype
-    kernel().train_epochs(
+    work = float(order.size) / max(batch, 1) * packed.params.size
+    kernel_for(packed, batch, work, specialise).train_epochs(
         *packed.kernel_args(),
         np.ascontiguousarray(x, dtype=dt),
         np.ascontiguousarray(y, dtype=dt),
