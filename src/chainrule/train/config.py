@@ -36,6 +36,7 @@ class TrainConfig:
     schedule: Schedule = field(default_factory=Schedule)
     until_loss: float | None = None
     patience: int | None = None
+    evaluate_every: int = 0  # also evaluate the whole training set every K epochs (0: only where needed)
     shuffle: bool = True
     seed: int | None = None
     dtype: Literal["float64", "float32"] | None = None
@@ -56,6 +57,8 @@ class TrainConfig:
             raise ChainruleError(f"--gamma: expected a finite number in (0, 1], got {self.schedule.gamma}")
         if self.patience is not None and self.patience < 1:
             raise ChainruleError(f"--patience: expected a whole number ≥ 1, got {self.patience}")
+        if self.evaluate_every < 0:
+            raise ChainruleError(f"--evaluate-every: expected a whole number ≥ 0, got {self.evaluate_every}")
         if self.until_loss is not None and not (math.isfinite(self.until_loss) and self.until_loss >= 0):
             raise ChainruleError(f"--until-loss: expected a finite loss ≥ 0, got {self.until_loss}")
 

@@ -14,6 +14,7 @@ import numpy as np
 from chainrule.engine.functions import softmax_backward
 from chainrule.engine.network import Network
 from chainrule.train import blas
+from chainrule.train.records import right_count
 
 # From this many weights in a layer, its update is folded into the gradient's matrix product:
 # W ← W − η·δᵀa as one BLAS call (`blas.update_weights`), which saves a pass over the weights and
@@ -28,6 +29,7 @@ class LeanSGD:
         self.net = net
         self.dtype = net.layers[0].weight.dtype
         self.batch = batch
+        self.right = 0.0  # examples of the last batch classified right, before its update (with_loss)
         self.frozen = set(net.training.freeze)
         self.fused = net.loss.fused_activation == net.output_layer.activation.name
         self.z = [np.empty((batch, la.units), dtype=self.dtype) for la in net.layers]
@@ -56,7 +58,8 @@ class LeanSGD:
         return np.array([[n not in self.frozen for n in row] for row in names], dtype=self.dtype).reshape(-1)
 
     def step(self, x: np.ndarray, y: np.ndarray, lr: float, mean: bool = True, with_loss: bool = True) -> float:
-        """One update on the batch (x, y); returns the batch loss before the update (nan without it)."""
+        """One update on the batch (x, y); returns the batch loss before the update (nan without it)
+        and, with it, sets `right`: the batch's examples classified right by that same output."""
         net = self.net
         x = np.asarray(x, dtype=self.dtype)
         y = np.asarray(y, dtype=self.dtype)
@@ -74,9 +77,13 @@ class LeanSGD:
             else:
                 acts.append(layer.activation.value(z, layer.alpha_value()))
         out_z, out_a = self.z[-1][:n], acts[-1]
-        # The loss from the activations already at hand (the fused form from z would compute the
-        # softmax a second time); equal to it within rounding, and it only reports progress.
-        losses = net.loss.value(out_a, y) if with_loss else None
+        # The loss as the engine's `example_losses` computes it (the fused form from z where there
+        # is one): it is the epoch's running loss that `chainrule train` reports.
+        losses = None
+        if with_loss:
+            fused_value = net.loss.fused_value if self.fused else None
+            losses = fused_value(out_z, y) if fused_value is not None else net.loss.value(out_a, y)
+            self.right = right_count(net, out_a, y)
         if self.fused and net.loss.fused_gradient is not None:
             d_z = net.loss.fused_gradient(out_z, out_a, y)
         else:

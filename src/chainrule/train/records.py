@@ -1,9 +1,20 @@
 """What an epoch leaves behind: its metrics (`EpochRecord`), how they are measured, and why a run stopped.
 
-The loss reported after an epoch is the mean of the examples' losses over the whole training set
-(and validation set), evaluated with the updated parameters, whatever the update's reduction, so
-runs with different batch settings compare. Every path (compiled, lean NumPy, NumPy) reports these
-same numbers.
+An epoch's training metrics are measured one of two ways, and the record says which (`measured`):
+
+- "running" (the default, as Keras and Lightning report): from the forward passes the epoch
+  already made, loss = (1/n) Σᵢ L(ŷᵢ, yᵢ) with each ŷᵢ computed before its own batch's update, and
+  accuracy = (1/n) Σᵢ [class(ŷᵢ) = class(yᵢ)]. It costs nothing extra, but describes parameters that
+  moved during the epoch.
+- "evaluated": the whole training set run forward once more after the epoch, with the updated
+  parameters (`evaluate`). `evaluation_flags` says when: every epoch of a run with a target loss
+  (the stopping rule compares this number), every K epochs when asked (--evaluate-every K), and
+  always the run's last epoch, so the final numbers describe the final parameters (the trainer
+  also evaluates an interrupted or diverged run's last good epoch).
+
+The validation set is always evaluated, after every epoch. Either way a loss is the mean of the
+examples' losses, whatever the update's reduction, so runs with different batch settings compare.
+Every path (compiled, lean NumPy, NumPy, torch) reports these same numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from chainrule.engine.network import Network
 from chainrule.train.compiled.codes import CLASSIFY_ARGMAX, CLASSIFY_CUT, CLASSIFY_NONE
 
 Array = np.ndarray
+Measured = Literal["running", "evaluated"]
 StopReason = Literal["epochs", "until_loss", "patience", "interrupted", "diverged"]
 CLASSIFIER_LOSSES = tuple(name for name, loss in LOSSES.items() if loss.classifies)
 
@@ -43,6 +55,7 @@ class EpochRecord:
     learning_rate: float
     updates: int
     seconds: float
+    measured: Measured  # how loss and accuracy were measured (see the module's docstring)
 
     def finite(self) -> bool:
         """Whether the training (and validation) loss are finite numbers: false once a run diverged."""
@@ -68,7 +81,30 @@ def accuracy(net: Network, output: Array, y: Array) -> float | None:
     """The fraction of examples whose output says the target's class (the loss's `classes` rule)."""
     if not net.loss.classifies or not len(y):
         return None
-    return float(np.mean(net.loss.classes(output) == net.loss.classes(y)))
+    return right_count(net, output, y) / len(y)
+
+
+def right_count(net: Network, output: Array, y: Array) -> float:
+    """How many examples' outputs say their target's class (0 when the loss does not classify)."""
+    if not net.loss.classifies:
+        return 0.0
+    return float(np.count_nonzero(net.loss.classes(output) == net.loss.classes(y)))
+
+
+def running_metrics(net: Network, loss_sum: float, right: float, n: int) -> tuple[float, float | None]:
+    """An epoch's running loss and accuracy from its sums: (Σ example losses)/n, (Σ right)/n."""
+    n = max(n, 1)
+    return loss_sum / n, (right / n if net.loss.classifies else None)
+
+
+def evaluation_flags(first: int, count: int, last: int, every: int, always: bool) -> Array:
+    """For epochs first+1 … first+count: 1 where the training set is evaluated in full after the
+    epoch (every epoch when `always`, each multiple of `every` when > 0, and epoch `last`), else 0."""
+    epochs = np.arange(first + 1, first + count + 1)
+    flags = (epochs == last) | always
+    if every > 0:
+        flags |= epochs % every == 0
+    return flags.astype(np.uint8)
 
 
 def classify_mode(net: Network) -> tuple[int, float]:

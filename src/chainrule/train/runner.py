@@ -37,6 +37,11 @@ class TrainingRun(Protocol):
         """The learning rate of each of the next `count` epochs."""
         ...
 
+    def evaluations(self, count: int) -> np.ndarray:
+        """uint8 per each of the next `count` epochs: 1 where the whole training set is evaluated
+        after it, 0 where its training metrics are the running ones (`records.evaluation_flags`)."""
+        ...
+
     def next_order(self) -> np.ndarray:
         """The example order of the next epoch (shuffled with `rng` when the run shuffles)."""
         ...
@@ -60,7 +65,8 @@ class EpochRunner(Protocol):
 
     def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
         """Run at most `limit` epochs (fewer once the loss reaches `until_loss`, or diverges), write
-        the parameters back into `run.net`, move `run.epoch` and `run.updates` on, return the records.
+        the parameters back into `run.net`, move `run.epoch` and `run.updates` on, return the records:
+        running training metrics, or evaluated ones where `run.evaluations` asks.
 
         On divergence the last record is the first non-finite epoch, `run.divergence` says what, and
         the network holds the parameters of the epoch before it (the last finite ones)."""

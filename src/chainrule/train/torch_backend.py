@@ -2,8 +2,10 @@
 
 `TorchEpochs` is an `EpochRunner`: the trainer keeps the data, the example order, the learning
 rates, the stopping rules, the history and the checkpoints; each epoch runs on PyTorch and its
-parameters come back into the network, which the engine then evaluates, so the records and the
-saved file are the engine's. In float64 the parameters are the engine's to rounding (the tests:
+parameters come back into the network. The epoch's running metrics (Σ example losses and Σ
+classified right, from PyTorch's own forward passes) come back with them; where the trainer asks
+for an evaluation the engine evaluates the parameters, so evaluated records and the saved file are
+the engine's. In float64 the parameters are the engine's to rounding (the tests:
 1e-10 after several epochs).
 
 With N processes (gloo on CPU, NCCL on GPU) every update's global batch of k examples is cut into
@@ -14,6 +16,7 @@ Process 0 sends the parameters and optimizer state back after each epoch.
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import tempfile
@@ -26,7 +29,8 @@ import numpy as np
 from chainrule.errors import ChainruleError
 from chainrule.train.config import non_finite_parameter
 from chainrule.train.optim import Optimizer
-from chainrule.train.records import EpochRecord, evaluate
+from chainrule.train.compiled.codes import CLASSIFY_ARGMAX, CLASSIFY_CUT
+from chainrule.train.records import EpochRecord, Measured, classify_mode, evaluate, running_metrics
 from chainrule.train.runner import TrainingRun
 
 Array = np.ndarray
@@ -49,6 +53,8 @@ class Plan:
     state: dict[str, list[Array]]
     steps: int
     device: str
+    classify: int = 0  # codes.CLASSIFY_*: how a forward pass counts an example classified right
+    cut: float = 0.0
     orders: Array = field(default_factory=lambda: np.empty((0, 0), np.int64))
     lrs: Array = field(default_factory=lambda: np.empty(0))
 
@@ -88,32 +94,51 @@ class Session:
                 entry[theirs] = torch.tensor(state[ours][i], dtype=p.dtype, device=p.device)
             self.opt.state[p] = entry
 
-    def epoch(self, order: Array, lr: float) -> None:
-        """One epoch: updates of `size` examples in `order`; this process's share of each."""
+    def epoch(self, order: Array, lr: float) -> tuple[float, float]:
+        """One epoch: updates of `size` examples in `order`; this process's share of each. Returns
+        the epoch's running sums over every process's share: (Σ example losses, Σ classified right),
+        each from the forward pass before its update."""
+        torch = self.torch
         for group in self.opt.param_groups:
             group["lr"] = lr
         n, size, world, rank = len(order), self.plan.size, self.world, self.rank
-        index = self.torch.from_numpy(np.ascontiguousarray(order)).to(self.x.device)
+        index = torch.from_numpy(np.ascontiguousarray(order)).to(self.x.device)
+        sums = torch.zeros(2, dtype=torch.float64, device=self.x.device)
         for start in range(0, n, size):
             k = min(size, n - start)
             mine = index[start + rank * k // world : start + (rank + 1) * k // world]
             scale = (1.0 / k if self.plan.mean else 1.0) * world
             self.opt.zero_grad(set_to_none=False)
             out = self.trained(self.x[mine])
-            loss = self.example_losses(self.plan.model.loss, out, self.y[mine]).sum() * scale
-            loss.backward()
+            losses = self.example_losses(self.plan.model.loss, out, self.y[mine])
+            (losses.sum() * scale).backward()
+            sums[0] += losses.detach().sum()
+            sums[1] += self._right(out.detach(), self.y[mine])
             self.masked_gradients(self.ordered, self.plan.weight_decay)
             self.opt.step()
+        if world > 1:
+            import torch.distributed as dist
 
-    def snapshot(self) -> tuple[list[Array], dict[str, list[Array]]]:
-        """The parameters and the optimizer state, as NumPy arrays."""
+            dist.all_reduce(sums)
+        return float(sums[0]), float(sums[1])
+
+    def _right(self, out: Any, y: Any) -> Any:
+        """How many rows of `out` say their target's class, as `records.right_count` counts them."""
+        if self.plan.classify == CLASSIFY_CUT:
+            return ((out[:, 0] > self.plan.cut) == (y[:, 0] > self.plan.cut)).sum()
+        if self.plan.classify == CLASSIFY_ARGMAX:
+            return (out.argmax(dim=1) == y.argmax(dim=1)).sum()
+        return 0
+
+    def snapshot(self, sums: tuple[float, float]) -> tuple[list[Array], dict[str, list[Array]], tuple[float, float]]:
+        """The parameters and the optimizer state, as NumPy arrays, with the epoch's running sums."""
         params = [p.detach().cpu().numpy().copy() for p in self.params]
         state: dict[str, list[Array]] = {ours: [] for ours in self.names}
         for p in self.params:
             for ours, theirs in self.names.items():
                 held = self.opt.state.get(p, {}).get(theirs)
                 state[ours].append(np.zeros(p.shape) if held is None else held.detach().cpu().numpy().copy())
-        return params, state
+        return params, state, sums
 
 
 def _worker(rank: int, world: int, plan: Plan, rendezvous: str, results: Any) -> None:
@@ -127,9 +152,9 @@ def _worker(rank: int, world: int, plan: Plan, rendezvous: str, results: Any) ->
         dist.init_process_group(backend, init_method=f"file://{rendezvous}", rank=rank, world_size=world)
         session = Session(plan, rank, world)
         for order, lr in zip(plan.orders, plan.lrs, strict=True):
-            session.epoch(order, float(lr))
+            sums = session.epoch(order, float(lr))
             if rank == 0:
-                results.put(("epoch", session.snapshot()))
+                results.put(("epoch", session.snapshot(sums)))
         dist.destroy_process_group()
     except Exception as exc:  # reported as one line by the parent
         results.put(("error", f"process {rank}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
@@ -170,8 +195,9 @@ class TorchEpochs:
         from chainrule.train.torch_model import model_of
 
         opt = self.optimizer
+        classify, cut = classify_mode(run.net)
         return Plan(model_of(run.net), run.x, run.y, run.size, run.net.training.reduction == "mean", opt.name,
-                    self.momentum, opt.weight_decay, opt.state, opt.steps, self.device)  # fmt: skip
+                    self.momentum, opt.weight_decay, opt.state, opt.steps, self.device, classify, cut)  # fmt: skip
 
     def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
         start, per_epoch = time.perf_counter(), -(-len(run.x) // run.size)
@@ -180,8 +206,8 @@ class TorchEpochs:
             if self.session is None:
                 self.session = Session(self._plan(run))
             session = self.session
-            session.epoch(run.next_order(), float(lrs[0]))
-            return self._records(run, [session.snapshot()], lrs, per_epoch, start)
+            sums = session.epoch(run.next_order(), float(lrs[0]))
+            return self._records(run, [session.snapshot(sums)], lrs, per_epoch, start)
         count = max(1, min(limit, MAX_ORDER_BYTES // (8 * len(run.x))))
         lrs = run.learning_rates(count)
         plan = self._plan(run)
@@ -190,21 +216,28 @@ class TorchEpochs:
         return self._records(run, _spawned(plan, self.nproc), lrs, per_epoch, start)
 
     def _records(self, run: TrainingRun, results: Any, lrs: Array, per_epoch: int, start: float) -> list[EpochRecord]:
-        """Each epoch's parameters into the network, evaluated by the engine; stop at the first
-        non-finite one, leaving the parameters of the epoch before it."""
+        """Each epoch's parameters into the network, with its running metrics or evaluated by the
+        engine where the trainer asks; stop at the first non-finite one, leaving the parameters of
+        the epoch before it."""
         records: list[EpochRecord] = []
         params = self.optimizer.params
-        for lr, (values, state) in zip(lrs, results, strict=False):
+        flags = run.evaluations(len(lrs))
+        for e, (lr, (values, state, sums)) in enumerate(zip(lrs, results, strict=False)):
             before = [p.copy() for p in params]
             for p, v in zip(params, values, strict=True):
                 p[...] = v
-            loss, acc = evaluate(run.net, run.x, run.y)
+            # PyTorch's losses are the definitions (log a), which overflow where the engine's fused
+            # forms do not: a non-finite running sum is judged by the engine's evaluation instead.
+            finite = math.isfinite(sums[0]) and all(np.isfinite(v).all() for v in values)
+            evaluated = bool(flags[e]) or not finite
+            loss, acc = evaluate(run.net, run.x, run.y) if evaluated else running_metrics(run.net, *sums, len(run.x))
             val_loss = val_acc = None
             if run.x_val is not None and run.y_val is not None:
                 val_loss, val_acc = evaluate(run.net, run.x_val, run.y_val)
             updates = run.updates + per_epoch
             elapsed = run.elapsed + time.perf_counter() - start
-            record = EpochRecord(run.epoch + 1, loss, val_loss, acc, val_acc, float(lr), updates, elapsed)
+            measured: Measured = "evaluated" if evaluated else "running"
+            record = EpochRecord(run.epoch + 1, loss, val_loss, acc, val_acc, float(lr), updates, elapsed, measured)
             records.append(record)
             bad = f"the loss became {loss}" if not record.finite() else None
             name = non_finite_parameter(run.net) if bad is None else None

@@ -9,11 +9,14 @@ loop, `runner.EpochRunner`) replaces the steps between epochs without touching t
 
 Three paths, one set of numbers (the tests hold them to 1e-12): "compiled" (plain SGD in numba),
 "lean" (plain SGD in place with NumPy, `lean.LeanSGD`) and "numpy" (the engine's backward pass
-and any optimizer). After each epoch the data is evaluated once (`records.evaluate`).
+and any optimizer). Each step function returns its batch's share of the epoch's running metrics
+(Σ example losses, Σ classified right, from its forward pass before the update); the whole training
+set is evaluated only where `records.evaluation_flags` asks, and at the end (`_final`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +35,17 @@ from chainrule.train.config import TrainConfig, checked_data, non_finite_paramet
 from chainrule.train.history import History
 from chainrule.train.lean import LeanSGD
 from chainrule.train.optim import Optimizer, make_optimizer
-from chainrule.train.records import CLASSIFIER_LOSSES, STOP_WORDS, EpochRecord, StopReason, evaluate
+from chainrule.train.records import (
+    CLASSIFIER_LOSSES,
+    STOP_WORDS,
+    EpochRecord,
+    Measured,
+    StopReason,
+    evaluate,
+    evaluation_flags,
+    right_count,
+    running_metrics,
+)
 from chainrule.train.runner import EpochRunner
 
 __all__ = [
@@ -49,7 +62,7 @@ __all__ = [
 ]
 
 Array = np.ndarray
-StepFn = Callable[[Array, Array, float], None]
+StepFn = Callable[[Array, Array, float], tuple[float, float]]  # → (Σ example losses, Σ right) before it
 PathName = Literal["compiled", "lean", "numpy"]
 Callback = Callable[[EpochRecord], None]
 
@@ -92,9 +105,11 @@ def gradient_arrays(net: Network, back: Backward) -> list[Array]:
 def numpy_step(net: Network, optimizer: Optimizer) -> StepFn:
     """One update with the engine: forward, backward, then the optimizer's step on the arrays."""
 
-    def step(x: Array, y: Array, learning_rate: float) -> None:
-        back = net.backward(net.forward(x), y)
-        optimizer.step(gradient_arrays(net, back), learning_rate)
+    def step(x: Array, y: Array, learning_rate: float) -> tuple[float, float]:
+        fwd = net.forward(x)
+        sums = float(np.sum(net.example_losses(fwd, y))), right_count(net, fwd.output, y)
+        optimizer.step(gradient_arrays(net, net.backward(fwd, y)), learning_rate)
+        return sums
 
     return step
 
@@ -103,8 +118,9 @@ def lean_step(net: Network, size: int) -> StepFn:
     """One plain-SGD update on the lean NumPy path (in place, buffers kept)."""
     lean, mean = LeanSGD(net, size), net.training.reduction == "mean"
 
-    def step(x: Array, y: Array, learning_rate: float) -> None:
-        lean.step(x, y, learning_rate, mean, with_loss=False)
+    def step(x: Array, y: Array, learning_rate: float) -> tuple[float, float]:
+        loss = lean.step(x, y, learning_rate, mean)
+        return loss * len(x) if mean else loss, lean.right
 
     return step
 
@@ -163,6 +179,7 @@ class Trainer:
         self.order = np.arange(n)
         self.epoch = 0  # epochs finished
         self.position = 0  # examples of the current epoch already used
+        self.running = (0.0, 0.0)  # the current epoch's running sums so far: Σ losses, Σ right
         self.updates = 0
         self.history = History()
         self.best: tuple[float, int, list[Array]] | None = None  # val loss, epoch, parameters
@@ -207,6 +224,12 @@ class Trainer:
             return np.full(count, base)
         return np.array([schedule.rate(base, self.epoch + c, self.epochs) for c in range(count)])
 
+    def evaluations(self, count: int) -> Array:
+        """Which of the next `count` epochs evaluate the whole training set (1) rather than report
+        running metrics (0): all with --until-loss, every --evaluate-every K, and the last."""
+        c = self.config
+        return evaluation_flags(self.epoch, count, self.epochs, c.evaluate_every, c.until_loss is not None)
+
     def next_order(self) -> Array:
         if self.config.shuffle and self.size < len(self.x):
             self.rng.shuffle(self.order)
@@ -233,8 +256,8 @@ class Trainer:
                     for callback in callbacks:
                         callback(record)
                 stopped = self._stop(records)
-        self.elapsed = time.perf_counter() - start
-        return self._result(stopped or "epochs")
+            self.elapsed = time.perf_counter() - start
+            return self._result(stopped or "epochs", callbacks)
 
     def _limit(self) -> int:
         """Epochs the runner may do now: one with --patience (the best is kept epoch by epoch), and
@@ -252,35 +275,52 @@ class Trainer:
         for keep, p in zip(self._finite, self.optimizer.params, strict=True):
             np.copyto(keep, p)
         self.ran.add("numpy" if self.path == "numpy" else "lean")
+        loss_sum, right = self.running if self.position else (0.0, 0.0)
         while self.position < n:
             idx = order[self.position : self.position + size]
             k = len(idx)
             np.take(self.x, idx, axis=0, out=xb[:k])
             np.take(self.y, idx, axis=0, out=yb[:k])
-            self.step(xb[:k], yb[:k], lr)
+            batch_loss, batch_right = self.step(xb[:k], yb[:k], lr)
+            loss_sum, right = loss_sum + batch_loss, right + batch_right
             self.position += k
             self.updates += 1
             if self.stop_requested:
                 break
+        self.running = (loss_sum, right)
         if self.position < n:
             return []
         self.position = 0
         self.epoch += 1
-        record = self._record(lr)
+        record = self._record(lr, running_metrics(self.net, loss_sum, right, n))
         what = f"the loss became {record.loss}" if not record.finite() else None
         name = non_finite_parameter(self.net) if what is None else None
         if what or name:
             self.divergence = what or f"parameter {name} became {self.net.parameters()[name or '']}"
+            record = self._evaluated(record) or record  # the loss of the parameters that stopped being finite
             self._restore(self._finite)
             self.epoch -= 1
         return [record]
 
-    def _record(self, lr: float) -> EpochRecord:
-        loss, acc = evaluate(self.net, self.x, self.y)
+    def _record(self, lr: float, running: tuple[float, float | None]) -> EpochRecord:
+        """The epoch just finished: its running training metrics, or evaluated ones where
+        `evaluation_flags` asks; the validation set evaluated whenever there is one."""
+        c = self.config
+        evaluated = evaluation_flags(self.epoch - 1, 1, self.epochs, c.evaluate_every, c.until_loss is not None)[0]
+        loss, acc = evaluate(self.net, self.x, self.y) if evaluated else running
         val_loss = val_acc = None
         if self.x_val is not None and self.y_val is not None:
             val_loss, val_acc = evaluate(self.net, self.x_val, self.y_val)
-        return EpochRecord(self.epoch, loss, val_loss, acc, val_acc, lr, self.updates, self.elapsed)
+        measured: Measured = "evaluated" if evaluated else "running"
+        return EpochRecord(self.epoch, loss, val_loss, acc, val_acc, lr, self.updates, self.elapsed, measured)
+
+    def _evaluated(self, record: EpochRecord | None) -> EpochRecord | None:
+        """`record` with its training metrics evaluated on the parameters the network holds now
+        (the caller makes sure they are that epoch's): the final numbers describe the final parameters."""
+        if record is None or record.measured == "evaluated":
+            return record
+        loss, acc = evaluate(self.net, self.x, self.y)
+        return dataclasses.replace(record, loss=loss, accuracy=acc, measured="evaluated")
 
     def _stop(self, records: list[EpochRecord]) -> StopReason | None:
         if self.divergence is not None:
@@ -298,14 +338,23 @@ class Trainer:
                 return "patience"
         return "interrupted" if self.stop_requested else None
 
-    def _result(self, stopped: StopReason) -> TrainResult:
+    def _result(self, stopped: StopReason, callbacks: Sequence[Callback]) -> TrainResult:
+        """The run's result; a final record with running metrics is evaluated first: the last
+        epoch's (also sent to the callbacks, so the history file ends on it), or the one kept."""
         best_epoch, kept = None, None
         if stopped == "patience" and self.best is not None:
             self._restore(self.best[2])
-            best_epoch, kept = self.best[1], self.history.kept
+            best_epoch, kept = self.best[1], self._evaluated(self.history.kept)
+            self.history.kept = kept
         elif stopped == "diverged":
             recent = list(self.history.recent)
-            kept = recent[-2] if len(recent) > 1 and recent[-2].epoch == self.epoch else None
+            kept = self._evaluated(recent[-2] if len(recent) > 1 and recent[-2].epoch == self.epoch else None)
+        elif (last := self.history.last) is not None and last.measured == "running" and self.position == 0:
+            final = self._evaluated(last)
+            assert final is not None
+            self.history.replace_last(final)
+            for callback in callbacks:
+                callback(final)
         curve = self.history.curve()
         return TrainResult(self.net, curve, stopped, best_epoch, self.elapsed, kept, self.divergence)
 

@@ -1,7 +1,7 @@
 """The numba-compiled epoch loop behind `chainrule.train.compiled.loop` (imported only when numba is present).
 
-Whole epochs of SGD and their evaluation: example by example for the smallest batches
-(`scalar`), as matrices from a few rows on (`matrices`).
+Whole epochs of SGD with their running metrics, and the full evaluations asked for: example by
+example for the smallest batches (`scalar`), as matrices from a few rows on (`matrices`).
 """
 
 from __future__ import annotations
@@ -121,12 +121,12 @@ def _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, a
 @njit(cache=True, fastmath=FAST)
 def _epoch(
     P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, Z, A, D,
-    matrices, Zb, Ab, Db, with_loss
+    matrices, Zb, Ab, Db, classify, cut
 ):  # fmt: skip
     """One epoch of SGD in `order`; each update uses the gradients of its batch before it.
 
-    Returns the sum of the example losses met on the way, each before its own update (only of
-    the squared errors and hinge without `with_loss`: the cross-entropies then skip theirs).
+    Returns the running metrics' sums, from the forward passes the updates made: (Σ example
+    losses, Σ examples classified right), each example's before its own update.
     """
     last = units.shape[0] - 1
     n = order.shape[0]
@@ -137,7 +137,7 @@ def _epoch(
         if M[p] != 1.0:
             masked = True
             break
-    total = 0.0
+    total, right = 0.0, 0.0
     start = 0
     while start < n:
         stop = min(start + batch, n)
@@ -145,27 +145,31 @@ def _epoch(
         if stop - start == 1:  # one example: update each layer as soon as its δ is known
             i = order[start]
             _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
-            total += output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last], with_loss)
+            total += output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last])
+            right += correct(classify, cut, A, o, m, Y[i])
             _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D)
             start = stop
             continue
         if matrices:
-            total += matrix_update(
+            t, r = matrix_update(
                 P, M, G, masked, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, start,
-                stop - start, scale, lr, Zb, Ab, Db, cap, with_loss
+                stop - start, scale, lr, Zb, Ab, Db, cap, classify, cut
             )  # fmt: skip
+            total += t
+            right += r
             start = stop
             continue
         G[:] = 0.0
         for t in range(start, stop):
             i = order[t]
             _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
-            total += output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last], with_loss)
+            total += output_delta(loss, act[last], Z, A, D, o, m, Y[i], scale, alpha[last])
+            right += correct(classify, cut, A, o, m, Y[i])
             _backward(P, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, Z, A, D)
         for p in range(P.shape[0]):
             P[p] -= lr * G[p] * M[p]
         start = stop
-    return total
+    return total, right
 
 
 @njit(cache=True, fastmath=FAST)
@@ -177,7 +181,7 @@ def _evaluate(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss
     total, right = 0.0, 0.0
     for i in range(X.shape[0]):
         _forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X[i], Z, A)
-        total += output_delta(loss, act[last], Z, A, D, o, m, Y[i], 0.0, alpha[last], True)
+        total += output_delta(loss, act[last], Z, A, D, o, m, Y[i], 0.0, alpha[last])
         right += correct(classify, cut, A, o, m, Y[i])
     n = max(X.shape[0], 1)
     return total / n, right / n
@@ -209,9 +213,9 @@ def train_epochs(
     matrices: batches of two or more examples go through BLAS matrix products (cap ≥ batch rows)."""
     Z, A, D, G, Zb, Ab, Db = _buffers(P, units, a_off, cap)
     for e in range(order.shape[0]):
-        total = _epoch(
+        total, _right = _epoch(
             P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order[e], batch, mean, lr,
-            Z, A, D, matrices, Zb, Ab, Db, True
+            Z, A, D, matrices, Zb, Ab, Db, 0, 0.0
         )  # fmt: skip
         losses[e] = total / order.shape[1]
 
@@ -229,24 +233,33 @@ def _evaluate_any(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, 
 @njit(cache=True, fastmath=FAST)
 def train_and_evaluate(
     P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, orders, batch, mean, lrs, Xv, Yv,
-    classify, cut, until_loss, cap, matrices, out
+    classify, cut, until_loss, cap, matrices, evaluate, out
 ):  # fmt: skip
-    """Epochs of SGD, each followed by the evaluation `chainrule train` reports.
+    """Epochs of SGD with the metrics `chainrule train` reports after each.
 
-    out[e] = (training loss, accuracy, validation loss, validation accuracy) after epoch e; stops
-    after the first epoch whose training loss is at most `until_loss`. Returns the epochs run.
+    out[e] = (training loss, training accuracy, validation loss, validation accuracy, measured)
+    after epoch e. The training metrics are running ones, (Σ example losses before their own
+    update)/n and (Σ right)/n from the epoch's own forward passes (measured 0.0), or, where
+    evaluate[e] is 1, the whole training set evaluated with the updated parameters (measured 1.0).
+    The validation set, when it has rows, is evaluated after every epoch. Stops after the first
+    epoch whose out[e, 0] is at most `until_loss`; returns the epochs run.
     matrices: batches of two or more examples go through BLAS matrix products; so does the
     evaluation of EVALUATION_MIN_ROWS examples or more when cap > 0 (blocks of up to `cap` rows).
     """
     buffers = _buffers(P, units, a_off, cap)
     Z, A, D, G, Zb, Ab, Db = buffers
     layout = (P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss)
+    n = max(X.shape[0], 1)
     for e in range(orders.shape[0]):
-        _epoch(
+        total, right = _epoch(
             P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, orders[e], batch, mean,
-            lrs[e], Z, A, D, matrices, Zb, Ab, Db, False
+            lrs[e], Z, A, D, matrices, Zb, Ab, Db, classify, cut
         )  # fmt: skip
-        out[e, 0], out[e, 1] = _evaluate_any(*layout, X, Y, classify, cut, buffers)
+        if evaluate[e]:
+            out[e, 0], out[e, 1] = _evaluate_any(*layout, X, Y, classify, cut, buffers)
+            out[e, 4] = 1.0
+        else:
+            out[e, 0], out[e, 1], out[e, 4] = total / n, right / n, 0.0
         if Xv.shape[0] > 0:
             out[e, 2], out[e, 3] = _evaluate_any(*layout, Xv, Yv, classify, cut, buffers)
         if out[e, 0] <= until_loss:

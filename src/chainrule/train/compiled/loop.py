@@ -201,17 +201,22 @@ def train_and_evaluate(
     classify: int,
     cut: float,
     until_loss: float,
+    evaluate: np.ndarray | None = None,
     matrices: bool | None = None,
 ) -> tuple[int, np.ndarray]:
-    """Epochs of SGD, each followed by the evaluation `chainrule train` reports after an epoch.
+    """Epochs of SGD, each with the metrics `chainrule train` reports after an epoch.
 
-    ``data`` is (x, y, x_val, y_val) (validation arrays may have no rows). Returns the number of
-    epochs run (fewer when the training loss reached `until_loss`) and a (epochs, 4) array of
-    training loss, accuracy, validation loss and validation accuracy. ``matrices`` as in `train_epochs`.
+    ``data`` is (x, y, x_val, y_val) (validation arrays may have no rows). ``evaluate[e]`` true:
+    the training set is evaluated in full after epoch e; otherwise its metrics are the epoch's
+    running ones (default: running throughout). Returns the number of epochs run (fewer when the
+    training loss reached `until_loss`) and a (epochs, 5) array of training loss, accuracy,
+    validation loss, validation accuracy, and 1.0 where the training metrics were evaluated
+    (0.0: running). ``matrices`` as in `train_epochs`.
     """
     dt = packed.params.dtype
     x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
-    out = np.full((len(orders), 4), math.nan)
+    out = np.full((len(orders), 5), math.nan)
+    flags = np.zeros(len(orders), np.uint8) if evaluate is None else np.ascontiguousarray(evaluate, dtype=np.uint8)
     done = kernel().train_and_evaluate(
         *packed.kernel_args(),
         x,
@@ -226,6 +231,7 @@ def train_and_evaluate(
         float(cut),
         float(until_loss),
         *_layout(batch, matrices),
+        flags,
         out,
     )
     return int(done), out[: int(done)]

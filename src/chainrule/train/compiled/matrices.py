@@ -126,18 +126,20 @@ def matrix_forward(
 @njit(cache=True, fastmath=FAST)
 def matrix_update(
     P, M, G, masked, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, idx, first, rows, scale, lr,
-    Zb, Ab, Db, cap, with_loss
+    Zb, Ab, Db, cap, classify, cut
 ):  # fmt: skip
     """One update on the batch idx[first : first + rows] as matrices: BLAS products for the forward
     pass, the weight gradients δᵀa and the δ of each layer below (through the weights before the
-    update), then θ ← θ − η·g·mask. Returns the sum of the batch's example losses."""
+    update), then θ ← θ − η·g·mask. Returns the running metrics' share of the batch, from its
+    forward pass before the update: (Σ example losses, Σ examples classified right)."""
     last = units.shape[0] - 1
     matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap, True)
     m, base = units[last], a_off[last + 1] * cap
-    total = 0.0
+    total, right = 0.0, 0.0
     for t in range(rows):
-        y = Y[idx[first + t]]
-        total += output_delta(loss, act[last], Zb, Ab, Db, base + t * m, m, y, scale, alpha[last], with_loss)
+        y, o = Y[idx[first + t]], base + t * m
+        total += output_delta(loss, act[last], Zb, Ab, Db, o, m, y, scale, alpha[last])
+        right += correct(classify, cut, Ab, o, m, y)
     for layer in range(last, -1, -1):
         n, fi, wo = units[layer], fan_in[layer], w_off[layer]
         W = P[wo : wo + n * fi].reshape((n, fi))
@@ -167,7 +169,7 @@ def matrix_update(
     else:
         for p in range(P.shape[0]):
             P[p] -= lr * G[p]
-    return total
+    return total, right
 
 
 @njit(cache=True, fastmath=FAST)
@@ -192,7 +194,7 @@ def evaluate_matrices(
             if fused:
                 total += softmax_cross_entropy(Zb, Ab, o, m, Y[i])
             else:
-                total += output_delta(loss, act[last], Zb, Ab, Db, o, m, Y[i], 0.0, alpha[last], True)
+                total += output_delta(loss, act[last], Zb, Ab, Db, o, m, Y[i], 0.0, alpha[last])
             right += correct(classify, cut, Ab, o, m, Y[i])
     n = max(X.shape[0], 1)
     return total / n, right / n

@@ -1,4 +1,4 @@
-"""The compiled path as an `EpochRunner`: whole chunks of epochs, each evaluated, in numba.
+"""The compiled path as an `EpochRunner`: whole chunks of epochs and their metrics, in numba.
 
 `Trainer` uses it for plain SGD wherever `paths.choose_path` picks the compiled loop; the records
 it makes are the NumPy loop's, and the tests hold the two paths' parameters and metrics to 1e-12.
@@ -49,7 +49,8 @@ class CompiledEpochs:
         classify, cut = classify_mode(run.net)
         mean = run.net.training.reduction == "mean"
         orders = np.empty((0, len(run.x)), np.int64)
-        fast.train_and_evaluate(packed, _data(run), orders, run.size, mean, np.empty(0), classify, cut, 0.0)
+        none = np.empty(0, np.uint8)
+        fast.train_and_evaluate(packed, _data(run), orders, run.size, mean, np.empty(0), classify, cut, 0.0, none)
         self._loaded = True
 
     def begin(self, run: TrainingRun) -> None:
@@ -67,16 +68,16 @@ class CompiledEpochs:
         self._last_call = now
         count = max(1, min(limit, self._chunk))
         lrs = run.learning_rates(count)
+        flags = run.evaluations(count)
         orders = np.empty((count, len(run.x)), dtype=np.int64)  # writable: numba compiles read-only views anew
         for c in range(count):
             orders[c] = run.next_order()
         before = self.packed.params.copy()
-        done, metrics = self._train(run, orders, lrs)
+        done, metrics = self._train(run, orders, lrs, flags)
         bad = self._first_non_finite(run, metrics)
-        if bad is not None:
-            run.divergence = self._what(run, metrics[bad])
-            self.packed.params[...] = before  # and again up to the epoch before: its finite parameters
-            self._train(run, orders[:bad], lrs[:bad])
+        if bad is not None:  # again from the chunk's start, epoch by epoch, to find the first that diverged
+            self.packed.params[...] = before
+            bad, metrics = self._replay(run, orders[: bad + 1], lrs, flags, metrics)
             done = bad + 1
         self.packed.unpack_into(run.net)
         records = _records(run, metrics[:done], lrs, time.perf_counter() - now)
@@ -85,12 +86,34 @@ class CompiledEpochs:
         run.updates = finished.updates if finished is not None else run.updates
         return records
 
-    def _train(self, run: TrainingRun, orders: Array, lrs: Array) -> tuple[int, Array]:
+    def _train(self, run: TrainingRun, orders: Array, lrs: Array, flags: Array) -> tuple[int, Array]:
         assert self.packed is not None
         classify, cut = classify_mode(run.net)
         until = -math.inf if run.until_loss is None else run.until_loss
         mean = run.net.training.reduction == "mean"
-        return fast.train_and_evaluate(self.packed, _data(run), orders, run.size, mean, lrs, classify, cut, until)
+        data = _data(run)
+        return fast.train_and_evaluate(self.packed, data, orders, run.size, mean, lrs, classify, cut, until, flags)
+
+    def _replay(self, run: TrainingRun, orders: Array, lrs: Array, flags: Array, metrics: Array) -> tuple[int, Array]:
+        """Epoch by epoch from the chunk's start: the first whose metrics or parameters are not
+        finite (its training metrics then evaluated on those parameters), with the parameters of
+        the epoch before it left in place. The running loss of the epoch after a divergence is
+        what first shows it when only the parameters went, hence the replay."""
+        assert self.packed is not None
+        params = self.packed.params
+        metrics = metrics.copy()
+        for k in range(len(orders)):
+            kept = params.copy()
+            _, row = self._train(run, orders[k : k + 1], lrs[k : k + 1], flags[k : k + 1])
+            if not np.isfinite(params).all() and np.isfinite(row[0, 0]):
+                params[...] = kept
+                _, row = self._train(run, orders[k : k + 1], lrs[k : k + 1], np.ones(1, np.uint8))
+            metrics[k] = row[0]
+            if self._first_non_finite(run, row) is not None:
+                run.divergence = self._what(run, row[0])
+                params[...] = kept
+                return k, metrics
+        raise AssertionError("a replayed chunk must diverge where it did")  # the loop is deterministic
 
     def _first_non_finite(self, run: TrainingRun, metrics: Array) -> int | None:
         """The first epoch whose loss is not finite; the chunk's last when only a parameter is not."""
@@ -143,6 +166,7 @@ def _records(run: TrainingRun, metrics: Array, lrs: Array, took: float) -> list[
                 lrs[:done].tolist(),
                 (run.updates + step * per_epoch).tolist(),
                 (run.elapsed + took * step / done).tolist(),
+                np.where(metrics[:, 4] == 1.0, "evaluated", "running").tolist(),
             )
         )
     finally:

@@ -148,23 +148,14 @@ def output_delta(
     y: np.ndarray,
     scale: float,
     alpha: float,
-    with_value: bool,
 ) -> float:
-    """Set D (∂L/∂z of the output) for one example; return that example's loss (0 for the two
-    cross-entropies when not `with_value`: their δ needs no logarithm or exponential)."""
+    """Set D (∂L/∂z of the output) for one example; return that example's loss (always: the
+    epoch's running loss is the sum of these, each before its own update)."""
     value = 0.0
     if loss == BINARY_CROSS_ENTROPY:  # binary cross-entropy with sigmoid, from z
         for j in range(m):
-            if with_value:
-                value += softplus(Z[o + j]) - y[j] * Z[o + j]
+            value += softplus(Z[o + j]) - y[j] * Z[o + j]
             D[o + j] = (A[o + j] - y[j]) * scale
-        return value
-    if loss == CROSS_ENTROPY and not with_value:
-        ysum = 0.0
-        for j in range(m):
-            ysum += y[j]
-        for j in range(m):
-            D[o + j] = (A[o + j] * ysum - y[j]) * scale
         return value
     if loss == CROSS_ENTROPY:  # cross-entropy with softmax, by log-sum-exp
         top = Z[o]
