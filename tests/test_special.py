@@ -12,7 +12,9 @@ from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.train.compiled import loop as fast
 from chainrule.train.compiled import special
+from chainrule.train.config import TrainConfig
 from chainrule.train.paths import PlainSGD
+from chainrule.train.trainer import Trainer
 from helpers import CASES, engine_epochs, random_document
 
 SUPPORTED = [(loss, act) for loss, act in CASES if act in fast.ACTIVATION_CODES]
@@ -107,3 +109,37 @@ def test_an_unwritable_cache_folder_falls_back_to_a_temporary_one(
     assert not (blocked / "cache").exists()
     for name, value in engine_epochs(net, 1).parameters().items():
         assert got.parameters()[name] == pytest.approx(value, rel=1e-12), name
+
+
+@pytest.mark.parametrize(
+    ("seed", "loss", "output"), [(1, "cross_entropy", "softmax"), (2, "half_squared_error", "tanh")]
+)
+def test_training_on_the_specialised_loop_reports_the_general_loops_numbers(
+    monkeypatch: pytest.MonkeyPatch, seed: int, loss: str, output: str
+) -> None:
+    """`Trainer` (what `chainrule train` runs): the same parameters and, epoch by epoch, the same
+    running and evaluated metrics, validation included, whichever loop it runs."""
+    rng = np.random.default_rng(seed)
+    doc = random_document(rng, loss, output)
+    doc["examples"] *= 4
+    net = online(doc)
+    runs = {}
+    for force in ("1", "0"):
+        monkeypatch.setenv(special.ENV_FORCE, force)
+        config = TrainConfig(epochs=12, batch=1, evaluate_every=4)  # type: ignore[arg-type]
+        n = len(net.x) * 3 // 4
+        x, y, xv, yv = net.x[:n], net.y[:n], net.x[n:], net.y[n:]
+        trainer = Trainer(copy.deepcopy(net), x, y, config, x_val=xv, y_val=yv)
+        result = trainer.run()
+        assert trainer.runner is not None and trainer.ran == {"compiled"}
+        assert trainer.runner.variant == ("specialised" if force == "1" else "general")  # type: ignore[attr-defined]
+        runs[force] = result
+    fast_run, general = runs["1"], runs["0"]
+    assert [r.measured for r in fast_run.history] == [r.measured for r in general.history]
+    assert "evaluated" in {r.measured for r in general.history} and "running" in {r.measured for r in general.history}
+    for a, b in zip(fast_run.history, general.history, strict=True):
+        assert a.loss == pytest.approx(b.loss, rel=1e-12), a.epoch
+        assert a.val_loss == pytest.approx(b.val_loss, rel=1e-12), a.epoch
+        assert a.accuracy == b.accuracy and a.val_accuracy == b.val_accuracy
+    for name, value in general.network.parameters().items():
+        assert fast_run.network.parameters()[name] == pytest.approx(value, rel=1e-12, abs=1e-14), name

@@ -144,10 +144,11 @@ def kernel_for(packed: Packed, batch: int, work: float, specialise: bool | None 
     ``work``: the run's updates × parameters, as far as known."""
     from chainrule.train.compiled import special
 
-    use, why = special.variant(packed, batch, work)
-    if specialise is not None:
+    if specialise is None:
+        use, why = special.variant(packed, batch, work)
+    else:
         use = specialise and batch == 1
-        why = "" if use else why or "asked for the general loop"
+        why = "" if use else "the general loop was asked for, or the batch is not one example"
     packed.variant, packed.why_general = ("specialised", "") if use else ("general", why)
     return special.module(packed) if use else kernel()
 
@@ -203,6 +204,7 @@ def train_and_evaluate(
     until_loss: float,
     evaluate: np.ndarray | None = None,
     matrices: bool | None = None,
+    specialise: bool = False,
 ) -> tuple[int, np.ndarray]:
     """Epochs of SGD, each with the metrics `chainrule train` reports after an epoch.
 
@@ -211,13 +213,14 @@ def train_and_evaluate(
     running ones (default: running throughout). Returns the number of epochs run (fewer when the
     training loss reached `until_loss`) and a (epochs, 5) array of training loss, accuracy,
     validation loss, validation accuracy, and 1.0 where the training metrics were evaluated
-    (0.0: running). ``matrices`` as in `train_epochs`.
+    (0.0: running). ``matrices`` as in `train_epochs`; ``specialise``: run the loop written out
+    for this shape where it can (online training; the caller chose it by `kernel_for`).
     """
     dt = packed.params.dtype
     x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
     out = np.full((len(orders), 5), math.nan)
     flags = np.zeros(len(orders), np.uint8) if evaluate is None else np.ascontiguousarray(evaluate, dtype=np.uint8)
-    done = kernel().train_and_evaluate(
+    done = kernel_for(packed, batch, 0.0, specialise).train_and_evaluate(
         *packed.kernel_args(),
         x,
         y,

@@ -25,10 +25,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from chainrule.train.compiled.codes import BIAS_NEURON, BIAS_SHARED, SOFTMAX
+from chainrule.train.compiled.codes import BIAS_NEURON, BIAS_SHARED, CROSS_ENTROPY, SOFTMAX
 
 # Bump when the generated source's shape changes (it is part of each file's key as well).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 # A specialised loop costs a compile (about 1–3 s) on a shape's first run; below this many
 # multiply-adds of training (updates × parameters) the general loop finishes first, so a shape
 # not yet compiled is only compiled for longer runs. CHAINRULE_SPECIALISE=1/0 forces either way.
@@ -77,7 +77,8 @@ def variant(packed: Any, batch: int, work: float) -> tuple[bool, str]:
     forced = os.environ.get(ENV_FORCE, "")
     if forced in ("0", "1"):
         return forced == "1", "" if forced == "1" else f"{ENV_FORCE}=0"
-    if _key(shape_of(packed)) in _loaded or _path(shape_of(packed)).exists():
+    shape = shape_of(packed)
+    if _key(shape) in _loaded or _path(shape).exists():
         return True, ""
     if work >= SPECIALISE_MIN_WORK:
         return True, ""
@@ -107,9 +108,18 @@ def module(packed: Any) -> ModuleType:
     return mod
 
 
+_keys: dict[tuple[Any, ...], str] = {}
+
+
 def _key(shape: tuple[Any, ...]) -> str:
     """A hash of the generated source and of the kernel modules it calls (numba's cache does not
     notice when those change) and numba's version."""
+    if shape not in _keys:
+        _keys[shape] = _hash(shape)
+    return _keys[shape]
+
+
+def _hash(shape: tuple[Any, ...]) -> str:
     import numba
 
     here = Path(__file__).parent
@@ -146,7 +156,9 @@ def source(shape: tuple[Any, ...]) -> str:
         "# shape: " + repr(shape),
         "from numba import njit",
         "from chainrule.train.compiled.kernel import _buffers, _evaluate_any",
-        "from chainrule.train.compiled.scalar import FAST, act_derivative, act_value, correct, output_delta, softmax",
+        "from chainrule.train.compiled.scalar import (",
+        "    FAST, act_derivative, act_value, correct, output_delta, softmax, softmax_cross_entropy_delta",
+        ")",
         "",
         "",
         "@njit(cache=True, fastmath=FAST)",
@@ -158,14 +170,16 @@ def source(shape: tuple[Any, ...]) -> str:
     body += ["total = 0.0", "right = 0.0", "for t in range(order.shape[0]):"]
     step = ["i = order[t]", "x = X[i]"]
     a_off = _activation_offsets(layers)
-    for layer in range(len(layers)):
-        step += _forward(layers, layer, a_off)
     n_last, code_last, alpha_last = layers[-1][0], layers[-1][5], layers[-1][6]
+    fused = loss == CROSS_ENTROPY and code_last == SOFTMAX  # softmax, δ and loss from one set of exponentials
+    for layer in range(len(layers)):
+        step += _forward(layers, layer, a_off, skip_softmax=fused and layer == len(layers) - 1)
     o = a_off[len(layers)]
-    step += [
-        f"total += output_delta({loss}, {code_last}, Z, A, D, {o}, {n_last}, Y[i], 1.0, {alpha_last!r}, True)",
-        f"right += correct(classify, cut, A, {o}, {n_last}, Y[i])",
-    ]
+    if fused:
+        step += [f"total += softmax_cross_entropy_delta(Z, A, D, {o}, {n_last}, Y[i], 1.0)"]
+    else:
+        step += [f"total += output_delta({loss}, {code_last}, Z, A, D, {o}, {n_last}, Y[i], 1.0, {alpha_last!r})"]
+    step += [f"right += correct(classify, cut, A, {o}, {n_last}, Y[i])"]
     for layer in range(len(layers) - 1, -1, -1):
         step += _backward_update(layers, layer, a_off, masked)
     body += ["    " + s for s in step]
@@ -194,7 +208,7 @@ def _views(layers: tuple[Any, ...], masked: bool) -> list[str]:
     return out
 
 
-def _forward(layers: tuple[Any, ...], i: int, a_off: list[int]) -> list[str]:
+def _forward(layers: tuple[Any, ...], i: int, a_off: list[int], skip_softmax: bool) -> list[str]:
     n, fi, _wo, bo, mode, code, alpha = layers[i]
     src = "x[k]" if i == 0 else f"A[{a_off[i]} + k]"
     z = a_off[i + 1]
@@ -208,7 +222,7 @@ def _forward(layers: tuple[Any, ...], i: int, a_off: list[int]) -> list[str]:
     out += [f"    {bias}"] if bias else []
     out += [f"    Z[{z} + j] = s"]
     if code == SOFTMAX:
-        return [*out, f"softmax(Z, A, {z}, {n})"]
+        return out if skip_softmax else [*out, f"softmax(Z, A, {z}, {n})"]
     return [*out, f"for j in range({n}):", f"    A[{z} + j] = act_value({code}, Z[{z} + j], {alpha!r})"]
 
 
