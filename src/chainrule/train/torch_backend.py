@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.train.compiled.codes import CLASSIFY_ARGMAX, CLASSIFY_CUT
 from chainrule.train.config import non_finite_parameter
 from chainrule.train.optim import Optimizer
-from chainrule.train.compiled.codes import CLASSIFY_ARGMAX, CLASSIFY_CUT
 from chainrule.train.records import EpochRecord, Measured, classify_mode, evaluate, running_metrics
 from chainrule.train.runner import TrainingRun
 
