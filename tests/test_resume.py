@@ -35,9 +35,10 @@ def stop_at_update(trainer: Trainer, update: int) -> None:
     """Ask the trainer to stop once `update` updates are done: mid-epoch on the NumPy paths."""
     step = trainer.step
 
-    def counting(x: np.ndarray, y: np.ndarray, lr: float) -> None:
-        step(x, y, lr)
+    def counting(x: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, float]:
+        sums = step(x, y, lr)
         trainer.stop_requested = trainer.updates + 1 >= update
+        return sums
 
     trainer.step = counting
 
@@ -157,7 +158,7 @@ def test_history_in_memory_is_bounded_and_spans_the_run() -> None:
 
     history = History(recent=10, points=100)
     for e in range(1, 100_001):
-        history.add(EpochRecord(e, 1.0 / e, None, None, None, 0.5, e, 0.0))
+        history.add(EpochRecord(e, 1.0 / e, None, None, None, "running", 0.5, e, 0.0))
     curve = history.curve()
     assert len(curve) <= 101 and len(history.recent) == 10
     epochs = [r.epoch for r in curve]

@@ -130,10 +130,10 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
     first = Trainer(net, net.x, net.y, config)
     step, count = first.step, [0]
 
-    def counting(x: np.ndarray, y: np.ndarray, lr: float) -> None:
-        step(x, y, lr)
+    def counting(x: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, float]:
         count[0] += 1
         first.stop_requested = count[0] == 30  # mid-epoch: 13 updates per epoch
+        return step(x, y, lr)
 
     first.step = counting
     stopped = first.run()

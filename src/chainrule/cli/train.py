@@ -115,6 +115,15 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
 @click.option("--epochs", type=int, help="Epochs to train (default: the file's training.epochs).")
 @click.option("--until-loss", type=float, help="Stop when the training loss reaches this.")
 @click.option("--patience", type=int, help="Stop when the validation loss has not improved for this many epochs.")
+@click.option(
+    "--evaluate-every",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    metavar="K",
+    help="Also evaluate the whole training set after every K-th epoch (0: only with --until-loss and at the end); "
+    "other epochs report the running loss and accuracy of the epoch's own forward passes.",
+)
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Default: the file's training.optimizer, else sgd.")
 @click.option("--lr", type=float, help="Learning rate (default: the file's training.learning_rate).")
 @click.option("--momentum", type=float, help="Momentum of momentum and nesterov (default: the file's, else 0.9).")
@@ -204,6 +213,7 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
         schedule=Schedule(opts["schedule"], every=opts["step_every"], gamma=opts["gamma"]),
         until_loss=opts["until_loss"],
         patience=opts["patience"],
+        evaluate_every=opts["evaluate_every"],
         shuffle=opts["shuffle"],
         seed=opts["seed"],
         dtype=opts["dtype"],

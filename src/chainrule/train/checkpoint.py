@@ -2,7 +2,8 @@
 
 A checkpoint holds what the next update needs and nothing that grows with the run: the network's
 parameters (as a network document without examples), the optimizer's state, the random stream,
-the epoch, the position in the epoch and its example order. Not the history: `--history FILE`
+the epoch, the position in the epoch, its example order and its running metrics so far (the sums
+the epoch's reported loss and accuracy are made of). Not the history: `--history FILE`
 keeps that on disk as training goes. Written atomically (a temporary file, then a rename).
 
     trainer = Trainer(net, x, y, config)
@@ -44,6 +45,7 @@ def state_of(trainer: Trainer) -> dict[str, Any]:
     return {
         "epoch": trainer.epoch,
         "position": trainer.position,
+        "running": list(trainer.running),  # Σ losses, Σ right of the epoch's updates so far
         "updates": trainer.updates,
         "elapsed": trainer.elapsed,
         "order": [int(i) for i in trainer.order],
@@ -85,11 +87,13 @@ def load_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> None:
     optimizer = state.optimizer(trainer)
     best = state.best(trainer)
     elapsed = state.number("elapsed")
+    running = state.running() if position else (0.0, 0.0)
     # Checked throughout: only now does the trainer change.
     for mine, theirs in zip(trainer.net.layers, saved.layers, strict=True):
         mine.weight[...], mine.bias[...], mine.alpha[...] = theirs.weight, theirs.bias, theirs.alpha
     trainer.order[...] = order
     trainer.epoch, trainer.position, trainer.updates, trainer.elapsed = epoch, position, updates, elapsed
+    trainer.running = running
     trainer.rng.bit_generator.state = rng
     trainer.optimizer.load_state_dict(optimizer)
     trainer.best = best
@@ -135,6 +139,15 @@ class _State:
         if array.shape != (size,) or not np.isfinite(array).all():
             self.fail(key, f"a list of {size} finite numbers", values)
         return array
+
+    def running(self) -> tuple[float, float]:
+        """The epoch's running sums so far; a checkpoint written before they were kept has none,
+        and its epoch then reports the running metrics of the updates after the resume only."""
+        values = self.table.get("running", [0.0, 0.0])
+        ok = isinstance(values, list) and len(values) == 2
+        if not ok or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            self.fail("running", "a list of 2 numbers (Σ losses, Σ right of the epoch so far)", values)
+        return float(values[0]), float(values[1])
 
     def order(self, n: int) -> np.ndarray:
         order = self.get("order")

@@ -47,13 +47,6 @@ class History:
             self._every *= 2
             self._curve = [r for r in self._curve if r.epoch % self._every == 0]
 
-    def replace_last(self, record: EpochRecord) -> None:
-        """Put `record` in place of the last one (the same epoch, measured again), curve included."""
-        old = self.recent[-1]
-        self.recent[-1] = record
-        if self._curve and self._curve[-1] is old:
-            self._curve[-1] = record
-
     @property
     def last(self) -> EpochRecord | None:
         return self.recent[-1] if self.recent else None

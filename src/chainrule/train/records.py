@@ -52,10 +52,10 @@ class EpochRecord:
     val_loss: float | None
     accuracy: float | None
     val_accuracy: float | None
+    measured: Measured  # how loss and accuracy were measured: "running" or "evaluated" (see above)
     learning_rate: float
     updates: int
     seconds: float
-    measured: Measured  # how loss and accuracy were measured (see the module's docstring)
 
     def finite(self) -> bool:
         """Whether the training (and validation) loss are finite numbers: false once a run diverged."""

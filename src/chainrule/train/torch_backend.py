@@ -237,7 +237,7 @@ class TorchEpochs:
             updates = run.updates + per_epoch
             elapsed = run.elapsed + time.perf_counter() - start
             measured: Measured = "evaluated" if evaluated else "running"
-            record = EpochRecord(run.epoch + 1, loss, val_loss, acc, val_acc, float(lr), updates, elapsed, measured)
+            record = EpochRecord(run.epoch + 1, loss, val_loss, acc, val_acc, measured, float(lr), updates, elapsed)
             records.append(record)
             bad = f"the loss became {loss}" if not record.finite() else None
             name = non_finite_parameter(run.net) if bad is None else None

@@ -81,13 +81,15 @@ class TrainResult:
     seconds: float = 0.0
     kept: EpochRecord | None = None  # when not the last epoch's: the record of the parameters kept
     divergence: str | None = None  # what stopped being finite, when the run diverged
+    last: EpochRecord | None = None  # the last epoch's record, evaluated where it was running
 
     @property
     def final(self) -> EpochRecord | None:
-        """The metrics of the parameters the network holds: the last epoch's, or the one kept."""
+        """The metrics of the parameters the network holds: the last epoch's, or the one kept;
+        the training set evaluated on them (never running metrics)."""
         if self.kept is not None or self.stopped_by == "diverged":
             return self.kept
-        return self.history[-1] if self.history else None
+        return self.last
 
 
 def gradient_arrays(net: Network, back: Backward) -> list[Array]:
@@ -257,7 +259,7 @@ class Trainer:
                         callback(record)
                 stopped = self._stop(records)
             self.elapsed = time.perf_counter() - start
-            return self._result(stopped or "epochs", callbacks)
+            return self._result(stopped or "epochs")
 
     def _limit(self) -> int:
         """Epochs the runner may do now: one with --patience (the best is kept epoch by epoch), and
@@ -312,7 +314,7 @@ class Trainer:
         if self.x_val is not None and self.y_val is not None:
             val_loss, val_acc = evaluate(self.net, self.x_val, self.y_val)
         measured: Measured = "evaluated" if evaluated else "running"
-        return EpochRecord(self.epoch, loss, val_loss, acc, val_acc, lr, self.updates, self.elapsed, measured)
+        return EpochRecord(self.epoch, loss, val_loss, acc, val_acc, measured, lr, self.updates, self.elapsed)
 
     def _evaluated(self, record: EpochRecord | None) -> EpochRecord | None:
         """`record` with its training metrics evaluated on the parameters the network holds now
@@ -338,10 +340,11 @@ class Trainer:
                 return "patience"
         return "interrupted" if self.stop_requested else None
 
-    def _result(self, stopped: StopReason, callbacks: Sequence[Callback]) -> TrainResult:
-        """The run's result; a final record with running metrics is evaluated first: the last
-        epoch's (also sent to the callbacks, so the history file ends on it), or the one kept."""
-        best_epoch, kept = None, None
+    def _result(self, stopped: StopReason) -> TrainResult:
+        """The run's result; its final record (the last epoch's, or the one kept) evaluated on the
+        parameters the network holds where it was running. The history (and its file) keep the
+        records as the run made them, so that a resumed run's equal the uninterrupted one's."""
+        best_epoch, kept, last = None, None, None
         if stopped == "patience" and self.best is not None:
             self._restore(self.best[2])
             best_epoch, kept = self.best[1], self._evaluated(self.history.kept)
@@ -349,14 +352,10 @@ class Trainer:
         elif stopped == "diverged":
             recent = list(self.history.recent)
             kept = self._evaluated(recent[-2] if len(recent) > 1 and recent[-2].epoch == self.epoch else None)
-        elif (last := self.history.last) is not None and last.measured == "running" and self.position == 0:
-            final = self._evaluated(last)
-            assert final is not None
-            self.history.replace_last(final)
-            for callback in callbacks:
-                callback(final)
+        elif self.position == 0:  # mid-epoch (interrupted) no record describes the parameters
+            last = self._evaluated(self.history.last)
         curve = self.history.curve()
-        return TrainResult(self.net, curve, stopped, best_epoch, self.elapsed, kept, self.divergence)
+        return TrainResult(self.net, curve, stopped, best_epoch, self.elapsed, kept, self.divergence, last)
 
     def _restore(self, values: list[Array]) -> None:
         for p, v in zip(self.optimizer.params, values, strict=True):

@@ -75,7 +75,8 @@ def train(
     data = {"x": net.x[fit_on], "y": net.y[fit_on]}
     if len(held):
         data |= {"x_val": net.x[held], "y_val": net.y[held]}
-    config = TrainConfig(shuffle=False, weight_decay=regime.l2, l1=regime.l1)
+    # Every epoch evaluated: the page's curve plots the loss of the parameters after each epoch.
+    config = TrainConfig(shuffle=False, weight_decay=regime.l2, l1=regime.l1, evaluate_every=1)
     losses: list[float] = []
     tested: list[float] = []
     chunk = chunk_epochs(net)

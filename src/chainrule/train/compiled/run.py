@@ -176,10 +176,10 @@ def _records(run: TrainingRun, metrics: Array, lrs: Array, took: float) -> list[
                 column(2, has_val),
                 column(1, classify),
                 column(3, classify and has_val),
+                np.where(metrics[:, 4] == 1.0, "evaluated", "running").tolist(),
                 lrs[:done].tolist(),
                 (run.updates + step * per_epoch).tolist(),
                 (run.elapsed + took * step / done).tolist(),
-                np.where(metrics[:, 4] == 1.0, "evaluated", "running").tolist(),
             )
         )
     finally:
