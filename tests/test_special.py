@@ -20,27 +20,32 @@ from helpers import CASES, engine_epochs, random_document
 SUPPORTED = [(loss, act) for loss, act in CASES if act in fast.ACTIVATION_CODES]
 
 
-def online(doc: dict) -> Network:
-    doc["training"]["batch"] = "online"
+def online(doc: dict, batch: object = "online") -> Network:
+    doc["training"]["batch"] = batch
     for layer in doc["layers"][:-1]:
         if layer["activation"] == "prelu":
             layer["activation"] = "leaky_relu"
     return netfile.from_dict(doc)
 
 
-def run(net: Network, epochs: int, specialise: bool) -> tuple[Network, np.ndarray, str]:
+def run(net: Network, epochs: int, specialise: bool | None) -> tuple[Network, np.ndarray, str]:
     out = copy.deepcopy(net)
-    sgd = PlainSGD(out, 1, compiled=True, specialise=specialise)
+    n = len(net.x)
+    batch = {"online": 1, "full": n}.get(str(net.training.batch), net.training.batch)
+    sgd = PlainSGD(out, int(batch), compiled=True, matrices=False, specialise=specialise)
     losses = sgd.epochs(epochs, out.training.learning_rate)
     return out, losses, sgd.variant
 
 
 @pytest.mark.parametrize(("case", "loss", "output"), [(i, lo, o) for i, (lo, o) in enumerate(SUPPORTED)])
-def test_specialised_online_sgd_equals_the_engine(case: int, loss: str, output: str) -> None:
+def test_specialised_sgd_equals_the_engine(case: int, loss: str, output: str) -> None:
     """Parameters after three epochs equal the engine's, and each epoch's loss (the examples' losses
-    before their updates) equals the general loop's; some runs with a frozen parameter."""
+    before their updates) equals the general loop's; online and in batches of 2, 3 or all the
+    examples, some runs with a frozen parameter."""
     rng = np.random.default_rng(900 + case)
-    net = online(random_document(rng, loss, output))
+    doc = random_document(rng, loss, output)
+    doc["examples"] *= 2
+    net = online(doc, ["online", 2, 3, "full"][case % 4])
     if case % 2:
         net.training.freeze = (net.parameter_names()[int(rng.integers(0, len(net.parameter_names())))],)
     got, losses, variant = run(net, 3, specialise=True)
@@ -67,12 +72,12 @@ def test_a_shape_is_generated_once_and_then_chosen_even_for_short_runs(reference
     packed = fast.pack(net)
     path = special.cache_dir() / "kernels"
     run(reference, 1, specialise=True)  # generates and compiles this shape
-    files = sorted(path.glob("online_*.py"))
-    use, why = special.variant(packed, 1, work=1.0)
+    files = sorted(path.glob("loop_*.py"))
+    use, why = special.variant(packed, 1, examples=1.0)
     assert use and why == ""
     _, _, variant = run(net, 1, specialise=None)  # a one-update run: chosen because it is compiled
     assert variant == "specialised"
-    assert sorted(path.glob("online_*.py")) == files
+    assert sorted(path.glob("loop_*.py")) == files
 
 
 def test_short_runs_of_a_new_shape_use_the_general_loop_and_say_why() -> None:
@@ -81,18 +86,19 @@ def test_short_runs_of_a_new_shape_use_the_general_loop_and_say_why() -> None:
     doc["layers"] = [{"units": 7, "activation": "tanh"}, {"units": 5, "activation": "relu"}, doc["layers"][-1]]
     net = online(doc)
     packed = fast.pack(net)
-    use, why = special.variant(packed, 1, work=10.0)
+    use, why = special.variant(packed, 1, examples=10.0)
     assert not use and "short run" in why
-    assert special.variant(packed, 1, work=special.SPECIALISE_MIN_WORK)[0]
-    assert not special.variant(packed, 4, work=special.SPECIALISE_MIN_WORK)[0]
+    assert special.variant(packed, 1, examples=1e9)[0]
+    assert special.variant(packed, 2, examples=1e9)[0]
+    assert not special.variant(packed, 1000, examples=1e9)[0]
 
 
 def test_the_environment_forces_either_loop(monkeypatch: pytest.MonkeyPatch, reference: Network) -> None:
     packed = fast.pack(reference)
     monkeypatch.setenv(special.ENV_FORCE, "0")
-    assert special.variant(packed, 1, work=1e12) == (False, "CHAINRULE_SPECIALISE=0")
+    assert special.variant(packed, 1, examples=1e12) == (False, "CHAINRULE_SPECIALISE=0")
     monkeypatch.setenv(special.ENV_FORCE, "1")
-    assert special.variant(packed, 1, work=0.0) == (True, "")
+    assert special.variant(packed, 1, examples=0.0) == (True, "")
 
 
 def test_an_unwritable_cache_folder_falls_back_to_a_temporary_one(

@@ -138,17 +138,16 @@ def kernel() -> Any:
     return fast_kernel
 
 
-def kernel_for(packed: Packed, batch: int, work: float, specialise: bool | None = None) -> Any:
+def kernel_for(packed: Packed, batch: int, examples: float, specialise: bool | None = None) -> Any:
     """The loops to run: specialised to the network's shape where `special.variant` says so (or
-    ``specialise`` forces it, where it can), else the general ones; notes which on `packed`.
-    ``work``: the run's updates × parameters, as far as known."""
+    ``specialise`` forces either), else the general ones; notes which on `packed`.
+    ``examples``: the examples the run is to train on (updates × batch), as far as known."""
     from chainrule.train.compiled import special
 
     if specialise is None:
-        use, why = special.variant(packed, batch, work)
+        use, why = special.variant(packed, batch, examples)
     else:
-        use = specialise and batch == 1
-        why = "" if use else "the general loop was asked for, or the batch is not one example"
+        use, why = specialise, "" if specialise else "the general loop was asked for"
     packed.variant, packed.why_general = ("specialised", "") if use else ("general", why)
     return special.module(packed) if use else kernel()
 
@@ -174,8 +173,7 @@ def train_epochs(
     """
     losses = np.empty(epochs, dtype=np.float64)
     dt = packed.params.dtype
-    work = float(order.size) / max(batch, 1) * packed.params.size
-    kernel_for(packed, batch, work, specialise).train_epochs(
+    kernel_for(packed, batch, float(order.size), specialise).train_epochs(
         *packed.kernel_args(),
         np.ascontiguousarray(x, dtype=dt),
         np.ascontiguousarray(y, dtype=dt),
@@ -214,7 +212,7 @@ def train_and_evaluate(
     training loss reached `until_loss`) and a (epochs, 5) array of training loss, accuracy,
     validation loss, validation accuracy, and 1.0 where the training metrics were evaluated
     (0.0: running). ``matrices`` as in `train_epochs`; ``specialise``: run the loop written out
-    for this shape where it can (online training; the caller chose it by `kernel_for`).
+    for this shape (the caller chose it by `kernel_for`).
     """
     dt = packed.params.dtype
     x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)

@@ -52,8 +52,7 @@ class CompiledEpochs:
         mean = run.net.training.reduction == "mean"
         orders = np.empty((0, len(run.x)), np.int64)
         none = np.empty(0, np.uint8)
-        updates = (run.epochs - run.epoch) * -(-len(run.x) // run.size)
-        fast.kernel_for(packed, run.size, float(updates) * packed.params.size)
+        fast.kernel_for(packed, run.size, float(run.epochs - run.epoch) * len(run.x))
         self.variant, self.why_general = packed.variant, packed.why_general
         fast.train_and_evaluate(
             packed, _data(run), orders, run.size, mean, np.empty(0), classify, cut, 0.0, none, specialise=self._special

@@ -1,4 +1,4 @@
-"""The compiled loop specialised to one network's shape, for online training (one example an update).
+"""The compiled loop specialised to one network's shape, for online and small-batch training.
 
 The general loop (`kernel`) reads each layer's size, offsets, activation and bias from arrays, so
 every number it computes passes through a dispatch on codes and loops whose lengths it learns at
@@ -28,12 +28,20 @@ from typing import Any
 from chainrule.train.compiled.codes import BIAS_NEURON, BIAS_SHARED, CROSS_ENTROPY, SOFTMAX
 
 # Bump when the generated source's shape changes (it is part of each file's key as well).
-GENERATOR_VERSION = 2
-# A specialised loop costs a compile (about 1–3 s) on a shape's first run; below this many
-# multiply-adds of training (updates × parameters) the general loop finishes first, so a shape
-# not yet compiled is only compiled for longer runs. CHAINRULE_SPECIALISE=1/0 forces either way.
-SPECIALISE_MIN_WORK = 200_000_000
-# Past this many parameters the products dominate and writing the loops out gains little.
+GENERATOR_VERSION = 3
+# A loop for a shape not met before costs a compile of about 1–3 s, so it is built only for runs the
+# general loop would take longer than this over (or where CHAINRULE_SPECIALISE=1 asks for it).
+COMPILE_PAYS_AFTER_SECONDS = 3.0
+# The general loop's time, roughly: this per example plus this per example and parameter
+# (measured on this project's benchmark machine: 0.36 µs for 2-2-1, 1.1 µs for 2-16-16-1).
+GENERAL_SECONDS_PER_EXAMPLE = 0.3e-6
+GENERAL_SECONDS_PER_PARAMETER = 2.5e-9
+# A batch of several examples goes example by example here; past this many multiply-adds per
+# batch (examples × parameters) the general loop's BLAS products over the whole batch win
+# (measured: batch 8 on 2-4-4-1 takes 1.2 µs here against 4.9 µs, on 2-16-16-1, 2,700
+# multiply-adds, both 6.3 µs).
+SPECIALISE_MAX_BATCH_WORK = 3_000
+# Past this many parameters writing the loops out gains little: the products take the time.
 SPECIALISE_MAX_PARAMETERS = 100_000
 ENV_FORCE = "CHAINRULE_SPECIALISE"
 ENV_CACHE = "CHAINRULE_CACHE_DIR"
@@ -67,12 +75,13 @@ def shape_of(packed: Any) -> tuple[Any, ...]:
     return layers, int(packed.loss), bool((packed.mask != 1.0).any())
 
 
-def variant(packed: Any, batch: int, work: float) -> tuple[bool, str]:
-    """(whether to run the specialised loop, why not when not). ``work``: the run's updates ×
-    parameters, as far as it is known in advance."""
-    if batch != 1:
-        return False, "the specialised loop trains online (one example an update) only"
-    if packed.params.shape[0] > SPECIALISE_MAX_PARAMETERS:
+def variant(packed: Any, batch: int, examples: float) -> tuple[bool, str]:
+    """(whether to run the loop written out for this shape, why not when not). ``examples``: the
+    examples the run is to train on (updates × batch), as far as known in advance."""
+    size = packed.params.shape[0]
+    if batch > 1 and batch * size > SPECIALISE_MAX_BATCH_WORK:
+        return False, "batches this large go through matrix products"
+    if size > SPECIALISE_MAX_PARAMETERS:
         return False, f"more than {SPECIALISE_MAX_PARAMETERS:,} parameters: the general loop is as fast"
     forced = os.environ.get(ENV_FORCE, "")
     if forced in ("0", "1"):
@@ -80,7 +89,8 @@ def variant(packed: Any, batch: int, work: float) -> tuple[bool, str]:
     shape = shape_of(packed)
     if _key(shape) in _loaded or _path(shape).exists():
         return True, ""
-    if work >= SPECIALISE_MIN_WORK:
+    general = examples * (GENERAL_SECONDS_PER_EXAMPLE + GENERAL_SECONDS_PER_PARAMETER * size)
+    if general >= COMPILE_PAYS_AFTER_SECONDS:
         return True, ""
     return False, "a short run: compiling a loop for this shape would take longer than it saves"
 
@@ -131,7 +141,7 @@ def _hash(shape: tuple[Any, ...]) -> str:
 
 
 def _path(shape: tuple[Any, ...]) -> Path:
-    return cache_dir() / "kernels" / f"online_{_key(shape)}.py"
+    return cache_dir() / "kernels" / f"loop_{_key(shape)}.py"
 
 
 def _write(path: Path, text: str) -> None:
@@ -147,11 +157,12 @@ def _write(path: Path, text: str) -> None:
 
 
 def source(shape: tuple[Any, ...]) -> str:
-    """The module for one shape: `online_epoch` (one epoch, example by example), `train_epochs`
-    and `train_and_evaluate` (the general kernel's signatures, so callers take either)."""
-    layers, loss, masked = shape
+    """The module for one shape: `epoch` (one epoch, example by example: each example's update at
+    once when batches have one example, else the batch's gradients summed, then one update),
+    `train_epochs` and `train_and_evaluate` (the general kernel's signatures, so callers take either)."""
+    layers, _loss, masked = shape
     lines = [
-        f'"""chainrule: the online loop written out for one shape (generator {GENERATOR_VERSION}). Generated; do not edit."""',
+        f'"""chainrule: the loop written out for one shape (generator {GENERATOR_VERSION}). Generated; do not edit."""',
         "# mypy: ignore-errors",
         "# shape: " + repr(shape),
         "from numba import njit",
@@ -162,31 +173,44 @@ def source(shape: tuple[Any, ...]) -> str:
         "",
         "",
         "@njit(cache=True, fastmath=FAST)",
-        "def online_epoch(P, M, X, Y, order, lr, Z, A, D, classify, cut):",
-        '    """One epoch of online SGD in `order`; returns (Σ example losses, Σ classified right),',
-        '    each example met before its own update."""',
+        "def epoch(P, M, G, X, Y, order, batch, mean, lr, Z, A, D, classify, cut):",
+        '    """One epoch of SGD in `order`; returns (Σ example losses, Σ classified right), each',
+        '    example met before its batch\'s update."""',
     ]
     body = _views(layers, masked)
-    body += ["total = 0.0", "right = 0.0", "for t in range(order.shape[0]):"]
-    step = ["i = order[t]", "x = X[i]"]
-    a_off = _activation_offsets(layers)
-    n_last, code_last, alpha_last = layers[-1][0], layers[-1][5], layers[-1][6]
-    fused = loss == CROSS_ENTROPY and code_last == SOFTMAX  # softmax, δ and loss from one set of exponentials
-    for layer in range(len(layers)):
-        step += _forward(layers, layer, a_off, skip_softmax=fused and layer == len(layers) - 1)
-    o = a_off[len(layers)]
-    if fused:
-        step += [f"total += softmax_cross_entropy_delta(Z, A, D, {o}, {n_last}, Y[i], 1.0)"]
-    else:
-        step += [f"total += output_delta({loss}, {code_last}, Z, A, D, {o}, {n_last}, Y[i], 1.0, {alpha_last!r})"]
-    step += [f"right += correct(classify, cut, A, {o}, {n_last}, Y[i])"]
+    body += ["total = 0.0", "right = 0.0", "n = order.shape[0]", "start = 0", "while start < n:"]
+    loop = ["stop = min(start + batch, n)", "scale = 1.0 / (stop - start) if mean else 1.0"]
+    loop += ["if stop - start == 1:", "    i = order[start]", "    x = X[i]"]
+    loop += ["    " + s for s in _example(shape)]
     for layer in range(len(layers) - 1, -1, -1):
-        step += _backward_update(layers, layer, a_off, masked)
-    body += ["    " + s for s in step]
+        loop += ["    " + s for s in _backward_update(layers, layer, masked)]
+    loop += ["    start = stop", "    continue"]
+    loop += ["G[:] = 0.0", "for t in range(start, stop):", "    i = order[t]", "    x = X[i]"]
+    loop += ["    " + s for s in _example(shape)]
+    for layer in range(len(layers) - 1, -1, -1):
+        loop += ["    " + s for s in _backward_accumulate(layers, layer)]
+    loop += ["for p in range(P.shape[0]):", "    P[p] -= lr * G[p] * M[p]", "start = stop"]
+    body += ["    " + s for s in loop]
     body += ["return total, right"]
     lines += ["    " + s for s in body]
-    lines += _drivers(o, n_last)
+    lines += _drivers()
     return "\n".join(lines) + "\n"
+
+
+def _example(shape: tuple[Any, ...]) -> list[str]:
+    """One example's forward pass, its output δ (times `scale`), loss and whether it is right."""
+    layers, loss, _masked = shape
+    n_last, code_last, alpha_last = layers[-1][0], layers[-1][5], layers[-1][6]
+    fused = loss == CROSS_ENTROPY and code_last == SOFTMAX  # softmax, δ and loss from one set of exponentials
+    out: list[str] = []
+    for layer in range(len(layers)):
+        out += _forward(layers, layer, skip_softmax=fused and layer == len(layers) - 1)
+    o = _activation_offsets(layers)[len(layers)]
+    if fused:
+        out += [f"total += softmax_cross_entropy_delta(Z, A, D, {o}, {n_last}, Y[i], scale)"]
+    else:
+        out += [f"total += output_delta({loss}, {code_last}, Z, A, D, {o}, {n_last}, Y[i], scale, {alpha_last!r})"]
+    return [*out, f"right += correct(classify, cut, A, {o}, {n_last}, Y[i])"]
 
 
 def _activation_offsets(layers: tuple[Any, ...]) -> list[int]:
@@ -200,16 +224,20 @@ def _activation_offsets(layers: tuple[Any, ...]) -> list[int]:
 
 
 def _views(layers: tuple[Any, ...], masked: bool) -> list[str]:
+    """Each layer's weights (their gradients, their mask) as an n × fan-in matrix of literal shape."""
     out = []
     for i, (n, fi, wo, *_rest) in enumerate(layers):
         out.append(f"W{i} = P[{wo}:{wo + n * fi}].reshape(({n}, {fi}))")
+        out.append(f"GW{i} = G[{wo}:{wo + n * fi}].reshape(({n}, {fi}))")
         if masked:
             out.append(f"MW{i} = M[{wo}:{wo + n * fi}].reshape(({n}, {fi}))")
     return out
 
 
-def _forward(layers: tuple[Any, ...], i: int, a_off: list[int], skip_softmax: bool) -> list[str]:
+def _forward(layers: tuple[Any, ...], i: int, skip_softmax: bool) -> list[str]:
+    """Layer i's z = W·a (+ b) and a = f(z) (a softmax output's a left to the fused loss)."""
     n, fi, _wo, bo, mode, code, alpha = layers[i]
+    a_off = _activation_offsets(layers)
     src = "x[k]" if i == 0 else f"A[{a_off[i]} + k]"
     z = a_off[i + 1]
     bias = {BIAS_SHARED: f"s += P[{bo}]", BIAS_NEURON: f"s += P[{bo} + j]"}.get(mode)
@@ -226,25 +254,31 @@ def _forward(layers: tuple[Any, ...], i: int, a_off: list[int], skip_softmax: bo
     return [*out, f"for j in range({n}):", f"    A[{z} + j] = act_value({code}, Z[{z} + j], {alpha!r})"]
 
 
-def _backward_update(layers: tuple[Any, ...], i: int, a_off: list[int], masked: bool) -> list[str]:
-    """The general kernel's `_backward_update` for layer i: δ of the layer below through the
-    weights before they move, then θ ← θ − η·δ·a."""
+def _delta_below(layers: tuple[Any, ...], i: int) -> list[str]:
+    """δ of layer i − 1: f'(z) ⊙ (Wᵀ δ), through layer i's weights as they are."""
+    n, fi = layers[i][0], layers[i][1]
+    a_off = _activation_offsets(layers)
+    d, below, code, alpha = a_off[i + 1], a_off[i], layers[i - 1][5], layers[i - 1][6]
+    return [
+        f"for k in range({fi}):",
+        f"    D[{below} + k] = 0.0",
+        f"for j in range({n}):",
+        f"    dj = D[{d} + j]",
+        f"    for k in range({fi}):",
+        f"        D[{below} + k] += dj * W{i}[j, k]",
+        f"for k in range({fi}):",
+        f"    D[{below} + k] = act_derivative({code}, Z[{below} + k], A[{below} + k], {alpha!r}) * D[{below} + k]",
+    ]
+
+
+def _backward_update(layers: tuple[Any, ...], i: int, masked: bool) -> list[str]:
+    """The general kernel's `_backward_update` for layer i (a batch of one): δ of the layer below
+    through the weights before they move, then θ ← θ − η·δ·a."""
     n, fi, _wo, bo, mode, _code, _alpha = layers[i]
+    a_off = _activation_offsets(layers)
     d = a_off[i + 1]
     src = "x[k]" if i == 0 else f"A[{a_off[i]} + k]"
-    out: list[str] = []
-    if i > 0:
-        below, code, alpha = a_off[i], layers[i - 1][5], layers[i - 1][6]
-        out += [
-            f"for k in range({fi}):",
-            f"    D[{below} + k] = 0.0",
-            f"for j in range({n}):",
-            f"    dj = D[{d} + j]",
-            f"    for k in range({fi}):",
-            f"        D[{below} + k] += dj * W{i}[j, k]",
-            f"for k in range({fi}):",
-            f"    D[{below} + k] = act_derivative({code}, Z[{below} + k], A[{below} + k], {alpha!r}) * D[{below} + k]",
-        ]
+    out = _delta_below(layers, i) if i > 0 else []
     if masked:
         out += [
             f"for j in range({n}):",
@@ -271,7 +305,26 @@ def _backward_update(layers: tuple[Any, ...], i: int, a_off: list[int], masked: 
     return out
 
 
-def _drivers(o: int, m: int) -> list[str]:
+def _backward_accumulate(layers: tuple[Any, ...], i: int) -> list[str]:
+    """The general kernel's `_backward` for layer i: g += δ·a (and δ for the bias), then δ below."""
+    n, fi, _wo, bo, mode, _code, _alpha = layers[i]
+    a_off = _activation_offsets(layers)
+    d = a_off[i + 1]
+    src = "x[k]" if i == 0 else f"A[{a_off[i]} + k]"
+    out = [
+        f"for j in range({n}):",
+        f"    dj = D[{d} + j]",
+        f"    for k in range({fi}):",
+        f"        GW{i}[j, k] += dj * {src}",
+    ]
+    if mode == BIAS_SHARED:
+        out += [f"    G[{bo}] += dj"]
+    elif mode == BIAS_NEURON:
+        out += [f"    G[{bo} + j] += dj"]
+    return out + (_delta_below(layers, i) if i > 0 else [])
+
+
+def _drivers() -> list[str]:
     """Whole runs of epochs, with the general kernel's signatures."""
     return [
         "",
@@ -281,7 +334,7 @@ def _drivers(o: int, m: int) -> list[str]:
         "                 mean, lr, cap, matrices, losses):",
         "    Z, A, D, G, Zb, Ab, Db = _buffers(P, units, a_off, cap)",
         "    for e in range(order.shape[0]):",
-        "        total, right = online_epoch(P, M, X, Y, order[e], lr, Z, A, D, 0, 0.0)",
+        "        total, right = epoch(P, M, G, X, Y, order[e], batch, mean, lr, Z, A, D, 0, 0.0)",
         "        losses[e] = total / order.shape[1]",
         "",
         "",
@@ -289,10 +342,10 @@ def _drivers(o: int, m: int) -> list[str]:
         "def train_and_evaluate(P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, orders,",
         "                       batch, mean, lrs, Xv, Yv, classify, cut, until_loss, cap, matrices, evaluate, out):",
         "    buffers = _buffers(P, units, a_off, cap)",
-        "    Z, A, D = buffers[0], buffers[1], buffers[2]",
+        "    Z, A, D, G = buffers[0], buffers[1], buffers[2], buffers[3]",
         "    n = max(orders.shape[1], 1)",
         "    for e in range(orders.shape[0]):",
-        "        total, right = online_epoch(P, M, X, Y, orders[e], lrs[e], Z, A, D, classify, cut)",
+        "        total, right = epoch(P, M, G, X, Y, orders[e], batch, mean, lrs[e], Z, A, D, classify, cut)",
         "        if evaluate[e]:",
         "            out[e, 0], out[e, 1] = _evaluate_any(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off,",
         "                                                 loss, X, Y, classify, cut, buffers)",
