@@ -1,7 +1,9 @@
 """Plain SGD over epochs, by the fastest path that serves the network, with the engine's numbers.
 
-Plain SGD goes to the compiled loop (`fast`): example by example for the smallest batches, where
-NumPy's per-call overhead would dominate, and as matrices through BLAS for larger ones. Batches
+Plain SGD goes to the compiled loop (`fast`): written out for the network's shape (`special`)
+online and for small batches of small networks, example by example in the general loop for the
+smallest batches otherwise, where NumPy's per-call overhead would dominate, and as matrices
+through BLAS for larger ones. Batches
 whose hidden activations cost the compiled loop a maths-library call per number (tanh, sigmoid,
 …) go to the lean in-place NumPy path (`lean`) once there are many such numbers, and so does any
 network the compiled loop cannot train. Both are held to the explained engine's numbers at 1e-12
@@ -10,6 +12,8 @@ by the tests; `choose_path` says which one runs and why. `chainrule train` uses 
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -37,6 +41,21 @@ def choose_path(net: Network, batch: int, plain_sgd: bool = True) -> tuple[str, 
         return "numpy", "the compiled path runs plain SGD only"
     reason = fast.unsupported(net)
     return ("numpy", reason) if reason else ("compiled", "")
+
+
+def loop_for(net: Network, batch: int, examples: float = math.inf) -> str:
+    """The loop plain SGD runs on for this network and batch, as the benchmark tables name them:
+    "specialised" (written out for the shape, `compiled.special`), "per example" or "matrices"
+    (the general compiled loop), or "numpy" (the lean path). ``examples``: the run's length in
+    examples trained (a long run, by default: a shape is compiled for one, or already was)."""
+    path, _why = choose_path(net, batch)
+    if path == "numpy":
+        return "numpy"
+    from chainrule.train.compiled import special
+
+    if special.variant(fast.pack(net), batch, examples)[0]:
+        return "specialised"
+    return "matrices" if batch >= fast.MATRIX_MIN_BATCH else "per example"
 
 
 class PlainSGD:
