@@ -34,6 +34,10 @@ def _close(a: Trainer, b: Trainer, tol: float) -> None:
     assert pa.keys() == pb.keys()
     assert max(abs(pa[k] - pb[k]) / max(1.0, abs(pa[k])) for k in pa) <= tol  # relative where large
     assert [r.loss for r in a.history.curve()] == pytest.approx([r.loss for r in b.history.curve()], rel=tol, abs=tol)
+    # the running metrics too (every epoch but the last), from PyTorch's own forward passes
+    assert [(r.measured, r.accuracy) for r in a.history.curve()] == [
+        (r.measured, r.accuracy) for r in b.history.curve()
+    ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{loss}-{out}" for loss, out in CASES])

@@ -266,7 +266,9 @@ def test_chunked_training_is_one_run(monkeypatch: pytest.MonkeyPatch, chunk: int
         net = netfile.from_dict(random_document(rng, loss, output))
         monkeypatch.setattr(training, "CHUNK_WORK", chunk * net.x.shape[0] * net.parameter_count())
         trained, losses, _ = training.train(copy.deepcopy(net), 9)
-        whole = fit(net, config=TrainConfig(epochs=9, shuffle=False))
+        whole = fit(
+            net, config=TrainConfig(epochs=9, shuffle=False, evaluate_every=1)
+        )  # as the page: each epoch evaluated
         assert losses == pytest.approx([r.loss for r in whole.history], abs=1e-12, rel=0)
         expected = whole.network.parameters()
         for name, value in trained.parameters().items():

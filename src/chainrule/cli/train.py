@@ -9,7 +9,7 @@ last finite parameters and exits with status 1.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,12 +281,13 @@ def _run(prepared: Prepared, outputs: Outputs, opts: dict[str, Any]) -> int:
     trainer.sync_every = outputs.every or 0
     try:
         with progress_bar(trainer.epochs, first, not opts["quiet"]) as show:
-            callbacks: list[Callable[[EpochRecord], None]] = [show]
+            # once per chunk of epochs: a fast loop's chunk is columns, and the bar needs its last record only
+            callbacks: list[Callable[[Sequence[EpochRecord]], None]] = [lambda chunk: show(chunk[-1])]
             if history is not None:
-                callbacks.append(history)
+                callbacks.append(history.write)
             if outputs.every and outputs.checkpoint_file:
                 callbacks.append(_every(trainer, outputs.every, outputs.checkpoint_file))
-            result = trainer.run(callbacks)
+            result = trainer.run(chunk_callbacks=callbacks)
             if trainer.history.last is not None:
                 show(trainer.history.last, force=True)  # the bar ends on the epoch it stopped at
     finally:
@@ -304,9 +305,12 @@ def _run(prepared: Prepared, outputs: Outputs, opts: dict[str, Any]) -> int:
     return 0
 
 
-def _every(trainer: Trainer, every: int, path: Path) -> Callable[[EpochRecord], None]:
-    def save_every(record: EpochRecord) -> None:
-        if record.epoch % every == 0:
+def _every(trainer: Trainer, every: int, path: Path) -> Callable[[Sequence[EpochRecord]], None]:
+    """Save the checkpoint after every `every`-th epoch; a chunk ends there (`Trainer.sync_every`),
+    so that the network then holds that epoch's parameters."""
+
+    def save_every(chunk: Sequence[EpochRecord]) -> None:
+        if chunk[-1].epoch % every == 0:
             _write(lambda: save_checkpoint(trainer, path), path)
 
     return save_every

@@ -16,8 +16,10 @@ PATH_WORDS = {"compiled": "compiled", "lean": "lean NumPy", "numpy": "NumPy"}
 
 
 def metrics_text(r: EpochRecord) -> str:
-    """loss 0.0211 acc 99.2% │ val 0.1695 acc 96.7%: short enough for an 80-column progress line."""
-    text = f"loss {r.loss:.4g}" + ("" if r.accuracy is None else f" acc {r.accuracy:.1%}")
+    """loss 0.0211 acc 99.2% │ val 0.1695 acc 96.7%: short enough for an 80-column progress line.
+    Running training metrics (the epoch's own forward passes) say so: "running loss …"."""
+    text = ("running " if r.measured == "running" else "") + f"loss {r.loss:.4g}"
+    text += "" if r.accuracy is None else f" acc {r.accuracy:.1%}"
     if r.val_loss is not None:
         text += f" │ val {r.val_loss:.4g}" + ("" if r.val_accuracy is None else f" acc {r.val_accuracy:.1%}")
     return text

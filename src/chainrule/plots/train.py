@@ -58,7 +58,9 @@ def _losses(ax: Any, result: TrainResult) -> None:
     h = result.history
     epochs = [r.epoch for r in h]
     loss = [r.loss for r in h]
-    ax.plot(epochs, loss, color=CLASS_COLOURS[0], lw=2, label="training loss")
+    running = any(r.measured == "running" for r in h)  # the epochs' own forward passes, as the history says
+    label = "training loss (running)" if running else "training loss"
+    ax.plot(epochs, loss, color=CLASS_COLOURS[0], lw=2, label=label)
     if h and h[0].val_loss is not None:
         ax.plot(epochs, [r.val_loss for r in h], color=CLASS_COLOURS[1], lw=2, label="validation loss")
     positive = [v for v in loss if v > 0]
@@ -70,7 +72,7 @@ def _losses(ax: Any, result: TrainResult) -> None:
     ax.set_ylabel("loss (mean over examples)")
     final = result.final
     if final is not None:
-        text = f"epoch {final.epoch}: loss {final.loss:.4g}"
+        text = f"epoch {final.epoch}: loss {final.loss:.4g}" + (" (running)" if final.measured == "running" else "")
         if final.accuracy is not None:
             text += f"\naccuracy {final.accuracy:.1%}"
         if final.val_accuracy is not None:

@@ -14,10 +14,13 @@ import io
 import os
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import astuple, fields
 from pathlib import Path
 
-from chainrule.train.records import EpochRecord
+import numpy as np
+
+from chainrule.train.records import EpochChunk, EpochRecord
 
 RECENT = 100  # the last epochs kept whole
 CURVE_POINTS = 2_000  # at most this many (plus the last epoch) in the plotted curve
@@ -40,12 +43,27 @@ class History:
     def add(self, record: EpochRecord) -> None:
         self.count += 1
         self.recent.append(record)
+        self._to_curve(record)
+
+    def _to_curve(self, record: EpochRecord) -> None:
         if record.epoch % self._every:
             return
         self._curve.append(record)
         if len(self._curve) > self._points:
             self._every *= 2
             self._curve = [r for r in self._curve if r.epoch % self._every == 0]
+
+    def extend(self, records: Sequence[EpochRecord]) -> None:
+        """`add` each record, in order. A chunk of columns (`EpochChunk`) is read only where the
+        history keeps a record: its last RECENT epochs and the epochs the curve takes."""
+        if not isinstance(records, EpochChunk):
+            for record in records:
+                self.add(record)
+            return
+        self.count += len(records)
+        for i in np.flatnonzero(records.epochs % self._every == 0):
+            self._to_curve(records[int(i)])  # checks the spacing again: it may have doubled meanwhile
+        self.recent.extend(records[max(0, len(records) - (self.recent.maxlen or 0)) :])
 
     @property
     def last(self) -> EpochRecord | None:
@@ -55,7 +73,7 @@ class History:
         """Every epoch while there are few; evenly spaced ones after, and always the last."""
         points = list(self._curve)
         last = self.last
-        if last is not None and (not points or points[-1] is not last):
+        if last is not None and (not points or points[-1].epoch != last.epoch):
             points.append(last)
         return points
 
@@ -81,7 +99,11 @@ class HistoryFile:
         self._flushed = time.monotonic()
 
     def __call__(self, record: EpochRecord) -> None:
-        self._writer.writerow(csv_row(record))
+        self.write([record])
+
+    def write(self, records: Sequence[EpochRecord]) -> None:
+        """Append the records' rows (a chunk's at once)."""
+        self._writer.writerows(map(csv_row, records))
         now = time.monotonic()
         if now - self._flushed >= FLUSH_SECONDS:
             self._fh.flush()

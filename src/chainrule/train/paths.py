@@ -92,8 +92,8 @@ class PlainSGD:
         """Run `count` epochs; returns each epoch's mean example loss (before each example's update).
 
         ``order``: the example order of each epoch, shape (count, n); file order when omitted.
-        ``with_loss=False`` skips the loss on the NumPy path (as `chainrule train` does, which
-        evaluates after each epoch instead); its losses are then nan.
+        ``with_loss=False`` skips the loss on the NumPy path; its losses are then nan. (These
+        losses are the running losses `chainrule train` reports, which computes them always.)
         """
         n = self.net.x.shape[0]
         if order is None:

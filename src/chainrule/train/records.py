@@ -20,8 +20,9 @@ Every path (compiled, lean NumPy, NumPy, torch) reports these same numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 
@@ -114,3 +115,51 @@ def classify_mode(net: Network) -> tuple[int, float]:
     if net.output_layer.units == 1:
         return CLASSIFY_CUT, net.loss.cut
     return CLASSIFY_ARGMAX, 0.0
+
+
+class EpochChunk(Sequence[EpochRecord]):
+    """A chunk of consecutive epochs' records held as columns (arrays), each `EpochRecord` made
+    only when asked for: a fast loop runs thousands of microsecond-long epochs a call, and one
+    Python object per epoch would cost more than the epoch. The history keeps the few it needs
+    (`History.extend`), the progress bar reads the last."""
+
+    def __init__(
+        self,
+        epoch: Array,
+        metrics: Array,
+        learning_rate: Array,
+        updates: Array,
+        seconds: Array,
+        *,
+        classify: bool,
+        validation: bool,
+    ) -> None:
+        """metrics: (epochs, 5) as the compiled loop fills it: training loss, accuracy, validation
+        loss and accuracy, 1.0 where the training metrics were evaluated (0.0: running)."""
+        self.epochs, self.metrics = epoch, metrics
+        self.learning_rate, self.updates, self.seconds = learning_rate, updates, seconds
+        self.classify, self.validation = classify, validation
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    @overload
+    def __getitem__(self, i: int) -> EpochRecord: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[EpochRecord]: ...
+    def __getitem__(self, i: int | slice) -> EpochRecord | list[EpochRecord]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        row = self.metrics[i]
+        val, acc = self.validation, self.classify
+        return EpochRecord(
+            int(self.epochs[i]),
+            float(row[0]),
+            float(row[2]) if val else None,
+            float(row[1]) if acc else None,
+            float(row[3]) if val and acc else None,
+            "evaluated" if row[4] == 1.0 else "running",
+            float(self.learning_rate[i]),
+            int(self.updates[i]),
+            float(self.seconds[i]),
+        )

@@ -9,6 +9,7 @@ the stopping rules, the history and the callbacks in one place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -47,6 +48,10 @@ class TrainingRun(Protocol):
         """The example order of the next epoch (shuffled with `rng` when the run shuffles)."""
         ...
 
+    def next_orders(self, count: int) -> np.ndarray:
+        """The example orders of the next `count` epochs, (count, n), as `next_order` gives them."""
+        ...
+
     @property
     def until_loss(self) -> float | None: ...
 
@@ -64,10 +69,11 @@ class EpochRunner(Protocol):
         """Take the network's parameters as they are now (after a checkpoint was loaded, say)."""
         ...
 
-    def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
+    def epochs(self, run: TrainingRun, limit: int) -> Sequence[EpochRecord]:
         """Run at most `limit` epochs (fewer once the loss reaches `until_loss`, or diverges), write
-        the parameters back into `run.net`, move `run.epoch` and `run.updates` on, return the records:
-        running training metrics, or evaluated ones where `run.evaluations` asks.
+        the parameters back into `run.net`, move `run.epoch` and `run.updates` on, return the records
+        (a list, or an `EpochChunk` of columns): running training metrics, or evaluated ones where
+        `run.evaluations` asks.
 
         On divergence the last record is the first non-finite epoch, `run.divergence` says what, and
         the network holds the parameters of the epoch before it (the last finite ones)."""

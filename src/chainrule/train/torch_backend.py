@@ -230,7 +230,9 @@ class TorchEpochs:
             # forms do not: a non-finite running sum is judged by the engine's evaluation instead.
             finite = math.isfinite(sums[0]) and all(np.isfinite(v).all() for v in values)
             evaluated = bool(flags[e]) or not finite
-            loss, acc = evaluate(run.net, run.x, run.y) if evaluated else running_metrics(run.net, *sums, len(run.x))
+            loss, acc = (
+                evaluate(run.net, run.x, run.y) if evaluated else running_metrics(run.net, sums[0], sums[1], len(run.x))
+            )
             val_loss = val_acc = None
             if run.x_val is not None and run.y_val is not None:
                 val_loss, val_acc = evaluate(run.net, run.x_val, run.y_val)

@@ -26,15 +26,14 @@ from typing import Literal
 
 import numpy as np
 
-from chainrule.engine.network import Backward, Network
+from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.train import paths as sgd
 from chainrule.train.compiled import loop as fast
 from chainrule.train.compiled.run import CompiledEpochs
 from chainrule.train.config import TrainConfig, checked_data, non_finite_parameter, working_copy
 from chainrule.train.history import History
-from chainrule.train.lean import LeanSGD
-from chainrule.train.optim import Optimizer, make_optimizer
+from chainrule.train.optim import make_optimizer
 from chainrule.train.records import (
     CLASSIFIER_LOSSES,
     STOP_WORDS,
@@ -43,10 +42,10 @@ from chainrule.train.records import (
     StopReason,
     evaluate,
     evaluation_flags,
-    right_count,
     running_metrics,
 )
 from chainrule.train.runner import EpochRunner
+from chainrule.train.steps import StepFn, gradient_arrays, lean_step, numpy_step
 
 __all__ = [
     "CLASSIFIER_LOSSES",
@@ -58,13 +57,16 @@ __all__ = [
     "Trainer",
     "evaluate",
     "fit",
+    "gradient_arrays",
     "stop_on_interrupt",
 ]
 
 Array = np.ndarray
-StepFn = Callable[[Array, Array, float], tuple[float, float]]  # → (Σ example losses, Σ right) before it
 PathName = Literal["compiled", "lean", "numpy"]
 Callback = Callable[[EpochRecord], None]
+# Called once per chunk of epochs with their records (an `EpochChunk` from a fast loop: columns,
+# each record made only when read): what the command line's progress bar and files use.
+ChunkCallback = Callable[[Sequence[EpochRecord]], None]
 
 
 @dataclass
@@ -90,41 +92,6 @@ class TrainResult:
         if self.kept is not None or self.stopped_by == "diverged":
             return self.kept
         return self.last
-
-
-def gradient_arrays(net: Network, back: Backward) -> list[Array]:
-    """The backward pass's gradients in the order of `optim.network_parameters`."""
-    grads: list[Array] = []
-    for i, layer in enumerate(net.layers):
-        grads.append(back.d_weight[i])
-        if layer.bias_names:
-            grads.append(back.d_bias[i])
-        if layer.alpha_name:
-            grads.append(back.d_alpha[i])
-    return grads
-
-
-def numpy_step(net: Network, optimizer: Optimizer) -> StepFn:
-    """One update with the engine: forward, backward, then the optimizer's step on the arrays."""
-
-    def step(x: Array, y: Array, learning_rate: float) -> tuple[float, float]:
-        fwd = net.forward(x)
-        sums = float(np.sum(net.example_losses(fwd, y))), right_count(net, fwd.output, y)
-        optimizer.step(gradient_arrays(net, net.backward(fwd, y)), learning_rate)
-        return sums
-
-    return step
-
-
-def lean_step(net: Network, size: int) -> StepFn:
-    """One plain-SGD update on the lean NumPy path (in place, buffers kept)."""
-    lean, mean = LeanSGD(net, size), net.training.reduction == "mean"
-
-    def step(x: Array, y: Array, learning_rate: float) -> tuple[float, float]:
-        loss = lean.step(x, y, learning_rate, mean)
-        return loss * len(x) if mean else loss, lean.right
-
-    return step
 
 
 class Trainer:
@@ -237,10 +204,22 @@ class Trainer:
             self.rng.shuffle(self.order)
         return self.order
 
+    def next_orders(self, count: int) -> Array:
+        """The example orders of the next `count` epochs, one row each (as `next_order` gives
+        them, the same random stream); without shuffling, one copy of the order into every row."""
+        orders = np.empty((count, len(self.x)), np.int64)  # writable: numba compiles read-only views anew
+        if self.config.shuffle and self.size < len(self.x):
+            for c in range(count):
+                orders[c] = self.next_order()
+        else:
+            orders[...] = self.order
+        return orders
+
     # -- the loop ---------------------------------------------------------------------------
-    def run(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    def run(self, callbacks: Sequence[Callback] = (), chunk_callbacks: Sequence[ChunkCallback] = ()) -> TrainResult:
         """Train until a stopping rule fires; `stop_requested` (Ctrl-C) stops after the current
-        update (between chunks of epochs on the compiled path, a fraction of a second apart)."""
+        update (between chunks of epochs on the compiled path, a fraction of a second apart).
+        `callbacks` get each epoch's record; `chunk_callbacks` each chunk's, at once."""
         stopped: StopReason | None = None
         with np.errstate(all="ignore"):  # a diverging run is reported once, by `divergence`, not warned
             if self.runner is not None:  # before the clock starts (a fresh install compiles)
@@ -253,8 +232,11 @@ class Trainer:
                     self.ran.add(self.runner.name)
                 else:
                     records = self._epoch()
-                for record in records:
-                    self.history.add(record)
+                self.history.extend(records)
+                if records:
+                    for chunk_callback in chunk_callbacks:
+                        chunk_callback(records)
+                for record in records if callbacks else ():
                     for callback in callbacks:
                         callback(record)
                 stopped = self._stop(records)
@@ -324,7 +306,7 @@ class Trainer:
         loss, acc = evaluate(self.net, self.x, self.y)
         return dataclasses.replace(record, loss=loss, accuracy=acc, measured="evaluated")
 
-    def _stop(self, records: list[EpochRecord]) -> StopReason | None:
+    def _stop(self, records: Sequence[EpochRecord]) -> StopReason | None:
         if self.divergence is not None:
             return "diverged"
         if not records:

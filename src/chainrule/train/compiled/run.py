@@ -8,7 +8,6 @@ progress updates often and Ctrl-C, checked between chunks, answers within a frac
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from chainrule.train.compiled import loop as fast
 from chainrule.train.config import non_finite_parameter
-from chainrule.train.records import EpochRecord, classify_mode
+from chainrule.train.records import EpochChunk, classify_mode
 from chainrule.train.runner import TrainingRun
 
 Array = np.ndarray
@@ -69,7 +68,7 @@ class CompiledEpochs:
         self.packed = fast.pack(run.net)
         self._chunk, self._last_call = 1, None
 
-    def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
+    def epochs(self, run: TrainingRun, limit: int) -> EpochChunk:
         assert self.packed is not None, "begin() first"
         now = time.perf_counter()
         if self._last_call is not None:  # the whole last round: the loop, the records, the callbacks
@@ -79,9 +78,7 @@ class CompiledEpochs:
         count = max(1, min(limit, self._chunk))
         lrs = run.learning_rates(count)
         flags = run.evaluations(count)
-        orders = np.empty((count, len(run.x)), dtype=np.int64)  # writable: numba compiles read-only views anew
-        for c in range(count):
-            orders[c] = run.next_order()
+        orders = run.next_orders(count)
         before = self.packed.params.copy()
         done, metrics = self._train(run, orders, lrs, flags)
         bad = self._first_non_finite(run, metrics)
@@ -148,42 +145,20 @@ class CompiledEpochs:
         return f"parameter {name} became {run.net.parameters()[name]}" if name else "the validation loss"
 
 
-def _records(run: TrainingRun, metrics: Array, lrs: Array, took: float) -> list[EpochRecord]:
-    """The chunk's epochs as records (plain floats; the chunk's time shared out evenly).
-
-    Column by column, then one constructor call per record: half the time of building each record
-    from a row, which counts when an epoch is a single microsecond-long update. The cyclic garbage
-    collector waits meanwhile (the records make no cycles)."""
+def _records(run: TrainingRun, metrics: Array, lrs: Array, took: float) -> EpochChunk:
+    """The chunk's epochs, as columns (the chunk's time shared out evenly)."""
     done = len(metrics)
     per_epoch = -(-len(run.x) // run.size)
     step = np.arange(1, done + 1)
-    none = [None] * done
-    has_val = run.x_val is not None
-    classify = bool(classify_mode(run.net)[0])
-
-    def column(j: int, present: bool) -> list[float] | list[None]:
-        return metrics[:, j].tolist() if present else none
-
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return list(
-            map(
-                EpochRecord,
-                (run.epoch + step).tolist(),
-                metrics[:, 0].tolist(),
-                column(2, has_val),
-                column(1, classify),
-                column(3, classify and has_val),
-                np.where(metrics[:, 4] == 1.0, "evaluated", "running").tolist(),
-                lrs[:done].tolist(),
-                (run.updates + step * per_epoch).tolist(),
-                (run.elapsed + took * step / done).tolist(),
-            )
-        )
-    finally:
-        if collecting:
-            gc.enable()
+    return EpochChunk(
+        run.epoch + step,
+        metrics,
+        lrs[:done],
+        run.updates + step * per_epoch,
+        run.elapsed + took * step / done,
+        classify=bool(classify_mode(run.net)[0]),
+        validation=run.x_val is not None,
+    )
 
 
 def load_loop(run: TrainingRun) -> None:
