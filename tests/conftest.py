@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +25,10 @@ settings.register_profile(
     "ci", derandomize=True, database=None, deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("ci")
+
+# Loops specialised to a network's shape are compiled into this session's own cache folder, so a
+# test run neither reads nor fills the user's ~/.cache/chainrule (command-line subprocesses too).
+os.environ["CHAINRULE_CACHE_DIR"] = tempfile.mkdtemp(prefix="chainrule-test-cache-")
 
 
 @pytest.fixture

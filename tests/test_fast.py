@@ -20,7 +20,8 @@ def fast_epochs(net: Network, epochs: int, matrices: bool | None = None) -> tupl
     batch = {"online": 1, "full": n}.get(str(net.training.batch), net.training.batch)
     order = np.tile(np.arange(n), (epochs, 1))
     mean, lr = net.training.reduction == "mean", net.training.learning_rate
-    losses = fast.train_epochs(packed, net.x, net.y, order, int(batch), mean, lr, epochs, matrices)
+    losses = fast.train_epochs(packed, net.x, net.y, order, int(batch), mean, lr, epochs, matrices, specialise=False)
+    assert packed.variant == "general"
     out = copy.deepcopy(net)
     packed.unpack_into(out)
     return out, losses
@@ -64,10 +65,12 @@ def test_the_reference_after_one_online_update(reference: Network) -> None:
     assert losses[0] == pytest.approx(0.274811083176155, rel=1e-14)
 
 
-def test_float32_stays_within_float32_rounding(reference: Network) -> None:
+@pytest.mark.parametrize("specialise", [False, True], ids=["general", "specialised"])
+def test_float32_stays_within_float32_rounding(reference: Network, specialise: bool) -> None:
     packed = fast.pack(reference, np.float32)
     order = np.zeros((100, 1), dtype=np.int64)
-    fast.train_epochs(packed, reference.x, reference.y, order, 1, True, 0.5, 100)
+    fast.train_epochs(packed, reference.x, reference.y, order, 1, True, 0.5, 100, specialise=specialise)
+    assert packed.variant == ("specialised" if specialise else "general")
     exact = engine_epochs(reference, 100).parameters()
     got = copy.deepcopy(reference)
     packed.unpack_into(got)

@@ -1,7 +1,9 @@
 """Plain SGD over epochs, by the fastest path that serves the network, with the engine's numbers.
 
-Plain SGD goes to the compiled loop (`fast`): example by example for the smallest batches, where
-NumPy's per-call overhead would dominate, and as matrices through BLAS for larger ones. Batches
+Plain SGD goes to the compiled loop (`fast`): written out for the network's shape (`special`)
+online and for small batches of small networks, example by example in the general loop for the
+smallest batches otherwise, where NumPy's per-call overhead would dominate, and as matrices
+through BLAS for larger ones. Batches
 whose hidden activations cost the compiled loop a maths-library call per number (tanh, sigmoid,
 …) go to the lean in-place NumPy path (`lean`) once there are many such numbers, and so does any
 network the compiled loop cannot train. Both are held to the explained engine's numbers at 1e-12
@@ -10,6 +12,8 @@ by the tests; `choose_path` says which one runs and why. `chainrule train` uses 
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -39,12 +43,36 @@ def choose_path(net: Network, batch: int, plain_sgd: bool = True) -> tuple[str, 
     return ("numpy", reason) if reason else ("compiled", "")
 
 
+def loop_for(net: Network, batch: int, examples: float = math.inf) -> str:
+    """The loop plain SGD runs on for this network and batch, as the benchmark tables name them:
+    "specialised" (written out for the shape, `compiled.special`), "per example" or "matrices"
+    (the general compiled loop), or "numpy" (the lean path). ``examples``: the run's length in
+    examples trained (a long run, by default: a shape is compiled for one, or already was)."""
+    path, _why = choose_path(net, batch)
+    if path == "numpy":
+        return "numpy"
+    from chainrule.train.compiled import special
+
+    if special.variant(fast.pack(net), batch, examples)[0]:
+        return "specialised"
+    return "matrices" if batch >= fast.MATRIX_MIN_BATCH else "per example"
+
+
 class PlainSGD:
     """Epochs of SGD on `net` in place (its layer arrays change), batch by batch in the given order."""
 
-    def __init__(self, net: Network, batch: int, *, compiled: bool | None = None, matrices: bool | None = None) -> None:
+    def __init__(
+        self,
+        net: Network,
+        batch: int,
+        *,
+        compiled: bool | None = None,
+        matrices: bool | None = None,
+        specialise: bool | None = None,
+    ) -> None:
         self.net = net
         self.matrices = matrices  # on the compiled path: see fast.train_epochs
+        self.specialise = specialise  # on the compiled path: see fast.kernel_for
         self.batch = max(1, batch)
         self.mean = net.training.reduction == "mean"
         self.path, self.note = choose_path(net, self.batch)
@@ -54,6 +82,11 @@ class PlainSGD:
         use = self.path == "compiled"
         self._packed = fast.pack(net) if use else None
         self._lean = None if use else LeanSGD(net, self.batch)
+
+    @property
+    def variant(self) -> str:
+        """The loop the last `epochs` ran: "specialised" or "general" (compiled path), or "numpy"."""
+        return self._packed.variant if self._packed is not None else "numpy"
 
     def epochs(self, count: int, lr: float, order: np.ndarray | None = None, with_loss: bool = True) -> np.ndarray:
         """Run `count` epochs; returns each epoch's mean example loss (before each example's update).
@@ -67,7 +100,16 @@ class PlainSGD:
             order = np.tile(np.arange(n), (count, 1))  # writable: numba compiles read-only views anew
         if self._packed is not None:
             losses = fast.train_epochs(
-                self._packed, self.net.x, self.net.y, order, self.batch, self.mean, lr, count, self.matrices
+                self._packed,
+                self.net.x,
+                self.net.y,
+                order,
+                self.batch,
+                self.mean,
+                lr,
+                count,
+                self.matrices,
+                self.specialise,
             )
             self._packed.unpack_into(self.net)
             return losses

@@ -28,6 +28,7 @@ class TrainingRun(Protocol):
     y_val: np.ndarray | None
     size: int  # examples per update
     epoch: int  # epochs finished
+    epochs: int  # the epochs the run is to reach (unless a stopping rule fires first)
     updates: int
     elapsed: float  # seconds of training before this call
     order: np.ndarray  # the example order of the current (last) epoch

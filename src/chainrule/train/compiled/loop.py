@@ -38,6 +38,8 @@ class Packed:
     alpha: np.ndarray
     a_off: np.ndarray  # where each layer's activations start in the activation buffer (0: the input)
     loss: int
+    variant: str = "general"  # the loop that ran last: "general", or "specialised" to this shape (`special`)
+    why_general: str = ""  # why the last run did not use a specialised loop
 
     def kernel_args(self) -> tuple[Any, ...]:
         """The parameters and layout, in the order the compiled loops take them."""
@@ -136,6 +138,20 @@ def kernel() -> Any:
     return fast_kernel
 
 
+def kernel_for(packed: Packed, batch: int, examples: float, specialise: bool | None = None) -> Any:
+    """The loops to run: specialised to the network's shape where `special.variant` says so (or
+    ``specialise`` forces either), else the general ones; notes which on `packed`.
+    ``examples``: the examples the run is to train on (updates × batch), as far as known."""
+    from chainrule.train.compiled import special
+
+    if specialise is None:
+        use, why = special.variant(packed, batch, examples)
+    else:
+        use, why = specialise, "" if specialise else "the general loop was asked for"
+    packed.variant, packed.why_general = ("specialised", "") if use else ("general", why)
+    return special.module(packed) if use else kernel()
+
+
 def train_epochs(
     packed: Packed,
     x: np.ndarray,
@@ -146,16 +162,18 @@ def train_epochs(
     lr: float,
     epochs: int,
     matrices: bool | None = None,
+    specialise: bool | None = None,
 ) -> np.ndarray:
     """Run `epochs` epochs of SGD in place on packed.params; returns each epoch's mean example loss.
 
     ``order`` is the example order of every epoch (shape (epochs, n)); the loss of an epoch is the
     mean of the example losses as they were met, each before its own update. ``matrices``: see
-    `_layout` (tests force each way; the default chooses by batch size).
+    `_layout` (tests force each way; the default chooses by batch size). ``specialise``: see
+    `kernel_for` (None chooses).
     """
     losses = np.empty(epochs, dtype=np.float64)
     dt = packed.params.dtype
-    kernel().train_epochs(
+    kernel_for(packed, batch, float(order.size), specialise).train_epochs(
         *packed.kernel_args(),
         np.ascontiguousarray(x, dtype=dt),
         np.ascontiguousarray(y, dtype=dt),
@@ -184,6 +202,7 @@ def train_and_evaluate(
     until_loss: float,
     evaluate: np.ndarray | None = None,
     matrices: bool | None = None,
+    specialise: bool = False,
 ) -> tuple[int, np.ndarray]:
     """Epochs of SGD, each with the metrics `chainrule train` reports after an epoch.
 
@@ -192,13 +211,14 @@ def train_and_evaluate(
     running ones (default: running throughout). Returns the number of epochs run (fewer when the
     training loss reached `until_loss`) and a (epochs, 5) array of training loss, accuracy,
     validation loss, validation accuracy, and 1.0 where the training metrics were evaluated
-    (0.0: running). ``matrices`` as in `train_epochs`.
+    (0.0: running). ``matrices`` as in `train_epochs`; ``specialise``: run the loop written out
+    for this shape (the caller chose it by `kernel_for`).
     """
     dt = packed.params.dtype
     x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
     out = np.full((len(orders), 5), math.nan)
     flags = np.zeros(len(orders), np.uint8) if evaluate is None else np.ascontiguousarray(evaluate, dtype=np.uint8)
-    done = kernel().train_and_evaluate(
+    done = kernel_for(packed, batch, 0.0, specialise).train_and_evaluate(
         *packed.kernel_args(),
         x,
         y,

@@ -30,6 +30,7 @@ from chainrule.train.compiled.scalar import (
     output_delta,
     softmax,
     softmax_cross_entropy,
+    softmax_cross_entropy_delta,
 )
 
 
@@ -133,12 +134,18 @@ def matrix_update(
     update), then θ ← θ − η·g·mask. Returns the running metrics' share of the batch, from its
     forward pass before the update: (Σ example losses, Σ examples classified right)."""
     last = units.shape[0] - 1
-    matrix_forward(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap, True)
+    fused = loss == CROSS_ENTROPY and act[last] == SOFTMAX  # softmax, δ and loss from one set of exponentials
+    matrix_forward(
+        P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, X, first, idx, rows, Zb, Ab, cap, not fused
+    )  # fmt: skip
     m, base = units[last], a_off[last + 1] * cap
     total, right = 0.0, 0.0
     for t in range(rows):
         y, o = Y[idx[first + t]], base + t * m
-        total += output_delta(loss, act[last], Zb, Ab, Db, o, m, y, scale, alpha[last])
+        if fused:
+            total += softmax_cross_entropy_delta(Zb, Ab, Db, o, m, y, scale)
+        else:
+            total += output_delta(loss, act[last], Zb, Ab, Db, o, m, y, scale, alpha[last])
         right += correct(classify, cut, Ab, o, m, y)
     for layer in range(last, -1, -1):
         n, fi, wo = units[layer], fan_in[layer], w_off[layer]

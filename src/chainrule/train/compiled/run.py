@@ -40,17 +40,27 @@ class CompiledEpochs:
         self._chunk = 1
         self._last_call: float | None = None
         self._loaded = False
+        self.variant = "general"  # or "specialised": the loop written out for this network's shape
+        self.why_general = ""
 
     def load(self, run: TrainingRun) -> None:
-        """Load the compiled loop for this run's types (on a fresh install: build it, for seconds),
-        by running it for zero epochs."""
+        """Load the compiled loop for this run's types and shape (on a fresh install, or for a shape
+        met for the first time in a long run: build it, for seconds), by running it for zero epochs."""
         packed = fast.pack(run.net)
         classify, cut = classify_mode(run.net)
         mean = run.net.training.reduction == "mean"
         orders = np.empty((0, len(run.x)), np.int64)
         none = np.empty(0, np.uint8)
-        fast.train_and_evaluate(packed, _data(run), orders, run.size, mean, np.empty(0), classify, cut, 0.0, none)
+        fast.kernel_for(packed, run.size, float(run.epochs - run.epoch) * len(run.x))
+        self.variant, self.why_general = packed.variant, packed.why_general
+        fast.train_and_evaluate(
+            packed, _data(run), orders, run.size, mean, np.empty(0), classify, cut, 0.0, none, specialise=self._special
+        )
         self._loaded = True
+
+    @property
+    def _special(self) -> bool:
+        return self.variant == "specialised"
 
     def begin(self, run: TrainingRun) -> None:
         if not self._loaded:
@@ -89,7 +99,9 @@ class CompiledEpochs:
         until = -math.inf if run.until_loss is None else run.until_loss
         mean = run.net.training.reduction == "mean"
         data = _data(run)
-        return fast.train_and_evaluate(self.packed, data, orders, run.size, mean, lrs, classify, cut, until, flags)
+        return fast.train_and_evaluate(
+            self.packed, data, orders, run.size, mean, lrs, classify, cut, until, flags, specialise=self._special
+        )
 
     def _replay(self, run: TrainingRun, orders: Array, lrs: Array, flags: Array, metrics: Array) -> tuple[int, Array]:
         """Epoch by epoch from the chunk's start: the first whose metrics or parameters are not

@@ -137,6 +137,20 @@ def softmax_cross_entropy(Z: np.ndarray, A: np.ndarray, o: int, m: int, y: np.nd
 
 
 @njit(cache=True, fastmath=FAST)
+def softmax_cross_entropy_delta(Z, A, D, o, m, y, scale):
+    """A softmax output trained by cross-entropy, from one set of exponentials: a = softmax(z) into
+    A, δ = (a·Σy − y)·scale into D, and the loss by log-sum-exp (what `softmax` then
+    `output_delta` compute, without taking the exponentials twice)."""
+    value = softmax_cross_entropy(Z, A, o, m, y)
+    ysum = 0.0
+    for j in range(m):
+        ysum += y[j]
+    for j in range(m):
+        D[o + j] = (A[o + j] * ysum - y[j]) * scale
+    return value
+
+
+@njit(cache=True, fastmath=FAST)
 def output_delta(
     loss: int,
     code: int,
