@@ -45,6 +45,8 @@ class LeanSGD:
             la.weight.size >= FUSED_MIN_WEIGHTS and m is None and blas.available(self.dtype)
             for la, m in zip(net.layers, self.masks, strict=True)
         ]
+        self.output = np.empty((0, net.output_layer.units), self.dtype)  # the last batch's ŷ
+        self.targets = self.output
         self.d_w: list[np.ndarray | None] = [
             None if f else np.empty_like(la.weight) for f, la in zip(self.in_place, net.layers, strict=True)
         ]
@@ -74,6 +76,7 @@ class LeanSGD:
             else:
                 acts.append(layer.activation.value(z, layer.alpha_value()))
         out_z, out_a = self.z[-1][:n], acts[-1]
+        self.output, self.targets = out_a, y  # kept for `batch_metrics`; the backward pass leaves them
         # The loss from the activations already at hand (the fused form from z would compute the
         # softmax a second time); equal to it within rounding, and it only reports progress.
         losses = net.loss.value(out_a, y) if with_loss else None
@@ -105,6 +108,16 @@ class LeanSGD:
         if losses is None:
             return float("nan")
         return float(losses.sum() / n if mean else losses.sum())
+
+    def batch_metrics(self) -> tuple[float, int | None]:
+        """The last step's batch before its update: Σ L over its examples, and how many of them it
+        classified right (the loss's `classes` rule; None for a regression loss). Both come from
+        the output of the step's own forward pass, so they cost a pass over batch × outputs."""
+        loss = self.net.loss
+        total = float(loss.value(self.output, self.targets).sum())
+        if not loss.classifies:
+            return total, None
+        return total, int(np.count_nonzero(loss.classes(self.output) == loss.classes(self.targets)))
 
     def _update(self, i: int, d_z: np.ndarray, a_prev: np.ndarray, lr: float) -> None:
         """θ ← θ − η·∂L/∂θ in place. Large layers: one BLAS call, W + (−η)·δᵀa. Others: η scales δ
