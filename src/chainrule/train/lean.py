@@ -47,6 +47,8 @@ class LeanSGD:
             la.weight.size >= FUSED_MIN_WEIGHTS and m is None and blas.available(self.dtype)
             for la, m in zip(net.layers, self.masks, strict=True)
         ]
+        self.output = np.empty((0, net.output_layer.units), self.dtype)  # the last batch's ŷ
+        self.targets = self.output
         self.d_w: list[np.ndarray | None] = [
             None if f else np.empty_like(la.weight) for f, la in zip(self.in_place, net.layers, strict=True)
         ]

@@ -29,6 +29,10 @@ VECTORIZED = frozenset({"identity", "binary_step", "relu", "leaky_relu"})
 SCALAR_MAX = 2_500
 # Past this many multiply-adds per update (batch × parameters) the products take all the time and
 # both paths run at the BLAS's speed; the NumPy path then spares the compiler's ~130 MB of memory.
+# Checked on the MNIST-sized 784-256-10 relu/softmax, batch 64 (13 M, compiled), each path in its
+# own process, best of 3 interleaved rounds on 2 shared cores, one BLAS thread (two ran slower
+# there): compiled 1.16 ms an update against NumPy's 1.17 ms in float64, 0.63 against 0.69 ms in
+# float32, so the compiled loop stays. 784-1024-1024-10 at batch 256 (477 M) goes to NumPy.
 COMPILED_MAX_WORK = 50_000_000
 
 
