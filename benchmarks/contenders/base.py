@@ -83,22 +83,33 @@ def serve(build: Builder) -> None:
         answer(error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
 
 
+def warm_up(main: Contender, most: int) -> float:
+    """Run doubling blocks until one takes 0.1 s (or `most` updates): compilation, caches and first
+    calls happen here; then one more block of that size. Returns its seconds per update."""
+    n = 1
+    while True:
+        t = time.perf_counter()
+        done = main.run(n)
+        if time.perf_counter() - t > 0.1 or n >= most:
+            break
+        n *= 2
+    t = time.perf_counter()
+    done = main.run(n)
+    return (time.perf_counter() - t) / done
+
+
 def _serve(build: Builder, job: dict[str, Any]) -> None:
     w, tmp = job["workload"], Path(job["tmp"])
     arrays = read(job["npz"])
     x, y, start = arrays["x"], arrays["y"], parameters(arrays)
     rows = CHECK_UPDATES * w["batch"]
     checked = build(job, x[:rows].copy(), y[:rows].copy(), [p.copy() for p in start])
-    checked.run(CHECK_UPDATES)
+    getattr(checked, "check", checked.run)(CHECK_UPDATES)
     check_path = tmp / f"{job['id']}-check.npz"
     save_parameters(check_path, checked.params())
     del checked
     main = build(job, x, y, [p.copy() for p in start])
-    warm = job.get("warmup", max(w["updates"] // 4, 1))
-    main.run(warm)
-    t = time.perf_counter()
-    done = main.run(warm)
-    per_update = (time.perf_counter() - t) / done
+    per_update = warm_up(main, w["updates"])
     block = max(1, round(job.get("block_seconds", 0.25) / per_update))  # each block about that long
     main.restart([p.copy() for p in start])
     answer(ready=True, check=str(check_path), info=main.info)
@@ -109,7 +120,10 @@ def _serve(build: Builder, job: dict[str, Any]) -> None:
             break
         updates = w["updates_per_epoch"] if cmd["cmd"] == "epoch" else cmd.get("updates", block)
         t = time.perf_counter()
-        done = main.run(updates)
+        if cmd["cmd"] == "epoch" and hasattr(main, "epoch"):
+            done = main.epoch()  # a contender that is a whole process per run (chainrule_cli)
+        else:
+            done = main.run(updates)
         seconds = time.perf_counter() - t
         extra: dict[str, Any] = getattr(main, "last", {})
         if cmd["cmd"] == "epoch":
