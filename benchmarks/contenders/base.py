@@ -78,7 +78,7 @@ def serve(build: Builder) -> None:
     job = json.loads(sys.argv[1])
     try:
         _serve(build, job)
-    except Exception as exc:  # noqa: BLE001 — the parent reports the row as failed, with this reason
+    except Exception as exc:  # the parent reports the row as failed, with this reason
         traceback.print_exc(file=sys.stderr)
         answer(error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
 
@@ -109,7 +109,8 @@ def _serve(build: Builder, job: dict[str, Any]) -> None:
     save_parameters(check_path, checked.params())
     del checked
     main = build(job, x, y, [p.copy() for p in start])
-    per_update = warm_up(main, w["updates"])
+    whole_process = job.get("epochs_mode") and hasattr(main, "epoch")  # the check's run was its warm-up
+    per_update = 1.0 if whole_process else warm_up(main, w["updates"])
     block = max(1, round(job.get("block_seconds", 0.25) / per_update))  # each block about that long
     main.restart([p.copy() for p in start])
     answer(ready=True, check=str(check_path), info=main.info)
@@ -120,10 +121,8 @@ def _serve(build: Builder, job: dict[str, Any]) -> None:
             break
         updates = w["updates_per_epoch"] if cmd["cmd"] == "epoch" else cmd.get("updates", block)
         t = time.perf_counter()
-        if cmd["cmd"] == "epoch" and hasattr(main, "epoch"):
-            done = main.epoch()  # a contender that is a whole process per run (chainrule_cli)
-        else:
-            done = main.run(updates)
+        whole_process = cmd["cmd"] == "epoch" and hasattr(main, "epoch")  # chainrule_cli
+        done = main.epoch() if whole_process else main.run(updates)
         seconds = time.perf_counter() - t
         extra: dict[str, Any] = getattr(main, "last", {})
         if cmd["cmd"] == "epoch":

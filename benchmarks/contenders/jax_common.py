@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import numpy as np
 
-jax.config.update("jax_enable_x64", True)  # noqa: E402 — before any array is made
+jax.config.update("jax_enable_x64", True)  # before any array is made
 import jax.numpy as jnp  # noqa: E402
 
 Params = list[jax.Array]

@@ -5,6 +5,7 @@ batch) or ½ Σ (y − ŷ)² over the outputs, meaned over the batch."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ class TorchSGD:
         w = job["workload"]
         sizes = w["sizes"]
         mods: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for i, (a, b) in enumerate(itertools.pairwise(sizes)):
             mods.append(nn.Linear(a, b))
             act = w["output"] if i == len(sizes) - 2 else w["hidden"]
             if act != "softmax":  # softmax is inside F.cross_entropy
