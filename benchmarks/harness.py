@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,7 @@ def start(
     w: Workload, npz: Path, contender: str, threads: int, tmp: Path, extra: dict[str, Any]
 ) -> tuple[Row, Child | None]:
     """Start a contender, wait until it is ready and compare its check with the engine's."""
-    row = Row(contender, threads)
+    row, began = Row(contender, threads), time.perf_counter()
     job = {"workload": w.job(), "npz": str(npz), "tmp": str(tmp), "id": f"{w.key}-{contender}-{threads}",
            "threads": threads, **extra}  # fmt: skip
     child = Child(f"contenders.{extra.get('module', contender)}", job, threads, tmp)
@@ -146,6 +147,7 @@ def start(
         child.close()
         return row, None
     row.info = ready["info"]
+    print(f"  {contender}, {threads} thread(s): ready in {time.perf_counter() - began:.1f} s", flush=True)
     arrays = read(npz)
     got = parameters(read(ready["check"]))
     row.check = compare(got, reference(w, arrays), parameters(arrays), w.dtype)

@@ -52,7 +52,9 @@ def gemm_peaks(threads: list[int], tmp: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one repeat, one thread setting, small workloads")
+    parser.add_argument(
+        "--quick", action="store_true", help="one repeat, one thread setting, small workloads, no torch.compile"
+    )
     parser.add_argument("--only", help="only workloads whose key contains this (writes no document)")
     parser.add_argument("--threads", default="1,2", help="thread settings to try (default 1,2)")
     parser.add_argument("--repeats", type=int, default=3)
@@ -63,6 +65,8 @@ def main() -> None:
     threads = [int(t) for t in args.threads.split(",")][: 1 if args.quick else None]
     repeats = 1 if args.quick else args.repeats
     names = args.contenders.split(",")
+    if args.quick and args.contenders == ",".join(CONTENDERS):  # its compilation alone takes most of 2 minutes
+        names.remove("torch_compile")
     chosen = [w for w in WORKLOADS if (w.small or not args.quick) and (not args.only or args.only in w.key)]
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="chainrule-bench-"))
@@ -70,7 +74,8 @@ def main() -> None:
     results: list[tuple[Workload, list[Row]]] = []
     for w in chosen:
         print(f"{w.title} ...", flush=True)
-        plan: list[tuple[str, int, dict[str, Any]]] = [(n, t, {}) for n in names for t in threads]
+        block = {"block_seconds": 0.1 if args.quick else 0.25}
+        plan: list[tuple[str, int, dict[str, Any]]] = [(n, t, block) for n in names for t in threads]
         results.append((w, measure(w, w.write(tmp), plan, repeats, tmp)))
         print(report.table([results[-1]], peaks), flush=True)
     mnist: list[dict[str, Any]] | str = "not run (--quick or --only)"

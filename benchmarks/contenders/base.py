@@ -110,7 +110,12 @@ def _serve(build: Builder, job: dict[str, Any]) -> None:
     del checked
     main = build(job, x, y, [p.copy() for p in start])
     whole_process = job.get("epochs_mode") and hasattr(main, "epoch")  # the check's run was its warm-up
-    per_update = 1.0 if whole_process else warm_up(main, w["updates"])
+    if whole_process:
+        per_update = 1.0
+    elif hasattr(main, "warm_up"):  # chainrule_cli sizes its own blocks
+        per_update = main.warm_up()
+    else:
+        per_update = warm_up(main, w["updates"])
     block = max(1, round(job.get("block_seconds", 0.25) / per_update))  # each block about that long
     main.restart([p.copy() for p in start])
     answer(ready=True, check=str(check_path), info=main.info)

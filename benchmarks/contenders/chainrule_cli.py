@@ -58,19 +58,21 @@ class CommandLine:
         assert updates == self.per_epoch, "the check data is exactly the check's batches"
         self._train(1)
 
-    def _calibrate(self, seconds: float) -> int:
-        """k, the extra epochs of a timed block: ×4 until T(1 + k) − T(1) > `seconds`, so that
-        start-up noise is small beside the difference. These runs are the warm-up."""
+    def warm_up(self) -> float:
+        """Find k, the extra epochs of a timed block, so that T(1 + k) − T(1) is about
+        `block_seconds` (start-up noise small beside it); these runs are the warm-up."""
         t1, k = self._train(1), 1
-        while self._train(1 + k) - t1 < seconds and k < 1_000_000:
-            k *= 4
-        return k
+        while k < 1_000_000:
+            took = self._train(1 + k) - t1
+            if took >= self.block_seconds:
+                break
+            k = int(k * self.block_seconds / took * 1.2) + 1 if took > 0.2 else k * 8
+        self.extra = k
+        return 1.0  # unused: `run` ignores the block size it is given
 
     def run(self, updates: int) -> int:
         """Ignores `updates`: every block is the pair E1 = 1, E2 = 1 + k (see _calibrate)."""
-        if self.extra is None:
-            self.extra = self._calibrate(self.block_seconds)
-        extra = self.extra
+        extra = self.extra or 1
         t1, t2 = self._train(1), self._train(1 + extra)
         self.last = {"t1": t1, "t2": t2}
         return extra * self.per_epoch
