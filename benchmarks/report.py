@@ -87,6 +87,8 @@ def table(results: list[tuple[Workload, list[Row]]], peaks: dict[str, float]) ->
                 f"{r.threads}: {fmt_time(r.stats()[1])}" for r in rows if r.contender == name and r.per_update
             )
             path = row.info.get("path", "")
+            if row.of_minima() is not None:
+                path += f"; from the minima of the whole-process times: {fmt_time(row.of_minima() or 0.0)}"
             lines.append(
                 f"| {w.title} | {label} ({path}) | {row.threads} (medians {others}) | "
                 f"{fmt_time(lo)} / {fmt_time(mid)} / {fmt_time(hi)} | {ratio} | {share} | {len(row.per_update)} |"
