@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import report  # noqa: E402
 from docfile import DOC  # noqa: E402
-from harness import Child, Row, measure  # noqa: E402
+from harness import Child, Row, child_env, measure  # noqa: E402
 from workloads import MNIST_MISSING, WORKLOADS, Workload, write_mnist  # noqa: E402
 
 CONTENDERS = ("chainrule_api", "chainrule_cli", "torch_eager", "torch_compile", "jax_step", "jax_scan", "numpy_ref")
@@ -100,7 +100,8 @@ def main() -> None:
            "gemm": peaks, "workloads": report.as_json(results), "mnist": mnist, "minutes": took / 60}  # fmt: skip
     (RESULTS / "latest.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
     DOC.write_text(report.document(results, peaks, mnist, scaling, threads, repeats))
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "memory.py"), "--write"], check=True, cwd=ROOT)
+    memory = [sys.executable, str(ROOT / "benchmarks" / "memory.py"), "--write"]
+    subprocess.run(memory, check=True, cwd=ROOT, env=child_env(max(threads)))  # this tree's chainrule
     print(f"wrote {DOC.relative_to(ROOT)} and {(RESULTS / 'latest.json').relative_to(ROOT)}")
 
 
