@@ -68,7 +68,7 @@ class Workload:
         else:
             y = np.eye(self.sizes[-1])[rng.integers(0, self.sizes[-1], self.examples)]
         arrays = {"x": x.astype(self.dtype), "y": y.astype(self.dtype), **initial_parameters(self, rng)}
-        np.savez(path, **arrays)
+        np.savez(path, **arrays)  # type: ignore[arg-type]
         return path
 
 
@@ -95,7 +95,7 @@ def parameters(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 def save_parameters(path: str | Path, params: list[np.ndarray]) -> None:
     names = [f"{p}{i // 2}" for i, p in enumerate("Wb" * (len(params) // 2))]
-    np.savez(path, **dict(zip(names, (np.asarray(p) for p in params), strict=True)))
+    np.savez(path, **dict(zip(names, (np.asarray(p) for p in params), strict=True)))  # type: ignore[arg-type]
 
 
 def big(key: str, dtype: str, batch: int, updates: int) -> Workload:

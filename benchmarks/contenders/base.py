@@ -126,8 +126,8 @@ def _serve(build: Builder, job: dict[str, Any]) -> None:
             break
         updates = w["updates_per_epoch"] if cmd["cmd"] == "epoch" else cmd.get("updates", block)
         t = time.perf_counter()
-        whole_process = cmd["cmd"] == "epoch" and hasattr(main, "epoch")  # chainrule_cli
-        done = main.epoch() if whole_process else main.run(updates)
+        epoch = getattr(main, "epoch", None) if cmd["cmd"] == "epoch" else None  # chainrule_cli: a process
+        done = epoch() if epoch else main.run(updates)
         seconds = time.perf_counter() - t
         extra: dict[str, Any] = getattr(main, "last", {})
         if cmd["cmd"] == "epoch":

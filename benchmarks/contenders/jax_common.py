@@ -44,6 +44,9 @@ def sgd_step(w: dict[str, Any]) -> Any:
 
 
 class JaxBase:
+    p: Params  # the current parameters
+    start: int  # the next example (jax_step)
+
     def __init__(self, job: dict[str, Any], x: np.ndarray, y: np.ndarray, params: list[np.ndarray]) -> None:
         w = self.w = job["workload"]
         self.batch = w["batch"]
