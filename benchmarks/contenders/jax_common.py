@@ -44,7 +44,7 @@ def sgd_step(w: dict[str, Any]) -> Any:
 
 
 class JaxBase:
-    p: Params  # the current parameters
+    p: list[Any]  # the current parameters (jax arrays)
     start: int  # the next example (jax_step)
 
     def __init__(self, job: dict[str, Any], x: np.ndarray, y: np.ndarray, params: list[np.ndarray]) -> None:
