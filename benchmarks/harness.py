@@ -40,6 +40,15 @@ def child_env(threads: int) -> dict[str, str]:
     return env
 
 
+def pin(threads: int) -> Any:
+    """Run the child (and what it starts) on that many cores: a library that keeps threads of its
+    own beyond the settings above (XLA does) still gets only those cores. Linux only."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))[:threads]
+    return lambda: os.sched_setaffinity(0, cores)
+
+
 class Child:
     """One contender process, answering one JSON line per command."""
 
@@ -48,7 +57,7 @@ class Child:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, json.dumps(args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-            env=child_env(threads), cwd=ROOT,
+            env=child_env(threads), cwd=ROOT, preexec_fn=pin(threads),
         )  # fmt: skip
 
     def read(self) -> dict[str, Any]:

@@ -160,7 +160,8 @@ def document(
         f"Machine: {machine()}. {versions()}.",
         f"Each contender ran in its own process, at each thread setting of {threads} (the thread "
         "variables OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS set before any import, `torch.set_num_threads`, and "
-        "for one thread in JAX `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`). "
+        "for one thread in JAX `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`), "
+        "and pinned to that many cores (`sched_setaffinity`: XLA keeps threads of its own beyond those flags). "
         "The table gives each contender at its fastest setting (by median) and the medians of every setting. "
         f"After a warm-up outside the clock, the contenders took turns in {repeats} repeats of one timed block "
         "each (about 0.25 s of updates); min / median / max are over the repeats. All contenders read the same "

@@ -83,14 +83,16 @@ def test_a_shape_is_generated_once_and_then_chosen_even_for_short_runs(reference
 def test_short_runs_of_a_new_shape_use_the_general_loop_and_say_why() -> None:
     rng = np.random.default_rng(7)
     doc = random_document(rng, "mse", "identity")
-    doc["layers"] = [{"units": 7, "activation": "tanh"}, {"units": 5, "activation": "relu"}, doc["layers"][-1]]
+    doc["layers"] = [{"units": 12, "activation": "tanh"}, {"units": 9, "activation": "relu"}, doc["layers"][-1]]
     net = online(doc)
     packed = fast.pack(net)
     use, why = special.variant(packed, 1, examples=10.0)
     assert not use and "short run" in why
     assert special.variant(packed, 1, examples=1e9)[0]
     assert special.variant(packed, 2, examples=1e9)[0]
-    assert not special.variant(packed, 1000, examples=1e9)[0]
+    assert not special.variant(packed, 1000, examples=1e9)[0]  # through matrix products
+    doc["layers"] = [{"units": 4, "activation": "tanh"}, {"units": 4, "activation": "relu"}, doc["layers"][-1]]
+    assert special.variant(fast.pack(online(doc)), 1000, examples=1e9)[0]  # narrow: example by example wins
 
 
 def test_the_environment_forces_either_loop(monkeypatch: pytest.MonkeyPatch, reference: Network) -> None:

@@ -36,11 +36,14 @@ COMPILE_PAYS_AFTER_SECONDS = 3.0
 # (measured on this project's benchmark machine: 0.36 µs for 2-2-1, 1.1 µs for 2-16-16-1).
 GENERAL_SECONDS_PER_EXAMPLE = 0.3e-6
 GENERAL_SECONDS_PER_PARAMETER = 2.5e-9
-# A batch of several examples goes example by example here; past this many multiply-adds per
-# batch (examples × parameters) the general loop's BLAS products over the whole batch win
-# (measured: batch 8 on 2-4-4-1 takes 1.2 µs here against 4.9 µs, on 2-16-16-1, 2,700
-# multiply-adds, both 6.3 µs).
+# A batch of several examples goes example by example here while it is small (at most this many
+# multiply-adds, examples × parameters) or the network narrow (no layer wider than NARROW): past
+# both, the general loop's BLAS products over the whole batch win. Measured by
+# benchmarks/scaling.py (benchmarks/results/scaling.json, tests/test_path_choice.py): on
+# 2-4-4-1 this loop wins at every batch up to 256 (33 µs against 46 µs through matrices with tanh
+# at batch 256); on 2-16-16-1 at batch 8 (5.0 µs against 6.7 µs) and not at 32 with relu.
 SPECIALISE_MAX_BATCH_WORK = 3_000
+NARROW = 8
 # Past this many parameters writing the loops out gains little: the products take the time.
 SPECIALISE_MAX_PARAMETERS = 100_000
 ENV_FORCE = "CHAINRULE_SPECIALISE"
@@ -79,7 +82,8 @@ def variant(packed: Any, batch: int, examples: float) -> tuple[bool, str]:
     """(whether to run the loop written out for this shape, why not when not). ``examples``: the
     examples the run is to train on (updates × batch), as far as known in advance."""
     size = packed.params.shape[0]
-    if batch > 1 and batch * size > SPECIALISE_MAX_BATCH_WORK:
+    narrow = max(int(packed.fan_in.max()), int(packed.units.max())) <= NARROW
+    if batch > 1 and batch * size > SPECIALISE_MAX_BATCH_WORK and not narrow:
         return False, "batches this large go through matrix products"
     if size > SPECIALISE_MAX_PARAMETERS:
         return False, f"more than {SPECIALISE_MAX_PARAMETERS:,} parameters: the general loop is as fast"
