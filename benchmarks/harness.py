@@ -23,6 +23,9 @@ from workloads import Workload, parameters, read
 ROOT = Path(__file__).resolve().parent.parent
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 ONE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+# Between one child's timed block and the next: BLAS and OpenMP worker threads keep spinning for a
+# while after their work, and would take the cores from whichever child is timed next.
+SETTLE_SECONDS = 0.3
 TOLERANCE = {"float64": 1e-9, "float32": 1e-4}  # relative, parameters after the check's updates
 
 
@@ -174,6 +177,7 @@ def measure(w: Workload, npz: Path, plan: list[tuple[str, int, dict[str, Any]]],
     live = [(row, child) for row, child in started if child is not None]
     for _ in range(repeats):
         for row, child in live:
+            time.sleep(SETTLE_SECONDS)
             got = child.ask({"cmd": "block"})
             if "error" in got:
                 row.error = got["error"]

@@ -14,7 +14,6 @@ not grow. Runs `chainrule.train.trainer` itself, the loop `chainrule train` runs
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 from pathlib import Path
 
@@ -27,9 +26,12 @@ from chainrule.train.trainer import EpochRecord, TrainConfig, fit
 SIZES = (784, 1024, 1024, 10)
 
 
-def rss_mib() -> float:
+def rss_mib(field: str = "VmRSS") -> float:
+    """This process's resident memory (VmRSS), or its peak (VmHWM), in MiB. The peak is read here,
+    not from getrusage: Linux carries ru_maxrss over from the parent through fork and exec, so a
+    child of a large process would report the parent's size."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -69,7 +71,7 @@ def main() -> None:
         print(f"epoch {record.epoch}: loss {record.loss:.4f}, resident {after[-1]:.0f} MiB", flush=True)
 
     fit(net, x, y, TrainConfig(epochs=args.epochs, shuffle=True), callbacks=[watch])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = rss_mib("VmHWM")
     lines = [
         f"- the interpreter and libraries before the data: {base:.0f} MiB",
         f"- data + parameters (and their gradients) + one batch's values: {budget:.0f} MiB; "

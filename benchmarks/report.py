@@ -164,7 +164,8 @@ def document(
         "and pinned to that many cores (`sched_setaffinity`: XLA keeps threads of its own beyond those flags). "
         "The table gives each contender at its fastest setting (by median) and the medians of every setting. "
         f"After a warm-up outside the clock, the contenders took turns in {repeats} repeats of one timed block "
-        "each (about 0.25 s of updates); min / median / max are over the repeats. All contenders read the same "
+        "each (about 0.25 s of updates), with 0.3 s between one contender's block and the next (BLAS and OpenMP "
+        "worker threads spin for a while after their work); min / median / max are over the repeats. All contenders read the same "
         "file: the same data, initial weights, learning rate, loss (mean over the batch) and example order "
         "(no shuffling).",
         report_sameness(results),
