@@ -11,9 +11,10 @@ False and the caller subtracts as before.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,47 @@ def update_weights(w: np.ndarray, d: np.ndarray, a: np.ndarray, alpha: float) ->
     gemm(_ROW_MAJOR, _TRANS, _NO_TRANS, units, fan_in, batch, alpha, d.ctypes.data, units, a.ctypes.data, fan_in, 1.0,
          w.ctypes.data, fan_in)  # fmt: skip
     return True
+
+
+# -- the compiled loop's products ---------------------------------------------------------------
+# numba's matrix products call SciPy's OpenBLAS (a second library beside NumPy's), with as many
+# threads as there are cores unless OPENBLAS_NUM_THREADS says otherwise. The compiled loop calls it
+# for products of at most ~50M multiply-adds between stretches of compiled code, and there its
+# threads cost far more than they bring: measured on 2 cores, 2 threads against 1 took 784-256-10
+# at batch 64 from 0.58 to 1.92 s an epoch, 2-256-256-1 at batch 256 from 2.1 to 4.8–6.4 ms an
+# update, at batch 32 from 0.32 to 1.34 ms. So the compiled loop runs them on one thread.
+
+
+@functools.cache
+def _scipy_openblas() -> ctypes.CDLL | None:
+    """SciPy's bundled OpenBLAS (loading it, as numba's products will), or None where there is none."""
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (what numba's products call)
+
+        maps = Path("/proc/self/maps").read_text()
+    except (ImportError, OSError):
+        return None
+    for line in maps.splitlines():
+        path = line.rsplit(" ", 1)[-1]
+        if "openblas" in path and Path(path).parent.name == "scipy.libs":
+            lib = ctypes.CDLL(path)
+            if hasattr(lib, "scipy_openblas_set_num_threads") and hasattr(lib, "scipy_openblas_get_num_threads"):
+                return lib
+    return None
+
+
+@contextlib.contextmanager
+def one_thread_for_compiled_products() -> Iterator[None]:
+    """SciPy's OpenBLAS on one thread while the compiled loop runs, as it was after (see above)."""
+    lib = _scipy_openblas()
+    if lib is None:
+        yield
+        return
+    before = lib.scipy_openblas_get_num_threads()
+    if before != 1:
+        lib.scipy_openblas_set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            lib.scipy_openblas_set_num_threads(before)

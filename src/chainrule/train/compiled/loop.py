@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine.network import Network
+from chainrule.train.blas import one_thread_for_compiled_products
 from chainrule.train.compiled.codes import ACTIVATION_CODES, BIAS_CODES, LOSS_CODES
 
 
@@ -173,17 +174,19 @@ def train_epochs(
     """
     losses = np.empty(epochs, dtype=np.float64)
     dt = packed.params.dtype
-    kernel_for(packed, batch, float(order.size), specialise).train_epochs(
-        *packed.kernel_args(),
-        np.ascontiguousarray(x, dtype=dt),
-        np.ascontiguousarray(y, dtype=dt),
-        np.ascontiguousarray(order, dtype=np.int64),
-        int(batch),
-        bool(mean),
-        dt.type(lr),
-        *_layout(batch, matrices),
-        losses,
-    )
+    run = kernel_for(packed, batch, float(order.size), specialise).train_epochs
+    with one_thread_for_compiled_products():
+        run(
+            *packed.kernel_args(),
+            np.ascontiguousarray(x, dtype=dt),
+            np.ascontiguousarray(y, dtype=dt),
+            np.ascontiguousarray(order, dtype=np.int64),
+            int(batch),
+            bool(mean),
+            dt.type(lr),
+            *_layout(batch, matrices),
+            losses,
+        )
     if not np.all(np.isfinite(losses)):
         bad = int(np.argmin(np.isfinite(losses)))
         losses[bad:] = math.nan
@@ -218,23 +221,25 @@ def train_and_evaluate(
     x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
     out = np.full((len(orders), 5), math.nan)
     flags = np.zeros(len(orders), np.uint8) if evaluate is None else np.ascontiguousarray(evaluate, dtype=np.uint8)
-    done = kernel_for(packed, batch, 0.0, specialise).train_and_evaluate(
-        *packed.kernel_args(),
-        x,
-        y,
-        np.ascontiguousarray(orders, dtype=np.int64),
-        int(batch),
-        bool(mean),
-        np.ascontiguousarray(lrs, dtype=dt),
-        xv,
-        yv,
-        int(classify),
-        float(cut),
-        float(until_loss),
-        *_layout(batch, matrices),
-        flags,
-        out,
-    )
+    run = kernel_for(packed, batch, 0.0, specialise).train_and_evaluate
+    with one_thread_for_compiled_products():
+        done = run(
+            *packed.kernel_args(),
+            x,
+            y,
+            np.ascontiguousarray(orders, dtype=np.int64),
+            int(batch),
+            bool(mean),
+            np.ascontiguousarray(lrs, dtype=dt),
+            xv,
+            yv,
+            int(classify),
+            float(cut),
+            float(until_loss),
+            *_layout(batch, matrices),
+            flags,
+            out,
+        )
     return int(done), out[: int(done)]
 
 
