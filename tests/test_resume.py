@@ -102,13 +102,19 @@ def test_lean_path_resumes_bit_for_bit(where: str, tmp_path: Path) -> None:
     assert_same_run(result, resumed, 6 - second.history.count)
 
 
+@pytest.mark.parametrize("loop", ["general", "specialised"])
 @pytest.mark.parametrize(("example", "batch"), [("xor.toml", 1), ("spirals.toml", 8), ("softmax-classifier.toml", 2)])
-def test_compiled_path_resumes_bit_for_bit(example: str, batch: int, tmp_path: Path) -> None:
-    """The compiled loop stops between epochs (it checks the stop flag between chunks)."""
+def test_compiled_path_resumes_bit_for_bit(
+    example: str, batch: int, loop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled loop stops between epochs (it checks the stop flag between chunks); the loop
+    written out for the network's shape resumes as exactly as the general one."""
+    monkeypatch.setenv("CHAINRULE_SPECIALISE", "1" if loop == "specialised" else "0")
     net = netfile.load(EXAMPLES / example)
     config = TrainConfig(epochs=40, batch=batch)
     result, second, resumed = interrupted_then_resumed(net, "compiled", config, tmp_path, epoch=7)
     assert second.ran == {"compiled"} and second.position == 0
+    assert second.runner is not None and second.runner.variant == loop  # type: ignore[attr-defined]
     assert_same_run(result, resumed, 40 - second.history.count)
 
 
