@@ -23,19 +23,24 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _NAMES = {np.dtype(np.float32): "cblas_sgemm", np.dtype(np.float64): "cblas_dgemm"}
 
 
-@functools.cache
-def _openblas() -> ctypes.CDLL | None:
-    """NumPy's bundled OpenBLAS, already loaded into this process (None when there is none)."""
-    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+def _loaded_openblas(folder: str) -> ctypes.CDLL | None:
+    """The OpenBLAS this process has loaded from a wheel's bundled-library folder (numpy.libs,
+    scipy.libs), or None."""
     try:
         maps = Path("/proc/self/maps").read_text()
     except OSError:
         return None
     for line in maps.splitlines():
         path = line.rsplit(" ", 1)[-1]
-        if "openblas" in path and Path(path).parent == libs:
+        if "openblas" in path and Path(path).parent.name == folder:
             return ctypes.CDLL(path)
     return None
+
+
+@functools.cache
+def _openblas() -> ctypes.CDLL | None:
+    """NumPy's bundled OpenBLAS, already loaded into this process (None when there is none)."""
+    return _loaded_openblas("numpy.libs")
 
 
 @functools.cache
@@ -102,17 +107,12 @@ def _scipy_openblas() -> ctypes.CDLL | None:
     """SciPy's bundled OpenBLAS (loading it, as numba's products will), or None where there is none."""
     try:
         import scipy.linalg.cython_blas  # noqa: F401  (what numba's products call)
-
-        maps = Path("/proc/self/maps").read_text()
-    except (ImportError, OSError):
+    except ImportError:
         return None
-    for line in maps.splitlines():
-        path = line.rsplit(" ", 1)[-1]
-        if "openblas" in path and Path(path).parent.name == "scipy.libs":
-            lib = ctypes.CDLL(path)
-            if hasattr(lib, "scipy_openblas_set_num_threads") and hasattr(lib, "scipy_openblas_get_num_threads"):
-                return lib
-    return None
+    lib = _loaded_openblas("scipy.libs")
+    if lib is None or not hasattr(lib, "scipy_openblas_set_num_threads"):
+        return None
+    return lib if hasattr(lib, "scipy_openblas_get_num_threads") else None
 
 
 @contextlib.contextmanager
