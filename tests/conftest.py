@@ -20,11 +20,15 @@ from chainrule.io import netfile
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "src" / "chainrule" / "examples"
 
-# Property tests: a fixed seed and no example database, so CI runs the same few hundred cases every time.
+# Property tests: in CI (CI=true) a fixed seed and no example database, so CI runs the same few hundred cases
+# every time; elsewhere the same number of cases, drawn afresh each run, so local runs explore new inputs.
 settings.register_profile(
     "ci", derandomize=True, database=None, deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile("ci")
+settings.register_profile(
+    "dev", database=None, deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # Loops specialised to a network's shape are compiled into this session's own cache folder, so a
 # test run neither reads nor fills the user's ~/.cache/chainrule (command-line subprocesses too).
