@@ -36,3 +36,12 @@ def test_only_identifiers_pass(name: str) -> None:
     with pytest.raises(ValueError):
         identifier(name)
     assert identifier("leaky_relu") == "leaky_relu"
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"), [("=1+2.toml", "'=1+2.toml"), ("@SUM(A1)", "'@SUM(A1)"), ("-x", "'-x"), ("ada", "ada")]
+)
+def test_csv_cells_never_start_a_formula(text: str, cell: str) -> None:
+    from chainrule.views.escape import csv_cell
+
+    assert csv_cell(text) == cell

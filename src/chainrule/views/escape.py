@@ -213,3 +213,18 @@ def markdown_line_start(text: str) -> str:
 def html(s: str) -> str:
     """Words for HTML text or a quoted attribute: & < > " ' escaped, control characters shown visibly."""
     return _html.escape("".join(visible(c) if _hidden(c) else c for c in s), quote=True)
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(s: str) -> str:
+    """Text from a user for a CSV cell: a spreadsheet never reads it as a formula (OWASP's rule).
+
+    A cell that starts with = + - @ (or a tab or carriage return) gets a leading apostrophe, which
+    Excel, LibreOffice and Google Sheets show as text. Numbers are not text from a user: write them
+    as numbers (with an ASCII minus), not through this rule.
+    """
+    return "'" + s if s.startswith(_FORMULA_START) else s
