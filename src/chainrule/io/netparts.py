@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.engine import limits
+from chainrule.engine import limits, reserved
 from chainrule.engine.functions import ACTIVATIONS, Activation, known
 from chainrule.engine.network import DataInfo, Layer, Training
 from chainrule.engine.optimizers import OPTIMIZERS, Settings
@@ -363,3 +363,6 @@ def check_unique_names(r: Reader, inputs: list[str], layers: list[Layer]) -> Non
         for name, where in seen.items():
             if layer.default_index(name) is not None:
                 raise r.fail(where, f"names not already used by layers[{li}]'s weights", name)
+    found = reserved.network_clash(inputs, layers)  # names the step would give two values
+    if found is not None:
+        raise r.fail(*found)

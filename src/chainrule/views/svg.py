@@ -107,10 +107,12 @@ def _edges(out: Drawing, record: StepRecord, pos: dict[str, tuple[float, float]]
     """Every weight as an edge, 1 + 3·|w|/max|w| wide, dashed where negative, with its label."""
     v = record.values
     biggest = max((abs(v[wt]) for ns in record.sums for wt, _ in ns.terms), default=1.0) or 1.0
+    # A term's sending value is an input by its own name (which may start "a_") or a neuron's a_<neuron>.
+    where = {x: pos[x] for x in record.inputs} | {f"a_{n}": pos[n] for layer in record.layers for n in layer.neurons}
     for ns in record.sums:
         targets = [x.neuron for x in record.sums if x.layer == ns.layer]
         for wt, src in ns.terms:
-            (x1, y1), (x2, y2) = pos[src.removeprefix("a_")], pos[ns.neuron]
+            (x1, y1), (x2, y2) = where[src], pos[ns.neuron]
             w = v[wt]
             width = round(1.0 + 3.0 * abs(w) / biggest, 2)
             out.lines.append(
