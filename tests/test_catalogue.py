@@ -265,7 +265,7 @@ def test_unknown_name_lists_the_known_ones(runner: CliRunner) -> None:
         (("mse", "0.5", "0.1", "0.2"), "mse: expected ŷ then y, as many of each (got 3 numbers)"),
         (("sigmoid", "1", "--alpha", "0.2"), "--alpha: none of sigmoid takes an α"),
         (("sigmoid", "--bogus"), "no such option: --bogus"),
-        (("relu", "--plot", "f.pdf"), "--plot f.pdf: expected a file ending in .png or .svg"),
+        (("relu", "--plot", "f.csv"), "--plot f.csv: expected a file name ending in one of .png, .svg"),
         (("relu", "--plot", "f.png", "--range", "5,-5"), "--range '5,-5': expected LOW,HIGH with LOW < HIGH"),
         (("mse", "--plot", "f.png"), "mse is a loss; only activations can be drawn"),
     ],

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import gzip
+import io
+import errno
 import json
 import os
 from pathlib import Path
@@ -13,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from chainrule.cli.root import main
-from chainrule.io import data, netfile
+from chainrule.io import data, netfile, netwrite
 from conftest import EXAMPLES
 
 NET = """
@@ -247,6 +250,12 @@ BAD_PATHS = [
     (["--checkpoint", "{d}"], "--checkpoint {d}: is a folder; expected a file name"),
     (["--checkpoint-every", "5"], "--checkpoint-every: expected --checkpoint FILE (or -o FILE, to save beside it)"),
     (["-o", "{d}/a.toml", "--history", "{d}/a.toml"], "--history {d}/a.toml: the same file as -o"),
+    (["--history", "{d}/" + "n" * 300], "--history {d}/" + "n" * 300 + ": cannot write there (a name too long"),
+    (["-o", "{d}/" + "n" * 250], "-o {d}/" + "n" * 250 + ": cannot write in the folder {d} (a name too long"),
+    (["--plot", "{d}/out.csv"], "--plot {d}/out.csv: expected a file name ending in one of .png, .svg"),
+    (["--plot", "{d}/NAME"], "--plot {d}/NAME: expected a file name ending in one of .png, .svg, .svgz, .pdf"),
+    (["-o", "/proc/version"], "-o /proc/version: cannot write in the folder /proc"),
+    (["-o", "/dev/null"], "-o /dev/null: is not a regular file (a device or a pipe); expected a file name"),
 ]
 
 
@@ -263,13 +272,86 @@ def test_output_paths_are_checked_before_training(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_every_plot_format_is_written_by_its_suffix(tmp_path: Path) -> None:
+    """Each suffix `--plot` takes is a picture of that format (its first bytes), written atomically."""
+    from matplotlib.figure import Figure
+
+    from chainrule.plots.formats import FORMATS, save_figure
+
+    magic = {"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF", "eps": b"%!PS", "ps": b"%!PS", "jpeg": b"\xff\xd8"}
+    magic |= {"tiff": b"II*\x00", "webp": b"RIFF"}
+    fig = Figure(figsize=(1, 1))
+    fig.subplots().plot([0, 1])
+    for suffix, fmt in FORMATS.items():
+        path = tmp_path / f"p{suffix}"
+        save_figure(fig, path, dpi=20)
+        head = gzip.decompress(path.read_bytes())[:5] if suffix == ".svgz" else path.read_bytes()[:5]
+        assert head.startswith(magic[fmt]), (suffix, head)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"p{s}" for s in FORMATS)
+
+
+class _Limited(io.StringIO):
+    """A history file on a disk that fills after `room` characters (as under ulimit -f): EFBIG."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, text: str) -> int:
+        if self.tell() + len(text) > self.room:
+            raise OSError(errno.EFBIG, "File too large")
+        return super().write(text)
+
+
+def test_a_history_that_cannot_be_written_stops_the_run_and_saves_it(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history fails mid-run (a full disk, a file-size limit): one line, exit 2, the network and
+    its checkpoint saved at the epoch it stopped, and the run resumes from them."""
+    from chainrule.train import history
+
+    real = history.HistoryFile.__init__
+
+    def on_a_full_disk(self: history.HistoryFile, path: Path, resume_after: int | None = None) -> None:
+        real(self, path, resume_after)
+        self._fh = _Limited(4096)  # type: ignore[assignment]
+        self._writer = csv.writer(self._fh)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(history.HistoryFile, "__init__", on_a_full_disk)
+    code, stdout, stderr = train(
+        runner, EXAMPLES / "xor.toml", "--epochs", "3000", "-q", "--history", "h.csv", "-o", "o.toml"
+    )
+    assert code == 2 and stdout == "" and stderr.count("\n") == 1, stderr
+    assert stderr.startswith("chainrule: --history h.csv: cannot write (File too large); training stopped after epoch")
+    assert stderr.endswith("; saved o.toml and o.checkpoint.json; resume with --resume o.checkpoint.json\n")
+    stopped = int(stderr.split("after epoch ")[1].split(";")[0])
+    assert 0 < stopped < 3000
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    saved = json.loads((tmp_path / "o.checkpoint.json").read_text(encoding="utf-8"))
+    assert saved["trainer"]["epoch"] == stopped
+    code, _, stderr = train(
+        runner, EXAMPLES / "xor.toml", "--epochs", "3000", "-q", "-o", "o.toml", "--resume", "o.checkpoint.json"
+    )
+    assert code == 0, stderr
+    whole, _, _ = train(runner, EXAMPLES / "xor.toml", "--epochs", "3000", "-q", "-o", "whole.toml")
+    assert netfile.load(tmp_path / "o.toml").parameters() == netfile.load(tmp_path / "whole.toml").parameters()
+
+
 def test_a_folder_that_cannot_be_written_is_refused_first(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()
-    real = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode))  # as non-root
+    real = netwrite.temporary_path
+
+    def refuse(target: Path) -> Path:  # what a folder without write permission does (the tests may run as root)
+        if Path(target).parent == folder:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(target)
+
+    monkeypatch.setattr(netwrite, "temporary_path", refuse)
     code, _, stderr = train(runner, EXAMPLES / "xor.toml", "-o", folder / "out.toml")
     assert code == 2
     assert stderr == f"chainrule: -o {folder / 'out.toml'}: cannot write in the folder {folder} (permission denied)\n"

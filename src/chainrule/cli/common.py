@@ -1,7 +1,11 @@
-"""What the commands share: the -o option and writing a document to it."""
+"""What the commands share: the -o option, the check of every path a command will write (made
+before any work starts), and writing a document to it."""
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,18 +14,80 @@ import click
 
 from chainrule.errors import ChainruleError
 
+STDOUT = "-"
+_WHY = {
+    errno.ENAMETOOLONG: "a name too long for the file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "a read-only file system",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "over the disk quota",
+    errno.ENOTDIR: "a path through something that is not a folder",
+    errno.ELOOP: "a loop of symbolic links",
+    errno.ENOENT: "the folder cannot hold new files",
+}
+
+
+def _why(exc: OSError) -> str:
+    return _WHY.get(exc.errno or 0, (exc.strerror or type(exc).__name__).lower())
+
+
+def writable(value: str | os.PathLike[str] | None, option: str) -> Path | None:
+    """`value` as a path a file can be written to atomically, or one line naming the option: a file
+    name (not a folder, a device or a pipe), in a folder that exists and takes a new file there (the
+    same temporary file `write_atomic` makes, made and removed now). A run that trains for an hour
+    and then cannot write its result has lost the hour."""
+    if value is None:
+        return None
+    text = os.fspath(value)
+    if not text.strip():
+        raise ChainruleError(f"{option}: expected a file name, got an empty one")
+    path = Path(text)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise ChainruleError(f"{option} {text}: cannot write there ({_why(exc)})") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise ChainruleError(f"{option} {text}: is a folder; expected a file name")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ChainruleError(f"{option} {text}: is not a regular file (a device or a pipe); expected a file name")
+    if not path.parent.is_dir():
+        raise ChainruleError(f"{option} {text}: the folder {path.parent} does not exist")
+    _try_a_file_beside(path, option)
+    return path
+
+
+def _try_a_file_beside(path: Path, option: str) -> None:
+    from chainrule.io.netwrite import temporary_path
+
+    try:
+        temporary_path(path).unlink()
+    except OSError as exc:
+        raise ChainruleError(f"{option} {path}: cannot write in the folder {path.parent} ({_why(exc)})") from None
+
+
+def _checked(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """-o checked as it is parsed: before the command does any work."""
+    if value is None or str(value) == STDOUT:
+        return value
+    return writable(value, "-o")
+
+
 # The commands that print a document share one way to write it to a file instead.
 output_option = click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
+    callback=_checked,
     help="Write to this file instead of standard output.",
 )
 
 
 def write_output(text: str, output: Path | None) -> None:
     """Print text, or write it atomically to a file (never half a file); `-` is standard output."""
-    if output is None or str(output) == "-":
+    if output is None or str(output) == STDOUT:
         sys.stdout.write(text)
         return
     from chainrule.io.netfile import write_atomic
@@ -38,7 +104,7 @@ def show(renderable: Any, output: Path | None) -> None:
 
     from chainrule.views.text import plain_text
 
-    if output is not None and str(output) != "-":
+    if output is not None and str(output) != STDOUT:
         write_output(plain_text(renderable), output)
         return
     console = Console(highlight=False)

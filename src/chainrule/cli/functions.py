@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from chainrule.cli.common import output_option, write_output
+from chainrule.cli.common import output_option, writable, write_output
 from chainrule.engine import catalogue
 from chainrule.errors import ChainruleError
 
@@ -81,7 +81,11 @@ def _show(text_renderable: object, output: Path | None) -> None:
 )
 @click.option("--alpha", type=float, help="α for leaky_relu, prelu and elu (default: the registry's).")
 @click.option(
-    "--plot", "plot", type=click.Path(path_type=Path, dir_okay=False), help="Draw the functions to FILE (.png or .svg)."
+    "--plot",
+    "plot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=lambda ctx, param, value: _plot_path(value),
+    help="Draw the functions to FILE (.png, .svg, .pdf, … by its suffix).",
 )
 @click.option("--overlay", is_flag=True, help="With --plot: all functions on one set of axes, not one panel each.")
 @click.option(
@@ -137,6 +141,16 @@ def functions(
         write_output(view.markdown_entries(entries, detailed=bool(names)), output)
     else:
         _show(view.render_entries(entries, detailed=bool(names)), output)
+
+
+def _plot_path(value: Path | None) -> Path | None:
+    """--plot checked as it is parsed (its format, then the folder), before anything is drawn."""
+    if value is None:
+        return None
+    from chainrule.plots.formats import plot_format
+
+    plot_format(value)
+    return writable(value, "--plot")
 
 
 def _plot(

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from chainrule.cli.predict import predict
+from chainrule.cli.train_data import Prepared, prepare
 from chainrule.cli.train_files import Outputs, writable
 from chainrule.cli.train_report import metrics_text, progress_bar, sample, summary
-from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import data as datasets
 from chainrule.io import netfile
@@ -33,6 +31,7 @@ from chainrule.train.trainer import TrainConfig, Trainer, TrainResult, stop_on_i
 
 FilePath = click.Path(path_type=Path, dir_okay=False)
 EXIT_DIVERGED = 1
+EXIT_BAD_INPUT = 2  # what every one-line refusal exits with
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 
 __all__ = ["metrics_text", "predict", "train"]
@@ -44,51 +43,6 @@ def _batch(value: str | None) -> str | int | None:
     if value.isdigit() and int(value) >= 1:
         return int(value)
     raise ChainruleError(f'--batch: expected "online", "full" or a batch size ≥ 1, got {value!r}')
-
-
-@dataclass
-class Prepared:
-    """The data a run trains on, after the split and the standardisation."""
-
-    trainer: Trainer
-    dataset: datasets.Dataset
-    scaler: datasets.Standardizer | None
-    from_file: bool
-
-
-def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared:
-    """Load the data, check it fits the network, split off validation, standardise, make the trainer."""
-    seed = net.training.seed if opts["seed"] is None else opts["seed"]
-    data_rng, split_rng, train_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
-    if opts["data"]:
-        ds = datasets.load(
-            opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"], labels=opts["labels"]
-        )
-        ds = datasets.as_classes(ds, net.output_layer.units, forced=opts["classes"])
-    else:
-        ds = datasets.from_network(net)
-    if ds.x.shape[1] != len(net.input_names):
-        raise ChainruleError(
-            f"{ds.source}: the data has {ds.x.shape[1]} input columns ({', '.join(ds.columns[:5])}"
-            f"{', ...' if len(ds.columns) > 5 else ''}); expected {len(net.input_names)} for the network's inputs "
-            f"({', '.join(net.input_names[:5])}) in {net.source}"
-        )
-    train_ds, val_ds = datasets.split(ds, opts["val"], split_rng)
-    scaler = datasets.Standardizer.fit(train_ds.x) if opts["standardize"] else None
-
-    def inputs(part: datasets.Dataset) -> np.ndarray:
-        return scaler.apply(part.x) if scaler else part.x
-
-    trainer = Trainer(
-        net,
-        inputs(train_ds),
-        datasets.targets_for(net, train_ds),
-        config,
-        rng=train_rng,
-        x_val=None if val_ds is None else inputs(val_ds),
-        y_val=None if val_ds is None else datasets.targets_for(net, val_ds),
-    )
-    return Prepared(trainer, ds, scaler, not opts["data"])
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -147,7 +101,9 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     "--output",
     help="Save the trained network (TOML, JSON or .npz by extension, - for TOML on stdout); also when interrupted.",
 )
-@click.option("--plot", help="Save the loss curves (and a 2-D decision boundary) as a PNG/SVG/PDF.")
+@click.option(
+    "--plot", help="Save the loss curves (and a 2-D decision boundary) as a picture: .png, .svg, .pdf, … by its suffix."
+)
 @click.option("--history", help="Write the per-epoch metrics as CSV, appended as training goes.")
 @click.option("--checkpoint-every", type=click.IntRange(1), help="Also save the checkpoint every N epochs.")
 @click.option(
@@ -284,7 +240,7 @@ def _run(prepared: Prepared, outputs: Outputs, opts: dict[str, Any]) -> int:
             # once per chunk of epochs: a fast loop's chunk is columns, and the bar needs its last record only
             callbacks: list[Callable[[Sequence[EpochRecord]], None]] = [lambda chunk: show(chunk[-1])]
             if history is not None:
-                callbacks.append(history.write)
+                callbacks.append(_recording(history, trainer))
             if outputs.every and outputs.checkpoint_file:
                 callbacks.append(_every(trainer, outputs.every, outputs.checkpoint_file))
             result = trainer.run(chunk_callbacks=callbacks)
@@ -293,6 +249,8 @@ def _run(prepared: Prepared, outputs: Outputs, opts: dict[str, Any]) -> int:
     finally:
         if history is not None:
             history.close()
+    if history is not None and history.error is not None:
+        return _history_failed(history, result, prepared, outputs)
     if result.stopped_by == "diverged":
         return _diverged(result, prepared, outputs)
     if not opts["quiet"]:
@@ -303,6 +261,33 @@ def _run(prepared: Prepared, outputs: Outputs, opts: dict[str, Any]) -> int:
         return _interrupted(result, prepared, outputs)
     _save(result, prepared, outputs, checkpoint=outputs.checkpoint)
     return 0
+
+
+def _recording(history: HistoryFile, trainer: Trainer) -> Callable[[Sequence[EpochRecord]], None]:
+    """Append a chunk to the history file; if that fails, ask the run to stop (as Ctrl-C does)."""
+
+    def record(chunk: Sequence[EpochRecord]) -> None:
+        history.write(chunk)
+        if history.error is not None:
+            trainer.stop_requested = True
+
+    return record
+
+
+def _history_failed(history: HistoryFile, result: TrainResult, prepared: Prepared, outputs: Outputs) -> int:
+    """--history could not be written (a full disk, a file-size limit): the run stopped; save what
+    it made, as on Ctrl-C, and say so in one line. Exit status 2."""
+    error = history.error
+    assert error is not None
+    t = prepared.trainer
+    line = f"chainrule: --history {history.path}: cannot write ({error.strerror or error}); training stopped"
+    line += f" after epoch {t.epoch}" if t.position == 0 else f" in epoch {t.epoch + 1}"
+    files = [str(p) for p in (outputs.network, outputs.checkpoint_file) if p is not None]
+    if files:
+        _save(result, prepared, outputs, checkpoint=outputs.checkpoint_file)
+        line += f"; saved {' and '.join(files)}; resume with --resume {outputs.checkpoint_file}"
+    click.echo(line, err=True)
+    return EXIT_BAD_INPUT
 
 
 def _every(trainer: Trainer, every: int, path: Path) -> Callable[[Sequence[EpochRecord]], None]:

@@ -1,8 +1,8 @@
 """The files `chainrule train` writes, checked before training starts: -o, --checkpoint, --history, --plot.
 
 A run that trains for an hour and then cannot write its result has lost the hour: each path is
-checked first (a file name, in a folder that exists and can be written, not a folder itself, no
-two options naming the same file).
+checked first (`common.writable`: a file name, in a folder that takes a new file; no two options
+naming the same file; a plot's format known from its suffix).
 """
 
 from __future__ import annotations
@@ -12,27 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chainrule.cli.common import STDOUT, writable
 from chainrule.errors import ChainruleError
+from chainrule.plots.formats import plot_format
 from chainrule.train.checkpoint import beside
 
-STDOUT = "-"
-
-
-def writable(value: str | None, option: str) -> Path | None:
-    """`value` as a path that a file can be written to, or one clear error naming the option."""
-    if value is None:
-        return None
-    if not value.strip():
-        raise ChainruleError(f"{option}: expected a file name, got an empty one")
-    path = Path(value)
-    if path.is_dir():
-        raise ChainruleError(f"{option} {value}: is a folder; expected a file name")
-    folder = path.parent
-    if not folder.is_dir():
-        raise ChainruleError(f"{option} {value}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ChainruleError(f"{option} {value}: cannot write in the folder {folder} (permission denied)")
-    return path
+__all__ = ["STDOUT", "Outputs", "writable"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +52,8 @@ class Outputs:
             if key in seen:
                 raise ChainruleError(f"{option} {path}: the same file as {seen[key]}; expected different files")
             seen[key] = option
+        if out.plot is not None:
+            plot_format(out.plot)
         if out.every and out.checkpoint_file is None:
             raise ChainruleError("--checkpoint-every: expected --checkpoint FILE (or -o FILE, to save beside it)")
         if out.checkpoint_file is not None and out.checkpoint is None:

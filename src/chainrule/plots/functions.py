@@ -7,7 +7,6 @@ for: it is the optional ``plot`` extra.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,9 +16,8 @@ import numpy as np
 
 from chainrule.engine.catalogue import activation, curve
 from chainrule.errors import ChainruleError
-from chainrule.io.netwrite import write_atomic
+from chainrule.plots.formats import plot_format, save_figure
 
-FORMATS = {".png": "png", ".svg": "svg"}
 SAMPLES = 801  # enough that a kink (ReLU at 0) and a step are drawn sharp at this range
 # The z axis matplotlib can lay out ticks for, with room to spare: beyond about 1e300 its tick
 # arithmetic overflows, and a range narrower than float64's resolution around z has no ticks.
@@ -128,14 +126,6 @@ def build_figure(
     return fig
 
 
-def figure_bytes(names: Sequence[str], fmt: str, **options: Any) -> bytes:
-    """The figure as PNG or SVG bytes (fmt "png" or "svg"), without dates, so a rerun is identical."""
-    fig = build_figure(names, **options)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=110, metadata={"Software": None} if fmt == "png" else {"Date": None})
-    return buffer.getvalue()
-
-
 def write_figure(
     path: Path,
     names: Sequence[str],
@@ -144,12 +134,7 @@ def write_figure(
     alpha: float | None = None,
     marks: Sequence[float] = (),
 ) -> None:
-    """Draw the figure and write it atomically, PNG or SVG by the file's extension."""
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ChainruleError(f"--plot {path}: expected a file ending in .png or .svg")
-    data = figure_bytes(names, fmt, z_range=z_range, overlay=overlay, alpha=alpha, marks=marks)
-    try:
-        write_atomic(path, data)
-    except OSError as exc:
-        raise ChainruleError(f"--plot {path}: cannot write ({exc.strerror})") from None
+    """Draw the figure and write it atomically, in the format of the file's suffix (plots.formats)."""
+    plot_format(path)  # before drawing
+    fig = build_figure(names, z_range=z_range, overlay=overlay, alpha=alpha, marks=marks)
+    save_figure(fig, path, dpi=110)

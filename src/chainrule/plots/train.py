@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.plots.formats import save_figure
 from chainrule.train.trainer import TrainResult
 
 # Colours picked to read apart for most kinds of colour blindness, and in grey.
@@ -49,8 +50,10 @@ def plot_training(
     _losses(axes[-1], result)
     title = result.network.title or "chainrule train"
     fig.suptitle(title, fontsize=13, fontweight="bold")
-    fig.savefig(os.fspath(path), dpi=130)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=130)
+    finally:
+        plt.close(fig)
 
 
 def _losses(ax: Any, result: TrainResult) -> None:

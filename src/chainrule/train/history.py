@@ -9,6 +9,7 @@ file as training goes (what `--history` asks for), so nothing is lost on disk ei
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -17,6 +18,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import astuple, fields
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -85,10 +87,15 @@ def csv_row(record: EpochRecord) -> list[object]:
 
 class HistoryFile:
     """`--history FILE`: one CSV row per epoch, appended as training goes; a resumed run keeps the
-    rows up to the epoch it resumes from and appends after them."""
+    rows up to the epoch it resumes from and appends after them.
+
+    A write that fails (a full disk, a file-size limit) does not raise into the training loop: the
+    file stops there, `error` says why, and the caller decides (the command line stops the run and
+    saves the network, so that nothing else is lost)."""
 
     def __init__(self, path: str | os.PathLike[str], resume_after: int | None = None) -> None:
         self.path = Path(path)
+        self.error: OSError | None = None
         if resume_after is not None and self.path.is_file():
             _keep_rows_up_to(self.path, resume_after)
             self._fh: io.TextIOWrapper = self.path.open("a", newline="", encoding="utf-8")
@@ -102,25 +109,43 @@ class HistoryFile:
         self.write([record])
 
     def write(self, records: Sequence[EpochRecord]) -> None:
-        """Append the records' rows (a chunk's at once)."""
-        self._writer.writerows(map(csv_row, records))
-        now = time.monotonic()
-        if now - self._flushed >= FLUSH_SECONDS:
-            self._fh.flush()
-            self._flushed = now
+        """Append the records' rows (a chunk's at once); nothing more once a write has failed."""
+        if self.error is not None:
+            return
+        try:
+            self._writer.writerows(map(csv_row, records))
+            now = time.monotonic()
+            if now - self._flushed >= FLUSH_SECONDS:
+                self._fh.flush()
+                self._flushed = now
+        except OSError as exc:
+            self._fail(exc)
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()
+        except OSError as exc:  # the rows still buffered could not be written
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = self.error or exc
+        with contextlib.suppress(OSError):  # closing flushes the same rows again; the first error is reported
+            self._fh.close()
 
 
 def _keep_rows_up_to(path: Path, epoch: int) -> None:
-    """Drop the rows after `epoch` (an earlier run went further than its checkpoint), streaming."""
-    from chainrule.io.netwrite import temporary_path
+    """Drop the rows after `epoch` (an earlier run went further than its checkpoint), streaming,
+    through the one atomic writer (a crash leaves the old file whole)."""
+    from chainrule.io.netwrite import write_atomic
 
-    tmp = temporary_path(path)
-    with path.open(newline="", encoding="utf-8") as src, tmp.open("w", newline="", encoding="utf-8") as dst:
+    def copy(raw: BinaryIO) -> None:
+        dst = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         out = csv.writer(dst)
-        for i, row in enumerate(csv.reader(src)):
-            if i == 0 or (row and row[0].isdigit() and int(row[0]) <= epoch):
-                out.writerow(row)
-    os.replace(tmp, path)
+        with path.open(newline="", encoding="utf-8") as src:
+            for i, row in enumerate(csv.reader(src)):
+                if i == 0 or (row and row[0].isascii() and row[0].isdigit() and int(row[0]) <= epoch):
+                    out.writerow(row)
+        dst.flush()
+        dst.detach()  # the writer closes the file itself, after syncing it
+
+    write_atomic(path, copy)
