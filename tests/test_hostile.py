@@ -313,3 +313,42 @@ def test_data_targets_the_loss_cannot_use(tmp_path: Path) -> None:
     assert "data.csv: target 't': expected targets y between 0 and 1" in err
     _write(csv, "x,t\n1,1\n2,0.5\n")
     assert_one_line(["train", str(net), "-q", "--data", str(csv), "--target", "t"], ok=(0,))
+
+
+@pytest.mark.parametrize(
+    ("args", "variable", "expected"),
+    [
+        (
+            ["train", "xor", "-q", "--epochs", "1", "--batch", "²"],
+            None,
+            '--batch: expected "online", "full" or a batch size ≥ 1, got \'²\'',
+        ),
+        (["train", "xor", "-q", "--epochs", "1", "--batch", "0"], None, "--batch: expected"),
+        (["explain", "xor"], "CHAINRULE_MAX_UNITS", "CHAINRULE_MAX_UNITS: expected a whole number ≥ 1, got '²'"),
+        (["explain", "xor"], "CHAINRULE_MAX_CHAINS", "CHAINRULE_MAX_CHAINS: expected a whole number ≥ 1, got '²'"),
+    ],
+)
+def test_unicode_digits_are_not_numbers(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], variable: str | None, expected: str
+) -> None:
+    """ "²".isdigit() is true but int("²") fails: each reader of a whole number from text says so in one line."""
+    if variable:
+        monkeypatch.setenv(variable, "²")
+    assert f"chainrule: {expected}" in assert_one_line(args)
+
+
+def test_explaining_is_limited_by_its_chains_of_factors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """One chain per parameter, per example of the update, per update: xor (9 parameters, a full batch
+    of 4) explains 2 updates in 72 chains, 3 in 108; a file cannot ask for hours of work."""
+    monkeypatch.setenv("CHAINRULE_MAX_CHAINS", "100")
+    assert_one_line(["explain", "xor", "--steps", "2", "--format", "json"], ok=(0,))
+    line = assert_one_line(["explain", "xor", "--steps", "3", "--format", "json"])
+    assert "xor.toml: --steps: expected at most 100 chains of factors explained" in line
+    assert "got 108" in line and "CHAINRULE_MAX_CHAINS=108" in line
+    monkeypatch.delenv("CHAINRULE_MAX_CHAINS")
+    many = {"inputs": 2, "loss": "half_squared_error", "training": {"batch": "full"}}
+    many["layers"] = [{"units": 40, "activation": "tanh"}, {"units": 1, "activation": "sigmoid"}]
+    many["examples"] = [{"x": [0.1 * i, 1.0], "y": [0.5]} for i in range(100)]  # 120 weights × 100 examples
+    path = tmp_path / "chains.json"
+    path.write_text(json.dumps(many), encoding="utf-8")
+    assert "got 12,000" in assert_one_line(["explain", str(path)])

@@ -8,11 +8,15 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from chainrule.engine.limits import Limit
 from chainrule.errors import ChainruleError
+
+if TYPE_CHECKING:
+    from chainrule.engine.network import Network
 
 STDOUT = "-"
 _WHY = {
@@ -111,3 +115,16 @@ def show(renderable: Any, output: Path | None) -> None:
     # Piped or redirected: no colour (rich's default) and no hard wrapping of long equations.
     console.soft_wrap = not console.is_terminal
     console.print(renderable)
+
+
+# What an explained step costs grows with its chains of factors (one per parameter per example of
+# the update), in the record and more in the views: about 0.3 ms each on an idle laptop core (text
+# output; JSON is cheaper). A file of a hundred bytes can ask for a large network, a large batch
+# or many steps; this keeps any one `explain` (and `check`) within seconds, whatever it asks.
+CHAINS = Limit("chains", 10_000, "chains of factors explained (parameters × examples in an update × updates)")
+
+
+def check_explained_work(net: Network, updates: int, where: str) -> None:
+    """Refuse, in one line naming `where`, explaining `updates` updates of `net` beyond CHAINS."""
+    batch = max((len(b) for b in net.batches()), default=1)
+    CHAINS.check(net.parameter_count() * batch * updates, f"{net.source}: {where}")

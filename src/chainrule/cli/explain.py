@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from chainrule.cli.common import output_option, show, write_output
+from chainrule.cli.common import check_explained_work, output_option, show, write_output
 from chainrule.errors import ChainruleError
 
 
@@ -93,6 +93,7 @@ def explain(
     from chainrule.record.step import explain_steps
 
     net = netfile.load(file)
+    check_explained_work(net, steps, "--steps" if steps > 1 else "the update explained")
     records = explain_steps(net, example - 1, steps)
     if only and only not in records[0].chains:
         raise ChainruleError(f"--only {only}: expected a parameter name ({', '.join(net.parameter_names())})")

@@ -19,6 +19,7 @@ from chainrule.cli.predict import predict
 from chainrule.cli.train_data import Prepared, prepare
 from chainrule.cli.train_files import Outputs, writable
 from chainrule.cli.train_report import metrics_text, progress_bar, sample, summary
+from chainrule.engine.batching import parse_batch
 from chainrule.errors import ChainruleError
 from chainrule.io import data as datasets
 from chainrule.io import netfile
@@ -35,14 +36,6 @@ EXIT_BAD_INPUT = 2  # what every one-line refusal exits with
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 
 __all__ = ["metrics_text", "predict", "train"]
-
-
-def _batch(value: str | None) -> str | int | None:
-    if value is None or value in ("online", "full"):
-        return value
-    if value.isdigit() and int(value) >= 1:
-        return int(value)
-    raise ChainruleError(f'--batch: expected "online", "full" or a batch size ≥ 1, got {value!r}')
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -164,7 +157,7 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
         learning_rate=opts["lr"],
         momentum=opts["momentum"],
         weight_decay=opts["weight_decay"],
-        batch=_batch(opts["batch"]),  # type: ignore[arg-type]
+        batch=None if opts["batch"] is None else parse_batch(opts["batch"]),
         reduction=opts["reduction"],
         schedule=Schedule(opts["schedule"], every=opts["step_every"], gamma=opts["gamma"]),
         until_loss=opts["until_loss"],

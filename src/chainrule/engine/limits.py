@@ -34,7 +34,7 @@ class Limit:
         text = os.environ.get(self.variable, "").replace("_", "").replace(",", "").strip()
         if not text:
             return self.default
-        if not text.isdigit() or int(text) < 1:
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
             raise ChainruleError(f"{self.variable}: expected a whole number ≥ 1, got {text[:40]!r}")
         return int(text)
 

@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from chainrule.engine import display
+from chainrule.engine.batching import batch_size
 from chainrule.engine.functions import Activation, Array, Loss, softmax_backward
 from chainrule.engine.optimizers import Settings, step
 
@@ -348,5 +349,5 @@ class Network:
         """The example indices of each update in one epoch, in file order, by `batch`."""
         n = self.x.shape[0]
         batch = self.training.batch
-        size = 1 if batch == "online" else n if batch == "full" else int(batch)
+        size = batch_size(batch, n)
         return [np.arange(s, min(s + size, n)) for s in range(0, n, size)]
