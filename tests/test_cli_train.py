@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
-import errno
 import json
-import os
 from pathlib import Path
 from typing import Any
 
