@@ -334,7 +334,8 @@ def test_a_history_that_cannot_be_written_stops_the_run_and_saves_it(
         runner, EXAMPLES / "xor.toml", "--epochs", "3000", "-q", "-o", "o.toml", "--resume", "o.checkpoint.json"
     )
     assert code == 0, stderr
-    whole, _, _ = train(runner, EXAMPLES / "xor.toml", "--epochs", "3000", "-q", "-o", "whole.toml")
+    code, _, _ = train(runner, EXAMPLES / "xor.toml", "--epochs", "3000", "-q", "-o", "whole.toml")
+    assert code == 0
     assert netfile.load(tmp_path / "o.toml").parameters() == netfile.load(tmp_path / "whole.toml").parameters()
 
 
