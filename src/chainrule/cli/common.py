@@ -32,6 +32,14 @@ _WHY = {
 }
 
 
+def say(line: str) -> None:
+    """A line of the command's own on stderr (a notice, what was saved), with the names and paths
+    in it shown safely: no escape sequence, control or bidi character from them reaches the terminal."""
+    from chainrule.views.escape import terminal
+
+    click.echo(terminal(line), err=True)
+
+
 def _why(exc: OSError) -> str:
     return _WHY.get(exc.errno or 0, (exc.strerror or type(exc).__name__).lower())
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from chainrule.cli.common import output_option, writable, write_output
+from chainrule.cli.common import output_option, say, writable, write_output
 from chainrule.engine import catalogue
 from chainrule.errors import ChainruleError
 
@@ -162,4 +162,4 @@ def _plot(
         names = catalogue.canonical_names()[0]
     write_figure(path, names, z_range=z_range, overlay=overlay, alpha=alpha, marks=marks)
     what = f"{names[0]} and its derivative" if len(names) == 1 else f"{', '.join(names)} and their derivatives"
-    click.echo(f"wrote {path}: {what}", err=True)
+    say(f"wrote {path}: {what}")

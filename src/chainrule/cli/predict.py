@@ -1,6 +1,8 @@
 """`chainrule predict`: a trained network's outputs for one example, or for every row of a data file.
 
-The rows go out through the `csv` module, so a class named ``dark, red`` stays one cell.
+The rows go out through the `csv` module, so a class named ``dark, red`` stays one cell, and every
+name through `views.escape`: a class named ``=HYPERLINK(…)`` is text in a spreadsheet, and one
+holding an escape sequence is shown, not acted on, in a terminal.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import data as datasets
 from chainrule.io import netfile
+from chainrule.views.escape import csv_cell, terminal
 
 FilePath = click.Path(path_type=Path, dir_okay=False)
 
@@ -62,9 +65,7 @@ def predict(file: Path, inputs: tuple[float, ...], csv_path: str | None, output:
             doc["class"] = classes if csv_path else classes[0]
         write_output(json.dumps(doc) + "\n", output)
     else:
-        lines = [f"{n} = {float(v)!r}" for n, v in zip(names, out[0], strict=True)]
-        lines += [f"class = {classes[0]}"] if classes else []
-        write_output("\n".join(lines) + "\n", output)
+        write_output(plain_text(names, out[0], classes[0] if classes else None), output)
 
 
 def predicted_classes(net: Network, out: np.ndarray) -> list[str]:
@@ -74,11 +75,25 @@ def predicted_classes(net: Network, out: np.ndarray) -> list[str]:
     return [net.data.classes[int(i)] for i in net.loss.classes(out)]
 
 
+def plain_text(names: list[str], out: np.ndarray, predicted: str | None) -> str:
+    """One example's outputs, "name = value" a line, then the class; names as the terminal shows them
+    safely (an escape sequence or a line break in a name is shown, not acted on)."""
+    lines = [f"{terminal(n)} = {float(v)!r}" for n, v in zip(names, out, strict=True)]
+    lines += [f"class = {terminal(predicted)}"] if predicted is not None else []
+    return "\n".join(lines) + "\n"
+
+
 def csv_text(names: list[str], out: np.ndarray, classes: list[str]) -> str:
-    """The predictions as CSV: one column per output (shortest exact floats), then the class."""
+    """The predictions as CSV: one column per output (shortest exact floats), then the class. Names
+    and classes are a user's text: a spreadsheet never reads one as a formula (escape.csv_cell)."""
+    header = [*map(csv_cell, names), *(["class"] if classes else [])]
+    cells = [csv_cell(c) for c in classes]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*names, *(["class"] if classes else [])])
+    # The csv module quotes a cell holding a character of the line ending only: with "\n" lines, a
+    # name holding a lone "\r" would go out bare and split its row for every reader; "\r\n" then.
+    ending = "\r\n" if any("\r" in c for c in [*header, *cells]) else "\n"
+    writer = csv.writer(buffer, lineterminator=ending)
+    writer.writerow(header)
     for i, o in enumerate(out):
-        writer.writerow([*(repr(float(v)) for v in o), *([classes[i]] if classes else [])])
+        writer.writerow([*(repr(float(v)) for v in o), *([cells[i]] if classes else [])])
     return buffer.getvalue()

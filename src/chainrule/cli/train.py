@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from chainrule.cli.common import say
 from chainrule.cli.predict import predict
 from chainrule.cli.train_data import Prepared, prepare
 from chainrule.cli.train_files import Outputs, writable
@@ -133,7 +134,7 @@ def train(file: Path, **opts: Any) -> None:
     try:
         prepared, outputs = _setup(file, opts)
     except KeyboardInterrupt:
-        click.echo("chainrule: interrupted before training started; nothing saved", err=True)
+        say("chainrule: interrupted before training started; nothing saved")
         ctx.exit(EXIT_INTERRUPTED)
     if opts["torch_script"]:
         _torch_script(prepared.trainer, opts)
@@ -182,7 +183,7 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     if opts["device"] != "cpu" or opts["nproc"] != 1:
         raise ChainruleError("--device and --nproc: expected --backend torch (the built-in loop runs on one CPU)")
     if trainer.path_note:
-        click.echo(f"chainrule: {trainer.path_note}; training on the NumPy path.", err=True)
+        say(f"chainrule: {trainer.path_note}; training on the NumPy path.")
     if trainer.runner is not None:
         _load_compiled(trainer, quiet=opts["quiet"])
     return prepared, outputs
@@ -198,7 +199,7 @@ def _torch_script(trainer: Trainer, opts: dict[str, Any]) -> None:
     momentum = getattr(opt, "momentum", 0.0)
     files = write_script(path, trainer.net, trainer.x, trainer.y, trainer.optimizer_name, momentum, config.weight_decay,
                          trainer.epochs, trainer.size)  # fmt: skip
-    click.echo(f"chainrule: wrote {' and '.join(map(str, files))}; run: python {files[0]}", err=True)
+    say(f"chainrule: wrote {' and '.join(map(str, files))}; run: python {files[0]}")
 
 
 def _load_compiled(trainer: Trainer, quiet: bool) -> None:
@@ -206,7 +207,7 @@ def _load_compiled(trainer: Trainer, quiet: bool) -> None:
     import threading
 
     def notice() -> None:
-        click.echo("chainrule: building the compiled training loop (first run only; it is cached after)...", err=True)
+        say("chainrule: building the compiled training loop (first run only; it is cached after)...")
 
     timer = threading.Timer(1.0, notice)
     if not quiet:
@@ -279,7 +280,7 @@ def _history_failed(history: HistoryFile, result: TrainResult, prepared: Prepare
     if files:
         _save(result, prepared, outputs, checkpoint=outputs.checkpoint_file)
         line += f"; saved {' and '.join(files)}; resume with --resume {outputs.checkpoint_file}"
-    click.echo(line, err=True)
+    say(line)
     return EXIT_BAD_INPUT
 
 
@@ -300,12 +301,12 @@ def _interrupted(result: TrainResult, prepared: Prepared, outputs: Outputs) -> i
     where = f"epoch {t.epoch + 1}, after update {t.updates:,}" if t.position else f"after epoch {t.epoch}"
     files = [str(p) for p in (outputs.network, outputs.checkpoint_file) if p is not None]
     if not files:
-        click.echo(f"chainrule: interrupted {where}; nothing saved (-o FILE keeps an interrupted run)", err=True)
+        say(f"chainrule: interrupted {where}; nothing saved (-o FILE keeps an interrupted run)")
         return EXIT_INTERRUPTED
-    click.echo(f"chainrule: interrupted {where}; saving {' and '.join(files)} …", err=True)
+    say(f"chainrule: interrupted {where}; saving {' and '.join(files)} …")
     _save(result, prepared, outputs, checkpoint=outputs.checkpoint_file)
     resume = outputs.checkpoint_file
-    click.echo(f"chainrule: saved {' and '.join(files)}; resume with the same command and --resume {resume}", err=True)
+    say(f"chainrule: saved {' and '.join(files)}; resume with the same command and --resume {resume}")
     return EXIT_INTERRUPTED
 
 
@@ -316,7 +317,7 @@ def _diverged(result: TrainResult, prepared: Prepared, outputs: Outputs) -> int:
     if outputs.network is not None:
         _save(result, prepared, outputs, checkpoint=None)
         line += f"; saved the last finite parameters (epoch {t.epoch}) to {outputs.network}"
-    click.echo(line, err=True)
+    say(line)
     return EXIT_DIVERGED
 
 
