@@ -80,7 +80,7 @@ def _try_a_file_beside(path: Path, option: str) -> None:
         raise ChainruleError(f"{option} {path}: cannot write in the folder {path.parent} ({_why(exc)})") from None
 
 
-def _checked(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+def checked_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """-o checked as it is parsed: before the command does any work."""
     if value is None or str(value) == STDOUT:
         return value
@@ -92,7 +92,7 @@ output_option = click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
-    callback=_checked,
+    callback=checked_output,
     help="Write to this file instead of standard output.",
 )
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from chainrule.cli.common import check_explained_work, output_option, show, write_output
+from chainrule.cli.common import check_explained_work, output_option, show, writable, write_output
 from chainrule.errors import ChainruleError
 
 
@@ -56,6 +56,7 @@ from chainrule.errors import ChainruleError
 @click.option(
     "--figures",
     type=click.Path(path_type=Path, file_okay=False),
+    callback=lambda ctx, param, value: _figures_folder(value),
     metavar="DIR",
     help="Write the network diagrams (SVG) into DIR and show them in the Markdown or LaTeX document "
     "(HTML always embeds them).",
@@ -129,6 +130,19 @@ def explain(
     _text(records, shown, only, output, extra)
 
 
+def _figures_folder(folder: Path | None) -> Path | None:
+    """--figures DIR made (with its parents) as the option is read, and checked to take files,
+    before any work: a worked document is not computed to end in "cannot create the directory"."""
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChainruleError(f"--figures {folder}: cannot create the directory ({exc.strerror})") from None
+    writable(folder / "network-step1.svg", "--figures")
+    return folder
+
+
 def _gradchecks(net: Any, records: list[Any], only: str | None) -> list[Any]:
     """The numerical check of every step (from the exact values, before any rounding by hand); with --only, of that one."""
     from chainrule.record.gradcheck import gradcheck
@@ -179,10 +193,6 @@ def _document(
         from chainrule.views import svg
         from chainrule.views.opgraph_svg import opgraph_svg
 
-        try:
-            figures.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ChainruleError(f"--figures {figures}: cannot create the directory ({exc.strerror})") from None
         for i, record in enumerate(records):
             write_output(svg.network_svg(record, digits), figures / f"network-step{i + 1}.svg")
             write_output(svg.network_svg(record, digits, gradients=True), figures / f"gradients-step{i + 1}.svg")

@@ -16,6 +16,7 @@ from typing import Any
 import click
 import numpy as np
 
+from chainrule.cli.common import checked_output, write_output
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import data as datasets
@@ -35,13 +36,15 @@ FilePath = click.Path(path_type=Path, dir_okay=False)
     help="Predict every row of this data file (CSV, TSV, Parquet, .npz, .npy, IDX; - for stdin).",
 )
 @click.option(
-    "-o", "--output", type=FilePath, help="Write the predictions (CSV with --data) to this file (- for stdout)."
+    "-o",
+    "--output",
+    type=FilePath,
+    callback=checked_output,
+    help="Write the predictions (CSV with --data) to this file (- for stdout).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def predict(file: Path, inputs: tuple[float, ...], csv_path: str | None, output: Path | None, fmt: str) -> None:
     """The trained network's outputs for INPUTS (one example), or for every row of --data."""
-    from chainrule.cli.common import write_output
-
     net = netfile.load(file, require_examples=False)
     if csv_path is not None:
         if inputs:
