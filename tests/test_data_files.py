@@ -188,7 +188,7 @@ def test_a_gzip_bomb_is_refused_before_it_fills_memory(
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (lambda p: np.savez(p, x=np.array([["a"]], dtype=object), y=np.zeros(1)), "expected arrays of numbers"),
+        (lambda p: np.savez(p, x=np.array([["a"]], dtype=object), y=np.zeros(1)), "'x': expected an array of numbers"),
         (
             lambda p: np.savez(p, inputs=np.zeros((2, 2)), y=np.zeros(2)),
             "expected an array named 'x' (arrays: inputs, y)",

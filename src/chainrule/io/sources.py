@@ -69,6 +69,22 @@ def gunzip(data: bytes, src: str) -> bytes:
     return out
 
 
+def resolve(spec: str, data: bytes) -> tuple[str, bytes]:
+    """What a data file holds and its bytes, a gzip file unpacked: csv, tsv, npz, npy, parquet or idx.
+
+    `iris.csv.gz` is a CSV file and `train-images-idx3-ubyte.gz` an IDX file (by the name without
+    `.gz`); a `.gz` with no other suffix, or gzip on stdin, is known by the first bytes it unpacks to."""
+    found = kind(spec, data)
+    if found != "gz":
+        return found, data
+    inner = gunzip(data, shown_path(spec))
+    named = spec[:-3] if spec != STDIN and spec.lower().endswith(".gz") else STDIN
+    found = kind(named, inner)
+    if found == "gz":
+        raise ChainruleError(f"{shown_path(spec)}: expected data inside the gzip file, got another gzip file")
+    return found, inner
+
+
 def kind(spec: str, data: bytes) -> str:
     """csv, tsv, npz, npy, parquet, idx or gz: by suffix, else by the first bytes (stdin has no name)."""
     suffix = Path(spec).suffix.lower() if spec != STDIN else ""
@@ -84,4 +100,4 @@ def kind(spec: str, data: bytes) -> str:
     return "csv"
 
 
-__all__ = ["STDIN", "gunzip", "kind", "read_bytes"]
+__all__ = ["STDIN", "gunzip", "kind", "read_bytes", "resolve"]
