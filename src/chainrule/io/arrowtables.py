@@ -22,6 +22,7 @@ import numpy as np
 from chainrule.engine import limits
 from chainrule.errors import ChainruleError, describe, shown_path
 from chainrule.io.columns import Categories, Column, check_categories, check_header, number
+from chainrule.io.sources import complaint
 
 Array = np.ndarray
 
@@ -138,9 +139,16 @@ def read_parquet(spec: str, data: bytes) -> tuple[list[str], list[Column]]:
         names = [n for n in schema.names if n not in _pandas_index(schema)]
         _check_schema(src, schema, names, handle.metadata.num_rows)
         table = handle.read(columns=names)
-    except (pa.ArrowException, OSError) as exc:
-        raise ChainruleError(f"{src}: expected a Parquet file ({describe(str(exc).splitlines()[0])})") from None
-    return names, [_parquet_column(src, name, col) for name, col in zip(names, table.columns, strict=True)]
+        return names, [_parquet_column(src, name, col) for name, col in zip(names, table.columns, strict=True)]
+    except ChainruleError:
+        raise
+    except (pa.ArrowException, OSError, *_DAMAGED) as exc:  # a damaged footer or page, in pyarrow's words
+        raise ChainruleError(f"{src}: expected a Parquet file, got a damaged one ({complaint(exc)})") from None
+
+
+# Besides its own exceptions, pyarrow lets Python's out when a damaged footer holds names that are
+# not UTF-8 (UnicodeDecodeError) or sizes that do not fit.
+_DAMAGED = (ValueError, KeyError, IndexError, TypeError, OverflowError)
 
 
 def _pandas_index(schema: Any) -> set[str]:

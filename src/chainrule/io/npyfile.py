@@ -21,7 +21,8 @@ import zlib
 import numpy as np
 
 from chainrule.engine import limits
-from chainrule.errors import ChainruleError, describe, one_line
+from chainrule.errors import ChainruleError, describe
+from chainrule.io.sources import complaint
 
 Array = np.ndarray
 MAGIC = b"\x93NUMPY"
@@ -65,7 +66,7 @@ def _header(src: str, raw: bytes) -> tuple[np.dtype, tuple[int, ...], bool, int]
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran, dtype = read(fh)
     except _BAD_HEADER as exc:
-        raise ChainruleError(f"{src}: expected a NumPy .npy array, got a damaged header ({_why(exc)})") from None
+        raise ChainruleError(f"{src}: expected a NumPy .npy array, got a damaged header ({complaint(exc)})") from None
     if not all(isinstance(n, int) and n >= 0 for n in shape):
         raise ChainruleError(f"{src}: expected a shape of whole numbers ≥ 0 in the .npy header, got {describe(shape)}")
     return dtype, tuple(shape), bool(fortran), fh.tell()
@@ -91,15 +92,9 @@ def read_npz(
         raise
     except _BAD_ZIP as exc:
         raise ChainruleError(
-            f"{src}: expected an .npz file (a zip of arrays), got a damaged one ({_why(exc)})"
+            f"{src}: expected an .npz file (a zip of arrays), got a damaged one ({complaint(exc)})"
         ) from None
     return list(members), arrays
-
-
-def _why(exc: BaseException) -> str:
-    """A parser's complaint, short and on one line."""
-    text = one_line(" ".join(str(exc).split())) or type(exc).__name__
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 __all__ = ["read_npy", "read_npz"]

@@ -14,7 +14,7 @@ import zlib
 from pathlib import Path
 
 from chainrule.engine import limits
-from chainrule.errors import ChainruleError, shown_path
+from chainrule.errors import ChainruleError, one_line, shown_path
 
 STDIN = "-"
 # The first bytes of each binary format: how data piped in on stdin is recognised.
@@ -53,6 +53,12 @@ def _read_file(path: str | os.PathLike[str], what: str) -> bytes:
     if len(data) > most:
         raise ChainruleError(f"{src}: expected {what} of {limits.BYTES.exceeded(len(data))}, got more")
     return data
+
+
+def complaint(exc: BaseException) -> str:
+    """A parser's own words about a damaged file, short and on one line, for the end of a message."""
+    text = one_line(" ".join(str(exc).split())) or type(exc).__name__
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def gunzip(data: bytes, src: str) -> bytes:
@@ -100,4 +106,4 @@ def kind(spec: str, data: bytes) -> str:
     return "csv"
 
 
-__all__ = ["STDIN", "gunzip", "kind", "read_bytes", "resolve"]
+__all__ = ["STDIN", "complaint", "gunzip", "kind", "read_bytes", "resolve"]
