@@ -39,30 +39,49 @@ def read_csv(src: str, data: bytes, sep: str) -> tuple[list[str], list[Column], 
     if header is None or b"\0" in data:
         return None
     check_header(src, header)
-    names = [f"f{j}" for j in range(len(header))]
-    read = pacsv.ReadOptions(autogenerate_column_names=True, skip_rows=1)
+    read = pacsv.ReadOptions(autogenerate_column_names=True, skip_rows=1)  # columns f0, f1, … by position
     parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in data)
 
-    def table(kind: Any) -> Any:
-        convert = pacsv.ConvertOptions(column_types=dict.fromkeys(names, kind), strings_can_be_null=False)
+    def table(kinds: list[Any]) -> Any:
+        types = {f"f{j}": kind for j, kind in enumerate(kinds)}
+        convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False)
         try:
             found = pacsv.read_csv(pa.BufferReader(data), read, parse, convert)
         except pa.ArrowInvalid:
             return None
         return found if found.num_columns == len(header) and found.num_rows else None
 
-    numbers = table(pa.float64())
-    if numbers is not None:
-        limits.CELLS.check(numbers.num_rows * len(header), f"{src}: cells")
-        matrix = _matrix(numbers)
+    # One pass in the usual case: each column read as the first row suggests (a number: float64,
+    # else text); a column that does not keep to it sends the file to a second pass, all as text.
+    guess = _first_data_row(data, sep, len(header))
+    kinds = (
+        [pa.float64() if number(c) is not None else pa.string() for c in guess]
+        if guess
+        else [pa.float64()] * len(header)
+    )
+    found = table(kinds)
+    if found is not None and all(k == pa.float64() for k in kinds):
+        limits.CELLS.check(found.num_rows * len(header), f"{src}: cells")
+        matrix = _matrix(found)
         if matrix is not None:
             return header, list(matrix.T), matrix
-    texts = table(pa.string())
-    if texts is None:
+        found = None
+    found = found if found is not None else table([pa.string()] * len(header))
+    if found is None:
         return None
-    limits.CELLS.check(texts.num_rows * len(header), f"{src}: cells")
-    columns = [_text_column(src, name, col) for name, col in zip(header, texts.columns, strict=True)]
+    limits.CELLS.check(found.num_rows * len(header), f"{src}: cells")
+    columns = [_column(src, name, col) for name, col in zip(header, found.columns, strict=True)]
     return None if any(c is None for c in columns) else (header, columns, None)  # type: ignore[return-value]
+
+
+def _first_data_row(data: bytes, sep: str, width: int) -> list[str] | None:
+    """The cells of the line after the header, when it is plain (no quote) and as wide as the header."""
+    lines = data[:4096].replace(b"\r", b"\n").split(b"\n")
+    row = next((line for line in lines[1:-1] if line), None)
+    if row is None or b'"' in row:
+        return None
+    cells = row.decode("utf-8", "replace").split(sep)
+    return cells if len(cells) == width else None
 
 
 def _first_row(data: bytes, sep: str) -> list[str] | None:
@@ -92,16 +111,20 @@ def _matrix(table: Any) -> Array | None:
     return out if np.isfinite(out).all() else None
 
 
-def _text_column(src: str, name: str, col: Any) -> Column | None:
-    """Numbers when every cell is one (as Python reads them), categories when none is; None otherwise."""
+def _column(src: str, name: str, col: Any) -> Column | None:
+    """A column read as float64 or as text: numbers when every cell is one (as Python reads them),
+    categories when none is; None otherwise (an empty cell, a NaN, a mix)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        values = pc.cast(col, pa.float64()).to_numpy()
-    except pa.ArrowInvalid:
-        return _categories(src, name, col, strict=True)
-    return values if np.isfinite(values).all() else None
+    if col.type == pa.float64():
+        values = None if col.null_count else col.to_numpy()
+    else:
+        try:
+            values = pc.cast(col, pa.float64()).to_numpy()
+        except pa.ArrowInvalid:
+            return _categories(src, name, col, strict=True)
+    return values if values is not None and np.isfinite(values).all() else None
 
 
 def _categories(src: str, name: str, col: Any, strict: bool) -> Categories | None:
