@@ -232,3 +232,18 @@ def test_gzip_holds_what_its_inner_name_says(tmp_path: Path) -> None:
     path = tmp_path / "tiny.npz.gz"
     path.write_bytes(gzip.compress(SEEDS["npz"]))
     assert data.load(str(path), np.random.default_rng(0)).x.shape == (48, 16)
+
+
+@pytest.mark.parametrize("digits", ["²", "١٢", "𝟗", "1²", "³3", "9" * 40])
+def test_digits_python_calls_digits_but_int_refuses_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digits: str
+) -> None:
+    """`str.isdigit` is true of "²" (and `int` refuses it, or reads "١٢" as 12): sizes and column
+    numbers the io layer reads from text are ASCII digits, anything else one line."""
+    path = tmp_path / "d.npy"
+    path.write_bytes(SEEDS["npy"])
+    with pytest.raises(ChainruleError, match=r"d\.npy: --target: expected a column number from 1 to 17"):
+        data.load(str(path), np.random.default_rng(0), target=digits)
+    monkeypatch.setenv("CHAINRULE_MAX_UNITS", digits)
+    with pytest.raises(ChainruleError, match=r"CHAINRULE_MAX_UNITS: expected a whole number ≥ 1"):
+        netfile.load()
