@@ -35,8 +35,8 @@ def read_csv(src: str, data: bytes, sep: str) -> tuple[list[str], list[Column], 
         import pyarrow.csv as pacsv
     except ImportError:
         return None
-    header = _first_row(data, sep)
-    if header is None or b"\0" in data:
+    header = None if b"\0" in data else _first_row(data, sep)  # (the csv module refuses a NUL)
+    if header is None:
         return None
     check_header(src, header)
     read = pacsv.ReadOptions(autogenerate_column_names=True, skip_rows=1)  # columns f0, f1, … by position
@@ -92,10 +92,9 @@ def _first_row(data: bytes, sep: str) -> list[str] | None:
     if not first.removeprefix(b"\xef\xbb\xbf") or first.count(b'"') % 2:
         return None
     try:
-        line = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        return [h.strip() for h in next(csv.reader([first.decode("utf-8-sig")], delimiter=sep))]
+    except (UnicodeDecodeError, csv.Error):  # the careful reader says what is wrong
         return None
-    return [h.strip() for h in next(csv.reader([line], delimiter=sep))]
 
 
 def _matrix(table: Any) -> Array | None:
