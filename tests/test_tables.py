@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -102,16 +104,18 @@ def test_a_table_reads_back_as_written_whatever_the_line_ends_and_quoting(
     rows = [[f"c{j}" for j in range(len(written))], *zip(*written, strict=True)]
     csv.writer(buffer, delimiter=sep, lineterminator=end, quoting=quoting).writerows(rows)
     raw = buffer.getvalue().encode()
-    header, columns, _ = tables.read_table("t.csv", raw, sep)
-    assert header == rows[0]
-    for cells, col in zip(written, columns, strict=True):
-        numbers = [number(c) for c in cells]
-        if all(v is not None for v in numbers):
-            assert isinstance(col, np.ndarray) and col.tolist() == numbers
-        else:
-            assert isinstance(col, tables.Categories) and [col.names[k] for k in col.codes] == [
-                c.strip() for c in cells
-            ]
+    with mock.patch.object(arrowtables, "read_csv", return_value=None):  # as without pyarrow installed
+        without = tables.read_table("t.csv", raw, sep)
+    for header, columns, _ in (tables.read_table("t.csv", raw, sep), without):
+        assert header == rows[0]
+        for cells, col in zip(written, columns, strict=True):
+            numbers = [number(c) for c in cells]
+            if all(v is not None for v in numbers):
+                assert isinstance(col, np.ndarray) and col.tolist() == numbers
+            else:
+                assert isinstance(col, tables.Categories) and [col.names[k] for k in col.codes] == [
+                    c.strip() for c in cells
+                ]
     assert arrowtables.read_csv("t.csv", raw, sep) is not None  # pyarrow read it, itself
 
 
@@ -189,3 +193,10 @@ def test_gzipped_tables_delimiters_and_tsv_on_stdin(tmp_path: Path) -> None:
     with pytest.raises(ChainruleError, match=r"--delimiter: expected one character"):
         data.load(str(tmp_path / "d.txt"), rng, target="kind", delimiter=";;")
     assert tables.delimiter_for("-", "tab") == "\t" == tables.delimiter_for("-", "\\t")
+
+
+def test_without_pyarrow_the_csv_module_reads_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow.csv", None)  # as if the extra were not installed
+    assert arrowtables.read_csv("t.csv", b"a,b\n1,2\n", ",") is None
+    header, columns, matrix = tables.read_table("t.csv", b"a,b\r1,x\r2,y\r")
+    assert header == ["a", "b"] and matrix is None and columns[0].tolist() == [1, 2]  # type: ignore[union-attr]
