@@ -200,3 +200,15 @@ def test_without_pyarrow_the_csv_module_reads_alone(monkeypatch: pytest.MonkeyPa
     assert arrowtables.read_csv("t.csv", b"a,b\n1,2\n", ",") is None
     header, columns, matrix = tables.read_table("t.csv", b"a,b\r1,x\r2,y\r")
     assert header == ["a", "b"] and matrix is None and columns[0].tolist() == [1, 2]  # type: ignore[union-attr]
+
+
+def test_gzip_on_stdin_is_known_by_what_it_unpacks_to(tmp_path: Path) -> None:
+    net = tmp_path / "n.toml"
+    net.write_text('inputs = ["a"]\nloss = "binary_cross_entropy"\n[[layers]]\nunits = 1\nactivation = "sigmoid"\n')
+    packed = gzip.compress(b"a;kind\n1;x\n2;y\n")
+    result = CliRunner().invoke(main, ["predict", str(net), "--data", "-", "--delimiter", ";"], input=packed)
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 3
+    twice = gzip.compress(packed)
+    result = CliRunner().invoke(main, ["predict", str(net), "--data", "-"], input=twice)
+    assert result.exit_code == 2 and "expected data inside the gzip file, got another gzip file" in result.output
