@@ -156,10 +156,12 @@ def read_parquet(spec: str, data: bytes) -> tuple[list[str], list[Column]]:
             f"{src}: reading Parquet needs pyarrow; install it with pip install 'chainrule[parquet]'"
         ) from None
     try:
-        handle = pq.ParquetFile(pa.BufferReader(data))
+        footer = pq.read_metadata(pa.BufferReader(data))  # the counts, before pyarrow builds a schema of them
+        _check_counts(src, footer.num_rows, footer.num_columns)
+        handle = pq.ParquetFile(pa.BufferReader(data), metadata=footer)
         schema = handle.schema_arrow
         names = [n for n in schema.names if n not in _pandas_index(schema)]
-        _check_schema(src, schema, names, handle.metadata.num_rows)
+        _check_schema(src, schema, names, footer.num_rows)
         table = handle.read(columns=names)
         return names, [_parquet_column(src, name, col) for name, col in zip(names, table.columns, strict=True)]
     except ChainruleError:
@@ -186,11 +188,7 @@ def _check_schema(src: str, schema: Any, names: list[str], rows: int) -> None:
     """Sizes and types from the file's footer, before a byte of data is read."""
     import pyarrow as pa
 
-    limits.EXAMPLES.check(rows, f"{src}: rows")
-    if rows < 1:
-        raise ChainruleError(f"{src}: expected at least one example (a row of data), got none")
-    limits.INPUTS.check(max(len(names) - 1, 0), f"{src}: columns besides the target")
-    limits.CELLS.check(rows * len(names), f"{src}: cells")
+    _check_counts(src, rows, len(names))
     check_header(src, names)
     for name in names:
         kind = schema.field(name).type
@@ -198,6 +196,14 @@ def _check_schema(src: str, schema: Any, names: list[str], rows: int) -> None:
             kind = kind.value_type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) or _is_text(kind)):
             raise ChainruleError(f"{src}: column {describe(name)}: expected numbers or text, got {kind}")
+
+
+def _check_counts(src: str, rows: int, columns: int) -> None:
+    limits.EXAMPLES.check(rows, f"{src}: rows")
+    if rows < 1:
+        raise ChainruleError(f"{src}: expected at least one example (a row of data), got none")
+    limits.INPUTS.check(max(columns - 1, 0), f"{src}: columns besides the target")
+    limits.CELLS.check(rows * columns, f"{src}: cells")
 
 
 def _is_text(kind: Any) -> bool:
