@@ -174,7 +174,8 @@ def assemble(
     goal = columns[t]
     if isinstance(goal, tables.Categories):
         return Dataset(x, names, str(src), target, goal.codes, list(goal.names))
-    return Dataset(x, names, str(src), target, values=np.asarray(goal, dtype=np.float64)[:, None])
+    values = np.array(goal, dtype=np.float64)[:, None]  # a copy: pyarrow's arrays are read-only
+    return Dataset(x, names, str(src), target, values=values)
 
 
 def _levels(col: tables.Column) -> list[str]:
