@@ -62,7 +62,13 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     data_rng, split_rng, train_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     if opts["data"]:
         ds = datasets.load(
-            opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"], labels=opts["labels"]
+            opts["data"],
+            data_rng,
+            target=opts["target"],
+            size=opts["size"],
+            noise=opts["noise"],
+            labels=opts["labels"],
+            delimiter=opts["delimiter"],
         )
         ds = datasets.as_classes(ds, net.output_layer.units, forced=opts["classes"])
     else:
@@ -105,6 +111,7 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
 )
 @click.option("--target", metavar="COLUMN", help="The column (or .npz array) to learn.")
 @click.option("--labels", metavar="FILE", help="The IDX labels file (default: the images file's labels-idx1 twin).")
+@click.option("--delimiter", metavar="CHAR", help="A CSV file's separator: one character, or tab (default: by suffix).")
 @click.option("--classes", is_flag=True, help="Read a numeric target as class labels (see docs/train.md).")
 @click.option("--size", type=click.IntRange(4), default=200, show_default=True, help="Points in a built-in 2-D set.")
 @click.option("--noise", type=float, help="Noise (standard deviation) of a built-in 2-D set.")
