@@ -20,7 +20,7 @@ def test_a_literal_reads_back_to_the_same_float(x: float) -> None:
 
 @pytest.mark.parametrize("x", [math.inf, -math.inf, math.nan])
 def test_non_finite_values_are_refused_with_one_line(x: float) -> None:
-    with pytest.raises(ChainruleError, match="alpha is .*expected a finite number"):
+    with pytest.raises(ChainruleError, match=r"alpha is .*expected a finite number"):
         literal(x, "alpha")
 
 

@@ -188,7 +188,7 @@ def test_a_gzip_bomb_is_refused_before_it_fills_memory(
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (lambda p: np.savez(p, x=np.array([["a"]], dtype=object), y=np.zeros(1)), "expected arrays of numbers"),
+        (lambda p: np.savez(p, x=np.array([["a"]], dtype=object), y=np.zeros(1)), "'x': expected an array of numbers"),
         (
             lambda p: np.savez(p, inputs=np.zeros((2, 2)), y=np.zeros(2)),
             "expected an array named 'x' (arrays: inputs, y)",
@@ -234,3 +234,48 @@ def test_train_dash_o_writes_the_network_to_stdout(tmp_path: Path, monkeypatch: 
     run_cli(["train", xor, "--epochs", "3", "-q", "-o", str(tmp_path / "file.toml")])
     assert saved.parameters() == netfile.load(tmp_path / "file.toml").parameters()
     assert not (tmp_path / "-").exists() and "epoch" in result.stderr.lower()
+
+
+def _pandas_parquet(path: Path) -> None:
+    """What pandas writes for a DataFrame with a category column: the index as a column named in
+    the schema's pandas metadata, the categories as a dictionary (with one level never used)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kind = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0, 1], pa.int8()), pa.array(["cat", "dog", "unused"]))
+    colour = pa.DictionaryArray.from_arrays(pa.array([1, 1, 0, 0], pa.int8()), pa.array(["red", "blue"]))
+    table = pa.table({"a": [1.0, 2.0, 3.0, 4.0], "colour": colour, "kind": kind, "__index_level_0__": [7, 8, 9, 10]})
+    meta = {"index_columns": ["__index_level_0__"], "columns": []}
+    pq.write_table(table.replace_schema_metadata({b"pandas": json.dumps(meta).encode()}), path)
+
+
+def test_pandas_parquet_index_is_dropped_and_categories_are_classes(tmp_path: Path) -> None:
+    path = tmp_path / "frame.parquet"
+    _pandas_parquet(path)
+    ds = data.load(str(path), np.random.default_rng(0), target="kind")
+    assert ds.columns == ["a", "colour=blue", "colour=red"]  # no __index_level_0__ among the inputs
+    assert ds.x.tolist() == [[1, 1, 0], [2, 1, 0], [3, 0, 1], [4, 0, 1]]  # blue, blue, red, red
+    assert ds.classes == ["cat", "dog"] and ds.labels is not None and ds.labels.tolist() == [0, 1, 0, 1]
+    assert data.encode_inputs(path, ds.columns).tolist() == ds.x.tolist()
+
+
+def test_delimiter_option_and_tsv_on_stdin(net_file: Path, tmp_path: Path) -> None:
+    """TSV cannot be told by a name on stdin: --delimiter says it, for train and predict alike."""
+    from click.testing import CliRunner
+
+    from chainrule.cli.root import main
+
+    x = data.load(str(FIXTURES / "tiny.npz"), np.random.default_rng(0)).x
+    rows = ["\t".join(["label", *(f"p{i}" for i in range(16))])]
+    rows += ["\t".join([str(k), *(repr(float(v)) for v in r)]) for k, r in zip(_labels(), x, strict=True)]
+    tsv = "\n".join(rows) + "\n"
+    out = tmp_path / "t.toml"
+    args = ["train", str(net_file), "--data", "-", "--target", "label", "--delimiter", "tab", "-q", "-o", str(out)]
+    result = CliRunner().invoke(main, args, input=tsv)
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["predict", str(out), "--data", "-", "--delimiter", "\\t"], input=tsv)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 49
+    result = CliRunner().invoke(main, ["predict", str(out), "--data", "-", "--delimiter", "ab"], input=tsv)
+    assert result.exit_code == 2 and "--delimiter: expected one character" in result.output

@@ -290,3 +290,28 @@ def test_every_pairing_is_refused_by_the_rule_or_learns(
     assert np.all(np.isfinite(grads)) and np.isfinite(values["loss"])
     if values["loss"] != 0 and output not in ("binary_step", "relu"):
         assert any(g != 0 for g in grads), (loss, hidden, output, units)
+
+
+@settings(max_examples=40)
+@given(
+    digits=st.integers(309, 4300),
+    place=st.sampled_from(["weights = [[N]]", "bias = [N]", "x = [N]", "learning_rate = N", "alpha = N"]),
+    sign=st.sampled_from(["", "-"]),
+)
+def test_a_whole_number_beyond_float64_in_toml_is_one_line(digits: int, place: str, sign: str) -> None:
+    """TOML reads 10**400 as a Python int, which has no float: it was an OverflowError traceback
+    (the JSON form was refused cleanly). Now every number key says so in one line."""
+    number = sign + "9" * digits
+    layer = {"weights = [[N]]": "weights = [[N]]\nbias = [0.0]", "bias = [N]": "bias = [N]"}.get(place, "")
+    alpha = place == "alpha = N"
+    text = (
+        'inputs = 1\nloss = "mse"\n'
+        + ("[training]\nlearning_rate = N\n" if place.startswith("learning_rate") else "")
+        + f'[[layers]]\nunits = 1\nactivation = "{"elu" if alpha else "identity"}"\n'
+        + (layer + "\n" if layer else "")
+        + ("alpha = N\n" if alpha else "")
+        + ("[[examples]]\nx = [N]\ny = [0]\n" if place.startswith("x") else "[[examples]]\nx = [1]\ny = [0]\n")
+    ).replace("N", number)
+    with pytest.raises(NetfileError, match=rf"expected a finite number, got a number of {digits:,} digits") as info:
+        netfile.from_dict(tomllib.loads(text))
+    assert "\n" not in str(info.value)

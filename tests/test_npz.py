@@ -96,9 +96,10 @@ def _reference_arrays() -> dict[str, np.ndarray]:
         ({"layers.1.weights": np.zeros((2, 2))}, "layers.1.weights: expected numbers of shape (1, 2)"),
         ({"layers.0.weights": np.full((2, 2), np.nan)}, "layers.0.weights: expected finite numbers"),
         ({"layers.0.weights": None}, "layers.0.weights: expected an array of shape (2, 2), got none"),
-        ({"layers.0.weights": np.array([["a", "b"], ["c", "d"]])}, "layers.0.weights: expected numbers of shape"),
+        ({"layers.0.weights": np.array([["a", "b"], ["c", "d"]])}, "'layers.0.weights': expected an array of numbers"),
+        ({"layers.0.weights": np.ones((2, 2), complex)}, "'layers.0.weights': expected real numbers, got complex"),
         ({"examples.y": np.array([[0.1, 0.2]])}, "examples.y: expected numbers of shape (1, 1)"),
-        ({netnpz.DOCUMENT: np.array("{")}, "expected arrays of numbers and a JSON document"),
+        ({netnpz.DOCUMENT: np.array("{")}, "network.json: expected a JSON document"),
         ({netnpz.DOCUMENT: None}, "network.json: expected the network document"),
         (
             {netnpz.DOCUMENT: np.array('{"inputs": 2, "layers": [{"units": 1000000000, "activation": "relu"}]}')},

@@ -42,15 +42,18 @@ FilePath = click.Path(path_type=Path, dir_okay=False)
     callback=checked_output,
     help="Write the predictions (CSV with --data) to this file (- for stdout).",
 )
+@click.option("--delimiter", metavar="CHAR", help="--data's separator: one character, or tab (default: by suffix).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def predict(file: Path, inputs: tuple[float, ...], csv_path: str | None, output: Path | None, fmt: str) -> None:
+def predict(
+    file: Path, inputs: tuple[float, ...], csv_path: str | None, output: Path | None, delimiter: str | None, fmt: str
+) -> None:
     """The trained network's outputs for INPUTS (one example), or for every row of --data."""
     net = netfile.load(file, require_examples=False)
     if csv_path is not None:
         if inputs:
             raise ChainruleError("predict: expected either INPUTS or --data, not both")
         columns = net.data.columns if net.data and net.data.columns else net.input_names
-        x = datasets.encode_inputs(csv_path, columns)
+        x = datasets.encode_inputs(csv_path, columns, delimiter)
     else:
         if len(inputs) != len(net.input_names):
             raise ChainruleError(

@@ -53,6 +53,7 @@ __all__ = ["metrics_text", "predict", "train"]
 )
 @click.option("--target", metavar="COLUMN", help="The column (or .npz array) to learn.")
 @click.option("--labels", metavar="FILE", help="The IDX labels file (default: the images file's labels-idx1 twin).")
+@click.option("--delimiter", metavar="CHAR", help="A CSV file's separator: one character, or tab (default: by suffix).")
 @click.option("--classes", is_flag=True, help="Read a numeric target as class labels (see docs/train.md).")
 @click.option("--size", type=click.IntRange(4), default=200, show_default=True, help="Points in a built-in 2-D set.")
 @click.option("--noise", type=float, help="Noise (standard deviation) of a built-in 2-D set.")

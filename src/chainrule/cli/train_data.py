@@ -29,7 +29,13 @@ def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared
     data_rng, split_rng, train_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     if opts["data"]:
         ds = datasets.load(
-            opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"], labels=opts["labels"]
+            opts["data"],
+            data_rng,
+            target=opts["target"],
+            size=opts["size"],
+            noise=opts["noise"],
+            labels=opts["labels"],
+            delimiter=opts["delimiter"],
         )
         ds = datasets.as_classes(ds, net.output_layer.units, forced=opts["classes"])
     else:

@@ -34,9 +34,10 @@ class Limit:
         text = os.environ.get(self.variable, "").replace("_", "").replace(",", "").strip()
         if not text:
             return self.default
-        if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        count = whole_number(text)
+        if count is None or count < 1:
             raise ChainruleError(f"{self.variable}: expected a whole number ≥ 1, got {text[:40]!r}")
-        return int(text)
+        return count
 
     def exceeded(self, count: int) -> str | None:
         """What was expected when `count` is over the limit (for an error message); None when within it."""
@@ -61,6 +62,19 @@ STEPS = Limit("steps", 100_000, "updates one after another")
 EXPLAINED = Limit("explained", 100_000, "parameters × updates explained at once (each gets its chain of factors)")
 BYTES = Limit("bytes", 200_000_000, "bytes in one file")
 DEPTH = Limit("depth", 64, "levels of lists and tables inside one another")
+CATEGORIES = Limit("categories", 1_000, "different values in one text column (each becomes an input or a class)")
+CELLS = Limit("cells", 100_000_000, "numbers in one data set (examples × columns)")
+
+
+def whole_number(text: str) -> int | None:
+    """The whole number written in ASCII digits (at most 30 of them), else None.
+
+    `str.isdigit` is true of "²" and "١", which `int` refuses or reads as another number; sizes and
+    counts are written in ASCII digits only, and no limit needs more than 30 of them."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 30:
+        return None
+    return int(text)
+
 
 _REASONS = {
     errno.ENOENT: "no such file",

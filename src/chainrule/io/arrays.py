@@ -1,7 +1,7 @@
-"""Data held as arrays: NumPy's .npz/.npy, MNIST's IDX files (.gz too), and Parquet tables.
+"""Data held as arrays: NumPy's .npz/.npy and MNIST's IDX files (.gz too, unpacked by `sources`).
 
-No format here runs code while loading (`np.load(allow_pickle=False)`), and every size is
-checked against `engine.limits` from the file's header before the data is used:
+No format here runs code while loading, and every size is checked from the file's header before
+the data is used (`io.npyfile` for NumPy's formats; IDX's header here):
 
 * ``.npz``: the inputs are the array ``x``, the targets ``--target NAME`` (default ``y``); an
   array of more than two dimensions (images) is flattened to one row per example.
@@ -9,72 +9,58 @@ checked against `engine.limits` from the file's header before the data is used:
   (counted from 1; default: the last column).
 * IDX (``train-images-idx3-ubyte[.gz]``): the images, one row of pixels per example; the labels
   are ``--labels FILE``, by default the same name with ``images-idx3`` replaced by ``labels-idx1``.
-* Parquet: named columns, read like a CSV file's (needs the ``parquet`` extra: pyarrow).
 """
 
 from __future__ import annotations
 
-import io
+import math
 import struct
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from chainrule.engine import limits
 from chainrule.errors import ChainruleError, shown_path
-from chainrule.io.sources import gunzip, kind, read_bytes
+from chainrule.io.npyfile import read_npy, read_npz
+from chainrule.io.sources import gunzip, read_bytes, resolve
 
 Array = np.ndarray
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-ARRAY_KINDS = ("npz", "npy", "idx", "gz")
+ARRAY_KINDS = ("npz", "npy", "idx")
 
 
 def _rows(src: str, x: Array) -> Array:
-    """Examples as rows (an image becomes one row of pixels), within the size limits."""
+    """Examples as rows (an image becomes one row of pixels), at least one, within the size limits."""
     if x.ndim == 0:
         raise ChainruleError(f"{src}: expected an array of examples, got a single number")
+    if x.shape[0] == 0:
+        raise ChainruleError(f"{src}: expected at least one example, got none (shape {x.shape})")
     limits.EXAMPLES.check(x.shape[0], f"{src}: examples")
-    limits.INPUTS.check(int(np.prod(x.shape[1:], dtype=np.int64)), f"{src}: inputs per example")
+    width = math.prod(x.shape[1:])
+    if width == 0:
+        raise ChainruleError(f"{src}: expected at least one input per example, got none (shape {x.shape})")
+    limits.INPUTS.check(width, f"{src}: inputs per example")
+    _finite(src, x, "inputs")
     return x.reshape(x.shape[0], -1) if x.ndim != 2 else x
 
 
 def _npz(src: str, data: bytes, target: str | None) -> tuple[Array, Array]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
-        raise ChainruleError(f"{src}: expected an .npz file (a zip of arrays), got {exc}") from None
-    if unpacked > limits.BYTES.value():
-        raise ChainruleError(f"{src}: expected arrays of {limits.BYTES.exceeded(unpacked)} once unpacked, got more")
     name = target or "y"
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            missing = [k for k in ("x", name) if k not in archive.files]
-            if missing:
-                have = ", ".join(archive.files) or "none"
-                raise ChainruleError(f"{src}: expected an array named {missing[0]!r} (arrays: {have})")
-            x, y = archive["x"], archive[name]
-    except ValueError as exc:  # an object array, which only pickle could read
-        raise ChainruleError(f"{src}: expected arrays of numbers ({exc})") from None
-    return x, y
+    names, arrays = read_npz(src, data, ("x", name))
+    for key in ("x", name):
+        if key not in arrays:
+            raise ChainruleError(f"{src}: expected an array named {key!r} (arrays: {', '.join(names) or 'none'})")
+    return arrays["x"], arrays[name]
 
 
 def _npy(src: str, data: bytes, target: str | None) -> tuple[Array, Array]:
-    whole = _array(src, data)
+    whole = read_npy(src, data)
     if whole.ndim != 2 or whole.shape[1] < 2:
         raise ChainruleError(f"{src}: expected a 2-D array (examples × inputs and target), got shape {whole.shape}")
-    col = whole.shape[1] if not target else int(target) if target.isdigit() else 0
-    if not 1 <= col <= whole.shape[1]:
+    col = limits.whole_number(target) if target else whole.shape[1]
+    if col is None or not 1 <= col <= whole.shape[1]:
         raise ChainruleError(f"{src}: --target: expected a column number from 1 to {whole.shape[1]}, got {target!r}")
     return np.delete(whole, col - 1, axis=1), whole[:, col - 1]
-
-
-def _array(src: str, data: bytes) -> Array:
-    try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
-        raise ChainruleError(f"{src}: expected a NumPy .npy array of numbers ({exc})") from None
 
 
 def idx(src: str, data: bytes) -> Array:
@@ -88,7 +74,7 @@ def idx(src: str, data: bytes) -> Array:
     if len(data) < 4 + 4 * ndim:
         raise ChainruleError(f"{src}: expected {ndim} dimension sizes in the IDX header, got a shorter file")
     shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python's integers: a product of sizes cannot wrap
     if len(data) - 4 - 4 * ndim != expected:
         raise ChainruleError(
             f"{src}: expected {expected:,} bytes of values for shape {shape}, got {len(data) - 4 - 4 * ndim:,}"
@@ -106,9 +92,9 @@ def labels_path(images: str, labels: str | None) -> str:
     raise ChainruleError(f"{shown_path(images)}: expected --labels FILE (the IDX file of its labels)")
 
 
-def read_arrays(spec: str, data: bytes, target: str | None, labels: str | None) -> tuple[Array, Array]:
-    """(inputs as rows, targets) of an .npz, .npy or IDX file; see the module's notes."""
-    src, found = shown_path(spec), kind(spec, data)
+def read_arrays(spec: str, found: str, data: bytes, target: str | None, labels: str | None) -> tuple[Array, Array]:
+    """(inputs as rows, targets) of an .npz, .npy or IDX file (`found`: which); see the module's notes."""
+    src = shown_path(spec)
     if found == "npz":
         x, y = _npz(src, data, target)
     elif found == "npy":
@@ -116,66 +102,29 @@ def read_arrays(spec: str, data: bytes, target: str | None, labels: str | None) 
     else:
         x = idx(src, data)
         lab = labels_path(spec, labels)
-        y = idx(shown_path(lab), read_bytes(lab, "an IDX labels file"))
+        y = idx(shown_path(lab), resolve(lab, read_bytes(lab, "an IDX labels file"))[1])
     x = _rows(src, x)
-    if len(y) != len(x):
-        raise ChainruleError(f"{src}: expected as many targets as examples ({len(x):,}), got {len(y):,}")
-    if not (np.issubdtype(x.dtype, np.number) and np.issubdtype(y.dtype, np.number)):
-        raise ChainruleError(f"{src}: expected arrays of numbers, got {x.dtype} and {y.dtype}")
+    if y.ndim == 0 or len(y) != len(x):
+        got = "a single number" if y.ndim == 0 else f"{len(y):,}"
+        raise ChainruleError(f"{src}: expected as many targets as examples ({len(x):,}), got {got}")
+    _finite(src, y, "targets")
     return x, y
 
 
-def inputs_only(spec: str, data: bytes, width: int) -> Array:
+def _finite(src: str, values: Array, what: str) -> None:
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ChainruleError(f"{src}: expected finite numbers as {what}, got a NaN or an infinity")
+
+
+def inputs_only(spec: str, found: str, data: bytes, width: int) -> Array:
     """The inputs of an array file for prediction: ``x`` of an .npz, an IDX file, or a .npy array
     of `width` columns."""
     src = shown_path(spec)
-    found = kind(spec, data)
-    if found == "npz":
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            if "x" not in archive.files:
-                raise ChainruleError(f"{src}: expected an array named 'x'")
-            x = archive["x"]
-    else:
-        x = idx(src, data) if found in ("idx", "gz") else _array(src, data)
+    x = _npz(src, data, "x")[0] if found == "npz" else idx(src, data) if found == "idx" else read_npy(src, data)
     x = _rows(src, x)
     if x.shape[1] != width:
         raise ChainruleError(f"{src}: expected {width} inputs per example (the network's), got {x.shape[1]}")
     return x.astype(np.float64)
 
 
-def read_parquet(spec: str, data: bytes) -> tuple[list[str], list[Array | list[str]]]:
-    """A Parquet table's columns by name: numbers as float64, text as category names."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ChainruleError(
-            f"{shown_path(spec)}: reading Parquet needs pyarrow; install it with pip install 'chainrule[parquet]'"
-        ) from None
-    import pyarrow as pa
-
-    src = shown_path(spec)
-    try:
-        handle = pq.ParquetFile(io.BytesIO(data))
-        limits.EXAMPLES.check(handle.metadata.num_rows, f"{src}: rows")
-        table = handle.read()
-    except (pa.ArrowException, OSError) as exc:
-        raise ChainruleError(f"{src}: expected a Parquet file ({str(exc).splitlines()[0]})") from None
-    header, columns = [str(n) for n in table.column_names], []
-    for name, col in zip(header, table.columns, strict=True):
-        if col.null_count:
-            raise ChainruleError(f"{src}: column {name!r}: expected a value in every row, got {col.null_count} empty")
-        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
-            values = col.to_numpy().astype(np.float64)
-            if not np.isfinite(values).all():
-                raise ChainruleError(
-                    f"{src}: column {name!r}: expected finite numbers, got {values[~np.isfinite(values)][0]}"
-                )
-            columns.append(values)
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            columns.append([str(v) for v in col.to_pylist()])
-        else:
-            raise ChainruleError(f"{src}: column {name!r}: expected numbers or text, got {col.type}")
-    return header, columns
-
-
-__all__ = ["idx", "inputs_only", "labels_path", "read_arrays", "read_parquet"]
+__all__ = ["ARRAY_KINDS", "idx", "inputs_only", "labels_path", "read_arrays"]

@@ -20,8 +20,8 @@ from chainrule.engine import limits
 from chainrule.engine.functions import target_refusal
 from chainrule.engine.network import DataInfo, Network
 from chainrule.errors import ChainruleError, describe, shown_path
-from chainrule.io import arrays, tables
-from chainrule.io.sources import STDIN, SUFFIXES, kind, read_bytes
+from chainrule.io import arrays, arrowtables, tables
+from chainrule.io.sources import STDIN, SUFFIXES, read_bytes, resolve
 
 Array = np.ndarray
 BUILTIN = ("xor", "circle", "gaussians", "spirals", "moons")
@@ -130,9 +130,9 @@ def real(name: str) -> Dataset:
 # -- tables: CSV, TSV, Parquet ---------------------------------------------------------------------
 
 
-def read_csv(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]]:
+def read_csv(path: str | os.PathLike[str], delimiter: str | None = None) -> tuple[list[str], list[list[str]]]:
     """The header and rows of a CSV file (see `tables.read_csv`)."""
-    return tables.read_csv(path)
+    return tables.read_csv(path, delimiter)
 
 
 def assemble(
@@ -140,8 +140,9 @@ def assemble(
 ) -> Dataset:
     """A table of named columns as a data set: the target column by name, the others the inputs.
 
-    A column with no numbers in it is a category, one-hot encoded as inputs named column=value.
-    `matrix`: the same table as one array when all of it is numbers (one copy instead of many)."""
+    A column of text is a category, one-hot encoded as inputs named column=value (the count of
+    inputs checked before the matrix is made). `matrix`: the same table as one array when all of
+    it is numbers (one copy instead of many)."""
     if not target:
         raise ChainruleError(
             f"{shown_path(src)}: expected --target naming the column to learn (one of {tables.listed(header)})"
@@ -150,62 +151,76 @@ def assemble(
         raise ChainruleError(
             f"{shown_path(src)}: --target {target!r}: expected one of the columns {tables.listed(header)}"
         )
+    t = header.index(target)
     if matrix is not None and len(header) > 1:
-        t = header.index(target)
         # The target first or last (MNIST's label): the inputs are a view, not a copy.
         x = matrix[:, 1:] if t == 0 else matrix[:, :-1] if t == len(header) - 1 else np.delete(matrix, t, axis=1)
         return Dataset(x, header[:t] + header[t + 1 :], str(src), target, values=matrix[:, t : t + 1].copy())
-    names: list[str] = []
-    features: list[Array] = []
-    labels = values = None
-    classes: list[str] = []
-    for name, col in zip(header, columns, strict=True):
-        if name == target:
-            if isinstance(col, list):
-                classes = sorted(set(col))
-                index = {c: i for i, c in enumerate(classes)}
-                labels = np.array([index[c] for c in col], dtype=np.int64)
-            else:
-                values = np.asarray(col, dtype=np.float64)[:, None]
-        elif isinstance(col, list):
-            for category in sorted(set(col)):
-                names.append(f"{name}={category}")
-                features.append(np.array([c == category for c in col], dtype=np.float64))
-        else:
-            names.append(name)
-            features.append(col)
-    if not features:
+    inputs = [(name, col) for j, (name, col) in enumerate(zip(header, columns, strict=True)) if j != t]
+    names = [f"{n}={c}" if isinstance(col, tables.Categories) else n for n, col in inputs for c in _levels(col)]
+    if not names:
         raise ChainruleError(f"{shown_path(src)}: expected at least one input column besides the target {target!r}")
-    return Dataset(np.column_stack(features), names, str(src), target, labels, classes, values)
+    limits.INPUTS.check(len(names), f"{shown_path(src)}: inputs (text columns count one per value)")
+    limits.CELLS.check(len(columns[t]) * len(names), f"{shown_path(src)}: cells once text columns are encoded")
+    x = np.zeros((len(columns[t]), len(names)))
+    at = 0
+    for _, col in inputs:
+        if isinstance(col, tables.Categories):
+            x[np.arange(len(col)), at + col.codes] = 1.0
+            at += len(col.names)
+        else:
+            x[:, at] = col
+            at += 1
+    goal = columns[t]
+    if isinstance(goal, tables.Categories):
+        return Dataset(x, names, str(src), target, goal.codes, list(goal.names))
+    values = np.array(goal, dtype=np.float64)[:, None]  # a copy: pyarrow's arrays are read-only
+    return Dataset(x, names, str(src), target, values=values)
 
 
-def load_csv(path: str | os.PathLike[str], target: str | None) -> Dataset:
+def _levels(col: tables.Column) -> list[str]:
+    """What a column adds to the inputs: one name per category, or the column itself."""
+    return list(col.names) if isinstance(col, tables.Categories) else [""]
+
+
+def load_csv(path: str | os.PathLike[str], target: str | None, delimiter: str | None = None) -> Dataset:
     """A CSV (or TSV, or stdin) file with a header row; see `assemble`."""
-    header, columns, matrix = tables.read_table(path)
+    header, columns, matrix = tables.read_table(path, delimiter=delimiter)
     return assemble(str(path), header, columns, target, matrix)
 
 
-def encode_inputs(path: str | os.PathLike[str], columns: Sequence[str]) -> Array:
+def _table(
+    spec: str, found: str, data: bytes, delimiter: str | None
+) -> tuple[list[str], list[tables.Column], Array | None]:
+    """A table file's columns (and matrix, for CSV of numbers only)."""
+    if found == "parquet":
+        header, columns = arrowtables.read_parquet(spec, data)
+        return header, columns, None
+    return tables.read_table(spec, data, delimiter)
+
+
+def encode_inputs(path: str | os.PathLike[str], columns: Sequence[str], delimiter: str | None = None) -> Array:
     """Read a data file's inputs for a trained network whose inputs are `columns` (column or
     column=value): a table's columns by name (CSV, TSV, Parquet), or an array file's inputs."""
     spec = str(path)
-    data = read_bytes(spec, "a data file")
-    found = kind(spec, data)
+    found, data = resolve(spec, read_bytes(spec, "a data file"))
     if found in arrays.ARRAY_KINDS:
-        return arrays.inputs_only(spec, data, len(columns))
-    header, cols = arrays.read_parquet(spec, data) if found == "parquet" else tables.read_columns(spec, data)
-    out = np.empty((len(cols[0]) if cols else 0, len(columns)))
+        return arrays.inputs_only(spec, found, data, len(columns))
+    header, cols, _ = _table(spec, found, data, delimiter)
+    out = np.empty((len(cols[0]), len(columns)))
     for k, name in enumerate(columns):
         base, _, category = name.partition("=") if name not in header else (name, "", "")
         if base not in header:
             raise ChainruleError(f"{shown_path(path)}: expected a column {base!r} (the network was trained on it)")
         col = cols[header.index(base)]
-        if category:
-            out[:, k] = [c == category for c in col] if isinstance(col, list) else False
-        elif isinstance(col, list):
-            raise ChainruleError(f"{shown_path(path)}: column {base!r}: expected numbers, got {describe(col[0])}")
+        if isinstance(col, tables.Categories):
+            if not category:
+                raise ChainruleError(
+                    f"{shown_path(path)}: column {base!r}: expected numbers, got {describe(col.names[0])}"
+                )
+            out[:, k] = col.codes == col.names.index(category) if category in col.names else False
         else:
-            out[:, k] = col
+            out[:, k] = col if not category else False  # a category the data does not hold: never on
     return out
 
 
@@ -225,31 +240,29 @@ def load(
     size: int = 200,
     noise: float | None = None,
     labels: str | None = None,
+    delimiter: str | None = None,
 ) -> Dataset:
     """--data: a built-in set's name, a scikit-learn set's name, or a data file (`-`: stdin).
 
     Files: CSV, TSV, Parquet (columns by name), .npz/.npy (named arrays) and MNIST's IDX
-    (`labels`: the labels file; by default the images file's name with images-idx3 → labels-idx1)."""
+    (`labels`: the labels file; by default the images file's name with images-idx3 → labels-idx1);
+    gzipped files by their inner suffix (`iris.csv.gz`). `delimiter`: a CSV file's, else by suffix."""
     if spec in BUILTIN:
         return builtin(spec, rng, size, noise)
     if spec in REAL:
         return real(spec)
     if spec == STDIN or Path(spec).suffix.lower() in SUFFIXES or os.path.lexists(spec):
-        return _load_file(spec, target, labels)
+        return _load_file(spec, target, labels, delimiter)
     names = ", ".join(BUILTIN + REAL)
     raise ChainruleError(f"--data: expected a data file or one of {names}, got {describe(shown_path(spec))}")
 
 
-def _load_file(spec: str, target: str | None, labels: str | None) -> Dataset:
-    data = read_bytes(spec, "a data file")
-    found = kind(spec, data)
-    if found == "parquet":
-        header, columns = arrays.read_parquet(spec, data)
-        return assemble(spec, header, columns, target)
+def _load_file(spec: str, target: str | None, labels: str | None, delimiter: str | None) -> Dataset:
+    found, data = resolve(spec, read_bytes(spec, "a data file"))
     if found in arrays.ARRAY_KINDS:
-        x, y = arrays.read_arrays(spec, data, target, labels)
+        x, y = arrays.read_arrays(spec, found, data, target, labels)
         return _from_arrays(spec, x, y, target)
-    header, columns, matrix = tables.read_table(spec, data)
+    header, columns, matrix = _table(spec, found, data, delimiter)
     return assemble(spec, header, columns, target, matrix)
 
 

@@ -54,9 +54,14 @@ class Reader:
     def number(self, value: object, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, "a number", value)
-        if not math.isfinite(value):
+        try:
+            number = float(value)  # TOML's whole numbers are Python's: 10**400 has no float
+        except OverflowError:
+            digits = len(str(abs(value)))  # at most 4,300: Python's TOML reader refuses longer ones
+            raise self.fail(key, "a finite number", Shown(f"a number of {digits:,} digits")) from None
+        if not math.isfinite(number):
             raise self.fail(key, "a finite number", value)
-        return float(value)
+        return number
 
     def integer(self, value: object, key: str, minimum: int = 0) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

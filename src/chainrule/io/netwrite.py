@@ -127,7 +127,7 @@ def _remove_leftovers(target: Path) -> None:
         return
     for leftover in candidates:
         pid = leftover.name[len(prefix) :].partition("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isascii() and pid.isdigit() and len(pid) < 10 and not _alive(int(pid)):  # "²".isdigit() too
             leftover.unlink(missing_ok=True)
 
 

@@ -14,7 +14,7 @@ import zlib
 from pathlib import Path
 
 from chainrule.engine import limits
-from chainrule.errors import ChainruleError, shown_path
+from chainrule.errors import ChainruleError, one_line, shown_path
 
 STDIN = "-"
 # The first bytes of each binary format: how data piped in on stdin is recognised.
@@ -55,6 +55,12 @@ def _read_file(path: str | os.PathLike[str], what: str) -> bytes:
     return data
 
 
+def complaint(exc: BaseException) -> str:
+    """A parser's own words about a damaged file, short and on one line, for the end of a message."""
+    text = one_line(" ".join(str(exc).split())) or type(exc).__name__
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def gunzip(data: bytes, src: str) -> bytes:
     """A .gz file's contents, stopping (with one line) once they pass the size limit: a small file
     that unpacks to gigabytes is refused before it fills the memory."""
@@ -67,6 +73,22 @@ def gunzip(data: bytes, src: str) -> bytes:
     if len(out) > most:
         raise ChainruleError(f"{src}: expected data of {limits.BYTES.exceeded(len(out))} once unpacked, got more")
     return out
+
+
+def resolve(spec: str, data: bytes) -> tuple[str, bytes]:
+    """What a data file holds and its bytes, a gzip file unpacked: csv, tsv, npz, npy, parquet or idx.
+
+    `iris.csv.gz` is a CSV file and `train-images-idx3-ubyte.gz` an IDX file (by the name without
+    `.gz`); a `.gz` with no other suffix, or gzip on stdin, is known by the first bytes it unpacks to."""
+    found = kind(spec, data)
+    if found != "gz":
+        return found, data
+    inner = gunzip(data, shown_path(spec))
+    named = spec[:-3] if spec != STDIN and spec.lower().endswith(".gz") else STDIN
+    found = kind(named, inner)
+    if found == "gz":
+        raise ChainruleError(f"{shown_path(spec)}: expected data inside the gzip file, got another gzip file")
+    return found, inner
 
 
 def kind(spec: str, data: bytes) -> str:
@@ -84,4 +106,4 @@ def kind(spec: str, data: bytes) -> str:
     return "csv"
 
 
-__all__ = ["STDIN", "gunzip", "kind", "read_bytes"]
+__all__ = ["STDIN", "complaint", "gunzip", "kind", "read_bytes", "resolve"]
