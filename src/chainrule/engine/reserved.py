@@ -24,14 +24,10 @@ _STATE = sorted({slot for slots in SLOTS.values() for slot in slots} | {"mhat", 
 PARAMETER_FORMS = ("{}_new", "d{}", "dL/d{}", *(f"{s}_{{}}" for s in _STATE), *(f"{s}_{{}}_prev" for s in _STATE))
 CONSTANTS = ("loss",)
 EXAMPLE_SUFFIX = re.compile(r"#[0-9]+\Z")  # what a batch puts after a per-example value's name
-
-
-def _stem(key: str, form: str) -> str | None:
-    """The name `form` (one "{}") was filled with to make `key`, if `key` has that form."""
-    before, _, after = form.partition("{}")
-    if len(key) > len(before) + len(after) and key.startswith(before) and key.endswith(after):
-        return key[len(before) : len(key) - len(after)]
-    return None
+# A value made from a default weight name (w7_new, dL/dw7, m_w7_prev): one pattern, one match per key.
+_FROM_DEFAULT = re.compile(
+    "|".join(f"{re.escape(f.split('{}')[0])}(w[0-9]+){re.escape(f.split('{}')[1])}" for f in PARAMETER_FORMS)
+)
 
 
 def clash(
@@ -66,12 +62,12 @@ def clash(
 def _default_clash(taken: dict[str, tuple[str, str]], default_weight: Callable[[str], bool]) -> tuple[str, str] | None:
     """A key taken above that a default weight's name (w7) or a value made from one (dL/dw7) equals."""
     for key, (name, _) in taken.items():
-        if default_weight(key):
+        if key[:1] == "w" and default_weight(key):
             return name, f"a name no other value of the step has ({key} is also a weight)"
-        for form in PARAMETER_FORMS:
-            stem = _stem(key, form)
-            if stem is not None and stem[:1] == "w" and stem[1:].isdigit() and default_weight(stem):
-                return name, f"a name no other value of the step has ({key} is also a value of the weight {stem})"
+        made = _FROM_DEFAULT.fullmatch(key)
+        stem = next((g for g in made.groups() if g), None) if made else None
+        if stem is not None and default_weight(stem):
+            return name, f"a name no other value of the step has ({key} is also a value of the weight {stem})"
     return None
 
 
@@ -89,7 +85,7 @@ def network_clash(inputs: list[str], layers: list[Layer]) -> tuple[str, str, str
         inputs,
         [n for layer in layers for n in layer.neuron_names],
         [p for layer in layers for p in _named_parameters(layer)],
-        lambda name: any(layer.default_index(name) is not None for layer in layers),
+        _numbered(layers),
     )
     if found is None:
         return None
@@ -101,3 +97,17 @@ def _named_parameters(layer: Layer) -> list[str]:
     """The layer's parameters that have names of their own (not the default w1, w2, …)."""
     weights = [n for row in layer.weight_names for n in row] if layer.custom_weight_names else []
     return [*weights, *layer.bias_names, *([layer.alpha_name] if layer.alpha_name else [])]
+
+
+def _numbered(layers: list[Layer]) -> Callable[[str], bool]:
+    """Whether a name is one of the default weight names w1, w2, … that some layer uses."""
+    spans = [(k + 1, k + la.weight.size) for la in layers if isinstance(k := la.weight_numbering, int)]
+
+    def default(name: str) -> bool:
+        digits = name[1:]
+        if name[:1] != "w" or not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
+            return False
+        k = int(digits)
+        return any(first <= k <= last for first, last in spans)
+
+    return default
