@@ -97,6 +97,12 @@ def test_the_command_line_draws_or_refuses_in_one_line(
         ),
         ({"layers": [{"name": "h", "units": 2, "bias_names": ["b", "m_b"]}, {"units": 1}]}, "layers[0]", "m_b"),
         ({"layers": [{"name": "h", "units": 2}, {"name": "h", "units": 1}]}, "layers[1].name", "h"),
+        ({"layers": [{"name": "h", "units": 2, "bias_names": ["b", "dL/dw6"]}, {"units": 1}]}, "layers[0]", "dL/dw6"),
+        (
+            {"layers": [{"name": "h", "units": 2, "bias_names": ["m_w1_prev", "b"]}, {"units": 1}]},
+            "layers[0]",
+            "m_w1_prev",
+        ),
     ],
 )
 def test_names_a_value_also_has_are_refused(tmp_path: Path, change: dict[str, Any], key: str, name: str) -> None:
