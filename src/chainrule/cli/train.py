@@ -181,6 +181,10 @@ def train(file: Path, **opts: Any) -> None:
     """
     keep_freed_memory()
     ctx = click.get_current_context()
+    if opts["backend"] == "torch":  # under torchrun (or --nproc), only rank 0 writes and shows progress
+        from chainrule.cli.train_torch import for_rank
+
+        opts = for_rank(opts)
     try:
         prepared, outputs = _setup(file, opts)
     except KeyboardInterrupt:
@@ -225,9 +229,9 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     if opts["torch_script"]:
         return prepared, outputs  # nothing trains here
     if opts["backend"] == "torch":
-        from chainrule.train.torch_backend import TorchEpochs
+        from chainrule.cli.train_torch import runner
 
-        trainer.runner = TorchEpochs(trainer.optimizer, device=opts["device"], nproc=opts["nproc"])
+        trainer.runner = runner(file, opts, trainer)
         trainer.runner.load(trainer)
         return prepared, outputs
     if opts["device"] != "cpu" or opts["nproc"] != 1:
@@ -245,10 +249,8 @@ def _torch_script(trainer: Trainer, opts: dict[str, Any]) -> None:
 
     path = writable(opts["torch_script"], "--torch-script")
     assert path is not None
-    opt, config = trainer.optimizer, trainer.config
-    momentum = getattr(opt, "momentum", 0.0)
-    files = write_script(path, trainer.net, trainer.x, trainer.y, trainer.optimizer_name, momentum, config.weight_decay,
-                         trainer.epochs, trainer.size)  # fmt: skip
+    files = write_script(path, trainer.net, trainer.x, trainer.y, trainer.optimizer.settings,
+                         trainer.config.weight_decay, trainer.epochs, trainer.size)  # fmt: skip
     click.echo(f"chainrule: wrote {' and '.join(map(str, files))}; run: python {files[0]}", err=True)
 
 
