@@ -231,7 +231,7 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     if opts["backend"] == "torch":
         from chainrule.cli.train_torch import runner
 
-        trainer.runner = runner(file, opts, trainer)
+        trainer.runner = runner(file, opts, trainer, follow)
         trainer.runner.load(trainer)
         return prepared, outputs
     if opts["device"] != "cpu" or opts["nproc"] != 1:
@@ -241,6 +241,20 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     if trainer.runner is not None:
         _load_compiled(trainer, quiet=opts["quiet"])
     return prepared, outputs
+
+
+def follow(file: Path, opts: dict[str, Any], env: dict[str, str]) -> None:
+    """One of `--nproc`'s other processes (cli/train_torch.py): this command, with env as its own
+    torchrun environment; a failure is one line naming the rank."""
+    import os
+
+    os.environ.update(env)  # this new process's own environment, as torchrun would have set it
+    try:
+        with click.Context(train) as ctx:
+            ctx.invoke(train, file=file, **opts)
+    except ChainruleError as exc:
+        click.echo(f"chainrule: process {env['RANK']}: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 def _torch_script(trainer: Trainer, opts: dict[str, Any]) -> None:

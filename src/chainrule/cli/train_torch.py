@@ -9,8 +9,8 @@ rank 0. They meet on 127.0.0.1 at a free port; nothing listens beyond this host.
 
 from __future__ import annotations
 
-import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +32,20 @@ def for_rank(opts: dict[str, Any]) -> dict[str, Any]:
     return opts | RANK_ZERO_ONLY
 
 
-def runner(file: Path, opts: dict[str, Any], trainer: Trainer) -> TorchEpochs:
+def runner(file: Path, opts: dict[str, Any], trainer: Trainer, follow: Callable[..., None]) -> TorchEpochs:
     """The torch backend for this run, in the group torchrun described, or in one that
-    `--nproc N` starts now (its other processes get this command's file and options)."""
+    `--nproc N` starts now: each other process calls `follow(file, opts, env)` (cli/train.py's,
+    which runs this command there with env as its torchrun environment)."""
     group, nproc = Group.from_env(), opts["nproc"]
     if group is None and nproc > 1:
         if str(opts.get("data")) == "-":
             raise ChainruleError("--nproc: expected --data FILE (standard input reaches one process only)")
         preflight(trainer, opts["device"], nproc)  # one line here rather than one from every process
-        group = _launch(file, opts, nproc)
+        group = _launch(follow, file, opts, nproc)
     return TorchEpochs(trainer.optimizer, device=opts["device"], nproc=nproc if group is None else 1, group=group)
 
 
-def _launch(file: Path, opts: dict[str, Any], nproc: int) -> Group:
+def _launch(follow: Callable[..., None], file: Path, opts: dict[str, Any], nproc: int) -> Group:
     """Start ranks 1 … nproc − 1 (daemons: they end with this process, and write nothing);
     this process is rank 0."""
     import multiprocessing
@@ -58,19 +59,3 @@ def _launch(file: Path, opts: dict[str, Any], nproc: int) -> Group:
                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}  # fmt: skip
         context.Process(target=follow, args=(file, opts, env), daemon=True).start()
     return Group(0, nproc, 0, f"tcp://127.0.0.1:{port}")
-
-
-def follow(file: Path, opts: dict[str, Any], env: dict[str, str]) -> None:
-    """One of `--nproc`'s other ranks: this command, in this process's own environment; a failure
-    is one line naming the rank."""
-    import click
-
-    from chainrule.cli.train import train
-
-    os.environ.update(env)  # this new process's own environment, as torchrun would have set it
-    try:
-        with click.Context(train) as ctx:
-            ctx.invoke(train, file=file, **opts)
-    except ChainruleError as exc:
-        click.echo(f"chainrule: process {env['RANK']}: {exc}", err=True)
-        raise SystemExit(2) from None
