@@ -30,6 +30,7 @@ from chainrule.engine.network import Layer, Network
 from chainrule.errors import ChainruleError
 from chainrule.io.netfile import from_dict
 from chainrule.io.netwrite import to_dict, write_atomic
+from chainrule.io.torch_sizes import check_sizes
 
 if TYPE_CHECKING:
     from torch import nn
@@ -369,6 +370,7 @@ def load_pt(path: str | os.PathLike[str]) -> Network:
     arch, state = payload.get("architecture"), payload.get("state_dict")
     if not isinstance(arch, dict) or not isinstance(state, dict):
         raise ChainruleError(f"{path}: expected an architecture table and a state_dict")
+    check_sizes(arch, str(path))  # before from_architecture allocates a placeholder of each size
     try:
         model = from_architecture(arch)
         model.load_state_dict(state)

@@ -126,8 +126,8 @@ class Session:
         self.masked = bool(plan.weight_decay) or any(keep is not None for _, keep in self.ordered)
         self.x = torch.from_numpy(np.ascontiguousarray(plan.x)).to(device)
         self.y = torch.from_numpy(np.ascontiguousarray(plan.y)).to(device)
-        # what a right answer is compared with, once for the whole data: the target's class or side
-        self.target = self.y.argmax(dim=1) if plan.classify == CLASSIFY_ARGMAX else self.y[:, 0] > plan.cut
+        # the class each example's target says, once for the whole data (what `_answer` is compared with)
+        self.target = self.y.argmax(dim=1) if plan.classify == CLASSIFY_ARGMAX else (self.y[:, 0] > plan.cut).long()
         self.example_losses, self.masked_gradients = torch_model.example_losses, torch_model.masked_gradients
 
     def _load_state(self, state: dict[str, list[Array]], steps: int) -> None:
@@ -143,29 +143,34 @@ class Session:
     def epoch(self, order: Array, lr: float) -> tuple[float, float]:
         """One epoch: updates of `size` examples in `order`; this process's share of each. Returns
         the epoch's running sums over every process's share: (Σ example losses, Σ classified right),
-        each from the forward pass before its update, read from the device once."""
+        each from the forward pass before its update. Per update only the losses and the answers
+        are kept (copied into the epoch's buffers, in place); the sums are made once, at its end."""
         torch, plan = self.torch, self.plan
         for group in self.opt.param_groups:
             group["lr"] = lr
         n, size, world, rank = len(order), plan.size, self.world, self.rank
-        index = torch.from_numpy(np.ascontiguousarray(order)).to(self.x.device)
-        sums = torch.zeros(2, dtype=torch.float64, device=self.x.device)
-        loss_name, opt, trained = plan.model.loss, self.opt, self.trained
+        device = self.x.device
+        index = torch.from_numpy(np.ascontiguousarray(order)).to(device)
+        losses_kept = torch.zeros(n, dtype=self.x.dtype, device=device)  # other ranks' shares stay 0
+        answers = torch.full((n,), -1, dtype=torch.int64, device=device)  # −1: never a class
+        loss_name, opt, trained, example_losses = plan.model.loss, self.opt, self.trained, self.example_losses
         for start in range(0, n, size):
             k = min(size, n - start)
-            mine = index[start + rank * k // world : start + (rank + 1) * k // world]
-            scale = (1.0 / k if plan.mean else 1.0) * world
+            lo, hi = start + rank * k // world, start + (rank + 1) * k // world
+            mine = index[lo:hi]
             opt.zero_grad(set_to_none=True)
             z, a = trained(self.x[mine])
-            losses = self.example_losses(loss_name, z, a, self.y[mine])
-            (losses.sum() * scale).backward()
+            losses = example_losses(loss_name, z, a, self.y[mine])
+            losses.sum().mul((1.0 / k if plan.mean else 1.0) * world).backward()
             with torch.no_grad():
-                sums[0] += losses.sum()
+                losses_kept[lo:hi] = losses
                 if plan.classify:
-                    sums[1] += self._right(a, mine).sum()
+                    answers[lo:hi] = self._answer(a)
             if self.masked:
                 self.masked_gradients(self.ordered, plan.weight_decay)
             opt.step()
+        with torch.no_grad():
+            sums = torch.stack([losses_kept.sum(dtype=torch.float64), (answers == self.target[index]).sum().double()])
         if world > 1:
             import torch.distributed as dist
 
@@ -173,11 +178,12 @@ class Session:
         loss_sum, right = sums.tolist()
         return loss_sum, right
 
-    def _right(self, out: Any, mine: Any) -> Any:
-        """Which rows of `out` say their target's class, as `records.right_count` counts them."""
+    def _answer(self, out: Any) -> Any:
+        """The class each row of `out` says (as `records.right_count` judges it): the side of the
+        cut for one output, the largest output otherwise."""
         if self.plan.classify == CLASSIFY_CUT:
-            return (out[:, 0] > self.plan.cut) == self.target[mine]
-        return out.argmax(dim=1) == self.target[mine]
+            return (out[:, 0] > self.plan.cut).long()
+        return out.argmax(dim=1)
 
     def snapshot(self, sums: tuple[float, float]) -> tuple[list[Array], dict[str, list[Array]], tuple[float, float]]:
         """The parameters and the optimizer state, as NumPy arrays, with the epoch's running sums."""

@@ -63,10 +63,10 @@ def example_losses(name: str, z: torch.Tensor, a: torch.Tensor, y: torch.Tensor)
         return (0.5 if name == "half_squared_error" else 1.0) * ((y - a) ** 2).sum(-1)
     if name == "mse":
         return ((y - a) ** 2).mean(-1)
-    if name == "binary_cross_entropy":  # −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y·z
-        return (F.softplus(z, threshold=40.0) - y * z).sum(-1)
-    if name == "cross_entropy":  # −Σ y log softmax(z)
-        return -(y * F.log_softmax(z, dim=-1)).sum(-1)
+    if name == "binary_cross_entropy":  # −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − y·z + log(1 + e^−|z|)
+        return F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(-1)
+    if name == "cross_entropy":  # −Σ y log softmax(z), the targets as probabilities
+        return F.cross_entropy(z, y, reduction="none")
     if a.shape[-1] == 1:  # hinge, one output with targets ±1
         return torch.clamp(1 - y[:, 0] * a[:, 0], min=0)
     correct = a.gather(1, y.argmax(-1)[:, None])
