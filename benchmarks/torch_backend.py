@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -88,7 +89,7 @@ def chainrule(epochs: int) -> list[float]:
     trainer.run()
     assert trainer.ran == {"torch"}
     elapsed = [0.0, *(r.seconds for r in trainer.history.curve())]
-    return [b - a for a, b in zip(elapsed, elapsed[1:], strict=False)][:epochs]
+    return [b - a for a, b in itertools.pairwise(elapsed)][:epochs]
 
 
 def _child(side: str, epochs: int, threads: int) -> list[float]:

@@ -106,7 +106,10 @@ def _standardised_run(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, P
     x = rng.normal(rng.uniform(-50, 50, 3), rng.uniform(0.1, 20, 3), (40, 3))
     labels = np.where(x[:, 0] - x[:, 0].mean() > 0, "b,1", "a")  # a class name with a comma
     csv = tmp_path / "d.csv"
-    csv.write_text("p,q,r,kind\n" + "".join(f"{float(a)!r},{float(b)!r},{float(c)!r},\"{k}\"\n" for (a, b, c), k in zip(x, labels, strict=True)))
+    csv.write_text(
+        "p,q,r,kind\n"
+        + "".join(f'{float(a)!r},{float(b)!r},{float(c)!r},"{k}"\n' for (a, b, c), k in zip(x, labels, strict=True))
+    )
     net = tmp_path / "net.toml"
     net.write_text('inputs = 3\nloss = "cross_entropy"\n[[layers]]\nunits = 4\nactivation = "tanh"\n'
                    '[[layers]]\nunits = 2\nactivation = "softmax"\n')  # fmt: skip
