@@ -335,6 +335,8 @@ def notes(net: Network) -> list[str]:
             "frozen parameters: requires_grad=False, or a <name>_frozen mask and a gradient hook "
             "(restored by from_torch; PyTorch's weight_decay still moves a masked weight)"
         )
+    if net.data is not None and net.data.mean:
+        said.append("the nn.Sequential expects standardised inputs, (x − mean) / std: architecture['data'] holds both")
     return said
 
 
