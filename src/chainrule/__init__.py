@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers (nothing is imported at run time)
+    from chainrule.engine.network import Network
+    from chainrule.io.netfile import load, save
+    from chainrule.record.step import StepRecord, explain_step, explain_steps
 
 __version__ = "0.1.0"
 
