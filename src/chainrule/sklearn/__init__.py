@@ -58,7 +58,7 @@ class EstimatorParameterError(ValueError):
 
 
 def _whole(value: Any, least: int) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= least
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and bool(value >= least)
 
 
 class _NetworkEstimator(BaseEstimator):
