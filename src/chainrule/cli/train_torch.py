@@ -9,7 +9,11 @@ rank 0. They meet on 127.0.0.1 at a free port; nothing listens beyond this host.
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,8 +58,24 @@ def _launch(follow: Callable[..., None], file: Path, opts: dict[str, Any], nproc
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     context = multiprocessing.get_context("spawn")
+    started = []
     for rank in range(1, nproc):
         env = {"RANK": str(rank), "WORLD_SIZE": str(nproc), "LOCAL_RANK": str(rank),
                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}  # fmt: skip
-        context.Process(target=follow, args=(file, opts, env), daemon=True).start()
+        started.append(context.Process(target=follow, args=(file, opts, env), daemon=True))
+        started[-1].start()
+    threading.Thread(target=_watch, args=(started,), daemon=True).start()
     return Group(0, nproc, 0, f"tcp://127.0.0.1:{port}")
+
+
+def _watch(started: list[Any]) -> None:
+    """Rank 0 would wait for a rank that failed until the group's timeout: end the run at once
+    instead (that rank said why on its own line). A rank that stopped for Ctrl-C (130) is not a
+    failure: rank 0 got the same Ctrl-C and stops at the same epoch."""
+    while any(p.is_alive() for p in started):
+        time.sleep(0.5)
+        failed = [p.exitcode for p in started if p.exitcode not in (None, 0, 130)]
+        if failed:
+            sys.stderr.write(f"chainrule: --nproc: a process stopped (exit status {failed[0]}); stopping\n")
+            sys.stderr.flush()
+            os._exit(2)
