@@ -32,7 +32,9 @@ def _network(tmp_path: Path) -> Path:
 
 
 def _args(net: Path, out: Path) -> list[str]:
-    return ["train", str(net), "--epochs", "3", "--backend", "torch", "-o", str(out)]
+    """Every epoch evaluates the validation set and may stop the run (--patience): the processes
+    must agree epoch by epoch."""
+    return ["train", str(net), "--epochs", "4", "--val", "0.3", "--patience", "2", "--backend", "torch", "-o", str(out)]
 
 
 def _close(a: Path, b: Path, tol: float) -> None:
@@ -52,11 +54,16 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_nproc_torchrun_and_two_nodes_give_one_process_parameters(tmp_path: Path) -> None:
+def test_nproc_torchrun_and_two_nodes_give_one_process_parameters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainrule.cli import train_torch
+
     net = _network(tmp_path)
     one, engine = tmp_path / "one.toml", tmp_path / "engine.toml"
     assert run_cli([*_args(net, one), "-q"])[0].exit_code == 0
-    assert run_cli(["train", str(net), "--epochs", "3", "-q", "-o", str(engine)])[0].exit_code == 0
+    plain = [a for a in _args(net, engine) if a not in ("--backend", "torch")]
+    assert run_cli([*plain, "-q"])[0].exit_code == 0
     _close(one, engine, 1e-10)
     # torchrun, one node of two processes; and two "nodes" of one process each, on this host only
     (tmp_path / "standalone").mkdir()
@@ -69,10 +76,14 @@ def test_nproc_torchrun_and_two_nodes_give_one_process_parameters(tmp_path: Path
              for r in (0, 1)]  # fmt: skip
     running = [subprocess.Popen(c, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for c in (standalone, *nodes)]  # fmt: skip
-    # meanwhile --nproc 2, in this process and one it starts
+    # meanwhile --nproc 2, in this process and one it starts, once for the whole run
+    launched: list[int] = []
+    launch = train_torch._launch
+    monkeypatch.setattr(train_torch, "_launch", lambda *a: launched.append(a[-1]) or launch(*a))
     two = tmp_path / "two.toml"
     result, _ = run_cli([*_args(net, two), "--nproc", "2"])
     assert result.exit_code == 0, result.output
+    assert launched == [2]  # the other process started once, not once per epoch
     said = " ".join(result.output.split())  # the summary as words, however the console wrapped it
     assert "torch backend on cpu, 2 processes" in said and "NumPy" not in said, said[:400]
     done = [(p.communicate(timeout=300), p.returncode) for p in running]
