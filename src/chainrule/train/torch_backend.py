@@ -78,6 +78,10 @@ class Group:
 
         if dist.is_initialized():
             return
+        if kind == "cuda":  # NCCL's own exchanges go to the current device: this rank's GPU
+            import torch
+
+            torch.cuda.set_device(self.local_rank)
         backend = "nccl" if kind == "cuda" else "gloo"
         dist.init_process_group(backend, init_method=self.init, rank=self.rank, world_size=self.world,
                                 timeout=GROUP_TIMEOUT)  # fmt: skip
@@ -117,7 +121,8 @@ class Session:
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
-            self.trained = DistributedDataParallel(self.trained)
+            on_gpu = device.type == "cuda"
+            self.trained = DistributedDataParallel(self.trained, device_ids=[device.index] if on_gpu else None)
         self.params = [p for p, _ in self.ordered]
         self.opt = torch_model.make_optimizer(plan.settings, self.params, 1.0)
         self.names = torch_model.state_names(plan.settings.name)
@@ -258,7 +263,7 @@ class TorchEpochs:
         import torch
         import torch.distributed as dist
 
-        flag = torch.tensor([1.0 if wanted else 0.0], dtype=torch.float64)
+        flag = torch.tensor([1.0 if wanted else 0.0], dtype=torch.float64, device=self.device)  # NCCL: on the GPU
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item())
 
