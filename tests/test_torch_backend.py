@@ -231,3 +231,25 @@ def test_saturated_outputs_train_as_the_engine_does(loss: str, seed: int) -> Non
     assert torch.divergence is None and engine.divergence is None
     assert all(np.isfinite(r.loss) for r in torch.history.curve())
     _close(engine, torch, 1e-9)
+
+
+def test_a_resumed_torch_run_is_the_uninterrupted_one(tmp_path: Path) -> None:
+    """Stop after 2 of 4 epochs (checkpoint: parameters, Adam's moments and step count, the random
+    stream), resume on torch: the parameters are the uninterrupted run's."""
+    doc = netfile.read_document(EXAMPLES / "xor.toml")
+    doc["training"] = doc.get("training", {}) | {"optimizer": "adam", "beta1": 0.7, "beta2": 0.95, "batch": 2}
+    net_path = tmp_path / "net.toml"
+    netfile.save(netfile.from_dict(doc), net_path)
+    base = ["train", str(net_path), "--backend", "torch", "-q"]
+    check = tmp_path / "c.json"
+    assert (
+        run_cli([*base, "--epochs", "2", "--checkpoint", str(check), "-o", str(tmp_path / "mid.toml")])[0].exit_code
+        == 0
+    )
+    resumed, full = tmp_path / "resumed.toml", tmp_path / "full.toml"
+    result, _ = run_cli([*base, "--epochs", "4", "--resume", str(check), "-o", str(resumed)])
+    assert result.exit_code == 0, result.output
+    assert run_cli([*base, "--epochs", "4", "-o", str(full)])[0].exit_code == 0
+    a, b = netfile.load(resumed).parameters(), netfile.load(full).parameters()
+    assert max(abs(a[k] - b[k]) for k in a) <= 1e-12
+    assert netfile.load(tmp_path / "mid.toml").parameters() != b  # the resumed run did train on
