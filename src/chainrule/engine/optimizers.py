@@ -48,7 +48,9 @@ SLOTS: dict[str, tuple[str, ...]] = {name: tuple(s.record for s in slots) for na
 
 @dataclass(frozen=True)
 class Settings:
-    """The optimizer and its constants, as the network file's [training] table gives them."""
+    """The optimizer and its constants, as the network file's [training] table gives them. The
+    defaults here (PyTorch's) are chainrule's only ones: the trainer, the torch backend and the
+    generated script take every constant from a Settings."""
 
     name: str = "sgd"
     momentum: float = 0.9
