@@ -44,11 +44,14 @@ HOSTILE = [
     "\u2028open('PWNED', 'w').write('u2028')\x0c\x00",
 ]
 
+# A file name is text from the user too: the script finds its .npz and .pt from its own path.
+HOSTILE_NAME = 'tr"""\nopen("PWNED", "w")\n\'\'\'ain.py'
 
-def _script(tmp_path: Path, doc: dict, epochs: int = 2) -> tuple[Path, Trainer]:
+
+def _script(tmp_path: Path, doc: dict, epochs: int = 2, name: str = "train.py") -> tuple[Path, Trainer]:
     net = netfile.from_dict(doc)
     engine = Trainer(net, net.x, net.y, TrainConfig(epochs=epochs, shuffle=False))
-    script = tmp_path / "train.py"
+    script = tmp_path / name
     write_script(script, engine.net, engine.x, engine.y, engine.optimizer.settings, 0.0, epochs, engine.size)
     return script, engine
 
@@ -67,17 +70,17 @@ def test_a_hostile_title_and_names_change_no_code(title: str, tmp_path: Path) ->
     doc = random_document(np.random.default_rng(len(title)), "mse", "identity")
     plain, _ = _script(tmp_path, doc | {"title": "t"})
     expected = ast.dump(ast.parse(plain.read_text(encoding="utf-8")))
-    hostile, _ = _script(tmp_path, _hostile(doc, title))
+    hostile, _ = _script(tmp_path, _hostile(doc, title), name=HOSTILE_NAME)
     assert ast.dump(ast.parse(hostile.read_text(encoding="utf-8"))) == expected
 
 
 def test_the_script_of_a_hostile_file_runs_none_of_it(tmp_path: Path) -> None:
     doc = _hostile(random_document(np.random.default_rng(0), "mse", "identity"), "".join(HOSTILE))
-    script, _ = _script(tmp_path, doc)
+    script, _ = _script(tmp_path, doc, name=HOSTILE_NAME)
     done = subprocess.run([sys.executable, str(script), "--epochs", "1"], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("epoch ") == 1
-    assert not (tmp_path / "PWNED").exists() and (tmp_path / "train.pt").exists()
+    assert not (tmp_path / "PWNED").exists() and script.with_suffix(".pt").exists()
 
 
 def test_non_finite_constants_never_reach_the_script(tmp_path: Path) -> None:
