@@ -245,15 +245,20 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
 
 def follow(file: Path, opts: dict[str, Any], env: dict[str, str]) -> None:
     """One of `--nproc`'s other processes (cli/train_torch.py): this command, with env as its own
-    torchrun environment; a failure is one line naming the rank."""
+    torchrun environment, saying nothing (rank 0 speaks for the run) but a failure, in one line
+    naming the rank; it exits with the command's status (130 after Ctrl-C)."""
     import os
+    import sys
 
     os.environ.update(env)  # this new process's own environment, as torchrun would have set it
+    said, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115  (for the process's life)
     try:
         with click.Context(train) as ctx:
             ctx.invoke(train, file=file, **opts)
-    except ChainruleError as exc:
-        click.echo(f"chainrule: process {env['RANK']}: {exc}", err=True)
+    except click.exceptions.Exit as done:
+        raise SystemExit(done.exit_code) from None
+    except Exception as exc:  # one line for any failure: the run stops on it
+        said.write(f"chainrule: process {env['RANK']}: {exc if isinstance(exc, ChainruleError) else repr(exc)}\n")
         raise SystemExit(2) from None
 
 

@@ -10,6 +10,7 @@ rank 0. They meet on 127.0.0.1 at a free port; nothing listens beyond this host.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import threading
@@ -70,11 +71,13 @@ def _launch(follow: Callable[..., None], file: Path, opts: dict[str, Any], nproc
 
 def _watch(started: list[Any]) -> None:
     """Rank 0 would wait for a rank that failed until the group's timeout: end the run at once
-    instead (that rank said why on its own line). A rank that stopped for Ctrl-C (130) is not a
-    failure: rank 0 got the same Ctrl-C and stops at the same epoch."""
+    instead (that rank said why on its own line). A rank that stopped for Ctrl-C (130, or SIGINT)
+    is not a failure: rank 0 got the same Ctrl-C and stops at the same epoch; nor is SIGTERM,
+    which rank 0's own exit sends the ranks it started."""
+    fine = (None, 0, 130, -signal.SIGINT, -signal.SIGTERM)
     while any(p.is_alive() for p in started):
         time.sleep(0.5)
-        failed = [p.exitcode for p in started if p.exitcode not in (None, 0, 130)]
+        failed = [p.exitcode for p in started if p.exitcode not in fine]
         if failed:
             sys.stderr.write(f"chainrule: --nproc: a process stopped (exit status {failed[0]}); stopping\n")
             sys.stderr.flush()
