@@ -1,5 +1,6 @@
-"""--backend torch: the engine's numbers on PyTorch (1e-10 in float64), one process or two (DDP,
-gloo), saved back to a file explain and predict read; the generated plain PyTorch script."""
+"""--backend torch: the engine's numbers on PyTorch (1e-10 in float64), with the file's optimizer
+constants and saturated outputs, saved back to a file explain and predict read, resumed; the
+generated plain PyTorch script. Several processes: test_torch_ranks.py."""
 
 from __future__ import annotations
 
