@@ -57,6 +57,18 @@ def data_loss(net: Network) -> float:
         return evaluate(net, net.x, net.y)[0]
 
 
+def start_losses(net: Network, regime: Regime) -> tuple[float, float | None]:
+    """The loss at epoch 0, before any training: over the training examples, and over the test
+    examples (None without a test set), as train() reports each epoch's."""
+    from chainrule.train.trainer import evaluate
+
+    fit_on, held = split(net, regime.test_fraction)
+    with np.errstate(all="ignore"):
+        trained = evaluate(net, net.x[fit_on], net.y[fit_on])[0]
+        tested = evaluate(net, net.x[held], net.y[held])[0] if len(held) else None
+    return trained, tested
+
+
 def chunk_epochs(net: Network) -> int:
     """Epochs in one chunk: about CHUNK_WORK epochs × examples × parameters, at least one."""
     return max(1, CHUNK_WORK // (max(net.x.shape[0], 1) * max(net.parameter_count(), 1)))

@@ -24,8 +24,9 @@ async function refreshViews() {
   views.busy = true;
   const asked = ++views.asked;
   try {
-    const answer = await (await api("/api/views", { network: app.data.network, example: app.example })).json();
-    if (asked === views.asked) {
+    const body = { network: app.doc, example: app.example, version: app.version };
+    const answer = await (await api("/api/views", body)).json();
+    if (asked === views.asked && current(answer)) {
       views.answer = answer;
       if (views.at >= answer.circuit.order.length) views.at = 0;
       drawMatrixForm();
@@ -64,10 +65,11 @@ function drawMatrixForm() {
       node = document.createElement("div");
       node.className = "eq";
       node.innerHTML = line.mathml;  // MathML written by the server (escaped there)
-      node.setAttribute("aria-label", line.plain);
+      node.querySelector("math")?.setAttribute("aria-label", line.plain);
     }
     out.appendChild(node);
   }
+  out.querySelectorAll(".eq").forEach(wrapWide);  // app.js: long lines wrap on a phone instead of being cut
   if (form.note) {
     const note = document.createElement("p");
     note.className = "notice";
@@ -167,6 +169,12 @@ function showCircuitStep() {
     }
   });
   describeNode(detail, graph, byId, current);
+  // The lit node in view (a phone shows part of the graph at a time), without moving the page.
+  const lit = svg.querySelector(".op-node.current"), wrap = svg.parentElement;
+  if (lit && wrap.scrollWidth > wrap.clientWidth) {
+    const box = lit.getBoundingClientRect(), frame = wrap.getBoundingClientRect();
+    wrap.scrollLeft += box.left + box.width / 2 - (frame.left + frame.width / 2);
+  }
 }
 
 function item(list, text, cls) {
