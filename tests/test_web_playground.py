@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chainrule.engine.functions import known
 from chainrule.errors import ChainruleError
@@ -22,6 +24,8 @@ from chainrule.web import training
 from chainrule.web.models import EditRequest
 from chainrule.web.server import build, edited
 from helpers import CASES, engine_epochs, post, random_document
+
+EDIT_OPS = ("add_neuron", "remove_neuron", "add_layer", "remove_layer")
 
 
 def accepted(doc: dict[str, Any], op: str, layer: int, name: str) -> bool:
@@ -217,3 +221,37 @@ def test_choices_name_the_regression_sets_and_schemes(client: TestClient) -> Non
     choices = client.get("/api/choices").json()
     assert choices["regression_datasets"] == ["plane", "bump"]
     assert choices["inits"] == ["uniform", "xavier", "he", "zeros"]
+
+
+@given(st.integers(1, 4), st.lists(st.integers(1, 5), min_size=1, max_size=3), st.sampled_from(list(EDIT_OPS)))
+def test_the_title_follows_the_shape(inputs: int, hidden: list[int], op: str) -> None:
+    rng = np.random.default_rng(len(hidden))
+    sizes = [inputs, *hidden, 1]
+    layers = [
+        {"activation": "sigmoid", "weights": rng.uniform(-1, 1, (units, sizes[i])).round(2).tolist()}
+        for i, units in enumerate(sizes[1:])
+    ]
+    shape = "-".join(map(str, sizes))
+    doc = {"title": f"A {shape} network (not 1{shape}, nor {shape}.5)", "inputs": inputs, "layers": layers}
+    doc["examples"] = [{"x": [0.5] * inputs, "y": [1.0]}]
+    try:
+        new = edited(EditRequest.model_validate({"network": doc, "op": op, "layer": 0}))
+    except ChainruleError:  # the edit is refused (the last neuron of a layer): nothing to retitle
+        assert op == "remove_neuron" and hidden[0] == 1
+        return
+    after = "-".join(map(str, [inputs, *(len(layer["weights"]) for layer in new["layers"])]))
+    assert new["title"] == f"A {after} network (not 1{shape}, nor {shape}.5)"
+
+
+@pytest.mark.parametrize(("loss", "output"), CASES)
+def test_the_pages_classifier_cut_is_the_engines(loss: str, output: str) -> None:
+    rng = np.random.default_rng(sum(map(ord, loss + output)))
+    doc = random_document(rng, loss, output)
+    doc["inputs"] = 2
+    doc["examples"] = [{"x": rng.normal(size=2).tolist(), "y": e["y"]} for e in doc["examples"] * 4]
+    net = netfile.from_dict(doc)
+    b = training.boundary(net)
+    assert b is not None
+    if net.loss.classifies:
+        assert b["threshold"] == net.loss.threshold
+        assert all((t > b["threshold"]) == (net.loss.classes(np.array([[t]]))[0] == 1) for *_, t in b["points"])

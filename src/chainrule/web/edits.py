@@ -257,3 +257,18 @@ def _numbers(row: list[str]) -> list[float] | None:
     except ValueError:
         return None
     return out if all(np.isfinite(out)) else None
+
+
+def shape(doc: dict[str, Any]) -> str:
+    """The network's sizes as a title writes them: inputs, then each layer's neurons ("2-2-1")."""
+    inputs = doc["inputs"] if isinstance(doc["inputs"], int) else len(doc["inputs"])
+    return "-".join(str(n) for n in [inputs, *(len(layer["weights"]) for layer in doc["layers"])])
+
+
+def retitled(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`after` with its title following its shape: "a 2-2-1 sigmoid network" becomes "a 2-3-1 sigmoid
+    network" when a neuron is added (the old shape as a word of its own; any other title is kept)."""
+    title, old, new = after.get("title"), shape(before), shape(after)
+    if not isinstance(title, str) or old == new:
+        return after
+    return {**after, "title": re.sub(rf"(?<![\w.-]){re.escape(old)}(?![\w.-])", new, title)}

@@ -288,7 +288,7 @@ def edited(body: EditRequest) -> dict[str, Any]:
     """The request's document with its edit made (the document must be valid first)."""
     doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
     if body.op in EDITS:
-        return EDITS[body.op](doc, body.layer)
+        return edits.retitled(doc, EDITS[body.op](doc, body.layer))
     if body.op == "activation":
         return edits.set_activation(doc, body.layer, body.name)
     if body.op == "init":

@@ -140,7 +140,9 @@ def boundary(net: Network) -> dict[str, Any] | None:
         return None
     activation = net.output_layer.activation.name
     low, high = (0.0, 1.0) if activation in ("sigmoid", "softmax") else (float(out.min()), float(out.max()))
-    threshold = 0.5 if activation in ("sigmoid", "softmax") else (0.0 if activation == "tanh" else (low + high) / 2)
+    # A classifier's cut is the engine's (the loss's, as accuracy and predictions read it); a
+    # regression has none, and its colours change at the middle of what the output spans.
+    threshold = net.loss.threshold if net.loss.classifies else (0.0 if activation == "tanh" else (low + high) / 2)
     return {
         "x1": [float(lo[0]), float(hi[0])],
         "x2": [float(lo[1]), float(hi[1])],

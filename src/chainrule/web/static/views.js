@@ -55,7 +55,7 @@ function drawMatrixForm() {
   for (const line of form.lines) {
     let node;
     if (line.heading !== undefined) {
-      node = document.createElement("h4");
+      node = document.createElement("h3");
       node.textContent = line.heading;
     } else if (line.text !== undefined) {
       node = document.createElement("div");
