@@ -23,7 +23,7 @@ from chainrule.io import netfile
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from page_run import spirals_network  # noqa: E402  (the benchmark's network: 2-6-5-1 on the spirals)
+from page_run import spirals_network  # the benchmark's network: 2-6-5-1 on the spirals
 
 LAPTOP, PHONE = (1280, 800), (390, 844)
 WATCH = """
@@ -196,3 +196,36 @@ def test_value_boxes_show_a_focus_ring_and_the_loss_switch_says_what_changes(wat
         "loss binary_cross_entropy: the output layer's activation is now sigmoid (was softmax),"
         " as binary_cross_entropy needs"
     )
+
+
+def test_points_noise_regenerate_and_a_discretized_output(watched: Any, url: str) -> None:
+    page = watched(LAPTOP)
+    page.goto(url)
+    expect(page.locator('[data-node="out"] .node-value')).to_have_text("0.7514")
+    page.locator("#dataset").select_option("circle")
+    page.locator("#points").select_option("200")
+    page.locator("#noise").select_option("0")
+    page.get_by_role("button", name="Use", exact=True).click()
+    expect(page.locator("#title")).to_have_text("The circle data set: 200 points, seed 0")
+    first = page.evaluate("app.doc.examples.map((e) => e.x)")
+    page.get_by_role("button", name="Regenerate").click()
+    expect(page.locator("#title")).to_have_text("The circle data set: 200 points, seed 1")
+    assert len(page.evaluate("app.doc.examples")) == 200 and page.evaluate("app.doc.examples.map((e) => e.x)") != first
+    # The colour at the middle of each of the 41 × 41 cells: the two commonest cover the plane once discretized.
+    cells = """() => { const ctx = document.getElementById("boundary").getContext("2d"), seen = {};
+      for (let r = 0; r < 41; r++) for (let c = 0; c < 41; c++) {
+        const p = ctx.getImageData(c * 6 + 3, r * 6 + 3, 1, 1).data; const k = `${p[0]},${p[1]},${p[2]}`;
+        seen[k] = (seen[k] || 0) + 1; }
+      const counts = Object.values(seen).sort((a, b) => b - a); return (counts[0] + (counts[1] || 0)) / (41 * 41); }"""
+    assert page.evaluate(cells) < 0.5  # shades of the output
+    page.get_by_label("discretize output").check()
+    assert page.evaluate(cells) > 0.8  # two colours, but where a point covers a cell
+
+
+def test_the_lit_drawing_stays_in_view_beside_the_result_line(watched: Any, url: str) -> None:
+    page = watched(LAPTOP)
+    page.goto(link(url, netfile.to_dict(netfile.load()), step=13))
+    expect(page.locator("#step-title")).to_have_text("Update: every parameter takes one step down its gradient")
+    page.locator("#equations .eq").last.scroll_into_view_if_needed()
+    expect(page.locator("#equations .eq").last).to_be_in_viewport()
+    expect(page.locator('[data-node="out"]')).to_be_in_viewport()

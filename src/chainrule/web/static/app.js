@@ -524,15 +524,22 @@ function wire() {
     recompute(doc, false);
   });
   $("loss").addEventListener("change", () => edit("loss", 0, $("loss").value));
-  $("use-dataset").addEventListener("click", async () => {
+  // A built-in set, drawn with the points and noise chosen; Regenerate draws it again with the next seed.
+  const useDataset = async (seed) => {
     const name = $("dataset").value;
-    if (!name) return;
+    if (!name) { say("data: pick a data set first", true); return; }
     stopTraining();
     resetCurve();
-    if (await load("/api/dataset", { network: app.doc, name }, false)) {
+    app.seed = seed;
+    const noise = $("noise").value === "" ? null : Number($("noise").value);
+    const body = { network: app.doc, name, n: Number($("points").value), noise, seed };
+    if (await load("/api/dataset", body, false)) {
       $("values-panel").open = false;  // a hundred points' worth of values: make room for the plots
     }
-  });
+  };
+  $("use-dataset").addEventListener("click", () => useDataset(0));
+  $("regenerate").addEventListener("click", () => useDataset((app.seed || 0) + 1));
+  $("discretize").addEventListener("change", drawBoundary);
   $("csv-file").addEventListener("change", async () => {
     const file = $("csv-file").files[0];
     if (file) $("csv-text").value = await file.text();

@@ -28,7 +28,8 @@ function layout(graph) {
   const tallest = Math.max(...graph.layers.map((l) => l.neurons.length));
   const width = Math.max(300, $("diagram-box").clientWidth - 2);
   const gapX = (width - LEFT - RIGHT) / Math.max(1, columns - 1);
-  const room = Math.max(220, window.innerHeight * 0.6);
+  // On a wide screen the drawing stays in view (sticky, at most 60% of the height): it fits that.
+  const room = Math.max(220, window.innerHeight * (window.innerWidth > 860 ? 0.6 : 0.7) - 60);
   const gapY = tallest > 1 ? Math.max(44, Math.min(104, (room - 120) / (tallest - 1))) : 104;
   const radius = Math.max(15, Math.min(27, gapX / 3.6, gapY / 2.6));
   const height = Math.max(200, gapY * (tallest - 1) + 2 * radius + 120);

@@ -82,13 +82,15 @@ function drawBoundary() {
   drawNeuronMaps(b);
   if (!b) return;
   const canvas = $("boundary"), ctx = canvas.getContext("2d");
-  paint(canvas, b.values, b.low, b.high);
+  // Discretized: each point of the plane in its class's colour, cut where the engine cuts (threshold).
+  const rows = $("discretize").checked ? b.values.map((row) => row.map((v) => (v > b.threshold ? b.high : b.low))) : b.values;
+  paint(canvas, rows, b.low, b.high);
   const [x0, x1] = b.x1, [y0, y1] = b.x2;
   for (const [px, py, label] of b.points) {
     const cx = (px - x0) / (x1 - x0) * canvas.width, cy = (y1 - py) / (y1 - y0) * canvas.height;
     ctx.beginPath();
     ctx.arc(cx, cy, 3.2, 0, 2 * Math.PI);
-    ctx.fillStyle = label >= b.threshold ? "#1e40af" : "#c2410c";
+    ctx.fillStyle = label > b.threshold ? "#1e40af" : "#c2410c";  // the class the engine reads (above the cut)
     ctx.fill();
     ctx.strokeStyle = "white";
     ctx.stroke();
