@@ -255,3 +255,15 @@ def test_the_pages_classifier_cut_is_the_engines(loss: str, output: str) -> None
     if net.loss.classifies:
         assert b["threshold"] == net.loss.threshold
         assert all((t > b["threshold"]) == (net.loss.classes(np.array([[t]]))[0] == 1) for *_, t in b["points"])
+
+
+@pytest.mark.parametrize("held", [0.0, 0.2, 0.5])
+def test_the_boundary_marks_the_test_examples_training_holds_out(client: TestClient, held: float) -> None:
+    doc = netfile.to_dict(netfile.load(netfile.example_path("xor.toml")))
+    doc = post(client, "/api/dataset", {"network": doc, "name": "moons", "n": 50})["network"]
+    points = post(client, "/api/step", {"network": doc, "at": 0, "test_fraction": held})["boundary"]["points"]
+    net = netfile.from_dict(doc)
+    _, tested = training.split(net, held)
+    assert [i for i, p in enumerate(points) if p[3]] == tested.tolist()
+    assert len(tested) == round(held * 50)
+    assert [p[:3] for p in points] == [[*x, y] for x, y in zip(net.x.tolist(), net.y[:, 0].tolist(), strict=True)]

@@ -31,13 +31,16 @@ def build(doc: dict[str, Any]) -> Network:
     return netfile.from_dict(doc, source=SOURCE)
 
 
-def state(net: Network, example: int = 1, digits: int = 4, full: bool = False, at: int | None = None) -> dict[str, Any]:
+def state(
+    net: Network, example: int = 1, digits: int = 4, full: bool = False, at: int | None = None, held: float = 0.0
+) -> dict[str, Any]:
     """Everything the page shows for a network: its document, the step record, the steps.
 
     The record's every value and chain (views.json) come only when `full` is asked for: the page
     needs the values of one example, and a large batch has a great many more. With `at`, only
     that step is written out (`step`; the page asks for each as it is shown), else every step
-    (`steps`, at most steps.MAX_STEPS).
+    (`steps`, at most steps.MAX_STEPS). `held`: the share of examples held out as a test set,
+    marked in the boundary's points.
     """
     record, notice = record_of(net, example)
     bad = [name for name, v in record.values.items() if not math.isfinite(v)]
@@ -60,7 +63,7 @@ def state(net: Network, example: int = 1, digits: int = 4, full: bool = False, a
         "notice": notice,
         "example": example,
         "data_loss": data_loss(net) if record.examples else None,
-        "boundary": boundary(net),
+        "boundary": boundary(net, held),
         "valid": valid_choices(net),
     }
 

@@ -133,14 +133,14 @@ class StepRequest(BaseModel):
     version: int = Field(
         0, ge=0, le=2**53, description="The page's count of its changes, sent back as is: an older answer is dropped."
     )
+    test_fraction: float = Field(
+        0.0, ge=0.0, le=0.5, description="Share of the examples held out (seeded by training.seed) as a test set."
+    )
 
 
 class TrainRequest(StepRequest):
     epochs: int = Field(
         1, ge=1, le=limits.MAX_EPOCHS, description=f"Epochs to run in this request (at most {limits.MAX_EPOCHS})."
-    )
-    test_fraction: float = Field(
-        0.0, ge=0.0, le=0.5, description="Share of the examples held out (seeded by training.seed) as a test set."
     )
     l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 penalty λ₁ Σ|θ| added to the loss.")
     l2: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty (λ/2) Σθ² added to the loss (weight decay λ).")

@@ -137,7 +137,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
         def work(job: Job) -> dict[str, Any]:
             body = parse(StepRequest, raw)
             net = build(body.network.document())
-            return {**state(net, body.example, body.digits, body.full_record, body.at), "version": body.version}
+            answer = state(net, body.example, body.digits, body.full_record, body.at, body.test_fraction)
+            return {**answer, "version": body.version}
 
         return await heavy(request, work)
 
@@ -168,7 +169,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         def work(job: Job) -> dict[str, Any]:
             body = parse(EditRequest, raw)
-            return {**state(build(edited(body)), 1, body.digits, at=body.at), "version": body.version}
+            answer = state(build(edited(body)), 1, body.digits, at=body.at, held=body.test_fraction)
+            return {**answer, "version": body.version}
 
         return await heavy(request, work)
 
@@ -187,7 +189,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
                 changed = edits.use_csv(doc, body.csv, limits.MAX_EXAMPLES)
             else:
                 changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
-            return {**state(build(changed), 1, body.digits, at=body.at), "version": body.version}
+            answer = state(build(changed), 1, body.digits, at=body.at, held=body.test_fraction)
+            return {**answer, "version": body.version}
 
         return await heavy(request, work)
 
@@ -305,7 +308,7 @@ def trained(body: TrainRequest, job: Job) -> dict[str, Any]:
     after, losses, tested = train(net, body.epochs, job.check, regime)
     example = min(body.example, len(after.batches()))
     return {
-        **state(after, example, body.digits, body.full_record, body.at),
+        **state(after, example, body.digits, body.full_record, body.at, body.test_fraction),
         "version": body.version,
         "losses": losses,
         "losses_shown": [fmt(v, body.digits) for v in losses],

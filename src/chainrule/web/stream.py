@@ -60,7 +60,7 @@ def train_stream(net: Network, epochs: int, regime: Regime, digits: int, check: 
             done += len(losses)
             size = next_size(size, time.monotonic() - t)
             emit({"kind": "epochs", **epochs_of(losses, tested, digits), "network": netfile.to_dict(net),
-                  "boundary": boundary(net)})  # fmt: skip
+                  "boundary": boundary(net, regime.test_fraction)})  # fmt: skip
     except Stopped:
         return
     except ChainruleError as exc:

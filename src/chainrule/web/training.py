@@ -125,15 +125,18 @@ def _grid(net: Network, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lo, hi, np.array([(x, y) for y in ys for x in xs])
 
 
-def boundary(net: Network) -> dict[str, Any] | None:
+def boundary(net: Network, held: float = 0.0) -> dict[str, Any] | None:
     """The first output over a grid around the data: the decision-boundary heatmap of a 2-D set,
     and each hidden neuron's activation a over a coarser grid (`neurons`, at most MAX_NEURON_MAPS).
 
-    Rows run from the top (largest x2) down, columns from the left (smallest x1), as drawn.
+    Rows run from the top (largest x2) down, columns from the left (smallest x1), as drawn. Each
+    point is [x1, x2, target, 1 if held out as a test example (the share `held`, as split() holds
+    them out) else 0].
     """
     if len(net.input_names) != 2 or net.x.shape[0] < 4:  # a plane of one example says nothing
         return None
     lo, hi, grid = _grid(net, GRID)
+    tested = set(split(net, held)[1].tolist())
     with np.errstate(all="ignore"):
         out = net.forward(grid).output[:, 0].reshape(GRID, GRID)
     if not np.all(np.isfinite(out)):
@@ -151,7 +154,10 @@ def boundary(net: Network) -> dict[str, Any] | None:
         "low": low,
         "high": high,
         "threshold": threshold,
-        "points": [[float(a), float(b), float(t)] for (a, b), t in zip(net.x, net.y[:, 0], strict=True)],
+        "points": [
+            [float(a), float(b), float(t), int(i in tested)]
+            for i, ((a, b), t) in enumerate(zip(net.x, net.y[:, 0], strict=True))
+        ],
         "neurons": neuron_maps(net),
     }
 

@@ -69,7 +69,8 @@ function say(message, isError) {
 async function load(path, body, keepStep) {
   const at = keepStep ? app.step : 0;
   try {
-    const answer = await (await api(path, { ...body, at, version: app.version })).json();
+    const held = Number($("test-share").value);  // the test examples, marked on the boundary plot
+    const answer = await (await api(path, { test_fraction: held, ...body, at, version: app.version })).json();
     if (!current(answer) || (keepStep && at !== app.step)) return null;  // overtaken by a later change
     say("");
     show(answer, keepStep);
@@ -540,6 +541,7 @@ function wire() {
   $("use-dataset").addEventListener("click", () => useDataset(0));
   $("regenerate").addEventListener("click", () => useDataset((app.seed || 0) + 1));
   $("discretize").addEventListener("change", drawBoundary);
+  $("show-test").addEventListener("change", drawBoundary);
   $("csv-file").addEventListener("change", async () => {
     const file = $("csv-file").files[0];
     if (file) $("csv-text").value = await file.text();
@@ -550,7 +552,7 @@ function wire() {
     await load("/api/dataset", { network: app.doc, name: "csv", csv: $("csv-text").value }, false);
   });
   $("reinit").addEventListener("click", () => edit("init", 0, $("init").value));
-  $("test-share").addEventListener("change", () => { stopTraining(); resetCurve(); drawLossCurve(); });
+  $("test-share").addEventListener("change", () => { stopTraining(); resetCurve(); drawLossCurve(); recompute(app.doc); });
   $("train-run").addEventListener("click", run);
   $("train-pause").addEventListener("click", pause);
   $("train-epoch").addEventListener("click", () => { stopTraining(); trainOnce(1); });

@@ -86,13 +86,17 @@ function drawBoundary() {
   const rows = $("discretize").checked ? b.values.map((row) => row.map((v) => (v > b.threshold ? b.high : b.low))) : b.values;
   paint(canvas, rows, b.low, b.high);
   const [x0, x1] = b.x1, [y0, y1] = b.x2;
-  for (const [px, py, label] of b.points) {
+  // Training examples filled with a white rim; test examples (shown when asked) a ring in dark ink.
+  const showTest = $("show-test").checked;
+  for (const [px, py, label, test] of b.points) {
+    if (test && !showTest) continue;
     const cx = (px - x0) / (x1 - x0) * canvas.width, cy = (y1 - py) / (y1 - y0) * canvas.height;
     ctx.beginPath();
     ctx.arc(cx, cy, 3.2, 0, 2 * Math.PI);
     ctx.fillStyle = label > b.threshold ? "#1e40af" : "#c2410c";  // the class the engine reads (above the cut)
     ctx.fill();
-    ctx.strokeStyle = "white";
+    ctx.lineWidth = test ? 1.6 : 1;
+    ctx.strokeStyle = test ? "#111827" : "white";
     ctx.stroke();
   }
 }

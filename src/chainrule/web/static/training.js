@@ -79,7 +79,7 @@ async function explainRunning(version) {
   if (explaining) return;
   explaining = true;
   try {
-    const body = { network: app.doc, example: app.example, at: app.step, version };
+    const body = { network: app.doc, example: app.example, at: app.step, version, test_fraction: Number($("test-share").value) };
     const answer = await (await api("/api/step", body)).json();
     if (app.running && current(answer) && answer.at === app.step) {
       const { losses, testLosses } = app;
