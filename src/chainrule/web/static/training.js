@@ -82,9 +82,11 @@ async function explainRunning(version) {
     const body = { network: app.doc, example: app.example, at: app.step, version, test_fraction: Number($("test-share").value) };
     const answer = await (await api("/api/step", body)).json();
     if (app.running && current(answer) && answer.at === app.step) {
-      const { losses, testLosses } = app;
+      // The explanation is of a network a few epochs back: the curve and the network trained
+      // since stay (Pause keeps the latest, and explains that one).
+      const { losses, testLosses, doc } = app;
       show(answer, true);
-      Object.assign(app, { losses, testLosses });
+      Object.assign(app, { losses, testLosses, doc });
     }
   } catch (err) { /* the next event asks again */ }
   explaining = false;
