@@ -117,7 +117,7 @@ def test_the_arrow_key_steps_the_graph_in_the_graph_view(watched: Any, url: str,
     page.keyboard.press("ArrowRight")
     expect(page.locator("#circuit-count")).to_contain_text("node 3 of ")
     assert page.locator("#step-count").text_content() == "step 0 of 13"  # the hidden stepper stayed
-    expect(page.locator(".stepper .step-buttons")).to_be_visible()
+    expect(page.locator(".stepper .step-buttons")).to_be_hidden()  # one stepper shown: the graph's
     expect(page.locator(".diagram-wrap")).to_be_hidden()
     current = page.locator("#circuit-graph .op-node.current")
     expect(current).to_be_in_viewport()  # the lit node in view, on a phone too

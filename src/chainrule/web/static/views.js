@@ -40,8 +40,9 @@ async function refreshViews() {
 function applyViewSwitches() {
   const matrix = views.form === "matrix", graph = views.picture === "graph";
   $("matrix-form").hidden = !matrix;
-  for (const id of ["equations", "step-title"]) $(id).hidden = matrix;
-  document.querySelector(".stepper .step-buttons").hidden = matrix;
+  // One stepper at a time: the graph view steps its graph (its own buttons, and the arrow keys).
+  for (const id of ["equations", "step-title"]) $(id).hidden = matrix || graph;
+  document.querySelector(".stepper .step-buttons").hidden = matrix || graph;
   $("circuit").hidden = !graph;
   document.querySelector(".diagram-wrap").hidden = graph;
   $("wires-row").hidden = graph;
