@@ -229,3 +229,20 @@ def test_the_lit_drawing_stays_in_view_beside_the_result_line(watched: Any, url:
     page.locator("#equations .eq").last.scroll_into_view_if_needed()
     expect(page.locator("#equations .eq").last).to_be_in_viewport()
     expect(page.locator('[data-node="out"]')).to_be_in_viewport()
+
+
+def test_feature_inputs_from_the_train_panel(watched: Any, url: str) -> None:
+    page = watched(LAPTOP)
+    page.goto(url)
+    expect(page.locator('[data-node="out"] .node-value')).to_have_text("0.7514")
+    expect(page.locator("#features")).to_be_hidden()  # one example: no plane to draw
+    page.locator("#dataset").select_option("circle")
+    page.get_by_role("button", name="Use", exact=True).click()
+    page.get_by_role("checkbox", name="x1²").check()
+    expect(page.locator('[data-node="x1²"]')).to_be_visible()
+    page.get_by_role("checkbox", name="sin x2").check()
+    expect(page.locator('[data-node="sin x2"]')).to_be_visible()
+    assert page.evaluate("app.doc.inputs") == ["x1", "x2", "x1²", "sin x2"]
+    page.get_by_role("checkbox", name="x1²").uncheck()
+    expect(page.locator('[data-node="x1²"]')).to_have_count(0)
+    expect(page.locator("#boundary-figure")).to_be_visible()

@@ -267,3 +267,44 @@ def test_the_boundary_marks_the_test_examples_training_holds_out(client: TestCli
     assert [i for i, p in enumerate(points) if p[3]] == tested.tolist()
     assert len(tested) == round(held * 50)
     assert [p[:3] for p in points] == [[*x, y] for x, y in zip(net.x.tolist(), net.y[:, 0].tolist(), strict=True)]
+
+
+@given(st.sets(st.sampled_from(["x1²", "x2²", "x1·x2", "sin x1", "sin x2"])))
+def test_feature_inputs_are_made_from_each_examples_point(chosen: set[str]) -> None:
+    from chainrule.web.edits import use_dataset
+    from chainrule.web.features import FEATURES
+    from chainrule.web.models import EditRequest as Edit
+
+    base = use_dataset(netfile.to_dict(netfile.load()), "moons", 20, None, 0)
+    body = Edit.model_validate({"network": base, "op": "features", "name": ",".join(["x1", "x2", *chosen])})
+    doc = edited(body)
+    names = [name for name in FEATURES if name in {"x1", "x2", *chosen}]
+    assert doc["inputs"] == names
+    for before, after in zip(base["examples"], doc["examples"], strict=True):
+        a, b = before["x"]
+        expected = {
+            "x1": a,
+            "x2": b,
+            "x1²": a * a,
+            "x2²": b * b,
+            "x1·x2": a * b,
+            "sin x1": math.sin(a),
+            "sin x2": math.sin(b),
+        }
+        assert after["x"] == [expected[name] for name in names]
+    # x1 and x2 keep their weights; the plane's picture is the network's output at each point's features
+    assert [row[:2] for row in doc["layers"][0]["weights"]] == base["layers"][0]["weights"]
+    net = netfile.from_dict(doc)
+    picture = training.boundary(net)
+    assert picture is not None
+    corner = [picture["x1"][0], picture["x2"][1]]  # the top left cell
+    point = np.array([[expected_feature(name, *corner) for name in names]])
+    assert picture["values"][0][0] == pytest.approx(net.forward(point).output[0, 0], rel=1e-12)
+    back = edited(Edit.model_validate({"network": doc, "op": "features", "name": "x1,x2"}))
+    assert back["inputs"] == ["x1", "x2"] and back["examples"] == base["examples"]
+
+
+def expected_feature(name: str, a: float, b: float) -> float:
+    return {"x1": a, "x2": b, "x1²": a * a, "x2²": b * b, "x1·x2": a * b, "sin x1": math.sin(a), "sin x2": math.sin(b)}[
+        name
+    ]

@@ -22,6 +22,11 @@ class EditError(ChainruleError):
     """An edit that cannot be made to this network (answered 422)."""
 
 
+def rng_of(doc: dict[str, Any]) -> np.random.Generator:
+    """The generator new weights are drawn from: the file's seed and its size (another edit, other numbers)."""
+    return _rng(doc)
+
+
 def _rng(doc: dict[str, Any]) -> np.random.Generator:
     seed = doc.get("training", {}).get("seed", 0) if isinstance(doc.get("training"), dict) else 0
     size = sum(len(str(layer.get("weights", ""))) for layer in doc["layers"])

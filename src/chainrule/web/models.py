@@ -156,10 +156,12 @@ class StreamRequest(TrainRequest):
 
 
 class EditRequest(StepRequest):
-    op: Literal["add_neuron", "remove_neuron", "add_layer", "remove_layer", "activation", "loss", "init"]
+    op: Literal["add_neuron", "remove_neuron", "add_layer", "remove_layer", "activation", "loss", "init", "features"]
     layer: int = Field(0, ge=0, le=limits.MAX_LAYERS, description="The layer (0 = the first after the inputs).")
     name: Annotated[str, StringConstraints(max_length=limits.MAX_NAME)] = Field(
-        "", description="The activation or loss (op activation, loss), or uniform, xavier, he or zeros (op init)."
+        "",
+        description="The activation or loss (op activation, loss), uniform, xavier, he or zeros (op init), or"
+        " the inputs, comma-separated, from x1, x2, x1², x2², x1·x2, sin x1, sin x2 (op features).",
     )
 
 

@@ -35,6 +35,7 @@ from chainrule.views.numbers import fmt
 from chainrule.web import edits, limits, problems
 from chainrule.web.circuit import circuit
 from chainrule.web.explained import build, document, record_of, state
+from chainrule.web.features import use_features
 from chainrule.web.guards import BodyLimit, HostCheck, SameSite, SecurityHeaders
 from chainrule.web.matrixform import matrix_form
 from chainrule.web.models import (
@@ -296,6 +297,9 @@ def edited(body: EditRequest) -> dict[str, Any]:
         return edits.set_activation(doc, body.layer, body.name)
     if body.op == "init":
         return edits.initialise(doc, body.name)
+    if body.op == "features":
+        chosen = [name.strip() for name in body.name.split(",") if name.strip()]
+        return edits.retitled(doc, use_features(doc, chosen, edits.rng_of(doc)))
     return edits.set_loss(doc, body.name)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
+from chainrule.web.features import made, planar
 from chainrule.web.limits import CHUNK_WORK
 
 GRID = 41  # the decision boundary is sampled on GRID × GRID points
@@ -115,9 +116,15 @@ def _refuse_divergence(net: Network, losses: list[float]) -> None:
         raise Diverged("training diverged (a parameter is no longer a finite number): try a smaller learning rate")
 
 
+def _plane(net: Network) -> np.ndarray:
+    """Each example's point of the plane: its inputs x1 and x2 (whatever features are made of them)."""
+    return net.x[:, [net.input_names.index("x1"), net.input_names.index("x2")]]
+
+
 def _grid(net: Network, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lo, hi, points): size × size points over the data's box, padded by a tenth; rows from the top."""
-    lo, hi = net.x.min(axis=0), net.x.max(axis=0)
+    """(lo, hi, points): size × size points (x1, x2) over the data's box, padded by a tenth; rows from the top."""
+    plane = _plane(net)
+    lo, hi = plane.min(axis=0), plane.max(axis=0)
     pad = np.maximum((hi - lo) * 0.1, 0.1)
     lo, hi = lo - pad, hi + pad
     xs = np.linspace(lo[0], hi[0], size)
@@ -133,12 +140,12 @@ def boundary(net: Network, held: float = 0.0) -> dict[str, Any] | None:
     point is [x1, x2, target, 1 if held out as a test example (the share `held`, as split() holds
     them out) else 0].
     """
-    if len(net.input_names) != 2 or net.x.shape[0] < 4:  # a plane of one example says nothing
+    if not planar(net.input_names) or net.x.shape[0] < 4:  # a plane of one example says nothing
         return None
     lo, hi, grid = _grid(net, GRID)
     tested = set(split(net, held)[1].tolist())
     with np.errstate(all="ignore"):
-        out = net.forward(grid).output[:, 0].reshape(GRID, GRID)
+        out = net.forward(made(net.input_names, grid)).output[:, 0].reshape(GRID, GRID)
     if not np.all(np.isfinite(out)):
         return None
     activation = net.output_layer.activation.name
@@ -156,7 +163,7 @@ def boundary(net: Network, held: float = 0.0) -> dict[str, Any] | None:
         "threshold": threshold,
         "points": [
             [float(a), float(b), float(t), int(i in tested)]
-            for i, ((a, b), t) in enumerate(zip(net.x, net.y[:, 0], strict=True))
+            for i, ((a, b), t) in enumerate(zip(_plane(net), net.y[:, 0], strict=True))
         ],
         "neurons": neuron_maps(net),
     }
@@ -167,7 +174,7 @@ def neuron_maps(net: Network) -> list[dict[str, Any]]:
     the lowest and highest value (what the colours span)."""
     _, _, grid = _grid(net, NEURON_GRID)
     with np.errstate(all="ignore"):
-        forward = net.forward(grid)
+        forward = net.forward(made(net.input_names, grid))
     maps: list[dict[str, Any]] = []
     for index, layer in enumerate(net.layers[:-1], 1):
         a = forward.a[index]

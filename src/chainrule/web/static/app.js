@@ -414,6 +414,9 @@ function fillStructure() {
   const add = structureButton("+ hidden layer", "add a hidden layer before the output layer", "add_layer", last);
   add.className = "wide";
   box.appendChild(add);
+  // The feature boxes follow the network's inputs; they are offered when its inputs are a plane's.
+  $("features").hidden = !app.data.boundary;
+  for (const box of $("features").querySelectorAll("input")) box.checked = record.network.inputs.includes(box.value);
   const loss = $("loss");
   loss.replaceChildren(...[...new Set([record.network.loss, ...app.data.valid.losses])].sort().map((l) => new Option(l, l)));
   loss.value = record.network.loss;
@@ -541,6 +544,11 @@ function wire() {
   $("use-dataset").addEventListener("click", () => useDataset(0));
   $("regenerate").addEventListener("click", () => useDataset((app.seed || 0) + 1));
   $("discretize").addEventListener("change", drawBoundary);
+  // Inputs made from x1 and x2 (the server works each example's out; the first layer gets weights for them).
+  $("features").addEventListener("change", () => {
+    const chosen = [...$("features").querySelectorAll("input:checked")].map((i) => i.value);
+    edit("features", 0, ["x1", "x2", ...chosen].join(","));
+  });
   $("show-test").addEventListener("change", drawBoundary);
   $("csv-file").addEventListener("change", async () => {
     const file = $("csv-file").files[0];
