@@ -72,6 +72,7 @@ def main() -> None:
         expect(page.locator(".neuron-map")).to_have_count(3)
         page.locator("#structure-panel summary").click()  # closed: room for the plots
         page.locator("#test-share").select_option("0.2")
+        page.get_by_label("show test data (ringed)").check()
         page.locator("#wires").select_option("gradients")
         page.get_by_role("button", name="Run").click()
         while page.evaluate("app.losses.length") < 1500:

@@ -42,7 +42,7 @@ def test_matrix_switch_shows_matrices_and_names_the_hovered_entry(
     expect(pg.locator("#equations")).to_be_hidden()
     expect(pg.locator("#matrix-lines mtable").first).to_be_visible()
     # dL/dw5 is entry (1, 1) of ∂L/∂W⁽²⁾: hovering says so, with the exact value
-    entry = pg.locator('#matrix-lines .eq[aria-label^="∂L/∂W⁽²⁾ ="] .entry[data-name="dL/dw5"]')
+    entry = pg.locator('#matrix-lines .eq:has(math[aria-label^="∂L/∂W⁽²⁾ ="]) .entry[data-name="dL/dw5"]')
     expect(entry).to_have_text("0.0822")
     entry.hover()
     expect(pg.locator("#entry-tip")).to_have_text("dL/dw5 = 0.08216704056423078, entry (1, 1)")

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chainrule.engine.functions import known
 from chainrule.errors import ChainruleError
@@ -22,6 +24,8 @@ from chainrule.web import training
 from chainrule.web.models import EditRequest
 from chainrule.web.server import build, edited
 from helpers import CASES, engine_epochs, post, random_document
+
+EDIT_OPS = ("add_neuron", "remove_neuron", "add_layer", "remove_layer")
 
 
 def accepted(doc: dict[str, Any], op: str, layer: int, name: str) -> bool:
@@ -217,3 +221,90 @@ def test_choices_name_the_regression_sets_and_schemes(client: TestClient) -> Non
     choices = client.get("/api/choices").json()
     assert choices["regression_datasets"] == ["plane", "bump"]
     assert choices["inits"] == ["uniform", "xavier", "he", "zeros"]
+
+
+@given(st.integers(1, 4), st.lists(st.integers(1, 5), min_size=1, max_size=3), st.sampled_from(list(EDIT_OPS)))
+def test_the_title_follows_the_shape(inputs: int, hidden: list[int], op: str) -> None:
+    rng = np.random.default_rng(len(hidden))
+    sizes = [inputs, *hidden, 1]
+    layers = [
+        {"activation": "sigmoid", "weights": rng.uniform(-1, 1, (units, sizes[i])).round(2).tolist()}
+        for i, units in enumerate(sizes[1:])
+    ]
+    shape = "-".join(map(str, sizes))
+    doc = {"title": f"A {shape} network (not 1{shape}, nor {shape}.5)", "inputs": inputs, "layers": layers}
+    doc["examples"] = [{"x": [0.5] * inputs, "y": [1.0]}]
+    try:
+        new = edited(EditRequest.model_validate({"network": doc, "op": op, "layer": 0}))
+    except ChainruleError:  # the edit is refused (the last neuron of a layer): nothing to retitle
+        assert op == "remove_neuron" and hidden[0] == 1
+        return
+    after = "-".join(map(str, [inputs, *(len(layer["weights"]) for layer in new["layers"])]))
+    assert new["title"] == f"A {after} network (not 1{shape}, nor {shape}.5)"
+
+
+@pytest.mark.parametrize(("loss", "output"), CASES)
+def test_the_pages_classifier_cut_is_the_engines(loss: str, output: str) -> None:
+    rng = np.random.default_rng(sum(map(ord, loss + output)))
+    doc = random_document(rng, loss, output)
+    doc["inputs"] = 2
+    doc["examples"] = [{"x": rng.normal(size=2).tolist(), "y": e["y"]} for e in doc["examples"] * 4]
+    net = netfile.from_dict(doc)
+    b = training.boundary(net)
+    assert b is not None
+    if net.loss.classifies:
+        assert b["threshold"] == net.loss.threshold
+        assert all((t > b["threshold"]) == (net.loss.classes(np.array([[t]]))[0] == 1) for *_, t in b["points"])
+
+
+@pytest.mark.parametrize("held", [0.0, 0.2, 0.5])
+def test_the_boundary_marks_the_test_examples_training_holds_out(client: TestClient, held: float) -> None:
+    doc = netfile.to_dict(netfile.load(netfile.example_path("xor.toml")))
+    doc = post(client, "/api/dataset", {"network": doc, "name": "moons", "n": 50})["network"]
+    points = post(client, "/api/step", {"network": doc, "at": 0, "test_fraction": held})["boundary"]["points"]
+    net = netfile.from_dict(doc)
+    _, tested = training.split(net, held)
+    assert [i for i, p in enumerate(points) if p[3]] == tested.tolist()
+    assert len(tested) == round(held * 50)
+    assert [p[:3] for p in points] == [[*x, y] for x, y in zip(net.x.tolist(), net.y[:, 0].tolist(), strict=True)]
+
+
+@given(st.sets(st.sampled_from(["x1²", "x2²", "x1·x2", "sin x1", "sin x2"])))
+def test_feature_inputs_are_made_from_each_examples_point(chosen: set[str]) -> None:
+    from chainrule.web.edits import use_dataset
+    from chainrule.web.features import FEATURES
+    from chainrule.web.models import EditRequest as Edit
+
+    base = use_dataset(netfile.to_dict(netfile.load()), "moons", 20, None, 0)
+    body = Edit.model_validate({"network": base, "op": "features", "name": ",".join(["x1", "x2", *chosen])})
+    doc = edited(body)
+    names = [name for name in FEATURES if name in {"x1", "x2", *chosen}]
+    assert doc["inputs"] == names
+    for before, after in zip(base["examples"], doc["examples"], strict=True):
+        a, b = before["x"]
+        expected = {
+            "x1": a,
+            "x2": b,
+            "x1²": a * a,
+            "x2²": b * b,
+            "x1·x2": a * b,
+            "sin x1": math.sin(a),
+            "sin x2": math.sin(b),
+        }
+        assert after["x"] == [expected[name] for name in names]
+    # x1 and x2 keep their weights; the plane's picture is the network's output at each point's features
+    assert [row[:2] for row in doc["layers"][0]["weights"]] == base["layers"][0]["weights"]
+    net = netfile.from_dict(doc)
+    picture = training.boundary(net)
+    assert picture is not None
+    corner = [picture["x1"][0], picture["x2"][1]]  # the top left cell
+    point = np.array([[expected_feature(name, *corner) for name in names]])
+    assert picture["values"][0][0] == pytest.approx(net.forward(point).output[0, 0], rel=1e-12)
+    back = edited(Edit.model_validate({"network": doc, "op": "features", "name": "x1,x2"}))
+    assert back["inputs"] == ["x1", "x2"] and back["examples"] == base["examples"]
+
+
+def expected_feature(name: str, a: float, b: float) -> float:
+    return {"x1": a, "x2": b, "x1²": a * a, "x2²": b * b, "x1·x2": a * b, "sin x1": math.sin(a), "sin x2": math.sin(b)}[
+        name
+    ]

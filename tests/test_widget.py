@@ -89,3 +89,10 @@ def test_the_stepper_notebook_is_current_and_executes() -> None:
     assert "application/vnd.jupyter.widget-view+json" in outputs[0][0]["data"]
     assert outputs[1][0]["text"] == "3 of 13 - Forward: neuron out\n"
     assert float(outputs[2][0]["text"]) == explain_step(with_values(netfile.load(), {"w5": 0.5})).values["dL/dw5"]
+
+
+def test_the_widget_shows_the_network_with_its_values_and_follows_an_edit() -> None:
+    widget = StepWidget(netfile.load())
+    assert widget.picture.startswith("<svg") and "w5 = 0.4" in widget.picture and "0.7514" in widget.picture
+    widget.edit("w5", 0.1)
+    assert "w5 = 0.1" in widget.picture and "0.7514" not in widget.picture

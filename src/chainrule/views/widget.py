@@ -28,6 +28,7 @@ from chainrule.record.step import StepRecord, explain_step
 from chainrule.views.html import block
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.story import parts
+from chainrule.views.svg import network_svg
 
 SHOWN = ("forward", "softmax", "loss", "deltas", "gradient", "update")  # the parts the stepper steps through
 MAX_STEPS = 400  # a huge network is not read step by step (the page stops at the same count)
@@ -42,6 +43,7 @@ function render({ model, el }) {
   const next = document.createElement("button");
   const where = document.createElement("span");
   const body = document.createElement("div");
+  const picture = document.createElement("div");
   const edits = document.createElement("details");
   back.textContent = "◀ Back";
   next.textContent = "Next ▶";
@@ -50,7 +52,8 @@ function render({ model, el }) {
   edits.innerHTML = "<summary>Edit values</summary>";
   const form = document.createElement("div");
   edits.append(form);
-  el.append(bar, body, edits);
+  picture.className = "chainrule-picture";
+  el.append(picture, bar, body, edits);
   back.addEventListener("click", () => { model.set("index", Math.max(0, model.get("index") - 1)); model.save_changes(); });
   next.addEventListener("click", () => {
     model.set("index", Math.min(model.get("steps").length - 1, model.get("index") + 1)); model.save_changes();
@@ -60,6 +63,7 @@ function render({ model, el }) {
     const step = steps[i] || { title: "", html: "" };
     where.textContent = ` ${i + 1} / ${steps.length}: ${step.title} `;
     body.innerHTML = step.html;  // the package's own escaped HTML and MathML (views.html)
+    picture.innerHTML = model.get("picture");  // the package's own SVG (views.svg), names escaped there
     back.disabled = i === 0;
     next.disabled = i >= steps.length - 1;
     const error = model.get("error");
@@ -83,6 +87,7 @@ function render({ model, el }) {
   model.on("change:index", show);
   model.on("change:steps", show);
   model.on("change:error", show);
+  model.on("change:picture", show);
   model.on("change:values", fields);
   show();
   fields();
@@ -93,6 +98,7 @@ export default { render };
 _CSS = """
 .chainrule-bar { display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.5em; }
 .chainrule-error { color: #b00020; }
+.chainrule-picture svg { max-width: 100%; height: auto; }
 .jp-OutputArea label { display: inline-block; margin: 0 1em 0.3em 0; }
 """
 
@@ -164,12 +170,14 @@ class StepWidget(anywidget.AnyWidget):
     index = traitlets.Int(0).tag(sync=True)
     values = traitlets.Dict({}).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    picture = traitlets.Unicode("").tag(sync=True)  # the network with this step's values, as an SVG
 
     def __init__(self, net: Network, digits: int = DEFAULT_DIGITS, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.net, self.digits = net, digits
         self.record = explain_step(net)
         self.steps = steps_of(self.record, digits)
+        self.picture = network_svg(self.record, digits)
         self.values = editable(net)
         self._good = dict(self.values)  # the last values that made a step: a refused edit goes back to them
         self.observe(self._edited, names="values")
@@ -201,4 +209,5 @@ class StepWidget(anywidget.AnyWidget):
             return
         self.net, self.record, self.error, self._good = net, record, "", dict(change["new"])
         self.steps = steps_of(record, self.digits)
+        self.picture = network_svg(record, self.digits)
         self.index = min(self.index, len(self.steps) - 1)

@@ -22,6 +22,11 @@ class EditError(ChainruleError):
     """An edit that cannot be made to this network (answered 422)."""
 
 
+def rng_of(doc: dict[str, Any]) -> np.random.Generator:
+    """The generator new weights are drawn from: the file's seed and its size (another edit, other numbers)."""
+    return _rng(doc)
+
+
 def _rng(doc: dict[str, Any]) -> np.random.Generator:
     seed = doc.get("training", {}).get("seed", 0) if isinstance(doc.get("training"), dict) else 0
     size = sum(len(str(layer.get("weights", ""))) for layer in doc["layers"])
@@ -257,3 +262,18 @@ def _numbers(row: list[str]) -> list[float] | None:
     except ValueError:
         return None
     return out if all(np.isfinite(out)) else None
+
+
+def shape(doc: dict[str, Any]) -> str:
+    """The network's sizes as a title writes them: inputs, then each layer's neurons ("2-2-1")."""
+    inputs = doc["inputs"] if isinstance(doc["inputs"], int) else len(doc["inputs"])
+    return "-".join(str(n) for n in [inputs, *(len(layer["weights"]) for layer in doc["layers"])])
+
+
+def retitled(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`after` with its title following its shape: "a 2-2-1 sigmoid network" becomes "a 2-3-1 sigmoid
+    network" when a neuron is added (the old shape as a word of its own; any other title is kept)."""
+    title, old, new = after.get("title"), shape(before), shape(after)
+    if not isinstance(title, str) or old == new:
+        return after
+    return {**after, "title": re.sub(rf"(?<![\w.-]){re.escape(old)}(?![\w.-])", new, title)}

@@ -15,6 +15,7 @@ MAX_PARAMETERS = 10_000
 MAX_LAYERS = 20
 MAX_EXAMPLES = 2_000
 MAX_EPOCHS = 1_000  # per request: the page asks again for more
+MAX_STREAM_EPOCHS = 1_000_000  # per stream (/api/train/stream), which also ends after stream.STREAM_SECONDS
 MAX_EXPLAINED = 50_000  # parameters × examples in one explained update (a chain each)
 MAX_WORK = 20_000_000  # epochs × examples × parameters per training request (≈ a second or two)
 MAX_NAME = 64  # characters of a name (layer, input, weight, bias): names are written out many times
@@ -25,6 +26,8 @@ CHUNK_WORK = 1_000_000  # epochs × examples × parameters trained between looks
 WORKERS = 2  # heavy requests (step, edit, dataset, train, export) running at once; more wait or get 503
 QUEUE_SECONDS = 2.0  # how long a heavy request waits for a worker before the answer is 503
 TIME_LIMIT = 30.0  # seconds one heavy request may run before it is stopped (answered 503)
+BODY_SECONDS = 10.0  # a request's whole body must arrive within this (then 408): a stalled upload lets go
+PENDING_BODIES = 4 * MAX_BODY  # bytes of bodies being received at once, over all requests (then 503)
 
 
 class RequestTooLarge(ChainruleError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.io.data import BUILTIN, REGRESSION
@@ -42,6 +42,13 @@ class Strict_(BaseModel):
 
 
 class Layer(Strict_):
+    """A layer: its neuron count is `units`, or the rows of its `weights` (one of them is required)."""
+
+    # The schema says what the server requires: units, or weights to count the neurons by.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"anyOf": [{"required": ["units"]}, {"required": ["weights"]}]}
+    )
+
     name: Name | None = Field(None, description="Neurons are name1, name2, ...; a one-neuron layer is the name.")
     units: Count | None = Field(None, description="Neurons; may be left out when weights are given.")
     activation: Activation
@@ -52,6 +59,12 @@ class Layer(Strict_):
     bias: Vector | None = Field(None, description="A number: shared by the layer; a list: one per neuron.")
     weight_names: Names | Annotated[list[Names], Field(max_length=limits.MAX_PARAMETERS)] | None = None
     bias_names: Name | Names | None = None
+
+    @model_validator(mode="after")
+    def _counted(self) -> Layer:
+        if self.units is None and not self.weights:
+            raise ValueError("units (the number of neurons), or weights with one row per neuron")
+        return self
 
 
 class Example(Strict_):
@@ -111,24 +124,44 @@ class StepRequest(BaseModel):
     full_record: bool = Field(
         False, description="Include the whole step record (every value of every example, every chain; views.json)."
     )
+    at: int | None = Field(
+        None,
+        ge=0,
+        le=10**9,
+        description="Write out only this step of the stepper (1-based; 0: none) as `step`; absent: every step as `steps`.",
+    )
+    version: int = Field(
+        0, ge=0, le=2**53, description="The page's count of its changes, sent back as is: an older answer is dropped."
+    )
+    test_fraction: float = Field(
+        0.0, ge=0.0, le=0.5, description="Share of the examples held out (seeded by training.seed) as a test set."
+    )
 
 
 class TrainRequest(StepRequest):
     epochs: int = Field(
         1, ge=1, le=limits.MAX_EPOCHS, description=f"Epochs to run in this request (at most {limits.MAX_EPOCHS})."
     )
-    test_fraction: float = Field(
-        0.0, ge=0.0, le=0.5, description="Share of the examples held out (seeded by training.seed) as a test set."
-    )
     l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 penalty λ₁ Σ|θ| added to the loss.")
     l2: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty (λ/2) Σθ² added to the loss (weight decay λ).")
 
 
+class StreamRequest(TrainRequest):
+    epochs: int = Field(
+        limits.MAX_STREAM_EPOCHS,
+        ge=1,
+        le=limits.MAX_STREAM_EPOCHS,
+        description="Epochs to stream at most; a stream also ends after a few seconds (ask again to go on).",
+    )
+
+
 class EditRequest(StepRequest):
-    op: Literal["add_neuron", "remove_neuron", "add_layer", "remove_layer", "activation", "loss", "init"]
+    op: Literal["add_neuron", "remove_neuron", "add_layer", "remove_layer", "activation", "loss", "init", "features"]
     layer: int = Field(0, ge=0, le=limits.MAX_LAYERS, description="The layer (0 = the first after the inputs).")
     name: Annotated[str, StringConstraints(max_length=limits.MAX_NAME)] = Field(
-        "", description="The activation or loss (op activation, loss), or uniform, xavier, he or zeros (op init)."
+        "",
+        description="The activation or loss (op activation, loss), uniform, xavier, he or zeros (op init), or"
+        " the inputs, comma-separated, from x1, x2, x1², x2², x1·x2, sin x1, sin x2 (op features).",
     )
 
 

@@ -12,20 +12,15 @@ few workers with a time limit, stopped when its client leaves (web.workers).
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import json
-import math
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any, TypeVar
 
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -33,126 +28,30 @@ from pydantic.json_schema import models_json_schema
 from chainrule import __version__
 from chainrule.engine.functions import known
 from chainrule.engine.network import Network
-from chainrule.errors import ChainruleError
 from chainrule.io import netfile
 from chainrule.io.data import BUILTIN, REGRESSION
-from chainrule.record.step import StepRecord, advanced, explain_step
 from chainrule.train.compiled import loop as fast
-from chainrule.views import json as json_view
 from chainrule.views.numbers import fmt
 from chainrule.web import edits, limits, problems
 from chainrule.web.circuit import circuit
-from chainrule.web.guards import BodyLimit, HostCheck, SecurityHeaders
+from chainrule.web.explained import build, document, record_of, state
+from chainrule.web.features import use_features
+from chainrule.web.guards import BodyLimit, HostCheck, SameSite, SecurityHeaders
 from chainrule.web.matrixform import matrix_form
 from chainrule.web.models import (
     DatasetRequest,
     EditRequest,
     ExportRequest,
     StepRequest,
+    StreamRequest,
     TrainRequest,
 )
-from chainrule.web.pairs import valid_choices
 from chainrule.web.problems import parse
-from chainrule.web.steps import drawn, graph, shown, step_count, steps
-from chainrule.web.training import Regime, boundary, data_loss, train
+from chainrule.web.stream import event, train_stream
+from chainrule.web.training import Regime, start_losses, train
 from chainrule.web.workers import Job, Workers
 
-SOURCE = "network"  # how errors name a document sent by the page
 T = TypeVar("T")
-
-
-def build(doc: dict[str, Any]) -> Network:
-    """A validated network from a request's document, refused early when too large."""
-    limits.check_network(doc)
-    return netfile.from_dict(doc, source=SOURCE)
-
-
-def state(net: Network, example: int = 1, digits: int = 4, full: bool = False) -> dict[str, Any]:
-    """Everything the page shows for a network: its document, the step record, the steps.
-
-    The record's every value and chain (views.json) come only when `full` is asked for: the page
-    needs the values of one example, and a large batch has a great many more.
-    """
-    record, notice = _record(net, example)
-    bad = [name for name, v in record.values.items() if not math.isfinite(v)]
-    if bad:
-        raise ChainruleError(f"{bad[0]}: the numbers overflowed (not finite); try smaller weights or learning rate")
-    record_doc = json_view.to_dict(record)
-    values = record.values if full else drawn(record)
-    if not full:
-        del record_doc["values"], record_doc["chains"]
-    return {
-        "network": netfile.to_dict(net),
-        "record": record_doc,
-        "shown": shown(values, digits),
-        "exact": {name: repr(v) for name, v in values.items()},
-        "step_count": step_count(record),
-        "steps": steps(record, digits),
-        "graph": graph(record),
-        "parameters": net.parameter_count(),
-        "updates_per_epoch": len(net.batches()),
-        "notice": notice,
-        "example": example,
-        "data_loss": data_loss(net) if record.examples else None,
-        "boundary": boundary(net),
-        "valid": valid_choices(net),
-    }
-
-
-def _record(net: Network, example: int) -> tuple[StepRecord, str]:
-    """The record of update `example` as training makes it: after the updates before it (as `--example`)."""
-    explained, notice = _explained(net, example)
-    with np.errstate(all="ignore"):
-        before = advanced(explained if explained is net else net, example - 1)
-        if explained is net:
-            return explain_step(before, example - 1), notice
-        one = copy.copy(before)
-        one.training = explained.training
-        return explain_step(one, int(net.batches()[example - 1][0])), notice
-
-
-def _explained(net: Network, example: int) -> tuple[Network, str]:
-    """The network whose step the page explains, and why it is not `net` when it is not.
-
-    An update of many examples on a large network has a chain for every parameter and example,
-    more than a page can show or a request should build: then the page explains the update's
-    first example alone (as an online step) and says so. Training still uses the whole batch.
-    """
-    batches = net.batches()
-    if not 1 <= example <= len(batches):
-        raise ChainruleError(f"example: expected 1 to {len(batches)} (the updates in one epoch), got {example}")
-    batch = batches[example - 1]
-    if len(batch) == 1 or net.parameter_count() * len(batch) <= limits.MAX_EXPLAINED:
-        return net, ""
-    one = copy.copy(net)
-    one.training = dataclasses.replace(net.training, batch="online")
-    first = int(batch[0]) + 1
-    notice = (
-        f"Update {example} has {len(batch)} examples × {net.parameter_count():,} parameters: too many chains to "
-        f"show, so this explains example {first} alone, as an online step. Training uses the whole batch."
-    )
-    return one, notice
-
-
-def _document(net: Network, fmt: str, example: int) -> tuple[str, str, str]:
-    """(text, media type, file name) of a download."""
-    doc = netfile.to_dict(net)
-    if fmt == "toml":
-        return netfile.dumps_toml(doc), "application/toml", "network.toml"
-    if fmt == "json":
-        return json.dumps(doc, indent=2) + "\n", "application/json", "network.json"
-    record, _ = _record(net, example)
-    if fmt == "html":
-        from chainrule.views import html
-
-        return html.render([record]), "text/html; charset=utf-8", "worked-example.html"
-    if fmt == "markdown":
-        from chainrule.views import markdown
-
-        return markdown.render([record]), "text/markdown; charset=utf-8", "worked-example.md"
-    from chainrule.views import text
-
-    return text.plain_text(text.render(record)), "text/plain; charset=utf-8", "worked-example.txt"
 
 
 def create_app(initial: Network | None = None, *, hosts: Iterable[str] = (), workers: Workers | None = None) -> FastAPI:
@@ -185,7 +84,8 @@ def create_app(initial: Network | None = None, *, hosts: Iterable[str] = (), wor
     app.state.workers = pool
     problems.install(app)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(BodyLimit, limit=limits.MAX_BODY)
+    app.add_middleware(BodyLimit, limit=limits.MAX_BODY, seconds=limits.BODY_SECONDS, pending=limits.PENDING_BODIES)
+    app.add_middleware(SameSite, names=tuple(hosts))
     app.add_middleware(HostCheck, names=tuple(hosts))
     app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer carries it
     _routes(app, start_doc, pool, warming)
@@ -237,7 +137,9 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         def work(job: Job) -> dict[str, Any]:
             body = parse(StepRequest, raw)
-            return state(build(body.network.document()), body.example, body.digits, body.full_record)
+            net = build(body.network.document())
+            answer = state(net, body.example, body.digits, body.full_record, body.at, body.test_fraction)
+            return {**answer, "version": body.version}
 
         return await heavy(request, work)
 
@@ -252,9 +154,13 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
         def work(job: Job) -> dict[str, Any]:
             body = parse(StepRequest, raw)
             net = build(body.network.document())
-            record, _ = _record(net, body.example)
+            record, _ = record_of(net, body.example)
             digits = body.digits
-            return {"matrix": matrix_form(record, net.parameter_count(), digits), "circuit": circuit(record, digits)}
+            return {
+                "matrix": matrix_form(record, net.parameter_count(), digits),
+                "circuit": circuit(record, digits),
+                "version": body.version,
+            }
 
         return await heavy(request, work)
 
@@ -264,7 +170,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         def work(job: Job) -> dict[str, Any]:
             body = parse(EditRequest, raw)
-            return state(build(edited(body)), 1, body.digits)
+            answer = state(build(edited(body)), 1, body.digits, at=body.at, held=body.test_fraction)
+            return {**answer, "version": body.version}
 
         return await heavy(request, work)
 
@@ -283,7 +190,8 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
                 changed = edits.use_csv(doc, body.csv, limits.MAX_EXAMPLES)
             else:
                 changed = edits.use_dataset(doc, body.name, body.n, body.noise, body.seed)
-            return state(build(changed), 1, body.digits)
+            answer = state(build(changed), 1, body.digits, at=body.at, held=body.test_fraction)
+            return {**answer, "version": body.version}
 
         return await heavy(request, work)
 
@@ -302,6 +210,32 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
         return await heavy(request, work)
 
     @app.post(
+        "/api/train/stream",
+        summary="Train until stopped: server-sent events, each the losses of the epochs since the last and the network",
+        **takes(StreamRequest, "text/event-stream"),
+    )
+    async def train_stream_route(request: Request) -> StreamingResponse:
+        raw = await request.body()
+
+        def check(job: Job) -> tuple[StreamRequest, Network]:
+            body = parse(StreamRequest, raw)
+            with job.off_the_clock():  # the first training waits for the compiled loop, not counted
+                warming.join()
+            return body, build(body.network.document())
+
+        body, net = await heavy(request, check)  # a bad request is answered 422 before the stream starts
+        regime = Regime(body.test_fraction, body.l1, body.l2)
+
+        def work(job: Job, emit: Callable[[dict[str, Any]], None]) -> None:
+            train_stream(net, body.epochs, regime, body.digits, job.check, emit)
+
+        async def events() -> AsyncIterator[bytes]:
+            async for item in pool.stream(request.is_disconnected, work):
+                yield event({**item, "version": body.version})
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @app.post(
         "/api/export", summary="The network file (TOML or JSON) or the worked example (text)", **takes(ExportRequest)
     )
     async def export(request: Request) -> Response:
@@ -309,7 +243,7 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
 
         def work(job: Job) -> tuple[str, str, str]:
             body = parse(ExportRequest, raw)
-            return _document(build(body.network.document()), body.format, body.example)
+            return document(build(body.network.document()), body.format, body.example)
 
         text, media, name = await heavy(request, work)
         return PlainTextResponse(
@@ -317,13 +251,17 @@ def _routes(app: FastAPI, start_doc: dict[str, Any], pool: Workers, warming: thr
         )
 
 
-MODELS = (StepRequest, EditRequest, DatasetRequest, TrainRequest, ExportRequest)
+MODELS = (StepRequest, EditRequest, DatasetRequest, TrainRequest, StreamRequest, ExportRequest)
 
 
-def takes(model: type[BaseModel]) -> dict[str, Any]:
-    """The route's OpenAPI request body: `model`, read by the route itself (see `heavy`)."""
+def takes(model: type[BaseModel], answers: str | None = None) -> dict[str, Any]:
+    """The route's OpenAPI request body: `model`, read by the route itself (see `heavy`); with
+    `answers`, the media type of its successful answer."""
     schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"openapi_extra": {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}}
+    extra: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    if answers:
+        extra["responses"] = {"200": {"description": "Successful answer", "content": {answers: {}}}}
+    return {"openapi_extra": extra}
 
 
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -354,11 +292,14 @@ def edited(body: EditRequest) -> dict[str, Any]:
     """The request's document with its edit made (the document must be valid first)."""
     doc = netfile.to_dict(build(body.network.document()))  # valid, and every weight written out
     if body.op in EDITS:
-        return EDITS[body.op](doc, body.layer)
+        return edits.retitled(doc, EDITS[body.op](doc, body.layer))
     if body.op == "activation":
         return edits.set_activation(doc, body.layer, body.name)
     if body.op == "init":
         return edits.initialise(doc, body.name)
+    if body.op == "features":
+        chosen = [name.strip() for name in body.name.split(",") if name.strip()]
+        return edits.retitled(doc, use_features(doc, chosen, edits.rng_of(doc)))
     return edits.set_loss(doc, body.name)
 
 
@@ -367,12 +308,15 @@ def trained(body: TrainRequest, job: Job) -> dict[str, Any]:
     net = build(body.network.document())
     limits.check_work(body.epochs, net.x.shape[0], net.parameter_count())
     regime = Regime(body.test_fraction, body.l1, body.l2)
+    first, first_test = start_losses(net, regime)
     after, losses, tested = train(net, body.epochs, job.check, regime)
     example = min(body.example, len(after.batches()))
     return {
-        **state(after, example, body.digits, body.full_record),
+        **state(after, example, body.digits, body.full_record, body.at, body.test_fraction),
+        "version": body.version,
         "losses": losses,
         "losses_shown": [fmt(v, body.digits) for v in losses],
         "test_losses": tested,
         "test_losses_shown": [fmt(v, body.digits) for v in tested],
+        "start": {"loss": first, "test_loss": first_test, "losses_shown": [fmt(first, body.digits)]},
     }

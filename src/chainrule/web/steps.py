@@ -12,6 +12,7 @@ from itertools import islice
 from typing import Any
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
+from chainrule.errors import ChainruleError
 from chainrule.record.step import StepRecord
 from chainrule.views.numbers import fmt
 from chainrule.views.story import parts
@@ -59,15 +60,18 @@ def _involved(record: StepRecord, param: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(neurons)), list(dict.fromkeys(edges))
 
 
-def _step(phase: str, title: str, neurons: list[str], edges: list[str], part: Part) -> dict[str, Any]:
-    return {"phase": phase, "title": title, "neurons": neurons, "edges": edges, "lines": lines(part.blocks)}
+def _step(phase: str, title: str, neurons: list[str], edges: list[str], part: Part) -> Step:
+    return {"phase": phase, "title": title, "neurons": neurons, "edges": edges}, part
+
+
+Step = tuple[dict[str, Any], Part]  # a step's header (what it lights) and the story part its lines come from
 
 
 def _example(record: StepRecord, part: Part) -> str:
     return f", example {record.examples[part.example] + 1}" if len(record.examples) > 1 else ""
 
 
-def _forward(record: StepRecord, part: Part) -> dict[str, Any]:
+def _forward(record: StepRecord, part: Part) -> Step:
     if part.phase == "softmax":
         layer = next(la for la in record.layers if la.name == part.key)
         title = f"Forward: softmax of layer {part.key}{_example(record, part)}"
@@ -78,31 +82,35 @@ def _forward(record: StepRecord, part: Part) -> dict[str, Any]:
     return _step("forward", title, neurons, [wt for wt, _ in ns.terms], part)
 
 
-def _deltas(record: StepRecord, part: Part) -> dict[str, Any]:
-    neurons = [n for la in record.layers for n in la.neurons]
-    step = _step("backward", "Backward: each neuron's δ = ∂L/∂z, from the output down", neurons, [], part)
-    if len(step["lines"]) > MAX_DELTA_LINES:
-        more = len(step["lines"]) - MAX_DELTA_LINES
-        note = {"text": f"… and {more} more: the worked example has them all"}
-        step["lines"] = [*step["lines"][:MAX_DELTA_LINES], note]
-    return step
-
-
-def _all(record: StepRecord, digits: int) -> Iterator[dict[str, Any]]:
+def _headers(record: StepRecord, digits: int) -> Iterator[Step]:
+    """Every step's header with its part, lazily: the lines (MathML, the costly part) are made
+    only for the steps read (`written`)."""
     for part in parts([record], digits, None, figures=False, max_terms=MAX_TERMS):
         if part.phase in ("forward", "softmax"):
             yield _forward(record, part)
         elif part.phase == "loss":
             yield _step("loss", f"Loss: {LOSSES[record.loss].name}", list(record.output_neurons), [], part)
         elif part.phase == "deltas":
-            yield _deltas(record, part)
+            neurons = [n for la in record.layers for n in la.neurons]
+            yield _step("backward", "Backward: each neuron's δ = ∂L/∂z, from the output down", neurons, [], part)
         elif part.phase == "gradient":
             neurons, edges = _involved(record, part.key)
-            step = _step("backward", f"Backward: ∂L/∂{part.key}", neurons, edges, part)
-            yield {**step, "param": part.key}
+            header, _ = _step("backward", f"Backward: ∂L/∂{part.key}", neurons, edges, part)
+            yield {**header, "param": part.key}, part
         elif part.phase == "update":
             title = "Update: every parameter takes one step down its gradient"
             yield _step("update", title, [], [u.param for u in record.updates], part)
+
+
+def written(step: Step) -> dict[str, Any]:
+    """A step with its lines: the same blocks `chainrule explain` prints, each equation as MathML.
+    The δs of a huge network stop after MAX_DELTA_LINES with a note."""
+    header, part = step
+    shown = lines(part.blocks)
+    if part.phase == "deltas" and len(shown) > MAX_DELTA_LINES:
+        more = len(shown) - MAX_DELTA_LINES
+        shown = [*shown[:MAX_DELTA_LINES], {"text": f"… and {more} more: the worked example has them all"}]
+    return {**header, "lines": shown}
 
 
 def step_count(record: StepRecord) -> int:
@@ -114,6 +122,17 @@ def step_count(record: StepRecord) -> int:
     return len(record.examples) * per_example + 1 + int(delta) + len(record.chains) + 1
 
 
+def step_at(record: StepRecord, at: int, digits: int = 4) -> dict[str, Any] | None:
+    """Step `at` (1-based) with its lines, None for 0 (the whole network, no step): what the page
+    shows, made alone, so that a step costs the same whether the record has ten steps or ten thousand."""
+    total = step_count(record)
+    if not 0 <= at <= total:
+        raise ChainruleError(f"at: expected 0 to {total} (the steps of this update), got {at}")
+    if at == 0:
+        return None
+    return written(next(islice(_headers(record, digits), at - 1, None)))
+
+
 def steps(record: StepRecord, digits: int = 4) -> list[dict[str, Any]]:
     """The record's steps in the order a worked example takes them, at most MAX_STEPS.
 
@@ -122,8 +141,8 @@ def steps(record: StepRecord, digits: int = 4) -> list[dict[str, Any]]:
     """
     total = step_count(record)
     if total <= MAX_STEPS:
-        return list(_all(record, digits))
-    out = list(islice(_all(record, digits), MAX_STEPS - 1))
+        return [written(step) for step in _headers(record, digits)]
+    out = [written(step) for step in islice(_headers(record, digits), MAX_STEPS - 1)]
     note = "This network is too large to step through here; the worked example (download) has every step."
     out.append(
         {

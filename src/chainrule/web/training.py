@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
+from chainrule.web.features import made, planar
 from chainrule.web.limits import CHUNK_WORK
 
 GRID = 41  # the decision boundary is sampled on GRID × GRID points
@@ -55,6 +56,18 @@ def data_loss(net: Network) -> float:
 
     with np.errstate(all="ignore"):
         return evaluate(net, net.x, net.y)[0]
+
+
+def start_losses(net: Network, regime: Regime) -> tuple[float, float | None]:
+    """The loss at epoch 0, before any training: over the training examples, and over the test
+    examples (None without a test set), as train() reports each epoch's."""
+    from chainrule.train.trainer import evaluate
+
+    fit_on, held = split(net, regime.test_fraction)
+    with np.errstate(all="ignore"):
+        trained = evaluate(net, net.x[fit_on], net.y[fit_on])[0]
+        tested = evaluate(net, net.x[held], net.y[held])[0] if len(held) else None
+    return trained, tested
 
 
 def chunk_epochs(net: Network) -> int:
@@ -103,9 +116,15 @@ def _refuse_divergence(net: Network, losses: list[float]) -> None:
         raise Diverged("training diverged (a parameter is no longer a finite number): try a smaller learning rate")
 
 
+def _plane(net: Network) -> np.ndarray:
+    """Each example's point of the plane: its inputs x1 and x2 (whatever features are made of them)."""
+    return net.x[:, [net.input_names.index("x1"), net.input_names.index("x2")]]
+
+
 def _grid(net: Network, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lo, hi, points): size × size points over the data's box, padded by a tenth; rows from the top."""
-    lo, hi = net.x.min(axis=0), net.x.max(axis=0)
+    """(lo, hi, points): size × size points (x1, x2) over the data's box, padded by a tenth; rows from the top."""
+    plane = _plane(net)
+    lo, hi = plane.min(axis=0), plane.max(axis=0)
     pad = np.maximum((hi - lo) * 0.1, 0.1)
     lo, hi = lo - pad, hi + pad
     xs = np.linspace(lo[0], hi[0], size)
@@ -113,22 +132,27 @@ def _grid(net: Network, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lo, hi, np.array([(x, y) for y in ys for x in xs])
 
 
-def boundary(net: Network) -> dict[str, Any] | None:
+def boundary(net: Network, held: float = 0.0) -> dict[str, Any] | None:
     """The first output over a grid around the data: the decision-boundary heatmap of a 2-D set,
     and each hidden neuron's activation a over a coarser grid (`neurons`, at most MAX_NEURON_MAPS).
 
-    Rows run from the top (largest x2) down, columns from the left (smallest x1), as drawn.
+    Rows run from the top (largest x2) down, columns from the left (smallest x1), as drawn. Each
+    point is [x1, x2, target, 1 if held out as a test example (the share `held`, as split() holds
+    them out) else 0].
     """
-    if len(net.input_names) != 2 or net.x.shape[0] < 4:  # a plane of one example says nothing
+    if not planar(net.input_names) or net.x.shape[0] < 4:  # a plane of one example says nothing
         return None
     lo, hi, grid = _grid(net, GRID)
+    tested = set(split(net, held)[1].tolist())
     with np.errstate(all="ignore"):
-        out = net.forward(grid).output[:, 0].reshape(GRID, GRID)
+        out = net.forward(made(net.input_names, grid)).output[:, 0].reshape(GRID, GRID)
     if not np.all(np.isfinite(out)):
         return None
     activation = net.output_layer.activation.name
     low, high = (0.0, 1.0) if activation in ("sigmoid", "softmax") else (float(out.min()), float(out.max()))
-    threshold = 0.5 if activation in ("sigmoid", "softmax") else (0.0 if activation == "tanh" else (low + high) / 2)
+    # A classifier's cut is the engine's (the loss's, as accuracy and predictions read it); a
+    # regression has none, and its colours change at the middle of what the output spans.
+    threshold = net.loss.threshold if net.loss.classifies else (0.0 if activation == "tanh" else (low + high) / 2)
     return {
         "x1": [float(lo[0]), float(hi[0])],
         "x2": [float(lo[1]), float(hi[1])],
@@ -137,7 +161,10 @@ def boundary(net: Network) -> dict[str, Any] | None:
         "low": low,
         "high": high,
         "threshold": threshold,
-        "points": [[float(a), float(b), float(t)] for (a, b), t in zip(net.x, net.y[:, 0], strict=True)],
+        "points": [
+            [float(a), float(b), float(t), int(i in tested)]
+            for i, ((a, b), t) in enumerate(zip(_plane(net), net.y[:, 0], strict=True))
+        ],
         "neurons": neuron_maps(net),
     }
 
@@ -147,7 +174,7 @@ def neuron_maps(net: Network) -> list[dict[str, Any]]:
     the lowest and highest value (what the colours span)."""
     _, _, grid = _grid(net, NEURON_GRID)
     with np.errstate(all="ignore"):
-        forward = net.forward(grid)
+        forward = net.forward(made(net.input_names, grid))
     maps: list[dict[str, Any]] = []
     for index, layer in enumerate(net.layers[:-1], 1):
         a = forward.a[index]

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 from chainrule.errors import ChainruleError
@@ -95,8 +95,8 @@ class Workers:
         for job in jobs:
             job.stop(reason)
 
-    async def run(self, gone: Callable[[], Any], work: Callable[[Job], T]) -> T:
-        """`work(job)` in a worker thread; `gone()` (awaitable) says whether the client has left."""
+    async def _hire(self, gone: Callable[[], Any]) -> Job:
+        """A job holding a worker, waiting up to queue_seconds for one (Busy) while the client stays."""
         loop = asyncio.get_running_loop()
         job = Job()
         wait_until = loop.time() + self.queue_seconds
@@ -106,6 +106,48 @@ class Workers:
             if await gone():
                 raise Stopped("the client left")
             await asyncio.sleep(POLL)
+        return job
+
+    async def stream(
+        self, gone: Callable[[], Any], work: Callable[[Job, Callable[[T], None]], None]
+    ) -> AsyncIterator[T]:
+        """The items `work(job, emit)` emits from a worker thread, as they come; the work is
+        stopped when the consumer stops reading (the client left) or the server stops. An error
+        in the work is raised here, after the items emitted before it."""
+        loop = asyncio.get_running_loop()
+        job = await self._hire(gone)
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def put(kind: str, value: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: no one reads any more
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+
+        def body() -> None:
+            try:
+                work(job, lambda item: put("item", item))
+                put("done", None)
+            except BaseException as exc:
+                put("error", exc)
+            finally:
+                self._give_back(job)
+
+        job.started = time.monotonic()
+        threading.Thread(target=body, name="chainrule-stream", daemon=True).start()
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "done":
+                    return
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            job.stop("the client left")
+
+    async def run(self, gone: Callable[[], Any], work: Callable[[Job], T]) -> T:
+        """`work(job)` in a worker thread; `gone()` (awaitable) says whether the client has left."""
+        loop = asyncio.get_running_loop()
+        job = await self._hire(gone)
         done: asyncio.Future[T] = loop.create_future()
         done.add_done_callback(_retrieved)  # a stopped job's late error is nobody's: no "never retrieved" log
         job.started = time.monotonic()

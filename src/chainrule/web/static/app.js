@@ -5,11 +5,13 @@
 const $ = (id) => document.getElementById(id);
 
 const app = {
-  data: null,       // the server's last answer: network, record, shown, exact, steps, graph, ...
-  step: 0,          // 0 = the whole network; 1..n = steps[n-1]
+  data: null,       // the server's last answer: network, record, shown, exact, the step shown, graph, ...
+  doc: null,        // the network as the user has it now: edits land here at once, before any answer
+  version: 0,       // the count of the user's changes: every request carries it, an older answer is dropped
+  step: 0,          // 0 = the whole network; 1..step_count = the step shown (the server writes out only that one)
   example: 1,
-  losses: [],       // data loss after each epoch trained on this page (from the server)
-  testLosses: [],   // the test examples' loss after each epoch, when some are held out
+  losses: [],       // the loss at epoch 0 and after each epoch trained on this page (from the server)
+  testLosses: [],   // the test examples' loss likewise, when some are held out
   wires: "weights", // what the diagram's wires show: "weights" or "gradients"
   enlarged: null,   // the hidden neuron whose map is shown large
   running: false,
@@ -18,19 +20,43 @@ const app = {
 };
 
 // ---------------------------------------------------------------- talking to the server
-async function api(path, body) {
-  const response = await fetch(path, body === undefined ? {} : {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try { message = (await response.json()).detail || message; } catch (e) { /* not JSON */ }
-    throw new Error(message);
+// Anything taking over BUSY_MS shows the busy mark (and aria-busy) until every request is back.
+const BUSY_MS = 200;
+let inFlight = 0, busyTimer = null;
+function working(delta) {
+  inFlight += delta;
+  if (inFlight > 0 && !busyTimer) {
+    busyTimer = setTimeout(() => { $("busy").hidden = false; document.body.setAttribute("aria-busy", "true"); }, BUSY_MS);
   }
-  return response;
+  if (inFlight === 0) {
+    clearTimeout(busyTimer);
+    busyTimer = null;
+    $("busy").hidden = true;
+    document.body.removeAttribute("aria-busy");
+  }
 }
+
+async function api(path, body, signal) {
+  working(1);
+  try {
+    const response = await fetch(path, body === undefined ? { signal } : {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      signal,
+    });
+    if (!response.ok) {
+      let message = `${response.status} ${response.statusText}`;
+      try { message = (await response.json()).detail || message; } catch (e) { /* not JSON */ }
+      throw new Error(message);
+    }
+    return response;
+  } finally { working(-1); }
+}
+
+// A change of the user's: answers to anything asked before it are dropped when they arrive.
+function changed() { return ++app.version; }
+function current(answer) { return answer.version === app.version; }
 
 function say(message, isError) {
   const status = $("status");
@@ -38,9 +64,14 @@ function say(message, isError) {
   status.classList.toggle("error", Boolean(isError));
 }
 
+// Ask `path` for the network's state; shown only if nothing changed meanwhile (same version, same
+// step asked). Answers null when refused or dropped.
 async function load(path, body, keepStep) {
+  const at = keepStep ? app.step : 0;
   try {
-    const answer = await (await api(path, body)).json();
+    const held = Number($("test-share").value);  // the test examples, marked on the boundary plot
+    const answer = await (await api(path, { test_fraction: held, ...body, at, version: app.version })).json();
+    if (!current(answer) || (keepStep && at !== app.step)) return null;  // overtaken by a later change
     say("");
     show(answer, keepStep);
     return answer;
@@ -51,12 +82,13 @@ async function load(path, body, keepStep) {
 }
 
 function recompute(network, keepStep = true) {
+  app.doc = network;
   return load("/api/step", { network, example: app.example }, keepStep);
 }
 
 // ---------------------------------------------------------------- the URL keeps the state
 function encodeState() {
-  const json = JSON.stringify({ network: app.data.network, example: app.example, step: app.step });
+  const json = JSON.stringify({ network: app.doc, example: app.example, step: app.step });
   const bytes = new TextEncoder().encode(json);
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -75,10 +107,11 @@ function saveState() {
 
 // ---------------------------------------------------------------- showing an answer
 function show(answer, keepStep) {
+  const focused = focusedName();
   app.data = answer;
+  app.doc = answer.network;
   app.example = answer.example;
-  const count = answer.steps.length;
-  if (!keepStep || app.step > count) app.step = 0;
+  if (!keepStep || app.step > answer.step_count) app.step = answer.at || 0;
   $("title").textContent = answer.network.title || "";
   document.title = `chainrule — ${answer.network.title || "network"}`;
   drawDiagram();
@@ -89,18 +122,32 @@ function show(answer, keepStep) {
   drawBoundary();
   saveState();
   refreshViews();  // views.js: the matrix form and the graph, when shown
+  refocus(focused);
+}
+
+// The drawing and the value boxes are made anew by each answer: the element the user was on gets
+// the focus back (by its name), so that editing from the keyboard goes on where it was.
+function focusedName() {
+  const focused = document.activeElement;
+  const name = app.refocus || focused?.dataset?.name;
+  app.refocus = null;
+  return name ? { name, scope: focused?.closest?.("#values") ? "values" : "diagram" } : null;
+}
+
+function refocus(where) {
+  if (where) $(where.scope).querySelector(`[data-name="${CSS.escape(where.name)}"]`)?.focus();
 }
 
 // ---------------------------------------------------------------- the stepper
 function showStep() {
-  const steps = app.data.steps;
-  const step = app.step ? steps[app.step - 1] : null;
-  $("step-count").textContent = `step ${app.step} of ${steps.length}`
-    + (app.data.step_count > steps.length ? ` (of ${app.data.step_count} in all)` : "");
+  const count = app.data.step_count;
+  // The server writes out the step asked for; until it is here the previous one stays dimmed.
+  const step = app.step && app.data.at === app.step ? app.data.step : null;
+  $("step-count").textContent = `step ${app.step} of ${count}`;
   $("step-prev").disabled = app.step === 0;
   $("step-first").disabled = app.step === 0;
-  $("step-next").disabled = app.step === steps.length;
-  $("step-last").disabled = app.step === steps.length;
+  $("step-next").disabled = app.step === count;
+  $("step-last").disabled = app.step === count;
   const perEpoch = app.data.updates_per_epoch;
   $("example-pick").hidden = perEpoch < 2;
   $("example").max = perEpoch;
@@ -114,7 +161,9 @@ function showStep() {
   svg.classList.toggle("stepping", Boolean(step));
   svg.querySelectorAll(".hl").forEach((n) => n.classList.remove("hl"));
   if (!step) {
-    $("step-title").textContent = "Press Next (or →) to work one update: forward, loss, backward, update.";
+    $("step-title").textContent = app.step
+      ? "…"
+      : "Press Next (or →) to work one update: forward, loss, backward, update.";
     return;
   }
   $("step-title").textContent = step.title;
@@ -129,7 +178,8 @@ function showStep() {
     if (line.text) div.textContent = line.text;
     else {
       div.innerHTML = line.mathml;  // MathML written by the server (escaped there)
-      div.setAttribute("aria-label", line.plain);
+      // The plain reading for screen readers, on the math itself (role=math may carry a label; a div may not).
+      div.querySelector("math")?.setAttribute("aria-label", line.plain);
       if (line.note) {
         const note = document.createElement("span");
         note.className = "note";
@@ -166,15 +216,22 @@ function wrapWide(div) {
     part.appendChild(mrow);
     return part;
   });
+  // The first piece reads the whole line out; the rest are only its layout.
+  const label = math.getAttribute("aria-label");
+  if (label) {
+    parts[0].setAttribute("aria-label", label);
+    parts.slice(1).forEach((p) => p.setAttribute("aria-hidden", "true"));
+  }
   math.replaceWith(...parts);
   div.classList.add("wrapped");
 }
 
+// Show step `step`: the server writes it out (only that one) for the network on the page.
 function go(step) {
-  const count = app.data.steps.length;
-  app.step = Math.max(0, Math.min(count, step));
+  app.step = Math.max(0, Math.min(app.data.step_count, step));
   showStep();
   saveState();
+  if (app.step) load("/api/step", { network: app.doc, example: app.example }, true);
 }
 
 // ---------------------------------------------------------------- editing values
@@ -202,18 +259,46 @@ function slot(doc, name) {
   return null;
 }
 
-function setValue(name, text) {
-  const value = Number(String(text).trim().replace("−", "-"));
+// The user's value for `name`: it goes into the network at once (app.doc) and wins over any answer
+// still on its way. Refused text is said beside `input` (when given), which gets its value back.
+function setValue(name, text, input) {
+  const value = Number(String(text).trim().replace(/\u2212/g, "-"));
+  const refuse = (message) => {
+    if (input) { fieldError(input, message); input.value = exactOf(input.dataset.key || name) ?? input.value; }
+    else say(message, true);
+  };
   if (String(text).trim() === "" || !Number.isFinite(value)) {
-    say(`${name}: expected a number, got ${JSON.stringify(text)}`, true);
+    refuse(`${name}: expected a number, got ${JSON.stringify(String(text))}`);
     return;
   }
-  const doc = structuredClone(app.data.network);
-  const place = slot(doc, name);
-  if (!place) { say(`${name} cannot be edited here`, true); return; }
-  place[0][place[1]] = value;
   stopTraining();
+  const doc = structuredClone(app.doc);
+  const place = slot(doc, name);
+  if (!place) { refuse(`${name} cannot be edited here`); return; }
+  if (input) fieldError(input, "");
+  place[0][place[1]] = value;
+  changed();
+  if (app.example > 1 && name !== "learning_rate") {
+    // The document holds the epoch's starting values: the edit is to them, so show update 1.
+    app.example = 1;
+    say(`${name} = ${value} is the value at the start of the epoch: showing update 1`);
+  }
   recompute(doc);
+}
+
+// A message beside an input (its own line under it, read out by screen readers); "" clears it.
+function fieldError(input, message) {
+  const id = `${input.id || input.dataset.name}-error`.replace(/[^\w-]/g, "_");
+  let note = document.getElementById(id);
+  if (!message) { note?.remove(); input.removeAttribute("aria-invalid"); return; }
+  if (!note) {
+    note = Object.assign(document.createElement("span"), { id, className: "field-error" });
+    note.setAttribute("role", "alert");
+    input.insertAdjacentElement("afterend", note);
+  }
+  note.textContent = message;
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", id);
 }
 
 function openInlineEditor(target) {
@@ -251,7 +336,8 @@ function valueInput(name, key, label) {
   input.setAttribute("inputmode", "decimal");
   input.setAttribute("autocomplete", "off");
   input.setAttribute("aria-label", `${label || name}`);
-  input.addEventListener("change", () => setValue(name, input.value));
+  input.dataset.key = key;
+  input.addEventListener("change", () => setValue(name, input.value, input));
   row.append(span, input);
   return row;
 }
@@ -259,6 +345,17 @@ function valueInput(name, key, label) {
 function fillValues() {
   const record = app.data.record, s = suffix();
   const box = $("values");
+  if (document.activeElement !== $("lr")) $("lr").value = String(app.data.network.training.learning_rate);
+  const batch = String(app.data.network.training.batch);
+  if (![...$("batch").options].some((o) => o.value === batch)) $("batch").add(new Option(batch, batch));
+  $("batch").value = batch;
+  // While the user is in a box, the boxes stay (only the others' values follow), so that an answer
+  // arriving mid-typing neither takes the box away nor overwrites what is being typed.
+  const inputs = [...box.querySelectorAll("input[data-key]")];
+  if (box.contains(document.activeElement) && inputs.every((i) => exactOf(i.dataset.key) !== undefined)) {
+    for (const input of inputs) if (input !== document.activeElement) input.value = exactOf(input.dataset.key);
+    return;
+  }
   box.replaceChildren();
   const group = (title, rows) => {
     const fs = document.createElement("fieldset");
@@ -275,12 +372,6 @@ function fillValues() {
   const params = record.updates.map((u) => u.param);
   if (params.length <= 60) group("weights and biases", params.map((p) => valueInput(p, p)));
   else group("weights and biases", [document.createTextNode(`${params.length} parameters: click one in the drawing to edit it.`)]);
-  $("lr").value = String(app.data.network.training.learning_rate);
-  $("batch").value = String(app.data.network.training.batch);
-  if (![...$("batch").options].some((o) => o.value === $("batch").value)) {
-    $("batch").add(new Option($("batch").value, $("batch").value));
-    $("batch").value = String(app.data.network.training.batch);
-  }
 }
 
 // ---------------------------------------------------------------- layers, activations, loss
@@ -323,6 +414,9 @@ function fillStructure() {
   const add = structureButton("+ hidden layer", "add a hidden layer before the output layer", "add_layer", last);
   add.className = "wide";
   box.appendChild(add);
+  // The feature boxes follow the network's inputs; they are offered when its inputs are a plane's.
+  $("features").hidden = !app.data.boundary;
+  for (const box of $("features").querySelectorAll("input")) box.checked = record.network.inputs.includes(box.value);
   const loss = $("loss");
   loss.replaceChildren(...[...new Set([record.network.loss, ...app.data.valid.losses])].sort().map((l) => new Option(l, l)));
   loss.value = record.network.loss;
@@ -333,53 +427,28 @@ function resetCurve() {
   app.testLosses = [];
 }
 
-function edit(op, layer, name = "") {
+// A change of shape, activation, loss or weights: another network, so its curve starts again at
+// epoch 0; a Run going on goes on with the new network.
+async function edit(op, layer, name = "") {
+  const wasRunning = app.running;
   stopTraining();
-  resetCurve();  // another network: its training starts from epoch 0
-  return load("/api/edit", { network: app.data.network, op, layer, name, example: 1 }, false);
-}
-
-// ---------------------------------------------------------------- training
-async function trainOnce(epochs) {
-  const penalty = $("penalty").value, rate = Number($("penalty-rate").value);
-  const body = {
-    network: app.data.network, epochs, example: app.example, test_fraction: Number($("test-share").value),
-    l1: penalty === "l1" ? rate : 0, l2: penalty === "l2" ? rate : 0,
-  };
-  const answer = await load("/api/train", body, true);
-  if (!answer) return false;
-  app.losses.push(...answer.losses);
-  app.testLosses.push(...answer.test_losses);
-  app.lossShown = answer.losses_shown[answer.losses_shown.length - 1];
-  app.testShown = answer.test_losses_shown[answer.test_losses_shown.length - 1];
+  resetCurve();
   drawLossCurve();
-  return true;
-}
-
-async function run() {
-  if (app.running) return;
-  app.running = true;
-  $("train-run").disabled = true;
-  $("train-pause").disabled = false;
-  while (app.running) {
-    // As many epochs per request as keep it short (the server refuses more than MAX_WORK anyway).
-    const size = app.data.network.examples.length * app.data.parameters;
-    const chunk = Math.max(1, Math.min(100, Math.floor(100000 / size)));
-    if (!(await trainOnce(chunk))) break;
-    await new Promise((resolve) => setTimeout(resolve, 30));
+  const before = app.data.record.network.layers.at(-1).activation;
+  const answer = await load("/api/edit", { network: app.doc, op, layer, name, example: 1 }, false);
+  if (answer && op === "loss") {
+    const after = answer.record.network.layers.at(-1).activation;
+    say(after !== before
+      ? `loss ${name}: the output layer's activation is now ${after} (was ${before}), as ${name} needs`
+      : `loss ${name}: the output layer keeps ${after}`);
   }
-  stopTraining();
-}
-
-function stopTraining() {
-  app.running = false;
-  $("train-run").disabled = false;
-  $("train-pause").disabled = true;
+  if (answer && wasRunning) run();
+  return answer;
 }
 
 async function download(format) {
   try {
-    const response = await api("/api/export", { network: app.data.network, format, example: app.example });
+    const response = await api("/api/export", { network: app.doc, format, example: app.example });
     const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/)?.[1] || "chainrule.txt";
     const url = URL.createObjectURL(await response.blob());
     const a = Object.assign(document.createElement("a"), { href: url, download: name });
@@ -407,19 +476,26 @@ function wire() {
   $("step-first").addEventListener("click", () => go(0));
   $("step-prev").addEventListener("click", () => go(app.step - 1));
   $("step-next").addEventListener("click", () => go(app.step + 1));
-  $("step-last").addEventListener("click", () => go(app.data.steps.length));
+  $("step-last").addEventListener("click", () => go(app.data.step_count));
   const toUpdate = (k) => {
     app.example = Math.max(1, Math.min(app.data.updates_per_epoch, Math.round(k) || 1));
-    recompute(app.data.network);
+    changed();
+    recompute(app.doc);
   };
   $("example").addEventListener("change", () => toUpdate(Number($("example").value)));
   $("update-prev").addEventListener("click", () => toUpdate(app.example - 1));
   $("update-next").addEventListener("click", () => toUpdate(app.example + 1));
   $("wires").addEventListener("change", () => { app.wires = $("wires").value; drawDiagram(); showStep(); });
   document.addEventListener("keydown", (e) => {
-    if (e.target.closest("input, select, textarea") || e.altKey || e.ctrlKey || e.metaKey) return;
-    const keys = { ArrowRight: app.step + 1, ArrowLeft: app.step - 1, Home: 0, End: app.data?.steps.length };
-    if (e.key in keys && app.data) { e.preventDefault(); go(keys[e.key]); }
+    if (e.target.closest("input, select, textarea") || e.altKey || e.ctrlKey || e.metaKey || !app.data) return;
+    if (views.picture === "graph") {  // the graph view's own stepper: the one shown
+      const last = (views.answer?.circuit.order.length || 1) - 1;
+      const keys = { ArrowRight: views.at + 1, ArrowLeft: views.at - 1, Home: 0, End: last };
+      if (e.key in keys) { e.preventDefault(); circuitGo(keys[e.key]); }
+      return;
+    }
+    const keys = { ArrowRight: app.step + 1, ArrowLeft: app.step - 1, Home: 0, End: app.data.step_count };
+    if (e.key in keys) { e.preventDefault(); go(keys[e.key]); }
   });
   const svg = $("diagram");
   const owner = (e) => e.target.closest?.("[data-name]");
@@ -437,28 +513,43 @@ function wire() {
     const name = $("inline-edit").dataset.name;
     closeInlineEditor();
     setValue(name, $("inline-value").value);
+    app.refocus = name;  // the drawing is redrawn by the answer: focus goes back to the same element
   });
   $("inline-value").addEventListener("keydown", (e) => { if (e.key === "Escape") closeInlineEditor(); });
   $("inline-value").addEventListener("blur", () => setTimeout(() => { $("inline-edit").hidden = true; }, 150));
-  $("lr").addEventListener("change", () => setValue("learning_rate", $("lr").value));
+  $("lr").addEventListener("change", () => setValue("learning_rate", $("lr").value, $("lr")));
   $("batch").addEventListener("change", () => {
-    const doc = structuredClone(app.data.network);
+    stopTraining();
+    const doc = structuredClone(app.doc);
     const v = $("batch").value;
     doc.training.batch = /^\d+$/.test(v) ? Number(v) : v;
-    stopTraining();
+    changed();
     app.example = 1;
     recompute(doc, false);
   });
   $("loss").addEventListener("change", () => edit("loss", 0, $("loss").value));
-  $("use-dataset").addEventListener("click", async () => {
+  // A built-in set, drawn with the points and noise chosen; Regenerate draws it again with the next seed.
+  const useDataset = async (seed) => {
     const name = $("dataset").value;
-    if (!name) return;
+    if (!name) { say("data: pick a data set first", true); return; }
     stopTraining();
     resetCurve();
-    if (await load("/api/dataset", { network: app.data.network, name }, false)) {
+    app.seed = seed;
+    const noise = $("noise").value === "" ? null : Number($("noise").value);
+    const body = { network: app.doc, name, n: Number($("points").value), noise, seed };
+    if (await load("/api/dataset", body, false)) {
       $("values-panel").open = false;  // a hundred points' worth of values: make room for the plots
     }
+  };
+  $("use-dataset").addEventListener("click", () => useDataset(0));
+  $("regenerate").addEventListener("click", () => useDataset((app.seed || 0) + 1));
+  $("discretize").addEventListener("change", drawBoundary);
+  // Inputs made from x1 and x2 (the server works each example's out; the first layer gets weights for them).
+  $("features").addEventListener("change", () => {
+    const chosen = [...$("features").querySelectorAll("input:checked")].map((i) => i.value);
+    edit("features", 0, ["x1", "x2", ...chosen].join(","));
   });
+  $("show-test").addEventListener("change", drawBoundary);
   $("csv-file").addEventListener("change", async () => {
     const file = $("csv-file").files[0];
     if (file) $("csv-text").value = await file.text();
@@ -466,13 +557,14 @@ function wire() {
   $("use-csv").addEventListener("click", async () => {
     stopTraining();
     resetCurve();
-    await load("/api/dataset", { network: app.data.network, name: "csv", csv: $("csv-text").value }, false);
+    await load("/api/dataset", { network: app.doc, name: "csv", csv: $("csv-text").value }, false);
   });
   $("reinit").addEventListener("click", () => edit("init", 0, $("init").value));
-  $("test-share").addEventListener("change", () => { stopTraining(); resetCurve(); drawLossCurve(); });
+  $("test-share").addEventListener("change", () => { stopTraining(); resetCurve(); drawLossCurve(); recompute(app.doc); });
   $("train-run").addEventListener("click", run);
-  $("train-pause").addEventListener("click", stopTraining);
+  $("train-pause").addEventListener("click", pause);
   $("train-epoch").addEventListener("click", () => { stopTraining(); trainOnce(1); });
+  new ResizeObserver(() => { if (app.data) { drawDiagram(); showStep(); } }).observe($("diagram-box"));
   $("download-toml").addEventListener("click", () => download("toml"));
   $("download-doc").addEventListener("click", () => download($("doc-format").value));
   $("copy-link").addEventListener("click", async () => {

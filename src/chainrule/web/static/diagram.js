@@ -17,20 +17,32 @@ function el(name, attrs, parent) {
   return node;
 }
 
+// Positions in screen pixels: the drawing is as wide as its box and one unit is one pixel, so the
+// text keeps its CSS size (11 px and up) at any width; rows spread to fit about 60% of the window's
+// height. A network too tall for that scrolls (the box has a height limit) instead of shrinking.
+const RIGHT = 152;  // room right of the outputs for the target and the loss box
+const LEFT = 40;
+
 function layout(graph) {
   const columns = graph.layers.length;
   const tallest = Math.max(...graph.layers.map((l) => l.neurons.length));
-  const gapY = tallest > 8 ? 46 : 104;
-  const gapX = 160;
-  const width = gapX * (columns - 1) + 200;  // room on the right for the target and the loss
-  const height = Math.max(220, gapY * tallest + 80);
+  const width = Math.max(300, $("diagram-box").clientWidth - 2);
+  const gapX = (width - LEFT - RIGHT) / Math.max(1, columns - 1);
+  // On a wide screen the drawing stays in view (sticky, at most 60% of the height): it fits that.
+  const room = Math.max(220, window.innerHeight * (window.innerWidth > 860 ? 0.6 : 0.7) - 60);
+  const gapY = tallest > 1 ? Math.max(44, Math.min(104, (room - 120) / (tallest - 1))) : 104;
+  const radius = Math.max(15, Math.min(27, gapX / 3.6, gapY / 2.6));
+  const height = Math.max(200, gapY * (tallest - 1) + 2 * radius + 120);
   const pos = {};
   graph.layers.forEach((layer, i) => {
-    const x = 45 + i * gapX;
+    const x = LEFT + i * gapX;
     const span = gapY * (layer.neurons.length - 1);
-    layer.neurons.forEach((n, j) => { pos[n] = { x, y: height / 2 - span / 2 + j * gapY + 14 }; });
+    layer.neurons.forEach((n, j) => { pos[n] = { x, y: height / 2 - span / 2 + j * gapY + 20 }; });
   });
-  return { pos, width, height, radius: tallest > 8 ? 16 : 27 };
+  // Weight labels only where they have room (else on hover and focus, which show every value).
+  const fan = Math.max(...graph.layers.slice(1).map((l, i) => l.neurons.length * graph.layers[i].neurons.length));
+  const labels = gapX >= 150 && (graph.edges.length <= 8 || (fan <= 12 && gapY >= 60));
+  return { pos, width, height, radius, labels };
 }
 
 function focusable(node, name, label, editable) {
@@ -45,14 +57,15 @@ function drawDiagram() {
   const { graph } = app.data;
   const svg = $("diagram");
   svg.replaceChildren();
-  const { pos, width, height, radius } = layout(graph);
+  const { pos, width, height, radius, labels } = layout(graph);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
   // The wires show the weights, or (app.wires === "gradients") each weight's gradient ∂L/∂w.
   const gradients = app.wires === "gradients";
   const sizeOf = (e) => Number(exactOf(gradients ? `dL/d${e.weight}` : e.weight));
   const weights = graph.edges.map((e) => Math.abs(sizeOf(e)) || 0);
   const biggest = Math.max(1e-12, ...weights);
-  const labels = graph.edges.length <= 8;  // more labels than this only cover each other; hover shows them
   const edges = el("g", { class: "edges" }, svg);
   graph.edges.forEach((e, i) => {
     const a = pos[e.from], b = pos[e.to];
@@ -65,7 +78,8 @@ function drawDiagram() {
       // Ending nearer the receiving neuron, where the edges of one neuron fan apart, and clear of its circle.
       const t = 1 - (radius + 22) / Math.hypot(b.x - a.x, b.y - a.y);
       const text = el("text", { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t - 5, class: "edge-label" }, g);
-      text.textContent = `${e.weight} ${compact(e.weight, 6, 2)}`;
+      // The label says what the wire shows: the weight, or its gradient.
+      text.textContent = gradients ? `∂${e.weight} ${compact(`dL/d${e.weight}`, 6, 2)}` : `${e.weight} ${compact(e.weight, 6, 2)}`;
     }
     const gradient = exactOf(`dL/d${e.weight}`);
     focusable(g, e.weight, `weight ${e.weight} (${e.from} → ${e.to}) = ${exactOf(e.weight)}`
@@ -95,7 +109,7 @@ function drawDiagram() {
 // digits in exponent form (1.3e-7); squeezed if even that is too wide. The exact value is on hover.
 function fitValue(text, key, radius) {
   const room = 2 * radius - 8;
-  const shown = compact(key, radius > 20 ? 6 : 4, radius > 20 ? 3 : 2);
+  const shown = compact(key, radius >= 22 ? 6 : 4, radius >= 22 ? 3 : 2);
   if (shown !== shownOf(key)) text.classList.add("abbreviated");
   text.textContent = shown;
   if (text.getComputedTextLength() > room) {
@@ -133,10 +147,10 @@ function drawBiases(svg, pos, radius) {
     text.textContent = `${bias} ${shownOf(bias)}`;
     const width = text.getComputedTextLength() + 12;
     // A shared bias sits above and left of its layer, wired to each neuron; a neuron's own bias
-    // to the left of its name, so that neither covers the name.
+    // above and right of its name, clear of the wires that come in from the left and their labels.
     const shared = neurons.length > 1;
-    const right = shared ? xs[0].x - 24 : xs[0].x - 12;
-    const by = shared ? top - radius - 40 : top - radius - 22;
+    const right = shared ? xs[0].x - 24 : xs[0].x + 10 + width;
+    const by = shared ? top - radius - 40 : top - radius - 28;
     if (shared) neurons.forEach((n) => el("line", { x1: right - width / 2, y1: by + 10, x2: pos[n].x, y2: pos[n].y, class: "bias-wire" }, g));
     else el("line", { x1: right, y1: by + 10, x2: xs[0].x, y2: xs[0].y, class: "bias-wire" }, g);
     g.appendChild(rect);

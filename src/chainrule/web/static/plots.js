@@ -26,16 +26,17 @@ function drawLossCurve() {
   const w = 320, h = 170, left = 44, right = 18, top = 10, bottom = 34;
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   el("rect", { x: 0, y: 0, width: w, height: h, class: "plot-bg" }, svg);
-  const losses = app.losses, tested = app.testLosses;
+  // losses[0] is epoch 0, before any training; losses[k] the loss after epoch k.
+  const losses = app.losses, tested = app.testLosses, trained = Math.max(0, losses.length - 1);
   $("epoch").textContent = losses.length
-    ? `epoch ${losses.length}, loss ${app.lossShown}` + (tested.length ? `, test ${app.testShown}` : "")
+    ? `epoch ${trained}, loss ${app.lossShown}` + (tested.length > 1 ? `, test ${app.testShown}` : "")
     : "";
   if (losses.length < 1) {
     el("text", { x: w / 2, y: h / 2, class: "plot-empty" }, svg).textContent = "train to see the loss fall";
     return;
   }
   const highest = Math.max(...losses, ...tested), ys = ticks(highest, 4), yTop = ys[ys.length - 1] || 1;
-  const xs = ticks(losses.length, 4).filter((v) => Number.isInteger(v)), xTop = Math.max(losses.length, xs[xs.length - 1]);
+  const xs = ticks(Math.max(1, trained), 4).filter((v) => Number.isInteger(v)), xTop = Math.max(1, trained, xs[xs.length - 1]);
   const px = (epoch) => left + (w - left - right) * (epoch / xTop);
   const py = (loss) => h - bottom - (h - top - bottom) * (loss / yTop);
   const axes = el("g", { class: "axes" }, svg);
@@ -52,7 +53,7 @@ function drawLossCurve() {
   el("text", { x: (left + w - right) / 2, y: h - 3, class: "axis-title" }, axes).textContent = "epoch";
   el("text", { x: 11, y: (top + h - bottom) / 2, class: "axis-title", transform: `rotate(-90 11 ${(top + h - bottom) / 2})` }, axes).textContent = "loss";
   const line = (values, cls) => {
-    const points = values.map((l, i) => `${px(i + 1).toFixed(1)},${py(l).toFixed(1)}`);
+    const points = values.map((l, i) => `${px(i).toFixed(1)},${py(l).toFixed(1)}`);
     el("polyline", { points: points.join(" "), class: cls }, svg);
   };
   line(losses, "curve");
@@ -81,15 +82,21 @@ function drawBoundary() {
   drawNeuronMaps(b);
   if (!b) return;
   const canvas = $("boundary"), ctx = canvas.getContext("2d");
-  paint(canvas, b.values, b.low, b.high);
+  // Discretized: each point of the plane in its class's colour, cut where the engine cuts (threshold).
+  const rows = $("discretize").checked ? b.values.map((row) => row.map((v) => (v > b.threshold ? b.high : b.low))) : b.values;
+  paint(canvas, rows, b.low, b.high);
   const [x0, x1] = b.x1, [y0, y1] = b.x2;
-  for (const [px, py, label] of b.points) {
+  // Training examples filled with a white rim; test examples (shown when asked) a ring in dark ink.
+  const showTest = $("show-test").checked;
+  for (const [px, py, label, test] of b.points) {
+    if (test && !showTest) continue;
     const cx = (px - x0) / (x1 - x0) * canvas.width, cy = (y1 - py) / (y1 - y0) * canvas.height;
     ctx.beginPath();
     ctx.arc(cx, cy, 3.2, 0, 2 * Math.PI);
-    ctx.fillStyle = label >= b.threshold ? "#1e40af" : "#c2410c";
+    ctx.fillStyle = label > b.threshold ? "#1e40af" : "#c2410c";  // the class the engine reads (above the cut)
     ctx.fill();
-    ctx.strokeStyle = "white";
+    ctx.lineWidth = test ? 1.6 : 1;
+    ctx.strokeStyle = test ? "#111827" : "white";
     ctx.stroke();
   }
 }

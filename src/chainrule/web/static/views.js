@@ -24,8 +24,9 @@ async function refreshViews() {
   views.busy = true;
   const asked = ++views.asked;
   try {
-    const answer = await (await api("/api/views", { network: app.data.network, example: app.example })).json();
-    if (asked === views.asked) {
+    const body = { network: app.doc, example: app.example, version: app.version };
+    const answer = await (await api("/api/views", body)).json();
+    if (asked === views.asked && current(answer)) {
       views.answer = answer;
       if (views.at >= answer.circuit.order.length) views.at = 0;
       drawMatrixForm();
@@ -39,8 +40,9 @@ async function refreshViews() {
 function applyViewSwitches() {
   const matrix = views.form === "matrix", graph = views.picture === "graph";
   $("matrix-form").hidden = !matrix;
-  for (const id of ["equations", "step-title"]) $(id).hidden = matrix;
-  document.querySelector(".stepper .step-buttons").hidden = matrix;
+  // One stepper at a time: the graph view steps its graph (its own buttons, and the arrow keys).
+  for (const id of ["equations", "step-title"]) $(id).hidden = matrix || graph;
+  document.querySelector(".stepper .step-buttons").hidden = matrix || graph;
   $("circuit").hidden = !graph;
   document.querySelector(".diagram-wrap").hidden = graph;
   $("wires-row").hidden = graph;
@@ -54,7 +56,7 @@ function drawMatrixForm() {
   for (const line of form.lines) {
     let node;
     if (line.heading !== undefined) {
-      node = document.createElement("h4");
+      node = document.createElement("h3");
       node.textContent = line.heading;
     } else if (line.text !== undefined) {
       node = document.createElement("div");
@@ -64,10 +66,11 @@ function drawMatrixForm() {
       node = document.createElement("div");
       node.className = "eq";
       node.innerHTML = line.mathml;  // MathML written by the server (escaped there)
-      node.setAttribute("aria-label", line.plain);
+      node.querySelector("math")?.setAttribute("aria-label", line.plain);
     }
     out.appendChild(node);
   }
+  out.querySelectorAll(".eq").forEach(wrapWide);  // app.js: long lines wrap on a phone instead of being cut
   if (form.note) {
     const note = document.createElement("p");
     note.className = "notice";
@@ -167,6 +170,12 @@ function showCircuitStep() {
     }
   });
   describeNode(detail, graph, byId, current);
+  // The lit node in view (a phone shows part of the graph at a time), without moving the page.
+  const lit = svg.querySelector(".op-node.current"), wrap = svg.parentElement;
+  if (lit && wrap.scrollWidth > wrap.clientWidth) {
+    const box = lit.getBoundingClientRect(), frame = wrap.getBoundingClientRect();
+    wrap.scrollLeft += box.left + box.width / 2 - (frame.left + frame.width / 2);
+  }
 }
 
 function item(list, text, cls) {
