@@ -68,6 +68,11 @@ class Exercise:
     draws: int  # how many draws it took: the first pleasant one
 
     @property
+    def ident(self) -> str:
+        """The exercise's id, seed.number (7.1, 7.2, …): what its answers files name."""
+        return f"{self.seed}.{self.number}"
+
+    @property
     def given(self) -> tuple[str, ...]:
         """The names whose values the worksheet states: inputs, targets, parameters (of step 1)."""
         return tuple(n for n in self.records[0].values if ask_kind(n, self.network) == "given")
@@ -222,7 +227,7 @@ def make_exercise(spec: ExerciseSpec, seed: int, number: int, build: Build) -> E
     check_spec(spec)
     rng = random.Random(f"{seed}/{number}")
     shape = "-".join(map(str, spec.shape))
-    title = f"Exercise {seed}" + (f".{number}" if number > 1 else "") + f": a {shape} {spec.activation} network"
+    title = f"Exercise {seed}.{number}: a {shape} {spec.activation} network"
     for draw in range(1, MAX_DRAWS + 1):
         doc = draw_document(rng, spec, title)
         net = build(doc, "net.toml")
@@ -245,6 +250,8 @@ def answers_toml(ex: Exercise, filled: bool) -> str:
         "# Names are those of `chainrule explain --format json`; [step.N] holds the N-th update's values.",
     ]
     lines = head if not filled else [f"# Answer key of {ex.document['title']}"]
+    # which exercise these answers are for, and the decimals asked: how `chainrule check` grades them
+    lines.append(f"exercise = {{ id = {json.dumps(ex.ident)}, digits = {ex.spec.digits} }}")
     for step in range(1, ex.spec.steps + 1):
         if step > 1:
             lines += ["", f"[step.{step}]"]

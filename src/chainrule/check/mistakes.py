@@ -26,6 +26,8 @@ MISTAKE_IDS = (
     "bias_omitted",
     "sum_vs_mean",
     "rounding",
+    "rounded_too_early",
+    "too_coarse",
     "propagated",
     "slip",
 )
