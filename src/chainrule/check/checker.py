@@ -22,7 +22,7 @@ step graph (stepgraph.py) gives the order of the names and recomputes with pinne
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -136,7 +136,8 @@ def check(
         exact = explain_step(current, idx).values
         graph = build(current, batches[idx])
         mine = [c for c in claims if c.step == s]
-        results += _StepCheck(net, graph, exact, mine, s, digits, tolerance).run()
+        carried_in = _carried_claims(net, [r for r in results if r.step == s - 1], s)
+        results += _StepCheck(net, graph, exact, mine, s, digits, tolerance, carried_in).run()
     rate = net.training.learning_rate
     return CheckReport(net.title, net.source, answers, rate, tuple(results), tuple(misnamed))
 
@@ -152,6 +153,23 @@ def _advance(net: Network, done: int, target: int) -> tuple[Network, int]:
     return net, done
 
 
+def _carried_claims(net: Network, previous: list[ClaimResult], step: int) -> list[tuple[Claim, ClaimResult]]:
+    """The author's own values of the previous update as this step's starting values: ``w1_new`` of
+    step 1 is w1 of step 2, ``v_w5`` is v_w5_prev. A number worked from the author's rounded weight
+    then follows from it (rounding), as it would if they had written it again as ``[step.2] w1``."""
+    params = set(net.parameter_names())
+    out = []
+    for r in previous:
+        if r.name.endswith("_new") and r.name[: -len("_new")] in params:
+            name = r.name[: -len("_new")]
+        elif "_" in r.name and r.name.partition("_")[2] in params and r.name[0] in "vms":
+            name = f"{r.name}_prev"
+        else:
+            continue
+        out.append((Claim(name, step, r.written, r.claimed, r.decimals), r))
+    return out
+
+
 class _StepCheck:
     """The claims of one step, checked in the order the numbers are computed."""
 
@@ -164,13 +182,19 @@ class _StepCheck:
         step: int,
         digits: int | None = None,
         tolerance: float = 0.5,
+        carried_in: Sequence[tuple[Claim, ClaimResult]] = (),
     ):
         self.original, self.g, self.exact, self.step = original, graph, exact, step
         self.digits, self.tolerance = digits, tolerance
         self.claims = sorted(claims, key=lambda c: graph.order[c.name])
         self.by_name = {c.name: c for c in claims}
         self.status: dict[str, Status] = {}
-        self.first: dict[str, str] = {}
+        self.first: dict[str, tuple[str, int]] = {}
+        for c, result in carried_in:  # the previous step's claims, pinned where this step reads them
+            if c.name in graph.nodes and c.name not in self.by_name:
+                self.by_name[c.name] = c
+                self.status[c.name] = "rounding" if result.status == "too_coarse" else result.status
+                self.first[c.name] = result.first_wrong or (result.name, result.step)
         self._rounded: dict[int, dict[str, float]] = {}
         self._mistaken: dict[Mistake, dict[str, float]] = {}
         self._mistakes = catalogue(graph)
@@ -191,8 +215,8 @@ class _StepCheck:
             if status == "wrong":
                 upstream = [u for u in self.g.ancestors(c.name) if self.status.get(u) == "wrong"]
                 first_name = min(upstream, key=self.g.order.__getitem__) if upstream else c.name
-                first = (self.first.get(first_name, first_name), self.step)
-                self.first[c.name] = first[0]
+                first = self.first.get(first_name, (first_name, self.step))
+                self.first[c.name] = first
             diagnosis = self._consistent(c, found[c.name]) if status == "wrong" else found[c.name]
             asked = c.asked if c.asked is not None else self.digits
             if status != "wrong" and too_coarse(c, self.exact[c.name], asked):

@@ -43,6 +43,13 @@ _SIMPLE = {
     ("sign", "gradient"): "∂L/∂ŷ taken as y − ŷ instead of ŷ − y, which flips every gradient",
     ("sum_vs_mean", "sum"): "the batch's loss and gradients summed over its examples where the file says mean",
     ("sum_vs_mean", "mean"): "the batch's loss and gradients averaged over its examples where the file says sum",
+    ("sum_vs_mean", "sum_gradients"): "the loss averaged over the batch but its gradients summed: "
+    "the 1/N of the mean left out of the gradients only",
+    ("sum_vs_mean", "mean_gradients"): "the loss summed over the batch but its gradients averaged: "
+    "a 1/N put in the gradients only",
+    ("momentum_dropped", ""): "the momentum term left out of the velocity: v = g where v = μ·v_prev + g belongs",
+    ("bias_correction_omitted", ""): "Adam without bias correction: m̂ = m and ŝ = s where m̂ = m/(1 − β₁ᵗ) "
+    "and ŝ = s/(1 − β₂ᵗ) belong",
 }
 _WHERE = {
     ("activation_derivative_dropped", ""): "the factor f′(z) of layer {w} left out of the chain (∂L/∂z taken as ∂L/∂a)",
@@ -75,7 +82,8 @@ def derivation_text(name: str, d: Derivation, digits: int) -> str:
         wrap = (lambda s: f"{scale}({s})") if scale else (lambda s: s)
         return f"{name} = {wrap(' + '.join(labels))} = {wrap(' + '.join(n))} = {value}"
     if d.op == "product":
-        return f"{name} = {' · '.join(labels)} = {' · '.join(n)} = {value}"
+        const = [] if d.coef == 1 else [signed(d.coef, digits)]  # −η of Δθ, 1/(1 − βᵗ) of Adam's m̂
+        return f"{name} = {' · '.join(const + labels)} = {' · '.join(const + n)} = {value}"
     if d.op == "update":
         eta = fmt(d.coef, digits)
         return f"{name} = {labels[0]} − η·{labels[1]} = {n[0]} − {eta}·{n[1]} = {value}"
@@ -129,6 +137,9 @@ def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
     if (d.mistake, d.kind) in _WHERE:
         return _WHERE[(d.mistake, d.kind)].format(w=d.where) + gives
     claimed = {(c.name, c.step): c.written for c in report.claims}
+    for c in report.claims:  # the author's previous-step values, as the next step reads them (w1 ← w1_new)
+        carried = c.name[: -len("_new")] if c.name.endswith("_new") else f"{c.name}_prev"
+        claimed.setdefault((carried, c.step + 1), f"{c.written} (step {c.step}'s {c.name})")
     sources = ", ".join(f"{s} = {claimed.get((s, claim.step), '?')}" for s in d.sources)
     if d.mistake == "learning_rate":
         return f"the update used learning rate {fmt(d.implied_learning_rate or 0, 6)} instead of {fmt(report.learning_rate, 6)}{gives}"
@@ -157,18 +168,27 @@ def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
 
 
 def _slip(d: Derivation, claim: ClaimResult) -> str:
+    """The slip's computation stated whole, constants included (−η, 1/N, 1/(1 − βᵗ)), from the values read."""
     digits = max(claim.decimals + 2, 4)
     terms = ", ".join(
         f"{t.label} = {_term(t, digits)}" + (f" = {fmt(t.value, digits)}" if t.factors else "") for t in d.terms
     )
     total = fmt(d.value, digits)
     if d.op == "sum":
+        if d.coef == 1:
+            return f"no known mistake gives this: an arithmetic slip in this sum: the terms are {terms} and add up to {total}"
+        inner = fmt(sum(t.value for t in d.terms), digits)
         return (
-            f"no known mistake gives this: an arithmetic slip in this sum: the terms are {terms} and add up to {total}"
+            f"no known mistake gives this: an arithmetic slip in this sum: the terms are {terms}, which add up to "
+            f"{inner}, times {fmt(d.coef, digits)} gives {total}"
         )
     if d.op == "product":
-        return f"no known mistake gives this: an arithmetic slip in this product: the factors are {terms} and multiply to {total}"
-    return f"no known mistake gives this: an arithmetic slip: from {terms} it works out to {total}"
+        const = "" if d.coef == 1 else f"the constant {fmt(d.coef, digits)}, "
+        return (
+            f"no known mistake gives this: an arithmetic slip in this product: the factors are {const}{terms} "
+            f"and multiply to {total}"
+        )
+    return f"no known mistake gives this: an arithmetic slip: {derivation_text(claim.name, d, digits)}"
 
 
 def to_dict(report: CheckReport) -> dict[str, Any]:
