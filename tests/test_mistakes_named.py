@@ -15,7 +15,8 @@ from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.graph import StepGraph, build, evaluate
 from chainrule.record.optimizer_step import carried
-from chainrule.views.check import detail
+from chainrule.views.check import detail, render_text
+from chainrule.views.text import plain_text
 
 REFERENCE = Path(__file__).resolve().parent.parent / "src" / "chainrule" / "examples" / "forward-backprop.toml"
 
@@ -129,3 +130,47 @@ def test_rounding_carried_from_the_authors_own_previous_step_values(tmp_path: Pa
     report = check(net, load_answers(tmp_path / "b.toml"), "b.toml")
     assert [c.status for c in report.claims] == ["wrong", "wrong"]
     assert report.claims[1].first_wrong == ("w1_new", 2)
+
+
+def test_the_first_wrong_number_is_shown_in_the_authors_sign(tmp_path: Path) -> None:
+    """Under error = "target_minus_output" the author's dL/dz_out is −∂L/∂z_out: the correct value
+    beside what they wrote is given in their sign, not chainrule's."""
+    net = netfile.load(REFERENCE)
+    exact = evaluate(build(net, [0]))["dL/dz_out"]
+    path = tmp_path / "a.toml"
+    path.write_text(f'"dL/dz_out" = "{-exact + 0.05:.4f}"\n[conventions]\nerror = "target_minus_output"\n')
+    text = plain_text(render_text(check(net, load_answers(path), "a.toml")))
+    assert f"in your names and sign: dL/dz_out = {-exact:.4f}".replace("-", "−") in text, text
+
+
+def test_a_two_step_adam_example_worked_from_the_authors_rounded_values_is_rounding(tmp_path: Path) -> None:
+    """As a worked example is written: every step-1 weight rounded to 2 places (moments to 4 digits), step 2 worked from those
+    rounded weights and moments (the author's own), its results rounded again. Nothing is wrong."""
+    net = network(optimizer="adam", beta1=0.9, beta2=0.999, eps=1e-8)
+    batch = net.batches()[0]
+    first = evaluate(build(net, batch))
+    params = net.parameter_names()
+    step1 = {f"{p}_new": first[f"{p}_new"] for p in params} | {
+        f"{s}_{p}": first[f"{s}_{p}"] for p in params for s in "ms"
+    }
+    written1 = {k: float(f"{v:.2f}") if k.endswith("_new") else float(f"{v:.4g}") for k, v in step1.items()}
+    after = net.updated(net.backward(net.forward(net.x[batch]), net.y[batch]))
+    pins = {p: written1[f"{p}_new"] for p in params} | {
+        f"{s}_{p}_prev": written1[f"{s}_{p}"] for p in params for s in "ms"
+    }
+    second = evaluate(build(after, batch), pins)
+    lines = [f'"{k}" = "{v:.2f}"' if k.endswith("_new") else f'"{k}" = "{v:.4g}"' for k, v in step1.items()]
+    lines.append("[step.2]")
+    lines += [f'"{k}" = "{second[k]:.6g}"' for k in ("dL/dw5", "m_w5", "s_w5")] + [
+        f'"w5_new" = "{second["w5_new"]:.4f}"'
+    ]
+    (tmp_path / "a.toml").write_text("\n".join(lines) + "\n")
+    report = check(net, load_answers(tmp_path / "a.toml"), "a.toml")
+    assert report.count("wrong") == 0, [
+        (c.name, c.step, c.written, c.exact) for c in report.claims if c.status == "wrong"
+    ]
+    assert "rounding" in {c.status for c in report.claims if c.step == 2}
+    # the same step-2 numbers without the author's step-1 values they were worked from: wrong
+    (tmp_path / "b.toml").write_text("\n".join(lines[lines.index("[step.2]") :]) + "\n")
+    alone = check(net, load_answers(tmp_path / "b.toml"), "b.toml")
+    assert alone.count("wrong") > 0

@@ -274,8 +274,13 @@ def render_text(report: CheckReport, marks: dict[str, Mark] | None = None) -> Re
             )
         )
         digits = max(first.decimals, 4)
-        parts.append(Text("  correct: " + derivation_text(first.name, first.derivation, digits)))
-        parts.append(Text(f"  written: {first.name} = {first.written}"))
+        parts.append(Text(terminal("  correct: " + derivation_text(first.name, first.derivation, digits))))
+        author = first.as_written or first.name
+        if first.sign != 1 or first.as_written:  # the author's name and sign beside chainrule's
+            how = "in your names and sign" if first.sign != 1 else "in your names"
+            value = fmt(first.sign * first.exact, digits)
+            parts.append(Text(terminal(f"           {how}: {author} = {value}")))
+        parts.append(Text(terminal(f"  written: {author} = {first.written}")))
         for d in first.diagnosis:
             parts.append(Text("  why:     " + detail(d, first, report)))
     for m in report.misnamed:
