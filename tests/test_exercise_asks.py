@@ -71,6 +71,6 @@ def test_ids_are_seed_dot_number_in_titles_and_answers_files(tmp_path: Path) -> 
 
 def test_the_search_is_bounded_by_its_work() -> None:
     heavy = ExerciseSpec((2, 2, 1), steps=5, examples=8, batch="full")
-    assert draw_limit(heavy) == 100 and draw_limit(ExerciseSpec((2, 2, 1))) == 4000
+    assert draw_limit(heavy) == 800 and draw_limit(ExerciseSpec((2, 2, 1))) == 4000
     ex = make_exercise(ExerciseSpec((2, 2, 1)), 7, 1, from_dict)
     assert ex.draws <= draw_limit(ex.spec) and ex.ident == "7.1"
