@@ -319,3 +319,10 @@ def test_a_single_network_class_reads_the_templates_precision(tmp_path: Path) ->
     result = CliRunner().invoke(main, ["check", str(out / "net.toml"), str(subs), "--format", "csv"])
     (row,) = csv.DictReader(io.StringIO(result.output))
     assert int(row["too_coarse"]) > g.count("too_coarse") and float(row["score"]) <= 50 < g.score
+
+
+def test_every_mistake_a_class_report_counts_has_a_teachers_name() -> None:
+    from chainrule.check.mistakes import MISTAKE_IDS
+    from chainrule.views.class_report import MISTAKE_WORDS
+
+    assert set(MISTAKE_IDS) - {"propagated", "rounding", "too_coarse"} == set(MISTAKE_WORDS)

@@ -222,7 +222,7 @@ def test_check_grades_a_folder_to_csv_report_and_feedback(exercise_dir: Path, tm
     assert "expected a TOML" in by["s28"]["not_graded"] and by["s28"]["ok"] == ""
     assert by["s29"]["misnamed"].startswith("z_h9 (did you mean z_h")
     report = (tmp_path / "report.md").read_text()
-    assert "## Values the class got wrong most" in report and "| slip | 6 |" in report
+    assert "## Values the class got wrong most" in report and "| an arithmetic slip | 6 |" in report
     assert "s29: z\\_h9" in report and "## Misnamed values" in report and "## Not graded" in report
     feedback = sorted(p.name for p in (tmp_path / "feedback").iterdir())
     assert len(feedback) == 28 and "s28.txt" not in feedback

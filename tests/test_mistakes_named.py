@@ -174,3 +174,20 @@ def test_a_two_step_adam_example_worked_from_the_authors_rounded_values_is_round
     (tmp_path / "b.toml").write_text("\n".join(lines[lines.index("[step.2]") :]) + "\n")
     alone = check(net, load_answers(tmp_path / "b.toml"), "b.toml")
     assert alone.count("wrong") > 0
+
+
+def test_a_velocity_written_as_the_step_is_read_under_its_convention(tmp_path: Path) -> None:
+    """v ← μv − η·g with θ_new = θ + v (the step itself): each v is −η times chainrule's v ← μv + g."""
+    net = network(optimizer="momentum", momentum=0.9)
+    first, second = made(net, lambda g: g, 2)
+    eta = net.training.learning_rate
+    text = (
+        f'"v_w5" = "{-eta * first["v_w5"]:.6f}"\n[step.2]\n"v_w5" = "{-eta * second["v_w5"]:.6f}"\n'
+        f'"w5_new" = "{second["w5_new"]:.6f}"\n[conventions]\nvelocity = "step"\n'
+    )
+    (tmp_path / "a.toml").write_text(text)
+    report = check(net, load_answers(tmp_path / "a.toml"), "a.toml")
+    assert [c.status for c in report.claims] == ["ok", "ok", "ok"]
+    # without the convention the same numbers are wrong
+    (tmp_path / "b.toml").write_text(text.replace('velocity = "step"', 'velocity = "gradient"'))
+    assert check(net, load_answers(tmp_path / "b.toml"), "b.toml").count("wrong") == 2

@@ -46,6 +46,7 @@ class Claim:
     decimals: int
     as_written: str = ""  # the author's name for it, where the [names] table or a built-in set maps it
     threshold: bool = False  # a bias's claim written for θ = −b (the checker reads it as b)
+    velocity_step: bool = False  # a velocity written as the step v ← μv − η·g (the checker reads it as v/(−η))
     sign: float = 1.0  # the number written is sign·value: −1 where a convention flips it
     asked: int | None = None  # the decimals asked of it ([digits] or [exercise] digits), if the file says
 
@@ -226,6 +227,7 @@ def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
                 sign=sign,
                 as_written=author,
                 threshold=conventions.bias == "threshold",
+                velocity_step=conventions.velocity == "step",
                 asked=precision.of(c.key),
             )
         )
@@ -239,6 +241,17 @@ def as_biases(claims: list[Claim], biases: list[str]) -> list[Claim]:
     }
     return [
         replace(c, value=-c.value, sign=-c.sign) if c.threshold and c.name.partition("#")[0] in about else c
+        for c in claims
+    ]
+
+
+def as_velocities(claims: list[Claim], params: list[str], rate: float) -> list[Claim]:
+    """Claims of a velocity written as the step (v ← μv − η·g), read as chainrule's v ← μv + g: v/(−η)."""
+    names = {f"v_{p}{suffix}" for p in params for suffix in ("", "_prev")}
+    return [
+        replace(c, value=c.value / -rate, sign=c.sign * -rate)
+        if c.velocity_step and c.name.partition("#")[0] in names
+        else c
         for c in claims
     ]
 

@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from chainrule.check.answers import Claim, as_biases
+from chainrule.check.answers import Claim, as_biases, as_velocities
 from chainrule.check.derivation import Derivation, derivation
 from chainrule.check.mistakes import Mistake, catalogue, with_rate
 from chainrule.check.names import Misnamed, alias, validate
@@ -96,7 +96,8 @@ def agrees(claim: Claim, x: float, units: float = 0.5) -> bool:
     """|c − x| ≤ units·10⁻ᵈ, with a hair of slack for numbers exactly on the half."""
     if not math.isfinite(x):
         return False
-    return abs(claim.value - x) <= units * 10.0**-claim.decimals * (1 + 1e-9) + 1e-15
+    # compared as written: a convention's factor (sign, or −η for a velocity written as the step) applied
+    return abs(claim.value - x) * abs(claim.sign) <= units * 10.0**-claim.decimals * (1 + 1e-9) + 1e-15
 
 
 def _significant(claim: Claim) -> int:
@@ -119,6 +120,7 @@ def check(
     how far from the exact value (in units of the claim's last place) is still ok; ``strict``:
     a name the network lacks refuses the file (else it is listed as misnamed and the rest checked)."""
     claims = as_biases(claims, [b for layer in net.layers for b in layer.bias_names])
+    claims = as_velocities(claims, net.parameter_names(), net.training.learning_rate)
     steps = sorted({c.step for c in claims})
     batches = net.batches()
     graphs = {s: build(net, batches[(s - 1) % len(batches)]) for s in steps}

@@ -40,6 +40,22 @@ CSV_COLUMNS = (
     "not_graded",
 )
 MARK_WORDS = {m: MARK_SHOWN[m][2] for m in MARKS}
+# The checker's mistakes as a teacher names them (the JSON keeps the ids).
+MISTAKE_WORDS = {
+    "half_factor": "the ½ of the loss",
+    "activation_derivative_dropped": "f′(z) left out of the chain",
+    "z_instead_of_a": "z used where a belongs",
+    "updated_weights_in_backprop": "updated weights used in backpropagation",
+    "learning_rate": "another learning rate",
+    "sign": "a sign flipped",
+    "shared_bias_one_path": "a shared bias through one path",
+    "bias_omitted": "a bias left out",
+    "sum_vs_mean": "sum and mean confused",
+    "momentum_dropped": "the momentum term dropped",
+    "bias_correction_omitted": "Adam without bias correction",
+    "rounded_too_early": "rounded too early",
+    "slip": "an arithmetic slip",
+}
 GRADEBOOK_COLUMNS = ("Student", "SIS Login ID", "Exercise", "Score")  # Canvas and Moodle map these on import
 
 
@@ -138,7 +154,7 @@ def _mistakes(grades: ClassGrades) -> list[Block]:
     for m in counted:
         g, c, d = m.example
         example = f"{g.student}: {c.name} = {c.written} (exact {fmt(c.exact, max(c.decimals + 2, 4))}): {detail(d, c, g.report)}"
-        rows.append(((m.mistake,), (str(m.students),), (example,)))
+        rows.append(((MISTAKE_WORDS.get(m.mistake, m.mistake),), (str(m.students),), (example,)))
     return [Table(("mistake", "students", "example"), tuple(rows), (False, True, False))]
 
 
