@@ -326,3 +326,22 @@ def test_every_mistake_a_class_report_counts_has_a_teachers_name() -> None:
     from chainrule.views.class_report import MISTAKE_WORDS
 
     assert set(MISTAKE_IDS) - {"propagated", "rounding", "too_coarse"} == set(MISTAKE_WORDS)
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("1e309", "within a float's range"),
+        ("1e-999999999", "an exponent within ±400"),
+        ("1e-9999999999", "an exponent within ±400"),
+        ("0." + "0" * 500 + "1", "at most 400 decimal places"),
+    ],
+)
+def test_a_number_beyond_a_float_is_one_line_before_any_arithmetic(
+    runner: CliRunner, tmp_path: Path, written: str, words: str
+) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text(f'"dL/dw5" = "{written}"\n')
+    result = runner.invoke(main, ["check", str(REFERENCE), str(path)])
+    assert result.exit_code == 2 and words in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -9,7 +9,7 @@ For each claimed number c written with d decimals and the exact value e:
   in its last digit and carries two or more significant digits.
 * **too_coarse** when it is ok or rounding at its own precision but written with fewer decimals
   than asked (the exercise's digits, ``--digits``, or the answers file's [digits]); with nothing
-  asked, a number with no significant digit ("0" for −0.00136) is too coarse.
+  asked, a zero for a value showing a digit at 4 decimals ("0" for −0.00136) is too coarse.
 * **wrong** otherwise, with the first wrong number upstream and the mistakes that reproduce it.
   Intermediates rounded to fewer places than the claim carries are *rounded too early* (wrong)
   when they move it more than two units of its last place; a rounding path counts only if every
@@ -378,11 +378,15 @@ class _StepCheck:
         return []
 
 
+UNASKED_DIGITS = 4  # with nothing asked, a written zero must hold a value that shows none at 4 decimals
+
+
 def too_coarse(c: Claim, exact: float, asked: int | None) -> bool:
-    """Written with fewer decimals than asked; with nothing asked, with no significant digit for a nonzero value."""
+    """Written with fewer decimals than asked; with nothing asked, a zero ("0", "0.0") for a value that
+    shows a significant digit at UNASKED_DIGITS decimals ("0" for −0.00136; not "0.000000" for 1e-9)."""
     if asked is not None:
         return c.decimals < asked
-    return _significant(c) == 0 and exact != 0 and c.decimals < 15
+    return _significant(c) == 0 and abs(exact) >= 0.5 * 10.0**-UNASKED_DIGITS
 
 
 def _round_rates(x: float) -> list[float]:

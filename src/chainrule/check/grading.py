@@ -228,13 +228,13 @@ def submissions(paths: Sequence[Path]) -> list[tuple[str, Path]]:
     Links, FIFOs and devices in a folder are kept, to be listed as not graded (never opened)."""
     found: list[tuple[str, Path]] = []
     for p in paths:
-        if not p.is_dir() or p.is_symlink():
+        if not p.is_dir():  # a folder the teacher names is followed, even through a link
             found.append((p.stem, p))
             continue
         for child in sorted(p.iterdir()):
             why = not_a_file(child)
-            if why is None or why != "a folder":
-                if why is not None or child.suffix.lower() in ANSWERS_SUFFIXES:
+            if why != "a folder":
+                if child.suffix.lower() in ANSWERS_SUFFIXES:  # a link or FIFO among them too: listed, not opened
                     found.append((child.stem, child))
                 continue
             inner = [child / f"answers{s}" for s in ANSWERS_SUFFIXES if os.path.lexists(child / f"answers{s}")]
