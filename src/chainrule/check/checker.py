@@ -32,6 +32,7 @@ from chainrule.check.answers import Claim, as_biases, as_velocities
 from chainrule.check.derivation import Derivation, derivation
 from chainrule.check.mistakes import Mistake, catalogue, with_rate
 from chainrule.check.names import Misnamed, alias, validate
+from chainrule.check.precision import agrees, significant, too_coarse
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.record.graph import StepGraph, build, evaluate, recompute
@@ -90,19 +91,6 @@ class CheckReport:
     @property
     def first_wrong(self) -> ClaimResult | None:
         return next((c for c in self.claims if c.status == "wrong"), None)
-
-
-def agrees(claim: Claim, x: float, units: float = 0.5) -> bool:
-    """|c − x| ≤ units·10⁻ᵈ, with a hair of slack for numbers exactly on the half."""
-    if not math.isfinite(x):
-        return False
-    # compared as written: a convention's factor (sign, or −η for a velocity written as the step) applied
-    return abs(claim.value - x) * abs(claim.sign) <= units * 10.0**-claim.decimals * (1 + 1e-9) + 1e-15
-
-
-def _significant(claim: Claim) -> int:
-    digits = claim.written.lower().partition("e")[0].lstrip("+-").replace(".", "").lstrip("0")
-    return len(digits)
 
 
 def check(
@@ -303,7 +291,7 @@ class _StepCheck:
                 if k < c.decimals and not agrees(c, e, LAST_DIGIT_UNITS):
                     return "wrong", [Diagnosis("rounded_too_early", value=r, digits=k)]
                 return "rounding", [Diagnosis("rounding", "intermediates", value=r, digits=k)]
-        if agrees(c, e, 1.0) and _significant(c) >= 2:
+        if agrees(c, e, 1.0) and significant(c) >= 2:
             # the exact value rounded up (or down) instead of to the nearest: a rounding reproduces it
             return "rounding", [Diagnosis("rounding", "last_digit", value=e)]
         good = {u: v for u, v in pins.items() if self.status.get(u) != "wrong"}
@@ -314,7 +302,7 @@ class _StepCheck:
             found.insert(0, Diagnosis("propagated", kind="partly", value=from_claims, sources=tuple(wrong_up)))
         values = evaluate(self.g, good) if good else dict(self.exact)
         kind = "" if self.step <= REPLAY_LIMIT else "not_replayed"
-        if kind == "" and agrees(c, e, LAST_DIGIT_UNITS) and _significant(c) >= 2:
+        if kind == "" and agrees(c, e, LAST_DIGIT_UNITS) and significant(c) >= 2:
             kind = "last_digit"  # close, but no rounding gives it: the nearest explanation is a slip
         found.append(Diagnosis("slip", kind, value=values[c.name], derivation=derivation(self.g, c.name, values)))
         return "wrong", found
@@ -376,17 +364,6 @@ class _StepCheck:
                 self._effects[(c.name, d)] = evaluate(with_rate(self.g, guess), pins)
                 return [d]
         return []
-
-
-UNASKED_DIGITS = 4  # with nothing asked, a written zero must hold a value that shows none at 4 decimals
-
-
-def too_coarse(c: Claim, exact: float, asked: int | None) -> bool:
-    """Written with fewer decimals than asked; with nothing asked, a zero ("0", "0.0") for a value that
-    shows a significant digit at UNASKED_DIGITS decimals ("0" for −0.00136; not "0.000000" for 1e-9)."""
-    if asked is not None:
-        return c.decimals < asked
-    return _significant(c) == 0 and abs(exact) >= 0.5 * 10.0**-UNASKED_DIGITS
 
 
 def _round_rates(x: float) -> list[float]:
