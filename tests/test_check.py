@@ -211,8 +211,25 @@ def test_rounding_intermediates_reports_the_places(tmp_path: Path) -> None:
     a_out = sig(1.11)
     result = run(REFERENCE, write_answers(tmp_path, {"a_out": a_out}, ["a_out"], places=4))
     claim = result["a_out"]
-    assert claim["status"] == "rounding"
-    assert claim["diagnosis"][0]["mistake"] == "rounding" and claim["diagnosis"][0]["digits"] == 2
+    # 0.7521 for the exact 0.7514: 7 units of the 4th place, beyond rounding at the places written
+    assert claim["status"] == "wrong"
+    assert claim["diagnosis"][0]["mistake"] == "rounded_too_early" and claim["diagnosis"][0]["digits"] == 2
+    # the same path to 3 places written to 3 is rounding, not too early
+    result = run(REFERENCE, write_answers(tmp_path, {"a_out": a_out}, ["a_out"], places=3))
+    assert result["a_out"]["status"] in ("ok", "rounding")
+
+
+def test_a_rounding_path_counts_only_if_the_authors_own_intermediates_agree(tmp_path: Path) -> None:
+    # a_out from intermediates rounded to 2 places, but the author claims z_h1 to 4 places, right:
+    # the 2-place path is not the author's, so it cannot explain a_out
+    exact = evaluate(build(netfile.load(REFERENCE), [0]))
+    answers = {"z_h1": f"{exact['z_h1']:.4f}", "a_out": f"{sig(1.11):.4f}"}
+    path = tmp_path / "a.toml"
+    path.write_text("".join(f'"{k}" = "{v}"\n' for k, v in answers.items()))
+    result = run(REFERENCE, path)
+    assert result["z_h1"]["status"] == "ok"
+    assert result["a_out"]["status"] == "wrong"
+    assert all(d["mistake"] not in ("rounding", "rounded_too_early") for d in result["a_out"]["diagnosis"])
 
 
 def test_a_slip_early_is_the_first_wrong_number_and_the_rest_propagate(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from playwright.sync_api import Browser, expect
 
+from chainrule.check.classroom import read_template
 from chainrule.check.exercise import ExerciseSpec, answers_toml, make_exercise
 from chainrule.check.grading import MARKS, ClassGrades, MarkingScheme, asked_keys, grade, marked, submissions
 from chainrule.cli.root import main
@@ -74,7 +75,7 @@ def plant_class(exercise_dir: Path, folder: Path) -> dict[str, int]:
     from that; 28 a broken file; 29 a name the network lacks; 30 handed in blank.
     """
     net = from_dict(tomllib.loads((exercise_dir / "net.toml").read_text()), "net.toml")
-    key = {k: str(v) for k, v in tomllib.loads((exercise_dir / "key.toml").read_text()).items()}
+    key = {k: str(v) for k, v in tomllib.loads((exercise_dir / "key.toml").read_text()).items() if k != "exercise"}
     planter = Planter(net, key)
     folder.mkdir()
     students: dict[int, str] = {}
@@ -107,7 +108,8 @@ def class_grades(exercise_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     folder = tmp_path_factory.mktemp("class") / "submissions"
     planted = plant_class(exercise_dir, folder)
     net = from_dict(tomllib.loads((exercise_dir / "net.toml").read_text()), "net.toml")
-    grades = grade(net, submissions([folder]), asked_keys(exercise_dir / "answers.toml"))
+    template = read_template(exercise_dir / "answers.toml")
+    grades = grade(net, submissions([folder]), template.asked, precision=template.precision)
     return grades, planted
 
 
@@ -121,21 +123,25 @@ def test_thirty_planted_submissions_give_the_expected_table(class_grades: tuple[
     # the planting is what it says: of seed 7, z_out + 0.1 changes all 25 later numbers; z_out to two
     # decimals (0.65 for 0.6506) changes 12 of them at 4 decimals
     assert (ft, rounding) == (25, 12)
-    expected: dict[str, tuple[int, ...]] = {}  # ok, rounding, follow_through, wrong, blank
-    expected |= {f"s{i:02d}": (32, 0, 0, 0, 0) for i in range(1, 18)}
-    expected |= {f"s{i:02d}": (30, 0, 0, 0, 2) for i in (18, 19, 20)}
-    expected |= {f"s{i:02d}": (31, 0, 0, 1, 0) for i in (21, 22, 23)}
-    expected |= {f"s{i:02d}": (32 - 1 - ft, 0, ft, 1, 0) for i in (24, 25, 26)}
-    expected["s27"] = (32 - rounding, rounding, 0, 0, 0)
+    expected: dict[str, tuple[int, ...]] = {}  # ok, rounding, too_coarse, follow_through, wrong, blank
+    expected |= {f"s{i:02d}": (32, 0, 0, 0, 0, 0) for i in (*range(1, 18), 29)}
+    expected |= {f"s{i:02d}": (30, 0, 0, 0, 0, 2) for i in (18, 19, 20)}
+    expected |= {f"s{i:02d}": (31, 0, 0, 0, 1, 0) for i in (21, 22, 23)}
+    expected |= {f"s{i:02d}": (32 - 1 - ft, 0, 0, ft, 1, 0) for i in (24, 25, 26)}
+    # z_out to 2 of the 4 decimals asked is too coarse; what follows from it is rounding
+    expected["s27"] = (32 - 1 - rounding, rounding, 1, 0, 0, 0)
     assert table(grades) == expected
     scores = {g.student: g.score for g in grades.graded}
     assert scores["s01"] == 100.0 and scores["s18"] == 93.8 and scores["s21"] == 96.9
-    assert scores["s24"] == 96.9 and scores["s27"] == 100.0  # follow-through and rounding earn full marks
+    assert scores["s24"] == 96.9  # follow-through earns full marks
+    assert scores["s27"] == 98.4  # the too coarse z_out earns half its mark
     refused = {r.student: r.reason for r in grades.refused}
-    assert sorted(refused) == ["s28", "s29", "s30"]
+    assert sorted(refused) == ["s28", "s30"]
     assert "expected a TOML (or JSON) answers file" in refused["s28"]
-    assert "z_h9: expected a value name of this network" in refused["s29"]
     assert "expected at least one claimed value" in refused["s30"]
+    # a name the network lacks costs that value alone (z_h9 is not asked: nothing), flagged
+    (s29,) = [g for g in grades.graded if g.student == "s29"]
+    assert [m.key for m in s29.report.misnamed] == ["z_h9"]
     first = {g.student: g.first_wrong for g in grades.graded}
     assert first["s21"] is not None and first["s21"].name == "w5_new"
     assert first["s24"] is not None and first["s24"].name == "z_out"
@@ -212,12 +218,14 @@ def test_check_grades_a_folder_to_csv_report_and_feedback(exercise_dir: Path, tm
     by = {r["student"]: r for r in rows}
     assert by["s24"]["follow_through"] == "25" and by["s24"]["wrong"] == "1" and by["s24"]["first_wrong"] == "z_out"
     assert by["s18"]["blank"] == "2" and by["s18"]["score"] == "93.8"
+    assert by["s27"]["too_coarse"] == "1" and by["s27"]["score"] == "98.4"
     assert "expected a TOML" in by["s28"]["not_graded"] and by["s28"]["ok"] == ""
+    assert by["s29"]["misnamed"].startswith("z_h9 (did you mean z_h")
     report = (tmp_path / "report.md").read_text()
-    assert "## Values the class got wrong most" in report and "| slip | 6 |" in report
-    assert "s29: " in report and "## Not graded" in report
+    assert "## Values the class got wrong most" in report and "| an arithmetic slip | 6 |" in report
+    assert "s29: z\\_h9" in report and "## Misnamed values" in report and "## Not graded" in report
     feedback = sorted(p.name for p in (tmp_path / "feedback").iterdir())
-    assert len(feedback) == 27 and "s28.txt" not in feedback
+    assert len(feedback) == 28 and "s28.txt" not in feedback
     s21 = (tmp_path / "feedback" / "s21.txt").read_text()
     assert "First wrong number: w5_new" in s21 and "Score 96.9 of 100." in s21
     # the terminal table, and the answers template found beside the network file
@@ -228,7 +236,7 @@ def test_check_grades_a_folder_to_csv_report_and_feedback(exercise_dir: Path, tm
 def test_csv_has_a_row_for_every_student(class_grades: tuple[ClassGrades, dict[str, int]]) -> None:
     grades, _ = class_grades
     rows = list(csv.reader(io.StringIO(render_csv(grades))))
-    assert rows[0][:8] == ["student", "file", *MARKS, "score"]
+    assert rows[0][:10] == ["student", "file", "exercise", *MARKS, "score"]
     assert sorted(r[0] for r in rows[1:]) == [f"s{i:02d}" for i in range(1, 31)]
 
 
@@ -244,9 +252,9 @@ def test_the_html_class_report_opens_in_a_browser(
     page.goto(path.as_uri())
     expect(page.locator("h1")).to_have_text(f"Class report: {grades.title}")
     rows = page.locator("table").first.locator("tbody tr")
-    expect(rows).to_have_count(27)
+    expect(rows).to_have_count(28)
     s24 = page.locator("tr", has_text="s24").first.locator("td")
-    expect(s24.nth(3)).to_have_text(str(planted["follow_through"]))
+    expect(s24.nth(4)).to_have_text(str(planted["follow_through"]))
     expect(page.locator("li", has_text="s28")).to_contain_text("expected a TOML")
     assert errors == []
     page.close()

@@ -6,11 +6,18 @@ z_h1 = "0.3775"          # a string keeps its digits exactly: 4 decimals claimed
 loss = "0.2670"
 [names]                  # the author's own names: net_h1 = "z_h1" (see conventions.py)
 [conventions]            # how the author writes errors, biases and names
+[exercise]               # the exercise answered (chainrule exercise writes it): id = "7.1", digits = 4
+[digits]                 # the decimals asked of one value, where it differs: "dL/dw1" = 6
+
+A number's written precision is bounded before anything is computed from it: its exponent within
+±MAX_EXPONENT and its decimals within MAX_DECIMALS (more than a float holds), so "1e-999999999"
+costs one line, not gigabytes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tomllib
@@ -23,6 +30,9 @@ from chainrule.engine import limits
 from chainrule.errors import ChainruleError, describe, shown_path
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+MAX_EXPONENT = 400  # beyond a float's range either way (1e308, 5e-324)
+MAX_DECIMALS = 400  # decimals a written number may claim: more than any float has
+MAX_ASKED = 15  # the most decimals an exercise or teacher may ask of a value
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,9 @@ class Claim:
     decimals: int
     as_written: str = ""  # the author's name for it, where the [names] table or a built-in set maps it
     threshold: bool = False  # a bias's claim written for θ = −b (the checker reads it as b)
+    velocity_step: bool = False  # a velocity written as the step v ← μv − η·g (the checker reads it as v/(−η))
     sign: float = 1.0  # the number written is sign·value: −1 where a convention flips it
+    asked: int | None = None  # the decimals asked of it ([digits] or [exercise] digits), if the file says
 
     @property
     def key(self) -> str:
@@ -50,10 +62,12 @@ class _Written(str):
 
 
 def parse_number(text: str) -> tuple[float, int] | None:
-    """The value and the decimal places of a written number ('0.3589' → 4, '1.5e-3' → 4, '12' → 0)."""
+    """The value and the decimal places of a written number ('0.3589' → 4, '1.5e-3' → 4, '12' → 0).
+
+    None for text that is not a number, or one beyond what a float holds (see ``number_problem``)."""
     t = text.strip().replace("_", "")
     m = _NUMBER.match(t)
-    if not m:
+    if not m or number_problem(t) is not None:
         return None
     mantissa, exponent = m.group(1), m.group(2)
     places = len(mantissa.partition(".")[2])
@@ -62,7 +76,27 @@ def parse_number(text: str) -> tuple[float, int] | None:
     return float(t), places
 
 
-def _read(path: Path) -> dict[str, Any]:
+def number_problem(text: str) -> str | None:
+    """What is wrong with a well-formed written number, checked on its text before any arithmetic:
+    an exponent or decimals beyond a float's, or a value that overflows (1e309); None if nothing."""
+    t = text.strip().replace("_", "")
+    m = _NUMBER.match(t)
+    if not m:
+        return None
+    mantissa, exponent = m.group(1), m.group(2)
+    digits = (exponent or "e0")[1:].lstrip("+-").lstrip("0")
+    if len(digits) > len(str(MAX_EXPONENT)) or (digits and int(digits) > MAX_EXPONENT):
+        return f"an exponent within ±{MAX_EXPONENT}"
+    places = len(mantissa.partition(".")[2]) - int(exponent[1:] if exponent else 0)
+    if places > MAX_DECIMALS:
+        return f"at most {MAX_DECIMALS} decimal places"
+    if not math.isfinite(float(t)):
+        return "a number within a float's range (about ±1.8e308)"
+    return None
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """An answers file (or template) as a table, read by the guarded reader: size, devices, nesting."""
     src = shown_path(path)
     text = limits.read_text(path, "an existing answers file (TOML or JSON)")
     try:
@@ -71,7 +105,8 @@ def _read(path: Path) -> dict[str, Any]:
         else:
             data = tomllib.loads(text, parse_float=_Written)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ChainruleError(f"{src}: expected a TOML (or JSON) answers file: {exc}") from None
+        hint = _QUOTE_HINT if _UNQUOTED.search(text) else ""
+        raise ChainruleError(f"{src}: expected a TOML (or JSON) answers file: {exc}{hint}") from None
     except RecursionError:
         raise ChainruleError(f"{src}: expected {limits.nesting()}, got nesting too deep to read") from None
     except ValueError as exc:  # TOML's whole numbers of more than 4,300 digits
@@ -82,6 +117,66 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ChainruleError(f"{src}: expected a table of name = number at the top level")
     return data
+
+
+# A bare key holding / or ∂ (dL/dw5 = 0.1): TOML needs it in quotes, which its error never says.
+_UNQUOTED = re.compile(r"^[ \t]*[^\s\"'#\[=]*[/∂][^\"'=]*=", re.MULTILINE)
+_QUOTE_HINT = '; a name with / goes in quotes: "dL/dw5" = "0.0822"'
+SETTINGS = ("names", "conventions", "exercise", "digits")  # top-level tables that are settings, not claims
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The decimals asked, as the answers file says: for every value, and per value where it differs."""
+
+    digits: int | None = None
+    per_value: dict[str, int] | None = None
+
+    def of(self, key: str) -> int | None:
+        return (self.per_value or {}).get(key, self.digits)
+
+
+def exercise_id(src: str, data: dict[str, Any]) -> str | None:
+    """The id of the exercise an answers file answers ([exercise] id = "7.1"), or None if it names none."""
+    table = data.get("exercise")
+    if not isinstance(table, dict) or "id" not in table:
+        return None
+    ident = table["id"]
+    if not isinstance(ident, str) or not re.fullmatch(r"\d{1,18}(\.\d{1,18})?", ident):
+        raise ChainruleError(
+            f'{src}: exercise.id: expected an exercise id in quotes such as "7.1", got {describe(ident)}'
+        )
+    return ident
+
+
+def _asked_digits(src: str, key: str, raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, str | int) or not str(raw).isascii() or not str(raw).isdigit():
+        raise ChainruleError(f"{src}: {key}: expected a whole number of decimal places 0 to {MAX_ASKED}")
+    value = int(str(raw)) if len(str(raw)) <= 3 else MAX_ASKED + 1
+    if value > MAX_ASKED:
+        raise ChainruleError(f"{src}: {key}: expected a whole number of decimal places 0 to {MAX_ASKED}")
+    return value
+
+
+def read_precision(src: str, data: dict[str, Any]) -> Precision:
+    """[exercise] digits and the [digits] table, checked (one line naming the key if not)."""
+    table = data.get("exercise")
+    digits = None
+    if isinstance(table, dict) and "digits" in table:
+        digits = _asked_digits(src, "exercise.digits", table["digits"])
+    per = data.get("digits")
+    per_value = None
+    if isinstance(per, dict):
+        per_value = {}
+        for name, raw in per.items():
+            if name == "step" and isinstance(raw, dict):
+                for n, inner in raw.items():
+                    if isinstance(inner, dict):
+                        for k, v in inner.items():
+                            per_value[f"step.{n}.{k}"] = _asked_digits(src, f"digits.step.{n}.{json.dumps(k)}", v)
+                continue
+            per_value[name] = _asked_digits(src, f"digits.{json.dumps(name)}", raw)
+    return Precision(digits, per_value)
 
 
 def _step_number(src: str, n: str) -> int:
@@ -100,9 +195,12 @@ def _claim(src: str, where: str, name: str, raw: object, step: int) -> Claim:
         got = "a table" if isinstance(raw, dict) else describe(raw)
         raise ChainruleError(f"{src}: {quoted}: expected a number (or a number in quotes), got {got}")
     text = str(raw)
+    problem = number_problem(text)
+    if problem is not None:
+        raise ChainruleError(f"{src}: {quoted}: expected {problem}, got {text[:40]!r}")
     parsed = parse_number(text)
     if parsed is None:
-        raise ChainruleError(f'{src}: {quoted}: expected a number such as "0.3589", got {text!r}')
+        raise ChainruleError(f'{src}: {quoted}: expected a number such as "0.3589", got {text[:40]!r}')
     return Claim(name, step, text.strip(), parsed[0], parsed[1])
 
 
@@ -113,8 +211,10 @@ def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
     ``as_written`` keeps the author's name."""
     p = Path(path)
     src = shown_path(path)
-    data = _read(p)
+    data = read_document(p)
     conventions = read_conventions(src, data)
+    precision = read_precision(src, data)
+    exercise_id(src, data)  # checked here, so a bad id is one line whatever reads it later
     claims = []
     for c in _claims(src, data, conventions):
         name, sign = conventions.reading(c.name)
@@ -127,6 +227,8 @@ def load_answers(path: str | os.PathLike[str]) -> list[Claim]:
                 sign=sign,
                 as_written=author,
                 threshold=conventions.bias == "threshold",
+                velocity_step=conventions.velocity == "step",
+                asked=precision.of(c.key),
             )
         )
     return claims
@@ -143,10 +245,21 @@ def as_biases(claims: list[Claim], biases: list[str]) -> list[Claim]:
     ]
 
 
+def as_velocities(claims: list[Claim], params: list[str], rate: float) -> list[Claim]:
+    """Claims of a velocity written as the step (v ← μv − η·g), read as chainrule's v ← μv + g: v/(−η)."""
+    names = {f"v_{p}{suffix}" for p in params for suffix in ("", "_prev")}
+    return [
+        replace(c, value=c.value / -rate, sign=c.sign * -rate)
+        if c.velocity_step and c.name.partition("#")[0] in names
+        else c
+        for c in claims
+    ]
+
+
 def _claims(src: str, data: dict[str, Any], conventions: Conventions) -> list[Claim]:
     claims: list[Claim] = []
     for name, raw in data.items():
-        if name in conventions.tables:
+        if name in conventions.tables or (name in SETTINGS and isinstance(raw, dict)):
             continue
         if name == "step" and isinstance(raw, dict):
             for n, table in raw.items():

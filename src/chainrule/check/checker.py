@@ -7,7 +7,13 @@ For each claimed number c written with d decimals and the exact value e:
   wrote upstream (each pinned to its claim) it agrees at its precision; or the whole step
   recomputed with every intermediate rounded to k places agrees; or it is off by at most two units
   in its last digit and carries two or more significant digits.
+* **too_coarse** when it is ok or rounding at its own precision but written with fewer decimals
+  than asked (the exercise's digits, ``--digits``, or the answers file's [digits]); with nothing
+  asked, a zero for a value showing a digit at 4 decimals ("0" for −0.00136) is too coarse.
 * **wrong** otherwise, with the first wrong number upstream and the mistakes that reproduce it.
+  Intermediates rounded to fewer places than the claim carries are *rounded too early* (wrong)
+  when they move it more than two units of its last place; a rounding path counts only if every
+  value the author claimed upstream agrees with it.
 
 The numbers come from the engine (Network.forward/backward/updated and step.explain_step); the
 step graph (stepgraph.py) gives the order of the names and recomputes with pinned or mistaken parts.
@@ -15,48 +21,29 @@ step graph (stepgraph.py) gives the order of the names and recomputes with pinne
 
 from __future__ import annotations
 
-import difflib
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
-from chainrule.check.answers import Claim, as_biases
+from chainrule.check.answers import Claim, as_biases, as_velocities
+from chainrule.check.derivation import Derivation, derivation
 from chainrule.check.mistakes import Mistake, catalogue, with_rate
+from chainrule.check.names import Misnamed, alias, validate
+from chainrule.check.precision import agrees, significant, too_coarse
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.record.graph import StepGraph, build, evaluate, recompute
 from chainrule.record.optimizer_step import carried
 from chainrule.record.step import explain_step
 
-Status = Literal["ok", "rounding", "wrong"]
+Status = Literal["ok", "rounding", "too_coarse", "wrong"]
+STATUSES: tuple[Status, ...] = ("ok", "rounding", "too_coarse", "wrong")
 ROUNDING_DIGITS = (2, 3, 4, 5, 6)  # the places a person plausibly rounds intermediates to
 LAST_DIGIT_UNITS = 2  # "off only in the last digit or two": at most this many units of the last place
-# How the checker names an optimizer's computation (record.optimizer_graph) in a derivation.
-OPTIMIZER_FUNCTIONS = {"average": "running_average", "adam": "adam_update", "change": "difference"}
 REPLAY_LIMIT = 50  # mistakes are replayed through at most this many updates for [step.N] claims
-
-
-@dataclass(frozen=True)
-class Term:
-    """One operand of a derivation: what a person writes (``w1·x1``, ``σ(z_h1)``) and its value."""
-
-    label: str
-    value: float
-    factors: tuple[float, ...] = ()  # for a product term (w5·dL/dz_out): the values it multiplies
-
-
-@dataclass(frozen=True)
-class Derivation:
-    """How a value is computed from the values it reads: the operation, its operands and result."""
-
-    op: str  # sum, product, update, function, given
-    function: str  # for op function: what is applied (σ, σ′, half_squared_error, ∂L/∂ŷ, ...)
-    terms: tuple[Term, ...]
-    coef: float
-    value: float
 
 
 @dataclass(frozen=True)
@@ -96,6 +83,7 @@ class CheckReport:
     answers: str
     learning_rate: float
     claims: tuple[ClaimResult, ...]
+    misnamed: tuple[Misnamed, ...] = ()
 
     def count(self, status: Status) -> int:
         return sum(1 for c in self.claims if c.status == status)
@@ -105,25 +93,31 @@ class CheckReport:
         return next((c for c in self.claims if c.status == "wrong"), None)
 
 
-def agrees(claim: Claim, x: float, units: float = 0.5) -> bool:
-    """|c − x| ≤ units·10⁻ᵈ, with a hair of slack for numbers exactly on the half."""
-    if not math.isfinite(x):
-        return False
-    return abs(claim.value - x) <= units * 10.0**-claim.decimals * (1 + 1e-9) + 1e-15
+def check(
+    net: Network,
+    claims: list[Claim],
+    answers: str = "",
+    *,
+    digits: int | None = None,
+    tolerance: float = 0.5,
+    strict: bool = True,
+) -> CheckReport:
+    """Check every claim; claims of step N are checked against the network after N − 1 updates.
 
-
-def _significant(claim: Claim) -> int:
-    digits = claim.written.lower().partition("e")[0].lstrip("+-").replace(".", "").lstrip("0")
-    return len(digits)
-
-
-def check(net: Network, claims: list[Claim], answers: str = "") -> CheckReport:
-    """Check every claim; claims of step N are checked against the network after N − 1 updates."""
+    ``digits``: the decimals asked of every claim its file does not ask otherwise; ``tolerance``:
+    how far from the exact value (in units of the claim's last place) is still ok; ``strict``:
+    a name the network lacks refuses the file (else it is listed as misnamed and the rest checked)."""
     claims = as_biases(claims, [b for layer in net.layers for b in layer.bias_names])
+    claims = as_velocities(claims, net.parameter_names(), net.training.learning_rate)
     steps = sorted({c.step for c in claims})
     batches = net.batches()
     graphs = {s: build(net, batches[(s - 1) % len(batches)]) for s in steps}
-    _validate(claims, graphs, answers)
+    claims = [replace(c, name=alias(c.name, net)) if c.name not in graphs[c.step].nodes else c for c in claims]
+    misnamed = validate(claims, graphs, answers, strict)
+    claims = [c for c in claims if c.name in graphs[c.step].nodes]
+    if not claims and misnamed:
+        raise ChainruleError(f"{answers}: {misnamed[0].key}: expected a value name of this network")
+    steps = sorted({c.step for c in claims})
     results: list[ClaimResult] = []
     current, done = net, 0
     for s in steps:
@@ -132,21 +126,10 @@ def check(net: Network, claims: list[Claim], answers: str = "") -> CheckReport:
         exact = explain_step(current, idx).values
         graph = build(current, batches[idx])
         mine = [c for c in claims if c.step == s]
-        results += _StepCheck(net, graph, exact, mine, s).run()
-    return CheckReport(net.title, net.source, answers, net.training.learning_rate, tuple(results))
-
-
-def _validate(claims: list[Claim], graphs: Mapping[int, StepGraph], answers: str) -> None:
-    seen: set[tuple[int, str]] = set()
-    for c in claims:
-        names = graphs[c.step].nodes
-        if c.name not in names:
-            near = difflib.get_close_matches(c.name, list(names), n=4, cutoff=0.5)
-            hint = f"; nearest: {', '.join(near)}" if near else ""
-            raise ChainruleError(f"{answers}: {c.key}: expected a value name of this network{hint}")
-        if (c.step, c.name) in seen:
-            raise ChainruleError(f"{answers}: {c.key}: expected each name once per step, got it twice")
-        seen.add((c.step, c.name))
+        carried_in = _carried_claims(net, [r for r in results if r.step == s - 1], s)
+        results += _StepCheck(net, graph, exact, mine, s, digits, tolerance, carried_in).run()
+    rate = net.training.learning_rate
+    return CheckReport(net.title, net.source, answers, rate, tuple(results), tuple(misnamed))
 
 
 def _advance(net: Network, done: int, target: int) -> tuple[Network, int]:
@@ -160,39 +143,48 @@ def _advance(net: Network, done: int, target: int) -> tuple[Network, int]:
     return net, done
 
 
-def derivation(graph: StepGraph, name: str, values: Mapping[str, float]) -> Derivation:
-    """How ``name`` is computed, with the operands' values taken from ``values``."""
-    node = graph.nodes[name]
-    if node.op == "given":
-        return Derivation("given", "", (), 1.0, values[name])
-    if node.op == "sum":
-        terms = [Term(f"{p}·{q}", values[p] * values[q], (values[p], values[q])) for p, q in node.pairs]
-        terms += [Term(a, values[a]) for a in node.args]
-        return Derivation("sum", "", tuple(terms), node.coef, values[name])
-    if node.op == "product":
-        return Derivation("product", "", tuple(Term(a, values[a]) for a in node.args), node.coef, values[name])
-    if node.op == "update":
-        p, g = node.args
-        return Derivation("update", "", (Term(p, values[p]), Term(g, values[g])), -node.coef, values[name])
-    reads = graph.inputs_of(name)
-    if node.op in ("act", "deriv", "alpha"):
-        symbol = graph.net.layers[node.layer].activation.symbol
-        function = {"act": symbol, "deriv": symbol + "′", "alpha": f"∂{symbol}/∂α"}[node.op]
-    else:
-        named = {"dloss": "∂L/∂ŷ", "fused_dz": "ŷ − y", "softmax_dz": "softmax′"} | OPTIMIZER_FUNCTIONS
-        function = named.get(node.op, graph.net.loss.name)
-    return Derivation("function", function, tuple(Term(a, values[a]) for a in reads), node.coef, values[name])
+def _carried_claims(net: Network, previous: list[ClaimResult], step: int) -> list[tuple[Claim, ClaimResult]]:
+    """The author's own values of the previous update as this step's starting values: ``w1_new`` of
+    step 1 is w1 of step 2, ``v_w5`` is v_w5_prev. A number worked from the author's rounded weight
+    then follows from it (rounding), as it would if they had written it again as ``[step.2] w1``."""
+    params = set(net.parameter_names())
+    out = []
+    for r in previous:
+        if r.name.endswith("_new") and r.name[: -len("_new")] in params:
+            name = r.name[: -len("_new")]
+        elif "_" in r.name and r.name.partition("_")[2] in params and r.name[0] in "vms":
+            name = f"{r.name}_prev"
+        else:
+            continue
+        out.append((Claim(name, step, r.written, r.claimed, r.decimals), r))
+    return out
 
 
 class _StepCheck:
     """The claims of one step, checked in the order the numbers are computed."""
 
-    def __init__(self, original: Network, graph: StepGraph, exact: Mapping[str, float], claims: list[Claim], step: int):
+    def __init__(
+        self,
+        original: Network,
+        graph: StepGraph,
+        exact: Mapping[str, float],
+        claims: list[Claim],
+        step: int,
+        digits: int | None = None,
+        tolerance: float = 0.5,
+        carried_in: Sequence[tuple[Claim, ClaimResult]] = (),
+    ):
         self.original, self.g, self.exact, self.step = original, graph, exact, step
+        self.digits, self.tolerance = digits, tolerance
         self.claims = sorted(claims, key=lambda c: graph.order[c.name])
         self.by_name = {c.name: c for c in claims}
         self.status: dict[str, Status] = {}
-        self.first: dict[str, str] = {}
+        self.first: dict[str, tuple[str, int]] = {}
+        for c, result in carried_in:  # the previous step's claims, pinned where this step reads them
+            if c.name in graph.nodes and c.name not in self.by_name:
+                self.by_name[c.name] = c
+                self.status[c.name] = "rounding" if result.status == "too_coarse" else result.status
+                self.first[c.name] = result.first_wrong or (result.name, result.step)
         self._rounded: dict[int, dict[str, float]] = {}
         self._mistaken: dict[Mistake, dict[str, float]] = {}
         self._mistakes = catalogue(graph)
@@ -213,9 +205,13 @@ class _StepCheck:
             if status == "wrong":
                 upstream = [u for u in self.g.ancestors(c.name) if self.status.get(u) == "wrong"]
                 first_name = min(upstream, key=self.g.order.__getitem__) if upstream else c.name
-                first = (self.first.get(first_name, first_name), self.step)
-                self.first[c.name] = first[0]
+                first = self.first.get(first_name, (first_name, self.step))
+                self.first[c.name] = first
             diagnosis = self._consistent(c, found[c.name]) if status == "wrong" else found[c.name]
+            asked = c.asked if c.asked is not None else self.digits
+            if status != "wrong" and too_coarse(c, self.exact[c.name], asked):
+                status = "too_coarse"
+                diagnosis = [Diagnosis("too_coarse", digits=asked), *diagnosis]
             out.append(
                 ClaimResult(
                     c.name,
@@ -278,7 +274,7 @@ class _StepCheck:
 
     def _classify(self, c: Claim) -> tuple[Status, list[Diagnosis]]:
         e = self.exact[c.name]
-        if agrees(c, e):
+        if agrees(c, e, self.tolerance):
             return "ok", []
         front, from_claims, wrong_up = self._upstream(c)
         pins = {u: self.by_name[u].value for u in front}
@@ -289,10 +285,13 @@ class _StepCheck:
             return "rounding", [Diagnosis("rounding", "upstream", value=from_claims, sources=moved)]
         for k in ROUNDING_DIGITS:
             # intermediates rounded, the claimed number itself as precise as it is written
-            r = recompute(self.g, c.name, self._rounded_values(k))
-            if agrees(c, r):
+            rounded = self._rounded_values(k)
+            r = recompute(self.g, c.name, rounded)
+            if agrees(c, r) and self._claimed_along(c, rounded):
+                if k < c.decimals and not agrees(c, e, LAST_DIGIT_UNITS):
+                    return "wrong", [Diagnosis("rounded_too_early", value=r, digits=k)]
                 return "rounding", [Diagnosis("rounding", "intermediates", value=r, digits=k)]
-        if agrees(c, e, 1.0) and _significant(c) >= 2:
+        if agrees(c, e, 1.0) and significant(c) >= 2:
             # the exact value rounded up (or down) instead of to the nearest: a rounding reproduces it
             return "rounding", [Diagnosis("rounding", "last_digit", value=e)]
         good = {u: v for u, v in pins.items() if self.status.get(u) != "wrong"}
@@ -303,10 +302,15 @@ class _StepCheck:
             found.insert(0, Diagnosis("propagated", kind="partly", value=from_claims, sources=tuple(wrong_up)))
         values = evaluate(self.g, good) if good else dict(self.exact)
         kind = "" if self.step <= REPLAY_LIMIT else "not_replayed"
-        if kind == "" and agrees(c, e, LAST_DIGIT_UNITS) and _significant(c) >= 2:
+        if kind == "" and agrees(c, e, LAST_DIGIT_UNITS) and significant(c) >= 2:
             kind = "last_digit"  # close, but no rounding gives it: the nearest explanation is a slip
         found.append(Diagnosis("slip", kind, value=values[c.name], derivation=derivation(self.g, c.name, values)))
         return "wrong", found
+
+    def _claimed_along(self, c: Claim, values: Mapping[str, float]) -> bool:
+        """Whether every value claimed upstream of c agrees with this path (it is then the author's)."""
+        ancestors = self.g.ancestors(c.name)
+        return all(agrees(u, values[u.name], 1.0) for u in self.claims if u.name in ancestors and u.name in values)
 
     def _rounded_values(self, k: int) -> dict[str, float]:
         if k not in self._rounded:

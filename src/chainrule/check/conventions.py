@@ -9,11 +9,15 @@ way once, and every claim is read into chainrule's names and signs before it is 
     names = "mazur"                  # a built-in set of names (net_h1, out_o1, E_total, ∂E_total/∂w5, w5⁺)
     error = "target_minus_output"    # error terms e = t − y, δ = f′(z)(t − y): each is −∂L/∂(·)
     bias = "threshold"               # z = Σ w·x − θ (a −1 input weighted by θ): each θ is −b
+    velocity = "step"                # momentum written v ← μv − η·g, θ_new = θ + v: each v is −η times chainrule's
 
 Under ``error = "target_minus_output"`` a claim named ``dL/d…`` is read as minus the number
 written (the author's δ is −∂L/∂z); Δθ (``dw5``) and f′ (``da_h1/dz_h1``) keep their sign. Under
 ``bias = "threshold"`` a claim about a bias b (its value, ``b_new``, ``db``, ``dL/db``) is read as
 minus the number written; which names are biases is the network's to say, so the checker does it.
+Under ``velocity = "step"`` (momentum's velocity as the step itself, v ← μv − η·g and θ_new = θ + v)
+a claim ``v_w5`` (or ``v_w5_prev``) is read as the number written divided by −η, chainrule's
+v ← μv + g with θ_new = θ − η·v; the learning rate is the network's, so the checker does it too.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from chainrule.errors import ChainruleError, describe
 
 ERRORS = ("output_minus_target", "target_minus_output")
 BIASES = ("bias", "threshold")
+VELOCITIES = ("gradient", "step")  # v ← μv + g (chainrule's), or v ← μv − η·g
 
 
 def mazur_name(name: str) -> str:
@@ -65,6 +70,7 @@ class Conventions:
     built_in: str = "chainrule"
     error: str = "output_minus_target"
     bias: str = "bias"
+    velocity: str = "gradient"
     tables: frozenset[str] = frozenset()  # the top-level tables that are settings, not claims
 
     def reading(self, name: str) -> tuple[str, float]:
@@ -82,10 +88,10 @@ def read_conventions(src: str, data: dict[str, Any]) -> Conventions:
         if not isinstance(ours, str) or not ours:
             got = "a table" if isinstance(ours, dict) else describe(ours)
             raise ChainruleError(f"{src}: names.{json.dumps(author)}: expected chainrule's name in quotes, got {got}")
-    choices = {"names": tuple(BUILT_IN), "error": ERRORS, "bias": BIASES}
+    choices = {"names": tuple(BUILT_IN), "error": ERRORS, "bias": BIASES, "velocity": VELOCITIES}
     for key, value in settings.items():
         if key not in choices:
-            raise ChainruleError(f"{src}: conventions.{json.dumps(key)}: expected one of names, error, bias")
+            raise ChainruleError(f"{src}: conventions.{json.dumps(key)}: expected one of names, error, bias, velocity")
         if value not in choices[key]:
             raise ChainruleError(f"{src}: conventions.{key}: expected one of {', '.join(choices[key])}, got {value!r}")
     return Conventions(
@@ -93,5 +99,6 @@ def read_conventions(src: str, data: dict[str, Any]) -> Conventions:
         built_in=settings.get("names", "chainrule"),
         error=settings.get("error", "output_minus_target"),
         bias=settings.get("bias", "bias"),
+        velocity=settings.get("velocity", "gradient"),
         tables=frozenset(k for k in ("names", "conventions") if isinstance(data.get(k), dict)),
     )

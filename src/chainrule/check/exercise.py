@@ -31,7 +31,16 @@ from chainrule.errors import ChainruleError
 from chainrule.record.step import StepRecord, explain_steps
 
 ASK_KINDS = ("forward", "gradients", "update")
+# The optimizers `chainrule check` reads, with the settings an exercise gives them.
+OPTIMIZERS: dict[str, dict[str, Any]] = {
+    "sgd": {},
+    "momentum": {"optimizer": "momentum", "momentum": 0.9},
+    "adam": {"optimizer": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+}
+STATE_PREFIXES = ("v_", "m_", "s_", "mhat_", "shat_")  # an optimizer's state and corrected moments
 MAX_DRAWS = 4000  # draws tried for one exercise before giving up
+MAX_WORK = 8 * MAX_DRAWS  # the search's work, in steps × examples worked per draw
+LEAST_DRAWS = 100  # however much work each draw is, at least this many are tried
 LARGEST = 100.0  # an asked value beyond this is not pleasant by hand
 
 Build = Callable[[Mapping[str, Any], str], Network]
@@ -52,6 +61,7 @@ class ExerciseSpec:
     steps: int = 1
     ask: tuple[str, ...] = ASK_KINDS
     digits: int = 4
+    optimizer: str = "sgd"
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,11 @@ class Exercise:
     records: list[StepRecord]
     asked: tuple[tuple[int, str], ...]  # (step, name), in the order the numbers are computed
     draws: int  # how many draws it took: the first pleasant one
+
+    @property
+    def ident(self) -> str:
+        """The exercise's id, seed.number (7.1, 7.2, …): what its answers files name."""
+        return f"{self.seed}.{self.number}"
 
     @property
     def given(self) -> tuple[str, ...]:
@@ -87,8 +102,11 @@ def ask_kind(name: str, net: Network) -> str:
     """given, forward (z, a, loss), gradients (every ∂·/∂·) or update (θ_new) for a value's name; "also"
     for the checker's extra names (Δθ as dw5, a per-output loss_o1), which a worksheet does not ask."""
     base = name.partition("#")[0]
-    if base in net.input_names or base.startswith("y_") or net.has_parameter(base):
+    if base in net.input_names or base.startswith("y_") or net.has_parameter(base) or base == "momentum":
         return "given"
+    state = next((base[len(p) :] for p in STATE_PREFIXES if base.startswith(p)), None)
+    if state is not None and net.has_parameter(state.removesuffix("_prev")):
+        return "given" if state.endswith("_prev") else "update"
     if (base.startswith("d") and net.has_parameter(base[1:])) or base.startswith("loss_"):
         return "also"
     if base.endswith("_new"):
@@ -115,6 +133,8 @@ def check_spec(spec: ExerciseSpec) -> None:
     ):
         if name is not None and name not in table:
             raise ChainruleError(f"{option} {name}: expected one of {', '.join(sorted(table))}")
+    if spec.optimizer not in OPTIMIZERS:
+        raise ChainruleError(f"--optimizer {spec.optimizer}: expected one of {', '.join(OPTIMIZERS)}")
     bad = [k for k in spec.ask if k not in ASK_KINDS]
     if bad or not spec.ask:
         raise ChainruleError(f"--ask {','.join(spec.ask)}: expected some of {','.join(ASK_KINDS)}")
@@ -183,7 +203,7 @@ def draw_document(rng: random.Random, spec: ExerciseSpec, title: str) -> dict[st
         {"x": [_pick(rng, 0.1, 10) for _ in range(inputs)], "y": _target(rng, spec, units[-1])}
         for _ in range(spec.examples)
     ]
-    training = {"learning_rate": spec.learning_rate, "batch": spec.batch}
+    training = {"learning_rate": spec.learning_rate, "batch": spec.batch} | OPTIMIZERS[spec.optimizer]
     return {
         "title": title,
         "inputs": inputs,
@@ -195,7 +215,25 @@ def draw_document(rng: random.Random, spec: ExerciseSpec, title: str) -> dict[st
 
 
 def _asked(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord]) -> tuple[tuple[int, str], ...]:
-    return tuple((s + 1, name) for s, r in enumerate(records) for name in r.values if ask_kind(name, net) in spec.ask)
+    skipped = shortcut_names(net)
+    return tuple(
+        (s + 1, name)
+        for s, r in enumerate(records)
+        for name in r.values
+        if ask_kind(name, net) in spec.ask and name.partition("#")[0] not in skipped
+    )
+
+
+def shortcut_names(net: Network) -> frozenset[str]:
+    """The output's ∂L/∂ŷ and ∂ŷ/∂z where the key works ∂L/∂z by the shortcut ŷ − y (softmax with
+    cross-entropy, sigmoid with binary cross-entropy): a worksheet asks only what its key works."""
+    out = net.output_layer
+    fused = (out.activation.name, net.loss.name) in (("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"))
+    if not fused:
+        return frozenset()
+    names = {f"dL/da_{n}" for n in out.neuron_names}
+    names |= {f"da_{m}/dz_{n}" for m in out.neuron_names for n in out.neuron_names}
+    return frozenset(names)
 
 
 def pleasant(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord], asked: Sequence[tuple[int, str]]) -> bool:
@@ -206,13 +244,16 @@ def pleasant(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord], as
     (binary_step)."""
     step_layer = any(layer.activation.name == "binary_step" for layer in net.layers)
     outputs = tuple(f"dL/da_{n}" for n in net.layers[-1].neuron_names)
+    out = net.output_layer
+    if out.activation.name == "softmax" and out.bias_mode == "shared":  # Σ(ŷ − y) = 0: always exactly zero
+        outputs += tuple(f"dL/d{b}" for b in out.bias_names)
     small = 10.0 ** (1 - spec.digits)
     for s, name in asked:
         v = records[s - 1].values[name]
         if not math.isfinite(v) or abs(v) > LARGEST:
             return False
         zero_ok = step_layer or name.partition("#")[0] in outputs
-        if abs(v) < small and not (zero_ok and v == 0):
+        if abs(v) < small and not (zero_ok and abs(v) < 1e-12):
             return False
     return True
 
@@ -222,18 +263,26 @@ def make_exercise(spec: ExerciseSpec, seed: int, number: int, build: Build) -> E
     check_spec(spec)
     rng = random.Random(f"{seed}/{number}")
     shape = "-".join(map(str, spec.shape))
-    title = f"Exercise {seed}" + (f".{number}" if number > 1 else "") + f": a {shape} {spec.activation} network"
-    for draw in range(1, MAX_DRAWS + 1):
+    title = f"Exercise {seed}.{number}: a {shape} {spec.activation} network"
+    for draw in range(1, draw_limit(spec) + 1):
         doc = draw_document(rng, spec, title)
         net = build(doc, "net.toml")
-        records = explain_steps(net, 0, spec.steps)
+        records = explain_steps(net, 0, 1)
+        if spec.steps > 1 and pleasant(spec, net, records, _asked(spec, net, records)):
+            records = explain_steps(net, 0, spec.steps)  # the first step is pleasant: work the rest
         asked = _asked(spec, net, records)
-        if pleasant(spec, net, records, asked):
+        if len(records) == spec.steps and pleasant(spec, net, records, asked):
             return Exercise(spec, seed, number, doc, net, records, asked, draw)
     raise ChainruleError(
-        f"--seed {seed}: expected pleasant numbers within {MAX_DRAWS} draws for a {shape} {spec.activation} "
+        f"--seed {seed}: expected pleasant numbers within {draw_limit(spec)} draws for a {shape} {spec.activation} "
         f"network; ask for more --digits or fewer layers"
     )
+
+
+def draw_limit(spec: ExerciseSpec) -> int:
+    """The draws tried before giving up: the search's work bounded, each draw costing its steps × examples
+    (a draw whose first step is not pleasant costs one step: most are thrown away there)."""
+    return max(LEAST_DRAWS, min(MAX_DRAWS, MAX_WORK // (spec.steps * spec.examples)))
 
 
 def answers_toml(ex: Exercise, filled: bool) -> str:
@@ -245,6 +294,8 @@ def answers_toml(ex: Exercise, filled: bool) -> str:
         "# Names are those of `chainrule explain --format json`; [step.N] holds the N-th update's values.",
     ]
     lines = head if not filled else [f"# Answer key of {ex.document['title']}"]
+    # which exercise these answers are for, and the decimals asked: how `chainrule check` grades them
+    lines.append(f"exercise = {{ id = {json.dumps(ex.ident)}, digits = {ex.spec.digits} }}")
     for step in range(1, ex.spec.steps + 1):
         if step > 1:
             lines += ["", f"[step.{step}]"]

@@ -25,7 +25,11 @@ MISTAKE_IDS = (
     "shared_bias_one_path",
     "bias_omitted",
     "sum_vs_mean",
+    "momentum_dropped",
+    "bias_correction_omitted",
     "rounding",
+    "rounded_too_early",
+    "too_coarse",
     "propagated",
     "slip",
 )
@@ -180,6 +184,26 @@ def other_reduction(g: StepGraph) -> StepGraph:
     return build(g.net, g.examples, "sum" if g.reduction == "mean" else "mean")
 
 
+def other_reduction_in_gradients(g: StepGraph) -> StepGraph:
+    """The loss reduced as the file says, its gradients the other way: 1/N forgotten (or added) in ∂L/∂ŷ only."""
+    other = build(g.net, g.examples, "sum" if g.reduction == "mean" else "mean")
+    kept = [n for n in g.nodes.values() if n.op in ("loss", "fused_loss", "loss_term") or n.name == "loss"]
+    return other.rewritten(*kept)
+
+
+def momentum_dropped(g: StepGraph) -> StepGraph:
+    """v_θ = g where v_θ = μ·v_θ_prev + g belongs: the momentum term left out of the velocity."""
+    return g.rewritten(
+        *(replace(n, pairs=()) for n in g.nodes.values() if n.op == "sum" and n.pairs and n.pairs[0][0] == "momentum")
+    )
+
+
+def bias_correction_omitted(g: StepGraph) -> StepGraph:
+    """Adam's m̂ = m and ŝ = s: the factors 1/(1 − β₁ᵗ) and 1/(1 − β₂ᵗ) left out."""
+    hats = [n for n in g.nodes.values() if n.op == "product" and _base(n.name).startswith(("mhat_", "shat_"))]
+    return g.rewritten(*(replace(n, coef=1.0) for n in hats))
+
+
 def with_rate(g: StepGraph, rate: float) -> StepGraph:
     """The step with learning rate ``rate`` in every update (θ_new and Δθ) instead of the file's."""
     changes = set(change_names(g.net).values())
@@ -219,4 +243,10 @@ def catalogue(g: StepGraph) -> list[Mistake]:
     if len(g.examples) > 1:
         kind = "sum" if g.reduction == "mean" else "mean"
         out.append(Mistake("sum_vs_mean", kind, "", other_reduction))
+        out.append(Mistake("sum_vs_mean", f"{kind}_gradients", "", other_reduction_in_gradients))
+    optimizer = net.training.optimizer.name
+    if optimizer == "momentum":
+        out.append(Mistake("momentum_dropped", "", "", momentum_dropped))
+    if optimizer == "adam":
+        out.append(Mistake("bias_correction_omitted", "", "", bias_correction_omitted))
     return out

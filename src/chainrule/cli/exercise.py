@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,13 @@ def _batch(text: str) -> str | int:
     help="What the student computes: some of forward, gradients, update.",
 )
 @click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "momentum", "adam"]),
+    default="sgd",
+    show_default=True,
+    help="The update asked: plain gradient descent, momentum (μ = 0.9) or Adam (β₁ = 0.9, β₂ = 0.999).",
+)
+@click.option(
     "--digits",
     type=click.IntRange(2, 8),
     default=4,
@@ -107,12 +115,14 @@ def exercise(output: Path, seed: int, count: int, batch_text: str, ask: str, **k
         _write(make_exercise(spec, seed, 1, from_dict), output)
         return
     rows = []
-    for number in range(1, count + 1):
-        folder = f"exercise-{number:0{len(str(count))}d}"
-        ex = make_exercise(spec, seed, number, from_dict)
-        _write(ex, output / folder)
-        rows.append(f"| {folder} | {number} | {ex.document['title']} |")
-    index = [f"# {count} exercises, seed {seed}", "", "| folder | number | title |", "| :--- | ---: | :--- |", *rows]
+    # progress on stderr (a bar on a terminal), so a long set never looks hung
+    with click.progressbar(range(1, count + 1), label="Writing exercises", file=sys.stderr) as numbers:
+        for number in numbers:
+            folder = f"exercise-{number:0{len(str(count))}d}"
+            ex = make_exercise(spec, seed, number, from_dict)
+            _write(ex, output / folder)
+            rows.append(f"| {folder} | {ex.ident} | {ex.document['title']} |")
+    index = [f"# {count} exercises, seed {seed}", "", "| folder | id | title |", "| :--- | ---: | :--- |", *rows]
     write_output("\n".join(index) + "\n", output / "index.md")
 
 

@@ -14,11 +14,23 @@ from rich.table import Table
 from rich.text import Text
 
 from chainrule import __version__
-from chainrule.check.checker import REPLAY_LIMIT, CheckReport, ClaimResult, Derivation, Diagnosis, Term
+from chainrule.check.checker import REPLAY_LIMIT, STATUSES, CheckReport, ClaimResult, Diagnosis
+from chainrule.check.derivation import Derivation, Term
+from chainrule.check.grading import MARKS as MARK_ORDER
+from chainrule.check.grading import Mark, claim_key, marks_of
 from chainrule.engine.functions import LOSSES
+from chainrule.views.escape import terminal
 from chainrule.views.numbers import fmt, signed
 
-MARKS = {"ok": ("✓", "green"), "rounding": ("≈", "yellow"), "wrong": ("✗", "bold red")}
+# Each mark as feedback shows it (docs/classroom.md): its symbol, its style and its words.
+MARKS: dict[Mark, tuple[str, str, str]] = {
+    "ok": ("✓", "green", "ok"),
+    "rounding": ("≈", "yellow", "rounding"),
+    "too_coarse": ("…", "yellow", "too coarse"),
+    "follow_through": ("→", "cyan", "follow-through"),
+    "wrong": ("✗", "bold red", "wrong"),
+    "blank": ("·", "dim", "blank"),
+}
 
 _SIMPLE = {
     ("half_factor", "dropped"): "the ½ of the loss dropped: L and ∂L/∂ŷ come out twice the exact ones",
@@ -31,6 +43,13 @@ _SIMPLE = {
     ("sign", "gradient"): "∂L/∂ŷ taken as y − ŷ instead of ŷ − y, which flips every gradient",
     ("sum_vs_mean", "sum"): "the batch's loss and gradients summed over its examples where the file says mean",
     ("sum_vs_mean", "mean"): "the batch's loss and gradients averaged over its examples where the file says sum",
+    ("sum_vs_mean", "sum_gradients"): "the loss averaged over the batch but its gradients summed: "
+    "the 1/N of the mean left out of the gradients only",
+    ("sum_vs_mean", "mean_gradients"): "the loss summed over the batch but its gradients averaged: "
+    "a 1/N put in the gradients only",
+    ("momentum_dropped", ""): "the momentum term left out of the velocity: v = g where v = μ·v_prev + g belongs",
+    ("bias_correction_omitted", ""): "Adam without bias correction: m̂ = m and ŝ = s where m̂ = m/(1 − β₁ᵗ) "
+    "and ŝ = s/(1 − β₂ᵗ) belong",
 }
 _WHERE = {
     ("activation_derivative_dropped", ""): "the factor f′(z) of layer {w} left out of the chain (∂L/∂z taken as ∂L/∂a)",
@@ -63,7 +82,8 @@ def derivation_text(name: str, d: Derivation, digits: int) -> str:
         wrap = (lambda s: f"{scale}({s})") if scale else (lambda s: s)
         return f"{name} = {wrap(' + '.join(labels))} = {wrap(' + '.join(n))} = {value}"
     if d.op == "product":
-        return f"{name} = {' · '.join(labels)} = {' · '.join(n)} = {value}"
+        const = [] if d.coef == 1 else [signed(d.coef, digits)]  # −η of Δθ, 1/(1 − βᵗ) of Adam's m̂
+        return f"{name} = {' · '.join(const + labels)} = {' · '.join(const + n)} = {value}"
     if d.op == "update":
         eta = fmt(d.coef, digits)
         return f"{name} = {labels[0]} − η·{labels[1]} = {n[0]} − {eta}·{n[1]} = {value}"
@@ -103,11 +123,23 @@ def _loss_formula(name: str, d: Derivation, digits: int) -> tuple[str, str] | No
 def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
     """The diagnosis in words, as a teacher would write it beside the number."""
     gives = f" (gives {_n(d.value, claim)})" if d.value is not None else ""
+    if d.mistake == "too_coarse":
+        if d.digits is None:
+            return f"too coarse: no significant digit of the exact {_n(claim.exact, claim)}"
+        return f"too coarse: {claim.decimals} decimal places where {d.digits} are asked"
+    if d.mistake == "rounded_too_early":
+        return (
+            f"rounded too early: every intermediate rounded to {d.digits} places moves it beyond rounding "
+            f"at the {claim.decimals} places written{gives}"
+        )
     if (d.mistake, d.kind) in _SIMPLE:
         return _SIMPLE[(d.mistake, d.kind)] + gives
     if (d.mistake, d.kind) in _WHERE:
         return _WHERE[(d.mistake, d.kind)].format(w=d.where) + gives
     claimed = {(c.name, c.step): c.written for c in report.claims}
+    for c in report.claims:  # the author's previous-step values, as the next step reads them (w1 ← w1_new)
+        carried = c.name[: -len("_new")] if c.name.endswith("_new") else f"{c.name}_prev"
+        claimed.setdefault((carried, c.step + 1), f"{c.written} (step {c.step}'s {c.name})")
     sources = ", ".join(f"{s} = {claimed.get((s, claim.step), '?')}" for s in d.sources)
     if d.mistake == "learning_rate":
         return f"the update used learning rate {fmt(d.implied_learning_rate or 0, 6)} instead of {fmt(report.learning_rate, 6)}{gives}"
@@ -136,23 +168,33 @@ def detail(d: Diagnosis, claim: ClaimResult, report: CheckReport) -> str:
 
 
 def _slip(d: Derivation, claim: ClaimResult) -> str:
+    """The slip's computation stated whole, constants included (−η, 1/N, 1/(1 − βᵗ)), from the values read."""
     digits = max(claim.decimals + 2, 4)
     terms = ", ".join(
         f"{t.label} = {_term(t, digits)}" + (f" = {fmt(t.value, digits)}" if t.factors else "") for t in d.terms
     )
     total = fmt(d.value, digits)
     if d.op == "sum":
+        if d.coef == 1:
+            return f"no known mistake gives this: an arithmetic slip in this sum: the terms are {terms} and add up to {total}"
+        inner = fmt(sum(t.value for t in d.terms), digits)
         return (
-            f"no known mistake gives this: an arithmetic slip in this sum: the terms are {terms} and add up to {total}"
+            f"no known mistake gives this: an arithmetic slip in this sum: the terms are {terms}, which add up to "
+            f"{inner}, times {fmt(d.coef, digits)} gives {total}"
         )
     if d.op == "product":
-        return f"no known mistake gives this: an arithmetic slip in this product: the factors are {terms} and multiply to {total}"
-    return f"no known mistake gives this: an arithmetic slip: from {terms} it works out to {total}"
+        const = "" if d.coef == 1 else f"the constant {fmt(d.coef, digits)}, "
+        return (
+            f"no known mistake gives this: an arithmetic slip in this product: the factors are {const}{terms} "
+            f"and multiply to {total}"
+        )
+    return f"no known mistake gives this: an arithmetic slip: {derivation_text(claim.name, d, digits)}"
 
 
 def to_dict(report: CheckReport) -> dict[str, Any]:
     """The report as plain data; see docs/check.md for every field."""
     claims = []
+    marks = marks_of(report)
     for c in report.claims:
         diagnosis = []
         for d in c.diagnosis:
@@ -181,6 +223,7 @@ def to_dict(report: CheckReport) -> dict[str, Any]:
                 "decimals": c.decimals,
                 "exact": c.exact,
                 "status": c.status,
+                "mark": marks[claim_key(c)],
                 "first_wrong": None if c.first_wrong is None else {"name": c.first_wrong[0], "step": c.first_wrong[1]},
                 "diagnosis": diagnosis,
             }
@@ -189,8 +232,12 @@ def to_dict(report: CheckReport) -> dict[str, Any]:
         "chainrule": __version__,
         "network": report.network,
         "answers": report.answers,
-        "summary": {s: report.count(s) for s in ("ok", "rounding", "wrong")},
+        "summary": {s: report.count(s) for s in STATUSES},
+        "marks": {m: sum(1 for v in marks.values() if v == m) for m in MARK_ORDER if m != "blank"},
         "claims": claims,
+        "misnamed": [
+            {"name": m.key, "written": m.written, "suggestions": list(m.suggestions)} for m in report.misnamed
+        ],
     }
 
 
@@ -198,22 +245,24 @@ def render_json(report: CheckReport) -> str:
     return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
-def render_text(report: CheckReport) -> RenderableType:
-    """The claims in computation order with a mark beside each, then the first wrong one worked out."""
-    parts: list[RenderableType] = [
-        Rule(Text(f"Checking {report.answers} against {report.title or report.network}", style="bold"), style="cyan")
-    ]
+def render_text(report: CheckReport, marks: dict[str, Mark] | None = None) -> RenderableType:
+    """The claims in computation order with a mark beside each (✓ ≈ … → ✗, the mark scheme's: see
+    grading.marks_of), then the first wrong one worked out, then the marks counted."""
+    marks = marks if marks is not None else marks_of(report)
+    heading = terminal(f"Checking {report.answers} against {report.title or report.network}")
+    parts: list[RenderableType] = [Rule(Text(heading, style="bold"), style="cyan")]
     first = report.first_wrong
     table = Table(box=None, show_header=True, header_style="bold", padding=(0, 1))
     for col in ("", "step", "value", "written", "exact", "note"):
         table.add_column(col, no_wrap=col != "note")
     for c in report.claims:
-        mark, style = MARKS[c.status]
+        mark, style, _ = MARKS[marks[claim_key(c)]]
         # The first wrong number is worked out in full below the table.
         note = "← first wrong number" if c is first else "; ".join(detail(d, c, report) for d in c.diagnosis)
         row_style = "bold red" if c is first else None
-        name = f"{c.as_written} ({c.name})" if c.as_written else c.name
+        name = terminal(f"{c.as_written} ({c.name})" if c.as_written else c.name)
         exact = _n(c.sign * c.exact, c)  # in the author's sign, beside what they wrote
+        note = terminal(note)
         table.add_row(Text(mark, style=style), str(c.step), name, c.written, exact, note, style=row_style)
     parts.append(table)
     if first is not None:
@@ -225,11 +274,27 @@ def render_text(report: CheckReport) -> RenderableType:
             )
         )
         digits = max(first.decimals, 4)
-        parts.append(Text("  correct: " + derivation_text(first.name, first.derivation, digits)))
-        parts.append(Text(f"  written: {first.name} = {first.written}"))
+        parts.append(Text(terminal("  correct: " + derivation_text(first.name, first.derivation, digits))))
+        author = first.as_written or first.name
+        if first.sign != 1 or first.as_written:  # the author's name and sign beside chainrule's
+            how = "in your names and sign" if first.sign != 1 else "in your names"
+            value = fmt(first.sign * first.exact, digits)
+            parts.append(Text(terminal(f"           {how}: {author} = {value}")))
+        parts.append(Text(terminal(f"  written: {author} = {first.written}")))
         for d in first.diagnosis:
             parts.append(Text("  why:     " + detail(d, first, report)))
-    summary = f"{len(report.claims)} claims: {report.count('ok')} ok, {report.count('rounding')} rounding, {report.count('wrong')} wrong"
-    style = "bold red" if report.count("wrong") else "bold green"
-    parts.append(Text(summary, style=style))
+    for m in report.misnamed:
+        meant = f"; did you mean {m.suggestions[0]}?" if m.suggestions else ""
+        parts.append(Text(terminal(f"✗ {m.key} = {m.written}: not a value name of this network{meant}"), style="red"))
+    parts.append(
+        Text(summary_line(len(report.claims), marks), style="bold red" if report.count("wrong") else "bold green")
+    )
     return Group(*parts)
+
+
+def summary_line(claims: int, marks: dict[str, Mark]) -> str:
+    """The counts of the marks, in the scheme's order: the same words in every view."""
+    counts = [f"{sum(1 for v in marks.values() if v == m)} {MARKS[m][2]}" for m in MARK_ORDER if m != "blank"]
+    blanks = sum(1 for v in marks.values() if v == "blank")
+    tail = f", {blanks} blank" if blanks else ""
+    return f"{claims} claims: {', '.join(counts)}{tail}"

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Literal
 
 from chainrule.check.exercise import ASK_KINDS, Exercise, ask_kind
 from chainrule.views import html, latex, markdown
-from chainrule.views.doc import Block, Bullets, Figure, Heading, Para, Table
-from chainrule.views.numbers import fmt
+from chainrule.views.doc import Block, Bullets, Figure, Heading, Math, Para, Table, tex_name
+from chainrule.views.numbers import Names, fmt
 from chainrule.views.story import parts, story
 from chainrule.views.svg import network_drawing, to_svg
 
 Format = Literal["markdown", "latex", "html"]
-BLANK = "_" * 14  # where the student writes the number
+BLANK = "_" * 28  # where the student writes the number: room for a sign, digits and a correction
 DIAGRAM = "worksheet-network"  # the diagram's file name beside the Markdown worksheet (.svg)
 _KIND_WORDS = {"forward": "Forward pass and loss", "gradients": "Gradients", "update": "Updated parameters"}
 
@@ -65,7 +66,21 @@ def _examples(ex: Exercise) -> list[Block]:
     ]
 
 
+def display_name(name: str, names: Names) -> Math:
+    """A value's name typeset as the Given section's are: ∂L/∂w₅ as a fraction, ŷ, w₅ new."""
+    m = re.fullmatch(r"d([^/#]+)/d([^#]+)(#\d+)?", name)
+    if m:
+        top = "L" if m.group(1) == "L" else tex_name(m.group(1) + (m.group(3) or ""), names)
+        return Math(rf"\frac{{\partial {top}}}{{\partial {tex_name(m.group(2), names)}}}")
+    base, new, rest = name.partition("_new")
+    if new and not rest:
+        return Math(tex_name(base, names) + r"^{\text{new}}")
+    return Math(tex_name(name, names))
+
+
 def _asked(ex: Exercise) -> list[Block]:
+    """Every asked value typeset as Given is, beside its name in answers.toml and room to write."""
+    shown = Names(ex.records[0])
     blocks: list[Block] = [Heading(2, "To find")]
     for step in range(1, ex.spec.steps + 1):
         if ex.spec.steps > 1:
@@ -75,7 +90,8 @@ def _asked(ex: Exercise) -> list[Block]:
             names = [n for s, n in ex.asked if s == step and ask_kind(n, ex.network) == kind]
             if names:
                 blocks.append(Para((f"{_KIND_WORDS[kind]}:",)))
-                blocks.append(Table(("name", "your answer"), tuple(((n,), (BLANK,)) for n in names), (False, False)))
+                rows = tuple(((display_name(n, shown),), (n,), (BLANK,)) for n in names)
+                blocks.append(Table(("value", "in answers.toml", "your answer"), rows, (False, False, False)))
     return blocks
 
 
