@@ -119,7 +119,7 @@ def ask_kind(name: str, net: Network) -> str:
 def parse_shape(text: str) -> tuple[int, ...]:
     """'2-2-1' → (2, 2, 1): the inputs, then every layer's units."""
     parts = text.split("-")
-    if len(parts) < 2 or not all(p.isdigit() and 1 <= int(p) <= 8 for p in parts):
+    if len(parts) < 2 or not all(p.isascii() and p.isdigit() and 1 <= int(p) <= 8 for p in parts):
         raise ChainruleError(f"--shape {text}: expected inputs-units-…-outputs of 1 to 8 each, such as 2-2-1")
     return tuple(int(p) for p in parts)
 

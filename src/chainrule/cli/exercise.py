@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from chainrule.cli.common import write_output
+from chainrule.engine.batching import parse_batch
 from chainrule.errors import ChainruleError
 
 # The files of one exercise, by what they hold.
@@ -17,14 +18,6 @@ FILES = {
     "answers": "answers.toml",
     "key": "key.toml",
 }
-
-
-def _batch(text: str) -> str | int:
-    if text in ("online", "full"):
-        return text
-    if text.isdigit() and int(text) >= 1:
-        return int(text)
-    raise ChainruleError(f'--batch {text}: expected "online", "full" or a batch size of 1 or more')
 
 
 @click.command()
@@ -107,7 +100,7 @@ def exercise(output: Path, seed: int, count: int, batch_text: str, ask: str, **k
 
     spec = ExerciseSpec(
         shape=parse_shape(kind.pop("shape")),
-        batch=_batch(batch_text),
+        batch=parse_batch(batch_text),
         ask=tuple(a.strip() for a in ask.split(",") if a.strip()),
         **kind,
     )

@@ -171,7 +171,7 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = header(scope, b"content-length") or ""
-        if length.isdigit() and int(length) > self.limit:
+        if length.isascii() and length.isdigit() and int(length) > self.limit:
             return await answer(send, 413, f"request: at most {self.limit:,} bytes, got {int(length):,}")
         chunks: list[bytes] = []
         try:
