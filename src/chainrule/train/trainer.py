@@ -31,7 +31,7 @@ from chainrule.errors import ChainruleError
 from chainrule.train import paths as sgd
 from chainrule.train.compiled import loop as fast
 from chainrule.train.compiled.run import CompiledEpochs
-from chainrule.train.config import TrainConfig, checked_data, non_finite_parameter, working_copy
+from chainrule.train.config import TrainConfig, checked_data, in_precision, non_finite_parameter, working_copy
 from chainrule.train.history import History
 from chainrule.train.optim import make_optimizer
 from chainrule.train.records import (
@@ -161,13 +161,11 @@ class Trainer:
     def _data(
         self, x: Array, y: Array, x_val: Array | None, y_val: Array | None
     ) -> tuple[Array, Array, Array | None, Array | None]:
-        dtype = self.net.layers[0].weight.dtype
-        x, y = checked_data(self.net, x, y, "training data")
+        x, y = in_precision(self.net, *checked_data(self.net, x, y, "training data"), "training data")
         if x_val is None or y_val is None or not len(x_val):
-            return x.astype(dtype, copy=False), y.astype(dtype, copy=False), None, None
-        xv, yv = checked_data(self.net, x_val, y_val, "validation data")
-        as_net = [a.astype(dtype, copy=False) for a in (x, y, xv, yv)]
-        return as_net[0], as_net[1], as_net[2], as_net[3]
+            return x, y, None, None
+        xv, yv = in_precision(self.net, *checked_data(self.net, x_val, y_val, "validation data"), "validation data")
+        return x, y, xv, yv
 
     def _choose(self, forced: PathName | None) -> tuple[PathName, str]:
         """The fastest path that gives the engine's numbers (issue: speed), or the one forced."""
@@ -227,7 +225,7 @@ class Trainer:
             start = time.perf_counter() - self.elapsed
             while stopped is None and self.epoch < self.epochs:
                 self.elapsed = time.perf_counter() - start
-                if self.runner is not None and self.position == 0:
+                if self.runner is not None and (self.position == 0 or getattr(self.runner, "mid_epoch", False)):
                     records = self.runner.epochs(self, self._limit())
                     self.ran.add(self.runner.name)
                 else:
