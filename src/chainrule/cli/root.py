@@ -58,8 +58,8 @@ def _short_help(name: str, width: int) -> str:
     if spec is not None and spec.origin:
         with open(spec.origin, encoding="utf-8") as fh:
             tree = ast.parse(fh.read())
-        found = (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == attr)
-        doc = ast.get_docstring(next(found, ast.FunctionDef(name=attr, body=[])))
+        found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == attr]
+        doc = ast.get_docstring(found[0]) if found else None
     if doc is None:  # not found that way: ask the command itself
         command = getattr(importlib.import_module(module), attr)
         return str(command.get_short_help_str(max(45, width - 6 - len(name))))
