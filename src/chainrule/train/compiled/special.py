@@ -41,7 +41,7 @@ GENERAL_SECONDS_PER_PARAMETER = 2.5e-9
 # A batch of several examples goes example by example here while it is small (at most this many
 # multiply-adds, examples × parameters) or the network narrow (no layer wider than NARROW): past
 # both, the general loop's BLAS products over the whole batch win. Measured by
-# benchmarks/scaling.py (benchmarks/results/scaling.json, tests/test_path_choice.py): on
+# benchmarks/scaling.py (benchmarks/results/scaling.json, tests/test_thresholds_match_recorded_timings.py): on
 # 2-4-4-1 this loop wins at every batch up to 256 (33 µs against 46 µs through matrices with tanh
 # at batch 256); on 2-16-16-1 at batch 8 (5.0 µs against 6.7 µs) and not at 32 with relu.
 SPECIALISE_MAX_BATCH_WORK = 3_000
