@@ -174,3 +174,95 @@ def test_ctrl_c_while_a_command_loads_is_one_line_and_130(monkeypatch: pytest.Mo
     result = CliRunner().invoke(cli_root.main, ["explain"])
     assert result.exit_code == 130
     assert result.stderr == "chainrule: interrupted; nothing was written\n"
+
+
+# -- Ctrl-C at every moment: before the command, while it loads, while a loop is built -----------
+
+_AT_STAGE = """
+import builtins, os, signal, sys
+stage, target = sys.argv[1], sys.argv[2]
+real_import = builtins.__import__
+def interrupt_on_import(name, *args, **kwargs):
+    if name == stage and not getattr(builtins, "_sent", False):
+        builtins._sent = True
+        os.kill(os.getpid(), signal.SIGINT)
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = interrupt_on_import
+if stage == "compile":
+    import chainrule.train.compiled.loop as loop
+    real_kernel_for = loop.kernel_for
+    def interrupted_kernel_for(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # while the loop is built or loaded
+        return real_kernel_for(*args, **kwargs)
+    loop.kernel_for = interrupted_kernel_for
+sys.argv = ["chainrule", "train", target, "--epochs", "100000000", "-o", "out.toml", "-q"]
+from chainrule.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("stage", "said"),
+    [
+        ("click", "chainrule: interrupted; nothing was written\n"),  # before the command line is read
+        ("numpy", "chainrule: interrupted; nothing was written\n"),  # while the command loads
+        ("compile", "chainrule: interrupted before training started; nothing saved\n"),  # while the loop is built
+    ],
+)
+def test_ctrl_c_at_each_stage_of_the_start_is_one_line_and_130(stage: str, said: str, tmp_path: Path) -> None:
+    """A SIGINT sent at a known moment of the start (from inside the process, so the moment is
+    exact): one line, exit 130, no traceback, no click "Aborted!", nothing written."""
+    run = subprocess.run(
+        [sys.executable, "-c", _AT_STAGE, stage, XOR],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 130 and run.stderr == said, run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("delay", [0.6, 1.5, 3.0])
+def test_sigint_at_any_moment_of_a_run_is_130_and_one_line(delay: float, tmp_path: Path) -> None:
+    run = _chainrule(XOR, "--epochs", "100000000", "-o", "out.toml", "-q", cwd=tmp_path)
+    time.sleep(delay)
+    _took, stderr = _interrupt(run)
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr and "interrupted" in stderr, stderr
+
+
+LARGER = """inputs = 2
+loss = "cross_entropy"
+[[layers]]
+units = 192
+activation = "relu"
+[[layers]]
+units = 192
+activation = "relu"
+[[layers]]
+units = 2
+activation = "softmax"
+"""
+
+
+def test_sigint_in_a_long_epoch_stops_mid_epoch_and_saves(tmp_path: Path) -> None:
+    """A network whose epoch takes seconds: the compiled loop runs it in stretches and stops
+    mid-epoch within a fraction of a second, saving a checkpoint that resumes there."""
+    (tmp_path / "net.toml").write_text(LARGER)
+    args = ["--data", "spirals", "--size", "20000", "--epochs", "1000", "-o", "out.toml"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "train", "net.toml", *args],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(8.0)  # loaded (or built) and training
+    took, stderr = _interrupt(run)
+    assert run.returncode == 130 and "saving out.toml and out.checkpoint.json" in stderr, stderr
+    assert took < 10.0, stderr  # an epoch here takes seconds on a loaded machine; a stretch a tenth of one
+    state = json.loads((tmp_path / "out.checkpoint.json").read_text())["trainer"]
+    assert state["position"] > 0 or state["epoch"] > 0
