@@ -266,3 +266,41 @@ def test_sigint_in_a_long_epoch_stops_mid_epoch_and_saves(tmp_path: Path) -> Non
     assert took < 10.0, stderr  # an epoch here takes seconds on a loaded machine; a stretch a tenth of one
     state = json.loads((tmp_path / "out.checkpoint.json").read_text())["trainer"]
     assert state["position"] > 0 or state["epoch"] > 0
+
+
+def test_ctrl_c_during_a_long_lean_update_drops_it_and_resume_makes_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update that takes seconds (one full batch of a large network) is dropped by Ctrl-C: the
+    parameters go back to before it, the run stops there, and resuming gives the whole run bit for bit."""
+    import numpy as np
+
+    from chainrule.train import trainer as trainer_module
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+    from chainrule.train.trainer import TrainConfig, Trainer, stop_on_interrupt
+
+    monkeypatch.setattr(trainer_module, "ABANDON_AFTER_SECONDS", 0.0)  # every update counts as long here
+    net = netfile.load(EXAMPLES / "spirals.toml")
+    config = TrainConfig(epochs=2, batch=16)
+    whole = Trainer(net, net.x, net.y, config, path="lean").run()
+    first = Trainer(net, net.x, net.y, config, path="lean")
+    step = first.step
+
+    def interrupted_step(x: Any, y: Any, lr: float) -> tuple[float, float]:
+        sums = step(x, y, lr)  # the update is made, and Ctrl-C arrives before the step returns
+        if first.updates == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5.0)  # the handler runs here and drops the update
+        return sums
+
+    first.step = interrupted_step
+    with stop_on_interrupt(first):
+        assert first.run().stopped_by == "interrupted"
+    assert (first.updates, first.position) == (5, 80)  # stopped before the sixth update
+    save_checkpoint(first, tmp_path / "ckpt.json")
+    second = Trainer(net, net.x, net.y, config, path="lean")
+    load_checkpoint(second, tmp_path / "ckpt.json")
+    resumed = second.run()
+    for name, value in whole.network.parameters().items():
+        assert resumed.network.parameters()[name] == value, name
+    assert np.isfinite(list(resumed.network.parameters().values())).all()

@@ -18,6 +18,7 @@ import click
 import numpy as np
 
 from chainrule.cli.predict import predict
+from chainrule.cli.signals import exit_at_once
 from chainrule.cli.train_files import Outputs, writable
 from chainrule.cli.train_report import metrics_text, progress_bar, sample, summary
 from chainrule.engine.network import Network
@@ -182,7 +183,8 @@ def train(file: Path, **opts: Any) -> None:
     keep_freed_memory()
     ctx = click.get_current_context()
     try:
-        prepared, outputs = _setup(file, opts)
+        with exit_at_once("chainrule: interrupted before training started; nothing saved"):  # even mid-compile
+            prepared, outputs = _setup(file, opts)
     except KeyboardInterrupt:
         click.echo("chainrule: interrupted before training started; nothing saved", err=True)
         ctx.exit(EXIT_INTERRUPTED)
