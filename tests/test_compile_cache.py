@@ -14,13 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule.cli.root import main
 from chainrule.engine.network import Network
+from chainrule.errors import ChainruleError
 from chainrule.io import netfile
 from chainrule.train.compiled import cache, special
 from chainrule.train.compiled import loop as fast
+from chainrule.train.config import TrainConfig
 from chainrule.train.paths import PlainSGD
+from chainrule.train.trainer import Trainer
 from helpers import engine_epochs
 
 
@@ -175,3 +180,43 @@ def test_an_alpha_beyond_the_precision_is_refused_before_anything_is_generated(
     code, output = train("0.1")
     assert code == 0, output
     assert netfile.load(tmp_path / "o.toml").parameters() != netfile.load(tmp_path / "net.toml").parameters()
+
+
+@settings(max_examples=40)
+@given(
+    alpha=st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([1e300, -3.5e38, 3.4e38, 5e-324]),
+    rate=st.floats(min_value=1e-300, max_value=1e300) | st.sampled_from([1e39, 3.4e38]),
+    dtype=st.sampled_from(["float32", "float64"]),
+    title=st.text(max_size=40) | st.just('"""\nimport os; os.system("false")\n"""'),
+)
+def test_hostile_constants_train_on_the_written_out_loop_or_are_refused_in_one_line(
+    alpha: float, rate: float, dtype: str, title: str
+) -> None:
+    """Any α, learning rate, precision and title through the loop written out for the shape: one
+    line naming what is wrong, or a run (finite, or stopped as diverged); and one loop for the
+    shape whatever the values (they are arguments, not source)."""
+    doc = {
+        "title": title,
+        "inputs": 2,
+        "loss": "half_squared_error",
+        "layers": [{"units": 2, "activation": "elu", "alpha": alpha}, {"units": 1, "activation": "sigmoid"}],
+        "examples": [{"x": [0.5, -1.0], "y": [1.0]}, {"x": [-0.5, 2.0], "y": [0.0]}],
+        "training": {"learning_rate": rate, "dtype": dtype},
+    }
+    before = os.environ.get(special.ENV_FORCE)
+    os.environ[special.ENV_FORCE] = "1"
+    try:
+        net = netfile.from_dict(doc)
+        trainer = Trainer(net, net.x, net.y, TrainConfig(epochs=3))
+        result = trainer.run()
+    except ChainruleError as err:
+        assert "\n" not in str(err) and ("alpha" in str(err) or "learning_rate" in str(err)), str(err)
+        return
+    finally:
+        os.environ.pop(special.ENV_FORCE) if before is None else os.environ.__setitem__(special.ENV_FORCE, before)
+    assert trainer.ran == {"compiled"} and trainer.runner is not None
+    assert trainer.runner.variant == "specialised"  # type: ignore[attr-defined]
+    assert result.stopped_by in ("epochs", "diverged")
+    doc["layers"][0]["alpha"], doc["training"] = 1.0, {}  # the same shape with tame values: the same source
+    tame = special.source(special.shape_of(fast.pack(netfile.from_dict(doc))))
+    assert special.source(special.shape_of(fast.pack(result.network))) == tame
