@@ -79,6 +79,18 @@ def test_a_folder_that_is_not_the_users_own_is_refused(how: str, folder: Path, m
     assert cache.clear()[1] == 0 and list(folder.iterdir()) == []  # nor is anything removed there
 
 
+def test_using_a_loop_keeps_the_modification_time_numbas_cache_checks(kept: Path, reference: Network) -> None:
+    """A loop used again is marked by its access time: its modification time, which numba compares
+    with the one its machine code was compiled from, stays (else every run would compile again)."""
+    specialised_run(reference)
+    file = kept / f"loop_{special.key(special.shape_of(fast.pack(reference)))}.py"
+    os.utime(file, ns=(1_000_000_000, file.stat().st_mtime_ns))
+    modified = file.stat().st_mtime_ns
+    special._loaded.clear()
+    specialised_run(reference)
+    assert file.stat().st_mtime_ns == modified and file.stat().st_atime > 1
+
+
 def test_a_changed_file_in_the_cache_is_never_run(kept: Path, reference: Network, tmp_path: Path) -> None:
     """The file is compared with the source it should hold: anything else is written over first."""
     specialised_run(reference)
@@ -136,7 +148,7 @@ def test_the_least_recently_used_loops_go_past_the_size_cap(tmp_path: Path) -> N
     for age, stem in enumerate(["loop_c", "loop_b", "loop_a"]):  # loop_c used longest ago
         (where / f"{stem}.py").write_bytes(b"#" * 100)
         (where / "__pycache__" / f"{stem}.epoch-1.py312.nbc").write_bytes(b"0" * 900)
-        os.utime(where / f"{stem}.py", (1000 + age, 1000 + age))
+        os.utime(where / f"{stem}.py", (1000 + age, 5000 - age))  # used: the access time (not the modification's)
     assert [e.stem for e in cache.entries(where)] == ["loop_c", "loop_b", "loop_a"]
     assert cache.evict(where, keep="loop_c", limit=2000) == 1
     assert sorted(p.name for p in where.glob("*.py")) == ["loop_a.py", "loop_c.py"]

@@ -12,9 +12,11 @@ least recently are removed. Nothing here imports numba, so `chainrule cache info
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,13 +81,20 @@ def ready(path: Path, text: str) -> None:
     numba's machine code for it dropped, so that it is compiled from this text)."""
     try:
         if path.read_text(encoding="utf-8") == text:
-            os.utime(path)  # used now: the last to be evicted
+            _used(path)
             return
     except (OSError, UnicodeDecodeError):
         pass
     drop(path.stem, path.parent, source=False)
     write_atomic(path, text)
     evict(path.parent, keep=path.stem)
+
+
+def _used(path: Path) -> None:
+    """Mark a loop used now (the last to be evicted): its access time. Never its modification
+    time, which numba's cache compares with the one it compiled from (a new one: compile again)."""
+    with contextlib.suppress(OSError):
+        os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
 
 
 def drop(stem: str, where: Path, source: bool = True) -> None:
@@ -100,7 +109,7 @@ def drop(stem: str, where: Path, source: bool = True) -> None:
 class Entry:
     stem: str
     size: int  # bytes: source and machine code
-    used: float  # the source file's mtime: touched on every use
+    used: float  # the source file's access time: set on every use (`_used`)
 
 
 def entries(where: Path) -> list[Entry]:
@@ -109,7 +118,7 @@ def entries(where: Path) -> list[Entry]:
     for src in where.glob(f"{PREFIX}*.py"):
         try:
             parts = [src, *(where / "__pycache__").glob(f"{src.stem}.*")]
-            found.append(Entry(src.stem, sum(p.stat().st_size for p in parts), src.stat().st_mtime))
+            found.append(Entry(src.stem, sum(p.stat().st_size for p in parts), src.stat().st_atime))
         except OSError:  # removed meanwhile (another process evicting)
             continue
     return sorted(found, key=lambda e: e.used)
