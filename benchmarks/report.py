@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.metadata
 import os
 import platform
 import statistics
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,23 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores"
+
+
+def provenance() -> dict[str, str]:
+    """What a recording was made on and with: the machine, the commit (with "+changes" when the
+    tree differed from it), the versions and the date, so that a number is never read without them."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=root, capture_output=True, text=True).stdout
+    except OSError:
+        commit, dirty = "", ""
+    return {
+        "machine": machine(),
+        "commit": (commit or "unknown") + ("+changes" if dirty.strip() else ""),
+        "versions": versions(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def peak_for(peaks: dict[str, float], dtype: str, threads: int) -> float:

@@ -96,7 +96,7 @@ def main() -> None:
     if args.quick or args.only:
         return
     RESULTS.mkdir(exist_ok=True)
-    raw = {"machine": report.machine(), "versions": report.versions(), "threads": threads, "repeats": repeats,
+    raw = {**report.provenance(), "threads": threads, "repeats": repeats,
            "gemm": peaks, "workloads": report.as_json(results), "mnist": mnist, "minutes": took / 60}  # fmt: skip
     (RESULTS / "latest.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
     DOC.write_text(report.document(results, peaks, mnist, scaling, threads, repeats))

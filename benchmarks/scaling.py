@@ -8,7 +8,7 @@ loop example by example, the same loop on each batch as matrices, its lean NumPy
 eager, each in its own process (checked against the engine, warmed up, interleaved repeats; see
 run.py), and records the loop a long `chainrule train` run takes (`paths.loop_for`). The table
 says whether that pick was the fastest chainrule loop and, if not, by how much it misses. The JSON
-keeps every timing: test data for the thresholds behind the choice (tests/test_path_choice.py).
+keeps every timing: test data for the thresholds behind the choice (tests/test_thresholds_match_recorded_timings.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from contenders.chainrule_api import network  # noqa: E402
 from harness import Row, measure  # noqa: E402
-from report import fmt_time  # noqa: E402
+from report import fmt_time, provenance  # noqa: E402
 from workloads import Workload  # noqa: E402
 
 from chainrule.train import paths  # noqa: E402
@@ -107,7 +107,8 @@ def run_scaling(threads: int, tmp: Path, repeats: int = 3) -> str:
         lines.append(line(cells[-1]))
         print(lines[-1], flush=True)
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps({"threads": threads, "repeats": repeats, "cells": cells}, indent=1) + "\n")
+    recording = {**provenance(), "threads": threads, "repeats": repeats, "cells": cells}
+    OUT.write_text(json.dumps(recording, indent=1) + "\n")
     intro = __doc__.split("\n\n", 2)[2].strip()
     return f"{intro}\n\nMedians per update, {threads} thread(s), {repeats} repeats.\n\n" + "\n".join(lines)
 

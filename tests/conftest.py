@@ -30,9 +30,12 @@ settings.register_profile(
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
-# Loops specialised to a network's shape are compiled into this session's own cache folder, so a
-# test run neither reads nor fills the user's ~/.cache/chainrule (command-line subprocesses too).
-os.environ["CHAINRULE_CACHE_DIR"] = tempfile.mkdtemp(prefix="chainrule-test-cache-")
+# Loops specialised to a network's shape are compiled into the tests' own cache folder, so a test
+# run neither reads nor fills the user's ~/.cache/chainrule (command-line subprocesses too). It is
+# kept between runs (each loop's file is named by a content hash of everything it depends on, so
+# a changed chainrule never loads an old one): one per user, made 0700 by the cache itself, which
+# refuses it, for a private temporary folder, if someone else made it.
+os.environ["CHAINRULE_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"chainrule-test-cache-{os.getuid()}")
 
 
 @pytest.fixture

@@ -5,14 +5,15 @@ Test modules import from here (and from conftest), never from each other.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.engine.network import Network
+
+if TYPE_CHECKING:  # PyTorch is imported by the functions that use it: the engine's tests run without it
+    import torch
 
 HIDDEN = sorted({a.name for a in ACTIVATIONS.values() if a.elementwise})
 OUTPUT_FOR_LOSS = {
@@ -100,6 +101,9 @@ def engine_epochs(net: Network, epochs: int) -> Network:
 
 
 def torch_activation(name: str, z: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
+    import torch
+    import torch.nn.functional as F
+
     if name == "identity":
         return z
     if name == "binary_step":
@@ -132,6 +136,8 @@ def torch_activation(name: str, z: torch.Tensor, alpha: torch.Tensor | float) ->
 
 def torch_loss(name: str, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-example losses, written from their textbook definitions."""
+    import torch
+
     if name == "half_squared_error":
         return 0.5 * ((y - a) ** 2).sum(-1)
     if name == "squared_error":

@@ -174,3 +174,136 @@ def test_ctrl_c_while_a_command_loads_is_one_line_and_130(monkeypatch: pytest.Mo
     result = CliRunner().invoke(cli_root.main, ["explain"])
     assert result.exit_code == 130
     assert result.stderr == "chainrule: interrupted; nothing was written\n"
+
+
+# -- Ctrl-C at every moment: before the command, while it loads, while a loop is built -----------
+
+_AT_STAGE = """
+import builtins, os, signal, sys
+stage, target = sys.argv[1], sys.argv[2]
+real_import = builtins.__import__
+def interrupt_on_import(name, *args, **kwargs):
+    if name == stage and not getattr(builtins, "_sent", False):
+        builtins._sent = True
+        os.kill(os.getpid(), signal.SIGINT)
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = interrupt_on_import
+if stage == "compile":
+    import chainrule.train.compiled.loop as loop
+    real_kernel_for = loop.kernel_for
+    def interrupted_kernel_for(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # while the loop is built or loaded
+        return real_kernel_for(*args, **kwargs)
+    loop.kernel_for = interrupted_kernel_for
+sys.argv = ["chainrule", "train", target, "--epochs", "100000000", "-o", "out.toml", "-q"]
+from chainrule.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("stage", "said"),
+    [
+        ("click", "chainrule: interrupted; nothing was written\n"),  # before the command line is read
+        ("numpy", "chainrule: interrupted; nothing was written\n"),  # while the command loads
+        ("compile", "chainrule: interrupted before training started; nothing saved\n"),  # while the loop is built
+    ],
+)
+def test_ctrl_c_at_each_stage_of_the_start_is_one_line_and_130(stage: str, said: str, tmp_path: Path) -> None:
+    """A SIGINT sent at a known moment of the start (from inside the process, so the moment is
+    exact): one line, exit 130, no traceback, no click "Aborted!", nothing written."""
+    run = subprocess.run(
+        [sys.executable, "-c", _AT_STAGE, stage, XOR],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 130 and run.stderr == said, run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("delay", [0.6, 1.5, 3.0])
+def test_sigint_at_any_moment_of_a_run_is_130_and_one_line(delay: float, tmp_path: Path) -> None:
+    run = _chainrule(XOR, "--epochs", "100000000", "-o", "out.toml", "-q", cwd=tmp_path)
+    time.sleep(delay)
+    _took, stderr = _interrupt(run)
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr and "interrupted" in stderr, stderr
+
+
+LARGER = """inputs = 2
+loss = "cross_entropy"
+[[layers]]
+units = 192
+activation = "relu"
+[[layers]]
+units = 192
+activation = "relu"
+[[layers]]
+units = 2
+activation = "softmax"
+"""
+
+
+def test_sigint_in_a_long_epoch_stops_mid_epoch_and_saves(tmp_path: Path) -> None:
+    """A network whose epoch takes seconds: the compiled loop runs it in stretches and stops
+    mid-epoch within a fraction of a second, saving a checkpoint that resumes there."""
+    (tmp_path / "net.toml").write_text(LARGER)
+    args = ["--data", "spirals", "--size", "20000", "--epochs", "1000", "-o", "out.toml", "--history", "h.csv", "-q"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "train", "net.toml", *args],
+        cwd=tmp_path,
+        env={**ENV, "CHAINRULE_SPECIALISE": "0"},  # the general loop: no loop to build for this shape
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    history, end = tmp_path / "h.csv", time.monotonic() + 300
+    while time.monotonic() < end and (not history.exists() or history.read_text().count("\n") < 2):
+        time.sleep(0.05)  # until the first epoch is done: training, in the second
+    time.sleep(0.3)
+    took, stderr = _interrupt(run)
+    assert run.returncode == 130 and "saving out.toml and out.checkpoint.json" in stderr, stderr
+    assert took < 10.0, stderr  # an epoch here takes seconds on a loaded machine; a stretch a tenth of one
+    state = json.loads((tmp_path / "out.checkpoint.json").read_text())["trainer"]
+    assert state["position"] > 0 or state["epoch"] > 0
+
+
+def test_ctrl_c_during_a_long_lean_update_drops_it_and_resume_makes_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update that takes seconds (one full batch of a large network) is dropped by Ctrl-C: the
+    parameters go back to before it, the run stops there, and resuming gives the whole run bit for bit."""
+    import numpy as np
+
+    from chainrule.train import trainer as trainer_module
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+    from chainrule.train.trainer import TrainConfig, Trainer, stop_on_interrupt
+
+    monkeypatch.setattr(trainer_module, "ABANDON_AFTER_SECONDS", 0.0)  # every update counts as long here
+    net = netfile.load(EXAMPLES / "spirals.toml")
+    config = TrainConfig(epochs=2, batch=16)
+    whole = Trainer(net, net.x, net.y, config, path="lean").run()
+    first = Trainer(net, net.x, net.y, config, path="lean")
+    step = first.step
+
+    def interrupted_step(x: Any, y: Any, lr: float) -> tuple[float, float]:
+        sums = step(x, y, lr)  # the update is made, and Ctrl-C arrives before the step returns
+        if first.updates == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5.0)  # the handler runs here and drops the update
+        return sums
+
+    first.step = interrupted_step
+    with stop_on_interrupt(first):
+        assert first.run().stopped_by == "interrupted"
+    assert (first.updates, first.position) == (5, 80)  # stopped before the sixth update
+    save_checkpoint(first, tmp_path / "ckpt.json")
+    second = Trainer(net, net.x, net.y, config, path="lean")
+    load_checkpoint(second, tmp_path / "ckpt.json")
+    resumed = second.run()
+    for name, value in whole.network.parameters().items():
+        assert resumed.network.parameters()[name] == value, name
+    assert np.isfinite(list(resumed.network.parameters().values())).all()

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainrule.cli import main
+from chainrule.cli.root import main
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.record.graph import build, evaluate

@@ -203,3 +203,46 @@ def test_the_history_file_reaches_the_disk_as_training_goes(tmp_path: Path, monk
     resumed = history.HistoryFile(tmp_path / "h.csv", resume_after=3)
     resumed.close()
     assert [row.split(",")[0] for row in (tmp_path / "h.csv").read_text().splitlines()] == ["epoch", "1", "2", "3"]
+
+
+@pytest.mark.parametrize("loop", ["general", "specialised"])
+def test_compiled_epochs_in_stretches_stop_mid_epoch_and_resume_bit_for_bit(
+    loop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An epoch too long for one call runs in stretches, the stop flag checked between them (here
+    every epoch, a batch a stretch): stopped mid-epoch, saved and resumed, the run is the
+    uninterrupted one bit for bit, whose epochs after the first ran whole."""
+    from chainrule.train.compiled import loop as fast
+    from chainrule.train.compiled import run as compiled_run
+
+    monkeypatch.setenv("CHAINRULE_SPECIALISE", "1" if loop == "specialised" else "0")
+    net = netfile.load(EXAMPLES / "spirals.toml")
+    config = TrainConfig(epochs=5, batch=8)
+    whole = make(net, "compiled", config, val=True)
+    whole_result = whole.run()
+    monkeypatch.setattr(compiled_run, "LONG_EPOCH_SECONDS", 0.0)
+    monkeypatch.setattr(compiled_run, "STRETCH_SECONDS", 0.0)
+    first = make(net, "compiled", config, val=True)
+    stretches: list[tuple[int, int]] = []
+    real = fast.train_stretch
+
+    def stretch(
+        packed: fast.Packed, data: object, order: object, span: tuple[int, int], *args: object, **kw: object
+    ) -> None:
+        real(packed, data, order, span, *args, **kw)  # type: ignore[arg-type]
+        if span[1] > span[0]:  # not the empty call that loads the loop
+            stretches.append(span)
+        first.stop_requested = len(stretches) == 30  # the trainer counts this stretch's update after
+
+    monkeypatch.setattr(fast, "train_stretch", stretch)
+    assert first.run().stopped_by == "interrupted"
+    updates_per_epoch = -(-len(net.x) // 8)
+    assert first.updates == 30 and first.position == 30 % updates_per_epoch * 8 > 0  # mid-epoch
+    assert all(stop - start == 8 or stop == len(net.x) for start, stop in stretches)
+    save_checkpoint(first, tmp_path / "ckpt.json")
+    second = make(net, "compiled", config, val=True)
+    load_checkpoint(second, tmp_path / "ckpt.json")
+    resumed = second.run()
+    assert second.ran == whole.ran == {"compiled"}
+    assert second.runner is not None and second.runner.variant == loop  # type: ignore[attr-defined]
+    assert_same_run(whole_result, resumed, first.epoch)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +12,8 @@ import pytest
 
 from chainrule.engine.network import Network
 from chainrule.io import netfile
+from chainrule.train.compiled import cache, special
 from chainrule.train.compiled import loop as fast
-from chainrule.train.compiled import special
 from chainrule.train.config import TrainConfig
 from chainrule.train.paths import PlainSGD
 from chainrule.train.trainer import Trainer
@@ -70,7 +72,7 @@ def test_a_shape_is_generated_once_and_then_chosen_even_for_short_runs(reference
     net = copy.deepcopy(reference)
     net.layers[0].weight[...] = 0.123  # same shape, other numbers: the same loop
     packed = fast.pack(net)
-    path = special.cache_dir() / "kernels"
+    path = cache.folder()
     run(reference, 1, specialise=True)  # generates and compiles this shape
     files = sorted(path.glob("loop_*.py"))
     use, why = special.variant(packed, 1, examples=1.0)
@@ -109,12 +111,16 @@ def test_an_unwritable_cache_folder_falls_back_to_a_temporary_one(
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     monkeypatch.setenv(special.ENV_CACHE, str(blocked / "cache"))
+    monkeypatch.setattr(cache, "_private", None)
     net = copy.deepcopy(reference)
     net.layers[0].weight = np.full((2, 2), 0.5)
-    special._loaded.clear()
+    monkeypatch.setattr(special, "_loaded", {})
     got, _, variant = run(net, 1, specialise=True)
     assert variant == "specialised"
     assert not (blocked / "cache").exists()
+    assert os.environ[special.ENV_CACHE] == str(blocked / "cache")  # this process's own folder, not the environment's
+    private = cache.folder()
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700 and list(private.glob("loop_*.py"))
     for name, value in engine_epochs(net, 1).parameters().items():
         assert got.parameters()[name] == pytest.approx(value, rel=1e-12), name
 

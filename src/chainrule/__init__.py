@@ -8,6 +8,8 @@ shown), `web` and `cli` at the top. The names below are the short way in for a n
     net = chainrule.load("examples/forward-backprop.toml")   # or load() for the reference example
     step = chainrule.explain_step(net)
     step.values["dL/dw5"]                                     # 0.08216704056423078
+    result = chainrule.fit(net, config=chainrule.TrainConfig(epochs=100))
+    result.network.parameters()                               # trained: net itself is unchanged
 """
 
 from __future__ import annotations
@@ -15,11 +17,6 @@ from __future__ import annotations
 import importlib
 import sys
 from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # what the lazy names below are, for type checkers (nothing is imported at run time)
-    from chainrule.engine.network import Network  # noqa: F401  (named in __all__, through _LAZY)
-    from chainrule.io.netfile import load, save  # noqa: F401
-    from chainrule.record.step import StepRecord, explain_step, explain_steps  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -31,8 +28,31 @@ _LAZY = {
     "explain_step": "chainrule.record.step",
     "explain_steps": "chainrule.record.step",
     "StepRecord": "chainrule.record.step",
+    "fit": "chainrule.train.trainer",
+    "Trainer": "chainrule.train.trainer",
+    "TrainConfig": "chainrule.train.config",
+    "TrainResult": "chainrule.train.trainer",
 }
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "Network",
+    "StepRecord",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "__version__",
+    "explain_step",
+    "explain_steps",
+    "fit",
+    "load",
+    "save",
+]
+
+if TYPE_CHECKING:  # what a type checker and an editor see; at run time each is imported on first use
+    from chainrule.engine.network import Network
+    from chainrule.io.netfile import load, save
+    from chainrule.record.step import StepRecord, explain_step, explain_steps
+    from chainrule.train.config import TrainConfig
+    from chainrule.train.trainer import Trainer, TrainResult, fit
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,27 @@
-"""The command line: one thin module per command over library calls; `main` is the entry point."""
+"""The command line: one thin module per command over library calls; `main` is the entry point.
 
-from chainrule.cli.root import main
+`main` answers Ctrl-C from its first line (`signals.interrupted`: one line, exit status 130 —
+never click's "Aborted!", never a traceback from inside an import) until a command takes it
+over. This module imports nothing heavy, so that before that there is only the interpreter's
+own start. (The click group itself is `chainrule.cli.root.main`.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Sequence
+
+from chainrule.cli.signals import interrupted
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """The `chainrule` command (and `python -m chainrule`)."""
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread; leave Ctrl-C alone
+        signal.signal(signal.SIGINT, interrupted)
+    from chainrule.cli.root import main as group
+
+    group.main(args=None if args is None else list(args))
+
 
 __all__ = ["main"]

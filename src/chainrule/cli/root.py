@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import difflib
 import importlib
+import importlib.util
 import os
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from chainrule import __version__
+from chainrule.cli.signals import interrupted
 from chainrule.errors import ChainruleError, describe, one_line
 
 # Commands that live in their own modules, imported only when used, so that `chainrule` on the
@@ -20,12 +26,44 @@ LAZY_COMMANDS: dict[str, str] = {
     "explain": "chainrule.cli.explain:explain",
     "functions": "chainrule.cli.functions:functions",
     "train": "chainrule.cli.train:train",
-    "predict": "chainrule.cli.train:predict",
+    "predict": "chainrule.cli.predict:predict",
     "serve": "chainrule.cli.serve:serve",
     "export": "chainrule.cli.export:export",
     "import": "chainrule.cli.export:import_command",
     "examples": "chainrule.cli.export:examples",
+    "cache": "chainrule.cli.cache:cache",
 }
+
+
+@contextlib.contextmanager
+def _command_takes_ctrl_c() -> Iterator[None]:
+    """While a command runs, Ctrl-C raises KeyboardInterrupt (the command stops and saves, or
+    `_Group.invoke` says "interrupted" and exits 130); before and after, `cli.interrupted` ends
+    the process at once. (Under a test runner `main` installed nothing: this changes nothing.)"""
+    if signal.getsignal(signal.SIGINT) is not interrupted:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, interrupted)
+
+
+def _short_help(name: str, width: int) -> str:
+    """A lazy command's one-line help, from its function's docstring in its module's source."""
+    module, _, attr = LAZY_COMMANDS[name].partition(":")
+    spec = importlib.util.find_spec(module)
+    doc = None
+    if spec is not None and spec.origin:
+        with open(spec.origin, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == attr]
+        doc = ast.get_docstring(found[0]) if found else None
+    if doc is None:  # not found that way: ask the command itself
+        command = getattr(importlib.import_module(module), attr)
+        return str(command.get_short_help_str(max(45, width - 6 - len(name))))
+    return click.Command(name, help=doc).get_short_help_str(max(45, width - 6 - len(name)))
 
 
 def _fail(message: str) -> None:
@@ -71,6 +109,14 @@ class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of --help, each line from the command's docstring read from its source
+        file, so that `chainrule --help` imports no command (and with it no NumPy)."""
+        rows = [(name, _short_help(name, formatter.width)) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS:
             module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
@@ -103,11 +149,12 @@ class _Group(click.Group):
             raise click.exceptions.Exit(2) from None
 
     def invoke(self, ctx: click.Context) -> Any:
-        import numpy as np
-
         try:
-            with np.errstate(all="ignore"):
-                return super().invoke(ctx)
+            with _command_takes_ctrl_c():
+                import numpy as np
+
+                with np.errstate(all="ignore"):
+                    return super().invoke(ctx)
         except click.UsageError as exc:
             _fail(usage_line(exc))
             ctx.exit(2)

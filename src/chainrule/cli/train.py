@@ -17,6 +17,7 @@ import click
 
 from chainrule.cli.common import say
 from chainrule.cli.predict import predict
+from chainrule.cli.signals import exit_at_once
 from chainrule.cli.train_data import Prepared, prepare
 from chainrule.cli.train_files import Outputs, writable
 from chainrule.cli.train_report import metrics_text, progress_bar, sample, summary
@@ -137,7 +138,8 @@ def train(file: Path, **opts: Any) -> None:
 
         opts = for_rank(opts)
     try:
-        prepared, outputs = _setup(file, opts)
+        with exit_at_once("chainrule: interrupted before training started; nothing saved"):  # even mid-compile
+            prepared, outputs = _setup(file, opts)
     except KeyboardInterrupt:
         say("chainrule: interrupted before training started; nothing saved")
         ctx.exit(EXIT_INTERRUPTED)

@@ -202,6 +202,12 @@ def alpha(r: Reader, raw: Mapping[str, Any], where: str, act: Activation, name: 
     return value, (f"alpha_{name}" if act.learnable_alpha else None)
 
 
+def _cast(values: np.ndarray, dtype: Any) -> np.ndarray:
+    """In the file's precision; a value beyond it becomes ∞ quietly here (`train.config` names it)."""
+    with np.errstate(over="ignore"):
+        return values.astype(dtype)
+
+
 def layer(
     r: Reader, raw: object, li: int, count: int, fan_in: int, counter: int, rng: np.random.Generator, dtype: Any
 ) -> tuple[Layer, int]:
@@ -221,16 +227,20 @@ def layer(
         weight_names = _names_grid(r, raw["weight_names"], f"{where}.weight_names", size, fan_in)
     mode, bias_values, bias_names = bias(r, raw, where, li, neurons)
     alpha_value, alpha_name = alpha(r, raw, where, act, name)
+    with np.errstate(over="ignore"):  # what overflows the precision is refused by name: α here, parameters on use
+        alpha_value = alpha_value.astype(dtype)
+    if not np.isfinite(alpha_value).all():
+        raise r.fail(f"{where}.alpha", f"a number that fits in {np.dtype(dtype)}", raw.get("alpha"))
     made = Layer(
         name=name,
         activation=act,
-        weight=weight.astype(dtype),
-        bias=bias_values.astype(dtype),
+        weight=_cast(weight, dtype),
+        bias=_cast(bias_values, dtype),
         bias_mode=mode,  # type: ignore[arg-type]
         neuron_names=neurons,
         weight_numbering=weight_names,
         bias_names=bias_names,
-        alpha=alpha_value.astype(dtype),
+        alpha=alpha_value,
         alpha_name=alpha_name,
     )
     return made, counter + size * fan_in

@@ -91,7 +91,27 @@ def working_copy(net: Network, config: TrainConfig) -> Network:
                     a.astype(config.dtype) for a in (layer.weight, layer.bias, layer.alpha)
                 )
     _refuse_non_finite(net, work)
+    _refuse_constants(work)
     return work
+
+
+def _refuse_constants(work: Network) -> None:
+    """Every constant a loop casts to the run's precision must be finite there: an activation's
+    fixed α (not a parameter, so not named above) and the learning rate (1e300 is ∞ in float32)."""
+    dtype = np.dtype(work.training.dtype)
+    for i, layer in enumerate(work.layers):
+        if layer.alpha.size and not np.isfinite(layer.alpha.astype(dtype)).all():
+            raise ChainruleError(
+                f"{work.source}: layers[{i}].alpha (layer {layer.name}): expected a finite number that fits in "
+                f"{dtype} (at most {float(np.finfo(dtype).max):.4g}), got {float(layer.alpha[0])!r}"
+            )
+    with np.errstate(over="ignore"):
+        rate = dtype.type(work.training.learning_rate)
+    if not np.isfinite(rate) or rate <= 0:
+        raise ChainruleError(
+            f"{work.source}: training.learning_rate: expected a number > 0 that fits in {dtype}, "
+            f"got {work.training.learning_rate!r}"
+        )
 
 
 def non_finite_parameter(net: Network) -> str | None:
@@ -130,4 +150,14 @@ def checked_data(net: Network, x: Array, y: Array, what: str) -> tuple[Array, Ar
         )
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ChainruleError(f"{what}: expected finite numbers, got NaN or infinity")
+    return x, y
+
+
+def in_precision(net: Network, x: Array, y: Array, what: str) -> tuple[Array, Array]:
+    """(x, y) cast to the network's precision, refused where a number does not fit there."""
+    dtype = net.layers[0].weight.dtype
+    with np.errstate(over="ignore"):
+        x, y = x.astype(dtype, copy=False), y.astype(dtype, copy=False)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ChainruleError(f"{what}: expected numbers that fit in {dtype} (at most {float(np.finfo(dtype).max):.4g})")
     return x, y

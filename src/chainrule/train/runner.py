@@ -28,6 +28,9 @@ class TrainingRun(Protocol):
     y_val: np.ndarray | None
     size: int  # examples per update
     epoch: int  # epochs finished
+    position: int  # examples of the current epoch already used (0 at an epoch boundary)
+    running: tuple[float, float]  # the current epoch's running Σ losses, Σ right so far
+    stop_requested: bool  # Ctrl-C: stop at the next point the run can be saved and resumed from
     epochs: int  # the epochs the run is to reach (unless a stopping rule fires first)
     updates: int
     elapsed: float  # seconds of training before this call
@@ -57,7 +60,9 @@ class TrainingRun(Protocol):
 
 
 class EpochRunner(Protocol):
-    """Whole epochs at once, from an epoch boundary, with the trainer's numbers (tests: to 1e-12)."""
+    """Whole epochs at once, from an epoch boundary, with the trainer's numbers (tests: to 1e-12).
+    A runner whose `mid_epoch` attribute is true also continues an epoch stopped midway (and may
+    stop one: no record then, `run.position` and `run.running` moved on)."""
 
     name: str
 

@@ -17,10 +17,8 @@ set is evaluated only where `records.evaluation_flags` asks, and at the end (`_f
 from __future__ import annotations
 
 import dataclasses
-import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,8 +29,9 @@ from chainrule.errors import ChainruleError
 from chainrule.train import paths as sgd
 from chainrule.train.compiled import loop as fast
 from chainrule.train.compiled.run import CompiledEpochs
-from chainrule.train.config import TrainConfig, checked_data, non_finite_parameter, working_copy
+from chainrule.train.config import TrainConfig, checked_data, in_precision, non_finite_parameter, working_copy
 from chainrule.train.history import History
+from chainrule.train.interrupt import Abandoned, stop_on_interrupt
 from chainrule.train.optim import make_optimizer
 from chainrule.train.records import (
     CLASSIFIER_LOSSES,
@@ -62,6 +61,7 @@ __all__ = [
 ]
 
 Array = np.ndarray
+ABANDON_AFTER_SECONDS = 0.3  # a lean update this long can be dropped by Ctrl-C (see `interrupt`)
 PathName = Literal["compiled", "lean", "numpy"]
 Callback = Callable[[EpochRecord], None]
 # Called once per chunk of epochs with their records (an `EpochChunk` from a fast loop: columns,
@@ -153,6 +153,8 @@ class Trainer:
         self.history = History()
         self.best: tuple[float, int, list[Array]] | None = None  # val loss, epoch, parameters
         self.stop_requested = False
+        self.abandonable = False  # a long lean update under way, which Ctrl-C may drop (`interrupt`)
+        self._step_seconds = 0.0  # the last update's time
         self.divergence: str | None = None
         self.elapsed = 0.0
         self.sync_every = 0  # epochs: callbacks that save the network need it current at these epochs
@@ -161,13 +163,11 @@ class Trainer:
     def _data(
         self, x: Array, y: Array, x_val: Array | None, y_val: Array | None
     ) -> tuple[Array, Array, Array | None, Array | None]:
-        dtype = self.net.layers[0].weight.dtype
-        x, y = checked_data(self.net, x, y, "training data")
+        x, y = in_precision(self.net, *checked_data(self.net, x, y, "training data"), "training data")
         if x_val is None or y_val is None or not len(x_val):
-            return x.astype(dtype, copy=False), y.astype(dtype, copy=False), None, None
-        xv, yv = checked_data(self.net, x_val, y_val, "validation data")
-        as_net = [a.astype(dtype, copy=False) for a in (x, y, xv, yv)]
-        return as_net[0], as_net[1], as_net[2], as_net[3]
+            return x, y, None, None
+        xv, yv = in_precision(self.net, *checked_data(self.net, x_val, y_val, "validation data"), "validation data")
+        return x, y, xv, yv
 
     def _choose(self, forced: PathName | None) -> tuple[PathName, str]:
         """The fastest path that gives the engine's numbers (issue: speed), or the one forced."""
@@ -227,7 +227,7 @@ class Trainer:
             start = time.perf_counter() - self.elapsed
             while stopped is None and self.epoch < self.epochs:
                 self.elapsed = time.perf_counter() - start
-                if self.runner is not None and self.position == 0:
+                if self.runner is not None and (self.position == 0 or getattr(self.runner, "mid_epoch", False)):
                     records = self.runner.epochs(self, self._limit())
                     self.ran.add(self.runner.name)
                 else:
@@ -265,8 +265,10 @@ class Trainer:
             k = len(idx)
             np.take(self.x, idx, axis=0, out=xb[:k])
             np.take(self.y, idx, axis=0, out=yb[:k])
-            batch_loss, batch_right = self.step(xb[:k], yb[:k], lr)
-            loss_sum, right = loss_sum + batch_loss, right + batch_right
+            sums = self._step(xb[:k], yb[:k], lr)
+            if sums is None:  # dropped by Ctrl-C: stop before this update
+                break
+            loss_sum, right = loss_sum + sums[0], right + sums[1]
             self.position += k
             self.updates += 1
             if self.stop_requested:
@@ -285,6 +287,23 @@ class Trainer:
             self._restore(self._finite)
             self.epoch -= 1
         return [record]
+
+    def _step(self, x: Array, y: Array, lr: float) -> tuple[float, float] | None:
+        """One update; on the lean path one that takes seconds may be dropped by Ctrl-C (None)."""
+        if self.path != "lean" or self._step_seconds < ABANDON_AFTER_SECONDS:
+            started = time.perf_counter()
+            sums = self.step(x, y, lr)
+            self._step_seconds = time.perf_counter() - started
+            return sums
+        kept = [p.copy() for p in self.optimizer.params]
+        try:
+            self.abandonable = not self.stop_requested
+            sums = self.step(x, y, lr)
+            self.abandonable = False
+        except Abandoned:
+            self._restore(kept)
+            return None
+        return sums
 
     def _record(self, lr: float, running: tuple[float, float | None]) -> EpochRecord:
         """The epoch just finished: its running training metrics, or evaluated ones where
@@ -342,24 +361,6 @@ class Trainer:
     def _restore(self, values: list[Array]) -> None:
         for p, v in zip(self.optimizer.params, values, strict=True):
             p[...] = v
-
-
-@contextmanager
-def stop_on_interrupt(trainer: Trainer) -> Iterator[None]:
-    """While training, Ctrl-C asks the trainer to stop after the current update instead of killing it."""
-
-    def ask(signum: int, frame: object) -> None:
-        trainer.stop_requested = True
-
-    try:
-        previous = signal.signal(signal.SIGINT, ask)
-    except ValueError:  # not the main thread (a notebook worker, say): leave Ctrl-C alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def fit(

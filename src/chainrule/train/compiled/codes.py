@@ -41,3 +41,8 @@ BIAS_CODES = {"none": BIAS_NONE, "shared": BIAS_SHARED, "neuron": BIAS_NEURON}
 # How an output counts as classified right: not at all (no classifier), one output against a cut
 # (0.5, or 0 for hinge), or the largest of several outputs against the largest target.
 CLASSIFY_NONE, CLASSIFY_CUT, CLASSIFY_ARGMAX = range(3)
+
+# Which loop ran, as the loop itself says it: every compiled entry point returns its own id, and the
+# Python side records the loop from that return value (never from what it meant to call).
+LOOP_GENERAL, LOOP_SPECIALISED = 1, 2
+LOOP_NAMES = {LOOP_GENERAL: "general", LOOP_SPECIALISED: "specialised"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from chainrule.train.compiled.codes import BIAS_NEURON, BIAS_SHARED, SOFTMAX
+from chainrule.train.compiled.codes import BIAS_NEURON, BIAS_SHARED, LOOP_GENERAL, SOFTMAX
 from chainrule.train.compiled.matrices import evaluate_matrices, matrix_update
 from chainrule.train.compiled.scalar import FAST, act_derivative, act_value, correct, output_delta, softmax
 
@@ -121,12 +121,15 @@ def _backward_update(P, M, masked, lr, units, fan_in, w_off, b_off, bias_mode, a
 @njit(cache=True, fastmath=FAST)
 def _epoch(
     P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, batch, mean, lr, Z, A, D,
-    matrices, Zb, Ab, Db, classify, cut
+    matrices, Zb, Ab, Db, classify, cut, total, right
 ):  # fmt: skip
-    """One epoch of SGD in `order`; each update uses the gradients of its batch before it.
+    """One epoch of SGD in `order` (or a stretch of one: `order` from a batch boundary on); each
+    update uses the gradients of its batch before it.
 
     Returns the running metrics' sums, from the forward passes the updates made: (Σ example
-    losses, Σ examples classified right), each example's before its own update.
+    losses, Σ examples classified right), each example's before its own update, added one by one
+    to `total` and `right` (a stretch continues the sums of the stretch before it, unchanged by
+    where the epoch was cut).
     """
     last = units.shape[0] - 1
     n = order.shape[0]
@@ -137,7 +140,6 @@ def _epoch(
         if M[p] != 1.0:
             masked = True
             break
-    total, right = 0.0, 0.0
     start = 0
     while start < n:
         stop = min(start + batch, n)
@@ -209,15 +211,17 @@ def train_epochs(
     losses
 ):  # fmt: skip
     """SGD for order.shape[0] epochs; losses[e] = the mean example loss met during epoch e.
+    Returns LOOP_GENERAL: this loop ran (`codes.LOOP_NAMES`).
 
     matrices: batches of two or more examples go through BLAS matrix products (cap ≥ batch rows)."""
     Z, A, D, G, Zb, Ab, Db = _buffers(P, units, a_off, cap)
     for e in range(order.shape[0]):
         total, _right = _epoch(
             P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order[e], batch, mean, lr,
-            Z, A, D, matrices, Zb, Ab, Db, 0, 0.0
+            Z, A, D, matrices, Zb, Ab, Db, 0, 0.0, 0.0, 0.0
         )  # fmt: skip
         losses[e] = total / order.shape[1]
+    return LOOP_GENERAL
 
 
 @njit(cache=True, fastmath=FAST)
@@ -242,7 +246,7 @@ def train_and_evaluate(
     update)/n and (Σ right)/n from the epoch's own forward passes (measured 0.0), or, where
     evaluate[e] is 1, the whole training set evaluated with the updated parameters (measured 1.0).
     The validation set, when it has rows, is evaluated after every epoch. Stops after the first
-    epoch whose out[e, 0] is at most `until_loss`; returns the epochs run.
+    epoch whose out[e, 0] is at most `until_loss`; returns (the epochs run, LOOP_GENERAL: this loop ran).
     matrices: batches of two or more examples go through BLAS matrix products; so does the
     evaluation of EVALUATION_MIN_ROWS examples or more when cap > 0 (blocks of up to `cap` rows).
     """
@@ -253,7 +257,7 @@ def train_and_evaluate(
     for e in range(orders.shape[0]):
         total, right = _epoch(
             P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, orders[e], batch, mean,
-            lrs[e], Z, A, D, matrices, Zb, Ab, Db, classify, cut
+            lrs[e], Z, A, D, matrices, Zb, Ab, Db, classify, cut, 0.0, 0.0
         )  # fmt: skip
         if evaluate[e]:
             out[e, 0], out[e, 1] = _evaluate_any(*layout, X, Y, classify, cut, buffers)
@@ -263,5 +267,31 @@ def train_and_evaluate(
         if Xv.shape[0] > 0:
             out[e, 2], out[e, 3] = _evaluate_any(*layout, Xv, Yv, classify, cut, buffers)
         if out[e, 0] <= until_loss:
-            return e + 1
-    return orders.shape[0]
+            return e + 1, LOOP_GENERAL
+    return orders.shape[0], LOOP_GENERAL
+
+
+@njit(cache=True, fastmath=FAST)
+def train_stretch(
+    P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order, start, stop, batch, mean, lr,
+    cap, matrices, classify, cut, sums
+):  # fmt: skip
+    """The updates of order[start:stop] (start at a batch boundary), part of an epoch too long to
+    run in one call: Ctrl-C is checked between stretches. sums holds the epoch's running (Σ
+    losses, Σ right) so far and is moved on. Returns LOOP_GENERAL."""
+    Z, A, D, G, Zb, Ab, Db = _buffers(P, units, a_off, cap)
+    sums[0], sums[1] = _epoch(
+        P, M, G, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, order[start:stop], batch, mean,
+        lr, Z, A, D, matrices, Zb, Ab, Db, classify, cut, sums[0], sums[1]
+    )  # fmt: skip
+    return LOOP_GENERAL
+
+
+@njit(cache=True, fastmath=FAST)
+def evaluate(P, M, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify, cut, cap, out):
+    """out[0], out[1] = the mean loss over (X, Y) and the fraction right, as `train_and_evaluate`
+    evaluates after an epoch (M, the mask, unused: the arguments are `Packed.kernel_args`). Returns LOOP_GENERAL."""
+    buffers = _buffers(P, units, a_off, cap)
+    out[0], out[1] = _evaluate_any(P, units, fan_in, w_off, b_off, bias_mode, act, alpha, a_off, loss, X, Y, classify,
+                                   cut, buffers)  # fmt: skip
+    return LOOP_GENERAL

@@ -21,7 +21,7 @@ import numpy as np
 
 from chainrule.engine.network import Network
 from chainrule.train.blas import one_thread_for_compiled_products
-from chainrule.train.compiled.codes import ACTIVATION_CODES, BIAS_CODES, LOSS_CODES
+from chainrule.train.compiled.codes import ACTIVATION_CODES, BIAS_CODES, LOOP_NAMES, LOSS_CODES
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Packed:
     alpha: np.ndarray
     a_off: np.ndarray  # where each layer's activations start in the activation buffer (0: the input)
     loss: int
-    variant: str = "general"  # the loop that ran last: "general", or "specialised" to this shape (`special`)
+    variant: str = ""  # the loop that ran last, as it said (`codes.LOOP_NAMES`): "general" or "specialised"
     why_general: str = ""  # why the last run did not use a specialised loop
 
     def kernel_args(self) -> tuple[Any, ...]:
@@ -141,16 +141,47 @@ def kernel() -> Any:
 
 def kernel_for(packed: Packed, batch: int, examples: float, specialise: bool | None = None) -> Any:
     """The loops to run: specialised to the network's shape where `special.variant` says so (or
-    ``specialise`` forces either), else the general ones; notes which on `packed`.
-    ``examples``: the examples the run is to train on (updates × batch), as far as known."""
+    ``specialise`` forces either), else the general ones; notes on `packed` why not specialised.
+    ``examples``: the examples the run is to train on (updates × batch), as far as known. A loop
+    for the shape that fails to load is removed and the general loops run (the next run builds it
+    afresh). Which loop ran, `packed.variant` records from what the loop returns (`_ran`)."""
     from chainrule.train.compiled import special
 
     if specialise is None:
         use, why = special.variant(packed, batch, examples)
     else:
         use, why = specialise, "" if specialise else "the general loop was asked for"
-    packed.variant, packed.why_general = ("specialised", "") if use else ("general", why)
-    return special.module(packed) if use else kernel()
+    packed.why_general = why
+    if not use:
+        return kernel()
+    try:
+        return special.module(packed)
+    except Exception as err:  # a damaged cache, say: never a reason for a run to fail
+        special.discard(packed)
+        packed.why_general = f"the loop for this shape failed to load ({type(err).__name__}); rebuilt next run"
+        return kernel()
+
+
+def _ran(packed: Packed, loop_id: int) -> None:
+    """Record the loop that ran, as it said itself."""
+    packed.variant = LOOP_NAMES[int(loop_id)]
+    if packed.variant == "specialised":
+        packed.why_general = ""
+
+
+def _call(packed: Packed, loops: Any, entry: str, *args: Any) -> Any:
+    """loops.entry(*args); where a specialised loop fails to build (numba compiles at the first
+    call), it is removed and the general loop runs instead (a build fails before any update)."""
+    try:
+        return getattr(loops, entry)(*args)
+    except Exception as err:
+        if loops is kernel():
+            raise
+        from chainrule.train.compiled import special
+
+        special.discard(packed)
+        packed.why_general = f"the loop for this shape failed to build ({type(err).__name__}); rebuilt next run"
+        return getattr(kernel(), entry)(*args)
 
 
 def train_epochs(
@@ -174,9 +205,12 @@ def train_epochs(
     """
     losses = np.empty(epochs, dtype=np.float64)
     dt = packed.params.dtype
-    run = kernel_for(packed, batch, float(order.size), specialise).train_epochs
+    loops = kernel_for(packed, batch, float(order.size), specialise)
     with one_thread_for_compiled_products():
-        run(
+        ran = _call(
+            packed,
+            loops,
+            "train_epochs",
             *packed.kernel_args(),
             np.ascontiguousarray(x, dtype=dt),
             np.ascontiguousarray(y, dtype=dt),
@@ -187,6 +221,7 @@ def train_epochs(
             *_layout(batch, matrices),
             losses,
         )
+    _ran(packed, ran)
     if not np.all(np.isfinite(losses)):
         bad = int(np.argmin(np.isfinite(losses)))
         losses[bad:] = math.nan
@@ -221,9 +256,12 @@ def train_and_evaluate(
     x, y, xv, yv = (np.ascontiguousarray(a, dtype=dt) for a in data)
     out = np.full((len(orders), 5), math.nan)
     flags = np.zeros(len(orders), np.uint8) if evaluate is None else np.ascontiguousarray(evaluate, dtype=np.uint8)
-    run = kernel_for(packed, batch, 0.0, specialise).train_and_evaluate
+    loops = kernel_for(packed, batch, 0.0, specialise)
     with one_thread_for_compiled_products():
-        done = run(
+        done, ran = _call(
+            packed,
+            loops,
+            "train_and_evaluate",
             *packed.kernel_args(),
             x,
             y,
@@ -240,7 +278,67 @@ def train_and_evaluate(
             flags,
             out,
         )
+    _ran(packed, ran)
     return int(done), out[: int(done)]
+
+
+def train_stretch(
+    packed: Packed,
+    data: tuple[np.ndarray, np.ndarray],
+    order: np.ndarray,
+    span: tuple[int, int],
+    batch: int,
+    mean: bool,
+    lr: float,
+    classify: tuple[int, float],
+    sums: np.ndarray,
+    specialise: bool = False,
+) -> None:
+    """The updates of order[start:stop] (``span``; start at a batch boundary of the epoch): a
+    stretch of an epoch too long for one call. ``sums`` (float64, 2) holds the epoch's running
+    Σ losses and Σ right so far and is moved on: stretches give the numbers of the whole epoch."""
+    dt = packed.params.dtype
+    x, y = (np.ascontiguousarray(a, dtype=dt) for a in data)
+    loops = kernel_for(packed, batch, 0.0, specialise)
+    with one_thread_for_compiled_products():
+        ran = _call(
+            packed,
+            loops,
+            "train_stretch",
+            *packed.kernel_args(),
+            x,
+            y,
+            np.ascontiguousarray(order, dtype=np.int64),
+            int(span[0]),
+            int(span[1]),
+            int(batch),
+            bool(mean),
+            dt.type(lr),
+            *_layout(batch, None),
+            int(classify[0]),
+            float(classify[1]),
+            sums,
+        )
+    _ran(packed, ran)
+
+
+def evaluate(
+    packed: Packed, x: np.ndarray, y: np.ndarray, batch: int, classify: tuple[int, float]
+) -> tuple[float, float]:
+    """(mean loss, fraction right) over (x, y), as `train_and_evaluate` evaluates after an epoch."""
+    dt = packed.params.dtype
+    out = np.zeros(2)
+    with one_thread_for_compiled_products():
+        kernel().evaluate(
+            *packed.kernel_args(),
+            np.ascontiguousarray(x, dtype=dt),
+            np.ascontiguousarray(y, dtype=dt),
+            int(classify[0]),
+            float(classify[1]),
+            _layout(batch, None)[0],
+            out,
+        )
+    return float(out[0]), float(out[1])
 
 
 def warm_up() -> None:

@@ -4,6 +4,10 @@
 it makes are the NumPy loop's, and the tests hold the two paths' parameters and metrics to 1e-12.
 Chunks grow until a call (with the trainer's work on its records) takes about CHUNK_SECONDS, so
 progress updates often and Ctrl-C, checked between chunks, answers within a fraction of a second.
+An epoch that would take longer than LONG_EPOCH_SECONDS (a large network, many examples; the first
+epoch, until its speed is known) runs in stretches of about STRETCH_SECONDS instead, Ctrl-C checked
+between them: the run then stops mid-epoch, and its checkpoint resumes there. Stretches carry the
+epoch's running sums on, so they give the whole epoch's numbers exactly.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 import numpy as np
 
 from chainrule.train.compiled import loop as fast
+from chainrule.train.compiled import special
 from chainrule.train.config import non_finite_parameter
 from chainrule.train.records import EpochChunk, classify_mode
 from chainrule.train.runner import TrainingRun
@@ -21,6 +26,8 @@ from chainrule.train.runner import TrainingRun
 Array = np.ndarray
 CHUNK_SECONDS = 0.05
 MAX_CHUNK = 10_000  # epochs a chunk: bounds the records a chunk makes at once (memory)
+LONG_EPOCH_SECONDS = 0.25
+STRETCH_SECONDS = 0.1
 
 
 def _data(run: TrainingRun) -> tuple[Array, Array, Array, Array]:
@@ -34,14 +41,18 @@ class CompiledEpochs:
     """Epochs of plain SGD in the compiled loop, on the run's parameters packed into one array."""
 
     name = "compiled"
+    mid_epoch = True  # it continues an epoch a checkpoint or Ctrl-C stopped midway (`Trainer.run`)
 
     def __init__(self) -> None:
         self.packed: fast.Packed | None = None
         self._chunk = 1
         self._last_call: float | None = None
         self._loaded = False
-        self.variant = "general"  # or "specialised": the loop written out for this network's shape
+        self._special = False  # whether to ask for the loop written out for this network's shape
+        self.variant = ""  # the loop that ran last, as it said: "general" or "specialised"
         self.why_general = ""
+        self._per_example: float | None = None  # seconds an example takes, as last measured
+        self._kept: Array | None = None  # the parameters before the epoch being run in stretches
 
     def load(self, run: TrainingRun) -> None:
         """Load the compiled loop for this run's types and shape (on a fresh install, or for a shape
@@ -51,16 +62,23 @@ class CompiledEpochs:
         mean = run.net.training.reduction == "mean"
         orders = np.empty((0, len(run.x)), np.int64)
         none = np.empty(0, np.uint8)
-        fast.kernel_for(packed, run.size, float(run.epochs - run.epoch) * len(run.x))
-        self.variant, self.why_general = packed.variant, packed.why_general
+        self._special = special.variant(packed, run.size, float(run.epochs - run.epoch) * len(run.x))[0]
         fast.train_and_evaluate(
             packed, _data(run), orders, run.size, mean, np.empty(0), classify, cut, 0.0, none, specialise=self._special
         )
+        self._noted(packed)
+        # and the entry points of an epoch in stretches, so that nothing compiles once training runs
+        # (Ctrl-C then only sets a flag, which a compile would keep waiting)
+        zero = (0, 0)
+        fast.train_stretch(packed, (run.x, run.y), orders[0:0].reshape(-1), zero, run.size, mean, 0.0, (classify, cut),
+                           np.zeros(2), specialise=self._special)  # fmt: skip
+        fast.evaluate(packed, run.x[:0], run.y[:0], run.size, (classify, cut))
         self._loaded = True
 
-    @property
-    def _special(self) -> bool:
-        return self.variant == "specialised"
+    def _noted(self, packed: fast.Packed) -> None:
+        """Take the loop that ran from `packed` (what the loop said); ask for it from now on."""
+        self.variant, self.why_general = packed.variant, packed.why_general
+        self._special = self.variant == "specialised"
 
     def begin(self, run: TrainingRun) -> None:
         if not self._loaded:
@@ -70,6 +88,8 @@ class CompiledEpochs:
 
     def epochs(self, run: TrainingRun, limit: int) -> EpochChunk:
         assert self.packed is not None, "begin() first"
+        if run.position or self._per_example is None or self._per_example * len(run.x) > LONG_EPOCH_SECONDS:
+            return self._stretched(run)
         now = time.perf_counter()
         if self._last_call is not None:  # the whole last round: the loop, the records, the callbacks
             took = max(now - self._last_call, 1e-6)
@@ -80,7 +100,9 @@ class CompiledEpochs:
         flags = run.evaluations(count)
         orders = run.next_orders(count)
         before = self.packed.params.copy()
+        started = time.perf_counter()
         done, metrics = self._train(run, orders, lrs, flags)
+        self._per_example = (time.perf_counter() - started) / max(1, done * len(run.x))
         bad = self._first_non_finite(run, metrics)
         if bad is not None:  # again from the chunk's start, epoch by epoch, to find the first that diverged
             self.packed.params[...] = before
@@ -93,15 +115,80 @@ class CompiledEpochs:
         run.updates = finished.updates if finished is not None else run.updates
         return records
 
+    def _stretched(self, run: TrainingRun) -> EpochChunk:
+        """The current epoch (from `run.position`) in stretches, Ctrl-C checked between them: its
+        record, or none when stopped midway (the position and running sums left on `run`)."""
+        assert self.packed is not None
+        n, size, now = len(run.x), run.size, time.perf_counter()
+        if run.position == 0:
+            order, sums, self._kept = run.next_order(), np.zeros(2), self.packed.params.copy()
+        else:  # resumed mid-epoch, or after a stop: the epoch's order and sums so far
+            order, sums = run.order, np.array(run.running, dtype=np.float64)
+            self._kept = self._kept if self._kept is not None else self.packed.params.copy()
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        lr, mode = float(run.learning_rates(1)[0]), classify_mode(run.net)
+        mean = run.net.training.reduction == "mean"
+        while run.position < n:
+            examples = size if self._per_example is None else int(STRETCH_SECONDS / max(self._per_example, 1e-9))
+            stop = min(n, run.position + max(size, examples // size * size))
+            started = time.perf_counter()
+            fast.train_stretch(self.packed, (run.x, run.y), order, (run.position, stop), size, mean, lr, mode, sums,
+                               specialise=self._special)  # fmt: skip
+            self._noted(self.packed)
+            self._per_example = (time.perf_counter() - started) / (stop - run.position)
+            run.updates += -(-(stop - run.position) // size)
+            run.position = stop
+            if run.stop_requested and run.position < n:
+                self.packed.unpack_into(run.net)
+                run.running = (float(sums[0]), float(sums[1]))
+                return _records(run, np.empty((0, 5)), np.empty(0), 0.0)
+        run.position = 0
+        return self._finish_epoch(run, sums, lr, time.perf_counter() - now)
+
+    def _finish_epoch(self, run: TrainingRun, sums: Array, lr: float, took: float) -> EpochChunk:
+        """The record of an epoch run in stretches, as `train_and_evaluate` makes it; on divergence
+        the parameters go back to the epoch's start."""
+        assert self.packed is not None and self._kept is not None
+        size, mode, n = run.size, classify_mode(run.net), max(len(run.x), 1)
+        row = np.array([sums[0] / n, sums[1] / n, math.nan, math.nan, 0.0])
+        if run.evaluations(1)[0]:
+            row[:2], row[4] = fast.evaluate(self.packed, run.x, run.y, size, mode), 1.0
+        if run.x_val is not None and run.y_val is not None:
+            row[2:4] = fast.evaluate(self.packed, run.x_val, run.y_val, size, mode)
+        diverged = self._first_non_finite(run, row[None]) is not None
+        if diverged:
+            if not np.isfinite(self.packed.params).all() and math.isfinite(row[0]):
+                row[:2], row[4] = fast.evaluate(self.packed, run.x, run.y, size, mode), 1.0
+            run.divergence = self._what(run, row)
+            self.packed.params[...] = self._kept
+        self.packed.unpack_into(run.net)
+        self._kept = None
+        records = EpochChunk(
+            np.array([run.epoch + 1]),
+            row[None],
+            np.array([lr]),
+            np.array([run.updates]),
+            np.array([run.elapsed + took]),
+            classify=bool(classify_mode(run.net)[0]),
+            validation=run.x_val is not None,
+        )
+        if diverged:  # the parameters (and the count of updates) of the epoch before
+            run.updates -= -(-len(run.x) // size)
+        else:
+            run.epoch += 1
+        return records
+
     def _train(self, run: TrainingRun, orders: Array, lrs: Array, flags: Array) -> tuple[int, Array]:
         assert self.packed is not None
         classify, cut = classify_mode(run.net)
         until = -math.inf if run.until_loss is None else run.until_loss
         mean = run.net.training.reduction == "mean"
         data = _data(run)
-        return fast.train_and_evaluate(
+        done = fast.train_and_evaluate(
             self.packed, data, orders, run.size, mean, lrs, classify, cut, until, flags, specialise=self._special
         )
+        self._noted(self.packed)
+        return done
 
     def _replay(self, run: TrainingRun, orders: Array, lrs: Array, flags: Array, metrics: Array) -> tuple[int, Array]:
         """Epoch by epoch from the chunk's start: the first whose metrics or parameters are not

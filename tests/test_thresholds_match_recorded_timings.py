@@ -1,12 +1,16 @@
-"""The loop plain SGD runs on is the fastest one the scaling benchmark recorded, cell by cell.
+"""The thresholds that choose plain SGD's loop agree with the timings recorded in benchmarks/results.
 
-`benchmarks/scaling.py` times every loop chainrule has on a grid of 2-W-W-1 networks (tanh or relu,
-width 4–256, batch 1–256), each in its own process, and keeps the timings in
-`benchmarks/results/scaling.json`. These tests take those recorded timings as data (nothing is
-timed here) and ask the current code which loop it would run (`paths.loop_for`): the thresholds
-behind that choice (`paths.SCALAR_MAX`, `COMPILED_MAX_WORK`, `loop.MATRIX_MIN_BATCH`,
-`special.SPECIALISE_MAX_BATCH_WORK`) must send each cell to its fastest loop, or to one within
-MARGIN of it (two loops that close swap places from run to run).
+What this proves, and what it does not: `benchmarks/scaling.py` timed every loop chainrule has on
+a grid of 2-W-W-1 networks (tanh or relu, width 4–256, batch 1–256), each in its own process, on
+the machine, commit and versions the recording names, and kept the timings in
+`benchmarks/results/scaling.json`. These tests take that recording as data (nothing is timed
+here) and ask the current code which loop it would run (`paths.loop_for`): the thresholds behind
+that choice (`paths.SCALAR_MAX`, `COMPILED_MAX_WORK`, `loop.MATRIX_MIN_BATCH`,
+`special.SPECIALISE_MAX_BATCH_WORK`) must send each cell to its fastest recorded loop, or to one
+within MARGIN of it (two loops that close swap places from run to run). They do not prove the
+choice is fastest on another machine: rerun the benchmark there (`python benchmarks/scaling.py`).
+Which loop a run really took is checked elsewhere, from the loop's own answer (test_compile_cache,
+test_special).
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ def medians(cell: dict[str, Any]) -> dict[str, float]:
     return {k: v["median"] for k, v in cell["times"].items() if k in LOOPS and "median" in v}
 
 
+RECORDING = json.loads(RECORDED.read_text(encoding="utf-8"))
+MADE_ON = ", ".join(f"{k}: {RECORDING[k]}" for k in ("machine", "commit", "versions", "date"))
+
+
+def test_the_recording_says_where_and_when_it_was_made() -> None:
+    assert all(isinstance(RECORDING.get(k), str) and RECORDING[k] for k in ("machine", "commit", "versions", "date"))
+
+
 def test_the_recording_covers_the_grid_and_every_loop() -> None:
     assert len(CELLS) == 32
     assert {c["hidden"] for c in CELLS} == {"tanh", "relu"}
@@ -59,5 +71,5 @@ def test_the_loop_chosen_is_the_fastest_recorded(cell: dict[str, Any]) -> None:
     assert chosen in times, f"{chosen} was not timed in this cell"
     assert times[chosen] <= MARGIN * times[fastest], (
         f"{chosen} takes {times[chosen] * 1e6:.2f} µs, {times[chosen] / times[fastest]:.2f}× {fastest}'s "
-        f"{times[fastest] * 1e6:.2f} µs"
+        f"{times[fastest] * 1e6:.2f} µs (recorded on {MADE_ON})"
     )
