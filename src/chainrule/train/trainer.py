@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from chainrule.engine.batching import batch_size
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.train import paths as sgd
@@ -135,7 +136,7 @@ class Trainer:
             l1=config.l1,
         )
         n = len(self.x)
-        self.size = 1 if t.batch == "online" else n if t.batch == "full" else min(int(t.batch), n)
+        self.size = batch_size(t.batch, n)
         self.path, self.path_note = self._choose(path)
         # Plain SGD steps lean (the compiled path too, to finish an epoch a checkpoint stopped midway).
         lean = self.path != "numpy"
