@@ -5,7 +5,8 @@ numbers (inputs and parameters → z → a → loss → ∂L/∂a, ∂L/∂z →
 number to the value someone wrote and recompute everything after it, and a way to change one rule
 (a mistake) and recompute. The graph is derived from the network's structure; every function and
 derivative comes from the registry in functions.py, and a test checks that evaluating the graph
-gives the engine's numbers to 1e-12.
+gives the engine's numbers to 1e-12. Its sums are exact in the values' decimals, as the record's
+are (record.exact), so both land on the same side of a kink.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from chainrule.engine.network import Network, Reduction
+from chainrule.record.exact import exact_activation, exact_sum
 from chainrule.record.nodes import Add, Node
 from chainrule.record.nodes import Op as Op
 from chainrule.record.optimizer_graph import change_names as change_names
@@ -137,8 +139,8 @@ def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
     op = node.op
     if op == "given":
         return node.value
-    if op == "sum":
-        return node.coef * (sum(v[p] * v[q] for p, q in node.pairs) + sum(v[a] for a in node.args))
+    if op == "sum":  # exact in the values' decimals, as the step record's sums (record.exact)
+        return node.coef * exact_sum(((v[p], v[q]) for p, q in node.pairs), (v[a] for a in node.args))
     if op == "product":
         return node.coef * math.prod(v[a] for a in node.args)
     if op == "update":
@@ -151,6 +153,8 @@ def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
     alpha = v[node.alpha] if node.alpha else layer.alpha_value()
     act = layer.activation
     if op == "act":
+        if act.exact is not None:
+            return float(exact_activation(act, v[node.args[0]], alpha))
         return float(act.value(_vec(v, node.args), alpha)[node.index])
     if op == "deriv":
         z, a = np.array([v[node.args[0]]]), np.array([v[node.args[1]]])

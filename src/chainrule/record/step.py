@@ -18,6 +18,7 @@ from chainrule.engine.overflow import require_finite
 from chainrule.errors import ChainruleError
 
 # The chain types live with the code that builds them; the record's readers import them from here.
+from chainrule.record import exact
 from chainrule.record.chains import MAX_PATHS as MAX_PATHS
 from chainrule.record.chains import Chain, chains_of
 from chainrule.record.chains import Factor as Factor
@@ -106,6 +107,11 @@ class StepRecord:
     # Softmax layers: e^z of each neuron (by its z's name, z_out1#2) and their sum (by the layer's
     # name, Σ_out#2), so a softmax is shown as the quotient it is; empty where e^z overflows.
     exponentials: dict[str, float] = field(default_factory=dict)
+    # The sums are exact in the file's decimals (record.exact). Where float64 training's z lies across
+    # a kink from the exact one (ReLU′ 1 against 0), other_side holds float64's z by the z's name
+    # (z_h1#2) and float64 every value of the step as float64 training computes it; both empty elsewhere.
+    other_side: dict[str, float] = field(default_factory=dict)
+    float64: dict[str, float] = field(default_factory=dict)
 
     def suffix(self, k: int) -> str:
         """The name suffix of the k-th example of the batch ('' when the batch has one example)."""
@@ -175,7 +181,8 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
     x, y = net.x[idx], net.y[idx]
     limits.EXPLAINED.check(net.parameter_count(), f"{net.source}: parameters explained")
     with np.errstate(all="ignore"):  # a value beyond float64 is reported in one line, not warned about
-        fwd = net.forward(x)
+        binary = net.forward(x)  # as float64 training computes it
+        fwd = exact.forward(net, x) if exact.applies(net, len(idx)) else binary
         back = net.backward(fwd, y)
         new = net.updated(back)
     require_finite(net, fwd, back, y, example)
@@ -206,6 +213,7 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
         values={},
     )
     record.values = _values(net, record, fwd, back, y, new)
+    _float64_side(net, record, fwd, binary, y)
     record.exponentials = _exponentials(net, record, fwd)
     record.deltas = tuple(_deltas(net, record, fwd, back, k) for k in range(len(idx)))
     record.chains = chains_of(net, record.values, len(record.examples), back.fused, fwd)
@@ -214,6 +222,18 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
     frozen = set(net.training.freeze)
     record.updates = tuple(Update(p, old[p], grads[p], after[p], p in frozen) for p in net.parameter_names())
     return record, new
+
+
+def _float64_side(net: Network, rec: StepRecord, fwd: Forward, binary: Forward, y: np.ndarray) -> None:
+    """Fill rec.other_side and rec.float64 where float64 training sees another side of a kink."""
+    if fwd is binary:
+        return
+    for li, k, j, z in exact.other_side(net, fwd, binary):
+        rec.other_side[f"z_{net.layers[li].neuron_names[j]}{rec.suffix(k)}"] = z
+    if rec.other_side:
+        with np.errstate(all="ignore"):
+            back = net.backward(binary, y)
+            rec.float64 = _values(net, rec, binary, back, y, net.updated(back))
 
 
 def _sums(net: Network) -> tuple[NeuronSum, ...]:
