@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from chainrule.engine.network import Network, Reduction
+from chainrule.record.derivations import jacobian_names
 from chainrule.record.exact import exact_activation, exact_sum
 from chainrule.record.nodes import Add, Node
 from chainrule.record.nodes import Op as Op
@@ -260,6 +261,10 @@ def _forward(net: Network, s: str, add: Add, fuse: bool = True) -> None:
             add(Node(f"a_{n}{s}", "act", args=args, layer=li, index=0 if len(args) == 1 else j, alpha=layer.alpha_name))
             add(Node(f"da_{n}/dz_{n}{s}", "deriv", args=(zs[j], f"a_{n}{s}"), layer=li, alpha=layer.alpha_name))
         sending = [f"a_{n}{s}" for n in layer.neuron_names]
+    for name, pair in jacobian_names(
+        net.output_layer.neuron_names, net.output_layer.activation.name, s
+    ).items():  # a softmax's ∂a_j/∂z_i = −a_j·a_i
+        add(Node(name, "product", args=pair, coef=-1.0))
     out = net.output_layer.neuron_names
     a = tuple(f"a_{n}{s}" for n in out)
     y = tuple(f"y_{n}{s}" for n in out)

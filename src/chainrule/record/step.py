@@ -23,6 +23,7 @@ from chainrule.record.chains import MAX_PATHS as MAX_PATHS
 from chainrule.record.chains import Chain, chains_of
 from chainrule.record.chains import Factor as Factor
 from chainrule.record.chains import Path as Path
+from chainrule.record.derivations import OutputChain, dead_units, exponentials, jacobian_values, output_chains
 from chainrule.record.graph import change_names, loss_term_names, loss_term_scale
 from chainrule.record.optimizer_step import optimizer_values
 
@@ -112,6 +113,11 @@ class StepRecord:
     # (z_h1#2) and float64 every value of the step as float64 training computes it; both empty elsewhere.
     other_side: dict[str, float] = field(default_factory=dict)
     float64: dict[str, float] = field(default_factory=dict)
+    # The derivations' numbers (record.derivations): each output's ∂L/∂z through the Jacobian, the
+    # units no gradient flows through, and the mean's 1/N.
+    output_chains: tuple[OutputChain, ...] = ()
+    dead: tuple[str, ...] = ()
+    mean_factor: float = 1.0
 
     def suffix(self, k: int) -> str:
         """The name suffix of the k-th example of the batch ('' when the batch has one example)."""
@@ -214,8 +220,15 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
     )
     record.values = _values(net, record, fwd, back, y, new)
     _float64_side(net, record, fwd, binary, y)
-    record.exponentials = _exponentials(net, record, fwd)
+    suffixes = [record.suffix(k) for k in range(len(idx))]
+    record.exponentials = exponentials(net, fwd, suffixes)
     record.deltas = tuple(_deltas(net, record, fwd, back, k) for k in range(len(idx)))
+    out = record.layers[-1]
+    record.output_chains = tuple(
+        c for s in suffixes for c in output_chains(out.neurons, out.activation, record.values, s, back.fused)
+    )
+    record.dead = dead_units(((la.neurons, la.activation) for la in record.layers), record.values, suffixes)
+    record.mean_factor = 1.0 / len(idx) if net.training.reduction == "mean" else 1.0
     record.chains = chains_of(net, record.values, len(record.examples), back.fused, fwd)
     grads = net.gradients(back)
     old, after = net.parameters(), new.parameters()
@@ -273,6 +286,7 @@ def _values(
                 v[f"z_{n}{s}"] = float(z[j])
                 v[f"a_{n}{s}"] = float(a[j])
                 v[f"da_{n}/dz_{n}{s}"] = float(deriv[j])
+        v |= jacobian_values(net.output_layer.neuron_names, net.output_layer.activation.name, v, s)
         if s:
             v[f"loss{s}"] = float(losses[k])
         v |= _loss_terms(net, fwd.a[-1][k], y[k], s)
@@ -319,23 +333,6 @@ def _loss_terms(net: Network, a: np.ndarray, y: np.ndarray, s: str) -> dict[str,
         name + s: scale * float(net.loss.value(a[None, j : j + 1], y[None, j : j + 1])[0])
         for j, name in enumerate(loss_term_names(net))
     }
-
-
-def _exponentials(net: Network, rec: StepRecord, fwd: Forward) -> dict[str, float]:
-    """e^z and Σ e^z of every softmax layer, per example, where e^z stays finite."""
-    out: dict[str, float] = {}
-    for li, layer in enumerate(net.layers):
-        if layer.activation.elementwise:
-            continue
-        for k in range(len(rec.examples)):
-            s = rec.suffix(k)
-            z = fwd.z[li][k]
-            if np.max(z) > 700:  # e^z would overflow: the story writes the quotient without numbers
-                continue
-            e = np.exp(z)
-            out |= {f"z_{n}{s}": float(x) for n, x in zip(layer.neuron_names, e, strict=True)}
-            out[f"Σ_{layer.name}{s}"] = float(e.sum())
-    return out
 
 
 def _bias_part(mode: str, dz: np.ndarray) -> np.ndarray:
