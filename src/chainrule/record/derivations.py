@@ -26,6 +26,7 @@ import numpy as np
 
 from chainrule.engine.functions import ACTIVATIONS
 from chainrule.engine.network import Forward, Network
+from chainrule.record import names
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,12 @@ def jacobian_names(neurons: Sequence[str], activation: str, suffix: str) -> dict
     is negated: ``da_o2/dz_o1`` → (``a_o2``, ``a_o1``); none for an element-wise activation."""
     if ACTIVATIONS[activation].elementwise:
         return {}
-    return {f"da_{j}/dz_{i}{suffix}": (f"a_{j}{suffix}", f"a_{i}{suffix}") for i in neurons for j in neurons if i != j}
+    return {
+        names.slope(j, suffix, wrt=i): (names.a(j, suffix), names.a(i, suffix))
+        for i in neurons
+        for j in neurons
+        if i != j
+    }
 
 
 def jacobian_values(
@@ -72,7 +78,7 @@ def output_chains(
     for i in neurons:
         terms = []
         for j in [i] if elementwise else neurons:
-            d_a, d_j = f"dL/da_{j}{suffix}", f"da_{j}/dz_{i}{suffix}"
+            d_a, d_j = names.d_a(j, suffix), names.slope(j, suffix, wrt=i)
             terms.append((d_a, d_j, values[d_a] * values[d_j] + 0.0))  # + 0.0: no −0 to show
         chains.append(OutputChain(i, suffix, tuple(terms), sum(t[2] for t in terms), fused))
     return tuple(chains)
@@ -88,7 +94,7 @@ def dead_units(
         for neurons, activation in layers
         if ACTIVATIONS[activation].elementwise
         for n in neurons
-        if all(values[f"da_{n}/dz_{n}{s}"] == 0 for s in suffixes)
+        if all(values[names.slope(n, s)] == 0 for s in suffixes)
     )
 
 
@@ -104,6 +110,6 @@ def exponentials(net: Network, fwd: Forward, suffixes: Sequence[str]) -> dict[st
             if np.max(z) > 700:  # e^z would overflow: the story writes the quotient without numbers
                 continue
             e = np.exp(z)
-            out |= {f"z_{n}{s}": float(x) for n, x in zip(layer.neuron_names, e, strict=True)}
+            out |= {names.z(n, s): float(x) for n, x in zip(layer.neuron_names, e, strict=True)}
             out[f"Σ_{layer.name}{s}"] = float(e.sum())
     return out

@@ -22,6 +22,7 @@ import numpy as np
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, softmax_backward
 from chainrule.errors import ChainruleError
 from chainrule.record.derivations import dead_units, jacobian_names, output_chains
+from chainrule.record.names import parse
 from chainrule.record.rounding import round_half_up
 from chainrule.record.step import Chain, Delta, Factor, LayerInfo, Path, StepRecord, Update
 
@@ -155,7 +156,7 @@ class _Hand:
         if f.kind == "activation":
             parts = f.parts
             if parts:
-                layer = next(la for la in self.r.layers if f.num[2:] in la.neurons)
+                layer = next(la for la in self.r.layers if parse(f.num).subject in la.neurons)
                 act = ACTIVATIONS[layer.activation]
                 assert act.derivative_parts is not None
                 written = act.derivative_parts(v[f.den + s], v[f.num + s], _alpha(layer, v))
