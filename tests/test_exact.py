@@ -186,7 +186,9 @@ def test_the_2_1_1_relu_example_is_zero_where_the_paper_is() -> None:
     assert rec.values["dL/dw1"] == 0.0 and rec.values["w1_new"] == 0.1
     assert rec.other_side == {f"z_{z}": 0.1 + 0.2 - 0.3}
     assert rec.float64["dL/dw1"] == -0.5  # float64's side: ReLU′ = 1, ∂L/∂w1 = (0 − 1) · 0.5 · 1 · 1
-    assert evaluate(build(net, rec.examples))["dL/dw1"] == 0.0  # and the checker's graph agrees with the paper
+    graph = build(net, rec.examples)
+    assert evaluate(graph)["dL/dw1"] == 0.0  # the checker's graph agrees with the paper,
+    assert evaluate(graph, float64=True)["dL/dw1"] == -0.5  # and can work float64's side too
 
 
 def test_seeds_reach_both_sides_of_a_kink() -> None:

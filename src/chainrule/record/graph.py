@@ -110,9 +110,12 @@ def evaluate(
     graph: StepGraph,
     pins: Mapping[str, float] | None = None,
     decimals: int | None = None,
+    float64: bool = False,
 ) -> dict[str, float]:
     """Every value of the step; a pinned name takes the given value instead of its own, and with
-    ``decimals`` every computed value is rounded as a person working by hand would round it."""
+    ``decimals`` every computed value is rounded as a person working by hand would round it.
+    ``float64``: sums as float64 training computes them, in binary, instead of exactly in decimals:
+    the other side of a kink where ``StepRecord.other_side`` names one, an answer to accept too."""
     pins = pins or {}
     net = graph.net
     v: dict[str, float] = {}
@@ -120,7 +123,7 @@ def evaluate(
         if name in pins:
             v[name] = float(pins[name])
             continue
-        x = _compute(net, node, v)
+        x = _compute(net, node, v, float64)
         if decimals is not None and node.op != "given":
             x = round_as_written(x, decimals)
         v[name] = x
@@ -136,10 +139,12 @@ def _vec(v: Mapping[str, float], names: tuple[str, ...]) -> np.ndarray:
     return np.array([v[n] for n in names], dtype=float)
 
 
-def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
+def _compute(net: Network, node: Node, v: Mapping[str, float], float64: bool = False) -> float:
     op = node.op
     if op == "given":
         return node.value
+    if op == "sum" and float64:
+        return node.coef * (sum(v[p] * v[q] for p, q in node.pairs) + sum(v[a] for a in node.args))
     if op == "sum":  # exact in the values' decimals, as the step record's sums (record.exact)
         return node.coef * exact_sum(((v[p], v[q]) for p, q in node.pairs), (v[a] for a in node.args))
     if op == "product":
@@ -154,7 +159,7 @@ def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
     alpha = v[node.alpha] if node.alpha else layer.alpha_value()
     act = layer.activation
     if op == "act":
-        if act.exact is not None:
+        if act.exact is not None and not float64:
             return float(exact_activation(act, v[node.args[0]], alpha))
         return float(act.value(_vec(v, node.args), alpha)[node.index])
     if op == "deriv":
