@@ -30,7 +30,7 @@ KINKS: dict[str, Callable[[float], bool]] = {
 
 
 def _fraction(x: float) -> Fraction:
-    return Fraction(Decimal(repr(x)))
+    return Fraction(Decimal(repr(float(x))))
 
 
 def _activate(act: str, z: Fraction) -> Fraction:
@@ -44,12 +44,12 @@ def _tenths(rng: np.random.Generator, shape: tuple[int, ...]) -> list[Any]:
     return (rng.integers(-9, 10, shape) / 10).tolist()
 
 
-def _cancelling_network(seed: int) -> tuple[Network, list[list[list[Fraction]]]]:
+def _cancelling_network(seed: int, cases: list[tuple[str, str]] = CASES) -> tuple[Network, list[list[list[Fraction]]]]:
     """A random network of tenths whose chosen neurons' biases cancel their sum on the first example,
     and every z of every example by exact arithmetic ([layer][example][neuron])."""
     rng = np.random.default_rng(seed)
-    loss, output = CASES[int(rng.integers(0, len(CASES)))]
-    n_in, n_ex = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    loss, output = cases[int(rng.integers(0, len(cases)))]
+    n_in, n_ex = int(rng.integers(1, 4)), int(rng.choice([1, 2, 4]))  # 1/N a short decimal too
     x = _tenths(rng, (n_ex, n_in))
     acts = [str(rng.choice(CARRY)) for _ in range(int(rng.integers(1, 5)))] + [output]
     n_out = 2 if output == "softmax" or loss == "cross_entropy" else int(rng.integers(1, 3))
@@ -195,3 +195,52 @@ def test_seeds_reach_both_sides_of_a_kink() -> None:
     """The cancelling networks above do put float64 across a kink now and then (else the test proves nothing)."""
     flagged = sum(bool(explain_step(_cancelling_network(seed)[0]).other_side) for seed in range(60))
     assert flagged >= 3
+
+
+# Losses whose ∂L/∂ŷ is plain arithmetic on ŷ and y, with outputs that carry exact decimals.
+EXACT_CASES = [(lo, o) for lo, o in CASES if lo in ("half_squared_error", "squared_error", "mse") and o in CARRY]
+
+
+def _slope(act: str, z: Fraction) -> Fraction:
+    return Fraction(1) if act == "identity" or z > 0 else Fraction(0) if act == "relu" else _fraction(ALPHA)
+
+
+def _exact_gradients(net: Network, exact_z: list[list[list[Fraction]]]) -> dict[str, Fraction]:
+    """∂L/∂θ, ∂L/∂a and ∂L/∂z of the whole batch by exact arithmetic (names without the #k: batch sums)."""
+    n, m = net.x.shape[0], net.output_layer.units
+    scale = Fraction(1, n) if net.training.reduction == "mean" else Fraction(1)
+    factor = {"half_squared_error": Fraction(1), "squared_error": Fraction(2), "mse": Fraction(2, m)}[net.loss.name]
+    acts = [layer.activation.name for layer in net.layers]
+    a = [[[_activate(act, z) for z in row] for row in zs] for act, zs in zip(acts, exact_z, strict=True)]
+    inputs = [[_fraction(v) for v in row] for row in net.x.tolist()]
+    d_a = [[factor * (a[-1][k][j] - _fraction(net.y[k, j])) * scale for j in range(m)] for k in range(n)]
+    out: dict[str, Fraction] = {}
+    for li in range(len(net.layers) - 1, -1, -1):
+        layer = net.layers[li]
+        d_z = [[_slope(acts[li], exact_z[li][k][j]) * d_a[k][j] for j in range(layer.units)] for k in range(n)]
+        sending = a[li - 1] if li else inputs
+        for j, n_j in enumerate(layer.neuron_names):
+            suffixes = ["#" + str(k + 1) if n > 1 else "" for k in range(n)]
+            out |= {f"dL/da_{n_j}{s}": d_a[k][j] for k, s in enumerate(suffixes)}
+            out |= {f"dL/dz_{n_j}{s}": d_z[k][j] for k, s in enumerate(suffixes)}
+            for i, w in enumerate(layer.weight_names[j]):
+                out[f"dL/d{w}"] = sum((d_z[k][j] * sending[k][i] for k in range(n)), Fraction(0))
+            out[f"dL/d{layer.bias_names[j]}"] = sum((d_z[k][j] for k in range(n)), Fraction(0))
+        d_a = [
+            [
+                sum(_fraction(layer.weight[j, i]) * d_z[k][j] for j in range(layer.units))
+                for i in range(layer.weight.shape[1])
+            ]
+            for k in range(n)
+        ]
+    return out
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_the_backward_pass_is_exact_where_the_paper_is(seed: int) -> None:
+    """Squared errors on outputs that carry decimals: every ∂L/∂a, ∂L/∂z and ∂L/∂θ is the exact value
+    rounded once, so a gradient that is 0 on paper is 0 (0.3 − 0.1 is 0.2, 0.1·0.3 − 0.2·0.15 is 0)."""
+    net, exact_z = _cancelling_network(seed, EXACT_CASES)
+    rec = explain_step(net)
+    for name, exact in _exact_gradients(net, exact_z).items():
+        assert abs(rec.values[name] - exact) <= abs(exact) * Fraction(1, 10**15), (name, rec.values[name], exact)

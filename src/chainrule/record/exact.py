@@ -16,13 +16,13 @@ checker can accept either answer.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Context, Decimal, localcontext
 
 import numpy as np
 
-from chainrule.engine.functions import Activation
-from chainrule.engine.network import Forward, Network
+from chainrule.engine.functions import Activation, softmax_backward
+from chainrule.engine.network import Backward, Forward, Network
 
 # Products of two 17-digit decimals have 34 digits; 80 leave room for sums whose terms differ by
 # ~45 orders of magnitude before a sum rounds at all. No traps: inf·0 gives NaN, as float64 does.
@@ -82,6 +82,69 @@ def forward(net: Network, x: np.ndarray) -> Forward:
             zs.append(z)
             as_.append(a)
     return Forward(x=as_[0], z=zs, a=as_)
+
+
+def backward(net: Network, fwd: Forward, y: np.ndarray) -> Backward:
+    """``Network.backward`` with every sum and product exact in the decimals of what it reads, each
+    value rounded once: ∂L/∂a of the squared errors (ŷ − y: 0.3 − 0.1 is 0.2, not 0.19999999999999998),
+    f′(z)·∂L/∂a, Σ_k w_kj δ_k, and the sums over the batch. The loss's derivative and the fused
+    shortcut come from the registry, on exact decimals where its formula allows (else in float64)."""
+    n, m = fwd.x.shape[0], net.output_layer.units
+    scale = Decimal(1) / n if net.training.reduction == "mean" else Decimal(1)
+    loss, out = net.loss, net.output_layer
+    fused = loss.fused_activation == out.activation.name and loss.fused_gradient is not None
+    with localcontext(_CONTEXT):
+        a_out, y_dec, z_out = _decimals(fwd.a[-1]), _decimals(y), _decimals(fwd.z[-1])
+        d_a = _rounded(_registry(loss.gradient, (a_out, y_dec), (fwd.a[-1], y)) * scale, (n, m))
+        back = Backward([], [], [], [], [], fused)
+        for i in range(len(net.layers) - 1, -1, -1):
+            layer = net.layers[i]
+            z, a, alpha = fwd.z[i], fwd.a[i + 1], layer.alpha_value()
+            if i == len(net.layers) - 1 and fused:
+                assert loss.fused_gradient is not None
+                parts = (z_out, a_out, y_dec), (fwd.z[-1], fwd.a[-1], y)
+                d_z = _rounded(_registry(loss.fused_gradient, *parts) * scale, (n, m))
+            elif not layer.activation.elementwise:
+                d_z = softmax_backward(a, d_a)
+            else:
+                d_z = _rounded(_decimals(layer.activation.derivative(z, a, alpha)) * _decimals(d_a), d_a.shape)
+            prev, dz = _decimals(fwd.a[i]), _decimals(d_z)
+            back.d_weight.insert(0, _rounded(dz.T @ prev, layer.weight.shape))
+            bias = {"neuron": dz.sum(axis=0), "shared": np.array([dz.sum()])}.get(layer.bias_mode, np.zeros(0))
+            back.d_bias.insert(0, _rounded(bias, (len(bias),)))
+            d_alpha = np.zeros(0)
+            if layer.alpha_name and layer.activation.alpha_derivative is not None:
+                slope = _decimals(layer.activation.alpha_derivative(z, a, alpha))
+                d_alpha = _rounded(np.array([(slope * _decimals(d_a)).sum()]), (1,))
+            back.d_alpha.insert(0, d_alpha)
+            back.d_a.insert(0, d_a)
+            back.d_z.insert(0, d_z)
+            d_a = _rounded(dz @ _decimals(layer.weight), (n, layer.weight.shape[1]))
+    return back
+
+
+def _decimals(x: np.ndarray) -> np.ndarray:
+    """An array of each value's decimal (dtype object), for exact NumPy arithmetic."""
+    arr = np.asarray(x, dtype=np.float64)
+    return np.array([decimal(v) for v in arr.ravel().tolist()], dtype=object).reshape(arr.shape)
+
+
+def _rounded(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Exact decimals rounded once, to float64."""
+    return np.array([float(v) for v in np.asarray(x, dtype=object).ravel().tolist()], dtype=np.float64).reshape(shape)
+
+
+def _registry(
+    f: Callable[..., np.ndarray], exact: tuple[np.ndarray, ...], binary: tuple[np.ndarray, ...]
+) -> np.ndarray:
+    """The registry's formula on exact decimals where it is plain arithmetic (ŷ − y), else on float64
+    (a formula with a float constant, a log or a floor such as max(a, 1e-300) raises on decimals)."""
+    try:
+        result = np.asarray(f(*exact), dtype=object)
+    except (TypeError, AttributeError, ArithmeticError):
+        return _decimals(f(*binary))
+    cells = [v if isinstance(v, Decimal) else decimal(v) for v in result.ravel().tolist()]
+    return np.array(cells, dtype=object).reshape(result.shape)
 
 
 def other_side(net: Network, exact: Forward, binary: Forward) -> list[tuple[int, int, int, float]]:

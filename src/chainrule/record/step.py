@@ -171,11 +171,24 @@ def explain_steps(net: Network, example: int = 0, count: int = 1) -> list[StepRe
 
 
 def advanced(net: Network, updates: int) -> Network:
-    """The network after its first `updates` updates of the epoch, made in order (nothing recorded)."""
+    """The network after its first `updates` updates of the epoch, made in order as the explained
+    steps make them (nothing recorded), so that --example 2 explains what --steps 2 does second."""
     for idx in net.batches()[:updates]:
-        x, y = net.x[idx], net.y[idx]
-        net = net.updated(net.backward(net.forward(x), y))
+        net = _worked(net, net.x[idx], net.y[idx])[3]
     return net
+
+
+def _worked(net: Network, x: np.ndarray, y: np.ndarray) -> tuple[Forward, Forward, Backward, Network]:
+    """One update as explained: float64's forward pass (as training computes it), the exact one
+    (record.exact; the same where the step is too large), its backward pass and the network after."""
+    with np.errstate(all="ignore"):  # a value beyond float64 is reported in one line, not warned about
+        binary = net.forward(x)
+        if not exact.applies(net, len(x)):
+            back = net.backward(binary, y)
+            return binary, binary, back, net.updated(back)
+        fwd = exact.forward(net, x)
+        back = exact.backward(net, fwd, y)
+        return binary, fwd, back, net.updated(back)
 
 
 def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
@@ -186,11 +199,7 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
     idx = batches[example]
     x, y = net.x[idx], net.y[idx]
     limits.EXPLAINED.check(net.parameter_count(), f"{net.source}: parameters explained")
-    with np.errstate(all="ignore"):  # a value beyond float64 is reported in one line, not warned about
-        binary = net.forward(x)  # as float64 training computes it
-        fwd = exact.forward(net, x) if exact.applies(net, len(idx)) else binary
-        back = net.backward(fwd, y)
-        new = net.updated(back)
+    binary, fwd, back, new = _worked(net, x, y)
     require_finite(net, fwd, back, y, example)
     record = StepRecord(
         title=net.title,
