@@ -36,17 +36,15 @@ class StepGraph:
     reduction: Reduction
     nodes: dict[str, Node]
     order: dict[str, int] = field(default_factory=dict)
+    ordered: bool = False  # the nodes already come in an order where each follows what it reads
 
     def __post_init__(self) -> None:
-        self.nodes = _toposort(self.nodes)
+        if not self.ordered:
+            self.nodes = _toposort(self.nodes)
         self.order = {name: i for i, name in enumerate(self.nodes)}
 
     def inputs_of(self, name: str) -> tuple[str, ...]:
-        node = self.nodes[name]
-        reads = [*(n for pq in node.pairs for n in pq), *node.args]
-        if node.alpha:
-            reads.append(node.alpha)
-        return tuple(dict.fromkeys(reads))
+        return tuple(dict.fromkeys(_reads(self.nodes[name])))
 
     def ancestors(self, name: str) -> set[str]:
         seen: set[str] = set()
@@ -79,10 +77,20 @@ class StepGraph:
         new = dict(self.nodes)
         for node in nodes:
             new[node.name] = node
-        return StepGraph(self.net, self.examples, self.reduction, new)
+        # A mistake mostly changes how a node computes, not what it reads: then the order holds.
+        ordered = all(
+            node.name in self.order and all(self.order.get(r, len(new)) < self.order[node.name] for r in _reads(node))
+            for node in nodes
+        )
+        return StepGraph(self.net, self.examples, self.reduction, new, ordered=ordered)
 
     def params(self) -> list[str]:
         return self.net.parameter_names()
+
+
+def _reads(node: Node) -> list[str]:
+    """The names a node reads, in its own order."""
+    return [*(n for pq in node.pairs for n in pq), *node.args, *([node.alpha] if node.alpha else [])]
 
 
 def _toposort(nodes: dict[str, Node]) -> dict[str, Node]:
@@ -95,11 +103,10 @@ def _toposort(nodes: dict[str, Node]) -> dict[str, Node]:
         if name in visiting:
             raise ValueError(f"the step graph has a cycle through {name}")
         visiting.add(name)
-        node = nodes[name]
-        for n in [*(n for pq in node.pairs for n in pq), *node.args, *([node.alpha] if node.alpha else [])]:
+        for n in _reads(nodes[name]):
             visit(n)
         visiting.discard(name)
-        out[name] = node
+        out[name] = nodes[name]
 
     for name in nodes:
         visit(name)
