@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 
 from chainrule.engine.functions import ACTIVATIONS
+from chainrule.record.exact import exact_sum
 from chainrule.record.step import StepRecord
 
 Kind = Literal["input", "param", "target", "mul", "add", "act", "loss", "batch"]
@@ -170,5 +171,6 @@ def _backward(g: OpGraph) -> None:
             node.grad = 1.0
         elif node.kind == "act" and node_id not in out:
             node.grad = None  # ŷ beside a fused loss: the gradient flows from the loss to z directly
-        elif node.kind != "target":
-            node.grad = sum(c for e in out.get(node_id, []) if (c := g.contribution(e)) is not None)
+        elif node.kind != "target":  # Σ local · ∂L/∂dst, exact in decimals as the record's (record.exact)
+            reads = [(e.local, g.nodes[e.dst].grad) for e in out.get(node_id, [])]
+            node.grad = exact_sum((local, grad) for local, grad in reads if local is not None and grad is not None)
