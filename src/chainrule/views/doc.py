@@ -18,14 +18,15 @@ from dataclasses import dataclass
 
 from chainrule.record.rounding import places
 from chainrule.views import escape
+from chainrule.views.mathtree import Node, Num, Paren, Sym, Word
 from chainrule.views.numbers import Names, fmt
 
 
 @dataclass(frozen=True)
 class Math:
-    """Inline math, in LaTeX."""
+    """Inline math: a math tree (views.mathtree), or LaTeX where the matrix form still writes it."""
 
-    tex: str
+    tex: Node | str
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Para:
 class Equations:
     """Display math, one equation a row, aligned on the relation that starts `rhs`."""
 
-    rows: tuple[tuple[str, str], ...]  # (lhs, rhs) in LaTeX; rhs starts with = or \approx
+    rows: tuple[tuple[Node | str, Node | str], ...]  # (lhs, rhs); rhs starts with its relation
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,31 @@ def tex_name(name: str, names: Names) -> str:
     return head + sup
 
 
+_GREEK_NAMES = {"alpha": "α", "delta": "δ", "eta": "η", "sigma": "σ"}
+
+
+def name_sym(name: str, names: Names) -> Sym:
+    """A value's name as a math tree: a_out → ŷ (one output), z_out → z with subscript out, w5 → w₅.
+
+    A batch example's suffix #k (k digits) becomes a superscript (k). The name's characters are
+    data: each printer escapes or typesets them for its format.
+    """
+    base, hash_, k = name.rpartition("#")
+    if not (hash_ and k.isdigit()):
+        base, k = name, ""
+    sup = Paren(Word(k)) if k else None
+    shown = names.show(base)
+    if shown == "ŷ":
+        return Sym("y", None, sup, hat=True)
+    head, sep, sub = shown.partition("_")
+    if not sep:
+        m = re.fullmatch(r"([A-Za-z])(\d+)", shown)
+        if m:
+            head, sub = m.group(1), m.group(2)
+    head = _GREEK_NAMES.get(head, head)
+    return Sym(head, Word(sub) if sub else None, sup)
+
+
 def _sub(sub: str) -> str:
     """A subscript: digits and letters-with-digits (h1) as math, a word (out) or anything else as words."""
     if re.fullmatch(r"[A-Za-z0-9]+", sub) and not (sub.isalpha() and len(sub) > 1):
@@ -187,6 +213,12 @@ def num(x: float, digits: int, hand: bool = False) -> str:
     """A number in LaTeX: the views' own format (hand figures with their zeros), with a real minus sign."""
     text = written(x, digits) if hand else fmt(x, digits)
     return text.replace("−", "-").replace("∞", r"\infty")
+
+
+def num_node(x: float, digits: int, hand: bool = False) -> Num:
+    """A number as a math tree node: its value and the digits the one rule writes."""
+    text = written(x, digits) if hand else fmt(x, digits)
+    return Num(x, text.replace("−", "-").replace("∞", "inf"))
 
 
 def snum(x: float, digits: int, hand: bool = False) -> str:

@@ -26,6 +26,7 @@ from chainrule.views.doc import (
     Table,
     matrix_equation_tex,
 )
+from chainrule.views.markdown import tex
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.picture import PREAMBLE, picture
 from chainrule.views.svg import read_svg
@@ -42,7 +43,7 @@ def inline(parts: tuple[Inline, ...]) -> str:
     out = []
     for p in parts:
         if isinstance(p, Math):
-            out.append(f"${p.tex}$")
+            out.append(f"${tex(p.tex)}$")
         elif isinstance(p, Strong):
             out.append(rf"\textbf{{{text(p.text)}}}" if p.text else "")
         else:
@@ -53,8 +54,8 @@ def inline(parts: tuple[Inline, ...]) -> str:
 def equations(eq: Equations) -> str:
     if len(eq.rows) == 1:
         lhs, rhs = eq.rows[0]
-        return f"\\[\n{lhs} {rhs}\n\\]"
-    rows = " \\\\\n".join(f"{lhs} &{rhs}" for lhs, rhs in eq.rows)
+        return f"\\[\n{tex(lhs)} {tex(rhs)}\n\\]"
+    rows = " \\\\\n".join(f"{tex(lhs)} &{tex(rhs)}" for lhs, rhs in eq.rows)
     return f"\\begin{{align*}}\n{rows}\n\\end{{align*}}"
 
 

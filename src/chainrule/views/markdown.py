@@ -27,14 +27,21 @@ from chainrule.views.doc import (
     Table,
     matrix_equation_tex,
 )
+from chainrule.views.math_tex import latex
+from chainrule.views.mathtree import Node
 from chainrule.views.numbers import DEFAULT_DIGITS
+
+
+def tex(math: Node | str) -> str:
+    """Math as LaTeX: a tree by its printer, the matrix form's LaTeX as it is."""
+    return math if isinstance(math, str) else latex(math)
 
 
 def inline(parts: tuple[Inline, ...]) -> str:
     out = []
     for p in parts:
         if isinstance(p, Math):
-            out.append(f"${p.tex}$")
+            out.append(f"${tex(p.tex)}$")
         elif isinstance(p, Strong):
             out.append(f"**{escape.markdown(p.text)}**" if p.text else "")
         else:
@@ -45,10 +52,10 @@ def inline(parts: tuple[Inline, ...]) -> str:
 def equations(eq: Equations) -> str:
     """One $$ block; several rows are aligned on their relation."""
     if len(eq.rows) == 1 and not eq.rows[0][0]:
-        return f"$$\n{eq.rows[0][1]}\n$$"
+        return f"$$\n{tex(eq.rows[0][1])}\n$$"
     if len(eq.rows) == 1:
-        return f"$$\n{eq.rows[0][0]} {eq.rows[0][1]}\n$$"
-    rows = " \\\\\n".join(f"{lhs} &{rhs}" for lhs, rhs in eq.rows)
+        return f"$$\n{tex(eq.rows[0][0])} {tex(eq.rows[0][1])}\n$$"
+    rows = " \\\\\n".join(f"{tex(lhs)} &{tex(rhs)}" for lhs, rhs in eq.rows)
     return f"$$\n\\begin{{aligned}}\n{rows}\n\\end{{aligned}}\n$$"
 
 
