@@ -48,6 +48,7 @@ _GREEK_TEX = {
     "ρ": r"\rho",
     "σ": r"\sigma",
     "Σ": r"\sum",
+    "Δ": r"\Delta",
     "…": r"\dots",
     "→": r"\rightarrow",
 }
@@ -157,7 +158,8 @@ _PLAIN_TEX = [
     ("≥", r"\ge "),
     ("ŷ", r"\hat{y}"),
     ("ⱼ", "_j"),
-    ("e^", "e^"),
+    ("φ", r"\varphi "),
+    ("Φ", r"\Phi "),
 ]
 
 
