@@ -11,6 +11,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -99,6 +100,7 @@ class Activation:
     learnable_alpha: bool = False
     alpha_derivative: Callable[[Array, Array, float], Array] | None = None
     elementwise: bool = True
+    exact: Callable[[Decimal, Decimal], Decimal] | None = None  # f(z, α) in exact decimals (piecewise linear)
     init: str = "xavier"  # Xavier/Glorot or He initialisation when weights are omitted
     aliases: tuple[str, ...] = field(default_factory=tuple)
     # For an activation that is not element-wise (softmax): its Jacobian in plain Unicode.
@@ -149,6 +151,7 @@ _register(
         derivative_plain="1",
         value=lambda z, _p: z.copy(),
         derivative=lambda z, _a, _p: np.ones_like(z),
+        exact=lambda z, _p: z,
         derivative_words="the identity's slope is 1 everywhere",
         aliases=("linear",),
     )
@@ -168,6 +171,7 @@ _register(
         derivative_plain="0",
         value=lambda z, _p: (z >= 0).astype(z.dtype),
         derivative=lambda z, _a, _p: np.zeros_like(z),
+        exact=lambda z, _p: Decimal(1 if z >= 0 else 0),
         derivative_words="the step is flat on both sides of 0, so its slope is 0: "
         "every gradient through it vanishes and backpropagation cannot learn through it",
         aliases=("step",),
@@ -227,6 +231,7 @@ _register(
         derivative_plain="1 if {z} > 0, else 0",
         value=lambda z, _p: np.maximum(z, 0.0),
         derivative=lambda z, _a, _p: (z > 0).astype(z.dtype),
+        exact=lambda z, _p: z if z > 0 else Decimal(0),
         derivative_words="the slope is 1 where z > 0 and 0 elsewhere",
         init="he",
     )
@@ -245,6 +250,7 @@ _register(
         derivative_plain="1 if {z} > 0, else α",
         value=lambda z, p: np.where(z > 0, z, p * z),
         derivative=lambda z, _a, p: np.where(z > 0, 1.0, p).astype(z.dtype),
+        exact=lambda z, p: z if z > 0 else p * z,
         derivative_words="the slope is 1 where z > 0 and α elsewhere",
         alpha=0.01,
         init="he",
@@ -265,6 +271,7 @@ _register(
         derivative_plain="1 if {z} > 0, else α",
         value=lambda z, p: np.where(z > 0, z, p * z),
         derivative=lambda z, _a, p: np.where(z > 0, 1.0, p).astype(z.dtype),
+        exact=lambda z, p: z if z > 0 else p * z,
         derivative_words="the slope is 1 where z > 0 and α elsewhere",
         alpha=0.25,
         learnable_alpha=True,

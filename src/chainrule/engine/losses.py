@@ -137,7 +137,7 @@ _register_loss(
         gradient_plain="2({a} − {y})",
         output_range="[0, ∞)",
         value=lambda a, y: np.sum((y - a) ** 2, axis=-1),
-        gradient=lambda a, y: 2.0 * (a - y),
+        gradient=lambda a, y: 2 * (a - y),  # 2, not 2.0: works on exact decimals too (record.exact)
     )
 )
 _register_loss(
@@ -154,7 +154,7 @@ _register_loss(
         gradient_plain="2({a} − {y}) / {m}",
         output_range="[0, ∞)",
         value=lambda a, y: np.mean((y - a) ** 2, axis=-1),
-        gradient=lambda a, y: 2.0 * (a - y) / a.shape[-1],
+        gradient=lambda a, y: 2 * (a - y) / a.shape[-1],
     )
 )
 _register_loss(

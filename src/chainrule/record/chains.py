@@ -7,12 +7,13 @@ derivative ∂num/∂den with its value, read from the values the step record al
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import Literal
 
-import numpy as np
-
 from chainrule.engine.network import Forward, Network
+from chainrule.record.names import parse
 
 # A gradient is written as a sum over paths while that stays readable; past this many paths
 # per parameter (deep or wide networks, or a batch of examples) the record uses the delta form.
@@ -151,7 +152,7 @@ def _add(chains: dict[str, list[Chain]], param: str, routes: list[list[Factor]],
     paths = []
     for r in routes:
         factors = (*r, last)
-        partials = tuple(float(p) for p in np.cumprod([f.value for f in factors]))
+        partials = tuple(accumulate((f.value for f in factors), operator.mul))
         paths.append(Path(factors, partials[-1], via, partials))
     form: Literal["paths", "delta"] = "delta" if routes and routes[0][0].kind == "delta" else "paths"
     chains.setdefault(param, []).append(Chain(param, form, tuple(paths), sum(p.value for p in paths)))
@@ -172,7 +173,9 @@ def _merge(param: str, pieces: list[Chain], size: int) -> tuple[Chain, ...]:
 
 def _neurons(path: Path) -> list[str]:
     """The neurons a path passes through, from the parameter's up to the output."""
-    names = [n[2:] for f in path.factors for n in (f.num, f.den) if n.startswith(("z_", "a_"))]
+    # every factor's num is a neuron's a or z (or L); its den too, except where it is a parameter
+    texts = [n for f in path.factors for n in (f.num, *(() if f.kind in ("input", "one", "alpha") else (f.den,)))]
+    names = [parse(t).subject for t in texts if t != "L"]
     return list(reversed(dict.fromkeys(names)))
 
 

@@ -5,7 +5,8 @@ numbers (inputs and parameters → z → a → loss → ∂L/∂a, ∂L/∂z →
 number to the value someone wrote and recompute everything after it, and a way to change one rule
 (a mistake) and recompute. The graph is derived from the network's structure; every function and
 derivative comes from the registry in functions.py, and a test checks that evaluating the graph
-gives the engine's numbers to 1e-12.
+gives the engine's numbers to 1e-12. Its sums are exact in the values' decimals, as the record's
+are (record.exact), so both land on the same side of a kink.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from chainrule.engine.network import Network, Reduction
+from chainrule.record.derivations import jacobian_names
+from chainrule.record.exact import exact_activation, exact_sum
 from chainrule.record.nodes import Add, Node
 from chainrule.record.nodes import Op as Op
 from chainrule.record.optimizer_graph import change_names as change_names
@@ -107,9 +110,12 @@ def evaluate(
     graph: StepGraph,
     pins: Mapping[str, float] | None = None,
     decimals: int | None = None,
+    float64: bool = False,
 ) -> dict[str, float]:
     """Every value of the step; a pinned name takes the given value instead of its own, and with
-    ``decimals`` every computed value is rounded as a person working by hand would round it."""
+    ``decimals`` every computed value is rounded as a person working by hand would round it.
+    ``float64``: sums as float64 training computes them, in binary, instead of exactly in decimals:
+    the other side of a kink where ``StepRecord.other_side`` names one, an answer to accept too."""
     pins = pins or {}
     net = graph.net
     v: dict[str, float] = {}
@@ -117,7 +123,7 @@ def evaluate(
         if name in pins:
             v[name] = float(pins[name])
             continue
-        x = _compute(net, node, v)
+        x = _compute(net, node, v, float64)
         if decimals is not None and node.op != "given":
             x = round_as_written(x, decimals)
         v[name] = x
@@ -133,12 +139,14 @@ def _vec(v: Mapping[str, float], names: tuple[str, ...]) -> np.ndarray:
     return np.array([v[n] for n in names], dtype=float)
 
 
-def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
+def _compute(net: Network, node: Node, v: Mapping[str, float], float64: bool = False) -> float:
     op = node.op
     if op == "given":
         return node.value
-    if op == "sum":
+    if op == "sum" and float64:
         return node.coef * (sum(v[p] * v[q] for p, q in node.pairs) + sum(v[a] for a in node.args))
+    if op == "sum":  # exact in the values' decimals, as the step record's sums (record.exact)
+        return node.coef * exact_sum(((v[p], v[q]) for p, q in node.pairs), (v[a] for a in node.args))
     if op == "product":
         return node.coef * math.prod(v[a] for a in node.args)
     if op == "update":
@@ -151,6 +159,8 @@ def _compute(net: Network, node: Node, v: Mapping[str, float]) -> float:
     alpha = v[node.alpha] if node.alpha else layer.alpha_value()
     act = layer.activation
     if op == "act":
+        if act.exact is not None and not float64:
+            return float(exact_activation(act, v[node.args[0]], alpha))
         return float(act.value(_vec(v, node.args), alpha)[node.index])
     if op == "deriv":
         z, a = np.array([v[node.args[0]]]), np.array([v[node.args[1]]])
@@ -256,6 +266,10 @@ def _forward(net: Network, s: str, add: Add, fuse: bool = True) -> None:
             add(Node(f"a_{n}{s}", "act", args=args, layer=li, index=0 if len(args) == 1 else j, alpha=layer.alpha_name))
             add(Node(f"da_{n}/dz_{n}{s}", "deriv", args=(zs[j], f"a_{n}{s}"), layer=li, alpha=layer.alpha_name))
         sending = [f"a_{n}{s}" for n in layer.neuron_names]
+    for name, pair in jacobian_names(
+        net.output_layer.neuron_names, net.output_layer.activation.name, s
+    ).items():  # a softmax's ∂a_j/∂z_i = −a_j·a_i
+        add(Node(name, "product", args=pair, coef=-1.0))
     out = net.output_layer.neuron_names
     a = tuple(f"a_{n}{s}" for n in out)
     y = tuple(f"y_{n}{s}" for n in out)

@@ -21,6 +21,8 @@ import numpy as np
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, softmax_backward
 from chainrule.errors import ChainruleError
+from chainrule.record.derivations import dead_units, jacobian_names, output_chains
+from chainrule.record.names import parse
 from chainrule.record.rounding import round_half_up
 from chainrule.record.step import Chain, Delta, Factor, LayerInfo, Path, StepRecord, Update
 
@@ -95,6 +97,8 @@ class _Hand:
                     v[f"da_{n}/dz_{n}{s}"] = self.round(_clean(p) * _clean(q))
                 else:
                     v[f"da_{n}/dz_{n}{s}"] = self.round(float(deriv[j]))
+            for name, (a_j, a_i) in jacobian_names(layer.neurons, layer.activation, s).items():
+                v[name] = self.product(-v[a_j], v[a_i])  # a softmax's ∂a_j/∂z_i = −a_j·a_i
 
     def loss(self) -> None:
         r, v = self.r, self.v
@@ -152,7 +156,7 @@ class _Hand:
         if f.kind == "activation":
             parts = f.parts
             if parts:
-                layer = next(la for la in self.r.layers if f.num[2:] in la.neurons)
+                layer = next(la for la in self.r.layers if parse(f.num).subject in la.neurons)
                 act = ACTIVATIONS[layer.activation]
                 assert act.derivative_parts is not None
                 written = act.derivative_parts(v[f.den + s], v[f.num + s], _alpha(layer, v))
@@ -243,6 +247,16 @@ def hand_step(exact: StepRecord, places: int) -> StepRecord:
     for u in exact.updates:
         if not u.frozen:
             exact_values[f"eta*dL/d{u.param}"] = exact.learning_rate * u.gradient
+    out, suffixes = exact.layers[-1], [exact.suffix(k) for k in range(n)]
+    by_output = (output_chains(out.neurons, out.activation, values, s, exact.fused) for s in suffixes)
     return dataclasses.replace(
-        exact, values=values, chains=chains, deltas=deltas, updates=updates, hand=places, exact=exact_values
+        exact,
+        values=values,
+        chains=chains,
+        deltas=deltas,
+        updates=updates,
+        hand=places,
+        exact=exact_values,
+        output_chains=tuple(c for cs in by_output for c in cs),
+        dead=dead_units(((la.neurons, la.activation) for la in exact.layers), values, suffixes),
     )

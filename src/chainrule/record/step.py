@@ -18,10 +18,12 @@ from chainrule.engine.overflow import require_finite
 from chainrule.errors import ChainruleError
 
 # The chain types live with the code that builds them; the record's readers import them from here.
+from chainrule.record import exact
 from chainrule.record.chains import MAX_PATHS as MAX_PATHS
 from chainrule.record.chains import Chain, chains_of
 from chainrule.record.chains import Factor as Factor
 from chainrule.record.chains import Path as Path
+from chainrule.record.derivations import OutputChain, dead_units, exponentials, jacobian_values, output_chains
 from chainrule.record.graph import change_names, loss_term_names, loss_term_scale
 from chainrule.record.optimizer_step import optimizer_values
 
@@ -106,6 +108,16 @@ class StepRecord:
     # Softmax layers: e^z of each neuron (by its z's name, z_out1#2) and their sum (by the layer's
     # name, Σ_out#2), so a softmax is shown as the quotient it is; empty where e^z overflows.
     exponentials: dict[str, float] = field(default_factory=dict)
+    # The sums are exact in the file's decimals (record.exact). Where float64 training's z lies across
+    # a kink from the exact one (ReLU′ 1 against 0), other_side holds float64's z by the z's name
+    # (z_h1#2) and float64 every value of the step as float64 training computes it; both empty elsewhere.
+    other_side: dict[str, float] = field(default_factory=dict)
+    float64: dict[str, float] = field(default_factory=dict)
+    # The derivations' numbers (record.derivations): each output's ∂L/∂z through the Jacobian, the
+    # units no gradient flows through, and the mean's 1/N.
+    output_chains: tuple[OutputChain, ...] = ()
+    dead: tuple[str, ...] = ()
+    mean_factor: float = 1.0
 
     def suffix(self, k: int) -> str:
         """The name suffix of the k-th example of the batch ('' when the batch has one example)."""
@@ -159,11 +171,24 @@ def explain_steps(net: Network, example: int = 0, count: int = 1) -> list[StepRe
 
 
 def advanced(net: Network, updates: int) -> Network:
-    """The network after its first `updates` updates of the epoch, made in order (nothing recorded)."""
+    """The network after its first `updates` updates of the epoch, made in order as the explained
+    steps make them (nothing recorded), so that --example 2 explains what --steps 2 does second."""
     for idx in net.batches()[:updates]:
-        x, y = net.x[idx], net.y[idx]
-        net = net.updated(net.backward(net.forward(x), y))
+        net = _worked(net, net.x[idx], net.y[idx])[3]
     return net
+
+
+def _worked(net: Network, x: np.ndarray, y: np.ndarray) -> tuple[Forward, Forward, Backward, Network]:
+    """One update as explained: float64's forward pass (as training computes it), the exact one
+    (record.exact; the same where the step is too large), its backward pass and the network after."""
+    with np.errstate(all="ignore"):  # a value beyond float64 is reported in one line, not warned about
+        binary = net.forward(x)
+        if not exact.applies(net, len(x)):
+            back = net.backward(binary, y)
+            return binary, binary, back, net.updated(back)
+        fwd = exact.forward(net, x)
+        back = exact.backward(net, fwd, y)
+        return binary, fwd, back, net.updated(back)
 
 
 def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
@@ -174,10 +199,7 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
     idx = batches[example]
     x, y = net.x[idx], net.y[idx]
     limits.EXPLAINED.check(net.parameter_count(), f"{net.source}: parameters explained")
-    with np.errstate(all="ignore"):  # a value beyond float64 is reported in one line, not warned about
-        fwd = net.forward(x)
-        back = net.backward(fwd, y)
-        new = net.updated(back)
+    binary, fwd, back, new = _worked(net, x, y)
     require_finite(net, fwd, back, y, example)
     record = StepRecord(
         title=net.title,
@@ -206,14 +228,34 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
         values={},
     )
     record.values = _values(net, record, fwd, back, y, new)
-    record.exponentials = _exponentials(net, record, fwd)
+    _float64_side(net, record, fwd, binary, y)
+    suffixes = [record.suffix(k) for k in range(len(idx))]
+    record.exponentials = exponentials(net, fwd, suffixes)
     record.deltas = tuple(_deltas(net, record, fwd, back, k) for k in range(len(idx)))
+    out = record.layers[-1]
+    record.output_chains = tuple(
+        c for s in suffixes for c in output_chains(out.neurons, out.activation, record.values, s, back.fused)
+    )
+    record.dead = dead_units(((la.neurons, la.activation) for la in record.layers), record.values, suffixes)
+    record.mean_factor = 1.0 / len(idx) if net.training.reduction == "mean" else 1.0
     record.chains = chains_of(net, record.values, len(record.examples), back.fused, fwd)
     grads = net.gradients(back)
     old, after = net.parameters(), new.parameters()
     frozen = set(net.training.freeze)
     record.updates = tuple(Update(p, old[p], grads[p], after[p], p in frozen) for p in net.parameter_names())
     return record, new
+
+
+def _float64_side(net: Network, rec: StepRecord, fwd: Forward, binary: Forward, y: np.ndarray) -> None:
+    """Fill rec.other_side and rec.float64 where float64 training sees another side of a kink."""
+    if fwd is binary:
+        return
+    for li, k, j, z in exact.other_side(net, fwd, binary):
+        rec.other_side[f"z_{net.layers[li].neuron_names[j]}{rec.suffix(k)}"] = z
+    if rec.other_side:
+        with np.errstate(all="ignore"):
+            back = net.backward(binary, y)
+            rec.float64 = _values(net, rec, binary, back, y, net.updated(back))
 
 
 def _sums(net: Network) -> tuple[NeuronSum, ...]:
@@ -253,6 +295,7 @@ def _values(
                 v[f"z_{n}{s}"] = float(z[j])
                 v[f"a_{n}{s}"] = float(a[j])
                 v[f"da_{n}/dz_{n}{s}"] = float(deriv[j])
+        v |= jacobian_values(net.output_layer.neuron_names, net.output_layer.activation.name, v, s)
         if s:
             v[f"loss{s}"] = float(losses[k])
         v |= _loss_terms(net, fwd.a[-1][k], y[k], s)
@@ -299,23 +342,6 @@ def _loss_terms(net: Network, a: np.ndarray, y: np.ndarray, s: str) -> dict[str,
         name + s: scale * float(net.loss.value(a[None, j : j + 1], y[None, j : j + 1])[0])
         for j, name in enumerate(loss_term_names(net))
     }
-
-
-def _exponentials(net: Network, rec: StepRecord, fwd: Forward) -> dict[str, float]:
-    """e^z and Σ e^z of every softmax layer, per example, where e^z stays finite."""
-    out: dict[str, float] = {}
-    for li, layer in enumerate(net.layers):
-        if layer.activation.elementwise:
-            continue
-        for k in range(len(rec.examples)):
-            s = rec.suffix(k)
-            z = fwd.z[li][k]
-            if np.max(z) > 700:  # e^z would overflow: the story writes the quotient without numbers
-                continue
-            e = np.exp(z)
-            out |= {f"z_{n}{s}": float(x) for n, x in zip(layer.neuron_names, e, strict=True)}
-            out[f"Σ_{layer.name}{s}"] = float(e.sum())
-    return out
 
 
 def _bias_part(mode: str, dz: np.ndarray) -> np.ndarray:
