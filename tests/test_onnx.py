@@ -16,7 +16,7 @@ from chainrule.engine.functions import ACTIVATIONS
 from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.io.onnx import to_onnx
-from helpers import CASES, random_document, run_cli
+from helpers import CASES, assert_one_line, random_document, run_cli
 
 NAMES = sorted({a.name for a in ACTIVATIONS.values()})
 # onnxruntime's CPU kernels have no float64 Erf: gelu is checked in float32 only.
@@ -99,3 +99,56 @@ def test_export_by_the_command_line(tmp_path: Path) -> None:
     np.testing.assert_allclose(_run(net, net.x, "float32"), net.forward(net.x).output, rtol=1e-6, atol=1e-6)
     result, _ = run_cli(["export", "xor", "-o", str(tmp_path / "m.pt"), "--dtype", "float32"])
     assert result.exit_code == 2 and "--dtype" in result.stderr
+
+
+def _standardised_run(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, Path, np.ndarray]:
+    """A network trained with --standardize on raw rows far from mean 0, std 1; the CSV and its rows."""
+    x = rng.normal(rng.uniform(-50, 50, 3), rng.uniform(0.1, 20, 3), (40, 3))
+    labels = np.where(x[:, 0] - x[:, 0].mean() > 0, "b,1", "a")  # a class name with a comma
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "p,q,r,kind\n"
+        + "".join(f'{float(a)!r},{float(b)!r},{float(c)!r},"{k}"\n' for (a, b, c), k in zip(x, labels, strict=True))
+    )
+    net = tmp_path / "net.toml"
+    net.write_text('inputs = 3\nloss = "cross_entropy"\n[[layers]]\nunits = 4\nactivation = "tanh"\n'
+                   '[[layers]]\nunits = 2\nactivation = "softmax"\n')  # fmt: skip
+    out = tmp_path / "trained.toml"
+    args = ["train", str(net), "--data", str(csv), "--target", "kind", "--standardize", "--epochs", "5", "-q", "-o"]
+    result, _ = run_cli([*args, str(out)])
+    assert result.exit_code == 0, result.output
+    return out, csv, x
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_standardized_network_exported_takes_raw_rows(dtype: str, tmp_path: Path) -> None:
+    """The ONNX model fed the raw CSV rows gives `chainrule predict --data`'s outputs (1e-5): the
+    standardisation is its first nodes (Sub, Div), and its class names are in the metadata."""
+    import json
+
+    trained, csv, x = _standardised_run(tmp_path, np.random.default_rng(4))
+    model_path = tmp_path / "m.onnx"
+    result, _ = run_cli(["export", str(trained), "-o", str(model_path), "--dtype", dtype])
+    assert result.exit_code == 0 and "standardise" in result.stderr, result.stderr
+    model = onnx.load(str(model_path))
+    assert [n.op_type for n in model.graph.node[:2]] == ["Sub", "Div"]
+    assert json.loads({p.key: p.value for p in model.metadata_props}["classes"]) == ["a", "b,1"]
+    predicted, _ = run_cli(["predict", str(trained), "--data", str(csv), "--format", "json"])
+    expected = np.array(json.loads(predicted.stdout)["outputs"])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (y,) = session.run(["y"], {"x": x.astype(dtype)})
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    raw = netfile.load(trained, require_examples=False).forward(x).output
+    assert np.abs(raw - expected).max() > 1e-3  # the network fed the raw rows unstandardised differs
+
+
+def test_float32_export_of_numbers_beyond_float32_is_refused(tmp_path: Path) -> None:
+    net = netfile.load("xor")
+    net.layers[0].weight[0, 1] = -1e39
+    path = tmp_path / "big.toml"
+    netfile.save(net, path)
+    err = assert_one_line(["export", str(path), "-o", str(tmp_path / "big.onnx")])
+    assert "layer 'h': weights: expected numbers within ±3.403e+38 for a float32 model, got -1e+39" in err
+    assert not (tmp_path / "big.onnx").exists()
+    result, _ = run_cli(["export", str(path), "-o", str(tmp_path / "big.onnx"), "--dtype", "float64"])
+    assert result.exit_code == 0

@@ -142,3 +142,26 @@ def test_training_matches_torch_optim(name: str, weight_decay: float) -> None:
     for ours, theirs in [(h.weight, tw1), (h.bias, tb1), (out.weight, tw2), (out.bias, tb2)]:
         assert np.allclose(ours, theirs.detach().numpy(), rtol=0, atol=1e-10)
     assert not np.allclose(h.weight, net.layers[0].weight, atol=1e-3)  # it did train
+
+
+@pytest.mark.parametrize(
+    "training",
+    [
+        {"optimizer": "adam", "beta1": 0.5, "beta2": 0.9, "eps": 1e-3},
+        {"optimizer": "rmsprop", "rho": 0.5, "eps": 1e-4},
+        {"optimizer": "nesterov", "momentum": 0.3},
+        {"optimizer": "momentum"},
+        {"optimizer": "sgd"},
+    ],
+)
+def test_the_trainers_optimizer_carries_the_files_settings(training: dict) -> None:
+    """The one Settings the file gives is what the trainer's optimizer reports (and hands to the
+    torch backend and the generated script), and its state keys are the one table's."""
+    from chainrule.engine.optimizers import STATE
+
+    doc = netfile.read_document(netfile.example_path("xor.toml"))
+    doc["training"] = doc.get("training", {}) | training
+    net = netfile.from_dict(doc)
+    trainer = Trainer(net, net.x, net.y, TrainConfig(epochs=1))
+    assert trainer.optimizer.settings == net.training.optimizer
+    assert tuple(trainer.optimizer.state) == tuple(s.saved for s in STATE[training["optimizer"]])

@@ -109,6 +109,9 @@ def test_adam_records_its_moments_and_bias_correction(reference: Network) -> Non
         assert m == pytest.approx(0.85 * v["m_w5_prev"] + 0.15 * g, rel=1e-15)
         assert s == pytest.approx(0.99 * v["s_w5_prev"] + 0.01 * g * g, rel=1e-14)
         assert v["mhat_w5"] == m / (1 - 0.85**t) and v["shat_w5"] == s / (1 - 0.99**t)
+        # t and the two corrections by name, for a view to work them: t = 3, 1 − 0.85³ = 0.385875
+        assert (v["adam_t"], v["adam_c1"], v["adam_c2"]) == (t, 1 - 0.85**t, 1 - 0.99**t)
+        assert v["mhat_w5"] == m / v["adam_c1"] and v["shat_w5"] == s / v["adam_c2"]
         step = 0.5 * v["mhat_w5"] / (np.sqrt(v["shat_w5"]) + 1e-7)
         assert v["w5_new"] == pytest.approx(v["w5"] - step, abs=1e-15)
         assert v["dw5"] == v["w5_new"] - v["w5"]
@@ -261,6 +264,7 @@ def test_the_optimizer_graph_gives_the_engines_numbers(seed: int, optimizer: str
     idx = 1 % len(net.batches())
     graph = evaluate(build(after, net.batches()[idx]))
     record = explain_steps(net, 0, 2)[1].values
+    assert graph.keys() == record.keys()  # Adam's adam_t, adam_c1, adam_c2 included
     for name, value in graph.items():
         assert value == pytest.approx(record[name], rel=1e-12, abs=1e-12), name
     assert any(graph[f"{slot}_{p}_prev"] == first.values[f"{slot}_{p}"] != 0 for p in net.parameter_names())

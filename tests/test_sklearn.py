@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -84,3 +85,48 @@ def test_params_clone_and_pickle() -> None:
     clf.fit(x, y)
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(again.predict_proba(x), clf.predict_proba(x))
+
+
+def test_bad_parameters_are_value_errors_naming_the_parameter() -> None:
+    from chainrule.sklearn import EstimatorParameterError
+
+    x, y = load_iris(return_X_y=True)
+    for bad, expected in [({"activation": "nope"}, "activation='nope'"), ({"hidden": (0,)}, "hidden=(0,)"),
+                          ({"learning_rate": -1.0}, "learning_rate=-1.0"), ({"optimizer": "lbfgs"}, "optimizer")]:  # fmt: skip
+        with pytest.raises(ValueError, match=r"NetworkClassifier\(") as caught:
+            NetworkClassifier(**bad).fit(x, y)
+        assert isinstance(caught.value, EstimatorParameterError) and expected in str(caught.value)
+        assert "--" not in str(caught.value)  # no command-line wording
+
+
+def test_verbose_and_loss_curve(capsys: pytest.CaptureFixture[str]) -> None:
+    x, y = load_iris(return_X_y=True)
+    clf = NetworkClassifier(epochs=5, verbose=1, random_state=0).fit(x, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and lines[0].startswith("Iteration 1, loss = ")
+    assert len(clf.loss_curve_) == 5 and clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert abs(float(lines[-1].split("= ")[1]) - clf.loss_curve_[-1]) < 1e-8  # printed with 8 decimals
+    clf.partial_fit(x, y)
+    assert len(clf.loss_curve_) == 6
+
+
+def test_whole_sample_weights_count_an_example_that_many_times() -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 3)), rng.normal(size=12)
+    w = rng.integers(0, 3, 12)
+    w[0] = 1
+    settings = {"epochs": 3, "batch": 100, "random_state": 0, "optimizer": "sgd"}  # full batch: order-free
+    weighted = NetworkRegressor(**settings).fit(x, y, sample_weight=w)
+    repeated = NetworkRegressor(**settings).fit(np.repeat(x, w, axis=0), np.repeat(y, w))
+    np.testing.assert_array_equal(weighted.predict(x), repeated.predict(x))
+    with pytest.raises(ValueError, match="sample_weight: expected whole numbers"):
+        NetworkRegressor(**settings).fit(x, y, sample_weight=np.full(12, 0.5))
+
+
+def test_without_scikit_learn_the_import_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['sklearn'] = None\ntry:\n    import chainrule.sklearn\nexcept ImportError as e:\n    print(e)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "pip install 'chainrule[data]'" in done.stdout, done.stderr

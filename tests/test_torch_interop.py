@@ -208,3 +208,41 @@ def test_optional_extras_are_not_imported_and_named_when_missing(tmp_path: Path)
         args = [sys.executable, "-c", hide, "export", "xor", "-o", str(tmp_path / f"m{suffix}")]
         run = subprocess.run(args, capture_output=True, text=True)
         assert run.returncode == 2 and run.stderr.count("\n") == 1 and extra in run.stderr, run.stderr
+
+
+def test_a_standardized_network_keeps_its_preprocessing_through_pt(tmp_path: Path) -> None:
+    """--standardize's mean and std and the class names travel in the .pt architecture and come
+    back with `import`; the export says the model expects standardised inputs."""
+    from chainrule.engine.network import DataInfo
+
+    net = netfile.load("xor")
+    net.data = DataInfo(columns=["p", "q"], target="kind", classes=["no", "yes, really"], mean=[3.5, -1e3],
+                        std=[0.25, 40.0])  # fmt: skip
+    source, pt, back_file = tmp_path / "s.toml", tmp_path / "s.pt", tmp_path / "back.toml"
+    netfile.save(net, source)
+    result, _ = run_cli(["export", str(source), "-o", str(pt)])
+    assert result.exit_code == 0 and "standardised" in result.stderr, result.stderr
+    arch = torch.load(pt, weights_only=True)["architecture"]
+    assert arch["data"]["mean"] == [3.5, -1e3] and arch["data"]["classes"] == ["no", "yes, really"]
+    assert run_cli(["import", str(pt), "-o", str(back_file)])[0].exit_code == 0
+    back = netfile.load(back_file).data
+    assert back is not None and (back.mean, back.std, back.classes) == (
+        [3.5, -1e3],
+        [0.25, 40.0],
+        ["no", "yes, really"],
+    )
+
+
+@pytest.mark.parametrize("units", [10**9, 10**13, -1, "4"])
+def test_pt_architecture_sizes_are_checked_before_anything_is_built(units: object, tmp_path: Path) -> None:
+    import resource
+
+    from chainrule.io.torch import FORMAT
+
+    arch = {"inputs": ["x1", "x2"], "loss": "mse", "layers": [{"units": units, "activation": "relu"}]}
+    path = tmp_path / "big.pt"
+    torch.save({"format": FORMAT, "architecture": arch, "state_dict": {}}, path)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    err = assert_one_line(["import", str(path)])
+    assert "architecture.layers[0].units: expected" in err
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB: nothing of that size made

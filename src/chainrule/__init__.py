@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers (nothing is imported at run time)
+    from chainrule.engine.network import Network  # noqa: F401  (named in __all__, through _LAZY)
+    from chainrule.io.netfile import load, save  # noqa: F401
+    from chainrule.record.step import StepRecord, explain_step, explain_steps  # noqa: F401
 
 __version__ = "0.1.0"
 

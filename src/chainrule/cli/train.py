@@ -181,6 +181,10 @@ def train(file: Path, **opts: Any) -> None:
     """
     keep_freed_memory()
     ctx = click.get_current_context()
+    if opts["backend"] == "torch":  # under torchrun (or --nproc), only rank 0 writes and shows progress
+        from chainrule.cli.train_torch import for_rank
+
+        opts = for_rank(opts)
     try:
         prepared, outputs = _setup(file, opts)
     except KeyboardInterrupt:
@@ -225,9 +229,9 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     if opts["torch_script"]:
         return prepared, outputs  # nothing trains here
     if opts["backend"] == "torch":
-        from chainrule.train.torch_backend import TorchEpochs
+        from chainrule.cli.train_torch import runner
 
-        trainer.runner = TorchEpochs(trainer.optimizer, device=opts["device"], nproc=opts["nproc"])
+        trainer.runner = runner(file, opts, trainer, follow)
         trainer.runner.load(trainer)
         return prepared, outputs
     if opts["device"] != "cpu" or opts["nproc"] != 1:
@@ -239,16 +243,28 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     return prepared, outputs
 
 
+def follow(file: Path, opts: dict[str, Any], env: dict[str, str]) -> None:
+    """One of `--nproc`'s other processes (cli/train_torch.py): this command, with env as its own
+    torchrun environment; a failure is one line naming the rank."""
+    import os
+
+    os.environ.update(env)  # this new process's own environment, as torchrun would have set it
+    try:
+        with click.Context(train) as ctx:
+            ctx.invoke(train, file=file, **opts)
+    except ChainruleError as exc:
+        click.echo(f"chainrule: process {env['RANK']}: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
 def _torch_script(trainer: Trainer, opts: dict[str, Any]) -> None:
     """--torch-script FILE: the script and its arrays (parameters, prepared data); no training here."""
     from chainrule.train.torch_script import write_script
 
     path = writable(opts["torch_script"], "--torch-script")
     assert path is not None
-    opt, config = trainer.optimizer, trainer.config
-    momentum = getattr(opt, "momentum", 0.0)
-    files = write_script(path, trainer.net, trainer.x, trainer.y, trainer.optimizer_name, momentum, config.weight_decay,
-                         trainer.epochs, trainer.size)  # fmt: skip
+    files = write_script(path, trainer.net, trainer.x, trainer.y, trainer.optimizer.settings,
+                         trainer.config.weight_decay, trainer.epochs, trainer.size)  # fmt: skip
     click.echo(f"chainrule: wrote {' and '.join(map(str, files))}; run: python {files[0]}", err=True)
 
 

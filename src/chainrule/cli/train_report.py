@@ -60,6 +60,15 @@ def sample(n: int, k: int = 5) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int))
 
 
+def _where(trainer: Trainer) -> str:
+    """Where the updates ran: the built-in path, or the torch backend, its device and processes."""
+    runner = trainer.runner
+    if getattr(runner, "name", None) == "torch":
+        n = int(getattr(runner, "nproc", 1))
+        return f"torch backend on {getattr(runner, 'device', 'cpu')}, {n} process{'es' if n > 1 else ''}"
+    return f"{PATH_WORDS[trainer.path]} path"
+
+
 def summary(result: TrainResult, trainer: Trainer, before: np.ndarray, first: int) -> Any:
     """What happened: why it stopped, time, epochs, final metrics, predictions before and after."""
     from rich.console import Group
@@ -72,7 +81,7 @@ def summary(result: TrainResult, trainer: Trainer, before: np.ndarray, first: in
     lines.append(
         Text(
             f"{trainer.epoch - first} epochs{f' (resumed at {first})' if first else ''}, {trainer.updates:,} updates "
-            f"in {result.seconds:.2f} s ({rate:,.0f} updates/s, {PATH_WORDS[trainer.path]} path)"
+            f"in {result.seconds:.2f} s ({rate:,.0f} updates/s, {_where(trainer)})"
         )
     )
     target = trainer.config.until_loss

@@ -19,20 +19,38 @@ import math
 from dataclasses import dataclass
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
-# The state each optimizer carries from update to update, per parameter (v: velocity; m, s: the
-# averages of g and g²), named as the record names them: v_w5, m_w5, s_w5.
-SLOTS: dict[str, tuple[str, ...]] = {
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One piece of state an optimizer carries per parameter, under each of its three names: the
+    record's (``v`` in v_w5), the checkpoint's (the trainer's ``Optimizer.state`` key) and
+    torch.optim's (its ``optimizer.state[p]`` key, for ``--backend torch``)."""
+
+    record: str
+    saved: str
+    torch: str
+
+
+_VELOCITY = Slot("v", "velocity", "momentum_buffer")
+# Each optimizer's state, in one table: every user (the explained step, the trainer, its
+# checkpoints, the torch backend) reads its names from here.
+STATE: dict[str, tuple[Slot, ...]] = {
     "sgd": (),
-    "momentum": ("v",),
-    "nesterov": ("v",),
-    "rmsprop": ("s",),
-    "adam": ("m", "s"),
+    "momentum": (_VELOCITY,),
+    "nesterov": (_VELOCITY,),
+    "rmsprop": (Slot("s", "square_avg", "square_avg"),),
+    "adam": (Slot("m", "m", "exp_avg"), Slot("s", "v", "exp_avg_sq")),
 }
+# The record's names alone (v_w5, m_w5, s_w5), as the explained step and its graph use them.
+SLOTS: dict[str, tuple[str, ...]] = {name: tuple(s.record for s in slots) for name, slots in STATE.items()}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The optimizer and its constants, as the network file's [training] table gives them."""
+    """The optimizer and its constants, as the network file's [training] table gives them. The
+    defaults here (PyTorch's) are chainrule's only ones: the trainer, the torch backend and the
+    generated script take every constant from a Settings."""
 
     name: str = "sgd"
     momentum: float = 0.9
@@ -60,13 +78,22 @@ def step(
         return theta - lr * g / (math.sqrt(sq) + s.eps), {"s": sq}
     m = state.get("m", 0.0) * s.beta1 + (1.0 - s.beta1) * g
     sq = state.get("s", 0.0) * s.beta2 + (1.0 - s.beta2) * g * g
-    c1, c2 = 1.0 - s.beta1**t, 1.0 - s.beta2**t
+    c1, c2 = corrections(s, t)
     # √ŝ + ε written as √s/√(1−β₂ᵗ) + ε, the trainer's (and PyTorch's) order.
     return theta - (lr / c1) * m / (math.sqrt(sq) / math.sqrt(c2) + s.eps), {"m": m, "s": sq}
+
+
+def corrections(s: Settings, t: int) -> tuple[float, float]:
+    """Adam's bias corrections at update t (from 1): 1 − β₁ᵗ and 1 − β₂ᵗ."""
+    return 1.0 - s.beta1**t, 1.0 - s.beta2**t
 
 
 def corrected(s: Settings, state: dict[str, float], t: int) -> dict[str, float]:
     """Adam's bias-corrected moments m̂ = m / (1 − β₁ᵗ), ŝ = s / (1 − β₂ᵗ) (empty for the others)."""
     if s.name != "adam":
         return {}
-    return {"mhat": state["m"] / (1.0 - s.beta1**t), "shat": state["s"] / (1.0 - s.beta2**t)}
+    c1, c2 = corrections(s, t)
+    return {"mhat": state["m"] / c1, "shat": state["s"] / c2}
+
+
+DEFAULTS = Settings()  # every optimizer's constants where the file gives none (PyTorch's defaults)

@@ -12,10 +12,15 @@ constants in the model's own type, so a float64 export is exact to rounding:
 
 The model holds the forward pass only (input "x" (n, inputs), output "y" (n, outputs)); the loss,
 [training] and frozen marks have no place in it, and a shared bias is written once per neuron.
+A network trained with --standardize takes raw rows: its saved x' = (x − mean) / std is the
+graph's first two nodes (Sub, Div), and its class names are the model's metadata ("classes"), so
+the model fed the rows `chainrule predict` reads gives predict's outputs. A float32 model refuses
+a number beyond float32's range (it would be inf) with one line.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from typing import Any
@@ -100,13 +105,39 @@ def _activation(g: _Graph, layer: Layer, z: str, out: str) -> str:
     raise ChainruleError(f"layer {layer.name!r}: activation {name} has no ONNX form")
 
 
+def _fits(net: Network, dtype: np.dtype[Any]) -> None:
+    """Every number the model holds within `dtype`'s range (float32's is ±3.4e38), else one line."""
+    most = float(np.finfo(dtype).max)
+    info = net.data
+    held = [
+        (f"layer {la.name!r}: {what}", np.asarray(v, dtype=np.float64))
+        for la in net.layers
+        for what, v in (("weights", la.weight), ("bias", la.bias), ("alpha", la.alpha))
+    ]
+    if info is not None and info.mean:
+        held += [("data.mean", np.asarray(info.mean, np.float64)), ("data.std", np.asarray(info.std, np.float64))]
+    for where, array in held:
+        if array.size and float(np.max(np.abs(array))) > most:
+            raise ChainruleError(f"{where}: expected numbers within ±{most:.4g} for a {dtype} model, got "
+                                 f"{float(array.flat[np.argmax(np.abs(array))]):.6g} (export --dtype float64)")  # fmt: skip
+
+
+def _standardised(g: _Graph, net: Network) -> str:
+    """x' = (x − mean) / std, where the network was trained on standardised inputs; else x."""
+    info = net.data
+    if info is None or not info.mean:
+        return "x"
+    return g.op("Div", g.op("Sub", "x", g.const(info.mean, "mean")), g.const(info.std, "std"), out="x_standardised")
+
+
 def to_onnx(net: Network, dtype: str = "float32") -> Any:
     """The forward pass as an onnx.ModelProto, checked by onnx.checker, in float32 or float64."""
     onnx = _onnx()
     if dtype not in ("float32", "float64"):
         raise ChainruleError(f"--dtype: expected float32 or float64, got {dtype!r}")
     g = _Graph(np.dtype(dtype))
-    a = "x"
+    _fits(net, g.dtype)
+    a = _standardised(g, net)
     for i, layer in enumerate(net.layers):
         weight = g.const(layer.weight, f"W_{i + 1}")
         inputs = [a, weight] if layer.bias_mode == "none" else [a, weight, g.const(layer.bias_vector(), f"b_{i + 1}")]
@@ -124,7 +155,10 @@ def to_onnx(net: Network, dtype: str = "float32") -> Any:
         graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)], producer_name="chainrule", ir_version=IR_VERSION
     )
     names = {"inputs": net.input_names, "outputs": net.output_layer.neuron_names}
-    onnx.helper.set_model_props(model, {k: ",".join(v) for k, v in names.items()})
+    props = {k: ",".join(v) for k, v in names.items()}
+    if net.data is not None and net.data.classes:  # JSON: a class name may hold a comma
+        props["classes"] = json.dumps(net.data.classes, ensure_ascii=False)
+    onnx.helper.set_model_props(model, props)
     onnx.checker.check_model(model, full_check=True)
     return model
 
@@ -141,6 +175,8 @@ def notes(net: Network, dtype: str = "float32") -> list[str]:
         )
     if net.training.freeze:
         said.append("frozen parameters are ordinary constants in ONNX (it has no training)")
+    if net.data is not None and net.data.mean:
+        said.append("the model takes raw inputs: its first nodes standardise them, (x − mean) / std, as predict does")
     return said
 
 

@@ -30,6 +30,7 @@ from chainrule.engine.network import Layer, Network
 from chainrule.errors import ChainruleError
 from chainrule.io.netfile import from_dict
 from chainrule.io.netwrite import to_dict, write_atomic
+from chainrule.io.torch_sizes import check_sizes
 
 if TYPE_CHECKING:
     from torch import nn
@@ -334,6 +335,8 @@ def notes(net: Network) -> list[str]:
             "frozen parameters: requires_grad=False, or a <name>_frozen mask and a gradient hook "
             "(restored by from_torch; PyTorch's weight_decay still moves a masked weight)"
         )
+    if net.data is not None and net.data.mean:
+        said.append("the nn.Sequential expects standardised inputs, (x − mean) / std: architecture['data'] holds both")
     return said
 
 
@@ -369,6 +372,7 @@ def load_pt(path: str | os.PathLike[str]) -> Network:
     arch, state = payload.get("architecture"), payload.get("state_dict")
     if not isinstance(arch, dict) or not isinstance(state, dict):
         raise ChainruleError(f"{path}: expected an architecture table and a state_dict")
+    check_sizes(arch, str(path))  # before from_architecture allocates a placeholder of each size
     try:
         model = from_architecture(arch)
         model.load_state_dict(state)

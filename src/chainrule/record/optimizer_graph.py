@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 
 from chainrule.engine.network import Network
+from chainrule.engine.optimizers import corrections
 from chainrule.errors import ChainruleError
 from chainrule.record.nodes import Add, Node
 
@@ -26,6 +27,10 @@ def update_nodes(net: Network, add: Add) -> None:
         raise ChainruleError(f'{net.source}: training.optimizer: check reads {expected} steps, got "{s.name}"')
     if s.name == "momentum":
         add(Node("momentum", "given", value=s.momentum))
+    if s.name == "adam":  # t and its corrections 1 − β₁ᵗ, 1 − β₂ᵗ, as the record names them
+        t = net.updates_made + 1
+        for name, value in zip(("adam_t", "adam_c1", "adam_c2"), (float(t), *corrections(s, t)), strict=True):
+            add(Node(name, "given", value=value))
     changes = change_names(net)
     for p in net.parameter_names():
         g = None if p in frozen else f"dL/d{p}"
@@ -53,7 +58,7 @@ def _adam(net: Network, p: str, g: str | None, state: Mapping[str, float], add: 
             add(Node(f"{slot}_{p}", "average", args=(f"{slot}_{p}_prev", g), coef=beta, index=power))
         else:  # a frozen θ: its state stays β·0 = 0
             add(Node(f"{slot}_{p}", "product", args=(f"{slot}_{p}_prev",), coef=beta))
-        add(Node(f"{slot}hat_{p}", "product", args=(f"{slot}_{p}",), coef=1.0 / (1.0 - beta**t)))
+        add(Node(f"{slot}hat_{p}", "product", args=(f"{slot}_{p}",), coef=1.0 / corrections(s, t)[power - 1]))
     if g:
         args = (p, f"mhat_{p}", f"shat_{p}")
         add(Node(f"{p}_new", "adam", args=args, coef=-net.training.learning_rate, value=s.eps))

@@ -12,6 +12,13 @@ standardised (y' = (y − mean) / std, undone by predict). Training is chainrule
 (`train.trainer.Trainer`), so the numbers are the engine's. `partial_fit` is one epoch over the
 data it is given, the optimizer's state (momentum, Adam's moments) carried from call to call.
 
+Conventions: the parameters are checked when `fit` starts, and a bad one raises
+`EstimatorParameterError` (a ValueError) naming the parameter; `verbose=1` prints each epoch's
+loss; `loss_curve_` holds each epoch's training loss (the mean over the epoch's updates, as
+scikit-learn's MLP keeps it; across `partial_fit` calls too); `sample_weight` takes whole numbers
+≥ 0, each example then counting as that many copies of itself (the rows repeated in place), which
+is what a weight means for chainrule's unweighted losses.
+
 Needs scikit-learn (the `data` extra); it is imported by this module only.
 """
 
@@ -21,20 +28,37 @@ import copy
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.utils import check_random_state
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+except ImportError as exc:
+    raise ImportError(
+        "chainrule.sklearn needs scikit-learn: install it with pip install 'chainrule[data]' (or scikit-learn)"
+    ) from exc
+
+from chainrule.engine.functions import ACTIVATIONS
 from chainrule.engine.network import Network
+from chainrule.engine.optimizers import OPTIMIZERS
+from chainrule.errors import ChainruleError
 from chainrule.io.netfile import from_dict, to_dict
 from chainrule.record.step import StepRecord, explain_step
 from chainrule.train.config import TrainConfig
 from chainrule.train.trainer import Trainer
 
-__all__ = ["NetworkClassifier", "NetworkRegressor"]
+__all__ = ["EstimatorParameterError", "NetworkClassifier", "NetworkRegressor"]
 
 Array = np.ndarray
+
+
+class EstimatorParameterError(ValueError):
+    """A parameter or an input an estimator cannot take (a ValueError, as scikit-learn expects)."""
+
+
+def _whole(value: Any, least: int) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and bool(value >= least)
 
 
 class _NetworkEstimator(BaseEstimator):
@@ -55,6 +79,7 @@ class _NetworkEstimator(BaseEstimator):
         epochs: int = 100,
         batch: int = 32,
         random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
     ) -> None:
         self.hidden = hidden
         self.activation = activation
@@ -63,6 +88,25 @@ class _NetworkEstimator(BaseEstimator):
         self.epochs = epochs
         self.batch = batch
         self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_parameters(self) -> None:
+        """Each parameter as this estimator takes it; one EstimatorParameterError naming the first bad one."""
+        name = type(self).__name__
+        problems = [
+            ("hidden", "a tuple of whole numbers ≥ 1", isinstance(self.hidden, tuple | list)
+             and all(_whole(u, 1) for u in self.hidden)),
+            ("activation", f"one of {', '.join(sorted(ACTIVATIONS))}", self.activation in ACTIVATIONS),
+            ("optimizer", f"one of {', '.join(OPTIMIZERS)}", self.optimizer in OPTIMIZERS),
+            ("learning_rate", "a finite number > 0", isinstance(self.learning_rate, int | float | np.floating)
+             and 0 < float(self.learning_rate) < float("inf")),
+            ("epochs", "a whole number ≥ 1", _whole(self.epochs, 1)),
+            ("batch", "a whole number ≥ 1", _whole(self.batch, 1)),
+            ("verbose", "a whole number ≥ 0", _whole(self.verbose, 0) or isinstance(self.verbose, bool)),
+        ]  # fmt: skip
+        for key, expected, ok in problems:
+            if not ok:
+                raise EstimatorParameterError(f"{name}({key}={getattr(self, key)!r:.60}): expected {expected}")
 
     # -- subclasses: targets to the network's outputs ----------------------------------------
     def _outputs(self) -> int:
@@ -89,18 +133,28 @@ class _NetworkEstimator(BaseEstimator):
     def _train(self, X: Array, targets: Array, epochs: int) -> None:
         """`epochs` epochs of chainrule's training loop from the current network and optimizer state."""
         config = TrainConfig(epochs=epochs, optimizer=self.optimizer, batch=min(int(self.batch), len(X)))
-        trainer = Trainer(self.network_, X, targets, config)
-        if self._optimizer_state is not None and self._optimizer_state.get("optimizer") == trainer.optimizer.name:
-            trainer.optimizer.load_state_dict(self._optimizer_state)
-        result = trainer.run()
+        try:
+            trainer = Trainer(self.network_, X, targets, config)
+            if self._optimizer_state is not None and self._optimizer_state.get("optimizer") == trainer.optimizer.name:
+                trainer.optimizer.load_state_dict(self._optimizer_state)
+            result = trainer.run(callbacks=[self._said] if self.verbose else [])
+        except ChainruleError as exc:  # the engine's one line, as the ValueError Python code expects
+            raise EstimatorParameterError(f"{type(self).__name__}: {exc}") from None
         self.network_ = result.network
         self._optimizer_state = trainer.optimizer.state_dict()
         self.n_iter_ += epochs
+        self.loss_curve_ += [float(r.loss) for r in trainer.history.curve()]
 
-    def _fit(self, X: Any, y: Any, *, epochs: int, reset: bool) -> Any:
+    def _said(self, record: Any) -> None:
+        """verbose: each epoch's loss, as scikit-learn's estimators print it."""
+        print(f"Iteration {self.n_iter_ + record.epoch}, loss = {record.loss:.8f}")
+
+    def _fit(self, X: Any, y: Any, *, epochs: int, reset: bool, sample_weight: Any = None) -> Any:
+        self._check_parameters()
         X, y = validate_data(
             self, X, y, reset=reset, y_numeric=not isinstance(self, ClassifierMixin), multi_output=True
         )
+        X, y = _weighted(X, y, sample_weight)
         if reset:
             self._set_targets(y)
             self._begin(X.shape[1])
@@ -115,10 +169,11 @@ class _NetworkEstimator(BaseEstimator):
         self.network_ = self._new_network(n_features)
         self._optimizer_state = None
         self.n_iter_ = 0
+        self.loss_curve_: list[float] = []
 
-    def fit(self, X: Any, y: Any) -> Any:
-        """Train a fresh network for `epochs` epochs."""
-        return self._fit(X, y, epochs=int(self.epochs), reset=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        """Train a fresh network for `epochs` epochs (`sample_weight`: whole numbers, see above)."""
+        return self._fit(X, y, epochs=int(self.epochs), reset=True, sample_weight=sample_weight)
 
     def _outputs_of(self, X: Any) -> Array:
         check_is_fitted(self, "network_")
@@ -145,6 +200,17 @@ class _NetworkEstimator(BaseEstimator):
         if isinstance(state.get("network_"), dict):
             state["network_"] = from_dict(state["network_"], source=type(self).__name__, require_examples=False)
         self.__dict__.update(state)
+
+
+def _weighted(X: Array, y: Array, sample_weight: Any) -> tuple[Array, Array]:
+    """Each example repeated `sample_weight` times in place (none given: as they are)."""
+    if sample_weight is None:
+        return X, y
+    w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    if not np.all((w >= 0) & (w == np.round(w))) or not w.sum() >= 1:
+        raise EstimatorParameterError("sample_weight: expected whole numbers ≥ 0, at least one of them > 0")
+    counts = w.astype(np.int64)
+    return np.repeat(X, counts, axis=0), np.repeat(y, counts, axis=0)
 
 
 class NetworkClassifier(ClassifierMixin, _NetworkEstimator):
@@ -181,6 +247,7 @@ class NetworkClassifier(ClassifierMixin, _NetworkEstimator):
         """One epoch over (X, y); the first call needs `classes` (every label there will be)."""
         first = not hasattr(self, "network_")
         if first:
+            self._check_parameters()
             if classes is None:
                 raise ValueError("classes: expected every class label on the first call to partial_fit")
             self._set_targets(np.asarray(classes))

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from chainrule.engine.network import Network
+from chainrule.engine.optimizers import DEFAULTS, OPTIMIZERS, STATE, Settings
 from chainrule.errors import ChainruleError
 
 Array = np.ndarray
@@ -76,6 +77,12 @@ class Optimizer:
     def _update(self, i: int, g: Array, lr: float) -> None:
         raise NotImplementedError
 
+    @property
+    def settings(self) -> Settings:
+        """The rule and its constants, as engine.optimizers names them (what --backend torch and the
+        generated script hand to torch.optim)."""
+        return Settings(self.name)
+
     # -- checkpoints: plain lists of floats, so state can live in a readable file --------------
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"optimizer": self.name, "steps": self.steps}
@@ -117,7 +124,7 @@ class SGD(Optimizer):
             raise ChainruleError(f"momentum: expected a number in [0, 1), got {momentum}")
         if nesterov and momentum == 0:
             raise ChainruleError("nesterov: expected a momentum > 0 (Nesterov is a kind of momentum)")
-        self.state_keys = ("velocity",) if momentum else ()
+        self.state_keys = tuple(s.saved for s in STATE["momentum"]) if momentum else ()
         super().__init__(params, learning_rate, weight_decay=weight_decay, masks=masks, l1=l1)
         self.momentum, self.nesterov = momentum, nesterov
         if momentum:
@@ -128,25 +135,29 @@ class SGD(Optimizer):
         if not self.momentum:
             p -= lr * g
             return
-        v = self.state["velocity"][i]
+        v = self.state[self.state_keys[0]][i]
         v *= self.momentum
         v += g
         p -= lr * (g + self.momentum * v if self.nesterov else v)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(self.name, momentum=self.momentum or DEFAULTS.momentum)
 
 
 class RMSProp(Optimizer):
     """s ← ρ s + (1 − ρ) g², θ ← θ − η g / (√s + ε)."""
 
     name = "rmsprop"
-    state_keys = ("square_avg",)
+    state_keys = tuple(s.saved for s in STATE["rmsprop"])
 
     def __init__(
         self,
         params: Sequence[Array],
         learning_rate: float,
         *,
-        rho: float = 0.99,
-        eps: float = 1e-8,
+        rho: float = DEFAULTS.rho,
+        eps: float = DEFAULTS.eps,
         weight_decay: float = 0.0,
         l1: float = 0.0,
         masks: Sequence[Array | None] | None = None,
@@ -155,26 +166,30 @@ class RMSProp(Optimizer):
         self.rho, self.eps = rho, eps
 
     def _update(self, i: int, g: Array, lr: float) -> None:
-        s = self.state["square_avg"][i]
+        s = self.state[self.state_keys[0]][i]
         s *= self.rho
         s += (1.0 - self.rho) * g * g
         self.params[i] -= lr * g / (np.sqrt(s) + self.eps)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(self.name, rho=self.rho, eps=self.eps)
 
 
 class Adam(Optimizer):
     """m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − η m̂ / (√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
 
     name = "adam"
-    state_keys = ("m", "v")
+    state_keys = tuple(s.saved for s in STATE["adam"])
 
     def __init__(
         self,
         params: Sequence[Array],
         learning_rate: float,
         *,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
+        beta1: float = DEFAULTS.beta1,
+        beta2: float = DEFAULTS.beta2,
+        eps: float = DEFAULTS.eps,
         weight_decay: float = 0.0,
         l1: float = 0.0,
         masks: Sequence[Array | None] | None = None,
@@ -183,7 +198,7 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def _update(self, i: int, g: Array, lr: float) -> None:
-        m, v = self.state["m"][i], self.state["v"][i]
+        m, v = (self.state[k][i] for k in self.state_keys)
         m *= self.beta1
         m += (1.0 - self.beta1) * g
         v *= self.beta2
@@ -194,8 +209,9 @@ class Adam(Optimizer):
         # √v̂ + ε written as √v/√(1−β₂ᵗ) + ε, the order PyTorch uses, so the two agree to rounding.
         self.params[i] -= (lr / correction1) * m / (np.sqrt(v) / math.sqrt(correction2) + self.eps)
 
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+    @property
+    def settings(self) -> Settings:
+        return Settings(self.name, beta1=self.beta1, beta2=self.beta2, eps=self.eps)
 
 
 def network_parameters(net: Network) -> tuple[list[Array], list[Array | None]]:
@@ -224,14 +240,14 @@ def make_optimizer(
     net: Network,
     learning_rate: float,
     *,
-    momentum: float = 0.9,
+    momentum: float = DEFAULTS.momentum,
     constants: dict[str, float] | None = None,
     weight_decay: float = 0.0,
     l1: float = 0.0,
 ) -> Optimizer:
     """The optimizer `name` over the network's parameter arrays (which it then updates in place);
-    ``constants`` gives β₁, β₂, ρ and ε (the network file's), PyTorch's defaults where absent."""
-    c = {"beta1": 0.9, "beta2": 0.999, "rho": 0.99, "eps": 1e-8} | (constants or {})
+    ``constants`` gives β₁, β₂, ρ and ε (the network file's), engine.optimizers.DEFAULTS where absent."""
+    c = {"beta1": DEFAULTS.beta1, "beta2": DEFAULTS.beta2, "rho": DEFAULTS.rho, "eps": DEFAULTS.eps} | (constants or {})
     params, masks = network_parameters(net)
     common: dict[str, Any] = {"weight_decay": weight_decay, "masks": masks, "l1": l1}
     if name == "sgd":

@@ -1,31 +1,37 @@
-"""`--backend torch`: the same run on PyTorch, in one process or N (DistributedDataParallel).
+"""`--backend torch`: the same run on PyTorch, in one process or in a process group (DDP).
 
 `TorchEpochs` is an `EpochRunner`: the trainer keeps the data, the example order, the learning
 rates, the stopping rules, the history and the checkpoints; each epoch runs on PyTorch and its
-parameters come back into the network. The epoch's running metrics (Σ example losses and Σ
-classified right, from PyTorch's own forward passes) come back with them; where the trainer asks
-for an evaluation the engine evaluates the parameters, so evaluated records and the saved file are
-the engine's. In float64 the parameters are the engine's to rounding (the tests:
-1e-10 after several epochs).
+parameters come back into the network. PyTorch's speed is kept by doing the work where PyTorch
+does it: the data are tensors on the device once per run (`Session`), a batch is an index into
+them, the whole epoch is one call with its running sums (Σ example losses, Σ classified right)
+accumulated on the device and read once at its end. Where the trainer asks for an evaluation
+the engine evaluates the parameters, so evaluated records and the saved file are the engine's.
+In float64 the parameters are the engine's to rounding (the tests: 1e-10 after several epochs).
 
-With N processes (gloo on CPU, NCCL on GPU) every update's global batch of k examples is cut into
-N contiguous shares; each process sums its share's losses × N/k (× N/1 for reduction "sum"), and
-DDP's average of the gradients is then exactly the single process's gradient of the whole batch.
-Process 0 sends the parameters and optimizer state back after each epoch.
+Several processes form one process group (gloo on CPU, NCCL on GPU), joined the way `torchrun`
+sets it up: RANK, WORLD_SIZE, LOCAL_RANK (and MASTER_ADDR, MASTER_PORT) in the environment, or
+the same given by `chainrule train --nproc N`, which starts N − 1 processes running the same
+command (cli/train_torch.py). Every process runs the whole trainer on the same data and order;
+every update's global batch of k examples is cut into N contiguous shares, each process sums its
+share's losses × N/k (× N for reduction "sum"), and DDP's average of the gradients is then the
+single process's gradient of the whole batch, so every process holds the same parameters and
+takes the same stopping decisions. Before each epoch the processes agree whether any was asked
+to stop (Ctrl-C), so they stop together. Only rank 0 writes files.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import queue
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
+from chainrule.engine.optimizers import Settings
 from chainrule.errors import ChainruleError
 from chainrule.train.compiled.codes import CLASSIFY_ARGMAX, CLASSIFY_CUT
 from chainrule.train.config import non_finite_parameter
@@ -34,29 +40,69 @@ from chainrule.train.records import EpochRecord, Measured, classify_mode, evalua
 from chainrule.train.runner import TrainingRun
 
 Array = np.ndarray
-MAX_ORDER_BYTES = 64 * 2**20  # the example orders handed to worker processes at once
-WAIT_SECONDS = 600.0  # the longest a worker may take over one epoch before the run gives up
+GROUP_TIMEOUT = timedelta(minutes=10)  # the longest a process waits for the others in one exchange
+
+
+@dataclass(frozen=True)
+class Group:
+    """This process's place in a process group: its rank, the group's size, its rank on this host
+    (which GPU it takes) and how the group meets (env:// under torchrun, or tcp://host:port)."""
+
+    rank: int
+    world: int
+    local_rank: int
+    init: str = "env://"
+
+    @classmethod
+    def from_env(cls) -> Group | None:
+        """The group torchrun (or `--nproc`) describes in the environment; None outside one."""
+        names = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
+        if not all(n in os.environ for n in names):
+            return None
+        try:
+            rank, world, local = (int(os.environ[n]) for n in names)
+        except ValueError:
+            raise ChainruleError(f"RANK, WORLD_SIZE, LOCAL_RANK: expected whole numbers (torchrun's), got "
+                                 f"{', '.join(repr(os.environ[n])[:20] for n in names)}") from None  # fmt: skip
+        if not (world >= 1 and 0 <= rank < world and local >= 0):
+            raise ChainruleError(f"RANK {rank}, WORLD_SIZE {world}: expected 0 ≤ RANK < WORLD_SIZE")
+        return cls(rank, world, local)
+
+    def device(self, kind: str) -> str:
+        """cuda:LOCAL_RANK for a GPU run (one GPU a process), else the kind itself."""
+        return f"cuda:{self.local_rank}" if kind == "cuda" else kind
+
+    def join(self, kind: str) -> None:
+        """Join the process group (once per process); every other rank must join too."""
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            return
+        if kind == "cuda":  # NCCL's own exchanges go to the current device: this rank's GPU
+            import torch
+
+            torch.cuda.set_device(self.local_rank)
+        backend = "nccl" if kind == "cuda" else "gloo"
+        dist.init_process_group(backend, init_method=self.init, rank=self.rank, world_size=self.world,
+                                timeout=GROUP_TIMEOUT)  # fmt: skip
 
 
 @dataclass
 class Plan:
-    """Everything one process needs (picklable): the network, the data, the epochs' orders and rates."""
+    """Everything a session needs: the network, the data, the optimizer and its state."""
 
     model: Any  # torch_model.Model
     x: Array
     y: Array
     size: int
     mean: bool
-    optimizer: str
-    momentum: float
+    settings: Settings
     weight_decay: float
     state: dict[str, list[Array]]
     steps: int
     device: str
     classify: int = 0  # codes.CLASSIFY_*: how a forward pass counts an example classified right
     cut: float = 0.0
-    orders: Array = field(default_factory=lambda: np.empty((0, 0), np.int64))
-    lrs: Array = field(default_factory=lambda: np.empty(0))
 
 
 class Session:
@@ -69,19 +115,24 @@ class Session:
 
         self.plan, self.rank, self.world, self.torch = plan, rank, world, torch
         dtype = torch.float64 if plan.x.dtype == np.float64 else torch.float32
-        device = torch.device(f"cuda:{rank}" if plan.device == "cuda" else plan.device)
-        self.model, self.ordered = plan.model.build(dtype, device)
-        self.trained: Any = self.model
+        device = torch.device(plan.device)
+        model, self.ordered = plan.model.build(dtype, device)
+        self.trained: Any = torch_model.Outputs(model)
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
-            self.trained = DistributedDataParallel(self.model)
+            on_gpu = device.type == "cuda"
+            self.trained = DistributedDataParallel(self.trained, device_ids=[device.index] if on_gpu else None)
         self.params = [p for p, _ in self.ordered]
-        self.opt = torch_model.make_optimizer(plan.optimizer, self.params, 1.0, plan.momentum)
-        self.names = torch_model.STATE_NAMES.get(plan.optimizer, {})
+        self.opt = torch_model.make_optimizer(plan.settings, self.params, 1.0)
+        self.names = torch_model.state_names(plan.settings.name)
         self._load_state(plan.state, plan.steps)
+        # the masking pass costs a loop over the parameters: only where something is masked or decays
+        self.masked = bool(plan.weight_decay) or any(keep is not None for _, keep in self.ordered)
         self.x = torch.from_numpy(np.ascontiguousarray(plan.x)).to(device)
         self.y = torch.from_numpy(np.ascontiguousarray(plan.y)).to(device)
+        # the class each example's target says, once for the whole data (what `_answer` is compared with)
+        self.target = self.y.argmax(dim=1) if plan.classify == CLASSIFY_ARGMAX else (self.y[:, 0] > plan.cut).long()
         self.example_losses, self.masked_gradients = torch_model.example_losses, torch_model.masked_gradients
 
     def _load_state(self, state: dict[str, list[Array]], steps: int) -> None:
@@ -97,38 +148,47 @@ class Session:
     def epoch(self, order: Array, lr: float) -> tuple[float, float]:
         """One epoch: updates of `size` examples in `order`; this process's share of each. Returns
         the epoch's running sums over every process's share: (Σ example losses, Σ classified right),
-        each from the forward pass before its update."""
-        torch = self.torch
+        each from the forward pass before its update. Per update only the losses and the answers
+        are kept (copied into the epoch's buffers, in place); the sums are made once, at its end."""
+        torch, plan = self.torch, self.plan
         for group in self.opt.param_groups:
             group["lr"] = lr
-        n, size, world, rank = len(order), self.plan.size, self.world, self.rank
-        index = torch.from_numpy(np.ascontiguousarray(order)).to(self.x.device)
-        sums = torch.zeros(2, dtype=torch.float64, device=self.x.device)
+        n, size, world, rank = len(order), plan.size, self.world, self.rank
+        device = self.x.device
+        index = torch.from_numpy(np.ascontiguousarray(order)).to(device)
+        losses_kept = torch.zeros(n, dtype=self.x.dtype, device=device)  # other ranks' shares stay 0
+        answers = torch.full((n,), -1, dtype=torch.int64, device=device)  # −1: never a class
+        loss_name, opt, trained, example_losses = plan.model.loss, self.opt, self.trained, self.example_losses
         for start in range(0, n, size):
             k = min(size, n - start)
-            mine = index[start + rank * k // world : start + (rank + 1) * k // world]
-            scale = (1.0 / k if self.plan.mean else 1.0) * world
-            self.opt.zero_grad(set_to_none=False)
-            out = self.trained(self.x[mine])
-            losses = self.example_losses(self.plan.model.loss, out, self.y[mine])
-            (losses.sum() * scale).backward()
-            sums[0] += losses.detach().sum()
-            sums[1] += self._right(out.detach(), self.y[mine])
-            self.masked_gradients(self.ordered, self.plan.weight_decay)
-            self.opt.step()
+            lo, hi = start + rank * k // world, start + (rank + 1) * k // world
+            mine = index[lo:hi]
+            opt.zero_grad(set_to_none=True)
+            z, a = trained(self.x[mine])
+            losses = example_losses(loss_name, z, a, self.y[mine])
+            losses.sum().mul((1.0 / k if plan.mean else 1.0) * world).backward()
+            with torch.no_grad():
+                losses_kept[lo:hi] = losses
+                if plan.classify:
+                    answers[lo:hi] = self._answer(a)
+            if self.masked:
+                self.masked_gradients(self.ordered, plan.weight_decay)
+            opt.step()
+        with torch.no_grad():
+            sums = torch.stack([losses_kept.sum(dtype=torch.float64), (answers == self.target[index]).sum().double()])
         if world > 1:
             import torch.distributed as dist
 
             dist.all_reduce(sums)
-        return float(sums[0]), float(sums[1])
+        loss_sum, right = sums.tolist()
+        return loss_sum, right
 
-    def _right(self, out: Any, y: Any) -> Any:
-        """How many rows of `out` say their target's class, as `records.right_count` counts them."""
+    def _answer(self, out: Any) -> Any:
+        """The class each row of `out` says (as `records.right_count` judges it): the side of the
+        cut for one output, the largest output otherwise."""
         if self.plan.classify == CLASSIFY_CUT:
-            return ((out[:, 0] > self.plan.cut) == (y[:, 0] > self.plan.cut)).sum()
-        if self.plan.classify == CLASSIFY_ARGMAX:
-            return (out.argmax(dim=1) == y.argmax(dim=1)).sum()
-        return 0
+            return (out[:, 0] > self.plan.cut).long()
+        return out.argmax(dim=1)
 
     def snapshot(self, sums: tuple[float, float]) -> tuple[list[Array], dict[str, list[Array]], tuple[float, float]]:
         """The parameters and the optimizer state, as NumPy arrays, with the epoch's running sums."""
@@ -141,52 +201,48 @@ class Session:
         return params, state, sums
 
 
-def _worker(rank: int, world: int, plan: Plan, rendezvous: str, results: Any) -> None:
-    """One of N processes: join the group, run the epochs, process 0 reports each one."""
-    import torch
-    import torch.distributed as dist
-
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
-    backend = "nccl" if plan.device == "cuda" else "gloo"
+def preflight(run: TrainingRun, kind: str, gpus: int) -> None:
+    """Before any process starts or any epoch runs: PyTorch is installed (the `torch` extra), this
+    host has `gpus` CUDA devices where the run asks for cuda, and PyTorch can run the network."""
     try:
-        dist.init_process_group(backend, init_method=f"file://{rendezvous}", rank=rank, world_size=world)
-        session = Session(plan, rank, world)
-        for order, lr in zip(plan.orders, plan.lrs, strict=True):
-            sums = session.epoch(order, float(lr))
-            if rank == 0:
-                results.put(("epoch", session.snapshot(sums)))
-        dist.destroy_process_group()
-    except Exception as exc:  # reported as one line by the parent
-        results.put(("error", f"process {rank}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
-        raise SystemExit(1) from None
+        import torch
+    except ImportError:
+        raise ChainruleError("--backend torch: needs PyTorch; install it with pip install 'chainrule[torch]'") from None
+    if kind == "cuda" and torch.cuda.device_count() < gpus:
+        found = torch.cuda.device_count()
+        raise ChainruleError(f"--device cuda: expected {gpus} CUDA device(s) on this host, found {found}")
+    from chainrule.train.torch_model import model_of
+
+    model_of(run.net)  # refuses a network PyTorch cannot run here
 
 
 class TorchEpochs:
-    """Whole epochs on PyTorch, in this process (`nproc` 1) or in `nproc` processes with DDP."""
+    """Epochs on PyTorch, in this process alone or as one rank of a process group (`group`: given
+    by `--nproc`, or read from torchrun's environment)."""
 
     name = "torch"
 
-    def __init__(self, optimizer: Optimizer, *, device: str = "cpu", nproc: int = 1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, *, device: str = "cpu", nproc: int = 1, group: Group | None = None
+    ) -> None:
         if nproc < 1:
             raise ChainruleError(f"--nproc: expected a whole number ≥ 1, got {nproc}")
-        self.optimizer, self.device, self.nproc = optimizer, device, nproc
+        group = group or Group.from_env()
+        if group is None and nproc > 1:
+            raise ChainruleError(f"--nproc {nproc}: expected the processes started by `chainrule train --nproc` or "
+                                 "torchrun (RANK, WORLD_SIZE, LOCAL_RANK set)")  # fmt: skip
+        if group is not None and nproc not in (1, group.world):
+            raise ChainruleError(f"--nproc {nproc}: torchrun started {group.world} process(es); expected no --nproc")
+        self.optimizer, self.kind, self.group = optimizer, device, group
+        self.nproc = group.world if group else 1
+        self.device = group.device(device) if group else device
         self.session: Session | None = None
-        self.momentum = getattr(optimizer, "momentum", 0.0)
 
     def load(self, run: TrainingRun) -> None:
-        """Import PyTorch (the `torch` extra) and check the device and the network (one line if not)."""
-        try:
-            import torch
-        except ImportError:
-            raise ChainruleError(
-                "--backend torch: needs PyTorch; install it with pip install 'chainrule[torch]'"
-            ) from None
-        if self.device == "cuda" and torch.cuda.device_count() < self.nproc:
-            found = torch.cuda.device_count()
-            raise ChainruleError(f"--device cuda: expected {self.nproc} CUDA device(s), found {found}")
-        from chainrule.train.torch_model import model_of
-
-        model_of(run.net)  # refuses a network PyTorch cannot run here, before training starts
+        """Check PyTorch, the device and the network (one line if not), and join the process group."""
+        preflight(run, self.kind, self.group.local_rank + 1 if self.group else 1)
+        if self.group is not None and self.nproc > 1:
+            self.group.join(self.kind)
 
     def begin(self, run: TrainingRun) -> None:
         self.session = None  # rebuilt from the network's parameters as they are now
@@ -196,24 +252,34 @@ class TorchEpochs:
 
         opt = self.optimizer
         classify, cut = classify_mode(run.net)
-        return Plan(model_of(run.net), run.x, run.y, run.size, run.net.training.reduction == "mean", opt.name,
-                    self.momentum, opt.weight_decay, opt.state, opt.steps, self.device, classify, cut)  # fmt: skip
+        return Plan(model_of(run.net), run.x, run.y, run.size, run.net.training.reduction == "mean", opt.settings,
+                    opt.weight_decay, opt.state, opt.steps, self.device, classify, cut)  # fmt: skip
+
+    def _stopping(self, run: TrainingRun) -> bool:
+        """Whether any process was asked to stop (Ctrl-C): all stop at the same epoch boundary."""
+        wanted = bool(getattr(run, "stop_requested", False))
+        if self.nproc == 1:
+            return False
+        import torch
+        import torch.distributed as dist
+
+        flag = torch.tensor([1.0 if wanted else 0.0], dtype=torch.float64, device=self.device)  # NCCL: on the GPU
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
 
     def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
+        """One epoch a call (Ctrl-C, checked between calls, stops within an epoch); the session, its
+        tensors and the process group live on from call to call."""
         start, per_epoch = time.perf_counter(), -(-len(run.x) // run.size)
-        if self.nproc == 1:  # one epoch a call: Ctrl-C (checked between calls) stops within an epoch
-            lrs = run.learning_rates(1)
-            if self.session is None:
-                self.session = Session(self._plan(run))
-            session = self.session
-            sums = session.epoch(run.next_order(), float(lrs[0]))
-            return self._records(run, [session.snapshot(sums)], lrs, per_epoch, start)
-        count = max(1, min(limit, MAX_ORDER_BYTES // (8 * len(run.x))))
-        lrs = run.learning_rates(count)
-        plan = self._plan(run)
-        plan.orders = np.stack([run.next_order().copy() for _ in range(count)])
-        plan.lrs = lrs
-        return self._records(run, _spawned(plan, self.nproc), lrs, per_epoch, start)
+        if self._stopping(run):
+            return []
+        lrs = run.learning_rates(1)
+        if self.session is None:
+            group = self.group
+            self.session = Session(self._plan(run), group.rank if group else 0, self.nproc)
+        session = self.session
+        sums = session.epoch(run.next_order(), float(lrs[0]))
+        return self._records(run, [session.snapshot(sums)], lrs, per_epoch, start)
 
     def _records(self, run: TrainingRun, results: Any, lrs: Array, per_epoch: int, start: float) -> list[EpochRecord]:
         """Each epoch's parameters into the network, with its running metrics or evaluated by the
@@ -226,8 +292,8 @@ class TorchEpochs:
             before = [p.copy() for p in params]
             for p, v in zip(params, values, strict=True):
                 p[...] = v
-            # PyTorch's losses are the definitions (log a), which overflow where the engine's fused
-            # forms do not: a non-finite running sum is judged by the engine's evaluation instead.
+            # a non-finite running sum (or parameter) is judged by the engine's evaluation of the
+            # parameters, so the record says what the engine says of them
             finite = math.isfinite(sums[0]) and all(np.isfinite(v).all() for v in values)
             evaluated = bool(flags[e]) or not finite
             loss, acc = (
@@ -253,7 +319,7 @@ class TorchEpochs:
             run.epoch, run.updates = run.epoch + 1, updates
             if run.until_loss is not None and loss <= run.until_loss:
                 break
-        if self.nproc > 1 or len(records) < len(lrs):
+        if len(records) < len(lrs):
             self.session = None  # the next call starts from the network's parameters
         return records
 
@@ -263,45 +329,3 @@ class TorchEpochs:
             for mine, theirs in zip(self.optimizer.state[key], arrays, strict=True):
                 mine[...] = theirs
         self.optimizer.steps += per_epoch
-
-
-def _spawned(plan: Plan, world: int) -> Any:
-    """Run the plan in `world` processes; yield process 0's (parameters, state) epoch by epoch."""
-    import torch.multiprocessing as mp
-
-    context = mp.get_context("spawn")
-    results = context.Queue()
-    with tempfile.TemporaryDirectory(prefix="chainrule-ddp-") as folder:
-        rendezvous = os.path.join(folder, "rendezvous")
-        workers = [context.Process(target=_worker, args=(r, world, plan, rendezvous, results)) for r in range(world)]
-        for w in workers:
-            w.start()
-        done = False
-        try:
-            for _ in range(len(plan.lrs)):
-                kind, payload = _next(results, workers)
-                if kind == "error":
-                    raise ChainruleError(f"--backend torch --nproc {world}: {payload}")
-                yield payload
-            done = True
-        finally:
-            for w in workers:  # stopped early (a stopping rule, an error): the rest of the work is not wanted
-                w.join(timeout=30 if done else 0)
-                if w.is_alive():
-                    w.kill()
-                    w.join()
-
-
-def _next(results: Any, workers: list[Any]) -> tuple[str, Any]:
-    """The next report from process 0; one line if a process died without one."""
-    waited = 0.0
-    while True:
-        try:
-            report: tuple[str, Any] = results.get(timeout=1.0)
-            return report
-        except queue.Empty:
-            waited += 1.0
-        dead = [w for w in workers if w.exitcode not in (None, 0)]
-        if dead or waited > WAIT_SECONDS:
-            what = f"a process stopped (exit status {dead[0].exitcode})" if dead else "no epoch finished in time"
-            raise ChainruleError(f"--backend torch: {what}")
