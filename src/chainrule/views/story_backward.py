@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from chainrule.record.step import Chain, Path, StepRecord
 from chainrule.views.doc import Block, Bullets, Equations, Inline, Math, Para, Strong, Table
 from chainrule.views.mathtree import Bold, Mul, Node, Paren, Partial, Rel, Sym, Via, Word
+from chainrule.views.story_derivations import dead_units
 from chainrule.views.story_factors import delta_name, deltas, factor_note
 from chainrule.views.writer import UNROUNDED_NOTE, Part, Writer, neuron_node
 
@@ -37,7 +38,7 @@ def backward(w: Writer, only: str | None) -> Iterator[Part]:
             "The chain rule gives each one as a product of local derivatives along the way from the loss back to the parameter.",
         )
     )
-    yield Part("backward", (w.h(1, "4. Backward pass"), intro))
+    yield Part("backward", (w.h(1, "4. Backward pass"), intro, *dead_units(w)))
     if any(c.form == "delta" for chains in r.chains.values() for c in chains):
         yield Part("deltas", tuple(deltas(w)))
     explained: set[tuple[str, str]] = set()

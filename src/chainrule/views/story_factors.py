@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.record.step import Factor
 from chainrule.views.doc import Block, Equations, Inline, Math, Para, Strong
-from chainrule.views.mathtree import Add, Frac, Func, Mul, Node, Num, Paren, Partial, Rel, Sym, Template, Word
+from chainrule.views.mathtree import Add, Frac, Func, Mul, Node, Note, Num, Paren, Partial, Rel, Sym, Template, Word
+from chainrule.views.numbers import fmt
+from chainrule.views.story_derivations import worked_output
 from chainrule.views.writer import Writer, derivative_formula, gradient_formula
 
 FLAT = "the step is flat, so no gradient passes: backpropagation cannot learn through it"
@@ -65,10 +67,20 @@ def activation_row(w: Writer, neuron: str, k: int, parts: tuple[float, ...]) -> 
         above, _, below = act.derivative_plain.partition(" if {z} > 0, else ")
         positive = v[z] > 0
         branch = Template(above if positive else below, slots)
-        why = (w.name(z), "=", w.num(v[z]), ">" if positive else "≤", Num(0, "0"))
+        why: tuple[Node | str, ...] = (w.name(z), "=", w.num(v[z]), ">" if positive else "≤", Num(0, "0"))
+        if v[z] == 0:  # exactly at the kink: the convention decides, and the story says which
+            why = (
+                w.name(z),
+                "=",
+                Num(0, "0"),
+                "",
+                Note(f"at the kink the convention takes the slope for z ≤ 0: {act.symbol}′(0) = {fmt(value)}"),
+            )
         constant = branch.plain.replace(".", "", 1).isdigit()  # 1 or 0: the number says it all
         shown: tuple[Node | str, ...] = (w.num(value),) if constant else (branch, w.rel(value), w.num(value))
         return lhs, Rel(("=", *shown, ",", Word(" since "), "", *why))
+    if act.derivative_plain.replace(".", "", 1).isdigit():  # a constant slope (identity: 1)
+        return lhs, Rel(("=", w.num(value), ",", Word(" the same for every "), Sym("z")))
     expr = Template(act.derivative_plain, slots)
     if parts and act.derivative_parts_plain:
         nums = Template(act.derivative_parts_plain, tuple((str(i), w.sn(p)) for i, p in enumerate(parts)))
@@ -110,10 +122,10 @@ def _sum_node(w: Writer, neuron: str) -> Node:
     return w.terms(terms + ([w.name(ns.bias)] if ns.bias else []))
 
 
-Note = tuple[tuple[Inline, ...], tuple[Row, ...]]
+Explained = tuple[tuple[Inline, ...], tuple[Row, ...]]
 
 
-def factor_note(w: Writer, f: Factor, k: int) -> Note | None:
+def factor_note(w: Writer, f: Factor, k: int) -> Explained | None:
     """Why one local derivative of a path has its value: (words, equations)."""
     r = w.r
     neuron = f.den[2:] if f.den.startswith(("a_", "z_")) else ""
@@ -125,7 +137,8 @@ def factor_note(w: Writer, f: Factor, k: int) -> Note | None:
         neuron = f.num[2:]
         layer = next(la for la in r.layers if neuron in la.neurons)
         act = ACTIVATIONS[layer.activation]
-        words = f"the derivative of the activation {act.name}: {act.derivative_words.replace(chr(39), '′')}"
+        slope = act.derivative_words.replace("'(", "′(")  # σ′(z), as everywhere else
+        words = f"the derivative of the activation {act.name}: {slope}"
         words += f"; {FLAT}:" if act.name == "binary_step" else ":"
         return (words,), (derivative_formula(act), activation_row(w, neuron, k, f.parts))
     if f.kind == "fused":
@@ -133,14 +146,22 @@ def factor_note(w: Writer, f: Factor, k: int) -> Note | None:
         words = (
             f"with {LOSSES[r.loss].name.replace('_', ' ')} and a {out} output the two derivatives simplify together:"
         )
-        return (words, *mean_words(w)), (fused_row(w, neuron, k),)
+        worked = worked_output(w, neuron, k)
+        if not worked:
+            return (words, *mean_words(w)), (fused_row(w, neuron, k),)
+        through = " worked through the activation's derivative, the sum comes to the shortcut:"
+        outs = r.output_neurons if not ACTIVATIONS[r.layers[-1].activation].elementwise else (neuron,)
+        return (words[:-1] + "," + through, *mean_words(w)), (*(loss_row(w, m, k) for m in outs), *worked)
     if f.kind == "softmax":
-        rows = tuple(loss_row(w, m, k) for m in r.output_neurons) + softmax_rows(w, neuron, k)
-        return ("softmax's output depends on every z, through its full Jacobian:",), rows
+        rows = tuple(loss_row(w, m, k) for m in r.output_neurons)
+        worked = worked_output(w, neuron, k)
+        return ("softmax's output depends on every z, through its full Jacobian:",), rows + (
+            worked or softmax_rows(w, neuron, k)
+        )
     return _linear_note(w, f, k)
 
 
-def _linear_note(w: Writer, f: Factor, k: int) -> Note | None:
+def _linear_note(w: Writer, f: Factor, k: int) -> Explained | None:
     """The factors of a weighted sum: a weight, an input, a bias (1), PReLU's α."""
     s, v = w.r.suffix(k), w.v
     lhs = w.d_(f.num, f.den)
@@ -209,7 +230,8 @@ def deltas(w: Writer) -> Iterator[Block]:
             yield Para((Strong(f"Example {r.examples[k] + 1}"),))
         by_neuron = {d.neuron: d for d in row}
         rows: list[Row] = []
-        if row[-1].how == "softmax":  # softmax's δ reads every output's ∂L/∂a: all of them first
+        softmax = not ACTIVATIONS[r.layers[-1].activation].elementwise
+        if row[-1].how == "softmax" or (softmax and row[-1].how == "fused"):  # every ∂L/∂a first
             rows += [loss_row(w, n, k) for n in r.output_neurons]
         for layer in reversed(r.layers):
             for neuron in layer.neurons:
@@ -229,11 +251,14 @@ def _delta_rows(w: Writer, how: str, neuron: str, k: int) -> list[Row]:
     name = delta_name(w, neuron, k)
     z = w.name(f"z_{neuron}{s}")
     f_z = Func("f", z, prime=True)
+    worked = list(worked_output(w, neuron, k))
     if how == "fused":
-        return [(name, fused_row(w, neuron, k)[1])]
+        softmax = not ACTIVATIONS[w.r.layers[-1].activation].elementwise
+        given = [] if softmax else [loss_row(w, neuron, k)]  # a softmax's ∂L/∂a are all written above
+        return [*given, *worked, (name, fused_row(w, neuron, k)[1])]
     if how == "softmax":
         rows = softmax_rows(w, neuron, k)
-        return [(name, rows[0][1]), rows[1]]
+        return [*worked, (name, rows[0][1]), rows[1]]
     printed = w.product(d.d_a, d.derivative)
     if how == "output":
         product = Mul((w.d_("L", f"a_{neuron}{s}"), f_z))

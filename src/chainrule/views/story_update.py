@@ -118,6 +118,20 @@ def optimizer_update(w: Writer, only: str | None) -> Iterator[Block]:
     assert isinstance(last_rhs, Rel)
     rows[-1] = (last_lhs, Rel(last_rhs.parts + tuple(said)))
     yield Equations(tuple(rows))
+    t = _adam_t(w, "")
+    if o.name == "adam" and t is not None:
+        tn = Num(t, str(t))
+        yield Para(
+            (
+                "This is update ",
+                Math(Rel((Sym("t"), "=", tn))),
+                " of the run (the updates made so far, this one included), so the corrections divide by ",
+                Math(Rel((Add((Num(1, "1"), Pow(w.num(o.beta1), tn)), ("", "-")), "=", w.num(v["adam_c1"])))),
+                " and ",
+                Math(Rel((Add((Num(1, "1"), Pow(w.num(o.beta2), tn)), ("", "-")), "=", w.num(v["adam_c2"])))),
+                ":",
+            )
+        )
     out_rows: list[tuple[Node | str, Node | str]] = []
     table = []
     state = "m" if o.name == "adam" else "s" if o.name == "rmsprop" else "v"
@@ -185,20 +199,17 @@ def _adam_rows(w: Writer, u: Update) -> Iterator[tuple[Node | str, Node | str]]:
         )
         return
     tn = Num(t, str(t))
-    for letter, beta, raw, hat in (("m", o.beta1, m, mh), ("s", o.beta2, sq, sh)):
-        power = beta**t
+    for letter, beta, raw, hat, c in (("m", o.beta1, m, mh, "adam_c1"), ("s", o.beta2, sq, sh, "adam_c2")):
         den = Add((Num(1, "1"), Pow(w.num(beta), tn)), ("", "-"))
-        den_n = Add((Num(1, "1"), w.num(power)), ("", "-"))
+        den_n = Add((Num(1, "1"), w.num(1 - v[c])), ("", "-"))  # 1 − β^t, with β^t's number
         rhs_parts: tuple[Node | str, ...] = ("=", Frac(w.num(raw), den), "=", Frac(w.num(raw), den_n))
+        rhs_parts += ("=", Frac(w.num(raw), w.num(v[c])))
         yield _state(letter, w, p, hat=True), Rel((*rhs_parts, w.rel(hat), w.num(hat)))
 
 
 def _adam_t(w: Writer, p: str) -> int | None:
-    """Adam's t (this update's number, from 1), where the record holds it (t_w5 or t)."""
-    for key in (f"t_{p}", "t"):
-        if key in w.v:
-            return int(w.v[key])
-    return None
+    """Adam's t (this update's number, from 1), where the record holds it."""
+    return int(w.v["adam_t"]) if "adam_t" in w.v else None
 
 
 def _common_precision(w: Writer, updates: list[Update]) -> int:
