@@ -256,3 +256,62 @@ def plain_to_tex(template: str, **subs: str) -> str:
     text = re.sub(r"\b(if|else|their|count|for)\b", lambda m: rf"\text{{ {m.group(1)} }}", text)
     text = re.sub(r"\blog\b", r"\\log", text)
     return re.sub("\x00(\\w+)\x00", lambda m: "{" + subs[m.group(1)] + "}", text)
+
+
+_BREAK_AT = ("=", "≈", "<", ">", "≤", "≥")
+
+
+def broken_rows(
+    rows: tuple[tuple[Node | str, Node | str], ...], width: int = 70
+) -> list[tuple[Node | str, Node | str]]:
+    """Rows for a page: a long chain of relations continues on the next row at a relation (= or ≈).
+
+    Widths are measured as the terminal writes the math, a fair proxy for the typeset width (a
+    fraction is narrower, a subscript the same): a page holds about `width` such characters.
+    """
+    from chainrule.views.math_text import terminal
+    from chainrule.views.mathtree import Rel
+
+    out: list[tuple[Node | str, Node | str]] = []
+    for lhs, rhs in rows:
+        if (
+            not isinstance(rhs, Rel)
+            or len(terminal(rhs)) + len(lhs if isinstance(lhs, str) else terminal(lhs)) <= width
+        ):
+            out.append((lhs, rhs))
+            continue
+        pieces: list[list[Node | str]] = [[]]
+        for p in rhs.parts:
+            if isinstance(p, str) and p in _BREAK_AT and pieces[-1] and _width(pieces[-1]) > width // 3:
+                pieces.append([])
+            pieces[-1].append(p)
+        for i, piece in enumerate(pieces):
+            out += [(lhs if i == 0 and j == 0 else "", row) for j, row in enumerate(_sum_rows(piece, width))]
+    return out
+
+
+def _sum_rows(piece: list[Node | str], width: int) -> list[Node]:
+    """One relation's side; a sum too wide for a row goes on over several, each further row starting with its sign."""
+    from chainrule.views.mathtree import Add, Rel
+
+    last = piece[-1]
+    if _width(piece) <= width or not isinstance(last, Add) or len(last.terms) < 2:
+        return [Rel(tuple(piece))]
+    rows: list[Node] = []
+    head: list[Node | str] = list(piece[:-1])
+    terms: list[tuple[str, Node]] = []
+    for sign, term in zip(last.signs, last.terms, strict=True):
+        if terms and _width([*head, Add(tuple(t for _, t in terms), tuple(g for g, _ in terms)), "+", term]) > width:
+            rows.append(Rel((*head, Add(tuple(t for _, t in terms), tuple(g for g, _ in terms)))))
+            head, terms = ["quad", "-" if sign == "-" else "+"], [("", term)]
+            continue
+        terms.append((sign, term))
+    rows.append(Rel((*head, Add(tuple(t for _, t in terms), tuple(g for g, _ in terms)))))
+    return rows
+
+
+def _width(parts: list[Node | str]) -> int:
+    from chainrule.views.math_text import terminal
+    from chainrule.views.mathtree import Rel
+
+    return len(terminal(Rel(tuple(parts))))

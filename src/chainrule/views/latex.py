@@ -24,6 +24,7 @@ from chainrule.views.doc import (
     Para,
     Strong,
     Table,
+    broken_rows,
     matrix_equation_tex,
 )
 from chainrule.views.markdown import tex
@@ -52,10 +53,12 @@ def inline(parts: tuple[Inline, ...]) -> str:
 
 
 def equations(eq: Equations) -> str:
-    if len(eq.rows) == 1:
-        lhs, rhs = eq.rows[0]
+    """Display math; a long row continues on the next, aligned at its relation (broken_rows)."""
+    broken = broken_rows(eq.rows)
+    if len(broken) == 1:
+        lhs, rhs = broken[0]
         return f"\\[\n{tex(lhs)} {tex(rhs)}\n\\]"
-    rows = " \\\\\n".join(f"{tex(lhs)} &{tex(rhs)}" for lhs, rhs in eq.rows)
+    rows = " \\\\\n".join(f"{tex(lhs)} &{tex(rhs)}" for lhs, rhs in broken)
     return f"\\begin{{align*}}\n{rows}\n\\end{{align*}}"
 
 

@@ -25,6 +25,7 @@ from chainrule.views.doc import (
     Para,
     Strong,
     Table,
+    broken_rows,
     matrix_equation_tex,
 )
 from chainrule.views.math_tex import latex
@@ -51,11 +52,12 @@ def inline(parts: tuple[Inline, ...]) -> str:
 
 def equations(eq: Equations) -> str:
     """One $$ block; several rows are aligned on their relation."""
-    if len(eq.rows) == 1 and not eq.rows[0][0]:
-        return f"$$\n{tex(eq.rows[0][1])}\n$$"
-    if len(eq.rows) == 1:
-        return f"$$\n{tex(eq.rows[0][0])} {tex(eq.rows[0][1])}\n$$"
-    rows = " \\\\\n".join(f"{tex(lhs)} &{tex(rhs)}" for lhs, rhs in eq.rows)
+    broken = broken_rows(eq.rows)
+    if len(broken) == 1 and not broken[0][0]:
+        return f"$$\n{tex(broken[0][1])}\n$$"
+    if len(broken) == 1:
+        return f"$$\n{tex(broken[0][0])} {tex(broken[0][1])}\n$$"
+    rows = " \\\\\n".join(f"{tex(lhs)} &{tex(rhs)}" for lhs, rhs in broken)
     return f"$$\n\\begin{{aligned}}\n{rows}\n\\end{{aligned}}\n$$"
 
 

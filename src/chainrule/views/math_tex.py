@@ -34,7 +34,7 @@ from chainrule.views.mathtree import (
 )
 
 RELATIONS_TEX = {"=": "=", "≈": r"\approx", "<": "<", ">": ">", "≤": r"\le", "≥": r"\ge", "→": r"\rightarrow"}
-RELATIONS_TEX.update({",": ",", "≠": r"\ne", "": "", "quad": r"\quad"})
+RELATIONS_TEX.update({",": ",", "≠": r"\ne", "": "", "quad": r"\quad", "+": "+", "-": "-"})
 
 _GREEK_TEX = {
     "α": r"\alpha",

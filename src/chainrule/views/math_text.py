@@ -129,7 +129,8 @@ def _t_rel(r: Rel) -> str:
     out = []
     for p in r.parts:
         if isinstance(p, str):
-            out.append(f"{p} " if p == "," else "  " if p == "quad" else f" {p} " if p else " ")
+            sign = "−" if p == "-" else p
+            out.append(f"{p} " if p == "," else "  " if p == "quad" else f" {sign} " if p else " ")
         else:
             out.append(terminal(p))
     return re.sub(r"(?<=\S) {2,}(?=\S)", lambda m: "  " if len(m.group()) >= 4 else " ", "".join(out)).strip()

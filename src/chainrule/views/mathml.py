@@ -138,7 +138,8 @@ def _rel(r: Rel) -> str:
     parts = []
     for p in r.parts:
         if isinstance(p, str):
-            parts.append(_mo(p) if p else '<mspace width="0.5em"/>')
+            space = '<mspace width="1em"/>' if p == "quad" else '<mspace width="0.5em"/>'
+            parts.append(_mo("−" if p == "-" else p) if p and p != "quad" else space)
         else:
             parts.append(mathml(p))
     return _row(*parts)
@@ -153,13 +154,17 @@ def _text(text: str) -> str:
 _TOKEN = re.compile(r"\s+|[A-Za-z]+|[0-9.]+|.")
 
 
-def _fixed(text: str) -> str:
+def _fixed(text: str, first: bool = True) -> str:
     """A registry template's fixed text (chainrule's own) as tokens: words, numbers, signs."""
     out = []
+    before = "(" if first else "x"  # a minus first, or after an opening bracket or a sign, is a sign: a prefix
     for tok in _TOKEN.findall(text):
         if tok.isspace():
             continue
-        if tok in ("if", "else", "their", "count", "for", "since"):
+        prefix, before = tok in "-−" and before in "([=+−-·/", tok
+        if prefix:
+            out.append(_mo("−", prefix=True))
+        elif tok in ("if", "else", "their", "count", "for", "since"):
             out.append(_text(f" {tok} "))
         elif tok[0].isdigit():
             out.append(f"<mn>{tok}</mn>")
@@ -171,7 +176,8 @@ def _fixed(text: str) -> str:
 
 
 def _template(t: Template) -> str:
-    return _row(*(_fixed(p) if isinstance(p, str) else mathml(p) for p in template_pieces(t)))
+    pieces = template_pieces(t)
+    return _row(*(_fixed(p, i == 0) if isinstance(p, str) else mathml(p) for i, p in enumerate(pieces)))
 
 
 def _formula(f: Formula) -> str:
