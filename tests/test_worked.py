@@ -84,3 +84,19 @@ def test_the_delta_form_works_each_delta_once_on_a_3_4_2_1_network(tmp_path: Any
     paths = _explain(tmp_path, NET_3421, "--form", "paths")
     assert "delta form" not in paths and "reaches the loss along 2 paths" in paths
     assert re.search(r"∂L/∂w1 \(via g1\) = ∂L/∂ŷ · ∂ŷ/∂z_out", paths), paths
+
+
+def test_the_softmax_latex_document_compiles_with_no_line_over_10pt(tmp_path: Any) -> None:
+    from helpers import pdflatex
+
+    tex = (
+        CliRunner()
+        .invoke(main, ["explain", str(netfile.example_path("softmax-classifier.toml")), "--format", "latex"])
+        .output
+    )
+    (tmp_path / "doc.tex").write_text(tex)
+    run = pdflatex(tmp_path, "doc.tex")
+    assert run.returncode == 0, run.stdout[-2000:]
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    widths = [float(x) for x in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert all(w <= 10 for w in widths), widths

@@ -52,6 +52,7 @@ class Writer:
         self.names = Names(record)
         self.level = level  # the level of this step's title
         self.max_terms = max_terms
+        self._syms: dict[str, Sym] = {}
         # In hand mode a computed figure is written with all its decimals (0.0150); a given one
         # (input, parameter, target, learning rate) as it was given (0.05).
         given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
@@ -92,7 +93,11 @@ class Writer:
         return Paren(n) if n.negative else n
 
     def name(self, name: str) -> Sym:
-        return name_sym(name, self.names)
+        # A step names the same values many times: each name's tree is built once (trees are immutable).
+        sym = self._syms.get(name)
+        if sym is None:
+            sym = self._syms[name] = name_sym(name, self.names)
+        return sym
 
     def math(self, name: str) -> Math:
         return Math(self.name(name))
