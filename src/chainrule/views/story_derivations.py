@@ -18,16 +18,6 @@ from chainrule.views.writer import Writer
 Row = tuple[Node | str, Node | str]
 
 
-def _name(value_name: str) -> tuple[str, str]:
-    """'da_o2/dz_o1#1' → ('a_o2#1', 'z_o1#1'): the two names of a derivative's value."""
-    body, hash_, k = value_name.rpartition("#")
-    if not (hash_ and k.isdigit()):
-        body, k = value_name, ""
-    num, _, den = body.removeprefix("d").partition("/d")
-    s = f"#{k}" if k else ""
-    return (num if num == "L" else num + s), den + s
-
-
 def jacobian_row(w: Writer, j: str, i: str, s: str) -> Row:
     """∂a_j/∂z_i of a softmax: a_i(1 − a_i) on the diagonal, −a_j·a_i off it, with its numbers."""
     v = w.v
@@ -42,23 +32,23 @@ def jacobian_row(w: Writer, j: str, i: str, s: str) -> Row:
     return w.d_(a_j, f"z_{i}{s}"), Rel(("=", sym, "=", nums, w.rel(value), w.num(value)))
 
 
-def chain_rows(w: Writer, chain: OutputChain) -> list[Row]:
-    """∂L/∂z_i = Σ_j ∂L/∂a_j · ∂a_j/∂z_i, in names, in numbers, and its value; the shortcut where it holds."""
-    sym = w.terms([Mul(tuple(w.d_(*_name(n)) for n in (d_a, d_j))) for d_a, d_j, _ in chain.terms])
+def chain_rows(w: Writer, chain: OutputChain, outs: tuple[str, ...]) -> list[Row]:
+    """∂L/∂z_i = Σ_j ∂L/∂a_j · ∂a_j/∂z_i over the outputs j (`outs`, in the chain's order), in names,
+    in numbers, and its value; the shortcut where it holds."""
+    s, i = chain.suffix, chain.neuron
+    sym = w.terms([Mul((w.d_("L", f"a_{j}{s}"), w.d_(f"a_{j}{s}", f"z_{i}{s}"))) for j in outs])
     nums = w.terms([Mul((w.sn(w.v[d_a]), w.sn(w.v[d_j]))) for d_a, d_j, _ in chain.terms])
     printed = sum(w.product(w.v[d_a], w.v[d_j]) for d_a, d_j, _ in chain.terms)
     rows: list[Row] = [
-        (w.d_("L", f"z_{chain.neuron}{chain.suffix}"), Rel(("=", sym))),
+        (w.d_("L", f"z_{i}{s}"), Rel(("=", sym))),
         ("", Rel(("=", nums, *w.res(chain.total, printed)))),
     ]
     if chain.shortcut:
-        a, y = f"a_{chain.neuron}{chain.suffix}", f"y_{chain.neuron}{chain.suffix}"
-        short: Node = Add((w.name(a), w.name(y)), ("", "-"))
+        short: Node = Add((w.name(f"a_{i}{s}"), w.name(f"y_{i}{s}")), ("", "-"))
         if w.r.mean_factor != 1:
-            n = round(1 / w.r.mean_factor)
-            short = Mul((Op(f"(1/{n})"), Paren(short)), dot=False)
-        rows.append(("", Rel(("=", short, w.rel(w.v[f"dL/dz_{chain.neuron}{chain.suffix}"]),
-                              w.num(w.v[f"dL/dz_{chain.neuron}{chain.suffix}"])))))  # fmt: skip
+            short = Mul((Op(f"(1/{round(1 / w.r.mean_factor)})"), Paren(short)), dot=False)
+        dz = w.v[f"dL/dz_{i}{s}"]
+        rows.append(("", Rel(("=", short, w.rel(dz), w.num(dz)))))
     return rows
 
 
@@ -68,8 +58,9 @@ def worked_output(w: Writer, neuron: str, k: int) -> tuple[Row, ...]:
     chain = next((c for c in w.r.output_chains if c.neuron == neuron and c.suffix == s), None)
     if chain is None:
         return ()
-    rows: list[Row] = [jacobian_row(w, _name(d_j)[0][2:].removesuffix(s), neuron, s) for _, d_j, _ in chain.terms]
-    return (*rows, *chain_rows(w, chain))
+    outs = (neuron,) if len(chain.terms) == 1 else w.r.output_neurons
+    rows: list[Row] = [jacobian_row(w, j, neuron, s) for j in outs]
+    return (*rows, *chain_rows(w, chain, outs))
 
 
 def dead_units(w: Writer) -> Iterator[Block]:
