@@ -74,10 +74,10 @@ def test_minibatch_and_example_option() -> None:
 
 def test_a_wide_network_uses_the_delta_form_and_says_so() -> None:
     text = run("explain", str(EXAMPLES / "softmax-classifier.toml"))
-    assert "delta form" in text and "f′(z_j) Σ_k w_kj · δ_k" in text
+    assert "delta form" in text and "f′(z_j)·Σ_k w_kj·δ_k" in text
     # cross-entropy with softmax: ŷ − y, the mean over 3 examples shown as its 1/3
-    assert "= (1/3)(a_out1#1 − y_out1#1) = (1/3)(0.2685 − 1) ≈ −0.2438" in text
-    assert "= f′(z_h2#3) (w8 · δ_out1#3 + w11 · δ_out2#3 + w14 · δ_out3#3)" in text
+    assert "= (1/3)(a_out1⁽¹⁾ − y_out1⁽¹⁾) = (1/3)(0.2685 − 1) ≈ −0.2438" in text
+    assert "= f′(z_h2⁽³⁾)(w8·δ_out1⁽³⁾ + w11·δ_out2⁽³⁾ + w14·δ_out3⁽³⁾)" in text
 
 
 def test_the_binary_step_explains_its_zero_derivative(tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ def test_the_terminal_shows_the_table_h_and_one_parameter_worked(runner: CliRunn
     result = runner.invoke(main, ["explain", "--gradcheck"])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "The chain rule, checked numerically" in out and "h = 10^(−6) · max(1, |θ|)" in out
+    assert "The chain rule, checked numerically" in out and "h = 10⁻⁶ · max(1, |θ|)" in out
     assert out.count("agrees") >= 8 and "DIFFERS" not in out
     assert "Worked for w5" in out and "0.0821670406" in out
     assert "L(w5 + h)" in out and "L(w5 − h)" in out

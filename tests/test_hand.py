@@ -83,7 +83,7 @@ def test_markdown_marks_where_rounding_changed_a_last_digit() -> None:
     table = md.split("## Rounding by hand")[1]
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| $")}
     assert "last digit changed" in rows[r"$b_{2}^{\text{new}}$"]
-    assert "| 0.5307 | 0.53075072 |" in rows[r"$b_{2}^{\text{new}}$"]
+    assert "| $0.5307$ | $0.53075072$ |" in rows[r"$b_{2}^{\text{new}}$"]
     assert "last digit changed" not in rows[r"$\hat{y}$"]
     assert r"0.0134 \cdot 0.05 \approx \mathbf{0.000670}" in md
     assert r"0.0623 \cdot 0.2406 \approx 0.0150" in md  # the written figure keeps its zero

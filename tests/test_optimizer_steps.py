@@ -311,7 +311,7 @@ def test_the_story_shows_the_velocity_then_the_update(runner: CliRunner, tmp_pat
     assert r"v_{w_{5}} &= 0.9 \cdot 0.0822 + 0.0839 \approx 0.1578" in text
     assert r"w_{5}^{\text{new}} &= 0.3589 - 0.5 \cdot 0.1578 \approx 0.2800" in text
     assert text.index(r"v_{w_{5}} &= 0.9") < text.index(r"w_{5}^{\text{new}} &= 0.3589")
-    assert "| $w_{5}$ | 0.3589 | 0.0839 | 0.1578 | 0.2800 |" in text
+    assert "| $w_{5}$ | $0.3589$ | $0.0839$ | $0.1578$ | $0.2800$ |" in text
 
 
 def test_adam_story_shows_moments_and_correction(reference: Network, tmp_path: Path) -> None:

@@ -63,11 +63,14 @@ from chainrule.errors import ChainruleError
 )
 @click.option(
     "--form",
-    type=click.Choice(["scalar", "matrix"]),
+    type=click.Choice(["scalar", "paths", "delta", "matrix"]),
     default="scalar",
     show_default=True,
-    help="scalar: neuron by neuron, every chain of factors; matrix: the same step with vectors and matrices "
-    "(examples as columns), each matrix written out with its shape, and a table tying each entry to its scalar.",
+    help="scalar: neuron by neuron, each gradient as every path from the loss while there are few, else in the "
+    "delta form; paths: every gradient as the sum over its paths, on any network; delta: each neuron's "
+    "δ = ∂L/∂z worked once, from the output down, and every gradient as δ · input; matrix: the same step with "
+    "vectors and matrices (examples as columns), each matrix written out with its shape, and a table tying "
+    "each entry to its scalar.",
 )
 @click.option(
     "--gradcheck",
@@ -104,6 +107,10 @@ def explain(
                 raise ChainruleError(
                     f"{name}: not available with --form matrix (it shows every matrix, worked exactly)"
                 )
+    if form in ("paths", "delta"):
+        from chainrule.record.forms import in_form
+
+        records = in_form(net, records, example - 1, form)
     if gradcheck and fmt == "dot":
         raise ChainruleError("--gradcheck: not with --format dot (the graph holds no table); use another --format")
     checks = _gradchecks(net, records, only) if gradcheck else []

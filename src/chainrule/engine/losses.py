@@ -217,7 +217,7 @@ _register_loss(
         "with one output, max(0, 1 − yŷ) for y = ±1",
         use="margin classifiers, with an identity output",
         caveats="not differentiable where a margin is exactly 0 (taken as 0 there)",
-        plain="L = Σ_{j≠c} max(0, ŷⱼ − ŷ_c + 1)",
+        plain="L = Σ_(j≠c) max(0, ŷⱼ − ŷ_c + 1)",
         term_plain="",
         outer_plain="{sum}",
         gradient_plain="1 if ŷⱼ − ŷ_c + 1 > 0 (−their count for c)",

@@ -105,8 +105,13 @@ def _path_count(net: Network, li: int) -> int:
     return count
 
 
-def chains_of(net: Network, v: dict[str, float], size: int, fused: bool, fwd: Forward) -> dict[str, tuple[Chain, ...]]:
-    """Every parameter's chain, one per example of the batch (`size` of them), from the step's values."""
+def chains_of(
+    net: Network, v: dict[str, float], size: int, fused: bool, fwd: Forward, form: str | None = None
+) -> dict[str, tuple[Chain, ...]]:
+    """Every parameter's chain, one per example of the batch (`size` of them), from the step's values.
+
+    `form` "paths" or "delta" asks for that form on any network; None chooses as MAX_PATHS says.
+    """
     chains: dict[str, list[Chain]] = {}
     single = size == 1
     for k in range(size):
@@ -115,6 +120,8 @@ def chains_of(net: Network, v: dict[str, float], size: int, fused: bool, fwd: Fo
         for li, layer in enumerate(net.layers):
             neurons_per_param = layer.units if layer.bias_mode == "shared" or layer.alpha_name else 1
             use_paths = single and _path_count(net, li) * neurons_per_param <= MAX_PATHS
+            if form is not None:
+                use_paths = form == "paths"
             for j, n in enumerate(layer.neuron_names):
                 if use_paths:
                     routes = _paths_to_z(net, v, s, fused, li, j)

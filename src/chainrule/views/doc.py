@@ -18,14 +18,15 @@ from dataclasses import dataclass
 
 from chainrule.record.rounding import places
 from chainrule.views import escape
+from chainrule.views.mathtree import Node, Num, Paren, Sym, Word
 from chainrule.views.numbers import Names, fmt
 
 
 @dataclass(frozen=True)
 class Math:
-    """Inline math, in LaTeX."""
+    """Inline math: a math tree (views.mathtree), or LaTeX where the matrix form still writes it."""
 
-    tex: str
+    tex: Node | str
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Para:
 class Equations:
     """Display math, one equation a row, aligned on the relation that starts `rhs`."""
 
-    rows: tuple[tuple[str, str], ...]  # (lhs, rhs) in LaTeX; rhs starts with = or \approx
+    rows: tuple[tuple[Node | str, Node | str], ...]  # (lhs, rhs); rhs starts with its relation
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,31 @@ def tex_name(name: str, names: Names) -> str:
     return head + sup
 
 
+_GREEK_NAMES = {"alpha": "α", "delta": "δ", "eta": "η", "sigma": "σ"}
+
+
+def name_sym(name: str, names: Names) -> Sym:
+    """A value's name as a math tree: a_out → ŷ (one output), z_out → z with subscript out, w5 → w₅.
+
+    A batch example's suffix #k (k digits) becomes a superscript (k). The name's characters are
+    data: each printer escapes or typesets them for its format.
+    """
+    base, hash_, k = name.rpartition("#")
+    if not (hash_ and k.isdigit()):
+        base, k = name, ""
+    sup = Paren(Word(k)) if k else None
+    shown = names.show(base)
+    if shown == "ŷ":
+        return Sym("y", None, sup, hat=True)
+    head, sep, sub = shown.partition("_")
+    if not sep:
+        m = re.fullmatch(r"([A-Za-z])(\d+)", shown)
+        if m:
+            head, sub = m.group(1), m.group(2)
+    head = _GREEK_NAMES.get(head, head)
+    return Sym(head, Word(sub) if sub else None, sup)
+
+
 def _sub(sub: str) -> str:
     """A subscript: digits and letters-with-digits (h1) as math, a word (out) or anything else as words."""
     if re.fullmatch(r"[A-Za-z0-9]+", sub) and not (sub.isalpha() and len(sub) > 1):
@@ -189,6 +215,12 @@ def num(x: float, digits: int, hand: bool = False) -> str:
     return text.replace("−", "-").replace("∞", r"\infty")
 
 
+def num_node(x: float, digits: int, hand: bool = False) -> Num:
+    """A number as a math tree node: its value and the digits the one rule writes."""
+    text = written(x, digits) if hand else fmt(x, digits)
+    return Num(x, text.replace("−", "-").replace("∞", "inf"))
+
+
 def snum(x: float, digits: int, hand: bool = False) -> str:
     """A number inside a product or sum: negative ones in parentheses."""
     text = num(x, digits, hand)
@@ -224,3 +256,62 @@ def plain_to_tex(template: str, **subs: str) -> str:
     text = re.sub(r"\b(if|else|their|count|for)\b", lambda m: rf"\text{{ {m.group(1)} }}", text)
     text = re.sub(r"\blog\b", r"\\log", text)
     return re.sub("\x00(\\w+)\x00", lambda m: "{" + subs[m.group(1)] + "}", text)
+
+
+_BREAK_AT = ("=", "≈", "<", ">", "≤", "≥")
+
+
+def broken_rows(
+    rows: tuple[tuple[Node | str, Node | str], ...], width: int = 70
+) -> list[tuple[Node | str, Node | str]]:
+    """Rows for a page: a long chain of relations continues on the next row at a relation (= or ≈).
+
+    Widths are measured as the terminal writes the math, a fair proxy for the typeset width (a
+    fraction is narrower, a subscript the same): a page holds about `width` such characters.
+    """
+    from chainrule.views.math_text import terminal
+    from chainrule.views.mathtree import Rel
+
+    out: list[tuple[Node | str, Node | str]] = []
+    for lhs, rhs in rows:
+        if (
+            not isinstance(rhs, Rel)
+            or len(terminal(rhs)) + len(lhs if isinstance(lhs, str) else terminal(lhs)) <= width
+        ):
+            out.append((lhs, rhs))
+            continue
+        pieces: list[list[Node | str]] = [[]]
+        for p in rhs.parts:
+            if isinstance(p, str) and p in _BREAK_AT and pieces[-1] and _width(pieces[-1]) > width // 3:
+                pieces.append([])
+            pieces[-1].append(p)
+        for i, piece in enumerate(pieces):
+            out += [(lhs if i == 0 and j == 0 else "", row) for j, row in enumerate(_sum_rows(piece, width))]
+    return out
+
+
+def _sum_rows(piece: list[Node | str], width: int) -> list[Node]:
+    """One relation's side; a sum too wide for a row goes on over several, each further row starting with its sign."""
+    from chainrule.views.mathtree import Add, Rel
+
+    last = piece[-1]
+    if _width(piece) <= width or not isinstance(last, Add) or len(last.terms) < 2:
+        return [Rel(tuple(piece))]
+    rows: list[Node] = []
+    head: list[Node | str] = list(piece[:-1])
+    terms: list[tuple[str, Node]] = []
+    for sign, term in zip(last.signs, last.terms, strict=True):
+        if terms and _width([*head, Add(tuple(t for _, t in terms), tuple(g for g, _ in terms)), "+", term]) > width:
+            rows.append(Rel((*head, Add(tuple(t for _, t in terms), tuple(g for g, _ in terms)))))
+            head, terms = ["quad", "-" if sign == "-" else "+"], [("", term)]
+            continue
+        terms.append((sign, term))
+    rows.append(Rel((*head, Add(tuple(t for _, t in terms), tuple(g for g, _ in terms)))))
+    return rows
+
+
+def _width(parts: list[Node | str]) -> int:
+    from chainrule.views.math_text import terminal
+    from chainrule.views.mathtree import Rel
+
+    return len(terminal(Rel(tuple(parts))))

@@ -25,6 +25,9 @@ from chainrule.views.doc import (
     Table,
     matrix_equation_tex,
 )
+from chainrule.views.mathml import math as tree_math
+from chainrule.views.mathml import mathml as tree_mathml
+from chainrule.views.mathtree import Node
 from chainrule.views.numbers import DEFAULT_DIGITS
 
 _STYLE = """
@@ -46,13 +49,17 @@ figcaption { font-style: italic; font-size: .95em; }
 """
 
 
-def mathml(tex: str, display: bool = False) -> str:
-    """LaTeX to MathML (presentation markup, rendered natively by the browser).
+def mathml(tex: Node | str, display: bool = False) -> str:
+    """Math as MathML: a tree by its printer (views.mathml); the matrix form's LaTeX by latex2mathml.
+
+    LaTeX to MathML (presentation markup, rendered natively by the browser).
 
     latex2mathml copies \\text{} as it is (h1\\_1 would show its backslash, and a < would be
     markup), so each \\text{} is handed over as a placeholder and its words, read back from their
     LaTeX escapes, are put in as escaped HTML. Words from a user never reach the converter.
     """
+    if not isinstance(tex, str):
+        return tree_math(tex, display)
     from latex2mathml.converter import convert
 
     words: list[str] = []
@@ -85,13 +92,15 @@ def _map_text(tex: str, hold: Callable[[str], str]) -> str:
     return "".join(out) + tex[i:]
 
 
-def _inner(tex: str) -> str:
+def _inner(tex: Node | str) -> str:
     """The MathML of tex without its <math> element, to place inside a table cell of equations."""
+    if not isinstance(tex, str):
+        return tree_mathml(tex)
     out = mathml(tex)
     return re.sub(r"^<math[^>]*>|</math>$", "", out)
 
 
-def _display(tex: str) -> str:
+def _display(tex: Node | str) -> str:
     """A cell of an aligned display: full-size fractions, as in the display it belongs to."""
     return f'<mstyle displaystyle="true">{_inner(tex)}</mstyle>'
 
@@ -112,13 +121,18 @@ def equations(eq: Equations) -> str:
     """Display math; several rows as an aligned MathML table (right-aligned sides, left-aligned relations)."""
     if len(eq.rows) == 1:
         lhs, rhs = eq.rows[0]
-        return mathml(f"{lhs} {rhs}", display=True)
+        return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{_side(lhs)}{_side(rhs)}</math>'
+
     rows = "".join(
         f'<mtr><mtd columnalign="right">{_display(lhs) if lhs else ""}</mtd>'
         f'<mtd columnalign="left">{_display(rhs)}</mtd></mtr>'
         for lhs, rhs in eq.rows
     )
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mtable>{rows}</mtable></math>'
+
+
+def _side(tex: Node | str) -> str:
+    return _inner(tex) if tex else ""
 
 
 def block(b: Block) -> str:

@@ -24,8 +24,10 @@ from chainrule.views.doc import (
     Para,
     Strong,
     Table,
+    broken_rows,
     matrix_equation_tex,
 )
+from chainrule.views.markdown import tex
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.picture import PREAMBLE, picture
 from chainrule.views.svg import read_svg
@@ -42,7 +44,7 @@ def inline(parts: tuple[Inline, ...]) -> str:
     out = []
     for p in parts:
         if isinstance(p, Math):
-            out.append(f"${p.tex}$")
+            out.append(f"${tex(p.tex)}$")
         elif isinstance(p, Strong):
             out.append(rf"\textbf{{{text(p.text)}}}" if p.text else "")
         else:
@@ -51,10 +53,12 @@ def inline(parts: tuple[Inline, ...]) -> str:
 
 
 def equations(eq: Equations) -> str:
-    if len(eq.rows) == 1:
-        lhs, rhs = eq.rows[0]
-        return f"\\[\n{lhs} {rhs}\n\\]"
-    rows = " \\\\\n".join(f"{lhs} &{rhs}" for lhs, rhs in eq.rows)
+    """Display math; a long row continues on the next, aligned at its relation (broken_rows)."""
+    broken = broken_rows(eq.rows)
+    if len(broken) == 1:
+        lhs, rhs = broken[0]
+        return f"\\[\n{tex(lhs)} {tex(rhs)}\n\\]"
+    rows = " \\\\\n".join(f"{tex(lhs)} &{tex(rhs)}" for lhs, rhs in broken)
     return f"\\begin{{align*}}\n{rows}\n\\end{{align*}}"
 
 

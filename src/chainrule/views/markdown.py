@@ -25,16 +25,24 @@ from chainrule.views.doc import (
     Para,
     Strong,
     Table,
+    broken_rows,
     matrix_equation_tex,
 )
+from chainrule.views.math_tex import latex
+from chainrule.views.mathtree import Node
 from chainrule.views.numbers import DEFAULT_DIGITS
+
+
+def tex(math: Node | str) -> str:
+    """Math as LaTeX: a tree by its printer, the matrix form's LaTeX as it is."""
+    return math if isinstance(math, str) else latex(math)
 
 
 def inline(parts: tuple[Inline, ...]) -> str:
     out = []
     for p in parts:
         if isinstance(p, Math):
-            out.append(f"${p.tex}$")
+            out.append(f"${tex(p.tex)}$")
         elif isinstance(p, Strong):
             out.append(f"**{escape.markdown(p.text)}**" if p.text else "")
         else:
@@ -44,11 +52,12 @@ def inline(parts: tuple[Inline, ...]) -> str:
 
 def equations(eq: Equations) -> str:
     """One $$ block; several rows are aligned on their relation."""
-    if len(eq.rows) == 1 and not eq.rows[0][0]:
-        return f"$$\n{eq.rows[0][1]}\n$$"
-    if len(eq.rows) == 1:
-        return f"$$\n{eq.rows[0][0]} {eq.rows[0][1]}\n$$"
-    rows = " \\\\\n".join(f"{lhs} &{rhs}" for lhs, rhs in eq.rows)
+    broken = broken_rows(eq.rows)
+    if len(broken) == 1 and not broken[0][0]:
+        return f"$$\n{tex(broken[0][1])}\n$$"
+    if len(broken) == 1:
+        return f"$$\n{tex(broken[0][0])} {tex(broken[0][1])}\n$$"
+    rows = " \\\\\n".join(f"{tex(lhs)} &{tex(rhs)}" for lhs, rhs in broken)
     return f"$$\n\\begin{{aligned}}\n{rows}\n\\end{{aligned}}\n$$"
 
 

@@ -11,26 +11,15 @@ from collections.abc import Callable, Iterator
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.record.step import NeuronSum, StepRecord
-from chainrule.views.doc import (
-    Block,
-    Bullets,
-    Equations,
-    Figure,
-    Heading,
-    Inline,
-    Math,
-    Para,
-    Strong,
-    Table,
-    plain_to_tex,
-)
+from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
+from chainrule.views.mathtree import Add, Frac, Func, Mul, Node, Num, Op, Paren, Pow, Rel, Seq, Sym, Template, Word
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.opgraph_svg import GRAPH_CAPTION, opgraph_svg
 from chainrule.views.story_backward import backward
 from chainrule.views.story_hand import hand_table
 from chainrule.views.story_update import update
 from chainrule.views.svg import network_svg
-from chainrule.views.writer import Part, Writer, neuron_tex, split_formula
+from chainrule.views.writer import Part, Writer, formula_row, neuron_node
 
 
 def story(
@@ -104,24 +93,23 @@ def _intro(r: StepRecord, digits: int, steps: int) -> Iterator[Block]:
 def _architecture(w: Writer) -> Iterator[Block]:
     r = w.r
     yield w.h(1, "Network architecture")
+    inputs = Rel(("→", Seq(tuple(w.name(x) for x in r.inputs))))
+    count = len(r.inputs)
     items: list[tuple[Inline, ...]] = [
-        (
-            Strong("Input layer:"),
-            f" {len(r.inputs)} neuron{'s' if len(r.inputs) > 1 else ''} ",
-            Math(r"\rightarrow " + ", ".join(w.t(x) for x in r.inputs)),
-        )
+        (Strong("Input layer:"), f" {count} neuron{'s' if count > 1 else ''} ", Math(inputs))
     ]
     for i, layer in enumerate(r.layers):
         kind = "Output layer" if i == len(r.layers) - 1 else f"Hidden layer {layer.name}"
+        shown: Node
         if w.names.single and i == len(r.layers) - 1:
-            shown = r"\hat{y}"
+            shown = Sym("y", hat=True)
         else:
-            shown = ", ".join(neuron_tex(w, n) for n in layer.neurons)
+            shown = Seq(tuple(neuron_node(w, n) for n in layer.neurons))
         if layer.bias_mode == "shared":
-            bias: Inline = Math(w.t(layer.bias_names[0]))
+            bias: Inline = w.math(layer.bias_names[0])
             bias_words = " shared by its neurons" if len(layer.neurons) > 1 else ""
         elif layer.bias_mode == "neuron":
-            bias = Math(", ".join(w.t(b) for b in layer.bias_names))
+            bias = Math(Seq(tuple(w.name(b) for b in layer.bias_names)))
             bias_words = ", one per neuron"
         else:
             bias, bias_words = "none", ""
@@ -131,7 +119,7 @@ def _architecture(w: Writer) -> Iterator[Block]:
             (
                 Strong(f"{kind}:"),
                 f" {count} neuron{'s' if count > 1 else ''} ",
-                Math(r"\rightarrow " + shown),
+                Math(Rel(("→", shown))),
                 f", activation {act.name}, bias ",
                 bias,
                 bias_words,
@@ -144,17 +132,17 @@ def _architecture(w: Writer) -> Iterator[Block]:
             acts.append(layer.activation)
     words = " and ".join(ACTIVATIONS[a].name for a in acts)
     yield Para((f"Activation{'s' if len(acts) > 1 else ''}: {words}:",))
-    yield Equations(tuple(split_formula(ACTIVATIONS[a].formula) for a in acts))
+    yield Equations(tuple(formula_row(ACTIVATIONS[a].formula, ACTIVATIONS[a].plain) for a in acts))
     loss = LOSSES[r.loss]
     yield Para((f"Loss: {loss.name.replace('_', ' ')}, {loss.description}:",))
-    yield Equations((split_formula(loss.formula),))
+    yield Equations((formula_row(loss.formula, loss.plain),))
     batch = {"online": "one example per update (online)", "full": "the full batch per update"}.get(
         r.batch_kind, f"mini-batches of {r.batch_kind}"
     )
     yield Para(
         (
             "Training: learning rate ",
-            Math(rf"\eta = {w.n(r.learning_rate)}"),
+            Math(Rel((Sym("η"), "=", w.num(r.learning_rate)))),
             f", {batch}, {r.reduction} of the example losses over a batch.",
         )
     )
@@ -166,36 +154,47 @@ def _initial(w: Writer) -> Iterator[Block]:
     rows: list[tuple[tuple[Inline, ...], ...]] = []
     for k in range(len(r.examples)):
         s = r.suffix(k)
-        rows += [((w.m(x + s),), (w.n(v[x + s]),), ("input",)) for x in r.inputs]
+        rows += [((w.math(x + s),), (Math(w.num(v[x + s])),), ("input",)) for x in r.inputs]
     for ns in r.sums:
         for weight, src in ns.terms:
-            what = Math(
-                f"{w.t(src.removeprefix('a_')) if src in r.inputs else neuron_tex(w, src)} \\rightarrow {neuron_tex(w, 'a_' + ns.neuron)}"
-            )
-            rows.append(((w.m(weight),), (w.n(v[weight]),), ("weight ", what)))
+            start = w.name(src.removeprefix("a_")) if src in r.inputs else neuron_node(w, src)
+            what = Math(Rel((start, "→", neuron_node(w, "a_" + ns.neuron))))
+            rows.append(((w.math(weight),), (Math(w.num(v[weight])),), ("weight ", what)))
     for layer in r.layers:
-        for b in layer.bias_names:
-            words = f"bias of layer {layer.name}" if layer.bias_mode == "shared" else f"bias of {b.removeprefix('b_')}"
-            rows.append(((w.m(b),), (w.n(v[b]),), (words,)))
+        for j, b in enumerate(layer.bias_names):
+            # A bias of one neuron is named for its neuron, whatever the file calls the bias.
+            words = f"bias of layer {layer.name}" if layer.bias_mode == "shared" else f"bias of {layer.neurons[j]}"
+            rows.append(((w.math(b),), (Math(w.num(v[b])),), (words,)))
         if layer.alpha_name:
             rows.append(
-                ((w.m(layer.alpha_name),), (w.n(v[layer.alpha_name]),), (f"PReLU slope of layer {layer.name}",))
+                (
+                    (w.math(layer.alpha_name),),
+                    (Math(w.num(v[layer.alpha_name])),),
+                    (f"PReLU slope of layer {layer.name}",),
+                )
             )
     for k in range(len(r.examples)):
         s = r.suffix(k)
-        rows += [((w.m(f"y_{n}{s}"),), (w.n(v[f"y_{n}{s}"]),), ("target",)) for n in r.output_neurons]
+        rows += [((w.math(f"y_{n}{s}"),), (Math(w.num(v[f"y_{n}{s}"])),), ("target",)) for n in r.output_neurons]
     yield Table(("name", "value", "what it is"), tuple(rows), (False, True, False))
 
 
 def _forward(w: Writer) -> Iterator[Part]:
     """Each neuron's sum and activation in turn; a softmax layer's activations after all its sums."""
     r = w.r
+    z_sum = Rel(
+        (
+            Sym("z"),
+            "=",
+            Add((Mul((Sym("Σ", Word("i")), Sym("w", Word("i")), Sym("a", Word("i"))), dot=False), Sym("b")), ("", "+")),
+        )
+    )
     intro = Para(
         (
             "Each neuron adds up its weighted inputs and its bias, ",
-            Math(r"z = \sum_i w_i a_i + b"),
+            Math(z_sum),
             ", then applies its activation, ",
-            Math("a = f(z)"),
+            Math(Rel((Sym("a"), "=", Func("f", Sym("z"))))),
             ".",
         )
     )
@@ -203,7 +202,8 @@ def _forward(w: Writer) -> Iterator[Part]:
     for k in range(len(r.examples)):
         s = r.suffix(k)
         if s:
-            note = Para((Strong(f"Example {r.examples[k] + 1}"), " (values marked ", Math(f"^{{({k + 1})}}"), ")"))
+            mark = Math(Sym("", None, Paren(Word(str(k + 1)))))
+            note = Para((Strong(f"Example {r.examples[k] + 1}"), " (values marked ", mark, ")"))
             yield Part("example", (note,), example=k)
         for layer in r.layers:
             yield Part("layer", (w.h(2, f"Layer {layer.name}"),), layer.name, k)
@@ -220,59 +220,56 @@ def _forward(w: Writer) -> Iterator[Part]:
         out = "a_" + w.names.out
         for k in range(len(r.examples)):
             s = r.suffix(k)
-            shown = Math(rf"{w.t(out + s)} \approx {w.n(w.v[out + s])}")
+            shown = Math(Rel((w.name(out + s), w.rel(w.v[out + s]), w.num(w.v[out + s]))))
             yield Part("prediction", (Para((Strong("Prediction:"), " ", shown)),))
 
 
-def _sum_rows(w: Writer, ns: NeuronSum, s: str) -> list[tuple[str, str]]:
+Row = tuple[Node | str, Node | str]
+
+
+def _sum_rows(w: Writer, ns: NeuronSum, s: str) -> list[Row]:
     """z = Σ a·w + b in names, in numbers, and its value."""
     v = w.v
-    names = [f"{w.t(src + s)} \\, {w.t(wt)}" for wt, src in ns.terms]
-    nums = [rf"{w.s(v[src + s])} \cdot {w.s(v[wt])}" for wt, src in ns.terms]
+    names: list[Node] = [Mul((w.name(src + s), w.name(wt)), dot=False) for wt, src in ns.terms]
+    nums: list[Node] = [Mul((w.sn(v[src + s]), w.sn(v[wt]))) for wt, src in ns.terms]
     printed = sum(w.product(v[src + s], v[wt]) for wt, src in ns.terms)
     if ns.bias:
-        names.append(w.t(ns.bias))
-        nums.append(w.s(v[ns.bias]))
+        names.append(w.name(ns.bias))
+        nums.append(w.sn(v[ns.bias]))
         printed += w.value(v[ns.bias])
     z = f"z_{ns.neuron}{s}"
     return [
-        (w.t(z), "= " + w.join(names)),
-        ("", "= " + w.join(nums)),
-        ("", w.result(v[z], printed)),
+        (w.name(z), Rel(("=", w.terms(names)))),
+        ("", Rel(("=", w.terms(nums)))),
+        ("", Rel(w.res(v[z], printed))),
     ]
 
 
-def _activation_row(w: Writer, n: str, symbol: str, s: str) -> tuple[str, str]:
+def _activation_row(w: Writer, n: str, symbol: str, s: str) -> Row:
     v = w.v
-    a, z = w.t(f"a_{n}{s}"), w.t(f"z_{n}{s}")
-    f = _fname(symbol)
-    return (a, rf"= {f}({z}) = {f}({w.n(v[f'z_{n}{s}'])}) {w.eq(v[f'a_{n}{s}'])} {w.n(v[f'a_{n}{s}'])}")
+    a, z = f"a_{n}{s}", f"z_{n}{s}"
+    f = "σ" if symbol == "σ" else symbol
+    return (w.name(a), Rel(("=", Func(f, w.name(z)), "=", Func(f, w.num(v[z])), w.rel(v[a]), w.num(v[a]))))
 
 
-def _softmax_row(w: Writer, layer: str, neurons: tuple[str, ...], n: str, s: str) -> tuple[str, str]:
+def _softmax_row(w: Writer, layer: str, neurons: tuple[str, ...], n: str, s: str) -> Row:
     """a_n = e^{z_n} / Σ_m e^{z_m}, with every z of the layer written in, then the exponentials' quotient."""
     v, e = w.v, w.r.exponentials
 
-    def frac(z: Callable[[str], str]) -> str:
-        return rf"\frac{{e^{{{z(n)}}}}}{{{w.join([f'e^{{{z(m)}}}' for m in neurons])}}}"
+    def frac(z: Callable[[str], Node]) -> Frac:
+        return Frac(Pow(Op("e"), z(n)), w.terms([Pow(Op("e"), z(m)) for m in neurons]))
 
-    sym = frac(lambda m: w.t(f"z_{m}{s}"))
-    nums = frac(lambda m: w.n(v[f"z_{m}{s}"]))
+    sym = frac(lambda m: w.name(f"z_{m}{s}"))
+    nums = frac(lambda m: w.num(v[f"z_{m}{s}"]))
     a = f"a_{n}{s}"
     total = f"Σ_{layer}{s}"
     if w.hand or total not in e:  # by hand, or where e^z overflows: the quotient in z alone
-        return (w.t(a), rf"= {sym} = {nums} {w.eq(v[a])} {w.n(v[a])}")
-    exps = w.join([w.n(e[f"z_{m}{s}"]) for m in neurons])
-    quotient = rf"\frac{{{w.n(e[f'z_{n}{s}'])}}}{{{w.n(e[total])}}}"
+        return (w.name(a), Rel(("=", sym, "=", nums, w.rel(v[a]), w.num(v[a]))))
+    exps = w.terms([w.num(e[f"z_{m}{s}"]) for m in neurons])
+    top = w.num(e[f"z_{n}{s}"])
     printed = w.value(e[f"z_{n}{s}"]) / w.value(e[total]) if w.value(e[total]) else None
-    return (
-        w.t(a),
-        rf"= {sym} = {nums} = \frac{{{w.n(e[f'z_{n}{s}'])}}}{{{exps}}} = {quotient} {w.result(v[a], printed)}",
-    )
-
-
-def _fname(symbol: str) -> str:
-    return r"\sigma" if symbol == "σ" else rf"\mathrm{{{symbol}}}"
+    steps = ("=", sym, "=", nums, "=", Frac(top, exps), "=", Frac(top, w.num(e[total])))
+    return (w.name(a), Rel(steps + w.res(v[a], printed)))
 
 
 def _loss(w: Writer) -> Iterator[Block]:
@@ -280,26 +277,32 @@ def _loss(w: Writer) -> Iterator[Block]:
     loss = LOSSES[r.loss]
     yield w.h(1, "3. Loss")
 
-    rows = [split_formula(loss.formula)]
-    m = str(len(r.output_neurons))
+    rows: list[Row] = [formula_row(loss.formula, loss.plain)]
+    m = Num(len(r.output_neurons), str(len(r.output_neurons)))
     for k in range(len(r.examples)):
         s = r.suffix(k)
-        lhs = "L" + (f"^{{({k + 1})}}" if s else "")
+        lhs = Sym("L", None, Paren(Word(str(k + 1))) if s else None)
+        value = v[f"loss{s}"]
         if loss.term_plain:
-            terms = [
-                plain_to_tex(loss.term_plain, y=w.s(v[f"y_{n}{s}"]), a=w.s(v[f"a_{n}{s}"])) for n in r.output_neurons
+            terms: list[Node] = [
+                Template(loss.term_plain, (("y", w.sn(v[f"y_{n}{s}"])), ("a", w.sn(v[f"a_{n}{s}"]))))
+                for n in r.output_neurons
             ]
-            total = terms[0] if len(terms) == 1 else r"\left[" + " + ".join(terms) + r"\right]"
-            rows.append((lhs, "= " + plain_to_tex(loss.outer_plain, sum=total, m=m)))
-            rows.append(("", rf"{w.eq(v[f'loss{s}'])} {w.n(v[f'loss{s}'])}"))
+            total: Node = terms[0] if len(terms) == 1 else Paren(w.terms(terms))
+            rows.append((lhs, Rel(("=", Template(loss.outer_plain, (("sum", total), ("m", m)))))))
+            rows.append(("", Rel((w.rel(value), w.num(value)))))
         else:
-            rows.append((lhs, rf"{w.eq(v[f'loss{s}'])} {w.n(v[f'loss{s}'])}"))
+            rows.append((lhs, Rel((w.rel(value), w.num(value)))))
     n = len(r.examples)
     if n > 1:
-        parts = " + ".join(w.s(v[f"loss#{k + 1}"]) for k in range(n))
-        scale = rf"\frac{{1}}{{{n}}}\left({parts}\right)" if r.reduction == "mean" else parts
-        rows.append(("L", rf"= {scale} {w.eq(v['loss'])} {w.n(v['loss'])}"))
+        parts = w.terms([w.sn(v[f"loss#{k + 1}"]) for k in range(n)])
+        scale: Node = (
+            Mul((Frac(Num(1, "1"), Num(n, str(n))), Paren(parts)), dot=False) if r.reduction == "mean" else parts
+        )
+        rows.append((Sym("L"), Rel(("=", scale, w.rel(v["loss"]), w.num(v["loss"])))))
     yield Equations(tuple(rows))
+    if n > 1 and r.reduction == "mean":
+        yield Para((f"The 1/{n} in front is the mean over the batch's {n} examples (the batch size N = {n}).",))
 
 
 def _summary(steps: int) -> Iterator[Block]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from chainrule.record.step import Chain, Path, StepRecord
-from chainrule.views.doc import Block, Bullets, Equations, Inline, Math, Para, Strong, Table, partial
-from chainrule.views.story_factors import deltas, factor_note
-from chainrule.views.writer import Part, Writer, neuron_tex
+from chainrule.views.doc import Block, Bullets, Equations, Inline, Math, Para, Strong, Table
+from chainrule.views.mathtree import Bold, Mul, Node, Paren, Partial, Rel, Sym, Via, Word
+from chainrule.views.story_derivations import dead_units
+from chainrule.views.story_factors import delta_name, deltas, factor_note
+from chainrule.views.writer import UNROUNDED_NOTE, Part, Writer, neuron_node
 
 
 def order(r: StepRecord) -> list[str]:
@@ -36,7 +38,7 @@ def backward(w: Writer, only: str | None) -> Iterator[Part]:
             "The chain rule gives each one as a product of local derivatives along the way from the loss back to the parameter.",
         )
     )
-    yield Part("backward", (w.h(1, "4. Backward pass"), intro))
+    yield Part("backward", (w.h(1, "4. Backward pass"), intro, *dead_units(w)))
     if any(c.form == "delta" for chains in r.chains.values() for c in chains):
         yield Part("deltas", tuple(deltas(w)))
     explained: set[tuple[str, str]] = set()
@@ -45,7 +47,8 @@ def backward(w: Writer, only: str | None) -> Iterator[Part]:
         if only and param != only:
             continue
         yield Part("gradient", tuple(gradient(w, param, explained)), param)
-        summary.append(((w.m(param),), (Math(rf"\partial L/\partial {w.t(param)}"),), (w.n(w.v[f"dL/d{param}"]),)))
+        value = w.v[f"dL/d{param}"]
+        summary.append(((w.math(param),), (Math(w.d_("L", param, slash=True)),), (Math(w.num(value)),)))
     if not only:
         table = Table(("parameter", "gradient", "value"), tuple(summary), (False, False, True))
         yield Part("gradients", (w.h(2, "All gradients"), table))
@@ -62,52 +65,56 @@ def gradient(w: Writer, param: str, explained: set[tuple[str, str]]) -> Iterator
             yield from _paths_gradient(w, param, chain, k, explained)
 
 
-def _symbols(w: Writer, path: Path) -> str:
-    return r" \cdot ".join(partial(f.num, f.den, w.names) for f in path.factors)
+def _symbols(w: Writer, path: Path) -> Node:
+    return Mul(tuple(w.d_(f.num, f.den) for f in path.factors))
 
 
-def _product(w: Writer, path: Path) -> str:
-    return r" \cdot ".join(w.s(f.value) for f in path.factors)
+def _product(w: Writer, path: Path) -> Node:
+    return Mul(tuple(w.sn(f.value) for f in path.factors))
+
+
+def _loss_sym(w: Writer, k: int) -> Sym:
+    return Sym("L", None, Paren(Word(str(k + 1))) if w.r.suffix(k) else None)
 
 
 def _paths_gradient(w: Writer, param: str, chain: Chain, k: int, explained: set[tuple[str, str]]) -> Iterator[Block]:
-    s = w.r.suffix(k)
-    lhs = rf"\frac{{\partial L{s and f'^{{({k + 1})}}'}}}{{\partial {w.t(param)}}}"
+    lhs = Partial(_loss_sym(w, k), w.name(param))
     if len(chain.paths) == 1:
         path = chain.paths[0]
-        yield Equations(((lhs, "= " + _symbols(w, path)),))
+        yield Equations(((lhs, Rel(("=", _symbols(w, path)))),))
         yield from _notes(w, path, k, explained)
         yield Para((Strong("Finally"),))
-        yield Equations(((lhs, f"= {_product(w, path)} {_result(w, path)}"),))
+        yield Equations(((lhs, Rel(("=", _product(w, path), *_result(w, path)))),))
         yield from _steps(w, path)
         return
     vias = [p.via or str(i + 1) for i, p in enumerate(chain.paths)]
     through = ", ".join(f"through {v}" for v in vias)
     yield Para(
         (
-            Math(w.t(param)),
+            w.math(param),
             f" reaches the loss along {len(vias)} paths ({through}): its gradient is the sum of the gradients along each.",
         )
     )
-    parts = [rf"\frac{{\partial L}}{{\partial {w.t(param)}}}\Big|_{{\text{{via }} {_via_tex(w, v)}}}" for v in vias]
-    yield Equations(((lhs, "= " + " + ".join(parts)),))
+    parts = [Via(Partial(Sym("L"), w.name(param)), _via_node(w, v)) for v in vias]
+    yield Equations(((lhs, Rel(("=", w.terms(parts)))),))
     for via, part, path in zip(vias, parts, chain.paths, strict=True):
         yield Para((Strong(f"Path through {via}"),))
-        yield Equations(((part, "= " + _symbols(w, path)),))
+        yield Equations(((part, Rel(("=", _symbols(w, path)))),))
         yield from _notes(w, path, k, explained)
-        yield Equations(((part, f"= {_product(w, path)} {_result(w, path)}"),))
-    total = " + ".join(w.s(p.value) for p in chain.paths)
+        yield Equations(((part, Rel(("=", _product(w, path), *_result(w, path)))),))
+    total = w.terms([w.sn(p.value) for p in chain.paths])
     yield Para((Strong("Total"),))
-    yield Equations(((lhs, f"= {total} {w.result(chain.value, w.total([p.value for p in chain.paths]))}"),))
+    yield Equations(((lhs, Rel(("=", total, *w.res(chain.value, w.total([p.value for p in chain.paths]))))),))
 
 
-def _via_tex(w: Writer, via: str) -> str:
+def _via_node(w: Writer, via: str) -> Node:
     """A path's label (h1 → o1) as math: the neuron names upright, joined by arrows."""
-    return r" \rightarrow ".join(neuron_tex(w, n) for n in via.split(" → "))
+    names = [neuron_node(w, n) for n in via.split(" → ")]
+    return names[0] if len(names) == 1 else Rel(tuple(x for n in names for x in ("→", n))[1:])
 
 
-def _result(w: Writer, path: Path) -> str:
-    return w.result(path.value, w.product(*(f.value for f in path.factors)))
+def _result(w: Writer, path: Path) -> tuple[Node | str, ...]:
+    return w.res(path.value, w.product(*(f.value for f in path.factors)))
 
 
 def _steps(w: Writer, path: Path) -> Iterator[Block]:
@@ -117,11 +124,12 @@ def _steps(w: Writer, path: Path) -> Iterator[Block]:
     items: list[tuple[Inline, ...]] = []
     for i in range(1, len(path.factors)):
         x, before, factor = path.partials[i], path.partials[i - 1], path.factors[i].value
-        res = w.n(x)
+        res: Node = w.num(x)
         if i == len(path.factors) - 1:
-            res = rf"\mathbf{{{res}}}"
-        note = w.unrounded(x, w.product(before, factor))
-        items.append((Math(rf"{w.s(before)} \cdot {w.s(factor)} {w.eq(x)} {res}{note}"),))
+            res = Bold(res)
+        printed = w.product(before, factor)
+        note = ("", UNROUNDED_NOTE) if w.unrounded(x, printed) else ()
+        items.append((Math(Rel((Mul((w.sn(before), w.sn(factor))), w.rel(x), res, *note))),))
     yield Para(("Step by step:",))
     yield Bullets(tuple(items))
 
@@ -134,29 +142,30 @@ def _notes(w: Writer, path: Path, k: int, explained: set[tuple[str, str]]) -> It
         note = factor_note(w, f, k)
         if note:
             why, rows = note
-            yield Para((Strong(""), Math(partial(f.num, f.den, w.names, slash=True)), " — ", *why))
+            yield Para((Math(w.d_(f.num, f.den, slash=True)), " — ", *why))
             yield Equations(rows)
 
 
 def _delta_gradient(w: Writer, param: str, chains: tuple[Chain, ...]) -> Iterator[Block]:
     r = w.r
-    sym, nums = [], []
+    sym: list[Node] = []
+    nums: list[Node] = []
     printed = 0.0
     for k, chain in enumerate(chains):
         s = r.suffix(k)
-        sup = f"^{{({k + 1})}}" if s else ""
         for p in chain.paths:
             delta, last = p.factors[0], p.factors[-1]
-            neuron = delta.den[2:]
-            d = w.t(f"delta_{neuron}") + sup
+            d = delta_name(w, delta.den[2:], k)
             if last.kind == "input":
-                sym.append(rf"{d} \, {w.t(last.source + s)}")
+                sym.append(Mul((d, w.name(last.source + s)), dot=False))
             elif last.kind == "one":
                 sym.append(d)
             else:
-                sym.append(rf"{d} \, \partial {w.t(last.num)}/\partial {w.t(last.den)}")
-            nums.append(rf"{w.s(delta.value)} \cdot {w.s(last.value)}")
+                sym.append(Mul((d, w.d_(last.num, last.den, slash=True)), dot=False))
+            nums.append(Mul((w.sn(delta.value), w.sn(last.value))))
             printed += w.product(delta.value, last.value)
-    lhs = rf"\frac{{\partial L}}{{\partial {w.t(param)}}}"
+    lhs = Partial(Sym("L"), w.name(param))
     value = w.v[f"dL/d{param}"]
-    yield Equations(((lhs, "= " + w.join(sym)), ("", f"= {w.join(nums)} {w.result(value, printed)}")))
+    rows: list[tuple[Node | str, Node | str]] = [(lhs, Rel(("=", w.terms(sym))))]
+    rows.append(("", Rel(("=", w.terms(nums), *w.res(value, printed)))))
+    yield Equations(tuple(rows))

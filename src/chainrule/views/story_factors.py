@@ -11,51 +11,82 @@ from collections.abc import Iterator
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.record.step import Factor
-from chainrule.views.doc import Block, Equations, Inline, Math, Para, Strong, partial, plain_to_tex
-from chainrule.views.writer import Writer, split_formula
+from chainrule.views.doc import Block, Equations, Inline, Math, Para, Strong
+from chainrule.views.mathtree import Add, Frac, Func, Mul, Node, Note, Num, Paren, Partial, Rel, Sym, Template, Word
+from chainrule.views.numbers import fmt
+from chainrule.views.story_derivations import worked_output
+from chainrule.views.writer import Writer, derivative_formula, gradient_formula
 
 FLAT = "the step is flat, so no gradient passes: backpropagation cannot learn through it"
 
-Row = tuple[str, str]
+Row = tuple[Node | str, Node | str]
 
 
-def _mean(w: Writer, tex: str) -> str:
+def _mean(w: Writer, expr: Node) -> Node:
     """The loss's ∂L/∂ŷ for one example of a batch whose losses are averaged: 1/N in front."""
     n = len(w.r.examples)
     if w.r.reduction == "mean" and n > 1:
-        return rf"\frac{{1}}{{{n}}}\left({tex}\right)"
-    return tex
+        return Mul((Frac(Num(1, "1"), Num(n, str(n))), Paren(expr)), dot=False)
+    return expr
+
+
+def mean_words(w: Writer) -> tuple[str, ...]:
+    """The mean's 1/N named in words, where a batch's losses are averaged."""
+    n = len(w.r.examples)
+    if w.r.reduction == "mean" and n > 1:
+        return (f" The 1/{n} in front is the mean over the batch: N = {n} examples, each weighing 1/{n}.",)
+    return ()
 
 
 def loss_row(w: Writer, neuron: str, k: int) -> Row:
     """∂L/∂a of one output for example k: the loss's formula in names, in numbers, and its value."""
     r, s, v = w.r, w.r.suffix(k), w.v
     loss = LOSSES[r.loss]
-    m = str(len(r.output_neurons))
+    m = Num(len(r.output_neurons), str(len(r.output_neurons)))
     a, y = f"a_{neuron}", f"y_{neuron}"
-    sym = plain_to_tex(loss.gradient_plain, a=w.t(a + s), y=w.t(y + s), m=m)
-    nums = plain_to_tex(loss.gradient_plain, a=w.s(v[a + s]), y=w.s(v[y + s]), m=m)
+    sym = Template(loss.gradient_plain, (("a", w.name(a + s)), ("y", w.name(y + s)), ("m", m)))
+    nums = Template(loss.gradient_plain, (("a", w.sn(v[a + s])), ("y", w.sn(v[y + s])), ("m", m)))
     value = v[f"dL/da_{neuron}{s}"]
-    return partial("L", a + s, w.names), rf"= {_mean(w, sym)} = {_mean(w, nums)} {w.eq(value)} {w.n(value)}"
+    return w.d_("L", a + s), Rel(("=", _mean(w, sym), "=", _mean(w, nums), w.rel(value), w.num(value)))
 
 
 def activation_row(w: Writer, neuron: str, k: int, parts: tuple[float, ...]) -> Row:
-    """∂a/∂z of one neuron: the activation's derivative in names, in its numbers (`parts`), and its value."""
+    """∂a/∂z of one neuron: the activation's derivative in names, in its numbers (`parts`), and its value.
+
+    A piecewise derivative (ReLU's 1 if z > 0, else 0) is said as a sentence: the branch that
+    applies, and why (∂a_h1/∂z_h1 = 1, since z_h1 = 1.5 > 0).
+    """
     r, s, v = w.r, w.r.suffix(k), w.v
     layer = next(la for la in r.layers if neuron in la.neurons)
     act = ACTIVATIONS[layer.activation]
     a, z = f"a_{neuron}{s}", f"z_{neuron}{s}"
     value = v[f"da_{neuron}/dz_{neuron}{s}"]
-    lhs = partial(a, z, w.names)
-    expr = plain_to_tex(act.derivative_plain, a=w.t(a), z=w.t(z))
+    lhs = w.d_(a, z)
+    slots = (("a", w.name(a)), ("z", w.name(z)))
+    if " if {z} > 0, else " in act.derivative_plain:
+        above, _, below = act.derivative_plain.partition(" if {z} > 0, else ")
+        positive = v[z] > 0
+        branch = Template(above if positive else below, slots)
+        why: tuple[Node | str, ...] = (w.name(z), "=", w.num(v[z]), ">" if positive else "≤", Num(0, "0"))
+        if v[z] == 0:  # exactly at the kink: the convention decides, and the story says which
+            why = (
+                w.name(z),
+                "=",
+                Num(0, "0"),
+                "",
+                Note(f"at the kink the convention takes the slope for z ≤ 0: {act.symbol}′(0) = {fmt(value)}"),
+            )
+        constant = branch.plain.replace(".", "", 1).isdigit()  # 1 or 0: the number says it all
+        shown: tuple[Node | str, ...] = (w.num(value),) if constant else (branch, w.rel(value), w.num(value))
+        return lhs, Rel(("=", *shown, ",", Word(" since "), "", *why))
+    if act.derivative_plain.replace(".", "", 1).isdigit():  # a constant slope (identity: 1)
+        return lhs, Rel(("=", w.num(value), ",", Word(" the same for every "), Sym("z")))
+    expr = Template(act.derivative_plain, slots)
     if parts and act.derivative_parts_plain:
-        nums = plain_to_tex(
-            act.derivative_parts_plain.replace("{0}", "{p0}").replace("{1}", "{p1}"),
-            **{f"p{i}": w.s(p) for i, p in enumerate(parts)},
-        )
+        nums = Template(act.derivative_parts_plain, tuple((str(i), w.sn(p)) for i, p in enumerate(parts)))
         printed = w.product(*parts) if "·" in act.derivative_parts_plain else None
-        return lhs, f"= {expr} = {nums} {w.result(value, printed)}"
-    return lhs, rf"= {expr} \quad \text{{at }} {w.t(z)} = {w.n(v[z])}, \ {w.eq(value)} {w.n(value)}"
+        return lhs, Rel(("=", expr, "=", nums, *w.res(value, printed)))
+    return lhs, Rel(("=", expr, ",", Word(" at "), "", w.name(z), "=", w.num(v[z]), ",", w.rel(value), w.num(value)))
 
 
 def softmax_rows(w: Writer, neuron: str, k: int) -> tuple[Row, ...]:
@@ -63,16 +94,15 @@ def softmax_rows(w: Writer, neuron: str, k: int) -> tuple[Row, ...]:
     r, s, v = w.r, w.r.suffix(k), w.v
     outs = r.output_neurons
     a = f"a_{neuron}{s}"
-    sym_sum = w.join([rf"\frac{{\partial L}}{{\partial {w.t(f'a_{m}{s}')}}} {w.t(f'a_{m}{s}')}" for m in outs])
-    num_sum = w.join([rf"{w.s(v[f'dL/da_{m}{s}'])} \cdot {w.s(v[f'a_{m}{s}'])}" for m in outs])
+    sym_sum = w.terms([Mul((w.d_("L", f"a_{m}{s}"), w.name(f"a_{m}{s}")), dot=False) for m in outs])
+    num_sum = w.terms([Mul((w.sn(v[f"dL/da_{m}{s}"]), w.sn(v[f"a_{m}{s}"]))) for m in outs])
     value = v[f"dL/dz_{neuron}{s}"]
-    d_a = w.s(v[f"dL/da_{neuron}{s}"])
+    d_a = w.sn(v[f"dL/da_{neuron}{s}"])
+    sym = Mul((w.name(a), Paren(Add((w.d_("L", a), Paren(sym_sum)), ("", "-")))), dot=False)
+    nums = Mul((w.sn(v[a]), Paren(Add((d_a, Paren(num_sum)), ("", "-")))), dot=False)
     return (
-        (
-            partial("L", f"z_{neuron}{s}", w.names),
-            rf"= {w.t(a)}\left(\frac{{\partial L}}{{\partial {w.t(a)}}} - \left({sym_sum}\right)\right)",
-        ),
-        ("", rf"= {w.s(v[a])}\left({d_a} - \left({num_sum}\right)\right) {w.eq(value)} {w.n(value)}"),
+        (w.d_("L", f"z_{neuron}{s}"), Rel(("=", sym))),
+        ("", Rel(("=", nums, w.rel(value), w.num(value)))),
     )
 
 
@@ -81,72 +111,91 @@ def fused_row(w: Writer, neuron: str, k: int) -> Row:
     s, v = w.r.suffix(k), w.v
     a, y = f"a_{neuron}{s}", f"y_{neuron}{s}"
     value = v[f"dL/dz_{neuron}{s}"]
-    sym, nums = f"{w.t(a)} - {w.t(y)}", f"{w.s(v[a])} - {w.s(v[y])}"
-    return partial("L", f"z_{neuron}{s}", w.names), rf"= {_mean(w, sym)} = {_mean(w, nums)} {w.eq(value)} {w.n(value)}"
+    sym = Add((w.name(a), w.name(y)), ("", "-"))
+    nums = Add((w.sn(v[a]), w.sn(v[y])), ("", "-"))
+    return w.d_("L", f"z_{neuron}{s}"), Rel(("=", _mean(w, sym), "=", _mean(w, nums), w.rel(value), w.num(value)))
 
 
-def _sum_tex(w: Writer, neuron: str) -> str:
+def _sum_node(w: Writer, neuron: str) -> Node:
     ns = next(x for x in w.r.sums if x.neuron == neuron)
-    terms = [rf"{w.t(src)} \, {w.t(wt)}" for wt, src in ns.terms] + ([w.t(ns.bias)] if ns.bias else [])
-    return w.join(terms)
+    terms: list[Node] = [Mul((w.name(src), w.name(wt)), dot=False) for wt, src in ns.terms]
+    return w.terms(terms + ([w.name(ns.bias)] if ns.bias else []))
 
 
-Note = tuple[tuple[Inline, ...], tuple[Row, ...]]
+Explained = tuple[tuple[Inline, ...], tuple[Row, ...]]
 
 
-def factor_note(w: Writer, f: Factor, k: int) -> Note | None:
+def factor_note(w: Writer, f: Factor, k: int) -> Explained | None:
     """Why one local derivative of a path has its value: (words, equations)."""
     r = w.r
     neuron = f.den[2:] if f.den.startswith(("a_", "z_")) else ""
     if f.kind == "loss":
         loss = LOSSES[r.loss]
         words = "the derivative of the loss with respect to the prediction:"
-        return (words,), (split_formula(loss.gradient_formula), loss_row(w, neuron, k))
+        return (words, *mean_words(w)), (gradient_formula(loss), loss_row(w, neuron, k))
     if f.kind == "activation":
         neuron = f.num[2:]
         layer = next(la for la in r.layers if neuron in la.neurons)
         act = ACTIVATIONS[layer.activation]
-        words = f"the derivative of the activation {act.name}: {act.derivative_words}"
+        slope = act.derivative_words.replace("'(", "′(")  # σ′(z), as everywhere else
+        words = f"the derivative of the activation {act.name}: {slope}"
         words += f"; {FLAT}:" if act.name == "binary_step" else ":"
-        return (words,), (split_formula(act.derivative_formula), activation_row(w, neuron, k, f.parts))
+        return (words,), (derivative_formula(act), activation_row(w, neuron, k, f.parts))
     if f.kind == "fused":
         out = ACTIVATIONS[r.layers[-1].activation].name
         words = (
             f"with {LOSSES[r.loss].name.replace('_', ' ')} and a {out} output the two derivatives simplify together:"
         )
-        return (words,), (fused_row(w, neuron, k),)
+        worked = worked_output(w, neuron, k)
+        if not worked:
+            return (words, *mean_words(w)), (fused_row(w, neuron, k),)
+        through = " worked through the activation's derivative, the sum comes to the shortcut:"
+        outs = r.output_neurons if not ACTIVATIONS[r.layers[-1].activation].elementwise else (neuron,)
+        return (words[:-1] + "," + through, *mean_words(w)), (*(loss_row(w, m, k) for m in outs), *worked)
     if f.kind == "softmax":
-        rows = tuple(loss_row(w, m, k) for m in r.output_neurons) + softmax_rows(w, neuron, k)
-        return ("softmax's output depends on every z, through its full Jacobian:",), rows
+        rows = tuple(loss_row(w, m, k) for m in r.output_neurons)
+        worked = worked_output(w, neuron, k)
+        return ("softmax's output depends on every z, through its full Jacobian:",), rows + (
+            worked or softmax_rows(w, neuron, k)
+        )
     return _linear_note(w, f, k)
 
 
-def _linear_note(w: Writer, f: Factor, k: int) -> Note | None:
+def _linear_note(w: Writer, f: Factor, k: int) -> Explained | None:
     """The factors of a weighted sum: a weight, an input, a bias (1), PReLU's α."""
     s, v = w.r.suffix(k), w.v
-    lhs = partial(f.num, f.den, w.names)
+    lhs = w.d_(f.num, f.den)
     if f.kind in ("weight", "input"):
-        shown = w.t(f.source)
+        shown = w.name(f.source)
+        term = (w.name(f.den), shown) if f.kind == "weight" else (shown, w.name(f.den))
         why: tuple[Inline, ...] = (
             "the weighted sum ",
-            Math(rf"{w.t(f.num)} = {_sum_tex(w, f.num.removeprefix('z_'))}"),
+            Math(Rel((w.name(f.num), "=", _sum_node(w, f.num.removeprefix("z_"))))),
             " contains the term ",
-            Math(rf"{w.t(f.den)} \, {shown}" if f.kind == "weight" else rf"{shown} \, {w.t(f.den)}"),
+            Math(Mul(term, dot=False)),
             ", and the derivative of ",
-            Math(r"c \, x"),
+            Math(Mul((Sym("c"), Sym("x")), dot=False)),
             " with respect to ",
-            Math("x"),
+            Math(Sym("x")),
             " is the constant ",
-            Math("c"),
+            Math(Sym("c")),
             ":",
         )
         value = v[f.source + s] if f.kind == "input" else v[f.source]
-        return why, ((lhs, f"= {shown} {w.eq(value)} {w.n(value)}"),)
+        return why, ((lhs, Rel(("=", shown, w.rel(value), w.num(value)))),)
     if f.kind == "one":
-        return (Math(w.t(f.den)), " is added directly to ", Math(w.t(f.num)), ":"), ((lhs, "= 1"),)
+        return (w.math(f.den), " is added directly to ", w.math(f.num), ":"), ((lhs, Rel(("=", Num(1, "1")))),)
     if f.kind == "alpha":
+        z = w.name(f.source)
+        below = v[f.source + s] <= 0 if f.source + s in v else f.value != 0
+        why_alpha = (z, "=", w.num(v[f.source + s]), "≤" if below else ">", Num(0, "0")) if f.source + s in v else ()
         return ("α scales the negative part of the activation:",), (
-            (lhs, rf"= {w.t(f.source)} \text{{ if }} \le 0 \text{{, else }} 0 = {w.n(f.value)}"),
+            (
+                lhs,
+                Rel(
+                    ("=", w.num(f.value), ",", Word(" since "), "", *why_alpha) if why_alpha else ("=", w.num(f.value))
+                ),
+            ),
         )
     return None
 
@@ -154,30 +203,35 @@ def _linear_note(w: Writer, f: Factor, k: int) -> Note | None:
 def deltas(w: Writer) -> Iterator[Block]:
     """The delta form: each neuron's δ = ∂L/∂z, from the output layer down, every factor shown."""
     r = w.r
+    delta_j = Sym("δ", Word("j"))
     yield Para(
         (
             "Writing out every path from the loss to every parameter would repeat the same products many times, "
             "so this network is worked in the ",
             Strong("delta form"),
             ": each neuron's ",
-            Math(r"\delta_j = \partial L/\partial z_j"),
+            Math(Rel((delta_j, "=", Partial(Sym("L"), Sym("z", Word("j")), slash=True)))),
             " is computed once, from the output layer down, and reused:",
         )
     )
+    weighted = Mul((Sym("Σ", Word("k")), Sym("w", Word("kj")), Sym("δ", Word("k"))), dot=False)
     yield Equations(
         (
-            (r"\delta_j", r"= f'(z_j) \sum_k w_{kj} \, \delta_k"),
-            (r"\frac{\partial L}{\partial w_{ji}}", r"= \delta_j \, a_i"),
+            (delta_j, Rel(("=", Mul((Func("f", Sym("z", Word("j")), prime=True), weighted), dot=False)))),
+            (Partial(Sym("L"), Sym("w", Word("ji"))), Rel(("=", Mul((delta_j, Sym("a", Word("i"))), dot=False)))),
         )
     )
     if any(ACTIVATIONS[la.activation].name == "binary_step" for la in r.layers):
         yield Para((f"A binary step's derivative is 0: {FLAT}.",))
+    if mean_words(w):
+        yield Para((mean_words(w)[0].strip(),))
     for k, row in enumerate(r.deltas):
         if r.suffix(k):
             yield Para((Strong(f"Example {r.examples[k] + 1}"),))
         by_neuron = {d.neuron: d for d in row}
         rows: list[Row] = []
-        if row[-1].how == "softmax":  # softmax's δ reads every output's ∂L/∂a: all of them first
+        softmax = not ACTIVATIONS[r.layers[-1].activation].elementwise
+        if row[-1].how == "softmax" or (softmax and row[-1].how == "fused"):  # every ∂L/∂a first
             rows += [loss_row(w, n, k) for n in r.output_neurons]
         for layer in reversed(r.layers):
             for neuron in layer.neurons:
@@ -185,31 +239,39 @@ def deltas(w: Writer) -> Iterator[Block]:
         yield Equations(tuple(rows))
 
 
+def delta_name(w: Writer, neuron: str, k: int) -> Sym:
+    """δ of a neuron, with the example's (k) where the step holds a batch."""
+    sup = Paren(Word(str(k + 1))) if w.r.suffix(k) else None
+    return Sym("δ", Word(neuron), sup)
+
+
 def _delta_rows(w: Writer, how: str, neuron: str, k: int) -> list[Row]:
     s = w.r.suffix(k)
     d = next(x for x in w.r.deltas[k] if x.neuron == neuron)
-    name = w.t(f"delta_{neuron}") + (f"^{{({k + 1})}}" if s else "")
-    z = w.t(f"z_{neuron}{s}")
+    name = delta_name(w, neuron, k)
+    z = w.name(f"z_{neuron}{s}")
+    f_z = Func("f", z, prime=True)
+    worked = list(worked_output(w, neuron, k))
     if how == "fused":
-        return [(name, fused_row(w, neuron, k)[1])]
+        softmax = not ACTIVATIONS[w.r.layers[-1].activation].elementwise
+        given = [] if softmax else [loss_row(w, neuron, k)]  # a softmax's ∂L/∂a are all written above
+        return [*given, *worked, (name, fused_row(w, neuron, k)[1])]
     if how == "softmax":
         rows = softmax_rows(w, neuron, k)
-        return [(name, rows[0][1]), rows[1]]
+        return [*worked, (name, rows[0][1]), rows[1]]
     printed = w.product(d.d_a, d.derivative)
     if how == "output":
-        a = w.t(f"a_{neuron}{s}")
-        product = rf"\frac{{\partial L}}{{\partial {a}}} \cdot f'({z}) = {w.s(d.d_a)} \cdot {w.s(d.derivative)}"
+        product = Mul((w.d_("L", f"a_{neuron}{s}"), f_z))
         return [
             loss_row(w, neuron, k),
             activation_row(w, neuron, k, () if w.hand else d.parts),
-            (name, f"= {product} {w.result(d.value, printed)}"),
+            (name, Rel(("=", product, "=", Mul((w.sn(d.d_a), w.sn(d.derivative))), *w.res(d.value, printed)))),
         ]
-    sup = f"^{{({k + 1})}}" if s else ""
-    total = w.join([rf"{w.t(wn)} \, {w.t('delta_' + m)}{sup}" for wn, m, _, _ in d.terms])
-    nums = w.join([rf"{w.s(wv)} \cdot {w.s(dv)}" for _, _, wv, dv in d.terms])
+    total = w.terms([Mul((w.name(wn), delta_name(w, m, k)), dot=False) for wn, m, _, _ in d.terms])
+    nums = w.terms([Mul((w.sn(wv), w.sn(dv))) for _, _, wv, dv in d.terms])
     printed = w.value(d.derivative) * sum(w.product(wv, dv) for _, _, wv, dv in d.terms)
     return [
         activation_row(w, neuron, k, () if w.hand else d.parts),
-        (name, rf"= f'({z}) \left({total}\right)"),
-        ("", rf"= {w.s(d.derivative)} \cdot \left({nums}\right) {w.result(d.value, printed)}"),
+        (name, Rel(("=", Mul((f_z, Paren(total)), dot=False)))),
+        ("", Rel(("=", Mul((w.sn(d.derivative), Paren(nums))), *w.res(d.value, printed)))),
     ]

@@ -9,19 +9,38 @@ from __future__ import annotations
 
 from chainrule.record.gradcheck import TOLERANCE, GradCheck, ParamCheck
 from chainrule.record.step import StepRecord
-from chainrule.views.doc import Block, Cell, Equations, Math, Para, Table, num
-from chainrule.views.numbers import fmt
+from chainrule.views.doc import Block, Cell, Equations, Math, Para, Table, num_node
+from chainrule.views.math_tex import latex
+from chainrule.views.math_text import terminal
+from chainrule.views.mathtree import (
+    Add,
+    Formula,
+    Frac,
+    Func,
+    Mul,
+    Node,
+    Note,
+    Num,
+    Partial,
+    Pow,
+    Rel,
+    Seq,
+    Sym,
+    Word,
+)
 from chainrule.views.writer import Writer
 
 CLOSE = 10  # decimals for the two gradients side by side: enough to see them agree far past the shown digits
 LOSSES = 14  # decimals for L(θ ± h), whose difference starts around the 7th
 
 
-def power(x: float) -> str:
-    """A step such as h in LaTeX: 10^{-6}, or 3.2 \\cdot 10^{-6}."""
+def power(x: float) -> Node:
+    """A step such as h: 10⁻⁶, or 3.2 × 10⁻⁶."""
     mantissa, exp = f"{x:.2e}".split("e")
     m = mantissa.rstrip("0").rstrip(".")
-    return f"10^{{{int(exp)}}}" if m == "1" else rf"{m} \cdot 10^{{{int(exp)}}}"
+    if m == "1":
+        return Pow(Num(10, "10"), Num(int(exp), str(int(exp))))
+    return Num(x, f"{m}e{int(exp)}")
 
 
 def verdict(c: ParamCheck) -> str:
@@ -39,22 +58,29 @@ def gradcheck_blocks(
 ) -> list[Block]:
     """A heading, what is computed and with which h, the table, and one parameter worked in full."""
     w = Writer(record, digits, level)
-    h_tex = r"h = 10^{-6} \cdot \max(1, |\theta|)"
+    theta = Sym("θ")
+    h_rule = Rel((Sym("h"), "=", Mul((_MICRO, Func("max", Seq((Num(1, "1"), Formula(r"|\theta|", "|θ|"))))))))
     out: list[Block] = [
         w.h(1, title or "The chain rule, checked numerically"),
         Para(
             (
                 "Each parameter θ is moved by ±h and the loss of this step computed again both ways; the central "
                 "difference ",
-                Math(r"\frac{L(\theta + h) - L(\theta - h)}{2h}"),
+                Math(
+                    Frac(
+                        Add((_loss_at(theta, "+"), _loss_at(theta, "-")), ("", "-")),
+                        Mul((Num(2, "2"), Sym("h")), dot=False),
+                    )
+                ),
                 " should equal the chain rule's ",
-                Math(r"\partial L/\partial \theta"),
+                Math(Partial(Sym("L"), theta, slash=True)),
                 " up to about h². The step used is ",
-                Math(h_tex),
+                Math(h_rule),
                 " (the two losses computed in extended precision). Relative difference: ",
-                Math(r"|n - c| / \max(|n|, |c|)"),
-                f"; they agree when it is at most {fmt(TOLERANCE, 2)}, or when both are 0 within the rounding of the "
-                "losses.",
+                Math(Formula(r"|n - c| / \max(|n|, |c|)", "|n − c| / max(|n|, |c|)")),
+                "; they agree when it is at most ",
+                Math(power(TOLERANCE)),
+                ", or when both are 0 within the rounding of the losses.",
             )
         ),
     ]
@@ -84,9 +110,9 @@ def _row(w: Writer, c: ParamCheck) -> tuple[Cell, ...]:
     return (
         (w.m(c.name),),
         (Math(power(c.h)),),
-        (fmt(c.numeric, CLOSE),),
-        (fmt(c.chain, CLOSE),),
-        (fmt(c.relative, 2),),
+        (Math(num_node(c.numeric, CLOSE)),),
+        (Math(num_node(c.chain, CLOSE)),),
+        (Math(num_node(c.relative, 2)),),
         (verdict(c),),
     )
 
@@ -101,17 +127,29 @@ def _pick(record: StepRecord, check: GradCheck, only: str | None) -> ParamCheck:
     return by_name.get(first, check.checks[0])
 
 
+def _loss_at(theta: Node, sign: str) -> Func:
+    return Func("L", Add((theta, Sym("h")), ("", sign)))
+
+
+_MICRO = Pow(Num(10, "10"), Num(-6, "-6"))
+
+
 def _worked(w: Writer, c: ParamCheck) -> list[Block]:
-    t = w.t(c.name)
-    plus, minus = num(c.loss_plus, LOSSES), num(c.loss_minus, LOSSES)
-    rows = (
-        ("h", rf"= 10^{{-6}} \cdot \max(1, |{num(c.value, w.d)}|) = {power(c.h)}"),
-        (rf"L({t} + h)", f"= {plus}"),
-        (rf"L({t} - h)", f"= {minus}"),
-        (rf"\frac{{L({t} + h) - L({t} - h)}}{{2h}}", rf"= \frac{{{plus} - {minus}}}{{2 \cdot {power(c.h)}}}"),
-        ("", rf"\approx {num(c.numeric, CLOSE)}"),
-        (rf"\frac{{\partial L}}{{\partial {t}}}", rf"\approx {num(c.chain, CLOSE)} \quad \text{{(chain rule)}}"),
-        (r"\text{relative difference}", rf"\approx {power(c.relative)}" if c.relative else "= 0"),
+    t = w.name(c.name)
+    plus, minus = num_node(c.loss_plus, LOSSES), num_node(c.loss_minus, LOSSES)
+    two_h = Mul((Num(2, "2"), power(c.h)))
+    quotient = Frac(Add((_loss_at(t, "+"), _loss_at(t, "-")), ("", "-")), Mul((Num(2, "2"), Sym("h")), dot=False))
+    shown = num_node(c.value, w.d)
+    absolute = Formula(f"|{latex(shown)}|", f"|{terminal(shown)}|")
+    relative: tuple[Node | str, ...] = ("≈", power(c.relative)) if c.relative else ("=", Num(0, "0"))
+    rows: tuple[tuple[Node | str, Node | str], ...] = (
+        (Sym("h"), Rel(("=", Mul((_MICRO, Func("max", Seq((Num(1, "1"), absolute))))), "=", power(c.h)))),
+        (_loss_at(t, "+"), Rel(("=", plus))),
+        (_loss_at(t, "-"), Rel(("=", minus))),
+        (quotient, Rel(("=", Frac(Add((plus, minus), ("", "-")), two_h)))),
+        ("", Rel(("≈", num_node(c.numeric, CLOSE)))),
+        (Partial(Sym("L"), t), Rel(("≈", num_node(c.chain, CLOSE), "", Note("chain rule")))),
+        (Word("relative difference"), Rel(relative)),
     )
     return [
         Para(("Worked for ", Math(t), ":")),

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from chainrule.views.doc import Block, Inline, Math, Para, Table, written
-from chainrule.views.numbers import fmt
-from chainrule.views.writer import Writer
+from chainrule.views.doc import Block, Inline, Math, Para, Table, num_node, written
+from chainrule.views.mathtree import Mul, Num, Op, Paren, Sym, Word
+from chainrule.views.writer import Writer, new_name
+
+
+def _error(x: float) -> Num:
+    """A rounding error, one style for every row: two significant digits times a power of ten (5.8·10⁻⁷)."""
+    if x == 0:
+        return Num(0, "0")
+    mantissa, exp = f"{x:.1e}".split("e")
+    return Num(x, f"{mantissa}e{int(exp)}")
 
 
 def hand_table(w: Writer) -> Iterator[Block]:
@@ -33,9 +41,9 @@ def hand_table(w: Writer) -> Iterator[Block]:
         rows.append(
             (
                 (label,),
-                (written(hand, r.hand),),
-                (fmt(exact, r.hand + 4),),
-                (fmt(hand - exact, 2) if hand != exact else "0",),
+                (Math(Num(hand, written(hand, r.hand).replace("−", "-"))),),
+                (Math(num_node(exact, r.hand + 4)),),
+                (Math(_error(hand - exact)),),
                 ("last digit changed" if differs else "",),
             )
         )
@@ -45,21 +53,22 @@ def hand_table(w: Writer) -> Iterator[Block]:
 
 def _value_label(w: Writer, name: str) -> Inline:
     if name.startswith("eta*dL/d"):
-        return Math(rf"\eta \, \partial L/\partial {w.t(name[8:])}")
+        return Math(Mul((Sym("η"), w.d_("L", name[8:], slash=True)), dot=False))
     if name.startswith("dL/d"):
-        return Math(rf"\partial L/\partial {w.t(name[4:])}")
+        return Math(w.d_("L", name[4:], slash=True))
     if name.startswith("da_"):
         a, _, z = name[1:].partition("/d")
-        return Math(rf"\partial {w.t(a)}/\partial {w.t(z)}")
+        return Math(w.d_(a, z, slash=True))
     if name.endswith("_new"):
-        return Math(w.t(name[:-4]) + r"^{\text{new}}")
+        return Math(new_name(w, name[:-4]))
     base, hash_, k = name.rpartition("#")
     if not (hash_ and k.isdigit()):  # (a neuron's own name may hold a #)
         base, k = name, ""
+    sup = Paren(Word(k)) if k else None
     if base.startswith("loss_"):  # one output's share of the loss: L_o1
-        return Math(rf"L_{{{w.t(base[5:])}}}" + (f"^{{({k})}}" if k else ""))
+        return Math(Sym("L", w.name(base[5:]), sup))
     if any(name == f"d{u.param}" for u in w.r.updates):  # Δθ = −η·∂L/∂θ
-        return Math(rf"\Delta {w.t(name[1:])}")
+        return Math(Mul((Op("Δ"), w.name(name[1:])), dot=False))
     if name.startswith("loss"):
-        return Math("L" + (f"^{{({k})}}" if k else ""))
-    return Math(w.t(name))
+        return Math(Sym("L", None, sup))
+    return w.math(name)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from chainrule.record.rounding import places as rounding_places
 from chainrule.record.step import Update
-from chainrule.views.doc import Block, Equations, Para, Table
+from chainrule.views.doc import Block, Equations, Math, Para, Table
+from chainrule.views.mathtree import Add, Frac, Mul, Node, Note, Num, Paren, Partial, Pow, Rel, Sqrt, Sym, Word
 from chainrule.views.numbers import fmt, fmt_change
-from chainrule.views.writer import Writer, holds, places, shown_value
+from chainrule.views.writer import Writer, formula_row, holds, new_name, places, shown_value
 
 
 def update(w: Writer, only: str | None) -> Iterator[Block]:
@@ -23,58 +25,75 @@ def update(w: Writer, only: str | None) -> Iterator[Block]:
             "Gradient descent moves every parameter a small step against its gradient, all with the gradients computed before this update:",
         )
     )
-    eta = w.n(r.learning_rate)
-    yield Equations(
-        ((r"\theta_{\text{new}}", r"= \theta - \eta \, \frac{\partial L}{\partial \theta}, \quad \eta = " + eta),)
-    )
-    rows, table = [], []
-    for u in r.updates:
-        if only and u.param != only:
-            continue
-        new = w.t(u.param) + r"_{\text{new}}" if "_" not in w.t(u.param) else f"{w.t(u.param)}^{{\\text{{new}}}}"
+    eta = w.num(r.learning_rate)
+    theta = Sym("θ")
+    rule = Add((theta, Mul((Sym("η"), Partial(Sym("L"), theta)), dot=False)), ("", "-"))
+    yield Equations(((Sym("θ", Word("new")), Rel(("=", rule, ",", "quad", Sym("η"), "=", eta))),))
+    shown = [u for u in r.updates if not only or u.param == only]
+    # One precision for every new value of the document: the rows and the table agree to the digit.
+    p = _common_precision(w, [u for u in shown if not u.frozen])
+    rows: list[tuple[Node | str, Node | str]] = []
+    table = []
+    for u in shown:
+        new = new_name(w, u.param)
         if u.frozen:
-            rows.append((new, rf"= {w.n(u.old)} \quad \text{{(frozen)}}"))
+            rows.append((new, Rel(("=", w.num(u.old), "", Note("frozen")))))
         elif r.hand is not None and f"eta*dL/d{u.param}" in v:
-            rows.append(
-                (
-                    new,
-                    rf"= {w.s(u.old)} - {eta} \cdot {w.s(u.gradient)} = {w.s(u.old)} - {w.s(v[f'eta*dL/d{u.param}'])} {w.eq(u.new)} {w.n(u.new)}",
-                )
-            )
+            step = v[f"eta*dL/d{u.param}"]
+            rhs = ("=", _minus(w.sn(u.old), Mul((eta, w.sn(u.gradient)))), "=", _minus(w.sn(u.old), w.sn(step)))
+            rows.append((new, Rel((*rhs, w.rel(u.new), w.num(u.new)))))
         else:
-            rows.append((new, _update_rhs(w, u)))
+            rows.append((new, _update_rhs(w, u, p)))
+        new_value = w.num(u.new) if u.frozen or r.hand is not None else _fixed(u.new, p, w.d)
         table.append(
-            ((w.m(u.param),), (w.n(u.old),), (w.n(u.gradient),), (w.n(u.new) + (" (frozen)" if u.frozen else ""),))
+            (
+                (w.math(u.param),),
+                (Math(w.num(u.old)),),
+                (Math(w.num(u.gradient)),),
+                (Math(new_value), *((" (frozen)",) if u.frozen else ())),
+            )
         )
     yield Equations(tuple(rows))
     yield Table(("parameter", "old value", "gradient", "new value"), tuple(table), (False, True, True, True))
 
 
-# What each optimizer does, in words and as its rule (engine.optimizers holds the arithmetic).
+def _minus(a: Node, b: Node) -> Add:
+    return Add((a, b), ("", "-"))
+
+
+# What each optimizer does, in words and as its rule in LaTeX and in plain Unicode (fixed text:
+# engine.optimizers holds the arithmetic).
 _RULES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "momentum": (
         "Momentum keeps a velocity for every parameter: the gradient added to the velocity of the update before, "
         "scaled by μ. The parameter moves against its velocity:",
-        ((r"v_\theta", r"= \mu \, v_\theta^{\text{prev}} + \frac{\partial L}{\partial \theta}"),
-         (r"\theta_{\text{new}}", r"= \theta - \eta \, v_\theta")),
+        ((r"v_\theta = \mu \, v_\theta^{\text{prev}} + \frac{\partial L}{\partial \theta}", "v_θ = μ·v_θ_prev + ∂L/∂θ"),
+         (r"\theta_{\text{new}} = \theta - \eta \, v_\theta", "θ_new = θ − η·v_θ")),
     ),
     "nesterov": (
         "Nesterov momentum keeps a velocity as momentum does, and moves each parameter by the gradient plus μ times the new velocity:",
-        ((r"v_\theta", r"= \mu \, v_\theta^{\text{prev}} + \frac{\partial L}{\partial \theta}"),
-         (r"\theta_{\text{new}}", r"= \theta - \eta \left(\frac{\partial L}{\partial \theta} + \mu \, v_\theta\right)")),
+        ((r"v_\theta = \mu \, v_\theta^{\text{prev}} + \frac{\partial L}{\partial \theta}", "v_θ = μ·v_θ_prev + ∂L/∂θ"),
+         (r"\theta_{\text{new}} = \theta - \eta \left(\frac{\partial L}{\partial \theta} + \mu \, v_\theta\right)",
+          "θ_new = θ − η(∂L/∂θ + μ·v_θ)")),
     ),
     "rmsprop": (
         "RMSProp keeps a running average s of every parameter's squared gradient and divides the step by its square root:",
-        ((r"s_\theta", r"= \rho \, s_\theta^{\text{prev}} + (1 - \rho) \left(\frac{\partial L}{\partial \theta}\right)^2"),
-         (r"\theta_{\text{new}}", r"= \theta - \eta \, \frac{\partial L / \partial \theta}{\sqrt{s_\theta} + \varepsilon}")),
+        ((r"s_\theta = \rho \, s_\theta^{\text{prev}} + (1 - \rho) \left(\frac{\partial L}{\partial \theta}\right)^2",
+          "s_θ = ρ·s_θ_prev + (1 − ρ)(∂L/∂θ)²"),
+         (r"\theta_{\text{new}} = \theta - \eta \, \frac{\partial L / \partial \theta}{\sqrt{s_\theta} + \varepsilon}",
+          "θ_new = θ − η·(∂L/∂θ)/(√s_θ + ε)")),
     ),
     "adam": (
-        "Adam keeps running averages of every parameter's gradient (m) and squared gradient (s), corrects them for starting at 0, "
-        "and moves the parameter by their quotient:",
-        ((r"m_\theta", r"= \beta_1 \, m_\theta^{\text{prev}} + (1 - \beta_1) \, \frac{\partial L}{\partial \theta}"),
-         (r"s_\theta", r"= \beta_2 \, s_\theta^{\text{prev}} + (1 - \beta_2) \left(\frac{\partial L}{\partial \theta}\right)^2"),
-         (r"\hat m_\theta", r"= m_\theta / (1 - \beta_1^t), \quad \hat s_\theta = s_\theta / (1 - \beta_2^t)"),
-         (r"\theta_{\text{new}}", r"= \theta - \eta \, \frac{\hat m_\theta}{\sqrt{\hat s_\theta} + \varepsilon}")),
+        "Adam keeps running averages of every parameter's gradient (m) and squared gradient (s), corrects them for "
+        "starting at 0 (t counts the updates, from 1), and moves the parameter by their quotient:",
+        ((r"m_\theta = \beta_1 \, m_\theta^{\text{prev}} + (1 - \beta_1) \, \frac{\partial L}{\partial \theta}",
+          "m_θ = β₁·m_θ_prev + (1 − β₁)·∂L/∂θ"),
+         (r"s_\theta = \beta_2 \, s_\theta^{\text{prev}} + (1 - \beta_2) \left(\frac{\partial L}{\partial \theta}\right)^2",
+          "s_θ = β₂·s_θ_prev + (1 − β₂)(∂L/∂θ)²"),
+         (r"\hat m_\theta = \frac{m_\theta}{1 - \beta_1^t}", "m̂_θ = m_θ/(1 − β₁ᵗ)"),
+         (r"\hat s_\theta = \frac{s_\theta}{1 - \beta_2^t}", "ŝ_θ = s_θ/(1 − β₂ᵗ)"),
+         (r"\theta_{\text{new}} = \theta - \eta \, \frac{\hat m_\theta}{\sqrt{\hat s_\theta} + \varepsilon}",
+          "θ_new = θ − η·m̂_θ/(√ŝ_θ + ε)")),
     ),
 }  # fmt: skip
 
@@ -84,87 +103,151 @@ def optimizer_update(w: Writer, only: str | None) -> Iterator[Block]:
     r, v, o = w.r, w.v, w.r.optimizer
     words, rule = _RULES[o.name]
     yield Para((words,))
-    constants = {"momentum": [(r"\mu", o.momentum)], "nesterov": [(r"\mu", o.momentum)], "rmsprop": [(r"\rho", o.rho)]}
-    given = [*constants.get(o.name, [(r"\beta_1", o.beta1), (r"\beta_2", o.beta2)]), (r"\eta", r.learning_rate)]
-    said = ", ".join(f"{sym} = {w.n(x)}" for sym, x in given)
-    yield Equations((*rule[:-1], (rule[-1][0], rule[-1][1] + r", \quad " + said)))
-    rows, table = [], []
+    constants = {
+        "momentum": [(Sym("μ"), o.momentum)],
+        "nesterov": [(Sym("μ"), o.momentum)],
+        "rmsprop": [(Sym("ρ"), o.rho)],
+    }
+    beta = [(Sym("β", Word("1")), o.beta1), (Sym("β", Word("2")), o.beta2)]
+    given = [*constants.get(o.name, beta), (Sym("η"), r.learning_rate)]
+    said: list[Node | str] = []
+    for sym, x in given:
+        said += [",", "quad", sym, "=", w.num(x)]
+    rows = [formula_row(tex, plain) for tex, plain in rule]
+    last_lhs, last_rhs = rows[-1]
+    assert isinstance(last_rhs, Rel)
+    rows[-1] = (last_lhs, Rel(last_rhs.parts + tuple(said)))
+    yield Equations(tuple(rows))
+    t = _adam_t(w, "")
+    if o.name == "adam" and t is not None:
+        tn = Num(t, str(t))
+        yield Para(
+            (
+                "This is update ",
+                Math(Rel((Sym("t"), "=", tn))),
+                " of the run (the updates made so far, this one included), so the corrections divide by ",
+                Math(Rel((Add((Num(1, "1"), Pow(w.num(o.beta1), tn)), ("", "-")), "=", w.num(v["adam_c1"])))),
+                " and ",
+                Math(Rel((Add((Num(1, "1"), Pow(w.num(o.beta2), tn)), ("", "-")), "=", w.num(v["adam_c2"])))),
+                ":",
+            )
+        )
+    out_rows: list[tuple[Node | str, Node | str]] = []
+    table = []
     state = "m" if o.name == "adam" else "s" if o.name == "rmsprop" else "v"
     for u in r.updates:
         if only and u.param != only:
             continue
-        rows += list(_optimizer_rows(w, u))
-        table.append(((w.m(u.param),), (w.n(u.old),), (w.n(u.gradient),), (w.n(v[f"{state}_{u.param}"]),),
-                      (w.n(u.new) + (" (frozen)" if u.frozen else ""),)))  # fmt: skip
-    yield Equations(tuple(rows))
+        out_rows += list(_optimizer_rows(w, u))
+        table.append(((w.math(u.param),), (Math(w.num(u.old)),), (Math(w.num(u.gradient)),),
+                      (Math(w.num(v[f"{state}_{u.param}"])),),
+                      (Math(w.num(u.new)), *((" (frozen)",) if u.frozen else ()))))  # fmt: skip
+    yield Equations(tuple(out_rows))
     head = {"v": "velocity v", "m": "average m", "s": "average s"}[state]
     yield Table(
         ("parameter", "old value", "gradient", head, "new value"), tuple(table), (False, True, True, True, True)
     )
 
 
-def _optimizer_rows(w: Writer, u: Update) -> Iterator[tuple[str, str]]:
+def _state(letter: str, w: Writer, p: str, hat: bool = False) -> Sym:
+    return Sym(letter, w.name(p), None, hat)
+
+
+def _optimizer_rows(w: Writer, u: Update) -> Iterator[tuple[Node | str, Node | str]]:
     """One parameter's state (from the state before it) and its new value, numbers in."""
     r, v, o, p = w.r, w.v, w.r.optimizer, u.param
-    sub, g, eta = f"_{{{w.t(p)}}}", w.s(u.gradient), w.n(r.learning_rate)
-    new = rf"{w.t(p)}_{{\text{{new}}}}" if "_" not in w.t(p) else rf"{w.t(p)}^{{\text{{new}}}}"
+    g, eta = w.sn(u.gradient), w.num(r.learning_rate)
+    how: Node
     if o.name in ("momentum", "nesterov"):
         vel = v[f"v_{p}"]
-        yield "v" + sub, rf"= {w.n(o.momentum)} \cdot {w.s(v[f'v_{p}_prev'])} + {g} {w.eq(vel)} {w.n(vel)}"
-        how = w.s(vel) if o.name == "momentum" else rf"\left({g} + {w.n(o.momentum)} \cdot {w.s(vel)}\right)"
+        rhs = Add((Mul((w.num(o.momentum), w.sn(v[f"v_{p}_prev"]))), g), ("", "+"))
+        yield _state("v", w, p), Rel(("=", rhs, w.rel(vel), w.num(vel)))
+        how = w.sn(vel) if o.name == "momentum" else Paren(Add((g, Mul((w.num(o.momentum), w.sn(vel)))), ("", "+")))
     elif o.name == "rmsprop":
         sq = v[f"s_{p}"]
-        yield (
-            "s" + sub,
-            rf"= {w.n(o.rho)} \cdot {w.s(v[f's_{p}_prev'])} + {w.n(1 - o.rho)} \cdot {g}^2 {w.eq(sq)} {w.n(sq)}",
+        rhs = Add(
+            (Mul((w.num(o.rho), w.sn(v[f"s_{p}_prev"]))), Mul((w.num(1 - o.rho), Pow(g, Num(2, "2"))))), ("", "+")
         )
-        how = rf"\frac{{{g}}}{{\sqrt{{{w.n(sq)}}} + {w.n(o.eps)}}}"
+        yield _state("s", w, p), Rel(("=", rhs, w.rel(sq), w.num(sq)))
+        how = Frac(g, Add((Sqrt(w.num(sq)), w.num(o.eps)), ("", "+")))
     else:
-        m, sq, mh, sh = (v[f"{k}_{p}"] for k in ("m", "s", "mhat", "shat"))
-        yield (
-            "m" + sub,
-            rf"= {w.n(o.beta1)} \cdot {w.s(v[f'm_{p}_prev'])} + {w.n(1 - o.beta1)} \cdot {g} {w.eq(m)} {w.n(m)}",
-        )
-        yield (
-            "s" + sub,
-            rf"= {w.n(o.beta2)} \cdot {w.s(v[f's_{p}_prev'])} + {w.n(1 - o.beta2)} \cdot {g}^2 {w.eq(sq)} {w.n(sq)}",
-        )
-        yield r"\hat m" + sub, rf"{w.eq(mh)} {w.n(mh)}, \quad \hat s{sub} {w.eq(sh)} {w.n(sh)}"
-        how = rf"\frac{{{w.n(mh)}}}{{\sqrt{{{w.n(sh)}}} + {w.n(o.eps)}}}"
+        yield from _adam_rows(w, u)
+        how = Frac(w.num(v[f"mhat_{p}"]), Add((Sqrt(w.num(v[f"shat_{p}"])), w.num(o.eps)), ("", "+")))
+    new = new_name(w, p)
     if u.frozen:
-        yield new, rf"= {w.n(u.old)} \quad \text{{(frozen)}}"
+        yield new, Rel(("=", w.num(u.old), "", Note("frozen")))
     else:
-        yield new, rf"= {w.s(u.old)} - {eta} \cdot {how} {w.eq(u.new)} {w.n(u.new)}"
+        yield new, Rel(("=", _minus(w.sn(u.old), Mul((eta, how))), w.rel(u.new), w.num(u.new)))
 
 
-def _update_rhs(w: Writer, u: Update) -> str:
-    """θ − η·g = θ − (η·g) = θ_new, every number with the decimals that make the arithmetic hold as written.
+def _adam_rows(w: Writer, u: Update) -> Iterator[tuple[Node | str, Node | str]]:
+    """Adam's moments, then their corrections for starting at 0, worked with t (the update's number)."""
+    v, o, p = w.v, w.r.optimizer, u.param
+    g = w.sn(u.gradient)
+    m, sq, mh, sh = (v[f"{k}_{p}"] for k in ("m", "s", "mhat", "shat"))
+    rhs = Add((Mul((w.num(o.beta1), w.sn(v[f"m_{p}_prev"]))), Mul((w.num(1 - o.beta1), g))), ("", "+"))
+    yield _state("m", w, p), Rel(("=", rhs, w.rel(m), w.num(m)))
+    rhs = Add(
+        (Mul((w.num(o.beta2), w.sn(v[f"s_{p}_prev"]))), Mul((w.num(1 - o.beta2), Pow(g, Num(2, "2"))))), ("", "+")
+    )
+    yield _state("s", w, p), Rel(("=", rhs, w.rel(sq), w.num(sq)))
+    t = _adam_t(w, p)
+    if t is None:
+        yield (
+            _state("m", w, p, hat=True),
+            Rel((w.rel(mh), w.num(mh), ",", "", _state("s", w, p, hat=True), w.rel(sh), w.num(sh))),
+        )
+        return
+    tn = Num(t, str(t))
+    for letter, beta, raw, hat, c in (("m", o.beta1, m, mh, "adam_c1"), ("s", o.beta2, sq, sh, "adam_c2")):
+        den = Add((Num(1, "1"), Pow(w.num(beta), tn)), ("", "-"))
+        den_n = Add((Num(1, "1"), w.num(1 - v[c])), ("", "-"))  # 1 − β^t, with β^t's number
+        rhs_parts: tuple[Node | str, ...] = ("=", Frac(w.num(raw), den), "=", Frac(w.num(raw), den_n))
+        rhs_parts += ("=", Frac(w.num(raw), w.num(v[c])))
+        yield _state(letter, w, p, hat=True), Rel((*rhs_parts, w.rel(hat), w.num(hat)))
 
-    θ, η·g and θ_new share one number of decimals: the fewest, from those that show the change
-    (0.299250, not 0.2993), up, for which a reader who multiplies and subtracts the shown
-    numbers gets the shown result (0.2985 − 0.00064 is not 0.297908).
-    """
+
+def _adam_t(w: Writer, p: str) -> int | None:
+    """Adam's t (this update's number, from 1), where the record holds it."""
+    return int(w.v["adam_t"]) if "adam_t" in w.v else None
+
+
+def _common_precision(w: Writer, updates: list[Update]) -> int:
+    """The fewest decimals, from those that show every change (0.299250, not 0.2993) up, at which a
+    reader who multiplies and subtracts the shown numbers gets every shown result: one for all."""
+    start = max((places(fmt_change(u.new, u.change, w.d)) or w.d for u in updates), default=w.d)
+    for p in range(max(start, w.d), 16):
+        if all(_holds_at(w, u, p) for u in updates):
+            return p
+    return 15
+
+
+def _holds_at(w: Writer, u: Update, p: int) -> bool:
     eta = w.r.learning_rate
-    start = max(places(fmt_change(u.new, u.change, w.d)) or w.d, w.d)
-    for p in range(start, 16):
-        old, step, new = (_fixed(x, p) for x in (u.old, eta * u.gradient, u.new))
-        grad = fmt(u.gradient, p)
-        if holds(step, eta * shown_value(grad)) and holds(new, shown_value(old) - shown_value(step)):
-            break
-    rel = "=" if shown_value(new) == u.new else r"\approx"
-    old, grad, step = (_bracketed(x) for x in (old, grad, step))
-    return rf"= {old} - {w.n(eta)} \cdot {grad} = {old} - {step} {rel} {new.replace('−', '-')}"
+    if "e" in fmt(eta * u.gradient, w.d):  # a step far below the decimals shown: the value stays as written
+        return True
+    old, step, new = (_fixed(x, p, w.d).shown for x in (u.old, eta * u.gradient, u.new))
+    grad = fmt(u.gradient, p).replace("−", "-")
+    return holds(step, eta * shown_value(grad)) and holds(new, shown_value(old) - shown_value(step))
 
 
-def _fixed(x: float, p: int) -> str:
-    """x with p decimals, trailing zeros dropped where x is exact without them (a given 0.15)."""
+def _update_rhs(w: Writer, u: Update, p: int) -> Rel:
+    """θ − η·g = θ − (η·g) = θ_new, every number with the document's decimals for updates (`p`)."""
+    eta = w.r.learning_rate
+    old, step, new = (_fixed(x, p, w.d) for x in (u.old, eta * u.gradient, u.new))
+    grad = Num(u.gradient, fmt(u.gradient, w.d if "e" in fmt(u.gradient, w.d) else p).replace("−", "-"))
+    rel = "=" if shown_value(new.shown) == u.new else "≈"
+    old_p, grad_p, step_p = (Paren(x) if x.negative else x for x in (old, grad, step))
+    return Rel(("=", _minus(old_p, Mul((w.num(eta), grad_p))), "=", _minus(old_p, step_p), rel, new))
+
+
+def _fixed(x: float, p: int, digits: int = 0) -> Num:
+    """x with p decimals (more for a small x, which keeps digits − 1 significant ones by the one rule),
+    trailing zeros dropped where x is exact without them (a given 0.15)."""
+    if digits and "e" in fmt(x, digits):  # far below the decimals shown: a power of ten, by the one rule
+        return Num(x, fmt(x, digits).replace("−", "-"))
+    p = max(p, rounding_places(x, digits)) if digits else p
     text = f"{x:.{p}f}"
     if "." in text and abs(float(text) - x) <= 10.0 ** -(p + 6):
         text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def _bracketed(text: str) -> str:
-    """A written number inside a product or difference, in LaTeX: a negative one in parentheses."""
-    text = text.replace("−", "-")
-    return rf"\left({text}\right)" if text.startswith("-") else text
+    return Num(x, "0" if text in ("-0", "") else text)

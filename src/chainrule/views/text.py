@@ -13,6 +13,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from chainrule.record.step import StepRecord
+from chainrule.views import escape
 from chainrule.views.doc import (
     Block,
     Bullets,
@@ -27,8 +28,15 @@ from chainrule.views.doc import (
     Strong,
     Table,
 )
+from chainrule.views.math_text import terminal
+from chainrule.views.mathtree import Node
 from chainrule.views.numbers import DEFAULT_DIGITS
-from chainrule.views.plainmath import plain
+from chainrule.views.plainmath import plain as plain_tex
+
+
+def plain(math: Node | str) -> str:
+    """Math as one line of plain Unicode: a tree by its printer, the matrix form's LaTeX by plainmath."""
+    return terminal(math) if not isinstance(math, str) else plain_tex(math)
 
 
 def render(record: StepRecord, digits: int = DEFAULT_DIGITS, only: str | None = None) -> RenderableType:
@@ -55,9 +63,9 @@ def inline(parts: tuple[Inline, ...]) -> str:
         if isinstance(p, Math):
             out.append(plain(p.tex))
         elif isinstance(p, Strong):
-            out.append(p.text)
+            out.append(escape.terminal(p.text))
         else:
-            out.append(p)
+            out.append(escape.terminal(p))
     return "".join(out)
 
 
@@ -73,10 +81,10 @@ def equation_lines(eq: Equations) -> list[str]:
 def block(b: Block) -> RenderableType | None:
     if isinstance(b, Heading):
         if b.level == 1:
-            return Rule(Text(b.text, style="bold"), style="cyan")
+            return Rule(Text(escape.terminal(b.text), style="bold"), style="cyan")
         if b.level == 2:
-            return Rule(Text(b.text, style="bold cyan"), align="left", style="cyan")
-        return Text(b.text, style="bold")
+            return Rule(Text(escape.terminal(b.text), style="bold cyan"), align="left", style="cyan")
+        return Text(escape.terminal(b.text), style="bold")
     if isinstance(b, Para):
         return Text(inline(b.parts))
     if isinstance(b, Equations):
@@ -86,17 +94,22 @@ def block(b: Block) -> RenderableType | None:
     if isinstance(b, Table):
         t = RichTable(box=None, show_edge=False, pad_edge=False)
         for head, numeric in zip(b.header, b.numeric, strict=True):
-            t.add_column(head, justify="right" if numeric else "left")
+            t.add_column(Text(head), justify="right" if numeric else "left")
         for row in b.rows:
-            # A number cell is written for LaTeX (-0.54); the terminal prints a real minus sign.
-            cells = [inline(c).replace("-", "−") if n else inline(c) for c, n in zip(row, b.numeric, strict=True)]
-            t.add_row(*cells)
+            # Cells as Text: rich would read a [ in a name as markup.
+            t.add_row(*(Text(_cell(c, n)) for c, n in zip(row, b.numeric, strict=True)))
         return t
     if isinstance(b, MatrixEquation):
         return Text("\n".join(matrix_lines(b)), no_wrap=True, overflow="ignore")
     if isinstance(b, Figure):
         return None
     raise TypeError(b)
+
+
+def _cell(cell: tuple[Inline, ...], numeric: bool) -> str:
+    """A table cell; a number the matrix form wrote for LaTeX (-0.54) gets a real minus sign."""
+    text = inline(cell)
+    return text.replace("-", "−") if numeric and all(isinstance(p, str) for p in cell) else text
 
 
 def bracketed(m: Matrix) -> list[str]:

@@ -7,11 +7,15 @@ story_hand.py); it imports none of them, so the story's modules import in one di
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chainrule.engine.activations import Activation
+from chainrule.engine.losses import Loss
 from chainrule.record.step import StepRecord
-from chainrule.views.doc import Block, Heading, Math, num, snum, tex_name, tex_words
+from chainrule.views.doc import Block, Heading, Math, name_sym, num, num_node, snum, tex_name, tex_words
+from chainrule.views.mathtree import Add, Formula, Node, Note, Num, Op, Paren, Partial, Rel, Sym, Word
 from chainrule.views.numbers import Names
 
 
@@ -31,6 +35,7 @@ class Part:
 
 
 UNROUNDED = r"\quad \text{(from the unrounded values)}"
+UNROUNDED_NOTE = Note("from the unrounded values")
 
 
 class Writer:
@@ -47,6 +52,7 @@ class Writer:
         self.names = Names(record)
         self.level = level  # the level of this step's title
         self.max_terms = max_terms
+        self._syms: dict[str, Sym] = {}
         # In hand mode a computed figure is written with all its decimals (0.0150); a given one
         # (input, parameter, target, learning rate) as it was given (0.05).
         given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
@@ -74,6 +80,46 @@ class Writer:
 
     def m(self, name: str) -> Math:
         return Math(self.t(name))
+
+    # -- the story as math trees ----------------------------------------------------------------
+
+    def num(self, x: float) -> Num:
+        """x written by the one rule for numbers (hand figures with all their decimals)."""
+        return num_node(x, self.d, self._pad(x))
+
+    def sn(self, x: float) -> Node:
+        """x inside a product or a sum: a negative number in parentheses."""
+        n = self.num(x)
+        return Paren(n) if n.negative else n
+
+    def name(self, name: str) -> Sym:
+        # A step names the same values many times: each name's tree is built once (trees are immutable).
+        sym = self._syms.get(name)
+        if sym is None:
+            sym = self._syms[name] = name_sym(name, self.names)
+        return sym
+
+    def math(self, name: str) -> Math:
+        return Math(self.name(name))
+
+    def d_(self, num: str, den: str, slash: bool = False) -> Partial:
+        """∂num/∂den by the values' names."""
+        return Partial(self.name(num), self.name(den), slash)
+
+    def terms(self, terms: Sequence[Node], signs: Sequence[str] | None = None) -> Node:
+        """Terms added; past `max_terms` only the first three and the last, around an ellipsis."""
+        items, sg = list(terms), list(signs) if signs is not None else ["", *["+"] * (len(terms) - 1)]
+        if self.max_terms is not None and len(items) > self.max_terms:
+            items, sg = [*items[:3], Op("…"), items[-1]], [*sg[:3], "+", sg[-1]]
+        return items[0] if len(items) == 1 and sg[0] != "-" else Add(tuple(items), tuple(sg))
+
+    def rel(self, x: float) -> str:
+        """= where the number shown is exactly x, ≈ where it is rounded."""
+        return "≈" if self.eq(x) == r"\approx" else "="
+
+    def res(self, x: float, printed: float | None = None) -> tuple[Node | str, ...]:
+        """(relation, x), and a note where the shown operands do not give the shown result."""
+        return (self.rel(x), self.num(x)) + (("", UNROUNDED_NOTE) if self.unrounded(x, printed) else ())
 
     def h(self, depth: int, text: str) -> Heading:
         return Heading(self.level + depth, text)
@@ -158,3 +204,49 @@ def neuron_tex(w: Writer, a_name: str) -> str:
     if n in w.r.inputs:
         return w.t(n)
     return tex_words(n)
+
+
+def neuron_node(w: Writer, a_name: str) -> Node:
+    """A neuron by its name in words (h1, out), for 'x1 → h1'."""
+    n = a_name.removeprefix("a_")
+    if n in w.r.inputs:
+        return w.name(n)
+    return Word(n)
+
+
+def new_name(w: Writer, param: str) -> Sym:
+    """θ after the update: θ with the superscript new (w5_new)."""
+    s = w.name(param)
+    return Sym(s.base, s.sub, Word("new"), s.hat)
+
+
+def formula_row(tex: str, plain: str) -> tuple[Node | str, Node | str]:
+    """A registry formula `f(z) = …` as an aligned row, in its two fixed forms."""
+    lhs, sep, rhs = tex.partition("=")
+    plhs, psep, prhs = plain.partition("=")
+    if not (sep and psep):
+        return "", Formula(tex, plain)
+    return Formula(lhs.strip(), plhs.strip()), Rel(("=", Formula(rhs.strip(), prhs.strip())))
+
+
+def fill(template: str, **subs: str) -> str:
+    """A registry's plain template with its placeholders written as plain letters (the general formula)."""
+    return re.sub(r"\{(\w+)\}", lambda m: subs.get(m.group(1), m.group(1)), template)
+
+
+def derivative_formula(act: Activation) -> tuple[Node | str, Node | str]:
+    """f′(z) = … as the registry writes it: LaTeX for the documents, the plain template for the terminal."""
+    lhs, _, rhs = act.derivative_formula.partition("=")
+    if not act.elementwise:
+        plhs, _, prhs = act.jacobian_plain.partition("=")
+        return Formula(lhs.strip(), plhs.strip()), Rel(("=", Formula(rhs.strip(), prhs.strip())))
+    name = "f" if lhs.strip().startswith(("f", r"\frac")) else act.symbol
+    plain = fill(act.derivative_plain, a="a", z="z", alpha="α")
+    return Formula(lhs.strip(), f"{name}′(z)"), Rel(("=", Formula(rhs.strip(), plain)))
+
+
+def gradient_formula(loss: Loss) -> tuple[Node | str, Node | str]:
+    """∂L/∂ŷ = … as the registry writes it."""
+    lhs, _, rhs = loss.gradient_formula.partition("=")
+    plain = fill(loss.gradient_plain, a="ŷ", y="y", m="m")
+    return Formula(lhs.strip(), "∂L/∂ŷ"), Rel(("=", Formula(rhs.strip(), plain)))

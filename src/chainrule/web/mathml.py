@@ -11,14 +11,20 @@ from typing import Any
 
 from chainrule.views.doc import Block, Bullets, Equations, Math, Para
 from chainrule.views.html import mathml
-from chainrule.views.plainmath import plain
-from chainrule.views.text import inline
+from chainrule.views.mathml import NAMESPACE
+from chainrule.views.mathml import mathml as tree_mathml
+from chainrule.views.mathtree import Node
+from chainrule.views.text import inline, plain
 
 
-def equation(lhs: str, rhs: str) -> dict[str, str]:
+def equation(lhs: Node | str, rhs: Node | str) -> dict[str, str]:
     """One row of an equation: its MathML (display), its plain reading, and no note."""
-    tex = f"{lhs} {rhs}".strip()
-    return {"mathml": mathml(tex, display=True), "note": "", "plain": plain(tex)}
+    if isinstance(lhs, str) and isinstance(rhs, str):
+        tex = f"{lhs} {rhs}".strip()
+        return {"mathml": mathml(tex, display=True), "note": "", "plain": plain(tex)}
+    body = "".join(tree_mathml(x) if not isinstance(x, str) else mathml(x) for x in (lhs, rhs) if x)
+    words = " ".join(plain(x) for x in (lhs, rhs) if x)
+    return {"mathml": f'<math xmlns="{NAMESPACE}" display="block">{body}</math>', "note": "", "plain": words}
 
 
 def lines(blocks: tuple[Block, ...]) -> list[dict[str, Any]]:

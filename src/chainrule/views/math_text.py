@@ -1,0 +1,163 @@
+"""The math tree (views.mathtree) printed as one line of plain Unicode, for the terminal and screen readers.
+
+∂L/∂w5 for a partial, z_out for a subscript, ŷ, w5_new, a_h1⁽²⁾ for a batch example's value; every
+name's characters through escape.terminal, so no control character or escape sequence reaches the screen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.views import escape
+from chainrule.views.mathtree import (
+    Add,
+    Bold,
+    Formula,
+    Frac,
+    Func,
+    Mul,
+    Node,
+    Note,
+    Num,
+    Op,
+    Paren,
+    Partial,
+    Pow,
+    Rel,
+    Seq,
+    Sqrt,
+    Sym,
+    Template,
+    Via,
+    Word,
+    atom,
+    number_parts,
+    template_pieces,
+)
+
+_SUPER = str.maketrans("0123456789−+()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾")
+
+
+def terminal(node: Node) -> str:
+    """One line of plain Unicode; names shown with every control character made visible."""
+    return _TERMINAL[type(node)](node)
+
+
+def _t_sym(s: Sym) -> str:
+    base = "ŷ" if s.hat and s.base == "y" else escape.terminal(s.base) + ("\u0302" if s.hat else "")
+    if s.sub is not None:
+        sub = terminal(s.sub)
+        simple = re.fullmatch(r"[\w#′]+", sub) is not None
+        base += sub if sub.isdigit() and not base[-1:].isdigit() else "_" + (sub if simple else f"({sub})")
+    if s.sup is not None:
+        base += _t_sup(s.sup)
+    return base
+
+
+def _t_sup(sup: Node) -> str:
+    if isinstance(sup, Word):
+        return "_" + escape.terminal(sup.text)
+    text = terminal(sup)
+    if re.fullmatch(r"[0-9−+()]+", text):
+        return text.translate(_SUPER)
+    return "^" + (text if re.fullmatch(r"[\w′]", text) else f"({text})")
+
+
+def _t_num(n: Num) -> str:
+    negative, digits, exp = number_parts(n)
+    if digits == "inf":
+        digits = "∞"
+    text = digits if exp is None else f"{digits}×10{str(exp).replace('-', '−').translate(_SUPER)}"
+    return ("−" if negative else "") + text
+
+
+def _t_add(a: Add) -> str:
+    out = []
+    for i, (sign, term) in enumerate(zip(a.signs, a.terms, strict=True)):
+        shown = "−" if sign == "-" else "+"
+        out.append(("−" if sign == "-" else "") if i == 0 else f" {shown} ")
+        out.append(_t_factor(term) if isinstance(term, Add) else terminal(term))
+    return "".join(out)
+
+
+def _t_mul(m: Mul) -> str:
+    out = ""
+    for i, f in enumerate(m.factors):
+        if i:
+            before = m.factors[i - 1]
+            side = isinstance(before, Op) or isinstance(f, Paren)  # Σw, f′(z)(w·δ), (1/2)(a − y)
+            sigma = isinstance(before, Sym) and before.base == "Σ"  # Σ_k w_kj
+            out += " · " if m.dot else " " if sigma else "" if side else "·"
+        out += _t_factor(f)
+    return out
+
+
+def _t_factor(f: Node) -> str:
+    return f"({terminal(f)})" if isinstance(f, Add) else terminal(f)
+
+
+def _t_frac(f: Frac) -> str:
+    a, b = terminal(f.num), terminal(f.den)
+    if atom(f.num) and atom(f.den) and isinstance(f.num, (Num, Op)):
+        return f"({a}/{b})"  # (1/3)(…), not 1/3(…)
+    return f"{_t_wrap(f.num, a)}/{_t_wrap(f.den, b)}"
+
+
+def _t_wrap(n: Node, text: str) -> str:
+    return text if atom(n) else f"({text})"
+
+
+def _t_pow(p: Pow) -> str:
+    base = _t_wrap(p.base, terminal(p.base))
+    exp = terminal(p.exp)
+    if re.fullmatch(r"[0-9−]+", exp):
+        return base + exp.translate(_SUPER)
+    return f"{base}^{_t_wrap(p.exp, exp)}"
+
+
+def _t_func(f: Func) -> str:
+    return f"{f.name}{'′' if f.prime else ''}({terminal(f.arg)})"
+
+
+def _t_partial(p: Partial) -> str:
+    return f"∂{terminal(p.num)}/∂{terminal(p.den)}"
+
+
+def _t_rel(r: Rel) -> str:
+    out = []
+    for p in r.parts:
+        if isinstance(p, str):
+            sign = "−" if p == "-" else p
+            out.append(f"{p} " if p == "," else "  " if p == "quad" else f" {sign} " if p else " ")
+        else:
+            out.append(terminal(p))
+    return re.sub(r"(?<=\S) {2,}(?=\S)", lambda m: "  " if len(m.group()) >= 4 else " ", "".join(out)).strip()
+
+
+def _t_template(t: Template) -> str:
+    return "".join(p if isinstance(p, str) else _t_factor(p) for p in template_pieces(t))
+
+
+_TERMINAL: dict[type, Callable[[Any], str]] = {
+    Sym: _t_sym,
+    Word: lambda w: escape.terminal(w.text),
+    Num: _t_num,
+    Op: lambda o: o.sign,
+    Add: _t_add,
+    Mul: _t_mul,
+    Frac: _t_frac,
+    Pow: _t_pow,
+    Sqrt: lambda s: f"√{_t_wrap(s.body, terminal(s.body))}",
+    Func: _t_func,
+    Paren: lambda p: f"({terminal(p.body)})",
+    Partial: _t_partial,
+    Via: lambda v: f"{terminal(v.body)} (via {terminal(v.label)})",
+    Seq: lambda s: s.sep.join(terminal(i) for i in s.items),
+    Rel: _t_rel,
+    Note: lambda n: f"({escape.terminal(n.text)})",
+    Bold: lambda b: terminal(b.body),
+    Formula: lambda f: f.plain,
+    Template: _t_template,
+}
