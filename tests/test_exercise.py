@@ -134,7 +134,7 @@ def test_the_worksheet_gives_the_numbers_and_hides_the_answers(tmp_path: Path, r
     svg = (out / "worksheet-network.svg").read_text()
     given = [w for layer in doc["layers"] for row in layer["weights"] for w in row] + doc["examples"][0]["x"]
     for i, w in enumerate(given[:6]):
-        assert f"| $w_{{{i + 1}}}$ | {w} |" in md  # every weight given in the table
+        assert f"| $w_{{{i + 1}}}$ | ${w}$ |" in md  # every weight given in the table, as math (a true minus)
     key = tomllib.loads((out / "key.toml").read_text())
     del key["exercise"]
     for name, written in key.items():
@@ -208,7 +208,7 @@ def test_several_steps_ask_each_update_under_its_own_table(tmp_path: Path, runne
         (["--loss", "cross_entropy"], "--shape 2-2-1: expected 2 or more units for softmax"),
         (["--ask", "forward,answers"], "--ask forward,answers: expected some of forward,gradients,update"),
         (["--activation", "sigmoidal"], "--activation sigmoidal: expected one of"),
-        (["--batch", "half"], '--batch half: expected "online", "full" or a batch size'),
+        (["--batch", "half"], '--batch: expected "online", "full" or a batch size ≥ 1, got \'half\''),
     ],
 )
 def test_a_bad_option_is_one_line_and_exit_2(tmp_path: Path, runner: CliRunner, args: list[str], expected: str) -> None:

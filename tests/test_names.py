@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import get_args
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from chainrule.io import netfile
@@ -65,3 +66,14 @@ def test_every_name_of_a_step_parses_to_a_name_that_builds_it() -> None:
         assert name.kind != "value" or name.subject in vocab.given | vocab.parameters, text
     assert parse("da_out2/dz_out1#3", vocab) == Name("slope", "out2", "out1", 3)
     assert parse("dL/dz_out1#2") == Name("dL/dz", "out1", example=2)
+
+
+@given(st.text(min_size=1, max_size=12), st.integers(min_value=0, max_value=64))
+def test_a_name_and_its_example_come_apart_at_the_trailing_suffix_only(name: str, k: int) -> None:
+    """ "h#1" as a neuron's own name keeps its #; "x#²" is no example; only a trailing #k in ASCII digits is."""
+    from chainrule.record.names import split_example, without_example
+
+    text = name + (f"#{k}" if k else "")
+    assume(not re.search(r"#[1-9][0-9]*\Z", name))  # a name ending like a suffix is refused at load
+    assert split_example(text) == (name, k)
+    assert without_example(text) == name

@@ -28,6 +28,7 @@ from typing import Any
 from chainrule.check.conventions import Conventions, read_conventions
 from chainrule.engine import limits
 from chainrule.errors import ChainruleError, describe, shown_path
+from chainrule.record.names import without_example
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 MAX_EXPONENT = 400  # beyond a float's range either way (1e308, 5e-324)
@@ -240,7 +241,7 @@ def as_biases(claims: list[Claim], biases: list[str]) -> list[Claim]:
         f"{prefix}{b}{suffix}" for b in biases for prefix, suffix in (("", ""), ("", "_new"), ("d", ""), ("dL/d", ""))
     }
     return [
-        replace(c, value=-c.value, sign=-c.sign) if c.threshold and c.name.partition("#")[0] in about else c
+        replace(c, value=-c.value, sign=-c.sign) if c.threshold and without_example(c.name) in about else c
         for c in claims
     ]
 
@@ -250,7 +251,7 @@ def as_velocities(claims: list[Claim], params: list[str], rate: float) -> list[C
     names = {f"v_{p}{suffix}" for p in params for suffix in ("", "_prev")}
     return [
         replace(c, value=c.value / -rate, sign=c.sign * -rate)
-        if c.velocity_step and c.name.partition("#")[0] in names
+        if c.velocity_step and without_example(c.name) in names
         else c
         for c in claims
     ]

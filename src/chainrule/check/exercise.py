@@ -28,6 +28,7 @@ from typing import Any
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, pairing_refusal
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
+from chainrule.record.names import without_example
 from chainrule.record.step import StepRecord, explain_steps
 
 ASK_KINDS = ("forward", "gradients", "update")
@@ -101,7 +102,7 @@ def written(x: float, digits: int) -> str:
 def ask_kind(name: str, net: Network) -> str:
     """given, forward (z, a, loss), gradients (every ∂·/∂·) or update (θ_new) for a value's name; "also"
     for the checker's extra names (Δθ as dw5, a per-output loss_o1), which a worksheet does not ask."""
-    base = name.partition("#")[0]
+    base = without_example(name)
     if base in net.input_names or base.startswith("y_") or net.has_parameter(base) or base == "momentum":
         return "given"
     state = next((base[len(p) :] for p in STATE_PREFIXES if base.startswith(p)), None)
@@ -220,7 +221,7 @@ def _asked(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord]) -> t
         (s + 1, name)
         for s, r in enumerate(records)
         for name in r.values
-        if ask_kind(name, net) in spec.ask and name.partition("#")[0] not in skipped
+        if ask_kind(name, net) in spec.ask and without_example(name) not in skipped
     )
 
 
@@ -252,7 +253,7 @@ def pleasant(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord], as
         v = records[s - 1].values[name]
         if not math.isfinite(v) or abs(v) > LARGEST:
             return False
-        zero_ok = step_layer or name.partition("#")[0] in outputs
+        zero_ok = step_layer or without_example(name) in outputs
         if abs(v) < small and not (zero_ok and abs(v) < 1e-12):
             return False
     return True

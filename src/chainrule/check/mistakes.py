@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from chainrule.record.graph import Node, StepGraph, build, change_names, with_coef
+from chainrule.record.names import without_example
 
 Rewrite = Callable[[StepGraph], StepGraph]
 
@@ -46,7 +47,7 @@ class Mistake:
 
 
 def _base(name: str) -> str:
-    return name.partition("#")[0]
+    return without_example(name)
 
 
 def _each(g: StepGraph, bases: set[str]) -> Iterator[Node]:

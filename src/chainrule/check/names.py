@@ -15,6 +15,7 @@ from chainrule.check.answers import Claim
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.record.graph import StepGraph
+from chainrule.record.names import without_example
 
 OUTPUT_ALIASES = ("ŷ", "y_hat", "yhat", "y_pred", "output")  # what people call the network's output
 
@@ -39,7 +40,7 @@ def alias(name: str, net: Network) -> str:
 
 def suggestions(name: str, names: list[str], net: Network) -> tuple[str, ...]:
     """The names a misnamed claim most likely meant: the output's a for ŷ and its spellings, else the nearest."""
-    base = name.partition("#")[0]
+    base = without_example(name)
     if base.lower() in OUTPUT_ALIASES:
         return tuple(f"a_{n}" for n in net.output_layer.neuron_names)
     return tuple(difflib.get_close_matches(name, names, n=4, cutoff=0.5))

@@ -93,6 +93,17 @@ def suffix(k: int, size: int) -> str:
     return "" if size == 1 else f"#{k + 1}"
 
 
+def split_example(text: str) -> tuple[str, int]:
+    """A name without its example suffix, and the example (1-based; 0 without one): z_h1#2 → (z_h1, 2)."""
+    m = _SUFFIX.search(text)
+    return (text[: m.start()], int(m.group(1))) if m else (text, 0)
+
+
+def without_example(text: str) -> str:
+    """A name without its example suffix: z_h1#2 → z_h1 (a neuron's own # stays where it is)."""
+    return split_example(text)[0]
+
+
 def build(name: Name) -> str:
     """The name's text: build(Name("z", "h1", example=2)) is "z_h1#2"."""
     end = f"#{name.example}" if name.example else ""

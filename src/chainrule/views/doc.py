@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from chainrule.record.names import split_example
 from chainrule.record.rounding import places
 from chainrule.views import escape
 from chainrule.views.mathtree import Node, Num, Paren, Sym, Word
@@ -127,9 +128,7 @@ def tex_name(name: str, names: Names) -> str:
     A batch example's suffix #k (k digits) becomes a superscript (k). Whatever else a name holds
     goes into \\text{} escaped (`escape.latex`), so no name can write a command into the math.
     """
-    base, hash_, k = name.rpartition("#")
-    if not (hash_ and k.isdigit()):
-        base, k = name, ""
+    base, k = split_example(name)
     sup = f"^{{({k})}}" if k else ""
     shown = names.show(base)
     if shown == "ŷ":
@@ -161,10 +160,8 @@ def name_sym(name: str, names: Names) -> Sym:
     A batch example's suffix #k (k digits) becomes a superscript (k). The name's characters are
     data: each printer escapes or typesets them for its format.
     """
-    base, hash_, k = name.rpartition("#")
-    if not (hash_ and k.isdigit()):
-        base, k = name, ""
-    sup = Paren(Word(k)) if k else None
+    base, k = split_example(name)
+    sup = Paren(Word(str(k))) if k else None
     shown = names.show(base)
     if shown == "ŷ":
         return Sym("y", None, sup, hat=True)

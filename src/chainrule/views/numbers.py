@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from chainrule.record.names import split_example
 from chainrule.record.rounding import places
 from chainrule.record.step import StepRecord
 
@@ -63,13 +64,13 @@ class Names:
         self.out = outs[0] if self.single else ""
 
     def show(self, name: str) -> str:
-        base, sep, suffix = name.partition("#")
+        base, k = split_example(name)
         if self.single:
             if base == f"a_{self.out}":
                 base = "ŷ"
             elif base == f"y_{self.out}":
                 base = "y"
-        return base + (f"#{suffix}" if sep else "")
+        return base + (f"#{k}" if k else "")
 
     def partial(self, num: str, den: str) -> str:
         return f"∂{self.show(num)}/∂{self.show(den)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from chainrule.record.names import split_example
 from chainrule.views.doc import Block, Inline, Math, Para, Table, num_node, written
 from chainrule.views.mathtree import Mul, Num, Op, Paren, Sym, Word
 from chainrule.views.writer import Writer, new_name
@@ -61,10 +62,8 @@ def _value_label(w: Writer, name: str) -> Inline:
         return Math(w.d_(a, z, slash=True))
     if name.endswith("_new"):
         return Math(new_name(w, name[:-4]))
-    base, hash_, k = name.rpartition("#")
-    if not (hash_ and k.isdigit()):  # (a neuron's own name may hold a #)
-        base, k = name, ""
-    sup = Paren(Word(k)) if k else None
+    base, k = split_example(name)  # (a neuron's own name may hold a #)
+    sup = Paren(Word(str(k))) if k else None
     if base.startswith("loss_"):  # one output's share of the loss: L_o1
         return Math(Sym("L", w.name(base[5:]), sup))
     if any(name == f"d{u.param}" for u in w.r.updates):  # Δθ = −η·∂L/∂θ

@@ -13,6 +13,7 @@ from typing import Any
 
 from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.errors import ChainruleError
+from chainrule.record.names import split_example, without_example
 from chainrule.record.step import StepRecord
 from chainrule.views.numbers import fmt
 from chainrule.views.story import parts
@@ -26,7 +27,7 @@ MAX_DELTA_LINES = 60  # past this the stepper stops with a note: a huge network 
 
 def _neuron(name: str) -> str:
     """The neuron a value belongs to: a_h1, z_h1, dL/da_h1 → h1; x1 → x1."""
-    base = name.partition("#")[0]
+    base = without_example(name)
     for prefix in ("a_", "z_"):
         if base.startswith(prefix):
             return base[len(prefix) :]
@@ -51,7 +52,7 @@ def _involved(record: StepRecord, param: str) -> tuple[list[str], list[str]]:
             for f in path.factors:
                 for name in (f.num, f.den):
                     n = _neuron(name)
-                    if n != name.partition("#")[0] or n in record.inputs:
+                    if n != without_example(name) or n in record.inputs:
                         neurons.append(n)
                 if f.kind == "weight":
                     edges.append(f.source)
@@ -161,7 +162,7 @@ def drawn(record: StepRecord) -> dict[str, float]:
 
     The others appear, written out, in the steps; leaving them here keeps a large batch's answer small.
     """
-    return {name: v for name, v in record.values.items() if name.partition("#")[2] in ("", "1")}
+    return {name: v for name, v in record.values.items() if split_example(name)[1] in (0, 1)}
 
 
 def shown(values: dict[str, float], digits: int = 4) -> dict[str, str]:
