@@ -13,7 +13,7 @@ from chainrule.views.doc import Block, Bullets, Equations, Math, Para
 from chainrule.views.html import mathml
 from chainrule.views.mathml import NAMESPACE
 from chainrule.views.mathml import mathml as tree_mathml
-from chainrule.views.mathtree import Node
+from chainrule.views.mathtree import Add, Node, Rel
 from chainrule.views.text import inline, plain
 
 
@@ -22,9 +22,23 @@ def equation(lhs: Node | str, rhs: Node | str) -> dict[str, str]:
     if isinstance(lhs, str) and isinstance(rhs, str):
         tex = f"{lhs} {rhs}".strip()
         return {"mathml": mathml(tex, display=True), "note": "", "plain": plain(tex)}
-    body = "".join(tree_mathml(x) if not isinstance(x, str) else mathml(x) for x in (lhs, rhs) if x)
+    body = "<mrow>" + "".join(_flat(x) if not isinstance(x, str) else mathml(x) for x in (lhs, rhs) if x) + "</mrow>"
     words = " ".join(plain(x) for x in (lhs, rhs) if x)
     return {"mathml": f'<math xmlns="{NAMESPACE}" display="block">{body}</math>', "note": "", "plain": words}
+
+
+def _flat(node: Node) -> str:
+    """A node's MathML with a chain of relations and the sums in it unwrapped (no mrow of their own),
+    so that their =, ≈ and + stand at the line's top level, where the page may wrap a line too wide
+    for the screen (app.js, wrapWide). The rendering is the same."""
+    if isinstance(node, Rel):
+        return "".join(_flat(p) if not isinstance(p, str) else _unwrap(tree_mathml(Rel((p,)))) for p in node.parts)
+    out = tree_mathml(node)
+    return _unwrap(out) if isinstance(node, Add) else out
+
+
+def _unwrap(out: str) -> str:
+    return out[len("<mrow>") : -len("</mrow>")] if out.startswith("<mrow>") and out.endswith("</mrow>") else out
 
 
 def lines(blocks: tuple[Block, ...]) -> list[dict[str, Any]]:
