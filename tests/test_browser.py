@@ -355,7 +355,7 @@ def test_only_valid_losses_and_activations_are_offered(page: Page) -> None:
     for select in page.locator("#structure select").all():
         assert "softmax" not in select.locator("option").all_text_contents()
     page.locator("#loss").select_option("binary_cross_entropy")
-    expect(page.locator("#status")).to_have_text("")
+    expect(page.locator("#status")).to_have_text("loss binary_cross_entropy: the output layer keeps sigmoid")
     expect(page.locator('[data-node="loss"] text')).not_to_have_text("L = 0.2748")
 
 
