@@ -127,9 +127,13 @@ def test_slow_answers_show_the_busy_mark(watched: Any, url: str) -> None:
     page = watched(LAPTOP)
     page.goto(url)
     expect(page.locator('[data-node="out"] .node-value')).to_have_text("0.7514")
-    page.route("**/api/step", lambda route: (page.wait_for_timeout(600), route.continue_()))
+    held: list[Any] = []  # the answer is held until the mark has been seen: no race with a timer
+    page.route("**/api/step", lambda route: held.append(route))
     page.keyboard.press("ArrowRight")
     expect(page.locator("#busy")).to_be_visible()
+    assert page.locator("body").get_attribute("aria-busy") == "true"
+    for route in held:
+        route.continue_()
     expect(page.locator("#busy")).to_be_hidden(timeout=10_000)
     assert page.locator("body").get_attribute("aria-busy") is None
 
