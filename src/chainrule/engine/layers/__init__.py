@@ -1,0 +1,1 @@
+"""Typed layers for shaped networks; see `base` for the interface every layer implements."""
