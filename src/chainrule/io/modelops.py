@@ -38,12 +38,20 @@ def build(spec: LayerSpec, dtype: Any) -> Op:
     if spec.kind == "conv2d":
         from chainrule.engine.layers.conv import Conv2d
 
-        return Conv2d(spec.name, t["weight"], t["bias"], s["stride"], s["padding"], act, renames)
+        return Conv2d(
+            name=spec.name,
+            weight=t["weight"],
+            bias=t["bias"],
+            stride=s["stride"],
+            padding=s["padding"],
+            activation=act,
+            renames=renames,
+        )
     if spec.kind in ("maxpool2d", "avgpool2d"):
         from chainrule.engine.layers.pool import AvgPool2d, MaxPool2d
 
         pool = MaxPool2d if spec.kind == "maxpool2d" else AvgPool2d
-        return pool(spec.name, s["kernel"], s["stride"], s["padding"], act)
+        return pool(name=spec.name, kernel=s["kernel"], stride=s["stride"], padding=s["padding"], activation=act)
     if spec.kind == "batchnorm":
         from chainrule.engine.layers.norm import BatchNorm
 
@@ -119,7 +127,7 @@ def _sizes(op: Op) -> dict[str, Any]:
         for key in ("kernel", "stride", "padding"):
             if key == "kernel" and op.kind == "conv2d":
                 continue
-            value = getattr(op, key)
+            value = getattr(op, key) or getattr(op, "kernel")  # noqa: B009  (a pool's stride None: its kernel)
             found[key] = [int(value[0]), int(value[1])]
     if op.kind == "batchnorm":
         found |= {"eps": float(getattr(op, "eps")), "momentum": float(getattr(op, "momentum"))}  # noqa: B009
