@@ -59,7 +59,22 @@ def _conv(op: Op) -> nn.Module:
     return _load(module, op)
 
 
+class TorchBatchNorm(nn.BatchNorm1d):
+    """nn.BatchNorm1d that also takes (n, C, H, W), which is all BatchNorm2d adds (one forward)."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        assert input.dim() in (2, 3, 4)
+
+
+def _batchnorm(op: Op) -> nn.Module:
+    module = TorchBatchNorm(op.params()["weight"].shape[0], op.eps, op.momentum)  # type: ignore[attr-defined]
+    return _load(module, op)
+
+
 MODULES: dict[str, Callable[[Op], nn.Module]] = {
+    "batchnorm": _batchnorm,
+    "maxpool2d": lambda op: nn.MaxPool2d(op.kernel, op.steps, op.padding),  # type: ignore[attr-defined]
+    "avgpool2d": lambda op: nn.AvgPool2d(op.kernel, op.steps, op.padding),  # type: ignore[attr-defined]
     "dense": _dense,
     "conv2d": _conv,
     "flatten": lambda _op: nn.Flatten(),
