@@ -108,7 +108,7 @@ def check_names(r: Reader, input_name: str, specs: list[LayerSpec], ops: list[Op
     while stack:
         op = stack.pop(0)
         flat_ops.append(op)
-        stack = list(getattr(op, "ops", [])) + stack
+        stack = list(getattr(op, "inner", [])) + stack
     seen: dict[str, str] = {input_name: "the input"}
     for (where, _spec), op in zip(_walk(specs), flat_ops, strict=True):
         for name in (op.name, *op.tensor_names().values()):

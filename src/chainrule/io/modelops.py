@@ -56,20 +56,20 @@ def build(spec: LayerSpec, dtype: Any) -> Op:
         from chainrule.engine.layers.norm import BatchNorm
 
         return BatchNorm(
-            spec.name,
-            t["weight"],
-            t["bias"],
-            t["running_mean"],
-            t["running_var"],
-            s["eps"],
-            s["momentum"],
-            act,
-            renames,
+            name=spec.name,
+            weight=t["weight"],
+            bias=t["bias"],
+            running_mean=t["running_mean"],
+            running_var=t["running_var"],
+            eps=s["eps"],
+            momentum=s["momentum"],
+            activation=act,
+            renames=renames,
         )
     if spec.kind == "residual":
         from chainrule.engine.layers.residual import Residual
 
-        return Residual(spec.name, [build(inner, dtype) for inner in spec.inner], act)
+        return Residual(name=spec.name, inner=[build(inner, dtype) for inner in spec.inner], activation=act)
     from chainrule.engine.layers.recurrent import RNN
 
     return RNN(
@@ -110,7 +110,7 @@ def table(op: Op, *, last: bool = False) -> dict[str, Any]:
     if renames:
         entry["tensor_names"] = {keys[role]: name for role, name in renames.items()}
     if op.kind == "residual":
-        entry["layers"] = [table(inner) for inner in getattr(op, "ops")]  # noqa: B009
+        entry["layers"] = [table(inner) for inner in getattr(op, "inner")]  # noqa: B009
     return entry
 
 
