@@ -93,7 +93,7 @@ def table(op: Op, *, last: bool = False) -> dict[str, Any]:
     """The op's layer table in the file (type first; only what differs from the defaults besides)."""
     entry: dict[str, Any] = {"type": op.kind, "name": op.name}
     act = op.activation
-    if act.name != ("tanh" if op.kind == "rnn" else "identity"):
+    if op.kind == "dense" or act.name != ("tanh" if op.kind == "rnn" else "identity"):
         entry["activation"] = act.name
     if act.alpha is not None and act.alpha != _default_alpha(act.name):
         entry["alpha"] = float(act.alpha)

@@ -132,8 +132,11 @@ def pair(r: Reader, raw: Mapping[str, Any], key: str, where: str, default: int |
 
 
 def activation(r: Reader, raw: Mapping[str, Any], where: str, kind: str) -> Activation:
-    """The layer's activation (identity unless given; an RNN's tanh unless relu is given), with its α."""
+    """The layer's activation (a dense layer's is required; others are identity unless given, an RNN's
+    tanh), with its α."""
     default = "tanh" if kind == "rnn" else "identity"
+    if kind == "dense" and "activation" not in raw:  # as in a dense network's file
+        raise r.fail(f"{where}.activation", "an activation (" + ", ".join(known("activation")) + ")", MISSING)
     name = raw.get("activation", default)
     if not isinstance(name, str) or name not in ACTIVATIONS:
         raise r.fail(f"{where}.activation", "one of " + ", ".join(known("activation")), with_guess(name, ACTIVATIONS))
