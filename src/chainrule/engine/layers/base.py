@@ -110,7 +110,7 @@ class Op(ABC):
 
 def activated(op: Op, x: Array, z: Array, **extra: Any) -> Cache:
     """The cache of a layer whose map gave z: a = f(z) with the activation's fixed α (an α is not
-    learnt in a shaped network: PReLU keeps the α its file gives)."""
+    learnt in a shaped network: `Model` refuses PReLU, whose α is)."""
     act = op.activation
     return Cache(x=x, z=z, a=act.value(z, float(act.alpha or 0.0)), extra=dict(extra))
 
