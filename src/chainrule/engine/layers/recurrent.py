@@ -135,13 +135,19 @@ class RNN(Op):
         return np.broadcast_to(h0, (n, self.units)).copy()
 
     def forward(self, x: Array, training: bool = True) -> Cache:
-        """Every step in turn; the cache keeps every z_t and h_t (``extra['h']``, (n, T, units))."""
+        """Every step in turn from the layer's own h_0; see `forward_from`."""
+        return self.forward_from(x, self.initial_state(x.shape[0]))
+
+    def forward_from(self, x: Array, h0: Array) -> Cache:
+        """Every step in turn from the states h0 (n, units), one per example (torch.nn.RNN's hx);
+        the cache keeps every z_t and h_t (``extra['h']``, (n, T, units)) and h_0."""
         self.out_shape(tuple(x.shape[1:]))
         n, steps = x.shape[0], x.shape[1]
+        if h0.shape != (n, self.units):
+            raise ChainruleError(f"rnn layer {self.name!r}: h0: expected shape {(n, self.units)}, got {h0.shape}")
         dtype = np.result_type(x.dtype, self.weight_hh.dtype)
         z = np.empty((n, steps, self.units), dtype=dtype)
         h = np.empty_like(z)
-        h0 = self.initial_state(n)
         before = h0
         # x_t W_xᵀ + b_x for every step at once; only the recurrent term must wait for h_{t−1}.
         from_input = x @ self.weight_ih.T + self.bias_ih
