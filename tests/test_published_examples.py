@@ -1,0 +1,193 @@
+"""Published worked examples of backpropagation through time (and convolution), reproduced by the engine.
+
+Each example's inputs and its author's numbers are data in tests/published/ with their source. A number is
+compared at the precision its author printed it with: the engine's value, rounded half-up to as many decimals as
+the printed figure has, must be that figure. Where an author slipped, the file says so and gives the corrected
+figure at the same precision, and the test asserts the engine's value is the corrected one, not the author's.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from chainrule.engine.activations import ACTIVATIONS
+from chainrule.engine.layers.recurrent import RNN
+
+PUBLISHED = Path(__file__).resolve().parent / "published"
+
+
+def _load(name: str) -> dict[str, Any]:
+    return tomllib.loads((PUBLISHED / name).read_text(encoding="utf-8"))
+
+
+def at_precision(value: float, published: str) -> str:
+    """The value rounded half-up to as many decimals as the published figure has, written like it."""
+    places = len(published.split(".")[1]) if "." in published else 0
+    return str(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def _drawn(example: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The example's arrays, drawn as its author drew them: NumPy's legacy generator (whose stream NumPy keeps
+    fixed across versions), one randn per array in the listed order."""
+    legacy = np.random.RandomState(example["seed"])
+    return {name: legacy.randn(*shape) for name, *shape in example["draws"]}
+
+
+# deeplearning.ai's rnn_backward: 10 sequences of 4 steps, 5 tanh units, every state's gradient given.
+
+DLAI_RNN = _load("dlai-rnn-backward.toml")
+
+
+@pytest.fixture(scope="module")
+def dlai_rnn() -> dict[str, np.ndarray]:
+    """The engine's gradients for the course's example, indexed as the course indexes them."""
+    d = _drawn(DLAI_RNN)
+    units = d["Waa"].shape[0]
+    # The course's one bias b_a is torch's b_ih; its b_hh is 0 (z = W_ax x + W_aa a + b_a either way).
+    rnn = RNN("a", ACTIVATIONS["tanh"], d["Wax"], d["Waa"], d["ba"][:, 0], np.zeros(units), output="all")
+    x = d["x"].transpose(1, 2, 0)  # (n_x, m, T_x) -> (m, T_x, n_x): batch first
+    cache = rnn.forward_from(x, d["a0"].T)
+    bptt = rnn.through_time(d["da"].transpose(1, 2, 0), cache)
+    grads = bptt.gradients()
+    np.testing.assert_array_equal(grads["bias_ih_l0"], grads["bias_hh_l0"])  # both biases are Σ_t Σ_n ∂L/∂z_t
+    return {
+        "dx": bptt.d_x.transpose(2, 0, 1),
+        "da0": bptt.d_h0.T,
+        "dWax": grads["weight_ih_l0"],
+        "dWaa": grads["weight_hh_l0"],
+        "dba": grads["bias_ih_l0"],
+    }
+
+
+@pytest.mark.parametrize(("name", "published"), DLAI_RNN["published"].items())
+def test_deeplearning_ai_rnn_backward_at_its_printed_precision(
+    dlai_rnn: dict[str, np.ndarray], name: str, published: str | list[str]
+) -> None:
+    array, _, index = name.partition("[")
+    value = dlai_rnn[array][tuple(int(i) for i in index.rstrip("]").split("]["))]
+    figures = published if isinstance(published, list) else [published]
+    assert [at_precision(v, p) for v, p in zip(np.ravel(value), figures, strict=True)] == figures
+
+
+def test_deeplearning_ai_rnn_backward_needs_the_sum_over_time() -> None:
+    """The slip of stopping BPTT at one step (each step's term taken alone, nothing passed back through W_aa)
+    misses the course's ∂L/∂W_aa[1][2] = 2.30333312658 by more than the figure's last digit allows."""
+    d = _drawn(DLAI_RNN)
+    x, a_prev, da = d["x"].transpose(1, 2, 0), d["a0"].T, d["da"].transpose(1, 2, 0)
+    one_step = np.zeros_like(d["Waa"])
+    for t in range(x.shape[1]):
+        a = np.tanh(x[:, t] @ d["Wax"].T + a_prev @ d["Waa"].T + d["ba"][:, 0])
+        one_step += ((1 - a**2) * da[:, t]).T @ a_prev
+        a_prev = a
+    assert at_precision(one_step[1, 2], "2.30333312658") != "2.30333312658"
+
+
+# PracHub's two-step walkthrough: one tanh unit, a linear output at each step, ½ squared error summed over time.
+
+PRACHUB = _load("prachub-bptt.toml")
+
+
+@pytest.fixture(scope="module")
+def prachub() -> dict[str, float]:
+    """Every number the page names, computed by the engine's RNN op (the page's output y_t = W_y h_t and its
+    loss are applied here, as the page applies them)."""
+    p = PRACHUB
+    rnn = RNN(
+        "h",
+        ACTIVATIONS["tanh"],
+        np.array([[p["W_x"]]]),
+        np.array([[p["W_h"]]]),
+        np.array([p["b"]]),
+        np.zeros(1),
+        output="all",
+        h0=np.array([p["h0"]]),
+    )
+    cache = rnn.forward(np.array(p["x"]).reshape(1, 2, 1))
+    h, a = cache.a[0, :, 0], cache.z[0, :, 0]
+    y = p["W_y"] * h
+    errors = y - np.array(p["targets"])
+    bptt = rnn.through_time((errors * p["W_y"]).reshape(1, 2, 1), cache)
+    return {
+        "a1": a[0],
+        "a2": a[1],
+        "h1": h[0],
+        "h2": h[1],
+        "h2^2": h[1] ** 2,
+        "y1": y[0],
+        "y2": y[1],
+        "L1": 0.5 * errors[0] ** 2,
+        "L2": 0.5 * errors[1] ** 2,
+        "L": 0.5 * float(np.sum(errors**2)),
+        "dL/dy2": errors[1],
+        "dL/dh2": bptt.d_h[0, 1, 0],
+        "tanh'(a2)": bptt.d_z[0, 1, 0] / bptt.d_h[0, 1, 0],
+        "dL/da2": bptt.d_z[0, 1, 0],
+        "dL/dW_x at t=2": bptt.steps["weight_ih_l0"][1, 0, 0],
+        "dL/dW_h at t=2": bptt.steps["weight_hh_l0"][1, 0, 0],
+        # beyond the page: the t = 1 terms and the sums over time
+        "dL/dW_h at t=1": bptt.steps["weight_hh_l0"][0, 0, 0],
+        "dL/dW_h": bptt.gradients()["weight_hh_l0"][0, 0],
+        "dL/dW_x": bptt.gradients()["weight_ih_l0"][0, 0],
+    }
+
+
+@pytest.mark.parametrize(("name", "published"), PRACHUB["published"].items())
+def test_prachub_bptt_walkthrough_at_its_printed_precision(
+    prachub: dict[str, float], name: str, published: str
+) -> None:
+    corrected = PRACHUB["corrected"].get(name)
+    if corrected is None:
+        assert at_precision(prachub[name], published) == published
+    else:
+        assert at_precision(prachub[name], corrected) == corrected != published
+
+
+# The page's arithmetic replayed from its own printed figures: each number from the figures before it.
+P = PRACHUB
+REPLAY: dict[str, Callable[[dict[str, float]], float]] = {
+    "a1": lambda f: P["W_x"] * P["x"][0] + P["W_h"] * P["h0"],
+    "h1": lambda f: math.tanh(f["a1"]),
+    "a2": lambda f: P["W_x"] * P["x"][1] + P["W_h"] * f["h1"],
+    "h2": lambda f: math.tanh(f["a2"]),
+    "h2^2": lambda f: f["h2"] ** 2,
+    "y1": lambda f: P["W_y"] * f["h1"],
+    "y2": lambda f: P["W_y"] * f["h2"],
+    "L1": lambda f: 0.5 * (f["y1"] - P["targets"][0]) ** 2,
+    "L2": lambda f: 0.5 * (f["y2"] - P["targets"][1]) ** 2,
+    "L": lambda f: f["L1"] + f["L2"],
+    "dL/dy2": lambda f: f["y2"] - P["targets"][1],
+    "dL/dh2": lambda f: f["dL/dy2"] * P["W_y"],
+    "tanh'(a2)": lambda f: 1.0 - f["h2^2"],
+    "dL/da2": lambda f: f["dL/dh2"] * f["tanh'(a2)"],
+    "dL/dW_x at t=2": lambda f: f["dL/da2"] * P["x"][1],
+    "dL/dW_h at t=2": lambda f: f["dL/da2"] * f["h1"],
+}
+# Where a step of the page's does not give the figure it prints: what that step gives.
+PAGE_SLIPS = {"h2": "0.7803", "h2^2": "0.6068", "L1": "0.00287", "L2": "0.0977"}
+
+
+@pytest.mark.parametrize("name", REPLAY)
+def test_prachubs_own_arithmetic_slips_at_h2_and_three_roundings(name: str) -> None:
+    """Everything else the page prints follows from its earlier figures, so the engine's differences from the
+    page after h2 are the page's tanh(1.04621) carried on, not a different method."""
+    figures = {k: float(v) for k, v in PRACHUB["published"].items()}
+    printed = PRACHUB["published"][name]
+    got = at_precision(REPLAY[name](figures), printed)
+    assert got == PAGE_SLIPS.get(name, printed)
+    assert (got != printed) == (name in PAGE_SLIPS)
+
+
+def test_prachubs_whole_gradient_sums_both_steps(prachub: dict[str, float]) -> None:
+    """Beyond the page: with h0 = 0 the t = 1 term of ∂L/∂W_h is 0, so ∂L/∂W_h is its t = 2 term, but ∂L/∂W_x
+    also has a t = 1 term (what y1 asks of h1 plus what h2 sends back through W_h)."""
+    assert prachub["dL/dW_h at t=1"] == 0.0 and prachub["dL/dW_h"] == prachub["dL/dW_h at t=2"]
+    assert at_precision(prachub["dL/dW_x"], "-0.8335") == "-0.8335"
+    assert at_precision(prachub["dL/dW_x at t=2"], "-0.6873") == "-0.6873"
