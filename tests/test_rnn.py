@@ -133,8 +133,8 @@ def test_shapes_names_and_the_table_it_writes() -> None:
         "bias_ih_l0": "bx_enc",
         "bias_hh_l0": "bh_enc",
     }
-    renamed = RNN(rnn.name, rnn.activation, *rnn.params().values(), names={"weight_hh_l0": "U"})
-    assert renamed.tensor_names()["weight_hh_l0"] == "U" and renamed.to_dict()["names"] == {"weight_hh_l0": "U"}
+    renamed = RNN(rnn.name, rnn.activation, *rnn.params().values(), renames={"weight_hh_l0": "U"})
+    assert renamed.tensor_names()["weight_hh_l0"] == "U" and renamed.tensor_names()["weight_ih_l0"] == "Wx_enc"
     table = rnn.to_dict()
     assert {k: table[k] for k in ("type", "name", "units", "activation", "output")} == {
         "type": "rnn",
@@ -143,7 +143,7 @@ def test_shapes_names_and_the_table_it_writes() -> None:
         "activation": "relu",
         "output": "all",
     }
-    assert "names" not in table and "h0" not in table
+    assert "h0" not in table
     assert np.array_equal(np.array(table["weight_hh_l0"]), rnn.weight_hh)
     bound = 1 / np.sqrt(4)
     assert all(np.all(np.abs(a) <= bound) for a in rnn.params().values())  # torch.nn.RNN's initial range

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from chainrule.engine.activations import ACTIVATIONS, Activation, Array
-from chainrule.engine.layers.base import Cache, Op, Shape
+from chainrule.engine.layers.base import Cache, Op, Shape, nested, tensor_name
 from chainrule.errors import ChainruleError
 
 Output = Literal["all", "last"]
@@ -71,7 +71,7 @@ class RNN(Op):
     bias_hh: Array
     output: Output = "last"
     h0: Array | None = None  # the initial state (units,), shared by every example; zeros if None
-    names: Mapping[str, str] = field(default_factory=dict)  # role -> a tensor name the file chose
+    renames: Mapping[str, str] = field(default_factory=dict)  # role -> the file's own tensor name
 
     def __post_init__(self) -> None:
         where = f"rnn layer {self.name!r}"
@@ -127,7 +127,7 @@ class RNN(Op):
         return dict(zip(ROLES, (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh), strict=True))
 
     def tensor_names(self) -> dict[str, str]:
-        return {role: self.names.get(role, f"{_PREFIXES[role]}_{self.name}") for role in ROLES}
+        return {role: tensor_name(self, role, _PREFIXES[role], self.renames) for role in ROLES}
 
     def initial_state(self, n: int) -> Array:
         """h_0 for a batch of n: the given state repeated, or zeros."""
@@ -139,8 +139,13 @@ class RNN(Op):
         return self.forward_from(x, self.initial_state(x.shape[0]))
 
     def forward_from(self, x: Array, h0: Array) -> Cache:
-        """Every step in turn from the states h0 (n, units), one per example (torch.nn.RNN's hx);
-        the cache keeps every z_t and h_t (``extra['h']``, (n, T, units)) and h_0."""
+        """Every step in turn from the states h0 (n, units), one per example (torch.nn.RNN's hx).
+
+        The cache's z and a are the states the layer outputs (every step's, or the last's) and
+        their pre-activations, element for element; ``extra`` keeps every step's z_t and h_t
+        (``'z'``, ``'h'``: (n, T, units)) and h_0 for backpropagation through time. (A model that
+        takes f'(z) ⊙ ∂L/∂a from this cache has ∂L/∂z_T exactly for the last state, and for every
+        state only its own output's part: `through_time` gives the whole ∂L/∂z_t.)"""
         self.out_shape(tuple(x.shape[1:]))
         n, steps = x.shape[0], x.shape[1]
         if h0.shape != (n, self.units):
@@ -155,12 +160,13 @@ class RNN(Op):
             z[:, t] = from_input[:, t] + before @ self.weight_hh.T + self.bias_hh
             h[:, t] = self.activation.value(z[:, t], 0.0)
             before = h[:, t]
-        a = h if self.output == "all" else h[:, -1]
-        return Cache(x=x, z=z, a=a, extra={"h": h, "h0": h0})
+        if self.output == "all":
+            return Cache(x=x, z=z, a=h, extra={"z": z, "h": h, "h0": h0})
+        return Cache(x=x, z=z[:, -1], a=h[:, -1], extra={"z": z, "h": h, "h0": h0})
 
     def through_time(self, d_a: Array, cache: Cache) -> ThroughTime:
         """∂L/∂h_t, ∂L/∂z_t, ∂L/∂x_t and each step's term of every weight's gradient, from ∂L/∂a."""
-        x, z, h, h0 = cache.x, cache.z, cache.extra["h"], cache.extra["h0"]
+        x, z, h, h0 = cache.x, cache.extra["z"], cache.extra["h"], cache.extra["h0"]
         steps = x.shape[1]
         d_out = np.zeros_like(h)
         if self.output == "all":
@@ -204,10 +210,7 @@ class RNN(Op):
             "activation": self.activation.name,
             "output": self.output,
         }
-        table.update({role: array.tolist() for role, array in self.params().items()})
+        table.update({role: nested(array) for role, array in self.params().items()})
         if self.h0 is not None:
-            table["h0"] = self.h0.tolist()
-        renamed = {role: name for role, name in self.names.items() if name != f"{_PREFIXES[role]}_{self.name}"}
-        if renamed:
-            table["names"] = renamed
+            table["h0"] = nested(self.h0)
         return table
