@@ -1,4 +1,4 @@
-"""Published worked examples of backpropagation through time (and convolution), reproduced by the engine.
+"""Published worked examples of backpropagation through time and of a convolution, reproduced by the engine.
 
 Each example's inputs and its author's numbers are data in tests/published/ with their source. A number is
 compared at the precision its author printed it with: the engine's value, rounded half-up to as many decimals as
@@ -19,7 +19,12 @@ import numpy as np
 import pytest
 
 from chainrule.engine.activations import ACTIVATIONS
+from chainrule.engine.functions import LOSSES
+from chainrule.engine.layers.conv import Conv2d
+from chainrule.engine.layers.dense import Dense
 from chainrule.engine.layers.recurrent import RNN
+from chainrule.engine.model import Model
+from chainrule.engine.network import Training
 
 PUBLISHED = Path(__file__).resolve().parent / "published"
 
@@ -97,8 +102,9 @@ PRACHUB = _load("prachub-bptt.toml")
 
 @pytest.fixture(scope="module")
 def prachub() -> dict[str, float]:
-    """Every number the page names, computed by the engine's RNN op (the page's output y_t = W_y h_t and its
-    loss are applied here, as the page applies them)."""
+    """Every number the page names, from the engine: the page's network as a Model (the RNN's every state,
+    then y_t = W_y h_t as a dense layer with no bias applied at each step, ½ squared error summed over both
+    steps), and BPTT's terms step by step from the RNN op."""
     p = PRACHUB
     rnn = RNN(
         "h",
@@ -110,32 +116,37 @@ def prachub() -> dict[str, float]:
         output="all",
         h0=np.array([p["h0"]]),
     )
-    cache = rnn.forward(np.array(p["x"]).reshape(1, 2, 1))
-    h, a = cache.a[0, :, 0], cache.z[0, :, 0]
-    y = p["W_y"] * h
-    errors = y - np.array(p["targets"])
-    bptt = rnn.through_time((errors * p["W_y"]).reshape(1, 2, 1), cache)
+    head = Dense("y", np.array([[p["W_y"]]]), np.zeros(0))
+    x, y = np.array(p["x"]).reshape(1, 2, 1), np.array(p["targets"]).reshape(1, 2, 1)
+    model = Model("prachub", (2, 1), [rnn, head], LOSSES["half_squared_error"], x, y, Training(reduction="sum"))
+    fwd = model.forward(x)
+    back = model.backward(fwd, y)
+    cache = fwd.caches[0]
+    bptt = rnn.through_time(back.d_a[0], cache)
+    h, a, out = cache.a[0, :, 0], cache.z[0, :, 0], fwd.output[0, :, 0]
+    errors = out - y[0, :, 0]
+    grads = model.gradients(back)
     return {
         "a1": a[0],
         "a2": a[1],
         "h1": h[0],
         "h2": h[1],
         "h2^2": h[1] ** 2,
-        "y1": y[0],
-        "y2": y[1],
+        "y1": out[0],
+        "y2": out[1],
         "L1": 0.5 * errors[0] ** 2,
         "L2": 0.5 * errors[1] ** 2,
-        "L": 0.5 * float(np.sum(errors**2)),
-        "dL/dy2": errors[1],
+        "L": back.loss,
+        "dL/dy2": back.d_a[1][0, 1, 0],
         "dL/dh2": bptt.d_h[0, 1, 0],
         "tanh'(a2)": bptt.d_z[0, 1, 0] / bptt.d_h[0, 1, 0],
         "dL/da2": bptt.d_z[0, 1, 0],
         "dL/dW_x at t=2": bptt.steps["weight_ih_l0"][1, 0, 0],
         "dL/dW_h at t=2": bptt.steps["weight_hh_l0"][1, 0, 0],
-        # beyond the page: the t = 1 terms and the sums over time
+        # beyond the page: the t = 1 terms and the sums over time, as the model has them
         "dL/dW_h at t=1": bptt.steps["weight_hh_l0"][0, 0, 0],
-        "dL/dW_h": bptt.gradients()["weight_hh_l0"][0, 0],
-        "dL/dW_x": bptt.gradients()["weight_ih_l0"][0, 0],
+        "dL/dW_h": grads["Wh_h"][0, 0],
+        "dL/dW_x": grads["Wx_h"][0, 0],
     }
 
 
@@ -191,3 +202,46 @@ def test_prachubs_whole_gradient_sums_both_steps(prachub: dict[str, float]) -> N
     assert prachub["dL/dW_h at t=1"] == 0.0 and prachub["dL/dW_h"] == prachub["dL/dW_h at t=2"]
     assert at_precision(prachub["dL/dW_x"], "-0.8335") == "-0.8335"
     assert at_precision(prachub["dL/dW_x at t=2"], "-0.6873") == "-0.6873"
+
+
+# deeplearning.ai's conv_forward and conv_backward: 10 images 4×4×3, 8 kernels 2×2×3, stride 2, padding 2.
+
+DLAI_CONV = _load("dlai-conv-step-by-step.toml")
+
+
+@pytest.fixture(scope="module")
+def dlai_conv() -> dict[str, np.ndarray]:
+    """The engine's numbers for the course's example: one conv2d layer in a Model whose loss is ½ Σ Z²
+    (½ squared error against 0, summed), so that ∂L/∂Z = Z as the course's conv_backward(Z, …) is given."""
+    d = _drawn(DLAI_CONV)
+    s, pad = DLAI_CONV["stride"], DLAI_CONV["padding"]
+    # the course's (f, f, C_in, C_out) kernel and (m, H, W, C) images, channels first as PyTorch has them
+    conv = Conv2d("c", d["W"].transpose(3, 2, 0, 1), d["b"].reshape(-1), stride=(s, s), padding=(pad, pad))
+    x = d["A_prev"].transpose(0, 3, 1, 2)
+    shape = (len(x), *conv.out_shape(x.shape[1:]))
+    model = Model(
+        "course", x.shape[1:], [conv], LOSSES["half_squared_error"], x, np.zeros(shape), Training(reduction="sum")
+    )
+    fwd = model.forward(x)
+    back = model.backward(fwd, model.y)
+    np.testing.assert_array_equal(back.d_a[0], fwd.output)  # ∂L/∂Z = Z, as the course passes it
+    grads = model.gradients(back)
+    return {
+        "Z": fwd.output.transpose(0, 2, 3, 1),  # back to the course's layout for its indices
+        "dA": back.d_x[0],
+        "dW": grads["W_c"],
+        "db": grads["b_c"],
+    }
+
+
+@pytest.mark.parametrize(("name", "published"), DLAI_CONV["published"].items())
+def test_deeplearning_ai_convolution_at_its_printed_precision(
+    dlai_conv: dict[str, np.ndarray], name: str, published: str | list[str]
+) -> None:
+    if name.startswith("mean("):
+        value: np.ndarray = np.asarray(np.mean(dlai_conv[name[5:-1]]))
+    else:
+        array, _, index = name.partition("[")
+        value = dlai_conv[array][tuple(int(i) for i in index.rstrip("]").split(","))]
+    figures = published if isinstance(published, list) else [published]
+    assert [at_precision(v, p) for v, p in zip(np.ravel(value), figures, strict=True)] == figures
