@@ -22,6 +22,7 @@ from chainrule.engine.activations import ACTIVATIONS
 from chainrule.engine.functions import LOSSES
 from chainrule.engine.layers.conv import Conv2d
 from chainrule.engine.layers.dense import Dense
+from chainrule.engine.layers.pool import AvgPool2d, MaxPool2d
 from chainrule.engine.layers.recurrent import RNN
 from chainrule.engine.model import Model
 from chainrule.engine.network import Training
@@ -245,3 +246,42 @@ def test_deeplearning_ai_convolution_at_its_printed_precision(
         value = dlai_conv[array][tuple(int(i) for i in index.rstrip("]").split(","))]
     figures = published if isinstance(published, list) else [published]
     assert [at_precision(v, p) for v, p in zip(np.ravel(value), figures, strict=True)] == figures
+
+
+# deeplearning.ai's pool_backward: 5 maps 5×3 with 2 channels, 2×2 windows with stride 1, max and average.
+
+DLAI_POOL = _load("dlai-pool-backward.toml")
+
+
+def _pooled_back(kind: str) -> np.ndarray:
+    """The engine's ∂L/∂A_prev for the course's example through a max- or average-pooling op, in its layout."""
+    d = _drawn(DLAI_POOL)
+    k, s = DLAI_POOL["kernel"], DLAI_POOL["stride"]
+    pool = (MaxPool2d if kind == "max" else AvgPool2d)("p", (k, k), (s, s))
+    cache = pool.forward(d["A_prev"].transpose(0, 3, 1, 2))
+    d_x, grads = pool.backward(d["dA"].transpose(0, 3, 1, 2), cache)
+    assert grads == {}
+    return d_x.transpose(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("kind", ["max", "average"])
+def test_deeplearning_ai_pooling_backward_at_its_printed_precision(kind: str) -> None:
+    published = DLAI_POOL["published"][f"{kind}: dA_prev[1,1]"]
+    row = _pooled_back(kind)[1, 1]
+    assert [[at_precision(v, p) for v, p in zip(r, ps, strict=True)] for r, ps in zip(row, published, strict=True)] == [
+        [p if p != "0." else "0" for p in ps]
+        for ps in published  # NumPy prints an exact 0 as "0."
+    ]
+    mean = DLAI_POOL["published"]["mean(dA)"]
+    assert at_precision(float(np.mean(_drawn(DLAI_POOL)["dA"])), mean) == mean
+
+
+def test_deeplearning_ai_max_pool_gradient_routed_not_spread() -> None:
+    """The slip the checker names: a max-pool's gradient spread over its window (average pooling's rule) instead
+    of routed to the window's maximum. On the course's example the spread row is its average table, not its
+    max table, and the routed gradient keeps each window's whole upstream value (each sums to Σ dA)."""
+    routed, spread = _pooled_back("max"), _pooled_back("average")
+    published = [[float(p) for p in r] for r in DLAI_POOL["published"]["max: dA_prev[1,1]"]]
+    assert np.max(np.abs(spread[1, 1] - np.array(published))) > 1.0
+    total = float(np.sum(_drawn(DLAI_POOL)["dA"]))
+    assert np.sum(routed) == pytest.approx(total, rel=1e-12) and np.sum(spread) == pytest.approx(total, rel=1e-12)
