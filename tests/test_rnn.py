@@ -172,8 +172,11 @@ def test_a_given_initial_state_starts_the_sequence() -> None:
     [
         ({"activation": ACTIVATIONS["sigmoid"]}, "rnn layer 'r': activation: expected tanh or relu, got 'sigmoid'"),
         ({"output": "first"}, "rnn layer 'r': output: expected 'all' or 'last', got 'first'"),
-        ({"weight_hh": np.zeros((2, 3))}, "rnn layer 'r': weight_hh_l0: expected shape (2, 2), got (2, 3)"),
-        ({"weight_ih": np.zeros((3, 1))}, "rnn layer 'r': weight_ih_l0: expected shape (2, 1), got (3, 1)"),
+        (
+            {"weight_hh": np.zeros((2, 3))},
+            "rnn layer 'r': weight_hh_l0: expected a square matrix (units, units), got shape (2, 3)",
+        ),
+        ({"weight_ih": np.zeros((3, 1))}, "rnn layer 'r': weight_ih_l0: expected shape (2, features), got (3, 1)"),
         ({"bias_hh": np.zeros(3)}, "rnn layer 'r': bias_hh_l0: expected shape (2,), got (3,)"),
         ({"h0": np.zeros(3)}, "rnn layer 'r': h0: expected shape (2,), got (3,)"),
     ],
@@ -200,3 +203,27 @@ def test_initial_states_of_the_wrong_shape_are_named() -> None:
     rnn = RNN.initial("r", 2, 3, np.random.default_rng(6))
     with pytest.raises(ChainruleError, match=r"rnn layer 'r': h0: expected shape \(4, 3\), got \(3,\)"):
         rnn.forward_from(np.zeros((4, 2, 2)), np.zeros(3))
+
+
+shapes = st.lists(st.integers(0, 3), max_size=3).map(tuple)
+
+
+@given(shapes, shapes, shapes, shapes, st.one_of(st.none(), shapes), st.text(max_size=8))
+def test_any_tensor_shapes_make_a_layer_or_one_line(
+    ih: tuple[int, ...],
+    hh: tuple[int, ...],
+    b_ih: tuple[int, ...],
+    b_hh: tuple[int, ...],
+    h0: tuple[int, ...] | None,
+    name: str,
+) -> None:
+    """Tensors of any shape (as a hostile file could give them): a consistent set makes a layer that runs; any
+    other is one ChainruleError line naming the layer and the tensor."""
+    arrays = [np.zeros(s) for s in (ih, hh, b_ih, b_hh)]
+    try:
+        rnn = RNN(name, ACTIVATIONS["tanh"], *arrays, h0=None if h0 is None else np.zeros(h0))
+    except ChainruleError as error:
+        text = str(error)
+        assert "\n" not in text and text.startswith(f"rnn layer {name!r}: ")
+        return
+    assert rnn.forward(np.zeros((2, 3, rnn.features))).a.shape == (2, rnn.units)

@@ -79,18 +79,15 @@ class RNN(Op):
             raise ChainruleError(f"{where}: activation: expected tanh or relu, got {self.activation.name!r}")
         if self.output not in OUTPUTS:
             raise ChainruleError(f"{where}: output: expected 'all' or 'last', got {self.output!r}")
-        units = self.weight_hh.shape[0] if self.weight_hh.ndim == 2 else -1
-        expected = {
-            "weight_ih_l0": (units, self.weight_ih.shape[-1] if self.weight_ih.ndim == 2 else -1),
-            "weight_hh_l0": (units, units),
-            "bias_ih_l0": (units,),
-            "bias_hh_l0": (units,),
-        }
-        for role, array in self.params().items():
-            if units < 1 or array.shape != expected[role] or min(array.shape) < 1:
-                raise ChainruleError(f"{where}: {role}: expected shape {expected[role]}, got {array.shape}")
-        if self.h0 is not None and self.h0.shape != (units,):
-            raise ChainruleError(f"{where}: h0: expected shape {(units,)}, got {self.h0.shape}")
+        hh, ih = self.weight_hh.shape, self.weight_ih.shape
+        if len(hh) != 2 or hh[0] != hh[1] or hh[0] < 1:
+            raise ChainruleError(f"{where}: weight_hh_l0: expected a square matrix (units, units), got shape {hh}")
+        units = hh[0]
+        if len(ih) != 2 or ih[0] != units or ih[1] < 1:
+            raise ChainruleError(f"{where}: weight_ih_l0: expected shape ({units}, features), got {ih}")
+        for key, vector in (("bias_ih_l0", self.bias_ih), ("bias_hh_l0", self.bias_hh), ("h0", self.h0)):
+            if vector is not None and vector.shape != (units,):
+                raise ChainruleError(f"{where}: {key}: expected shape ({units},), got {vector.shape}")
 
     @classmethod
     def initial(
