@@ -73,9 +73,10 @@ def _map(g: _Graph, op: Op, a: str, shape: tuple[int, ...]) -> str:
         inputs = [a, g.const(weight, "W"), *([g.const(params["bias"], "b")] if "bias" in params else [])]
         return g.op("Conv", *inputs, kernel_shape=list(weight.shape[2:]), **_window(table))
     if kind in ("maxpool2d", "avgpool2d"):
-        extra = {"count_include_pad": 1} if kind == "avgpool2d" else {}
-        name = "MaxPool" if kind == "maxpool2d" else "AveragePool"
-        return g.op(name, a, kernel_shape=list(table["kernel"]), **_window(table), **extra)
+        attrs: dict[str, Any] = {"kernel_shape": list(table["kernel"]), **_window(table)}
+        if kind == "avgpool2d":
+            attrs["count_include_pad"] = 1
+        return g.op("MaxPool" if kind == "maxpool2d" else "AveragePool", a, **attrs)
     if kind == "batchnorm":
         kept = op.buffers()
         stats = [params["weight"], params["bias"], kept["running_mean"], kept["running_var"]]
