@@ -98,8 +98,11 @@ def _shaped(path: str | os.PathLike[str], arch: dict[str, Any], state: dict[str,
             f"{path}: state_dict: expected the tensors of its architecture ({str(exc)[:160]})"
         ) from None
     ops = []
-    for index, op in zip(torch_shaped.default_positions(made), made.ops, strict=True):
+    for index, op in zip(torch_shaped.default_positions(made.ops), made.ops, strict=True):
         own = module[index[0]].state_dict()
+        if op.kind == "residual":  # its inner layers' tensors are the architecture's (the same numbers)
+            ops.append(op)
+            continue
         params = {role: own[role].numpy() for role in op.params()}
         ops.append(op.with_params(params, {role: own[role].numpy() for role in op.buffers()}))
     return replace(made, ops=ops)
