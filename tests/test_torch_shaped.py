@@ -20,7 +20,8 @@ from chainrule.engine.model import Model
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import loader, modelfile
-from chainrule.io.torch import from_torch, load_pt, save_pt, to_torch
+from chainrule.io.torch import from_torch, to_torch
+from chainrule.io.torchfile import load_pt, save_pt
 from helpers import torch_loss
 from test_modelfile import random_document
 

@@ -21,7 +21,7 @@ import numpy as np
 from chainrule.engine.model import Model
 from chainrule.errors import ChainruleError
 from chainrule.io import modelfile, modelops
-from chainrule.io.torch import SOFTPLUS_THRESHOLD, TORCH_MODULES, _activation_of, _torch
+from chainrule.io.torch_common import SOFTPLUS_THRESHOLD, TORCH_MODULES, _activation_of, _torch
 
 LAYER_MODULES = ("Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Flatten")
 Positions = list[tuple[int, int | None]]  # per op: (the layer module's index, its activation's or None)

@@ -17,7 +17,8 @@ from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import modelfile, modelwrite, torch_shaped
 from chainrule.io.netwrite import write_atomic
-from chainrule.io.torch import FORMAT, _from_linear, _torch, architecture, from_architecture, to_torch
+from chainrule.io.torch import FORMAT, _from_linear, architecture, from_architecture, to_torch
+from chainrule.io.torch_common import _torch
 from chainrule.io.torch_sizes import check_sizes
 
 
