@@ -49,9 +49,16 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(before)
 
 
+# After batchnorm, an activation smooth at 0: where every example gives a layer the same value (a
+# ReLU dead for the whole batch), batchnorm's x̂ is rounding noise around 0, and a kink there would
+# compare two libraries' rounding rather than their derivatives.
+SMOOTH = ["tanh", "sigmoid", "swish", "gelu", "softplus"]
+
+
 def _maybe_activation(rng: np.random.Generator, modules: list[nn.Module], chance: float) -> None:
     if rng.random() < chance:
-        modules.append(HIDDEN[str(rng.choice(list(HIDDEN)))]())
+        after_norm = isinstance(modules[-1], nn.BatchNorm1d | nn.BatchNorm2d)
+        modules.append(HIDDEN[str(rng.choice(SMOOTH if after_norm else list(HIDDEN)))]())
 
 
 def _conv_block(rng: np.random.Generator, shape: list[int], modules: list[nn.Module]) -> list[int]:
