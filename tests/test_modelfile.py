@@ -311,3 +311,14 @@ def test_the_command_line_refuses_a_bad_shaped_file_with_exit_2(tmp_path: Path) 
     assert result.exit_code == 2 and not warned
     assert "layers[0].kernel: expected a whole number ≥ 1" in result.stderr
     assert "Traceback" not in result.output
+
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "network-file.schema.json").read_text())
+
+
+@given(seed=st.integers(0, 2**32 - 1), odd=st.booleans())
+def test_every_file_written_follows_the_json_schema(seed: int, odd: bool) -> None:
+    import jsonschema
+
+    doc = modelwrite.to_dict(modelfile.from_dict(random_document(seed, odd=odd)))
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
