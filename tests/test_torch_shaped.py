@@ -254,3 +254,15 @@ def test_the_rnn_example_goes_to_a_pt_file_and_back(tmp_path: Path) -> None:
     assert isinstance(back, Model)
     for name, value in net.parameters().items():
         np.testing.assert_array_equal(back.parameters()[name], value)
+
+
+def test_a_float32_sequential_comes_back_with_the_same_tensors() -> None:
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(2, 3, 2, padding=1), nn.BatchNorm2d(3), nn.ELU(), nn.AvgPool2d(2), nn.Flatten())
+    model.append(nn.Linear(12, 2))
+    net = from_torch(model, input_shape=(2, 3, 3))
+    assert isinstance(net, Model) and net.training.dtype == "float32"
+    assert all(v.dtype == np.float32 for v in net.parameters().values())
+    back = to_torch(net).state_dict()
+    for key, value in model.state_dict().items():
+        assert back[key].dtype == value.dtype and torch.equal(back[key], value), key
