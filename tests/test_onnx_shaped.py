@@ -1,6 +1,6 @@
 """ONNX export of shaped networks (#26): the exported forward pass of random
 conv2d/pooling/batchnorm/residual/rnn Models gives the engine's prediction (batchnorm on its running
-statistics) to 1e-12 in float64 (onnx's reference evaluator) and 1e-5 in float32 (onnxruntime); the
+statistics) to 1e-9 in float64 (onnx's reference evaluator) and 1e-5 in float32 (onnxruntime); the
 command exports the built-in ones."""
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def test_onnxruntime_predicts_what_the_engine_predicts(seed: int, dtype: str) ->
     doc["training"]["dtype"] = "float64"
     model = modelfile.from_dict(doc)
     expected = model.forward(model.x, training=False).output
-    close = {"rtol": 1e-12, "atol": 1e-12} if dtype == "float64" else {"rtol": 1e-4, "atol": 1e-5}
+    # float64: the runtimes sum a window or a row in their own order, and a small running variance
+    # (random ones here) magnifies the last digits' difference
+    close = {"rtol": 1e-9, "atol": 1e-11} if dtype == "float64" else {"rtol": 1e-4, "atol": 1e-5}
     np.testing.assert_allclose(_run(model, dtype), expected, **close)
 
 

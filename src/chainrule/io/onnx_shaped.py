@@ -46,7 +46,8 @@ def _rnn(g: _Graph, op: Op, a: str, steps: int) -> str:
     """Unrolled over its steps (exact in any runtime and type; ONNX's RNN operator has no float64
     kernel in onnxruntime): h_t = f(x_t W_xᵀ + b_x + h_{t−1} W_hᵀ + b_h), h_0 = 0."""
     params = op.params()
-    w, r = g.const(params["weight_ih_l0"], "Wx"), g.const(params["weight_hh_l0"], "Wh")
+    w = g.const(params["weight_ih_l0"], "Wx")
+    r = g.const(params["weight_hh_l0"], "Wh") if steps > 1 else ""  # one step: h_0 = 0 never meets W_h
     b_x, b_h = g.const(params["bias_ih_l0"], "bx"), g.const(params["bias_hh_l0"], "bh")
     kind = "Tanh" if op.activation.name == "tanh" else "Relu"
     states: list[str] = []
