@@ -1,0 +1,250 @@
+"""Per op of a shaped network, the numbers its explanation needs (computed here, shown by the views).
+
+- conv2d: each output's window as a sum of products (`forward`); ∂L/∂W as the correlation of the
+  input with ∂L/∂z and ∂L/∂b as the sum of ∂L/∂z (`weight_grads`); ∂L/∂x as the full convolution
+  of ∂L/∂z with the flipped kernel (`input_grads`, each term a ∂L/∂z times a kernel element).
+- maxpool2d / avgpool2d: each output's window (`windows`, the winner marked for max); ∂L/∂x routed
+  to the winner (max) or shared 1/k (avg) (`input_grads`).
+- batchnorm: μ, σ², x̂ and ∂L/∂x̂, ∂L/∂μ, ∂L/∂σ² (`stats`, by name) and each input's gradient as
+  its three paths (`paths`: direct, through μ, through σ²).
+- residual: each input's gradient as the inner path's plus the skip's (`paths`).
+- rnn: each element of ∂L/∂W_h and ∂L/∂W_x as its per-step terms and their sum (`weight_grads`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule.engine.layers.base import Cache, Op, element_name
+
+if TYPE_CHECKING:
+    from chainrule.record.model_step import OpInfo
+
+MAX_TERMS = 200_000  # beyond this many products an op's sums are not kept (`truncated`), only its values
+
+
+@dataclass(frozen=True)
+class Term:
+    """One product of a sum: left × right (right "" with right_value a share, 1/k, where no name fits)."""
+
+    left: str
+    right: str
+    left_value: float
+    right_value: float
+
+
+@dataclass(frozen=True)
+class Sum:
+    """name = Σ terms (+ constant): a window, a kernel element's gradient, an input's gradient."""
+
+    name: str
+    terms: tuple[Term, ...]
+    value: float
+    constant: str = ""
+    constant_value: float = 0.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """A pooling window: the inputs it covers, their values, its output and (max) the winner's position."""
+
+    name: str
+    inputs: tuple[str, ...]
+    values: tuple[float, ...]
+    value: float
+    winner: int = -1
+
+
+@dataclass(frozen=True)
+class OpDetail:
+    op: str
+    kind: str
+    forward: tuple[Sum, ...] = ()
+    windows: tuple[Window, ...] = ()
+    weight_grads: tuple[Sum, ...] = ()
+    input_grads: tuple[Sum, ...] = ()
+    stats: dict[str, float] = field(default_factory=dict)
+    paths: tuple[tuple[str, tuple[float, ...], float], ...] = ()  # (gradient's name, its parts, their sum)
+    truncated: bool = False
+
+
+def pair(value: Any, default: int) -> tuple[int, int]:
+    """A size given as one number or two (kernel, stride, padding) as (rows, cols)."""
+    if value is None:
+        return default, default
+    if isinstance(value, tuple | list | np.ndarray):
+        return int(value[0]), int(value[-1])
+    return int(value), int(value)
+
+
+def op_detail(
+    op: Op, info: OpInfo, cache: Cache, d_a: np.ndarray, d_z: np.ndarray, d_x: np.ndarray, suffixes: list[str]
+) -> OpDetail:
+    if op.kind == "conv2d":
+        return _conv(op, info, cache, d_z, suffixes)
+    if op.kind in ("maxpool2d", "avgpool2d"):
+        return _pool(op, info, cache, d_z, suffixes)
+    if op.kind == "batchnorm":
+        return _batchnorm(op, info, cache, d_z, d_x, suffixes)
+    if op.kind == "residual":
+        return _residual(info, d_z, d_x, suffixes)
+    return OpDetail(info.name, op.kind)
+
+
+def _positions(size: int, out: int, k: int, stride: int, pad: int) -> list[list[tuple[int, int]]]:
+    """For each output index, the (kernel offset, input index) pairs its window covers inside the input."""
+    return [[(p, o * stride - pad + p) for p in range(k) if 0 <= o * stride - pad + p < size] for o in range(out)]
+
+
+def _conv(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[str]) -> OpDetail:
+    weight, bias = op.params()["weight"], op.params().get("bias")
+    w_name, b_name = info.tensors["weight"], info.tensors.get("bias", "")
+    n_out, n_in, kh, kw = weight.shape
+    (_, h, w), (_, oh, ow) = info.in_shape, info.out_shape
+    (sh, sw), (ph, pw) = pair(info.settings.get("stride"), 1), pair(info.settings.get("padding"), 0)
+    rows, cols = _positions(h, oh, kh, sh, ph), _positions(w, ow, kw, sw, pw)
+    if len(suffixes) * n_out * oh * ow * n_in * kh * kw > MAX_TERMS:
+        return OpDetail(info.name, op.kind, truncated=True)
+    x_at = info.input_name
+    fwd, w_terms, x_terms = [], {}, {}  # type: ignore[var-annotated]
+    for k, s in enumerate(suffixes):
+        for o, i, j in np.ndindex(n_out, oh, ow):
+            terms, dz_name = [], element_name(f"dL/dz_{info.name}", (o, i, j)) + s
+            dz = float(d_z[k, o, i, j])
+            for c in range(n_in):
+                for p, r in rows[i]:
+                    for q, col in cols[j]:
+                        wn, xn = element_name(w_name, (o, c, p, q)), element_name(x_at, (c, r, col)) + s
+                        wv, xv = float(weight[o, c, p, q]), float(cache.x[k, c, r, col])
+                        terms.append(Term(wn, xn, wv, xv))
+                        w_terms.setdefault((o, c, p, q), []).append(Term(dz_name, xn, dz, xv))
+                        x_terms.setdefault((k, c, r, col), []).append(Term(dz_name, wn, dz, wv))
+            b = float(bias[o]) if bias is not None and bias.size else 0.0
+            bn = element_name(b_name, (o,)) if b_name else ""
+            fwd.append(
+                Sum(element_name(f"z_{info.name}", (o, i, j)) + s, tuple(terms), float(cache.z[k, o, i, j]), bn, b)
+            )
+    grads = [
+        Sum(
+            element_name(f"dL/d{w_name}", ix),
+            tuple(w_terms.get(ix, ())),
+            sum(t.left_value * t.right_value for t in w_terms.get(ix, ())),
+        )
+        for ix in np.ndindex(*weight.shape)
+    ]
+    if b_name:
+        for o in range(n_out):
+            dzs = tuple(
+                Term(element_name(f"dL/dz_{info.name}", (o, i, j)) + s, "", float(d_z[k, o, i, j]), 1.0)
+                for k, s in enumerate(suffixes)
+                for i, j in np.ndindex(oh, ow)
+            )
+            grads.append(Sum(element_name(f"dL/d{b_name}", (o,)), dzs, float(d_z[:, o].sum())))
+    inputs = [
+        Sum(
+            element_name(f"dL/d{x_at}", (c, r, col)) + s,
+            tuple(x_terms.get((k, c, r, col), ())),
+            _dot(x_terms.get((k, c, r, col), ())),
+        )
+        for k, s in enumerate(suffixes)
+        for c, r, col in np.ndindex(n_in, h, w)
+    ]
+    return OpDetail(info.name, op.kind, forward=tuple(fwd), weight_grads=tuple(grads), input_grads=tuple(inputs))
+
+
+def _dot(terms: Any) -> float:
+    return float(sum(t.left_value * t.right_value for t in terms))
+
+
+def _pool(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[str]) -> OpDetail:
+    """Windows row-major; max's winner is the first maximum (PyTorch's choice), padding never wins."""
+    (ch, h, w), (_, oh, ow) = info.in_shape, info.out_shape
+    kh, kw = pair(info.settings.get("kernel"), 2)
+    sh, sw = pair(info.settings.get("stride") or (kh, kw), kh)
+    ph, pw = pair(info.settings.get("padding"), 0)
+    rows, cols = _positions(h, oh, kh, sh, ph), _positions(w, ow, kw, sw, pw)
+    is_max, share = op.kind == "maxpool2d", 1.0 / (kh * kw)
+    x_at, windows, routes = info.input_name, [], {}  # type: ignore[var-annotated]
+    for k, s in enumerate(suffixes):
+        for c, i, j in np.ndindex(ch, oh, ow):
+            cells = [(r, col) for _, r in rows[i] for _, col in cols[j]]
+            vals = tuple(float(cache.x[k, c, r, col]) for r, col in cells)
+            win = int(np.argmax(vals)) if is_max and vals else -1
+            out = element_name(f"z_{info.name}", (c, i, j)) + s
+            windows.append(
+                Window(
+                    out,
+                    tuple(element_name(x_at, (c, r, col)) + s for r, col in cells),
+                    vals,
+                    float(cache.z[k, c, i, j]),
+                    win,
+                )
+            )
+            dz = float(d_z[k, c, i, j])
+            dz_name = element_name(f"dL/dz_{info.name}", (c, i, j)) + s
+            for m, (r, col) in enumerate(cells):
+                if not is_max or m == win:
+                    routes.setdefault((k, c, r, col), []).append(Term(dz_name, "", dz, 1.0 if is_max else share))
+    inputs = tuple(
+        Sum(
+            element_name(f"dL/d{x_at}", (c, r, col)) + s,
+            tuple(routes.get((k, c, r, col), ())),
+            _dot(routes.get((k, c, r, col), ())),
+        )
+        for k, s in enumerate(suffixes)
+        for c, r, col in np.ndindex(ch, h, w)
+    )
+    return OpDetail(info.name, op.kind, windows=tuple(windows), input_grads=inputs)
+
+
+def _batchnorm(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, d_x: np.ndarray, suffixes: list[str]) -> OpDetail:
+    """Training mode's batch statistics (biased σ²) and the three paths of ∂L/∂x."""
+    x = cache.x
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    shape = [1] * x.ndim
+    shape[1] = x.shape[1]
+    eps = float(info.settings.get("eps", 1e-5))
+    m = x.size / x.shape[1]
+    mu = x.mean(axis=axes)
+    var = ((x - mu.reshape(shape)) ** 2).mean(axis=axes)
+    std = np.sqrt(var + eps).reshape(shape)
+    centred = x - mu.reshape(shape)
+    xhat = centred / std
+    gamma = op.params()["weight"].reshape(shape)
+    d_xhat = d_z * gamma
+    d_var = (d_xhat * centred).sum(axis=axes) * -0.5 * (var + eps) ** -1.5
+    d_mu = (-d_xhat / std).sum(axis=axes) + d_var * (-2.0 * centred).sum(axis=axes) / m
+    direct = d_xhat / std
+    via_var = d_var.reshape(shape) * 2.0 * centred / m
+    via_mu = np.broadcast_to(d_mu.reshape(shape) / m, x.shape)
+    stats: dict[str, float] = {}
+    for c in range(x.shape[1]):
+        stats[element_name(f"mu_{info.name}", (c,))] = float(mu[c])
+        stats[element_name(f"var_{info.name}", (c,))] = float(var[c])
+        stats[element_name(f"dL/dmu_{info.name}", (c,))] = float(d_mu[c])
+        stats[element_name(f"dL/dvar_{info.name}", (c,))] = float(d_var[c])
+    paths = []
+    for k, s in enumerate(suffixes):
+        for ix in np.ndindex(*x.shape[1:]):
+            at = (k, *ix)
+            stats[element_name(f"xhat_{info.name}", ix) + s] = float(xhat[at])
+            stats[element_name(f"dL/dxhat_{info.name}", ix) + s] = float(d_xhat[at])
+            parts = (float(direct[at]), float(via_mu[at]), float(via_var[at]))
+            paths.append((element_name(f"dL/d{info.input_name}", ix) + s, parts, float(d_x[at])))
+    return OpDetail(info.name, op.kind, stats=stats, paths=tuple(paths))
+
+
+def _residual(info: OpInfo, d_z: np.ndarray, d_x: np.ndarray, suffixes: list[str]) -> OpDetail:
+    """z = inner(x) + x: ∂L/∂x is the inner path's gradient plus the skip's (∂L/∂z itself)."""
+    paths = []
+    for k, s in enumerate(suffixes):
+        for ix in np.ndindex(*d_x.shape[1:]):
+            at = (k, *ix)
+            skip = float(d_z[at])
+            paths.append(
+                (element_name(f"dL/d{info.input_name}", ix) + s, (float(d_x[at]) - skip, skip), float(d_x[at]))
+            )
+    return OpDetail(info.name, "residual", paths=tuple(paths))
