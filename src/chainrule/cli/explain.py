@@ -97,6 +97,11 @@ def explain(
     from chainrule.record.step import explain_steps
 
     net = netfile.load(file)
+    if hasattr(net, "ops"):  # a shaped network (engine.model.Model): worked layer by layer
+        from chainrule.cli.explain_model import explain_model
+
+        explain_model(net, fmt, digits, example, only, steps, (form, hand, figures, gradcheck), output)
+        return
     check_explained_work(net, steps, "--steps" if steps > 1 else "the update explained")
     records = explain_steps(net, example - 1, steps)
     if only and only not in records[0].chains:

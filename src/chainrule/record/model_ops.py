@@ -68,6 +68,7 @@ class OpDetail:
     input_grads: tuple[Sum, ...] = ()
     stats: dict[str, float] = field(default_factory=dict)
     paths: tuple[tuple[str, tuple[float, ...], float], ...] = ()  # (gradient's name, its parts, their sum)
+    steps: dict[str, tuple[float, ...]] = field(default_factory=dict)  # rnn: a gradient's term at t = 1 … T
     truncated: bool = False
 
 
@@ -91,6 +92,10 @@ def op_detail(
         return _batchnorm(op, info, cache, d_z, d_x, suffixes)
     if op.kind == "residual":
         return _residual(info, d_z, d_x, suffixes)
+    if op.kind == "rnn":
+        from chainrule.record.model_rnn import rnn_detail
+
+        return rnn_detail(op, info, cache, d_a, suffixes)
     return OpDetail(info.name, op.kind)
 
 
@@ -108,7 +113,6 @@ def _conv(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
     rows, cols = _positions(h, oh, kh, sh, ph), _positions(w, ow, kw, sw, pw)
     if len(suffixes) * n_out * oh * ow * n_in * kh * kw > MAX_TERMS:
         return OpDetail(info.name, op.kind, truncated=True)
-    x_at = info.input_name
     fwd, w_terms, x_terms = [], {}, {}  # type: ignore[var-annotated]
     for k, s in enumerate(suffixes):
         for o, i, j in np.ndindex(n_out, oh, ow):
@@ -117,7 +121,7 @@ def _conv(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
             for c in range(n_in):
                 for p, r in rows[i]:
                     for q, col in cols[j]:
-                        wn, xn = element_name(w_name, (o, c, p, q)), element_name(x_at, (c, r, col)) + s
+                        wn, xn = element_name(w_name, (o, c, p, q)), info.input_element((c, r, col)) + s
                         wv, xv = float(weight[o, c, p, q]), float(cache.x[k, c, r, col])
                         terms.append(Term(wn, xn, wv, xv))
                         w_terms.setdefault((o, c, p, q), []).append(Term(dz_name, xn, dz, xv))
@@ -145,7 +149,7 @@ def _conv(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
             grads.append(Sum(element_name(f"dL/d{b_name}", (o,)), dzs, float(d_z[:, o].sum())))
     inputs = [
         Sum(
-            element_name(f"dL/d{x_at}", (c, r, col)) + s,
+            info.input_element((c, r, col), "dL/d") + s,
             tuple(x_terms.get((k, c, r, col), ())),
             _dot(x_terms.get((k, c, r, col), ())),
         )
@@ -167,7 +171,7 @@ def _pool(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
     ph, pw = pair(info.settings.get("padding"), 0)
     rows, cols = _positions(h, oh, kh, sh, ph), _positions(w, ow, kw, sw, pw)
     is_max, share = op.kind == "maxpool2d", 1.0 / (kh * kw)
-    x_at, windows, routes = info.input_name, [], {}  # type: ignore[var-annotated]
+    windows, routes = [], {}  # type: ignore[var-annotated]
     for k, s in enumerate(suffixes):
         for c, i, j in np.ndindex(ch, oh, ow):
             cells = [(r, col) for _, r in rows[i] for _, col in cols[j]]
@@ -177,7 +181,7 @@ def _pool(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
             windows.append(
                 Window(
                     out,
-                    tuple(element_name(x_at, (c, r, col)) + s for r, col in cells),
+                    tuple(info.input_element((c, r, col)) + s for r, col in cells),
                     vals,
                     float(cache.z[k, c, i, j]),
                     win,
@@ -190,7 +194,7 @@ def _pool(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
                     routes.setdefault((k, c, r, col), []).append(Term(dz_name, "", dz, 1.0 if is_max else share))
     inputs = tuple(
         Sum(
-            element_name(f"dL/d{x_at}", (c, r, col)) + s,
+            info.input_element((c, r, col), "dL/d") + s,
             tuple(routes.get((k, c, r, col), ())),
             _dot(routes.get((k, c, r, col), ())),
         )
@@ -233,7 +237,7 @@ def _batchnorm(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, d_x: np.ndar
             stats[element_name(f"xhat_{info.name}", ix) + s] = float(xhat[at])
             stats[element_name(f"dL/dxhat_{info.name}", ix) + s] = float(d_xhat[at])
             parts = (float(direct[at]), float(via_mu[at]), float(via_var[at]))
-            paths.append((element_name(f"dL/d{info.input_name}", ix) + s, parts, float(d_x[at])))
+            paths.append((info.input_element(ix, "dL/d") + s, parts, float(d_x[at])))
     return OpDetail(info.name, op.kind, stats=stats, paths=tuple(paths))
 
 
@@ -244,7 +248,5 @@ def _residual(info: OpInfo, d_z: np.ndarray, d_x: np.ndarray, suffixes: list[str
         for ix in np.ndindex(*d_x.shape[1:]):
             at = (k, *ix)
             skip = float(d_z[at])
-            paths.append(
-                (element_name(f"dL/d{info.input_name}", ix) + s, (float(d_x[at]) - skip, skip), float(d_x[at]))
-            )
+            paths.append((info.input_element(ix, "dL/d") + s, (float(d_x[at]) - skip, skip), float(d_x[at])))
     return OpDetail(info.name, "residual", paths=tuple(paths))

@@ -33,6 +33,7 @@ from chainrule.engine.model import Model, ModelBackward, ModelForward
 from chainrule.engine.optimizers import Settings
 from chainrule.errors import ChainruleError
 from chainrule.record.model_ops import OpDetail, op_detail
+from chainrule.record.model_rnn import rnn_values
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,12 @@ class OpInfo:
     tensors: dict[str, str]  # role -> the tensor's chainrule name (weight -> W_c)
     tensor_shapes: dict[str, Shape]  # the tensor's name -> its shape
     settings: dict[str, Any]  # stride, padding, kernel, eps, output … as the op holds them
-    input_name: str  # the prefix of the values it reads: "x[" for the first op, "a_<prev>[" after
+    input_name: str  # the values it reads: "x" for the first op, "a_<prev>" after
+    input_lead: tuple[int, ...] = ()  # 0-based indices before an input's own (an RNN's last state: (T − 1,))
+
+    def input_element(self, index: tuple[int, ...], prefix: str = "") -> str:
+        """The name of the input's element at `index` (of one example's input), ``prefix`` before it (dL/d)."""
+        return element_name(prefix + self.input_name, (*self.input_lead, *index))
 
 
 @dataclass(frozen=True)
@@ -105,13 +111,23 @@ def model_batches(model: Model) -> list[np.ndarray]:
 
 def explain_model_step(model: Model, example: int = 0) -> ModelStepRecord:
     """Run update `example` of the epoch (0-based; the earlier ones made first) and record every number."""
+    return explain_model_steps(model, example, 1)[0]
+
+
+def explain_model_steps(model: Model, example: int = 0, count: int = 1) -> list[ModelStepRecord]:
+    """`count` updates one after another from update `example` of the epoch (0-based), the earlier
+    ones made first; later ones wrap into the next epoch."""
     batches = model_batches(model)
     if not 0 <= example < len(batches):
         raise ChainruleError(f"--example {example + 1}: expected 1 to {len(batches)} (the updates in one epoch)")
-    limits.EXPLAINED.check(model.parameter_count(), f"{model.title}: parameters explained")
+    limits.EXPLAINED.check(model.parameter_count() * count, f"{model.title}: parameters × updates explained")
     for idx in batches[:example]:
         model = model.updated(model.backward(model.forward(model.x[idx]), model.y[idx]))
-    return model_step_and_next(model, batches[example])[0]
+    records = []
+    for i in range(count):
+        record, model = model_step_and_next(model, batches[(example + i) % len(batches)])
+        records.append(record)
+    return records
 
 
 def model_step_and_next(model: Model, idx: np.ndarray) -> tuple[ModelStepRecord, Model]:
@@ -151,7 +167,7 @@ def model_step_and_next(model: Model, idx: np.ndarray) -> tuple[ModelStepRecord,
 def op_infos(model: Model) -> tuple[OpInfo, ...]:
     shapes = model.shapes()
     infos = []
-    reading = model.input_name
+    reading, lead = model.input_name, tuple[int, ...]()
     for i, op in enumerate(model.ops):
         params = op.params()
         names = op.tensor_names()
@@ -166,9 +182,12 @@ def op_infos(model: Model) -> tuple[OpInfo, ...]:
                 tensor_shapes={names[r]: tuple(np.shape(params[r])) for r in names if r in params},
                 settings=_settings(op),
                 input_name=reading,
+                input_lead=lead,
             )
         )
         reading = f"a_{op.name}"
+        last_state = op.kind == "rnn" and len(shapes[i + 1]) == 1
+        lead = (int(shapes[i][0]) - 1,) if last_state else ()
     return tuple(infos)
 
 
@@ -210,7 +229,11 @@ def model_values(
             v[element_name(name, ix)] = float(arr[ix])
     for k, s in enumerate(suffixes):
         for op, info, cache in zip(model.ops, infos, fwd.caches, strict=True):
-            _layer_forward(v, op, info, cache.z[k], cache.a[k], s)
+            if op.kind != "rnn":
+                _layer_forward(v, op, info, cache.z[k], cache.a[k], s)
+    for i, op in enumerate(model.ops):
+        if op.kind == "rnn":
+            v |= rnn_values(op, infos[i], fwd.caches[i], back.d_a[i], suffixes)
     losses = _example_losses(model, fwd, y, back.fused)
     if len(suffixes) > 1:
         for k, s in enumerate(suffixes):
@@ -218,12 +241,14 @@ def model_values(
     v["loss"] = float(back.loss)
     for k, s in enumerate(suffixes):
         for i, info in reversed(list(enumerate(infos))):
+            if info.kind == "rnn":
+                continue
             for ix in _elements(info.out_shape):
                 v[element_name(f"dL/da_{info.name}", ix) + s] = float(back.d_a[i][(k, *ix)])
                 v[element_name(f"dL/dz_{info.name}", ix) + s] = float(back.d_z[i][(k, *ix)])
         if back.d_x:
             for ix in in_elems:
-                v[element_name(f"dL/d{model.input_name}", ix) + s] = float(back.d_x[0][(k, *ix)])
+                v[infos[0].input_element(ix, "dL/d") + s] = float(back.d_x[0][(k, *ix)])
     for name, g in model.gradients(back).items():
         for ix in _elements(g.shape):
             v[element_name(f"dL/d{name}", ix)] = float(g[ix])
@@ -247,10 +272,7 @@ def _layer_forward(v: dict[str, float], op: Op, info: OpInfo, z: np.ndarray, a: 
 
 
 def _example_losses(model: Model, fwd: ModelForward, y: np.ndarray, fused: bool) -> np.ndarray:
-    last = fwd.caches[-1]
-    if fused and model.loss.fused_value is not None:
-        return np.asarray(model.loss.fused_value(last.z.reshape(len(y), -1), y))
-    return np.asarray(model.loss.value(last.a.reshape(len(y), -1), y))
+    return np.asarray(model.example_losses(fwd, y))
 
 
 def _updates(model: Model, new: Model, back: ModelBackward) -> tuple[TensorUpdate, ...]:
@@ -267,29 +289,3 @@ def _updates(model: Model, new: Model, back: ModelBackward) -> tuple[TensorUpdat
         )
         for name, arr in model.parameters().items()
     )
-
-
-def as_plain(record: ModelStepRecord) -> dict[str, Any]:
-    """The record as JSON-ready data (names, shapes, values), for `views.json` and tests."""
-    return {
-        "title": record.title,
-        "input_shape": list(record.input_shape),
-        "ops": [
-            {
-                "name": o.name,
-                "type": o.kind,
-                "activation": o.activation,
-                "in_shape": list(o.in_shape),
-                "out_shape": list(o.out_shape),
-                "tensors": o.tensors,
-                "settings": o.settings,
-            }
-            for o in record.ops
-        ],
-        "loss": record.loss,
-        "reduction": record.reduction,
-        "learning_rate": record.learning_rate,
-        "optimizer": record.optimizer.name,
-        "examples": [i + 1 for i in record.examples],
-        "values": dict(record.values),
-    }

@@ -12,7 +12,7 @@ from chainrule.record.model_ops import OpDetail
 from chainrule.record.model_step import ModelStepRecord, OpInfo
 from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
 from chainrule.views.mathtree import Func, Paren, Rel, Seq, Word
-from chainrule.views.story_model_parts import ModelWriter
+from chainrule.views.story_model_parts import ModelWriter, value_shape
 
 _KIND_WORDS = {
     "conv2d": "convolution",
@@ -30,8 +30,8 @@ def shape_words(shape: tuple[int, ...]) -> str:
     return " × ".join(str(s) for s in shape)
 
 
-def model_story(records: list[ModelStepRecord], digits: int = 4) -> list[Block]:
-    """Every step's blocks, the title once."""
+def model_story(records: list[ModelStepRecord], digits: int = 4, only: str | None = None) -> list[Block]:
+    """Every step's blocks, the title once; with `only`, the update of that tensor alone."""
     from chainrule.views.story_model_backward import backward_blocks, update_blocks
 
     first = records[0]
@@ -46,7 +46,7 @@ def model_story(records: list[ModelStepRecord], digits: int = 4) -> list[Block]:
         blocks += forward_blocks(w)
         blocks += _loss(w)
         blocks += backward_blocks(w)
-        blocks += update_blocks(w)
+        blocks += update_blocks(w, only)
     return blocks
 
 
@@ -94,12 +94,12 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
     title = f"Layer {info.name}: {_KIND_WORDS.get(info.kind, info.kind)}" + (f" ({settings})" if settings else "")
     blocks: list[Block] = [Heading(4, title)]
     if detail.forward:
-        first = detail.forward[0]
+        first = max(detail.forward, key=lambda f: len(f.terms))  # the first window the kernel covers in full
         blocks.append(
             Para(
                 (
                     "Each output is the sum over its window of kernel × input, plus the bias; "
-                    "worked for the first output position:",
+                    "worked for the first output position whose window lies inside the input:",
                 )
             )
         )
@@ -125,18 +125,28 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
         blocks.append(
             Para(("The feature maps are laid out as one vector, channel by channel, row by row (PyTorch's order).",))
         )
+    elif info.kind == "rnn":
+        blocks.append(
+            Para(
+                (
+                    "Step by step, t = 1 … T: z_t = W_x x_t + b_x + W_h h_(t−1) + b_h and h_t = a_t = f(z_t), "
+                    "from h_0 (zeros unless the file gives it); "
+                    + ("every state is the output." if len(info.out_shape) == 2 else "the last state is the output."),
+                )
+            )
+        )
     elif info.kind == "residual":
         blocks.append(Para(("The block's output is its inner layers' output plus its own input (the skip).",)))
     for k in range(len(w.r.examples)):
         s = w.r.suffix(k)
         label = f" (example {w.r.examples[k] + 1})" if s else ""
         blocks.append(Para(("Every output ", Math(Word(f"z_{info.name}")), f"{label}:")))
-        blocks += w.grid(f"z_{info.name}", info.out_shape, s)
+        blocks += w.grid(f"z_{info.name}", value_shape(info), s)
         if info.activation != "identity":
             blocks.append(
                 Para((f"After the activation ({info.activation}), ", Math(Word(f"a_{info.name}")), f"{label}:"))
             )
-            blocks += w.grid(f"a_{info.name}", info.out_shape, s)
+            blocks += w.grid(f"a_{info.name}", value_shape(info), s)
     return blocks
 
 

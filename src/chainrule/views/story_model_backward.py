@@ -12,7 +12,7 @@ from chainrule.record.model_ops import OpDetail
 from chainrule.record.model_step import OpInfo
 from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
 from chainrule.views.mathtree import Add, Mul, Rel, Word
-from chainrule.views.story_model_parts import ModelWriter
+from chainrule.views.story_model_parts import ModelWriter, value_shape
 
 
 def backward_blocks(w: ModelWriter) -> list[Block]:
@@ -33,7 +33,8 @@ def backward_blocks(w: ModelWriter) -> list[Block]:
 
 
 def _through_activation(w: ModelWriter, info: OpInfo, fused: bool) -> list[Block]:
-    first = f"[{','.join('1' for _ in info.out_shape)}]{w.r.suffix(0)}"
+    shape = value_shape(info)
+    first = f"[{','.join('1' for _ in shape)}]{w.r.suffix(0)}"
     d_z, d_a = f"dL/dz_{info.name}{first}", f"dL/da_{info.name}{first}"
     if fused:
         words = f"The loss ({w.r.loss}) and the output's activation ({info.activation}) are differentiated together, from z:"
@@ -61,7 +62,7 @@ def _through_activation(w: ModelWriter, info: OpInfo, fused: bool) -> list[Block
         else:
             blocks = [Para((f"Through the activation ({info.activation}):",))]
     for k in range(len(w.r.examples)):
-        blocks += w.grid(f"dL/dz_{info.name}", info.out_shape, w.r.suffix(k))
+        blocks += w.grid(f"dL/dz_{info.name}", shape, w.r.suffix(k))
     return blocks
 
 
@@ -94,6 +95,8 @@ def _own_rule(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
             Para(("The input's gradient is the sum of the two ways it reaches the output:",)),
             Equations(((w.name(name), rhs),)),
         ]
+    if info.kind == "rnn" and detail.weight_grads:
+        return _through_time(w, detail)
     if info.kind == "flatten":
         return [Para(("Flatten only moves values: each gradient goes back to the element it came from.",))]
     if info.kind == "dense":
@@ -129,6 +132,31 @@ def _conv(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
     return blocks
 
 
+def _through_time(w: ModelWriter, detail: OpDetail) -> list[Block]:
+    """BPTT: ∂L/∂h_t gathers its own output's gradient and what step t+1 sends back; a shared weight's
+    gradient is one term a step, summed."""
+    steps = len(next(iter(detail.steps.values()))) if detail.steps else 0
+    rows = tuple(
+        ((Math(w.name(name)),), *(w.cell(t) for t in terms), w.cell(sum(terms))) for name, terms in detail.steps.items()
+    )
+    return [
+        Para(
+            (
+                "Backpropagation through time: the gradient reaching h_t is its own output's plus what step t+1 "
+                "sends back through W_h (∂L/∂a above holds their sum). W_x, W_h and the biases are shared by every "
+                "step, so each gradient is the sum of one term a step; worked for the first element of W_h:",
+            )
+        ),
+        w.sum_eq(detail.weight_grads[0]),
+        Para(("Each gradient's term at every step, and their sum:",)),
+        Table(
+            ("gradient", *(f"t = {t + 1}" for t in range(steps)), "sum"),
+            rows,
+            (False, *([True] * (steps + 1))),
+        ),
+    ]
+
+
 def _three_paths(w: ModelWriter, detail: OpDetail) -> list[Block]:
     name, (direct, via_mu, via_var), total = detail.paths[0]
     rhs = Rel(
@@ -154,7 +182,7 @@ def _three_paths(w: ModelWriter, detail: OpDetail) -> list[Block]:
     ]
 
 
-def update_blocks(w: ModelWriter) -> list[Block]:
+def update_blocks(w: ModelWriter, only: str | None = None) -> list[Block]:
     r = w.r
     sgd = r.optimizer.name == "sgd"
     words = (
@@ -164,6 +192,8 @@ def update_blocks(w: ModelWriter) -> list[Block]:
     )
     blocks: list[Block] = [Heading(3, "The update"), Para((words,))]
     for u in r.updates:
+        if only is not None and u.name != only:
+            continue
         if u.frozen:
             blocks.append(Para((f"{u.name} is frozen: it keeps its values.",)))
         rows = []

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from chainrule.record.model_ops import Sum, Term
-from chainrule.record.model_step import ModelStepRecord
+from chainrule.record.model_step import ModelStepRecord, OpInfo
 from chainrule.views.doc import Cell, Equations, Math, Table, num_node
 from chainrule.views.mathtree import Add, Mul, Node, Num, Paren, Partial, Rel, Seq, Sym, Word
 from chainrule.views.numbers import fmt
@@ -108,6 +108,13 @@ class ModelWriter:
 
 
 ROW = 8  # a vector's elements to a table row
+
+
+def value_shape(info: OpInfo) -> tuple[int, ...]:
+    """The shape of an op's named z and a: its output's, or an RNN's every state (T, units)."""
+    if info.kind == "rnn":
+        return (info.in_shape[0], info.out_shape[-1])
+    return info.out_shape
 
 
 def _element(prefix: str, ix: tuple[int, ...]) -> str:
