@@ -52,8 +52,16 @@ def _load(module: nn.Module, op: Op) -> nn.Module:
     return module.double()
 
 
+def _conv(op: Op) -> nn.Module:
+    w = op.params()["weight"]
+    stride, padding = op.stride, op.padding  # type: ignore[attr-defined]
+    module = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2:], stride, padding, bias="bias" in op.params())
+    return _load(module, op)
+
+
 MODULES: dict[str, Callable[[Op], nn.Module]] = {
     "dense": _dense,
+    "conv2d": _conv,
     "flatten": lambda _op: nn.Flatten(),
 }
 
