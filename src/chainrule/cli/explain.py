@@ -93,11 +93,12 @@ def explain(
     output: Path | None,
 ) -> None:
     """Work one update step of FILE (default: the reference example), every number explained."""
-    from chainrule.io import netfile
+    from chainrule.engine.model import Model
+    from chainrule.io import loader
     from chainrule.record.step import explain_steps
 
-    net = netfile.load(file)
-    if hasattr(net, "ops"):  # a shaped network (engine.model.Model): worked layer by layer
+    net = loader.load(file)
+    if isinstance(net, Model):  # a shaped network: worked layer by layer
         from chainrule.cli.explain_model import explain_model
 
         explain_model(net, fmt, digits, example, only, steps, (form, hand, figures, gradcheck), output)

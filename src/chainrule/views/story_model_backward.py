@@ -28,7 +28,7 @@ def backward_blocks(w: ModelWriter) -> list[Block]:
             s = r.suffix(k)
             label = f" (example {r.examples[k] + 1})" if s else ""
             blocks.append(Para(("Every ", Math(Word(f"∂L/∂{info.input_name}")), f"{label}:")))
-            blocks += w.grid(f"dL/d{info.input_name}", info.in_shape, s)
+            blocks += w.grid(f"dL/d{info.input_name}", info.in_shape, s, info.input_lead)
     return blocks
 
 
@@ -62,7 +62,10 @@ def _through_activation(w: ModelWriter, info: OpInfo, fused: bool) -> list[Block
         else:
             blocks = [Para((f"Through the activation ({info.activation}):",))]
     for k in range(len(w.r.examples)):
-        blocks += w.grid(f"dL/dz_{info.name}", shape, w.r.suffix(k))
+        s = w.r.suffix(k)
+        label = f" (example {w.r.examples[k] + 1})" if s else ""
+        blocks.append(Para(("Every ", Math(Word(f"∂L/∂z_{info.name}")), f"{label}:")))
+        blocks += w.grid(f"dL/dz_{info.name}", shape, s)
     return blocks
 
 

@@ -28,6 +28,7 @@ class ModelWriter:
         self.d = digits
         self.v = record.values
         self._syms: dict[str, Node] = {}
+        self._lead: tuple[int, ...] = ()
 
     def num(self, x: float) -> Num:
         return num_node(x, self.d)
@@ -75,14 +76,16 @@ class ModelWriter:
     def _right_name(self, t: Term) -> Node:
         return self.name(t.right) if t.right else self.num(t.right_value)
 
-    def grid(self, prefix: str, shape: Sequence[int], suffix: str = "") -> list[Table]:
+    def grid(self, prefix: str, shape: Sequence[int], suffix: str = "", lead: tuple[int, ...] = ()) -> list[Table]:
         """A value of every element of a map (`prefix[…]`) as tables: one a channel of a (C, H, W) map,
-        rows by the first axis of a (T, F) one, and a vector eight to a row."""
+        rows by the first axis of a (T, F) one, and a vector eight to a row; `lead` indices go
+        before each element's own (the last state of an RNN that outputs only it)."""
         dims = tuple(shape)
+        self._lead = lead
         Rows = list[tuple[str, list[tuple[int, ...]]]]
         if len(dims) == 1:
             rows: Rows = [
-                (f"{start + 1}–{min(start + ROW, dims[0])}", [(j,) for j in range(start, min(start + ROW, dims[0]))])
+                (_span(start, min(start + ROW, dims[0])), [(j,) for j in range(start, min(start + ROW, dims[0]))])
                 for start in range(0, dims[0], ROW)
             ]
             return [self._table(prefix, min(ROW, dims[0]), rows, suffix, "")]
@@ -101,13 +104,18 @@ class ModelWriter:
         header = (corner, *(str(j + 1) for j in range(width)))
         body = []
         for label, cells in rows:
-            vals = [self.cell(self.v.get(_element(prefix, ix) + suffix, float("nan"))) for ix in cells]
+            vals = [self.cell(self.v.get(_element(prefix, (*self._lead, *ix)) + suffix, float("nan"))) for ix in cells]
             vals += [("",)] * (width - len(vals))
             body.append(((label,), *vals))
         return Table(header, tuple(body), (False, *([True] * width)))
 
 
 ROW = 8  # a vector's elements to a table row
+
+
+def _span(start: int, stop: int) -> str:
+    """A vector's row label: the 1-based elements it holds (5–8, or 5 alone)."""
+    return f"{start + 1}" if stop == start + 1 else f"{start + 1}–{stop}"
 
 
 def value_shape(info: OpInfo) -> tuple[int, ...]:
