@@ -13,63 +13,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from chainrule.engine.layers.base import Cache, Op, element_name
-
-if TYPE_CHECKING:
-    from chainrule.record.model_step import OpInfo
+from chainrule.record.model_rnn import rnn_detail
+from chainrule.record.model_types import OpDetail, OpInfo, Sum, Term, Window
 
 MAX_TERMS = 200_000  # beyond this many products an op's sums are not kept (`truncated`), only its values
-
-
-@dataclass(frozen=True)
-class Term:
-    """One product of a sum: left × right (right "" with right_value a share, 1/k, where no name fits)."""
-
-    left: str
-    right: str
-    left_value: float
-    right_value: float
-
-
-@dataclass(frozen=True)
-class Sum:
-    """name = Σ terms (+ constant): a window, a kernel element's gradient, an input's gradient."""
-
-    name: str
-    terms: tuple[Term, ...]
-    value: float
-    constant: str = ""
-    constant_value: float = 0.0
-
-
-@dataclass(frozen=True)
-class Window:
-    """A pooling window: the inputs it covers, their values, its output and (max) the winner's position."""
-
-    name: str
-    inputs: tuple[str, ...]
-    values: tuple[float, ...]
-    value: float
-    winner: int = -1
-
-
-@dataclass(frozen=True)
-class OpDetail:
-    op: str
-    kind: str
-    forward: tuple[Sum, ...] = ()
-    windows: tuple[Window, ...] = ()
-    weight_grads: tuple[Sum, ...] = ()
-    input_grads: tuple[Sum, ...] = ()
-    stats: dict[str, float] = field(default_factory=dict)
-    paths: tuple[tuple[str, tuple[float, ...], float], ...] = ()  # (gradient's name, its parts, their sum)
-    steps: dict[str, tuple[float, ...]] = field(default_factory=dict)  # rnn: a gradient's term at t = 1 … T
-    truncated: bool = False
 
 
 def pair(value: Any, default: int) -> tuple[int, int]:
@@ -93,8 +45,6 @@ def op_detail(
     if op.kind == "residual":
         return _residual(info, d_z, d_x, suffixes)
     if op.kind == "rnn":
-        from chainrule.record.model_rnn import rnn_detail
-
         return rnn_detail(op, info, cache, d_a, suffixes)
     return OpDetail(info.name, op.kind)
 

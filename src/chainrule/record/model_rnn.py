@@ -9,15 +9,12 @@ batch) and, by step, in `OpDetail.steps` (each element's term at t = 1 … T).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from chainrule.engine.layers.base import Cache, Op, element_name
-from chainrule.record.model_ops import OpDetail, Sum, Term
-
-if TYPE_CHECKING:
-    from chainrule.record.model_step import OpInfo
+from chainrule.record.model_types import OpDetail, OpInfo, Sum, Term
 
 
 def _bptt(op: Op, cache: Cache, d_a: np.ndarray) -> Any:

@@ -32,28 +32,9 @@ from chainrule.engine.layers.base import Op, Shape, element_name
 from chainrule.engine.model import Model, ModelBackward, ModelForward
 from chainrule.engine.optimizers import Settings
 from chainrule.errors import ChainruleError
-from chainrule.record.model_ops import OpDetail, op_detail
+from chainrule.record.model_ops import op_detail
 from chainrule.record.model_rnn import rnn_values
-
-
-@dataclass(frozen=True)
-class OpInfo:
-    """One layer as the views name it: its kind, shapes, tensors by role and its own settings."""
-
-    name: str
-    kind: str
-    activation: str
-    in_shape: Shape
-    out_shape: Shape
-    tensors: dict[str, str]  # role -> the tensor's chainrule name (weight -> W_c)
-    tensor_shapes: dict[str, Shape]  # the tensor's name -> its shape
-    settings: dict[str, Any]  # stride, padding, kernel, eps, output … as the op holds them
-    input_name: str  # the values it reads: "x" for the first op, "a_<prev>" after
-    input_lead: tuple[int, ...] = ()  # 0-based indices before an input's own (an RNN's last state: (T − 1,))
-
-    def input_element(self, index: tuple[int, ...], prefix: str = "") -> str:
-        """The name of the input's element at `index` (of one example's input), ``prefix`` before it (dL/d)."""
-        return element_name(prefix + self.input_name, (*self.input_lead, *index))
+from chainrule.record.model_types import OpDetail, OpInfo
 
 
 @dataclass(frozen=True)

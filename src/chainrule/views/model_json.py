@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chainrule.record.model_ops import OpDetail
 from chainrule.record.model_step import ModelStepRecord
+from chainrule.record.model_types import OpDetail
 
 
 def model_to_dict(record: ModelStepRecord) -> dict[str, Any]:

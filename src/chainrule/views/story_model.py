@@ -8,8 +8,8 @@ tensor. The record (record.model_step) holds every number; this module only writ
 
 from __future__ import annotations
 
-from chainrule.record.model_ops import OpDetail
-from chainrule.record.model_step import ModelStepRecord, OpInfo
+from chainrule.record.model_step import ModelStepRecord
+from chainrule.record.model_types import OpDetail, OpInfo
 from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
 from chainrule.views.mathtree import Func, Paren, Rel, Seq, Word
 from chainrule.views.story_model_parts import ModelWriter, value_shape

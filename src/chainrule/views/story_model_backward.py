@@ -8,8 +8,7 @@ the residual's two gradients added. Then every tensor's update.
 
 from __future__ import annotations
 
-from chainrule.record.model_ops import OpDetail
-from chainrule.record.model_step import OpInfo
+from chainrule.record.model_types import OpDetail, OpInfo
 from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
 from chainrule.views.mathtree import Add, Mul, Rel, Word
 from chainrule.views.story_model_parts import ModelWriter, value_shape

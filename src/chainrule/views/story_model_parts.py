@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from chainrule.record.model_ops import Sum, Term
-from chainrule.record.model_step import ModelStepRecord, OpInfo
+from chainrule.record.model_step import ModelStepRecord
+from chainrule.record.model_types import OpInfo, Sum, Term
 from chainrule.views.doc import Cell, Equations, Math, Table, num_node
 from chainrule.views.mathtree import Add, Mul, Node, Num, Paren, Partial, Rel, Seq, Sym, Word
 from chainrule.views.numbers import fmt
