@@ -60,6 +60,8 @@ def _conv(op: Op) -> nn.Module:
 
 
 MODULES: dict[str, Callable[[Op], nn.Module]] = {
+    "maxpool2d": lambda op: nn.MaxPool2d(op.kernel, op.steps, op.padding),  # type: ignore[attr-defined]
+    "avgpool2d": lambda op: nn.AvgPool2d(op.kernel, op.steps, op.padding),  # type: ignore[attr-defined]
     "dense": _dense,
     "conv2d": _conv,
     "flatten": lambda _op: nn.Flatten(),
