@@ -130,6 +130,8 @@ class Model:
             if i == count - 1 and fused:
                 assert self.loss.fused_gradient is not None
                 d_z = self.loss.fused_gradient(last.z, last.a, y) * scale
+            elif type(op).backward_z is Op.backward_z:
+                d_z = d_a  # its activation is inside its own map (an RNN: z is every step's, a the last state)
             else:
                 d_z = d_activation(op, cache, d_a)
             d_as[i], d_zs[i] = d_a, d_z
