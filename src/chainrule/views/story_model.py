@@ -11,7 +11,7 @@ from __future__ import annotations
 from chainrule.record.model_step import ModelStepRecord
 from chainrule.record.model_types import OpDetail, OpInfo
 from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
-from chainrule.views.mathtree import Func, Paren, Rel, Seq, Word
+from chainrule.views.mathtree import Func, Rel, Seq, Word
 from chainrule.views.story_model_parts import ModelWriter, value_shape
 
 _KIND_WORDS = {
@@ -24,6 +24,13 @@ _KIND_WORDS = {
     "rnn": "recurrent layer",
     "dense": "fully connected",
 }
+
+
+def _size(value: object) -> str:
+    """A size as the paper writes it: 3 × 3, or 1 where both axes agree on a stride or padding."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return str(value[0]) if value[0] == value[1] and value[0] in (0, 1) else f"{value[0]} × {value[1]}"
+    return str(value)
 
 
 def shape_words(shape: tuple[int, ...]) -> str:
@@ -90,7 +97,9 @@ def forward_blocks(w: ModelWriter) -> list[Block]:
 
 
 def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
-    settings = ", ".join(f"{k} {v}" for k, v in info.settings.items() if k in ("kernel", "stride", "padding"))
+    settings = ", ".join(
+        f"{k} {_size(v)}" for k, v in info.settings.items() if k in ("kernel", "stride", "padding") and v is not None
+    )
     title = f"Layer {info.name}: {_KIND_WORDS.get(info.kind, info.kind)}" + (f" ({settings})" if settings else "")
     blocks: list[Block] = [Heading(4, title)]
     if detail.forward:
@@ -108,14 +117,10 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
         win = detail.windows[0]
         if info.kind == "maxpool2d":
             words = "Each output is the largest value in its window (the first of equal ones wins, as PyTorch does):"
-            rhs = Rel(
-                ("=", Func("max", Paren(Seq(tuple(w.sn(v) for v in win.values)))), w.rel(win.value), w.num(win.value))
-            )
+            rhs = Rel(("=", Func("max", Seq(tuple(w.sn(v) for v in win.values))), w.rel(win.value), w.num(win.value)))
         else:
             words = "Each output is the mean of its window:"
-            rhs = Rel(
-                ("=", Func("mean", Paren(Seq(tuple(w.sn(v) for v in win.values)))), w.rel(win.value), w.num(win.value))
-            )
+            rhs = Rel(("=", Func("mean", Seq(tuple(w.sn(v) for v in win.values))), w.rel(win.value), w.num(win.value)))
         blocks += [Para((words,)), Equations(((w.name(win.name), rhs),))]
         if win.winner >= 0:
             blocks.append(Para(("The winner is ", w_math(w, win.inputs[win.winner]), ".")))
