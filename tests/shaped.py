@@ -48,7 +48,8 @@ def _load(module: nn.Module, op: Op) -> nn.Module:
     """The op's tensors and buffers copied into the module by their state_dict names."""
     state = {role: torch.tensor(np.asarray(value, dtype=np.float64)) for role, value in op.params().items()}
     state |= {role: torch.tensor(np.asarray(value, dtype=np.float64)) for role, value in op.buffers().items()}
-    module.load_state_dict(state, strict=False)
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    assert not unexpected and set(missing) <= {"num_batches_tracked"}, (missing, unexpected)
     return module.double()
 
 
@@ -59,7 +60,32 @@ def _conv(op: Op) -> nn.Module:
     return _load(module, op)
 
 
+class TorchBatchNorm(nn.BatchNorm1d):
+    """nn.BatchNorm1d that also takes (n, C, H, W), which is all BatchNorm2d adds (one forward)."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        assert input.dim() in (2, 3, 4)
+
+
+def _batchnorm(op: Op) -> nn.Module:
+    module = TorchBatchNorm(op.params()["weight"].shape[0], op.eps, op.momentum)  # type: ignore[attr-defined]
+    return _load(module, op)
+
+
+class TorchResidual(nn.Module):
+    """inner(x) + x, the inner ops each as `torch_module` makes them."""
+
+    def __init__(self, op: Op) -> None:
+        super().__init__()
+        self.inner = nn.Sequential(*[torch_module(inner) for inner in op.inner])  # type: ignore[attr-defined]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x) + x
+
+
 MODULES: dict[str, Callable[[Op], nn.Module]] = {
+    "residual": TorchResidual,
+    "batchnorm": _batchnorm,
     "maxpool2d": lambda op: nn.MaxPool2d(op.kernel, op.steps, op.padding),  # type: ignore[attr-defined]
     "avgpool2d": lambda op: nn.AvgPool2d(op.kernel, op.steps, op.padding),  # type: ignore[attr-defined]
     "dense": _dense,
@@ -73,6 +99,16 @@ def torch_module(op: Op) -> nn.Module:
     return nn.Sequential(MODULES[op.kind](op), TorchActivation(op.activation))
 
 
+def roles(op: Op, module: nn.Module) -> dict[str, nn.Parameter]:
+    """The parameters of `torch_module(op)` by the op's roles (a residual's inner ``<k>.<role>``)."""
+    if op.kind != "residual":
+        return dict(module[0].named_parameters())
+    found: dict[str, nn.Parameter] = {}
+    for k, (inner, inner_module) in enumerate(zip(op.inner, module[0].inner, strict=True)):  # type: ignore[attr-defined]
+        found |= {f"{k}.{role}": p for role, p in roles(inner, inner_module).items()}
+    return found
+
+
 def torch_grads(op: Op, x: Array, upstream: Array, training: bool = True) -> tuple[Array, Array, dict[str, Array]]:
     """PyTorch's output, ∂L/∂x and ∂L/∂param (by role) for L = Σ upstream ⊙ op(x)."""
     module = torch_module(op)
@@ -80,8 +116,7 @@ def torch_grads(op: Op, x: Array, upstream: Array, training: bool = True) -> tup
     tx = torch.tensor(x, requires_grad=True)
     out = module(tx)
     (out * torch.tensor(upstream)).sum().backward()
-    inner = module[0]
-    grads = {role: p.grad.numpy() for role, p in inner.named_parameters() if p.grad is not None}
+    grads = {role: p.grad.numpy() for role, p in roles(op, module).items() if p.grad is not None}
     assert tx.grad is not None
     return out.detach().numpy(), tx.grad.numpy(), grads
 
@@ -159,7 +194,7 @@ def torch_parameters(model: nn.Sequential, ops: list[Op]) -> dict[str, nn.Parame
     found: dict[str, nn.Parameter] = {}
     for op, module in zip(ops, model, strict=True):
         names = op.tensor_names()
-        for role, parameter in module[0].named_parameters():
+        for role, parameter in roles(op, module).items():
             found[names[role]] = parameter
     return found
 
