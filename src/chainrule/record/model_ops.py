@@ -155,40 +155,34 @@ def _pool(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
 
 
 def _batchnorm(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, d_x: np.ndarray, suffixes: list[str]) -> OpDetail:
-    """Training mode's batch statistics (biased σ²) and the three paths of ∂L/∂x."""
-    x = cache.x
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
-    shape = [1] * x.ndim
-    shape[1] = x.shape[1]
+    """The batch's μ, σ² and x̂ (the engine's, from its cache), ∂L/∂x̂, ∂L/∂μ, ∂L/∂σ², and each input's
+    gradient as the engine's three paths (direct, through μ, through σ²)."""
+    x, extra = cache.x, cache.extra
+    axes = (0, *range(2, x.ndim))
+    shape = (1, x.shape[1], *([1] * (x.ndim - 2)))
+    count = x.size // x.shape[1]
+    paths = op.paths(d_z, cache)  # type: ignore[attr-defined]
+    d_xhat = d_z * op.params()["weight"].reshape(shape)
+    centred = x - extra["mean"].reshape(shape)
     eps = float(info.settings.get("eps", 1e-5))
-    m = x.size / x.shape[1]
-    mu = x.mean(axis=axes)
-    var = ((x - mu.reshape(shape)) ** 2).mean(axis=axes)
-    std = np.sqrt(var + eps).reshape(shape)
-    centred = x - mu.reshape(shape)
-    xhat = centred / std
-    gamma = op.params()["weight"].reshape(shape)
-    d_xhat = d_z * gamma
-    d_var = (d_xhat * centred).sum(axis=axes) * -0.5 * (var + eps) ** -1.5
-    d_mu = (-d_xhat / std).sum(axis=axes) + d_var * (-2.0 * centred).sum(axis=axes) / m
-    direct = d_xhat / std
-    via_var = d_var.reshape(shape) * 2.0 * centred / m
-    via_mu = np.broadcast_to(d_mu.reshape(shape) / m, x.shape)
+    d_var = -0.5 * np.sum(d_xhat * centred, axis=axes) * (extra["var"] + eps) ** -1.5
+    d_mu = paths["mean"].reshape(len(x), x.shape[1], -1)[0, :, 0] * count if "mean" in paths else 0 * d_var
     stats: dict[str, float] = {}
     for c in range(x.shape[1]):
-        stats[element_name(f"mu_{info.name}", (c,))] = float(mu[c])
-        stats[element_name(f"var_{info.name}", (c,))] = float(var[c])
+        stats[element_name(f"mu_{info.name}", (c,))] = float(extra["mean"][c])
+        stats[element_name(f"var_{info.name}", (c,))] = float(extra["var"][c])
         stats[element_name(f"dL/dmu_{info.name}", (c,))] = float(d_mu[c])
         stats[element_name(f"dL/dvar_{info.name}", (c,))] = float(d_var[c])
-    paths = []
+    found = []
+    zero = np.zeros_like(d_z)
     for k, s in enumerate(suffixes):
         for ix in np.ndindex(*x.shape[1:]):
             at = (k, *ix)
-            stats[element_name(f"xhat_{info.name}", ix) + s] = float(xhat[at])
+            stats[element_name(f"xhat_{info.name}", ix) + s] = float(extra["x_hat"][at])
             stats[element_name(f"dL/dxhat_{info.name}", ix) + s] = float(d_xhat[at])
-            parts = (float(direct[at]), float(via_mu[at]), float(via_var[at]))
-            paths.append((info.input_element(ix, "dL/d") + s, parts, float(d_x[at])))
-    return OpDetail(info.name, op.kind, stats=stats, paths=tuple(paths))
+            parts = tuple(float(paths.get(p, zero)[at]) for p in ("direct", "mean", "variance"))
+            found.append((info.input_element(ix, "dL/d") + s, parts, float(d_x[at])))
+    return OpDetail(info.name, op.kind, stats=stats, paths=tuple(found))
 
 
 def _residual(info: OpInfo, d_z: np.ndarray, d_x: np.ndarray, suffixes: list[str]) -> OpDetail:
