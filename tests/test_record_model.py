@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chainrule.engine.activations import ACTIVATIONS
@@ -19,8 +19,10 @@ from chainrule.engine.functions import LOSSES
 from chainrule.engine.layers.conv import Conv2d
 from chainrule.engine.layers.dense import Dense
 from chainrule.engine.layers.flatten import Flatten
+from chainrule.engine.layers.norm import BatchNorm
 from chainrule.engine.layers.pool import AvgPool2d, MaxPool2d
 from chainrule.engine.layers.recurrent import RNN
+from chainrule.engine.layers.residual import Residual
 from chainrule.engine.model import Model
 from chainrule.engine.network import Training
 from chainrule.engine.optimizers import Settings
@@ -35,7 +37,11 @@ OUTPUT = {
 }
 HIDDEN = ["relu", "tanh", "sigmoid", "identity", "leaky_relu"]
 NAMES = ["conv", "c_α", "Ω1", "layer-2", "β"]
-KINDS = ["conv", "pool", "rnn", "dense"]
+KINDS = ["conv", "pool", "rnn", "dense", "batchnorm", "residual"]
+
+
+def batchnorm(rng: np.random.Generator, name: str, channels: int) -> BatchNorm:
+    return BatchNorm(name, rng.normal(size=channels), rng.normal(size=channels), np.zeros(channels), np.ones(channels))
 
 
 def targets(rng: np.random.Generator, loss: str, n: int, outputs: int) -> np.ndarray:
@@ -62,11 +68,31 @@ def random_model(seed: int, kind: str, loss: str, reduction: str = "mean", batch
         )  # type: ignore[arg-type]
         ops = [rnn, *([Flatten("flat")] if rnn.output == "all" else [])]
         fan_in = units * (steps if rnn.output == "all" else 1)
-    elif kind == "dense":
+    elif kind == "dense" or (kind == "batchnorm" and rng.integers(0, 2)):
         shape = (int(rng.integers(1, 5)),)
         units = int(rng.integers(1, 4))
         ops = [Dense(name, rng.normal(size=(units, shape[0])), rng.normal(size=units), act)]
+        if kind == "batchnorm":  # 1-D: per feature over the batch
+            ops.append(batchnorm(rng, "bn·1", units))
         fan_in = units
+    elif kind == "residual":
+        channels, size = int(rng.integers(1, 3)), int(rng.integers(2, 5))
+        shape = (channels, size, size)
+        inner = [
+            Conv2d(
+                f"{name}_in",
+                rng.normal(size=(channels, channels, 3, 3)),
+                rng.normal(size=channels),
+                padding=(1, 1),
+                activation=act,
+            ),
+            batchnorm(rng, "bn in", channels),
+        ]
+        ops = [
+            Residual("res 1", inner[: int(rng.integers(1, 3))], ACTIVATIONS[str(rng.choice(HIDDEN))]),
+            Flatten("flat"),
+        ]
+        fan_in = int(np.prod(shape))
     else:
         channels, size = int(rng.integers(1, 3)), int(rng.integers(3, 6))
         shape = (channels, size, size)
@@ -82,6 +108,8 @@ def random_model(seed: int, kind: str, loss: str, reduction: str = "mean", batch
         )
         ops = [conv]
         in_shape: tuple[int, ...] = conv.out_shape(shape)
+        if kind == "batchnorm":  # 2-D: per channel over the batch and the map
+            ops.append(batchnorm(rng, "bn·1", out))
         if kind == "pool":
             pool = MaxPool2d if rng.integers(0, 2) else AvgPool2d
             pad = 1 if min(in_shape[1:]) < 2 else int(rng.integers(0, 2))
@@ -90,7 +118,7 @@ def random_model(seed: int, kind: str, loss: str, reduction: str = "mean", batch
         ops.append(Flatten("flat"))
         fan_in = int(np.prod(in_shape))
     ops.append(Dense("out", rng.normal(size=(outputs, fan_in)), rng.normal(size=outputs), ACTIVATIONS[OUTPUT[loss]]))
-    n = int(rng.integers(1, 4))
+    n = int(rng.integers(2 if kind in ("batchnorm", "residual") else 1, 4))
     x = rng.normal(size=(n, *shape))
     training = Training(learning_rate=0.1, reduction=reduction, batch=batch, optimizer=Settings("sgd"))  # type: ignore[arg-type]
     return Model(f"random {kind}", shape, ops, LOSSES[loss], x, targets(rng, loss, n, outputs), training)
@@ -110,7 +138,6 @@ def _flat(record: ModelStepRecord, prefix: str, k: int) -> list[float]:
     return [v for name, v in record.values.items() if name.startswith(prefix + "[") and name.endswith("]" + s)]
 
 
-@settings(max_examples=30, deadline=None)
 @given(MODELS)
 def test_values_are_the_engines_numbers_by_name(model: Model) -> None:
     record = explain_model_step(model)
@@ -145,7 +172,6 @@ def op_bptt(model: Model, i: int, cache: Any, d_a: np.ndarray) -> np.ndarray:
     return np.asarray(model.ops[i].through_time(d_a, cache).d_h)  # type: ignore[attr-defined]
 
 
-@settings(max_examples=30, deadline=None)
 @given(MODELS)
 def test_each_worked_sum_adds_up_to_the_value_it_explains(model: Model) -> None:
     """A window's products plus the bias give z; the correlation gives ∂L/∂W; the full convolution with
@@ -163,6 +189,10 @@ def test_each_worked_sum_adds_up_to_the_value_it_explains(model: Model) -> None:
         for w in detail.windows:
             picked = w.values[w.winner] if w.winner >= 0 else sum(w.values) / len(w.values)
             assert abs(picked - v[w.name]) <= 1e-12 or detail.kind == "avgpool2d"
+        for name, parts, total in detail.paths:  # batchnorm's three paths, the residual's two
+            tolerance = 1e-12 * max(1.0, abs(v[name]))
+            assert abs(sum(parts) - v[name]) <= tolerance and abs(total - v[name]) <= tolerance, name
+            worked += 1
         for name, terms in detail.steps.items():
             assert abs(sum(terms) - v[name]) <= 1e-12 * max(1.0, abs(v[name]))
     kinds = {o.kind for o in record.ops}
@@ -218,7 +248,6 @@ def _finite_difference(model: Model, name: str, index: tuple[int, ...], h: float
     return (loss(h) - loss(-h)) / (2 * h)
 
 
-@settings(max_examples=15, deadline=None)
 @given(MODELS)
 def test_the_recorded_gradients_are_central_finite_differences(model: Model) -> None:
     record = explain_model_step(model)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.engine.layers.base import Cache, Op, element_name
+from chainrule.engine.layers.base import Cache, Op, d_activation, element_name
 from chainrule.record.model_rnn import rnn_detail
 from chainrule.record.model_types import OpDetail, OpInfo, Sum, Term, Window
 
@@ -43,7 +43,7 @@ def op_detail(
     if op.kind == "batchnorm":
         return _batchnorm(op, info, cache, d_z, d_x, suffixes)
     if op.kind == "residual":
-        return _residual(info, d_z, d_x, suffixes)
+        return _residual(op, info, cache, d_z, suffixes)
     if op.kind == "rnn":
         return rnn_detail(op, info, cache, d_a, suffixes)
     return OpDetail(info.name, op.kind)
@@ -185,12 +185,33 @@ def _batchnorm(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, d_x: np.ndar
     return OpDetail(info.name, op.kind, stats=stats, paths=tuple(found))
 
 
-def _residual(info: OpInfo, d_z: np.ndarray, d_x: np.ndarray, suffixes: list[str]) -> OpDetail:
-    """z = inner(x) + x: ∂L/∂x is the inner path's gradient plus the skip's (∂L/∂z itself)."""
-    paths = []
+def _residual(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[str]) -> OpDetail:
+    """z = inner(x) + x: ∂L/∂x is the inner path's gradient plus the skip's (∂L/∂z itself), the engine's two."""
+    paths, _ = op.paths(d_z, cache)  # type: ignore[attr-defined]
+    found = []
     for k, s in enumerate(suffixes):
-        for ix in np.ndindex(*d_x.shape[1:]):
+        for ix in np.ndindex(*d_z.shape[1:]):
             at = (k, *ix)
-            skip = float(d_z[at])
-            paths.append((info.input_element(ix, "dL/d") + s, (float(d_x[at]) - skip, skip), float(d_x[at])))
-    return OpDetail(info.name, "residual", paths=tuple(paths))
+            inner, skip = float(paths["inner"][at]), float(paths["skip"][at])
+            found.append((info.input_element(ix, "dL/d") + s, (inner, skip), inner + skip))
+    return OpDetail(info.name, "residual", paths=tuple(found))
+
+
+def inner_values(op: Op, cache: Cache, d_z: np.ndarray, suffixes: list[str]) -> dict[str, float]:
+    """A residual block's inner layers by name, as any layer's: z, a, ∂L/∂a and ∂L/∂z of each element."""
+    inner_ops, caches = op.inner, cache.extra["inner"]  # type: ignore[attr-defined]
+    backs: list[tuple[np.ndarray, np.ndarray]] = [(d_z, d_z)] * len(inner_ops)
+    d = d_z
+    for k in range(len(inner_ops) - 1, -1, -1):
+        backs[k] = (d, d_activation(inner_ops[k], caches[k], d))
+        d, _ = inner_ops[k].backward(d, caches[k])
+    v: dict[str, float] = {}
+    for inner, c, (d_a, d_zk) in zip(inner_ops, caches, backs, strict=True):
+        for j, s in enumerate(suffixes):
+            for ix in np.ndindex(*c.a.shape[1:]):
+                at = (j, *ix)
+                v[element_name(f"z_{inner.name}", ix) + s] = float(c.z[at])
+                v[element_name(f"a_{inner.name}", ix) + s] = float(c.a[at])
+                v[element_name(f"dL/da_{inner.name}", ix) + s] = float(d_a[at])
+                v[element_name(f"dL/dz_{inner.name}", ix) + s] = float(d_zk[at])
+    return v

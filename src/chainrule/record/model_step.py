@@ -32,7 +32,7 @@ from chainrule.engine.layers.base import Op, Shape, element_name
 from chainrule.engine.model import Model, ModelBackward, ModelForward
 from chainrule.engine.optimizers import Settings
 from chainrule.errors import ChainruleError
-from chainrule.record.model_ops import op_detail
+from chainrule.record.model_ops import inner_values, op_detail
 from chainrule.record.model_rnn import rnn_values
 from chainrule.record.model_types import OpDetail, OpInfo
 
@@ -215,6 +215,8 @@ def model_values(
     for i, op in enumerate(model.ops):
         if op.kind == "rnn":
             v |= rnn_values(op, infos[i], fwd.caches[i], back.d_a[i], suffixes)
+        elif op.kind == "residual":
+            v |= inner_values(op, fwd.caches[i], back.d_z[i], suffixes)
     losses = _example_losses(model, fwd, y, back.fused)
     if len(suffixes) > 1:
         for k, s in enumerate(suffixes):
