@@ -11,6 +11,7 @@ from __future__ import annotations
 from chainrule.record.model_types import OpDetail, OpInfo
 from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
 from chainrule.views.mathtree import Add, Mul, Rel, Word
+from chainrule.views.numbers import fmt
 from chainrule.views.story_model_parts import ModelWriter, value_shape
 
 
@@ -26,7 +27,7 @@ def backward_blocks(w: ModelWriter) -> list[Block]:
         for k in range(len(r.examples)):
             s = r.suffix(k)
             label = f" (example {r.examples[k] + 1})" if s else ""
-            blocks.append(Para(("Every ", Math(Word(f"∂L/∂{info.input_name}")), f"{label}:")))
+            blocks.append(Para(("Every ", Math(w.name(f"dL/d{info.input_name}")), f"{label}:")))
             blocks += w.grid(f"dL/d{info.input_name}", info.in_shape, s, info.input_lead)
     return blocks
 
@@ -63,7 +64,7 @@ def _through_activation(w: ModelWriter, info: OpInfo, fused: bool) -> list[Block
     for k in range(len(w.r.examples)):
         s = w.r.suffix(k)
         label = f" (example {w.r.examples[k] + 1})" if s else ""
-        blocks.append(Para(("Every ", Math(Word(f"∂L/∂z_{info.name}")), f"{label}:")))
+        blocks.append(Para(("Every ", Math(w.name(f"dL/dz_{info.name}")), f"{label}:")))
         blocks += w.grid(f"dL/dz_{info.name}", shape, s)
     return blocks
 
@@ -188,7 +189,7 @@ def update_blocks(w: ModelWriter, only: str | None = None) -> list[Block]:
     r = w.r
     sgd = r.optimizer.name == "sgd"
     words = (
-        f"Each tensor moves against its gradient: θ_new = θ − η · ∂L/∂θ, with η = {r.learning_rate:g}."
+        f"Each tensor moves against its gradient: θ_new = θ − η · ∂L/∂θ, with η = {fmt(r.learning_rate, 15)}."
         if sgd
         else f"Each tensor is updated by {r.optimizer.name} (its constants from the file)."
     )
