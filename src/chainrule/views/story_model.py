@@ -107,7 +107,10 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
     )
     title = f"Layer {info.name}: {_KIND_WORDS.get(info.kind, info.kind)}" + (f" ({settings})" if settings else "")
     blocks: list[Block] = [Heading(4, title)]
-    if detail.forward:
+    if detail.forward and info.kind == "dense":
+        blocks.append(Para(("Each output is the weighted sum of the layer's inputs plus its bias; the first:",)))
+        blocks.append(w.sum_eq(detail.forward[0]))
+    elif detail.forward:
         first = max(detail.forward, key=lambda f: len(f.terms))  # the first window the kernel covers in full
         blocks.append(
             Para(
