@@ -17,22 +17,25 @@ from chainrule.errors import ChainruleError
 
 @dataclass
 class Case:
-    """A random layer, a batch of sequences, and the upstream gradient G (L = Σ a ⊙ G, so ∂L/∂a = G)."""
+    """A random layer, a batch of sequences, the upstream gradient G (L = Σ a ⊙ G, so ∂L/∂a = G) and the
+    initial states h_0 the sequences start from (the layer's own, or one per example)."""
 
     rnn: RNN
     x: np.ndarray
     g: np.ndarray
+    h0: np.ndarray
 
 
-def _case(seed: int, activation: str, output: str, h0: bool = False) -> Case:
+def _case(seed: int, activation: str, output: str, h0: str = "zeros") -> Case:
     rng = np.random.default_rng(seed)
     n, steps, features, units = (int(rng.integers(1, hi)) for hi in (5, 6, 5, 6))
     rnn = RNN.initial("r", features, units, rng, activation=activation, output=output)  # type: ignore[arg-type]
-    if h0:
+    if h0 == "shared":
         rnn = RNN(rnn.name, rnn.activation, *rnn.params().values(), output=rnn.output, h0=rng.normal(size=units))
     x = rng.normal(size=(n, steps, features)) * 1.5
     shape = (n, steps, units) if output == "all" else (n, units)
-    return Case(rnn, x, rng.normal(size=shape))
+    start = rng.normal(size=(n, units)) if h0 == "each" else rnn.initial_state(n)
+    return Case(rnn, x, rng.normal(size=shape), start)
 
 
 def _torch(case: Case) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
@@ -43,7 +46,7 @@ def _torch(case: Case) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], n
     )
     module.load_state_dict({role: torch.tensor(array) for role, array in rnn.params().items()})
     x = torch.tensor(case.x, requires_grad=True)
-    h0 = torch.tensor(rnn.initial_state(len(case.x))[None], requires_grad=True)
+    h0 = torch.tensor(case.h0[None], requires_grad=True)
     states, _ = module(x, h0)
     out = states if rnn.output == "all" else states[:, -1]
     (out * torch.tensor(case.g)).sum().backward()
@@ -55,12 +58,12 @@ def _torch(case: Case) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], n
     seed=st.integers(0, 2**32 - 1),
     activation=st.sampled_from(["tanh", "relu"]),
     output=st.sampled_from(["all", "last"]),
-    h0=st.booleans(),
+    h0=st.sampled_from(["zeros", "shared", "each"]),
 )
-def test_forward_and_bptt_equal_torch_rnn_to_1e_10(seed: int, activation: str, output: str, h0: bool) -> None:
+def test_forward_and_bptt_equal_torch_rnn_to_1e_10(seed: int, activation: str, output: str, h0: str) -> None:
     case = _case(seed, activation, output, h0)
     out, d_x_torch, grads_torch, d_h0_torch = _torch(case)
-    cache = case.rnn.forward(case.x)
+    cache = case.rnn.forward(case.x) if h0 != "each" else case.rnn.forward_from(case.x, case.h0)
     assert cache.a.shape == (len(case.x), *case.rnn.out_shape(case.x.shape[1:]))
     np.testing.assert_allclose(cache.a, out, rtol=0, atol=1e-10)
     d_x, grads = case.rnn.backward(case.g, cache)
@@ -130,8 +133,8 @@ def test_shapes_names_and_the_table_it_writes() -> None:
         "bias_ih_l0": "bx_enc",
         "bias_hh_l0": "bh_enc",
     }
-    renamed = RNN(rnn.name, rnn.activation, *rnn.params().values(), names={"weight_hh_l0": "U"})
-    assert renamed.tensor_names()["weight_hh_l0"] == "U" and renamed.to_dict()["names"] == {"weight_hh_l0": "U"}
+    renamed = RNN(rnn.name, rnn.activation, *rnn.params().values(), renames={"weight_hh_l0": "U"})
+    assert renamed.tensor_names()["weight_hh_l0"] == "U" and renamed.tensor_names()["weight_ih_l0"] == "Wx_enc"
     table = rnn.to_dict()
     assert {k: table[k] for k in ("type", "name", "units", "activation", "output")} == {
         "type": "rnn",
@@ -140,7 +143,7 @@ def test_shapes_names_and_the_table_it_writes() -> None:
         "activation": "relu",
         "output": "all",
     }
-    assert "names" not in table and "h0" not in table
+    assert "h0" not in table
     assert np.array_equal(np.array(table["weight_hh_l0"]), rnn.weight_hh)
     bound = 1 / np.sqrt(4)
     assert all(np.all(np.abs(a) <= bound) for a in rnn.params().values())  # torch.nn.RNN's initial range
@@ -169,8 +172,11 @@ def test_a_given_initial_state_starts_the_sequence() -> None:
     [
         ({"activation": ACTIVATIONS["sigmoid"]}, "rnn layer 'r': activation: expected tanh or relu, got 'sigmoid'"),
         ({"output": "first"}, "rnn layer 'r': output: expected 'all' or 'last', got 'first'"),
-        ({"weight_hh": np.zeros((2, 3))}, "rnn layer 'r': weight_hh_l0: expected shape (2, 2), got (2, 3)"),
-        ({"weight_ih": np.zeros((3, 1))}, "rnn layer 'r': weight_ih_l0: expected shape (2, 1), got (3, 1)"),
+        (
+            {"weight_hh": np.zeros((2, 3))},
+            "rnn layer 'r': weight_hh_l0: expected a square matrix (units, units), got shape (2, 3)",
+        ),
+        ({"weight_ih": np.zeros((3, 1))}, "rnn layer 'r': weight_ih_l0: expected shape (2, features), got (3, 1)"),
         ({"bias_hh": np.zeros(3)}, "rnn layer 'r': bias_hh_l0: expected shape (2,), got (3,)"),
         ({"h0": np.zeros(3)}, "rnn layer 'r': h0: expected shape (2,), got (3,)"),
     ],
@@ -189,5 +195,38 @@ def test_a_malformed_layer_is_one_line_naming_the_key(change: dict[str, object],
 
 def test_an_input_of_the_wrong_width_is_named() -> None:
     rnn = RNN.initial("r", 2, 2, np.random.default_rng(4))
-    with pytest.raises(ChainruleError, match=r"rnn layer 'r': input: expected \(steps, 2\) per example, got \(3, 5\)"):
-        rnn.forward(np.zeros((1, 3, 5)))
+    for shape, shown in [((1, 3, 5), r"\(3, 5\)"), ((2, 0, 2), r"\(0, 2\)"), ((2, 4), r"\(4,\)")]:
+        with pytest.raises(
+            ChainruleError, match=rf"rnn layer 'r': input: expected \(steps ≥ 1, 2\) per example, got {shown}"
+        ):
+            rnn.forward(np.zeros(shape))
+
+
+def test_initial_states_of_the_wrong_shape_are_named() -> None:
+    rnn = RNN.initial("r", 2, 3, np.random.default_rng(6))
+    with pytest.raises(ChainruleError, match=r"rnn layer 'r': h0: expected shape \(4, 3\), got \(3,\)"):
+        rnn.forward_from(np.zeros((4, 2, 2)), np.zeros(3))
+
+
+shapes = st.lists(st.integers(0, 3), max_size=3).map(tuple)
+
+
+@given(shapes, shapes, shapes, shapes, st.one_of(st.none(), shapes), st.text(max_size=8))
+def test_any_tensor_shapes_make_a_layer_or_one_line(
+    ih: tuple[int, ...],
+    hh: tuple[int, ...],
+    b_ih: tuple[int, ...],
+    b_hh: tuple[int, ...],
+    h0: tuple[int, ...] | None,
+    name: str,
+) -> None:
+    """Tensors of any shape (as a hostile file could give them): a consistent set makes a layer that runs; any
+    other is one ChainruleError line naming the layer and the tensor."""
+    arrays = [np.zeros(s) for s in (ih, hh, b_ih, b_hh)]
+    try:
+        rnn = RNN(name, ACTIVATIONS["tanh"], *arrays, h0=None if h0 is None else np.zeros(h0))
+    except ChainruleError as error:
+        text = str(error)
+        assert "\n" not in text and text.startswith(f"rnn layer {name!r}: ")
+        return
+    assert rnn.forward(np.zeros((2, 3, rnn.features))).a.shape == (2, rnn.units)

@@ -38,30 +38,38 @@ def build(spec: LayerSpec, dtype: Any) -> Op:
     if spec.kind == "conv2d":
         from chainrule.engine.layers.conv import Conv2d
 
-        return Conv2d(spec.name, t["weight"], t["bias"], s["stride"], s["padding"], act, renames)
+        return Conv2d(
+            name=spec.name,
+            weight=t["weight"],
+            bias=t["bias"],
+            stride=s["stride"],
+            padding=s["padding"],
+            activation=act,
+            renames=renames,
+        )
     if spec.kind in ("maxpool2d", "avgpool2d"):
         from chainrule.engine.layers.pool import AvgPool2d, MaxPool2d
 
         pool = MaxPool2d if spec.kind == "maxpool2d" else AvgPool2d
-        return pool(spec.name, s["kernel"], s["stride"], s["padding"], act)
+        return pool(name=spec.name, kernel=s["kernel"], stride=s["stride"], padding=s["padding"], activation=act)
     if spec.kind == "batchnorm":
         from chainrule.engine.layers.norm import BatchNorm
 
         return BatchNorm(
-            spec.name,
-            t["weight"],
-            t["bias"],
-            t["running_mean"],
-            t["running_var"],
-            s["eps"],
-            s["momentum"],
-            act,
-            renames,
+            name=spec.name,
+            weight=t["weight"],
+            bias=t["bias"],
+            running_mean=t["running_mean"],
+            running_var=t["running_var"],
+            eps=s["eps"],
+            momentum=s["momentum"],
+            activation=act,
+            renames=renames,
         )
     if spec.kind == "residual":
         from chainrule.engine.layers.residual import Residual
 
-        return Residual(spec.name, [build(inner, dtype) for inner in spec.inner], act)
+        return Residual(name=spec.name, inner=[build(inner, dtype) for inner in spec.inner], activation=act)
     from chainrule.engine.layers.recurrent import RNN
 
     return RNN(
@@ -72,7 +80,7 @@ def build(spec: LayerSpec, dtype: Any) -> Op:
         bias_ih=t["bias_ih_l0"],
         bias_hh=t["bias_hh_l0"],
         output=s["output"],
-        names=renames,
+        renames=renames,
     )
 
 
@@ -85,7 +93,7 @@ def table(op: Op, *, last: bool = False) -> dict[str, Any]:
     """The op's layer table in the file (type first; only what differs from the defaults besides)."""
     entry: dict[str, Any] = {"type": op.kind, "name": op.name}
     act = op.activation
-    if act.name != ("tanh" if op.kind == "rnn" else "identity"):
+    if op.kind == "dense" or act.name != ("tanh" if op.kind == "rnn" else "identity"):
         entry["activation"] = act.name
     if act.alpha is not None and act.alpha != _default_alpha(act.name):
         entry["alpha"] = float(act.alpha)
@@ -98,11 +106,11 @@ def table(op: Op, *, last: bool = False) -> dict[str, Any]:
             entry[key] = nested(values[role])
         elif role == "bias":
             entry["bias"] = False
-    renames = dict(getattr(op, "renames", None) or getattr(op, "names", None) or {})
+    renames = dict(getattr(op, "renames", None) or {})
     if renames:
         entry["tensor_names"] = {keys[role]: name for role, name in renames.items()}
     if op.kind == "residual":
-        entry["layers"] = [table(inner) for inner in getattr(op, "ops")]  # noqa: B009
+        entry["layers"] = [table(inner) for inner in getattr(op, "inner")]  # noqa: B009
     return entry
 
 
@@ -119,7 +127,7 @@ def _sizes(op: Op) -> dict[str, Any]:
         for key in ("kernel", "stride", "padding"):
             if key == "kernel" and op.kind == "conv2d":
                 continue
-            value = getattr(op, key)
+            value = getattr(op, key) or getattr(op, "kernel")  # noqa: B009  (a pool's stride None: its kernel)
             found[key] = [int(value[0]), int(value[1])]
     if op.kind == "batchnorm":
         found |= {"eps": float(getattr(op, "eps")), "momentum": float(getattr(op, "momentum"))}  # noqa: B009

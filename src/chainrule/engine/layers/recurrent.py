@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from chainrule.engine.activations import ACTIVATIONS, Activation, Array
-from chainrule.engine.layers.base import Cache, Op, Shape
+from chainrule.engine.layers.base import Cache, Op, Shape, nested, tensor_name
 from chainrule.errors import ChainruleError
 
 Output = Literal["all", "last"]
@@ -71,7 +71,7 @@ class RNN(Op):
     bias_hh: Array
     output: Output = "last"
     h0: Array | None = None  # the initial state (units,), shared by every example; zeros if None
-    names: Mapping[str, str] = field(default_factory=dict)  # role -> a tensor name the file chose
+    renames: Mapping[str, str] = field(default_factory=dict)  # role -> the file's own tensor name
 
     def __post_init__(self) -> None:
         where = f"rnn layer {self.name!r}"
@@ -79,18 +79,15 @@ class RNN(Op):
             raise ChainruleError(f"{where}: activation: expected tanh or relu, got {self.activation.name!r}")
         if self.output not in OUTPUTS:
             raise ChainruleError(f"{where}: output: expected 'all' or 'last', got {self.output!r}")
-        units = self.weight_hh.shape[0] if self.weight_hh.ndim == 2 else -1
-        expected = {
-            "weight_ih_l0": (units, self.weight_ih.shape[-1] if self.weight_ih.ndim == 2 else -1),
-            "weight_hh_l0": (units, units),
-            "bias_ih_l0": (units,),
-            "bias_hh_l0": (units,),
-        }
-        for role, array in self.params().items():
-            if units < 1 or array.shape != expected[role] or min(array.shape) < 1:
-                raise ChainruleError(f"{where}: {role}: expected shape {expected[role]}, got {array.shape}")
-        if self.h0 is not None and self.h0.shape != (units,):
-            raise ChainruleError(f"{where}: h0: expected shape {(units,)}, got {self.h0.shape}")
+        hh, ih = self.weight_hh.shape, self.weight_ih.shape
+        if len(hh) != 2 or hh[0] != hh[1] or hh[0] < 1:
+            raise ChainruleError(f"{where}: weight_hh_l0: expected a square matrix (units, units), got shape {hh}")
+        units = hh[0]
+        if len(ih) != 2 or ih[0] != units or ih[1] < 1:
+            raise ChainruleError(f"{where}: weight_ih_l0: expected shape ({units}, features), got {ih}")
+        for key, vector in (("bias_ih_l0", self.bias_ih), ("bias_hh_l0", self.bias_hh), ("h0", self.h0)):
+            if vector is not None and vector.shape != (units,):
+                raise ChainruleError(f"{where}: {key}: expected shape ({units},), got {vector.shape}")
 
     @classmethod
     def initial(
@@ -117,9 +114,9 @@ class RNN(Op):
         return int(self.weight_ih.shape[1])
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        if len(in_shape) != 2 or in_shape[1] != self.features:
+        if len(in_shape) != 2 or in_shape[0] < 1 or in_shape[1] != self.features:
             raise ChainruleError(
-                f"rnn layer {self.name!r}: input: expected (steps, {self.features}) per example, got {in_shape}"
+                f"rnn layer {self.name!r}: input: expected (steps ≥ 1, {self.features}) per example, got {in_shape}"
             )
         return (in_shape[0], self.units) if self.output == "all" else (self.units,)
 
@@ -127,7 +124,7 @@ class RNN(Op):
         return dict(zip(ROLES, (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh), strict=True))
 
     def tensor_names(self) -> dict[str, str]:
-        return {role: self.names.get(role, f"{_PREFIXES[role]}_{self.name}") for role in ROLES}
+        return {role: tensor_name(self, role, _PREFIXES[role], self.renames) for role in ROLES}
 
     def initial_state(self, n: int) -> Array:
         """h_0 for a batch of n: the given state repeated, or zeros."""
@@ -135,13 +132,23 @@ class RNN(Op):
         return np.broadcast_to(h0, (n, self.units)).copy()
 
     def forward(self, x: Array, training: bool = True) -> Cache:
-        """Every step in turn; the cache keeps every z_t and h_t (``extra['h']``, (n, T, units))."""
+        """Every step in turn from the layer's own h_0; see `forward_from`."""
+        return self.forward_from(x, self.initial_state(x.shape[0]))
+
+    def forward_from(self, x: Array, h0: Array) -> Cache:
+        """Every step in turn from the states h0 (n, units), one per example (torch.nn.RNN's hx).
+
+        The cache's z is every step's z_t (n, T, units) and its a what the layer outputs (every
+        h_t, or h_T alone); ``extra`` keeps every h_t (``'h'``, (n, T, units)) and h_0 for
+        backpropagation through time. The activation is inside the map, so a model hands this op
+        ∂L/∂a whole (`backward`), never f'(z) ⊙ ∂L/∂a."""
         self.out_shape(tuple(x.shape[1:]))
         n, steps = x.shape[0], x.shape[1]
+        if h0.shape != (n, self.units):
+            raise ChainruleError(f"rnn layer {self.name!r}: h0: expected shape {(n, self.units)}, got {h0.shape}")
         dtype = np.result_type(x.dtype, self.weight_hh.dtype)
         z = np.empty((n, steps, self.units), dtype=dtype)
         h = np.empty_like(z)
-        h0 = self.initial_state(n)
         before = h0
         # x_t W_xᵀ + b_x for every step at once; only the recurrent term must wait for h_{t−1}.
         from_input = x @ self.weight_ih.T + self.bias_ih
@@ -149,8 +156,7 @@ class RNN(Op):
             z[:, t] = from_input[:, t] + before @ self.weight_hh.T + self.bias_hh
             h[:, t] = self.activation.value(z[:, t], 0.0)
             before = h[:, t]
-        a = h if self.output == "all" else h[:, -1]
-        return Cache(x=x, z=z, a=a, extra={"h": h, "h0": h0})
+        return Cache(x=x, z=z, a=h if self.output == "all" else h[:, -1], extra={"h": h, "h0": h0})
 
     def through_time(self, d_a: Array, cache: Cache) -> ThroughTime:
         """∂L/∂h_t, ∂L/∂z_t, ∂L/∂x_t and each step's term of every weight's gradient, from ∂L/∂a."""
@@ -198,10 +204,7 @@ class RNN(Op):
             "activation": self.activation.name,
             "output": self.output,
         }
-        table.update({role: array.tolist() for role, array in self.params().items()})
+        table.update({role: nested(array) for role, array in self.params().items()})
         if self.h0 is not None:
-            table["h0"] = self.h0.tolist()
-        renamed = {role: name for role, name in self.names.items() if name != f"{_PREFIXES[role]}_{self.name}"}
-        if renamed:
-            table["names"] = renamed
+            table["h0"] = nested(self.h0)
         return table
