@@ -21,10 +21,12 @@ from hypothesis import given, settings
 from chainrule.engine.model import Model
 from chainrule.record.model_step import explain_model_step, explain_model_steps
 from chainrule.views import escape, html, latex, markdown
+from chainrule.views.model_dot import render_model_dot
 from chainrule.views.model_json import model_to_dict, render_model
 from chainrule.views.story_model import model_story
 from chainrule.views.text import plain_text, render_blocks
 from helpers import assert_one_line, pdflatex, run_cli
+from test_opgraph import _unquote, parse_dot
 from test_record_model import KINDS, MODELS, OUTPUT, random_model
 
 TEX_MARKUP = re.compile(r"\\[A-Za-z]+|\$|\^\{|_\{")
@@ -97,7 +99,7 @@ def test_the_worked_convolution_shows_its_window_and_its_value() -> None:
 
 
 @pytest.mark.parametrize("example", ["conv", "rnn"])
-@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "latex", "html"])
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "latex", "html", "dot"])
 def test_explain_the_built_in_examples_in_every_format(example: str, fmt: str, tmp_path: Path) -> None:
     out = tmp_path / f"{example}.{fmt}"
     result, warned = run_cli(["explain", example, "--format", fmt, "-o", str(out)])
@@ -107,6 +109,9 @@ def test_explain_the_built_in_examples_in_every_format(example: str, fmt: str, t
         assert json.loads(text)["values"]["loss"] > 0
     elif fmt == "html":
         assert text.startswith("<!DOCTYPE html>")
+    elif fmt == "dot":
+        nodes, _ = parse_dot(text)
+        assert "L" in nodes
     else:
         assert "backward pass" in text
 
@@ -147,7 +152,6 @@ def test_the_latex_of_every_layer_type_compiles_with_hostile_names(tmp_path: Pat
         ["--form", "delta"],
         ["--form", "matrix"],
         ["--hand", "3"],
-        ["--format", "dot"],
         ["--gradcheck"],
         ["--only", "w1"],
         ["--example", "99"],
@@ -163,3 +167,26 @@ def test_only_a_tensor_shows_its_update_alone() -> None:
     assert result.exit_code == 0, result.output
     update = result.output.rsplit("The update", 1)[1]
     assert "W_out[1,1]" in update and "W_conv1[1,1,1,1]" not in update
+
+
+@given(MODELS)
+def test_the_graph_parses_and_runs_from_the_input_through_every_layer_to_the_loss(model: Model) -> None:
+    """DOT for Graphviz: every layer a node (a residual's inner layers too), every tensor a node into
+    its layer, a path of edges from the input to the loss; odd names written as they are."""
+    record = explain_model_step(model)
+    nodes, edges = parse_dot(render_model_dot([record]))
+    following = {src: dst for src, dst, attrs in edges if attrs.get("style") != "dashed" and src in ("in", *nodes)}
+    labels = {n: _unquote(attrs.get("label", '""')) for n, attrs in nodes.items()}
+    at, seen = "in", []
+    while at != "L":
+        at = following[at]
+        seen.append(at)
+    heads = [labels[n].split("\n")[0] for n in seen[:-1] if "\ninside " not in labels[n]]
+    assert len(heads) == len(record.ops)
+    for head, op in zip(heads, record.ops, strict=True):
+        assert head.startswith(f"{escape.terminal(op.name)}: "), (head, op.name)
+    for op in record.ops:
+        for tensor in op.tensors.values():
+            assert any(src.endswith(":" + tensor) for src, _, _ in edges), tensor
+        for name, _, _ in op.inner:
+            assert any(label.startswith(escape.terminal(name)) for label in labels.values())

@@ -12,14 +12,12 @@ from typing import Any
 from chainrule.cli.common import show, write_output
 from chainrule.errors import ChainruleError
 
-FORMATS = "text, json, markdown, latex or html"
+FORMATS = "text, json, markdown, latex, html or dot"
 
 
 def refused(fmt: str, form: str, hand: int | None, figures: Path | None, gradcheck: bool) -> str | None:
     """The one line refusing an option a shaped network's explanation does not take, or None."""
     what = "a shaped network is explained layer by layer"
-    if fmt == "dot":
-        return f"--format dot: not available for a shaped network ({what}); use --format {FORMATS}"
     if form != "scalar":
         return f"--form {form}: not available for a shaped network ({what}, as --form scalar)"
     for name, given in (("--hand", hand), ("--figures", figures), ("--gradcheck", gradcheck or None)):
@@ -50,6 +48,11 @@ def explain_model(
         raise ChainruleError(f"--only {only}: expected a tensor name ({', '.join(tensors)})")
     records = explain_model_steps(model, example - 1, steps)
     shown = digits if digits is not None else 4
+    if fmt == "dot":
+        from chainrule.views.model_dot import render_model_dot
+
+        write_output(render_model_dot(records, shown), output)
+        return
     if fmt == "json":
         from chainrule.views.model_json import render_model
 

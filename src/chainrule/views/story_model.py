@@ -15,7 +15,7 @@ from chainrule.views.mathtree import Func, Rel, Seq, Word
 from chainrule.views.numbers import fmt
 from chainrule.views.story_model_parts import ModelWriter, value_shape
 
-_KIND_WORDS = {
+KIND_WORDS = {
     "conv2d": "convolution",
     "maxpool2d": "max pooling",
     "avgpool2d": "average pooling",
@@ -62,7 +62,7 @@ def _architecture(r: ModelStepRecord) -> list[Block]:
     layers = tuple(
         (
             (o.name,),
-            (_KIND_WORDS.get(o.kind, o.kind),),
+            (KIND_WORDS.get(o.kind, o.kind),),
             (f"{shape_words(o.in_shape)} → {shape_words(o.out_shape)}",),
             (o.activation,),
         )
@@ -105,7 +105,7 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
     settings = ", ".join(
         f"{k} {_size(v)}" for k, v in info.settings.items() if k in ("kernel", "stride", "padding") and v is not None
     )
-    title = f"Layer {info.name}: {_KIND_WORDS.get(info.kind, info.kind)}" + (f" ({settings})" if settings else "")
+    title = f"Layer {info.name}: {KIND_WORDS.get(info.kind, info.kind)}" + (f" ({settings})" if settings else "")
     blocks: list[Block] = [Heading(4, title)]
     if detail.forward and info.kind == "dense":
         blocks.append(Para(("Each output is the weighted sum of the layer's inputs plus its bias; the first:",)))
@@ -165,7 +165,7 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
 
 def _residual(w: ModelWriter, info: OpInfo) -> list[Block]:
     """The block's inner layers in order, each one's outputs, then z = (their output) + x."""
-    inside = ", ".join(f"{name} ({_KIND_WORDS.get(kind, kind)})" for name, kind, _ in info.inner)
+    inside = ", ".join(f"{name} ({KIND_WORDS.get(kind, kind)})" for name, kind, _ in info.inner)
     blocks: list[Block] = [
         Para(
             (
