@@ -55,6 +55,8 @@ def test_every_format_renders_and_the_terminal_holds_no_tex(model: Model) -> Non
     page = html.render_blocks(blocks)
     for m in re.findall(r"<math\b.*?</math>", page, flags=re.S):
         ET.fromstring(m.replace("&nbsp;", " "))  # every element closes where it opens
+    for drawing in re.findall(r"<svg\b.*?</svg>", page, flags=re.S):
+        ET.fromstring(drawing)  # a name in a drawing is text, never markup
 
 
 @settings(max_examples=50)
@@ -138,7 +140,9 @@ def test_the_latex_of_every_layer_type_compiles_with_hostile_names(tmp_path: Pat
         model = random_model(i, kind, sorted(OUTPUT)[i % len(OUTPUT)])
         model.ops[0] = replace(model.ops[0], name=HOSTILE)
         blocks += model_story([explain_model_step(model)])
-    (tmp_path / "all.tex").write_text(latex.render_blocks(blocks), encoding="utf-8")
+    document = latex.render_blocks(blocks)
+    assert "\\pdfliteral" in document and "shown in the HTML version" not in document  # the windows drawn by LaTeX
+    (tmp_path / "all.tex").write_text(document, encoding="utf-8")
     run = pdflatex(tmp_path, "all.tex")
     assert run.returncode == 0, run.stdout[-3000:]
     html_page = html.render_blocks(blocks)
@@ -190,3 +194,20 @@ def test_the_graph_parses_and_runs_from_the_input_through_every_layer_to_the_los
             assert any(src.endswith(":" + tensor) for src, _, _ in edges), tensor
         for name, _, _ in op.inner:
             assert any(label.startswith(escape.terminal(name)) for label in labels.values())
+
+
+def test_figures_draw_the_worked_windows_as_files_the_markdown_links(tmp_path: Path) -> None:
+    out = tmp_path / "doc" / "conv.md"
+    out.parent.mkdir()
+    result, _ = run_cli(
+        ["explain", "conv", "--format", "markdown", "--figures", str(tmp_path / "figs"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    drawn = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert drawn == ["layer1-window-step1.svg", "layer2-window-step1.svg"]
+    text = out.read_text(encoding="utf-8")
+    for name in drawn:
+        assert f"](../figs/{name})" in text
+        svg = ET.fromstring((tmp_path / "figs" / name).read_text(encoding="utf-8"))
+        words = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+        assert "z_conv1, channel 1" in words or "z_pool1, channel 1" in words

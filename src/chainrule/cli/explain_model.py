@@ -15,12 +15,12 @@ from chainrule.errors import ChainruleError
 FORMATS = "text, json, markdown, latex, html or dot"
 
 
-def refused(fmt: str, form: str, hand: int | None, figures: Path | None, gradcheck: bool) -> str | None:
+def refused(fmt: str, form: str, hand: int | None, gradcheck: bool) -> str | None:
     """The one line refusing an option a shaped network's explanation does not take, or None."""
     what = "a shaped network is explained layer by layer"
     if form != "scalar":
         return f"--form {form}: not available for a shaped network ({what}, as --form scalar)"
-    for name, given in (("--hand", hand), ("--figures", figures), ("--gradcheck", gradcheck or None)):
+    for name, given in (("--hand", hand), ("--gradcheck", gradcheck or None)):
         if given is not None:
             return f"{name}: not available for a shaped network ({what}); use --format {FORMATS}"
     return None
@@ -40,7 +40,7 @@ def explain_model(
     from chainrule.record.model_step import explain_model_steps
 
     form, hand, figures, gradcheck = options
-    refusal = refused(fmt, form, hand, figures, gradcheck)
+    refusal = refused(fmt, form, hand, gradcheck)
     if refusal:
         raise ChainruleError(refusal)
     tensors = list(model.parameters())
@@ -65,5 +65,23 @@ def explain_model(
     if fmt == "text":
         show(text.render_blocks(blocks), output)
         return
-    view = {"html": html, "latex": latex, "markdown": markdown}[fmt]
-    write_output(view.render_blocks(blocks), output)
+    if fmt == "markdown":
+        write_output(markdown.render_blocks(blocks, _figures(blocks, figures, output)), output)
+        return
+    _figures(blocks, figures, output)
+    write_output((html if fmt == "html" else latex).render_blocks(blocks), output)
+
+
+def _figures(blocks: list[Any], folder: Path | None, output: Path | None) -> str | None:
+    """With --figures DIR: each drawing written as DIR/<name>.svg; the folder as the document links it."""
+    if folder is None:
+        return None
+    import os
+
+    from chainrule.views.doc import Figure
+
+    for b in blocks:
+        if isinstance(b, Figure):
+            write_output(b.svg, folder / f"{b.name}.svg")
+    base = output.resolve().parent if output is not None else Path.cwd()
+    return Path(os.path.relpath(folder.resolve(), base)).as_posix()

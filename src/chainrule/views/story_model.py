@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from chainrule.record.model_step import ModelStepRecord
 from chainrule.record.model_types import OpDetail, OpInfo
-from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
+from chainrule.views.doc import Block, Equations, Figure, Heading, Math, Para, Table
 from chainrule.views.mathtree import Func, Rel, Seq, Word
 from chainrule.views.numbers import fmt
 from chainrule.views.story_model_parts import ModelWriter, value_shape
@@ -46,7 +46,7 @@ def model_story(records: list[ModelStepRecord], digits: int = 4, only: str | Non
     blocks: list[Block] = [Heading(1, f"{first.title}: one training step, worked")]
     blocks += _architecture(first)
     for i, record in enumerate(records):
-        w = ModelWriter(record, digits)
+        w = ModelWriter(record, digits, step=i + 1)
         if len(records) > 1:
             blocks.append(Heading(2, f"Step {i + 1}"))
         examples = ", ".join(str(e + 1) for e in record.examples)
@@ -121,6 +121,7 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
             )
         )
         blocks.append(w.sum_eq(first))
+        blocks += _figure(w, info, detail)
     elif detail.windows:
         win = detail.windows[0]
         if info.kind == "maxpool2d":
@@ -132,6 +133,7 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
         blocks += [Para((words,)), Equations(((w.name(win.name), rhs),))]
         if win.winner >= 0:
             blocks.append(Para(("The winner is ", w_math(w, win.inputs[win.winner]), ".")))
+        blocks += _figure(w, info, detail)
     elif info.kind == "batchnorm":
         blocks += _batchnorm(w, info, detail)
     elif info.kind == "flatten":
@@ -181,6 +183,20 @@ def _residual(w: ModelWriter, info: OpInfo) -> list[Block]:
             blocks.append(Para(("Inner layer ", Math(w.name(f"a_{name}")), f"{label}:")))
             blocks += w.grid(f"a_{name}", shape, s)
     return blocks
+
+
+def _figure(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
+    """The worked window drawn on the feature maps (a file name of chainrule's own, never the layer's)."""
+    from chainrule.views.model_svg import window_figure_svg
+
+    svg = window_figure_svg(w.r, info, detail, w.d)
+    if not svg:
+        return []
+    index = w.r.ops.index(info) + 1
+    caption = "The worked window (outlined) on the feature maps" + (
+        ", the winner in bold." if info.kind == "maxpool2d" else "."
+    )
+    return [Figure(f"layer{index}-window-step{w.step}", svg, caption)]
 
 
 def w_math(w: ModelWriter, name: str) -> Math:

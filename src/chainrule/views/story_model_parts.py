@@ -23,9 +23,10 @@ _NAME = re.compile(r"(?P<stem>.*?)(?P<index>\[[0-9,]+\])?(?P<new>_new)?(?:#(?P<k
 class ModelWriter:
     """One record of a shaped network and how many digits to show."""
 
-    def __init__(self, record: ModelStepRecord, digits: int) -> None:
+    def __init__(self, record: ModelStepRecord, digits: int, step: int = 1) -> None:
         self.r = record
         self.d = digits
+        self.step = step  # which step of the document (its figures' file names)
         self.v = record.values
         self._syms: dict[str, Node] = {}
         self._lead: tuple[int, ...] = ()
