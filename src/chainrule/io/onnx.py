@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine.activations import SELU_ALPHA, SELU_SCALE
+from chainrule.engine.model import Model
 from chainrule.engine.network import Layer, Network
 from chainrule.errors import ChainruleError
 from chainrule.io.netwrite import write_atomic
@@ -130,11 +131,16 @@ def _standardised(g: _Graph, net: Network) -> str:
     return g.op("Div", g.op("Sub", "x", g.const(info.mean, "mean")), g.const(info.std, "std"), out="x_standardised")
 
 
-def to_onnx(net: Network, dtype: str = "float32") -> Any:
-    """The forward pass as an onnx.ModelProto, checked by onnx.checker, in float32 or float64."""
+def to_onnx(net: Network | Model, dtype: str = "float32") -> Any:
+    """The forward pass as an onnx.ModelProto, checked by onnx.checker, in float32 or float64 (a
+    shaped network's: `onnx_shaped`)."""
     onnx = _onnx()
     if dtype not in ("float32", "float64"):
         raise ChainruleError(f"--dtype: expected float32 or float64, got {dtype!r}")
+    if isinstance(net, Model):
+        from chainrule.io import onnx_shaped
+
+        return onnx_shaped.to_onnx(net, dtype)
     g = _Graph(np.dtype(dtype))
     _fits(net, g.dtype)
     a = _standardised(g, net)
@@ -163,8 +169,12 @@ def to_onnx(net: Network, dtype: str = "float32") -> Any:
     return model
 
 
-def notes(net: Network, dtype: str = "float32") -> list[str]:
+def notes(net: Network | Model, dtype: str = "float32") -> list[str]:
     """What an ONNX file does not carry of this network, for the command to say."""
+    if isinstance(net, Model):
+        from chainrule.io import onnx_shaped
+
+        return onnx_shaped.notes(net, dtype)
     said = [f"ONNX holds the forward pass only: the loss ({net.loss.name}) and [training] are not in it"]
     shared = [la.name for la in net.layers if la.bias_mode == "shared"]
     if shared:
@@ -180,7 +190,7 @@ def notes(net: Network, dtype: str = "float32") -> list[str]:
     return said
 
 
-def save_onnx(net: Network, path: str | os.PathLike[str], dtype: str = "float32") -> list[str]:
+def save_onnx(net: Network | Model, path: str | os.PathLike[str], dtype: str = "float32") -> list[str]:
     """Write the model atomically; returns the notes on what it does not carry."""
     write_atomic(path, to_onnx(net, dtype).SerializeToString())
     return notes(net, dtype)
