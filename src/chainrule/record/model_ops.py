@@ -66,23 +66,25 @@ def _conv(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
     if len(suffixes) * n_out * oh * ow * n_in * kh * kw > MAX_TERMS:
         return OpDetail(info.name, op.kind, truncated=True)
     fwd, w_terms, x_terms = [], {}, {}  # type: ignore[var-annotated]
+    # names and numbers looked up once (a step names each element many times)
+    wn_of = {ix: element_name(w_name, ix) for ix in np.ndindex(*weight.shape)}
+    xn_of = {ix: info.input_element(ix) for ix in np.ndindex(n_in, h, w)}
+    wl, xl, dzl, zl = weight.tolist(), cache.x.tolist(), d_z.tolist(), cache.z.tolist()
     for k, s in enumerate(suffixes):
         for o, i, j in np.ndindex(n_out, oh, ow):
             terms, dz_name = [], element_name(f"dL/dz_{info.name}", (o, i, j)) + s
-            dz = float(d_z[k, o, i, j])
+            dz = dzl[k][o][i][j]
             for c in range(n_in):
                 for p, r in rows[i]:
                     for q, col in cols[j]:
-                        wn, xn = element_name(w_name, (o, c, p, q)), info.input_element((c, r, col)) + s
-                        wv, xv = float(weight[o, c, p, q]), float(cache.x[k, c, r, col])
+                        wn, xn = wn_of[(o, c, p, q)], xn_of[(c, r, col)] + s
+                        wv, xv = wl[o][c][p][q], xl[k][c][r][col]
                         terms.append(Term(wn, xn, wv, xv))
                         w_terms.setdefault((o, c, p, q), []).append(Term(dz_name, xn, dz, xv))
                         x_terms.setdefault((k, c, r, col), []).append(Term(dz_name, wn, dz, wv))
             b = float(bias[o]) if bias is not None and bias.size else 0.0
             bn = element_name(b_name, (o,)) if b_name else ""
-            fwd.append(
-                Sum(element_name(f"z_{info.name}", (o, i, j)) + s, tuple(terms), float(cache.z[k, o, i, j]), bn, b)
-            )
+            fwd.append(Sum(element_name(f"z_{info.name}", (o, i, j)) + s, tuple(terms), zl[k][o][i][j], bn, b))
     grads = [
         Sum(
             element_name(f"dL/d{w_name}", ix),

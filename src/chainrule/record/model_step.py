@@ -193,7 +193,7 @@ def _settings(op: Op) -> dict[str, Any]:
 
 
 def _elements(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
-    return [tuple(int(i) for i in ix) for ix in np.ndindex(*shape)]
+    return list(np.ndindex(*shape))
 
 
 def model_values(
