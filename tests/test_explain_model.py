@@ -211,3 +211,21 @@ def test_figures_draw_the_worked_windows_as_files_the_markdown_links(tmp_path: P
         svg = ET.fromstring((tmp_path / "figs" / name).read_text(encoding="utf-8"))
         words = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
         assert "z_conv1, channel 1" in words or "z_pool1, channel 1" in words
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_a_saved_shaped_network_file_is_explained(tmp_path: Path, suffix: str) -> None:
+    """The Done-when of #26: a network saved after a step (chainrule.save) explained in text, JSON and
+    LaTeX, with the saved weights: the record's W before the update is the file's."""
+    from chainrule.io import loader
+
+    model = loader.load("conv")
+    stepped = model.updated(model.backward(model.forward(model.x), model.y))
+    path = tmp_path / f"conv-after{suffix}"
+    loader.save(stepped, path)
+    for fmt in ("text", "json", "latex"):
+        result, warned = run_cli(["explain", str(path), "--format", fmt, "-o", str(tmp_path / f"out.{fmt}")])
+        assert result.exit_code == 0 and warned == [], result.output
+    values = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["values"]
+    assert values["W_conv1[1,1,2,2]"] == float(stepped.parameters()["W_conv1"][0, 0, 1, 1])
+    assert values["W_conv1[1,1,2,2]"] != float(model.parameters()["W_conv1"][0, 0, 1, 1])
