@@ -94,9 +94,12 @@ def test_the_worked_convolution_shows_its_window_and_its_value() -> None:
     result, _ = run_cli(["explain", "conv"])
     assert result.exit_code == 0, result.output
     # the first full window of the upright-edge kernel on the bar in column 3, as the example's comments say
-    line = next(line for line in result.output.splitlines() if line.strip().startswith("z_conv1"))
-    assert "W_conv1[1,1,1,1] · x⁽¹⁾[1,1,1]" in line and "b_conv1[1]" in line
-    assert line.rstrip().endswith("= −1.4")
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("z_conv1"))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("Every output"))
+    worked = "\n".join(lines[start:end])
+    assert "W_conv1[1,1,1,1] · x⁽¹⁾[1,1,1]" in worked and "b_conv1[1]" in worked
+    assert worked.rstrip().endswith("= −1.4")
     assert "The winner is a_conv1⁽¹⁾[1,1,2]." in result.output
 
 

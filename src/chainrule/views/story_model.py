@@ -120,7 +120,8 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
                 )
             )
         )
-        blocks.append(w.sum_eq(first))
+        kernel = info.tensor_shapes.get(info.tensors.get("weight", ""), (1,))
+        blocks.append(w.sum_eq(first, per_row=kernel[-1]))
         blocks += _figure(w, info, detail)
     elif detail.windows:
         win = detail.windows[0]

@@ -59,8 +59,9 @@ class ModelWriter:
     def cell(self, x: float) -> Cell:
         return (Math(self.num(x)),)
 
-    def sum_eq(self, s: Sum, left: str = "", right: str = "") -> Equations:
-        """name = Σ left·right (+ constant) = the numbers = value, written out in full."""
+    def sum_eq(self, s: Sum, per_row: int | None = None) -> Equations:
+        """name = Σ left·right (+ constant) = the numbers = value, written out in full; a long sum
+        `per_row` products a row (a convolution's window: one row of the kernel a row)."""
         names: list[Node] = [Mul((self.name(t.left), self._right_name(t))) for t in s.terms]
         nums: list[Node] = [Mul((self.sn(t.left_value), self.sn(t.right_value))) for t in s.terms]
         if s.constant:
@@ -68,11 +69,20 @@ class ModelWriter:
             nums.append(self.sn(s.constant_value))
         if not names:
             return Equations(((self.name(s.name), Rel(("=", self.num(0.0)))),))
-        parts: list[Node | str] = ["=", _added(names)]
-        if len(nums) > 1 or s.constant:
-            parts += ["=", _added(nums)]
-        parts += [self.rel(s.value), self.num(s.value)]
-        return Equations(((self.name(s.name), Rel(tuple(parts))),))
+        if len(names) <= PER_ROW + 1:
+            parts: list[Node | str] = ["=", _added(names)]
+            if len(nums) > 1 or s.constant:
+                parts += ["=", _added(nums)]
+            parts += [self.rel(s.value), self.num(s.value)]
+            return Equations(((self.name(s.name), Rel(tuple(parts))),))
+        # a long sum (a kernel element over every position, BPTT over steps and examples): a few
+        # terms a row, so every format shows it on its page (an HTML line does not wrap inside a sum)
+        rows = (
+            _rows(names, "=", per_row or NAMES_PER_ROW)
+            + _rows(nums, "=", per_row or PER_ROW)
+            + [Rel((self.rel(s.value), self.num(s.value)))]
+        )
+        return Equations(tuple((self.name(s.name) if i == 0 else "", row) for i, row in enumerate(rows)))
 
     def _right_name(self, t: Term) -> Node:
         return self.name(t.right) if t.right else self.num(t.right_value)
@@ -128,6 +138,16 @@ def value_shape(info: OpInfo) -> tuple[int, ...]:
 
 def _element(prefix: str, ix: tuple[int, ...]) -> str:
     return f"{prefix}[{','.join(str(i + 1) for i in ix)}]"
+
+
+PER_ROW = 3  # products of numbers a row of a long sum (a page or a phone holds them)
+NAMES_PER_ROW = 2  # products of names a row (they are longer)
+
+
+def _rows(terms: list[Node], relation: str, per_row: int) -> list[Node]:
+    """A sum's terms, `per_row` a row: the first row after `relation`, the others after a +."""
+    chunks = [terms[i : i + per_row] for i in range(0, len(terms), per_row)]
+    return [Rel((relation, _added(c)) if i == 0 else ("quad", "+", _added(c))) for i, c in enumerate(chunks)]
 
 
 def _added(nodes: list[Node]) -> Node:
