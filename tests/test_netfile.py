@@ -275,9 +275,10 @@ def test_every_pairing_is_refused_by_the_rule_or_learns(
     loss: str, output: str, hidden: str, units: int, seed: int
 ) -> None:
     """The engine's rule decides: a refused network names the layer and says what to use instead;
-    an accepted one computes a finite step whose gradients are not all 0 while its loss is not 0
-    (a 1-unit softmax had loss 0 and every gradient 0), unless the output's slope is 0 by
-    definition (a step; a ReLU below 0)."""
+    an accepted one computes a finite step whose output δ = ∂L/∂z is not all 0 while its loss is not
+    0 (a 1-unit softmax had loss 0 and every gradient 0), unless the output's slope is 0 by
+    definition (a step; a ReLU below 0). (The parameters' gradients may all be 0 rightly: a hidden
+    step or ReLU layer whose outputs are all 0 under a shared softmax bias, whose δs sum to 0.)"""
     rng = np.random.default_rng(seed)
     layers = [{"units": 2, "activation": hidden, "bias": 0.1}, {"units": units, "activation": output, "bias": 0.2}]
     doc = {"inputs": 2, "loss": loss, "layers": layers}
@@ -293,8 +294,9 @@ def test_every_pairing_is_refused_by_the_rule_or_learns(
     values = explain_step(net).values
     grads = [values[f"dL/d{name}"] for name in net.parameter_names()]
     assert np.all(np.isfinite(grads)) and np.isfinite(values["loss"])
+    deltas = [values[f"dL/dz_{name}"] for name in net.output_layer.neuron_names]
     if values["loss"] != 0 and output not in ("binary_step", "relu"):
-        assert any(g != 0 for g in grads), (loss, hidden, output, units)
+        assert any(d != 0 for d in deltas), (loss, hidden, output, units)
 
 
 @settings(max_examples=40)

@@ -21,7 +21,7 @@ from chainrule.engine.layers.base import Op
 from chainrule.engine.model import Model
 from chainrule.errors import ChainruleError
 from chainrule.io import modelops
-from chainrule.io.onnx import IR_VERSION, OPSET, _activation, _Graph, _onnx
+from chainrule.io.onnx_graph import IR_VERSION, OPSET, _activation, _Graph, _onnx
 
 
 def _as_layer(op: Op) -> Any:
