@@ -74,7 +74,7 @@ def test_the_story_works_each_rule_by_name() -> None:
     their numbers; a batchnorm model its three paths; a residual its two; an RNN its sum over time."""
     cases = {
         "pool": ("correlation of the layer's input", "flipped kernel"),
-        "batchnorm": ("three paths", "through μ"),
+        "batchnorm": ("three paths", "through μ", "The first element"),
         "residual": ("through the skip",),
         "rnn": ("Backpropagation through time", "t = 1"),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from chainrule.record.model_step import ModelStepRecord
 from chainrule.record.model_types import OpDetail, OpInfo
 from chainrule.views.doc import Block, Equations, Figure, Heading, Math, Para, Table
-from chainrule.views.mathtree import Func, Rel, Seq, Word
+from chainrule.views.mathtree import Add, Frac, Func, Mul, Rel, Seq, Sqrt, Sym, Word
 from chainrule.views.numbers import fmt
 from chainrule.views.story_model_parts import ModelWriter, value_shape
 
@@ -223,7 +223,36 @@ def _batchnorm(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
             )
         )
     blocks.append(Table(("channel", "μ", "σ²"), tuple(rows), (False, True, True)))
-    return blocks
+    return blocks + _normalised(w, info)
+
+
+def _normalised(w: ModelWriter, info: OpInfo) -> list[Block]:
+    """x̂ and z of the first element worked with their numbers."""
+    ix = "[" + ",".join("1" for _ in info.in_shape) + "]"
+    s = w.r.suffix(0)
+    x, xhat, z = (
+        info.input_element(tuple(0 for _ in info.in_shape)) + s,
+        f"xhat_{info.name}{ix}{s}",
+        f"z_{info.name}{ix}{s}",
+    )
+    mu, var = f"mu_{info.name}[1]", f"var_{info.name}[1]"
+    gamma, beta = (f"{info.tensors.get(role, '')}[1]" for role in ("weight", "bias"))
+    v, eps = w.v, float(info.settings.get("eps", 1e-5))
+    if not all(n in v for n in (x, xhat, z, mu, var, gamma, beta)):
+        return []
+    frac = Frac(Add((w.name(x), w.name(mu)), ("", "-")), Sqrt(Add((w.name(var), Sym("ε")), ("", "+"))))
+    nums = Frac(Add((w.sn(v[x]), w.sn(v[mu])), ("", "-")), Sqrt(Add((w.sn(v[var]), w.num(eps)), ("", "+"))))
+    affine = Add((Mul((w.name(gamma), w.name(xhat))), w.name(beta)), ("", "+"))
+    affine_nums = Add((Mul((w.sn(v[gamma]), w.sn(v[xhat]))), w.sn(v[beta])), ("", "+"))
+    return [
+        Para((f"The first element (ε = {fmt(eps, 15)}):",)),
+        Equations(
+            (
+                (w.name(xhat), Rel(("=", frac, "=", nums, w.rel(v[xhat]), w.num(v[xhat])))),
+                (w.name(z), Rel(("=", affine, "=", affine_nums, w.rel(v[z]), w.num(v[z])))),
+            )
+        ),
+    ]
 
 
 def _loss(w: ModelWriter) -> list[Block]:
