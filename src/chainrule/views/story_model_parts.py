@@ -16,6 +16,7 @@ from chainrule.record.model_types import OpInfo, Sum, Term
 from chainrule.views.doc import Cell, Equations, Math, Table, num_node
 from chainrule.views.mathtree import Add, Mul, Node, Num, Paren, Partial, Rel, Seq, Sym, Word
 from chainrule.views.numbers import fmt
+from chainrule.views.writer import UNROUNDED_NOTE, holds, shown_value
 
 _NAME = re.compile(r"(?P<stem>.*?)(?P<index>\[[0-9,]+\])?(?P<new>_new)?(?:#(?P<k>[0-9]+))?\Z", re.S)
 
@@ -49,6 +50,20 @@ class ModelWriter:
         """= where the number shown is exactly x, ≈ where it is rounded."""
         return "=" if self.exact(x) else "≈"
 
+    def shown(self, x: float) -> float:
+        """x as it is shown, read back: what a reader computes with."""
+        return shown_value(fmt(x, self.d))
+
+    def result(self, x: float, printed: float) -> tuple[Node | str, ...]:
+        """(relation, x), and a note where the shown operands (giving `printed`) do not give x as shown."""
+        note: tuple[Node | str, ...] = ("", UNROUNDED_NOTE) if not holds(fmt(x, self.d), printed) else ()
+        return (self.rel(x), self.num(x), *note)
+
+    def printed(self, s: Sum) -> float:
+        """What a sum's shown operands give."""
+        total = sum(self.shown(t.left_value) * self.shown(t.right_value) for t in s.terms)
+        return total + (self.shown(s.constant_value) if s.constant else 0.0)
+
     def name(self, name: str) -> Node:
         """A value's name as a math tree (built once a name: trees are immutable)."""
         node = self._syms.get(name)
@@ -73,14 +88,14 @@ class ModelWriter:
             parts: list[Node | str] = ["=", _added(names)]
             if len(nums) > 1 or s.constant:
                 parts += ["=", _added(nums)]
-            parts += [self.rel(s.value), self.num(s.value)]
+            parts += [*self.result(s.value, self.printed(s))]
             return Equations(((self.name(s.name), Rel(tuple(parts))),))
         # a long sum (a kernel element over every position, BPTT over steps and examples): a few
         # terms a row, so every format shows it on its page (an HTML line does not wrap inside a sum)
         rows = (
             _rows(names, "=", per_row or NAMES_PER_ROW)
             + _rows(nums, "=", per_row or PER_ROW)
-            + [Rel((self.rel(s.value), self.num(s.value)))]
+            + [Rel(self.result(s.value, self.printed(s)))]
         )
         return Equations(tuple((self.name(s.name) if i == 0 else "", row) for i, row in enumerate(rows)))
 
