@@ -75,7 +75,7 @@ def test_the_story_works_each_rule_by_name() -> None:
     cases = {
         "pool": ("correlation of the layer's input", "flipped kernel"),
         "batchnorm": ("three paths", "through μ", "The first element"),
-        "residual": ("through the skip",),
+        "residual": ("through the skip", ", inside res 1"),
         "rnn": ("Backpropagation through time", "t = 1"),
     }
     for kind, phrases in cases.items():
@@ -207,7 +207,7 @@ def test_figures_draw_the_worked_windows_as_files_the_markdown_links(tmp_path: P
     )
     assert result.exit_code == 0, result.output
     drawn = sorted(p.name for p in (tmp_path / "figs").iterdir())
-    assert drawn == ["layer1-window-step1.svg", "layer2-window-step1.svg"]
+    assert drawn == ["window1-step1.svg", "window2-step1.svg"]
     text = out.read_text(encoding="utf-8")
     for name in drawn:
         assert f"](../figs/{name})" in text

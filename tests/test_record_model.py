@@ -177,9 +177,8 @@ def test_each_worked_sum_adds_up_to_the_value_it_explains(model: Model) -> None:
     """A window's products plus the bias give z; the correlation gives ∂L/∂W; the full convolution with
     the flipped kernel, pooling's routing and BPTT's terms give ∂L/∂x and ∂L/∂W_h: to 1e-12."""
     record = explain_model_step(model)
-    v = record.values
     worked = 0
-    for detail in record.details:
+    for detail, v in _every(record.details, record.values):  # a residual block's inner layers too
         for s in (*detail.forward, *detail.weight_grads, *detail.input_grads):
             total = sum(t.left_value * t.right_value for t in s.terms) + s.constant_value
             assert abs(total - v[s.name]) <= 1e-12 * max(1.0, abs(v[s.name])), s.name
@@ -231,6 +230,16 @@ def test_max_pool_routes_to_the_first_of_equal_maxima_and_average_pool_shares() 
         assert [record.values[f"dL/dx[1,{r},{c}]"] / d for r in (1, 2) for c in (1, 2)] == expected
         if pool.kind == "maxpool2d":
             assert record.details[0].windows[0].winner == 0
+
+
+def _every(details: Any, values: dict[str, float]) -> Any:
+    """Each detail with the values its names mean: inside a residual block, the first inner layer's
+    input gradient is the inner path's part of the block input's (the skip adds the rest)."""
+    for detail in details:
+        yield detail, values
+        inner_part = {name: parts[0] for name, parts, _ in detail.paths} if detail.kind == "residual" else {}
+        for k, (_, inner) in enumerate(detail.inner):
+            yield from _every([inner], values | inner_part if k == 0 else values)
 
 
 def _finite_difference(model: Model, name: str, index: tuple[int, ...], h: float = 1e-6) -> float:

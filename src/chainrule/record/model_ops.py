@@ -19,7 +19,7 @@ import numpy as np
 
 from chainrule.engine.layers.base import Cache, Op, d_activation, element_name
 from chainrule.record.model_rnn import rnn_detail
-from chainrule.record.model_types import OpDetail, OpInfo, Sum, Term, Window
+from chainrule.record.model_types import OpDetail, OpInfo, Sum, Term, Window, op_settings
 
 MAX_TERMS = 200_000  # beyond this many products an op's sums are not kept (`truncated`), only its values
 
@@ -238,7 +238,8 @@ def _batchnorm(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, d_x: np.ndar
 
 
 def _residual(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[str]) -> OpDetail:
-    """z = inner(x) + x: ∂L/∂x is the inner path's gradient plus the skip's (∂L/∂z itself), the engine's two."""
+    """z = inner(x) + x: ∂L/∂x is the inner path's gradient plus the skip's (∂L/∂z itself), the engine's
+    two; each inner layer explained as a layer of its own (its statistics among the block's)."""
     paths, _ = op.paths(d_z, cache)  # type: ignore[attr-defined]
     found = []
     for k, s in enumerate(suffixes):
@@ -246,19 +247,56 @@ def _residual(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: lis
             at = (k, *ix)
             inner, skip = float(paths["inner"][at]), float(paths["skip"][at])
             found.append((info.input_element(ix, "dL/d") + s, (inner, skip), inner + skip))
-    return OpDetail(info.name, "residual", paths=tuple(found))
+    inner_details = []
+    stats: dict[str, float] = {}
+    for inner_info, (inner_op, c, d_a, d_zk, d_x) in zip(_inner_infos(op, info), _walk(op, cache, d_z), strict=True):
+        detail = op_detail(inner_op, inner_info, c, d_a, d_zk, d_x, suffixes)
+        stats |= detail.stats
+        inner_details.append((inner_info, detail))
+    return OpDetail(info.name, "residual", paths=tuple(found), stats=stats, inner=tuple(inner_details))
+
+
+def _inner_infos(op: Op, info: OpInfo) -> list[OpInfo]:
+    """Each inner layer as the views name it: the first reads the block's input, the next its output."""
+    infos, reading, lead, shape = [], info.input_name, info.input_lead, info.in_shape
+    for inner in op.inner:  # type: ignore[attr-defined]
+        out = tuple(inner.out_shape(shape))
+        names, params = inner.tensor_names(), inner.params()
+        infos.append(
+            OpInfo(
+                inner.name,
+                inner.kind,
+                inner.activation.name,
+                shape,
+                out,
+                dict(names),
+                {names[r]: tuple(np.shape(params[r])) for r in names if r in params},
+                op_settings(inner),
+                reading,
+                lead,
+            )
+        )
+        reading, lead, shape = f"a_{inner.name}", (), out
+    return infos
+
+
+def _walk(op: Op, cache: Cache, d_z: np.ndarray) -> list[tuple[Op, Cache, np.ndarray, np.ndarray, np.ndarray]]:
+    """Each inner layer with its cache, ∂L/∂a, ∂L/∂z and ∂L/∂(its input), from the block's ∂L/∂z back."""
+    inner_ops, caches = op.inner, cache.extra["inner"]  # type: ignore[attr-defined]
+    found: list[tuple[Op, Cache, np.ndarray, np.ndarray, np.ndarray]] = []
+    d = d_z
+    for k in range(len(inner_ops) - 1, -1, -1):
+        d_zk = d_activation(inner_ops[k], caches[k], d)
+        d_x, _ = inner_ops[k].backward(d, caches[k])
+        found.append((inner_ops[k], caches[k], d, d_zk, d_x))
+        d = d_x
+    return found[::-1]
 
 
 def inner_values(op: Op, cache: Cache, d_z: np.ndarray, suffixes: list[str]) -> dict[str, float]:
     """A residual block's inner layers by name, as any layer's: z, a, ∂L/∂a and ∂L/∂z of each element."""
-    inner_ops, caches = op.inner, cache.extra["inner"]  # type: ignore[attr-defined]
-    backs: list[tuple[np.ndarray, np.ndarray]] = [(d_z, d_z)] * len(inner_ops)
-    d = d_z
-    for k in range(len(inner_ops) - 1, -1, -1):
-        backs[k] = (d, d_activation(inner_ops[k], caches[k], d))
-        d, _ = inner_ops[k].backward(d, caches[k])
     v: dict[str, float] = {}
-    for inner, c, (d_a, d_zk) in zip(inner_ops, caches, backs, strict=True):
+    for inner, c, d_a, d_zk, _ in _walk(op, cache, d_z):
         for j, s in enumerate(suffixes):
             for ix in np.ndindex(*c.a.shape[1:]):
                 at = (j, *ix)

@@ -22,7 +22,6 @@ three paths, the residual's two gradients, BPTT's terms) is in `ops`, built by `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -34,7 +33,7 @@ from chainrule.engine.optimizers import Settings
 from chainrule.errors import ChainruleError
 from chainrule.record.model_ops import inner_values, op_detail
 from chainrule.record.model_rnn import rnn_values
-from chainrule.record.model_types import OpDetail, OpInfo
+from chainrule.record.model_types import OpDetail, OpInfo, op_settings
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ def op_infos(model: Model) -> tuple[OpInfo, ...]:
                 out_shape=tuple(shapes[i + 1]),
                 tensors=dict(names),
                 tensor_shapes={names[r]: tuple(np.shape(params[r])) for r in names if r in params},
-                settings=_settings(op),
+                settings=op_settings(op),
                 input_name=reading,
                 input_lead=lead,
                 inner=_inner(op, tuple(shapes[i])),
@@ -180,16 +179,6 @@ def _inner(op: Op, shape: Shape) -> tuple[tuple[str, str, Shape], ...]:
         shape = tuple(inner.out_shape(shape))
         found.append((inner.name, inner.kind, shape))
     return tuple(found)
-
-
-def _settings(op: Op) -> dict[str, Any]:
-    """The op's sizes as plain numbers (stride, padding, kernel, eps, output), where it has them."""
-    found: dict[str, Any] = {}
-    for key in ("kernel", "stride", "padding", "eps", "momentum", "output", "in_channels", "out_channels", "units"):
-        if hasattr(op, key):
-            val = getattr(op, key)
-            found[key] = tuple(int(v) for v in val) if isinstance(val, tuple | list) else val
-    return found
 
 
 def _elements(shape: tuple[int, ...]) -> list[tuple[int, ...]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainrule.engine.layers.base import Shape, element_name
+from chainrule.engine.layers.base import Op, Shape, element_name
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,14 @@ class OpDetail:
     paths: tuple[tuple[str, tuple[float, ...], float], ...] = ()  # (gradient's name, its parts, their sum)
     steps: dict[str, tuple[float, ...]] = field(default_factory=dict)  # rnn: a gradient's term at t = 1 … T
     truncated: bool = False
+    inner: tuple[tuple[OpInfo, OpDetail], ...] = ()  # a residual block's layers, each explained as any layer
+
+
+def op_settings(op: Op) -> dict[str, Any]:
+    """The op's sizes as plain numbers (stride, padding, kernel, eps, output), where it has them."""
+    found: dict[str, Any] = {}
+    for key in ("kernel", "stride", "padding", "eps", "momentum", "output", "in_channels", "out_channels", "units"):
+        if hasattr(op, key):
+            val = getattr(op, key)
+            found[key] = tuple(int(v) for v in val) if isinstance(val, tuple | list) else val
+    return found

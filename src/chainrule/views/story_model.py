@@ -101,12 +101,12 @@ def forward_blocks(w: ModelWriter) -> list[Block]:
     return blocks
 
 
-def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
+def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail, inside: str = "") -> list[Block]:
     settings = ", ".join(
         f"{k} {_size(v)}" for k, v in info.settings.items() if k in ("kernel", "stride", "padding") and v is not None
     )
     title = f"Layer {info.name}: {KIND_WORDS.get(info.kind, info.kind)}" + (f" ({settings})" if settings else "")
-    blocks: list[Block] = [Heading(4, title)]
+    blocks: list[Block] = [Heading(5 if inside else 4, title + (f", inside {inside}" if inside else ""))]
     if detail.forward and info.kind == "dense":
         blocks.append(Para(("Each output is the weighted sum of the layer's inputs plus its bias; the first:",)))
         blocks.append(w.sum_eq(detail.forward[0]))
@@ -152,7 +152,7 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
             )
         )
     elif info.kind == "residual":
-        blocks += _residual(w, info)
+        blocks += _residual(w, info, detail)
     for k in range(len(w.r.examples)):
         s = w.r.suffix(k)
         label = f" (example {w.r.examples[k] + 1})" if s else ""
@@ -166,8 +166,8 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
     return blocks
 
 
-def _residual(w: ModelWriter, info: OpInfo) -> list[Block]:
-    """The block's inner layers in order, each one's outputs, then z = (their output) + x."""
+def _residual(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
+    """The block's inner layers in order, each explained as a layer, then z = (their output) + x."""
     inside = ", ".join(f"{name} ({KIND_WORDS.get(kind, kind)})" for name, kind, _ in info.inner)
     blocks: list[Block] = [
         Para(
@@ -177,12 +177,8 @@ def _residual(w: ModelWriter, info: OpInfo) -> list[Block]:
             )
         )
     ]
-    for name, _, shape in info.inner:
-        for k in range(len(w.r.examples)):
-            s = w.r.suffix(k)
-            label = f" (example {w.r.examples[k] + 1})" if s else ""
-            blocks.append(Para(("Inner layer ", Math(w.name(f"a_{name}")), f"{label}:")))
-            blocks += w.grid(f"a_{name}", shape, s)
+    for inner_info, inner_detail in detail.inner:
+        blocks += _layer(w, inner_info, inner_detail, inside=info.name)
     return blocks
 
 
@@ -193,11 +189,11 @@ def _figure(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
     svg = window_figure_svg(w.r, info, detail, w.d)
     if not svg:
         return []
-    index = w.r.ops.index(info) + 1
+    w.figures += 1
     caption = "The worked window (outlined) on the feature maps" + (
         ", the winner in bold." if info.kind == "maxpool2d" else "."
     )
-    return [Figure(f"layer{index}-window-step{w.step}", svg, caption)]
+    return [Figure(f"window{w.figures}-step{w.step}", svg, caption)]
 
 
 def w_math(w: ModelWriter, name: str) -> Math:

@@ -20,15 +20,31 @@ def backward_blocks(w: ModelWriter) -> list[Block]:
     blocks: list[Block] = [Heading(3, "The backward pass")]
     last = len(r.ops) - 1
     for i in range(last, -1, -1):
-        info, detail = r.ops[i], r.details[i]
-        blocks.append(Heading(4, f"Layer {info.name}"))
-        blocks += _through_activation(w, info, fused=r.fused and i == last)
-        blocks += _own_rule(w, info, detail)
-        for k in range(len(r.examples)):
-            s = r.suffix(k)
-            label = f" (example {r.examples[k] + 1})" if s else ""
-            blocks.append(Para(("Every ", Math(w.name(f"dL/d{info.input_name}")), f"{label}:")))
-            blocks += w.grid(f"dL/d{info.input_name}", info.in_shape, s, info.input_lead)
+        blocks += _layer_back(w, r.ops[i], r.details[i], fused=r.fused and i == last)
+    return blocks
+
+
+def _layer_back(
+    w: ModelWriter, info: OpInfo, detail: OpDetail, fused: bool = False, inside: str = "", gradient: bool = True
+) -> list[Block]:
+    """One layer's chain: through its activation, its own rule, then its input's gradient; a residual
+    block's inner layers after its two paths, last first (the first one's input is the block's, whose
+    whole gradient, inner path and skip added, the block shows)."""
+    title = f"Layer {info.name}" + (f", inside {inside}" if inside else "")
+    blocks: list[Block] = [Heading(5 if inside else 4, title)]
+    blocks += _through_activation(w, info, fused=fused)
+    blocks += _own_rule(w, info, detail)
+    for k, (inner_info, inner_detail) in reversed(list(enumerate(detail.inner))):
+        if k == 0:  # its input is the block's: what it works is the inner path's part
+            w.via = {name: "the inner path" for name, _, _ in detail.paths}
+        blocks += _layer_back(w, inner_info, inner_detail, inside=info.name, gradient=k > 0)
+        w.via = {}
+    r = w.r
+    for k in range(len(r.examples) if gradient else 0):
+        s = r.suffix(k)
+        label = f" (example {r.examples[k] + 1})" if s else ""
+        blocks.append(Para(("Every ", Math(w.name(f"dL/d{info.input_name}")), f"{label}:")))
+        blocks += w.grid(f"dL/d{info.input_name}", info.in_shape, s, info.input_lead)
     return blocks
 
 
@@ -215,7 +231,7 @@ def _three_paths(w: ModelWriter, detail: OpDetail) -> list[Block]:
                 "through the mean μ and through the variance σ² (every input moves both); the first:",
             )
         ),
-        Equations(((w.name(name), rhs),)),
+        Equations(((w.lhs(name), rhs),)),
         Equations(tuple((w.name(k), Rel((w.rel(v), w.num(v)))) for k, v in stats)),
     ]
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from chainrule.record.model_step import ModelStepRecord
 from chainrule.record.model_types import OpInfo, Sum, Term
 from chainrule.views.doc import Cell, Equations, Math, Table, num_node
-from chainrule.views.mathtree import Add, Mul, Node, Num, Paren, Partial, Rel, Seq, Sym, Word
+from chainrule.views.mathtree import Add, Mul, Node, Num, Paren, Partial, Rel, Seq, Sym, Via, Word
 from chainrule.views.numbers import fmt
 from chainrule.views.writer import UNROUNDED_NOTE, holds, shown_value
 
@@ -28,6 +28,10 @@ class ModelWriter:
         self.r = record
         self.d = digits
         self.step = step  # which step of the document (its figures' file names)
+        self.figures = 0  # drawings so far in this step
+        # names whose worked value is only one path's part of the value (a residual block's first inner
+        # layer's input gradient: the skip adds the rest), and the words naming that path
+        self.via: dict[str, str] = {}
         self.v = record.values
         self._syms: dict[str, Node] = {}
         self._lead: tuple[int, ...] = ()
@@ -71,6 +75,11 @@ class ModelWriter:
             node = self._syms[name] = _name_node(name, self.r.input_name)
         return node
 
+    def lhs(self, name: str) -> Node:
+        """A worked equation's left side: the name, or its part along a path (∂L/∂x |via the inner path)."""
+        node = self.name(name)
+        return Via(node, Word(self.via[name])) if name in self.via else node
+
     def cell(self, x: float) -> Cell:
         return (Math(self.num(x)),)
 
@@ -83,13 +92,13 @@ class ModelWriter:
             names.append(self.name(s.constant))
             nums.append(self.sn(s.constant_value))
         if not names:
-            return Equations(((self.name(s.name), Rel(("=", self.num(0.0)))),))
+            return Equations(((self.lhs(s.name), Rel(("=", self.num(0.0)))),))
         if len(names) <= PER_ROW + 1:
             parts: list[Node | str] = ["=", _added(names)]
             if len(nums) > 1 or s.constant:
                 parts += ["=", _added(nums)]
             parts += [*self.result(s.value, self.printed(s))]
-            return Equations(((self.name(s.name), Rel(tuple(parts))),))
+            return Equations(((self.lhs(s.name), Rel(tuple(parts))),))
         # a long sum (a kernel element over every position, BPTT over steps and examples): a few
         # terms a row, so every format shows it on its page (an HTML line does not wrap inside a sum)
         rows = (
@@ -97,7 +106,7 @@ class ModelWriter:
             + _rows(nums, "=", per_row or PER_ROW)
             + [Rel(self.result(s.value, self.printed(s)))]
         )
-        return Equations(tuple((self.name(s.name) if i == 0 else "", row) for i, row in enumerate(rows)))
+        return Equations(tuple((self.lhs(s.name) if i == 0 else "", row) for i, row in enumerate(rows)))
 
     def _right_name(self, t: Term) -> Node:
         return self.name(t.right) if t.right else self.num(t.right_value)
