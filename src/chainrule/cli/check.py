@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 import click
 
@@ -15,6 +15,7 @@ from chainrule.errors import ChainruleError
 
 if TYPE_CHECKING:
     from chainrule.check.grading import ClassGrades, MarkingScheme
+    from chainrule.engine.model import Model
     from chainrule.engine.network import Network
 
 
@@ -120,6 +121,11 @@ def check(
         _exercises(net, answers, scheme, digits, tolerance, options)
         return
     network = netfile.load(net)
+    if _shaped(network):  # a network of typed layers (conv, pooling, batchnorm, residual, rnn): check/model_*.py
+        from chainrule.cli.check_model import check_one
+
+        check_one(ctx, network, answers, fmt, output, digits, tolerance, bool(report or feedback or gradebook))
+        return
     if len(answers) == 1 and not answers[0].is_dir() and fmt != "csv" and not (report or feedback or gradebook):
         _one(ctx, network, answers[0], fmt, output, digits, tolerance)
         return
@@ -149,6 +155,12 @@ def _one(
         show(render_text(result), output)
     if result.count("wrong"):
         ctx.exit(1)
+
+
+def _shaped(network: object) -> TypeGuard[Model]:
+    from chainrule.engine.model import Model as Shaped
+
+    return isinstance(network, Shaped)
 
 
 class _Options:
