@@ -69,9 +69,10 @@ class _ModelCheck:
         self.model, self.exact, self.digits, self.tolerance = model, exact, digits, tolerance
         order = {name: i for i, name in enumerate(exact)}
         self.claims = sorted(claims, key=lambda c: order[c.name])
-        self.status: dict[str, Status] = {}
-        self._rounded: dict[int, Values] = {}
-        self._slipped: dict[Slip, Values] = {}
+        self.position = {c.name: i for i, c in enumerate(self.claims)}
+        self.ok = [agrees(c, exact[c.name], tolerance) for c in self.claims]
+        self._values: dict[tuple[Slip | None, int | None], Values] = {}
+        self._first_off: dict[tuple[Slip | None, int | None, bool], int] = {}
         self._slips = catalogue(model)
 
     def run(self) -> list[ClaimResult]:
@@ -79,16 +80,17 @@ class _ModelCheck:
         first: ClaimResult | None = None
         for c in self.claims:
             status, found = self._classify(c)
-            if status == "wrong" and first is not None:
-                found = self._follows(c, first) or found
-            self.status[c.name] = status
+            if status == "wrong" and not found:
+                found = (self._follows(c, first) if first is not None else []) or self._slips_matching(c)
+                found = found or [Diagnosis("slip", value=self.exact[c.name])]
             asked = c.asked if c.asked is not None else self.digits
             if status != "wrong" and too_coarse(c, self.exact[c.name], asked):
                 status, found = "too_coarse", [Diagnosis("too_coarse", digits=asked), *found]
             where = None if status != "wrong" else ((first.name, 1) if first is not None else (c.name, 1))
+            how = Derivation("rule", rule(self.model, c.name), (), 1.0, self.exact[c.name])
             result = ClaimResult(
-                c.name, 1, c.written, c.value, c.decimals, self.exact[c.name], status, where,
-                tuple(found), Derivation("rule", rule(self.model, c.name), (), 1.0, self.exact[c.name]), c.as_written, c.sign,
+                c.name, 1, c.written, c.value, c.decimals, self.exact[c.name], status, where, tuple(found), how,
+                c.as_written, c.sign,
             )  # fmt: skip
             if status == "wrong" and first is None:
                 first = result
@@ -96,35 +98,38 @@ class _ModelCheck:
         return out
 
     def _classify(self, c: Claim) -> tuple[Status, list[Diagnosis]]:
+        """ok, rounding (with how), or wrong (with no diagnosis yet, unless rounded too early)."""
         e = self.exact[c.name]
-        if agrees(c, e, self.tolerance):
+        if self.ok[self.position[c.name]]:
             return "ok", []
         for k in ROUNDING_DIGITS:
-            rounded = self._rounded_values(k)
-            if c.name in rounded and agrees(c, rounded[c.name]) and self._claimed_along(c, rounded):
+            rounded = self._replayed(None, k)
+            if c.name in rounded and agrees(c, rounded[c.name]) and self._along(c, None, k, every=True):
                 if k < c.decimals and not agrees(c, e, LAST_DIGIT_UNITS):
                     return "wrong", [Diagnosis("rounded_too_early", value=rounded[c.name], digits=k)]
                 return "rounding", [Diagnosis("rounding", "intermediates", value=rounded[c.name], digits=k)]
         if agrees(c, e, 1.0) and significant(c) >= 2:
             return "rounding", [Diagnosis("rounding", "last_digit", value=e)]
-        return "wrong", self._slips_matching(c) or [Diagnosis("slip", value=e)]
+        return "wrong", []
 
-    def _claimed_along(self, c: Claim, values: Mapping[str, float]) -> bool:
-        """Every claim before c agrees with this path too (it is then the author's)."""
-        before = self.claims[: self.claims.index(c)]
-        return all(u.name in values and agrees(u, values[u.name], 1.0) for u in before)
+    def _replayed(self, slip: Slip | None, decimals: int | None) -> Values:
+        if (slip, decimals) not in self._values:
+            self._values[(slip, decimals)] = replay(self.model, self.model.x, self.model.y, slip, decimals).values
+        return self._values[(slip, decimals)]
 
-    def _rounded_values(self, k: int) -> Values:
-        if k not in self._rounded:
-            self._rounded[k] = replay(self.model, self.model.x, self.model.y, decimals=k).values
-        return self._rounded[k]
-
-    def _slipped_values(self, slip: Slip, decimals: int | None) -> Values:
-        if decimals is not None:
-            return replay(self.model, self.model.x, self.model.y, slip, decimals).values
-        if slip not in self._slipped:
-            self._slipped[slip] = replay(self.model, self.model.x, self.model.y, slip).values
-        return self._slipped[slip]
+    def _along(self, c: Claim, slip: Slip | None, decimals: int | None, every: bool) -> bool:
+        """Whether every claim before c (``every``), or every ok one, agrees with this replay: a path
+        the author can have taken (a value it cannot compute, after a changed shape, is no evidence)."""
+        key = (slip, decimals, every)
+        if key not in self._first_off:
+            values = self._replayed(slip, decimals)
+            off = (
+                i
+                for i, u in enumerate(self.claims)
+                if (every or self.ok[i]) and u.name in values and not agrees(u, values[u.name], 1.0)
+            )
+            self._first_off[key] = next(off, len(self.claims))
+        return self.position[c.name] <= self._first_off[key]
 
     def _slips_matching(self, c: Claim) -> list[Diagnosis]:
         """The slips that give c (exactly, or with the author's intermediates rounded to the places
@@ -132,15 +137,11 @@ class _ModelCheck:
         found = []
         for slip in self._slips:
             for decimals in (None, max(c.decimals, 0)):
-                values = self._slipped_values(slip, decimals)
-                if c.name in values and agrees(c, values[c.name], 1.0) and self._consistent(c, values):
+                values = self._replayed(slip, decimals)
+                if c.name in values and agrees(c, values[c.name], 1.0) and self._along(c, slip, decimals, every=False):
                     found.append(Diagnosis(slip.id, slip.kind, slip.where, value=values[c.name]))
                     break
         return found
-
-    def _consistent(self, c: Claim, values: Mapping[str, float]) -> bool:
-        before = [u for u in self.claims[: self.claims.index(c)] if self.status.get(u.name) == "ok"]
-        return all(agrees(u, values[u.name], 1.0) for u in before if u.name in values)
 
     def _follows(self, c: Claim, first: ClaimResult) -> list[Diagnosis]:
         """c as the first wrong number's slip gives it: carried forward, not a mistake of its own."""
@@ -149,7 +150,7 @@ class _ModelCheck:
             if slip is None:
                 continue
             for decimals in (None, max(c.decimals, 0)):
-                values = self._slipped_values(slip, decimals)
+                values = self._replayed(slip, decimals)
                 if c.name in values and agrees(c, values[c.name], 1.0):
                     return [Diagnosis("propagated", value=values[c.name], sources=(first.name,))]
         return []
