@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from model_standins import RNN, AvgPool, BatchNorm, Conv, Dense, Flatten, MaxPool, Residual, act, model
 
 from chainrule.check.answers import Claim
 from chainrule.check.grading import marks_of
@@ -14,6 +13,7 @@ from chainrule.check.model_checker import check_model
 from chainrule.check.model_slips import catalogue
 from chainrule.check.model_values import replay
 from chainrule.engine.model import Model
+from model_standins import RNN, AvgPool, BatchNorm, Conv, Dense, Flatten, MaxPool, Residual, act, model
 
 FAMILIES = ("conv", "conv_bn", "bn", "residual", "rnn")
 ACTS = ("relu", "tanh", "sigmoid", "leaky_relu", "identity")
