@@ -1,0 +1,151 @@
+"""Explaining a shaped network's step in every format (views.story_model*, views.model_json, cli).
+
+Over random Models of every op type (tests/test_record_model.random_model: odd names, every loss,
+batches): every format renders, the terminal holds no TeX markup, the HTML's math is well formed,
+the JSON holds every value of the record; LaTeX compiles with pdflatex; `chainrule explain conv` and
+`rnn` work in every format, and the options a shaped network does not take are refused in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+
+from chainrule.engine.model import Model
+from chainrule.record.model_step import explain_model_step, explain_model_steps
+from chainrule.views import html, latex, markdown
+from chainrule.views.model_json import model_to_dict, render_model
+from chainrule.views.story_model import model_story
+from chainrule.views.text import plain_text, render_blocks
+from helpers import assert_one_line, pdflatex, run_cli
+from test_record_model import MODELS, random_model
+
+TEX_MARKUP = re.compile(r"\\[A-Za-z]+|\$|\^\{|_\{")
+
+
+@settings(max_examples=8)  # about a second each: every format of a whole document
+@given(MODELS)
+def test_every_format_renders_and_the_terminal_holds_no_tex(model: Model) -> None:
+    records = explain_model_steps(model, 0, 2)
+    blocks = model_story(records)
+    out = plain_text(render_blocks(blocks), width=200)
+    assert not TEX_MARKUP.search(out), TEX_MARKUP.search(out)
+    assert "nan" not in out.split(), "every grid cell names a value of the record"
+    for op in records[0].ops:
+        assert f"Layer {op.name}" in out
+    assert markdown.render_blocks(blocks).count("$$") % 2 == 0
+    assert "\\begin{document}" in latex.render_blocks(blocks)
+    page = html.render_blocks(blocks)
+    for m in re.findall(r"<math\b.*?</math>", page, flags=re.S):
+        ET.fromstring(m.replace("&nbsp;", " "))  # every element closes where it opens
+
+
+@settings(max_examples=50)
+@given(MODELS)
+def test_the_json_holds_every_value_of_the_record_by_name(model: Model) -> None:
+    record = explain_model_step(model)
+    data = json.loads(render_model([record]))
+    assert data["values"] == record.values
+    assert [layer["name"] for layer in data["layers"]] == [op.name for op in record.ops]
+    assert model_to_dict(record)["values"] is not record.values  # a copy: the JSON cannot change the record
+
+
+def test_the_story_works_each_rule_by_name() -> None:
+    """The conv example's text names the correlation, the flipped kernel and max-pool's routing with
+    their numbers; a batchnorm model its three paths; a residual its two; an RNN its sum over time."""
+    cases = {
+        "pool": ("correlation of the layer's input", "flipped kernel"),
+        "batchnorm": ("three paths", "through μ"),
+        "residual": ("through the skip",),
+        "rnn": ("Backpropagation through time", "t = 1"),
+    }
+    for kind, phrases in cases.items():
+        model = next(m for seed in range(40) if (m := random_model(seed, kind, "cross_entropy")) and _has(m, kind))
+        out = plain_text(render_blocks(model_story([explain_model_step(model)])), width=200)
+        for phrase in phrases:
+            assert phrase in out, (kind, phrase)
+
+
+def _has(model: Model, kind: str) -> bool:
+    kinds = {op.kind for op in model.ops}
+    return {"pool": "conv2d", "batchnorm": "batchnorm", "residual": "residual", "rnn": "rnn"}[kind] in kinds
+
+
+def test_the_worked_convolution_shows_its_window_and_its_value() -> None:
+    result, _ = run_cli(["explain", "conv"])
+    assert result.exit_code == 0, result.output
+    # the first full window of the upright-edge kernel on the bar in column 3, as the example's comments say
+    line = next(line for line in result.output.splitlines() if line.strip().startswith("z_conv1"))
+    assert "W_conv1[1,1,1,1] · x⁽¹⁾[1,1,1]" in line and "b_conv1[1]" in line
+    assert line.rstrip().endswith("= −1.4")
+    assert "The winner is a_conv1⁽¹⁾[1,1,2]." in result.output
+
+
+@pytest.mark.parametrize("example", ["conv", "rnn"])
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "latex", "html"])
+def test_explain_the_built_in_examples_in_every_format(example: str, fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / f"{example}.{fmt}"
+    result, warned = run_cli(["explain", example, "--format", fmt, "-o", str(out)])
+    assert result.exit_code == 0 and warned == [], result.output
+    text = out.read_text(encoding="utf-8")
+    if fmt == "json":
+        assert json.loads(text)["values"]["loss"] > 0
+    elif fmt == "html":
+        assert text.startswith("<!DOCTYPE html>")
+    else:
+        assert "backward pass" in text
+
+
+@pytest.mark.parametrize("example", ["conv", "rnn"])
+def test_the_latex_of_the_examples_compiles(example: str, tmp_path: Path) -> None:
+    assert shutil.which("pdflatex"), "pdflatex is needed: scripts/check installs texlive"
+    result, _ = run_cli(["explain", example, "--format", "latex", "--steps", "2", "-o", str(tmp_path / "step.tex")])
+    assert result.exit_code == 0, result.output
+    run = pdflatex(tmp_path, "step.tex")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (tmp_path / "step.pdf").stat().st_size > 0
+
+
+@settings(max_examples=3)
+@given(MODELS)
+def test_the_latex_of_random_models_compiles(model: Model) -> None:
+    import tempfile
+
+    assert shutil.which("pdflatex")
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "step.tex").write_text(
+            latex.render_blocks(model_story([explain_model_step(model)])), encoding="utf-8"
+        )
+        run = pdflatex(folder, "step.tex")
+        assert run.returncode == 0, run.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--form", "paths"],
+        ["--form", "delta"],
+        ["--form", "matrix"],
+        ["--hand", "3"],
+        ["--format", "dot"],
+        ["--gradcheck"],
+        ["--only", "w1"],
+        ["--example", "99"],
+    ],
+)
+def test_options_that_do_not_apply_are_refused_in_one_line(args: list[str]) -> None:
+    err = assert_one_line(["explain", "conv", *args])
+    assert "expected" in err or "not available" in err
+
+
+def test_only_a_tensor_shows_its_update_alone() -> None:
+    result, _ = run_cli(["explain", "conv", "--only", "W_out"])
+    assert result.exit_code == 0, result.output
+    update = result.output.rsplit("The update", 1)[1]
+    assert "W_out[1,1]" in update and "W_conv1[1,1,1,1]" not in update
