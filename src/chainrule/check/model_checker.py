@@ -43,7 +43,7 @@ def check_model(
     later = next((c for c in claims if c.step != 1), None)
     if later is not None:
         raise ChainruleError(f"{answers}: {later.key}: expected values of the first update (no [step.N]) for {source}")
-    exact = replay(model, model.x, model.y).values
+    exact = replay(model).values
     claims = [replace(c, name=c.name.replace("∂", "d").replace(" ", "")) for c in claims]  # as explain prints them
     misnamed = tuple(_misnamed(c, exact, answers) for c in claims if c.name not in exact)
     if misnamed:
@@ -114,7 +114,7 @@ class _ModelCheck:
 
     def _replayed(self, slip: Slip | None, decimals: int | None) -> Values:
         if (slip, decimals) not in self._values:
-            self._values[(slip, decimals)] = replay(self.model, self.model.x, self.model.y, slip, decimals).values
+            self._values[(slip, decimals)] = replay(self.model, slip, decimals).values
         return self._values[(slip, decimals)]
 
     def _along(self, c: Claim, slip: Slip | None, decimals: int | None, every: bool) -> bool:

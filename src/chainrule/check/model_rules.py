@@ -43,15 +43,18 @@ PARAMETER_GRADIENT = {
 
 def rule(model: Model, name: str) -> str:
     """The rule that computes ``name`` (a value name of `model_values`), in a few words."""
-    base = re.sub(r"\[.*$", "", without_example(name))
+    bare = without_example(name)
+    base = re.sub(r"\[.*$", "", bare) + ("_new" if bare.endswith("_new") else "")
     ops = {op.name: i for i, op in enumerate(model.ops)}
     tensors = {t: op for op in model.ops for t in op.tensor_names().values()}
     if base == "loss":
         return f"the {model.loss.name.replace('_', ' ')} of the output"
     if base.endswith("_new") and base[: -len("_new")] in tensors:
         return "the parameter minus the learning rate times its gradient (the file's optimizer)"
-    if base in tensors or base == model.input_name:
+    if base in tensors or base == model.input_name or base.startswith("y_") or base.startswith("h0_"):
         return "given"
+    if bare.startswith("da_") and "/dz_" in bare:
+        return "the slope of the activation at z"
     prefix, _, subject = base.partition("_")
     if base.startswith("dL/d") and base[len("dL/d") :] in tensors:
         op = tensors[base[len("dL/d") :]]

@@ -14,7 +14,8 @@ parameters, so it holds for any op that keeps the `engine.layers.base` contract:
 * ``batchnorm_direct_only``: ∂L/∂x = ∂L/∂x̂ · 1/√(σ² + ε), the paths through μ and σ² left out;
 * ``skip_gradient_dropped``: a residual block's input gradient through the block only, the
   skip connection's ∂L/∂z not added;
-* ``bptt_one_step``: an RNN's weight and bias gradients from the last time step only.
+* ``bptt_one_step``: an RNN's weight and bias gradients from the last time step's term only
+  (the engine's `through_time` terms), where the sum over every step belongs.
 """
 
 from __future__ import annotations
@@ -132,17 +133,9 @@ def _skip_dropped(op: Op, cache: Cache, d_a: Array, d_z: Array | None, d_x: Arra
 
 
 def _last_step(op: Op, cache: Cache, d_a: Array, d_z: Array | None, d_x: Array, grads: Grads) -> tuple[Array, Grads]:
-    act = op.activation
-    z_t, h_t = cache.z[:, -1], cache.a[:, -1]
-    delta = act.derivative(z_t, h_t, float(act.alpha or 0.0)) * d_a[:, -1]
-    h_before = cache.a[:, -2] if cache.a.shape[1] > 1 else np.zeros_like(h_t)
-    one_step = {
-        "weight_ih_l0": delta.T @ cache.x[:, -1],
-        "weight_hh_l0": delta.T @ h_before,
-        "bias_ih_l0": delta.sum(axis=0),
-        "bias_hh_l0": delta.sum(axis=0),
-    }
-    return d_x, {role: one_step.get(role, g) for role, g in grads.items()}
+    """Each tensor's gradient as the last step's term of the engine's own sum over time."""
+    terms = op.through_time(d_a, cache).steps  # type: ignore[attr-defined]  # an rnn op's BPTT
+    return d_x, {role: terms[role][-1] if role in terms else g for role, g in grads.items()}
 
 
 def _has_padding(op: Op) -> bool:

@@ -1,37 +1,34 @@
-"""Every number of one update of a shaped network (`engine.model.Model`), by name, in the order a
-person computes them, replayed through the engine's own ops: exactly, with every written value
-rounded to k places (a person's intermediates), or with one op's rule swapped for a mistaken one
-(`model_slips.Slip`), so that a mistake's downstream numbers follow from it as they would on paper.
-
-Names (1-based indices, as `engine.layers.base.element_name` writes them; ``#k`` for example k
-of a batch of more than one):
-
-    x[c,i,j]            the input                 z_<op>[…], a_<op>[…]      an op's map and output
-    loss (loss#k)       the batch loss (each example's)
-    dL/da_<op>[…]       ∂L/∂ of an op's output    dL/dz_<op>[…]             ∂L/∂ of its map
-    dL/dx[…]            ∂L/∂ of the input         <T>[…], dL/d<T>[…], <T>_new[…]   a learnt tensor
+"""Every number of one update of a shaped network (`engine.model.Model`), by the record's names
+(`record.model_step`: x[…], z_<op>[…], a_<op>[…], dL/dz_<op>[…], dL/dW_<op>[…], W_<op>[…]_new, …),
+replayed through the engine's own ops: exactly, with every number rounded to k places (a person's
+written intermediates), or with one op's rule swapped for a mistaken one (`model_slips.Slip`), so
+that a mistake's downstream numbers follow from it as they would on paper. The names and their
+order are the record's own (`record.model_step.model_values`): the checker reads the names
+`chainrule explain` prints.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule.engine.activations import Array
 from chainrule.engine.layers.base import Cache, Op, d_activation, element_name
+from chainrule.engine.model import Model, ModelBackward, ModelForward
+from chainrule.record.model_ops import op_detail
+from chainrule.record.model_step import model_batches, model_values, op_infos
 
 if TYPE_CHECKING:
     from chainrule.check.model_slips import Slip
-    from chainrule.engine.model import Model
 
 Values = dict[str, float]
 
 
 @dataclass(frozen=True)
 class Replay:
-    """One update's numbers by name (in computation order), and where each op's own numbers start."""
+    """One update's numbers by name, in the order of the computation."""
 
     values: Values
     stopped: bool = False  # a mistake changed a shape, so nothing after its op can be computed
@@ -41,22 +38,9 @@ def _round(a: Array, decimals: int | None) -> Array:
     return a if decimals is None else np.round(np.asarray(a, dtype=np.float64), decimals)
 
 
-class _Names:
-    """Writes arrays into the values dict under their element names."""
-
-    def __init__(self, examples: int, values: Values):
-        self.n, self.values = examples, values
-
-    def batch(self, tensor: str, array: Array) -> None:
-        """A batch-first array: one name per example and element."""
-        for k in range(array.shape[0]):
-            end = f"#{k + 1}" if self.n > 1 else ""
-            for index in np.ndindex(array.shape[1:]):
-                self.values[element_name(tensor, index) + end] = float(array[k][index])
-
-    def tensor(self, tensor: str, array: Array) -> None:
-        for index in np.ndindex(np.shape(array)):
-            self.values[element_name(tensor, index)] = float(np.asarray(array)[index])
+def first_batch(model: Model) -> np.ndarray:
+    """The examples of the first update (what `chainrule explain` shows and an answers file answers)."""
+    return model_batches(model)[0]
 
 
 def fused(model: Model) -> bool:
@@ -65,106 +49,77 @@ def fused(model: Model) -> bool:
     return loss.fused_activation == model.ops[-1].activation.name and loss.fused_gradient is not None
 
 
-def replay(model: Model, x: Array, y: Array, slip: Slip | None = None, decimals: int | None = None) -> Replay:
-    """The update's numbers for the batch (x, y): the forward pass, the loss, the backward pass and
-    the updated tensors; with ``slip`` made where it applies and every written number rounded to
-    ``decimals`` places (each op then reads the rounded numbers before it)."""
-    values: Values = {}
-    names = _Names(x.shape[0], values)
-    for op in model.ops:
-        for role, tensor in op.params().items():
-            names.tensor(op.tensor_names()[role], tensor)
-    x = _round(x, decimals)
-    names.batch(model.input_name, x)
-    caches: list[Cache] = []
+def replay(model: Model, slip: Slip | None = None, decimals: int | None = None) -> Replay:
+    """The first update's numbers: forward, loss, backward and the updated tensors; with ``slip``
+    made where it applies and every number rounded to ``decimals`` places (each op then reads the
+    rounded numbers before it)."""
+    idx = first_batch(model)
+    x, y = _round(model.x[idx], decimals), model.y[idx]
+    suffixes = ["" if len(idx) == 1 else f"#{k + 1}" for k in range(len(idx))]
     shapes = model.shapes()
+    caches: list[Cache] = []
     current = x
     for i, op in enumerate(model.ops):
         cache = slip.forward(op, current) if slip is not None and slip.op == i else None
         cache = cache if cache is not None else op.forward(current)
-        cache = Cache(cache.x, _round(cache.z, decimals), _round(cache.a, decimals), cache.extra, cache.buffers)
-        names.batch(f"z_{op.name}", cache.z)
-        names.batch(f"a_{op.name}", cache.a)
+        cache = replace(cache, z=_round(cache.z, decimals), a=_round(cache.a, decimals))
         if cache.a.shape[1:] != shapes[i + 1]:
-            return Replay(values, stopped=True)
+            return Replay(_stopped(model, x, [*caches, cache], suffixes), stopped=True)
         caches.append(cache)
         current = cache.a
-    _loss(model, caches[-1], y, names, decimals)
-    grads = _backward(model, caches, y, names, slip, decimals)
-    _update(model, grads, names)
+    fwd = ModelForward(x, caches)
+    back = _backward(model, fwd, y, slip, decimals)
+    infos = op_infos(model)
+    values = model_values(model, infos, fwd, back, y, model.updated(back), suffixes)
+    for i, (op, info, cache) in enumerate(zip(model.ops, infos, caches, strict=True)):
+        values |= op_detail(op, info, cache, back.d_a[i], back.d_z[i], back.d_x[i], suffixes).stats
     return Replay(values)
 
 
-def _scale(model: Model, n: int) -> float:
-    return 1.0 / n if model.training.reduction == "mean" else 1.0
+def _stopped(model: Model, x: Array, caches: list[Cache], suffixes: list[str]) -> Values:
+    """The numbers up to an op whose output no longer has its shape: its z and a as they came out."""
+    values: Values = {}
+    for k, s in enumerate(suffixes):
+        for index in np.ndindex(x.shape[1:]):
+            values[element_name(model.input_name, index) + s] = float(x[k][index])
+    for op, cache in zip(model.ops, caches, strict=False):
+        for k, s in enumerate(suffixes):
+            for index in np.ndindex(cache.z.shape[1:]):
+                values[element_name(f"z_{op.name}", index) + s] = float(cache.z[k][index])
+                values[element_name(f"a_{op.name}", index) + s] = float(cache.a[k][index])
+    return values
 
 
-def _loss(model: Model, last: Cache, y: Array, names: _Names, decimals: int | None) -> None:
-    n = last.a.shape[0]
-    loss = model.loss
-    if fused(model) and loss.fused_value is not None:
-        each = loss.fused_value(last.z.reshape(n, -1), y)
-    else:
-        each = loss.value(last.a.reshape(n, -1), y)
-    each = np.asarray(each, dtype=np.float64)
-    if n > 1:
-        for k in range(n):
-            names.values[f"loss#{k + 1}"] = float(_round(each[k], decimals))
-    names.values["loss"] = float(_round(each.sum() * _scale(model, n), decimals))
+def inside(op: Op) -> bool:
+    """An op whose activation is inside its own map (an RNN): it has no ∂L/∂z entry of its own."""
+    return type(op).backward_z is Op.backward_z
 
 
-def _backward(
-    model: Model, caches: list[Cache], y: Array, names: _Names, slip: Slip | None, decimals: int | None
-) -> list[dict[str, Array]]:
-    n = y.shape[0]
-    last, op_last = caches[-1], model.ops[-1]
-    scale = _scale(model, n)
-    d_a = _round(model.loss.gradient(last.a.reshape(n, -1), y).reshape(last.a.shape) * scale, decimals)
-    d_z_fused = None
-    if fused(model):
-        assert model.loss.fused_gradient is not None
-        flat = model.loss.fused_gradient(last.z.reshape(n, -1), last.a.reshape(n, -1), y) * scale
-        d_z_fused = _round(flat.reshape(last.z.shape), decimals)
-    grads: list[dict[str, Array]] = [{} for _ in model.ops]
-    for i in range(len(model.ops) - 1, -1, -1):
-        op, cache = model.ops[i], caches[i]
-        if d_z_fused is None or op is not op_last:
-            names.batch(f"dL/da_{op.name}", d_a)
-        d_z = d_z_fused if (d_z_fused is not None and op is op_last) else _d_z(op, cache, d_a, decimals)
-        if d_z is not None:
-            names.batch(f"dL/dz_{op.name}", d_z)
-        d_x, grads[i] = _op_backward(op, cache, d_a, d_z)
+def _backward(model: Model, fwd: ModelForward, y: Array, slip: Slip | None, decimals: int | None) -> ModelBackward:
+    """`Model.backward`, op by op, with the slip made in its op and every number rounded."""
+    n, count = fwd.x.shape[0], len(model.ops)
+    scale = 1.0 / n if model.training.reduction == "mean" else 1.0
+    last = fwd.caches[-1]
+    d_a = _round(model.loss.gradient(last.a, y) * scale, decimals)
+    is_fused = fused(model)
+    d_as: list[Array] = [np.empty(0)] * count
+    d_zs: list[Array] = [np.empty(0)] * count
+    d_xs: list[Array] = [np.empty(0)] * count
+    grads: list[dict[str, Array]] = [{} for _ in range(count)]
+    for i in range(count - 1, -1, -1):
+        op, cache = model.ops[i], fwd.caches[i]
+        if i == count - 1 and is_fused:
+            assert model.loss.fused_gradient is not None
+            d_z = _round(model.loss.fused_gradient(last.z, last.a, y) * scale, decimals)
+        elif inside(op):
+            d_z = d_a
+        else:
+            d_z = _round(d_activation(op, cache, d_a), decimals)
+        d_x, grads[i] = op.backward(d_a, cache) if inside(op) else op.backward_z(d_z, cache)
         if slip is not None and slip.op == i:
-            d_x, grads[i] = slip.backward(op, cache, d_a, d_z, d_x, grads[i])
-        for role, g in grads[i].items():
-            grads[i][role] = _round(g, decimals)
-            names.tensor(f"dL/d{op.tensor_names()[role]}", grads[i][role])
-        d_a = _round(d_x, decimals)
-    names.batch(f"dL/d{model.input_name}", d_a)
-    return grads
-
-
-def _d_z(op: Op, cache: Cache, d_a: Array, decimals: int | None) -> Array | None:
-    """∂L/∂z through the op's activation; None for an op whose activation is inside its map (rnn)."""
-    if op.kind == "rnn":
-        return None
-    return _round(d_activation(op, cache, d_a), decimals)
-
-
-def _op_backward(op: Op, cache: Cache, d_a: Array, d_z: Array | None) -> tuple[Array, dict[str, Array]]:
-    from_z = getattr(op, "backward_z", None)  # the contract's ∂L/∂z entry (every op but an rnn's)
-    if d_z is None or from_z is None:
-        return op.backward(d_a, cache)
-    result: tuple[Array, dict[str, Array]] = from_z(d_z, cache)
-    return result
-
-
-def _update(model: Model, grads: list[dict[str, Array]], names: _Names) -> None:
-    """θ_new of every learnt tensor, by the model's own optimizer step (frozen tensors stay)."""
-    from chainrule.engine.model import ModelBackward
-
-    empty: list[Array] = [np.empty(0)] * len(model.ops)
-    back = ModelBackward(empty, empty, empty, grads, names.values.get("loss", 0.0), fused(model))
-    params = model.updated(back).parameters()
-    for name, tensor in params.items():
-        names.tensor(f"{name}_new", tensor)
+            d_x, grads[i] = slip.backward(op, cache, d_a, None if inside(op) else d_z, d_x, grads[i])
+        grads[i] = {role: _round(g, decimals) for role, g in grads[i].items()}
+        d_as[i], d_zs[i], d_xs[i] = d_a, d_z, _round(d_x, decimals)
+        d_a = d_xs[i]
+    loss = float(_round(np.asarray(model.batch_loss(fwd, y)), decimals))
+    return ModelBackward(d_as, d_zs, d_xs, grads, loss, is_fused, [dict(c.buffers) for c in fwd.caches])

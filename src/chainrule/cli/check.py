@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,7 +15,6 @@ from chainrule.errors import ChainruleError
 
 if TYPE_CHECKING:
     from chainrule.check.grading import ClassGrades, MarkingScheme
-    from chainrule.engine.model import Model
     from chainrule.engine.network import Network
 
 
@@ -111,7 +110,8 @@ def check(
     against the exercise it names. Exit status 0.
     """
     from chainrule.check.grading import MarkingScheme
-    from chainrule.io import netfile
+    from chainrule.engine.model import Model
+    from chainrule.io import loader
 
     scheme = MarkingScheme.parse(marks_text)
     if follow_through is not None:
@@ -120,8 +120,10 @@ def check(
     if net.is_dir():
         _exercises(net, answers, scheme, digits, tolerance, options)
         return
-    network = netfile.load(net)
-    if _shaped(network):  # a network of typed layers (conv, pooling, batchnorm, residual, rnn): check/model_*.py
+    network = loader.load(net)
+    if isinstance(
+        network, Model
+    ):  # a network of typed layers (conv, pooling, batchnorm, residual, rnn): check/model_*.py
         from chainrule.cli.check_model import check_one
 
         check_one(ctx, network, answers, fmt, output, digits, tolerance, bool(report or feedback or gradebook))
@@ -155,12 +157,6 @@ def _one(
         show(render_text(result), output)
     if result.count("wrong"):
         ctx.exit(1)
-
-
-def _shaped(network: object) -> TypeGuard[Model]:
-    from chainrule.engine.model import Model as Shaped
-
-    return isinstance(network, Shaped)
 
 
 class _Options:
