@@ -285,3 +285,39 @@ def test_deeplearning_ai_max_pool_gradient_routed_not_spread() -> None:
     assert np.max(np.abs(spread[1, 1] - np.array(published))) > 1.0
     total = float(np.sum(_drawn(DLAI_POOL)["dA"]))
     assert np.sum(routed) == pytest.approx(total, rel=1e-12) and np.sum(spread) == pytest.approx(total, rel=1e-12)
+
+
+# Dive into Deep Learning: its cross-correlation example, and its transposed convolution as the input's gradient.
+
+D2L = _load("d2l-convolution.toml")
+
+
+def _d2l_conv() -> tuple[Conv2d, np.ndarray, np.ndarray]:
+    kernel = np.array(D2L["K"])
+    conv = Conv2d("c", kernel.reshape(1, 1, *kernel.shape), np.zeros(0))
+    return conv, np.array(D2L["X"]).reshape(1, 1, 3, 3), np.array(D2L["upstream"]).reshape(1, 1, 2, 2)
+
+
+def test_d2l_convolution_and_its_gradients_exactly() -> None:
+    conv, x, upstream = _d2l_conv()
+    cache = conv.forward(x)
+    d_x, grads = conv.backward(upstream, cache)
+    published = {name: np.array(value) for name, value in D2L["published"].items()}
+    np.testing.assert_array_equal(cache.a[0, 0], published["Y"])
+    np.testing.assert_array_equal(d_x[0, 0], published["dL/dX"])
+    np.testing.assert_array_equal(grads["weight"][0, 0], published["dL/dK"])
+
+
+def test_d2l_input_gradient_needs_the_flipped_kernel() -> None:
+    """The slip the checker names: ∂L/∂X as the full correlation of ∂L/∂Y with K unflipped (∂L/∂Y padded by
+    the kernel's size less one, then slid under K as in the forward pass) is not the book's Wᵀ ∂L/∂Y; with K
+    turned half a circle it is."""
+    conv, _, upstream = _d2l_conv()
+    padded = np.pad(upstream[0, 0], 1)
+
+    def full_correlation(kernel: np.ndarray) -> np.ndarray:
+        return np.array([[np.sum(padded[i : i + 2, j : j + 2] * kernel) for j in range(3)] for i in range(3)])
+
+    book = np.array(D2L["published"]["dL/dX"])
+    assert not np.array_equal(full_correlation(conv.weight[0, 0]), book)
+    np.testing.assert_array_equal(full_correlation(conv.weight[0, 0, ::-1, ::-1]), book)

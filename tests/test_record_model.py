@@ -267,3 +267,17 @@ def test_steps_follow_each_other_and_the_batches_of_the_epoch() -> None:
     for name, value in first.values.items():
         if name.endswith("_new") and len(records) > 1:
             assert second.values[name[: -len("_new")]] == value
+
+
+@given(MODELS)
+def test_a_fused_output_gradient_is_a_minus_y_over_n(model: Model) -> None:
+    """What the story says of the loss fused with its activation holds for every output: (a − y)·(1/N)."""
+    record = explain_model_step(model)
+    last = record.ops[-1].name
+    if not record.fused:
+        return
+    for k in range(len(record.examples)):
+        s = record.suffix(k)
+        for j in range(record.ops[-1].out_shape[-1]):
+            a, y = record.values[f"a_{last}[{j + 1}]{s}"], record.values[f"y_{last}[{j + 1}]{s}"]
+            assert abs(record.values[f"dL/dz_{last}[{j + 1}]{s}"] - (a - y) * record.mean_factor) <= 1e-15

@@ -195,8 +195,11 @@ def test_a_malformed_layer_is_one_line_naming_the_key(change: dict[str, object],
 
 def test_an_input_of_the_wrong_width_is_named() -> None:
     rnn = RNN.initial("r", 2, 2, np.random.default_rng(4))
-    with pytest.raises(ChainruleError, match=r"rnn layer 'r': input: expected \(steps, 2\) per example, got \(3, 5\)"):
-        rnn.forward(np.zeros((1, 3, 5)))
+    for shape, shown in [((1, 3, 5), r"\(3, 5\)"), ((2, 0, 2), r"\(0, 2\)"), ((2, 4), r"\(4,\)")]:
+        with pytest.raises(
+            ChainruleError, match=rf"rnn layer 'r': input: expected \(steps ≥ 1, 2\) per example, got {shown}"
+        ):
+            rnn.forward(np.zeros(shape))
 
 
 def test_initial_states_of_the_wrong_shape_are_named() -> None:

@@ -20,7 +20,7 @@ from chainrule.engine.layers.base import Op
 from chainrule.engine.model import Model
 from chainrule.errors import Shown, shown_path
 from chainrule.io import modellayers, modelops, netparts
-from chainrule.io.modelparts import Context, LayerSpec, Shape, described, tensor
+from chainrule.io.modelparts import Context, LayerSpec, Shape, described, fits, tensor
 from chainrule.io.netparts import MISSING, Reader
 
 TOP_KEYS = ("title", "inputs", "loss", "layers", "examples", "training")
@@ -88,7 +88,8 @@ def examples(
         for key, shape, what in (("x", in_shape, "the input's shape"), ("y", out_shape, "the output's shape")):
             if key not in ex:
                 raise r.fail(f"{where}.{key}", f"{described(shape)} numbers ({what})", MISSING)
-            (xs if key == "x" else ys).append(tensor(r, ex[key], f"{where}.{key}", shape, what))
+            values = tensor(r, ex[key], f"{where}.{key}", shape, what)
+            (xs if key == "x" else ys).append(fits(r, values, f"{where}.{key}", dtype))
     return np.array(xs, dtype=dtype), np.array(ys, dtype=dtype)
 
 
@@ -110,13 +111,14 @@ def check_names(r: Reader, input_name: str, specs: list[LayerSpec], ops: list[Op
         flat_ops.append(op)
         stack = list(getattr(op, "inner", [])) + stack
     seen: dict[str, str] = {input_name: "the input"}
+    own = {id(op): [] if getattr(op, "inner", None) else list(op.tensor_names().values()) for op in flat_ops}
     for (where, _spec), op in zip(_walk(specs), flat_ops, strict=True):
-        for name in (op.name, *op.tensor_names().values()):
+        for name in (op.name, *own[id(op)]):  # a block's tensors are its inner layers'
             if name in seen:
                 raise r.fail(where, f"a name not already used by {seen[name]}", name)
             seen[name] = where
     neurons = [op.name for op in flat_ops]
-    params = [n for op in flat_ops for n in op.tensor_names().values()]
+    params = [n for op in flat_ops for n in own[id(op)]]
     found = reserved.clash([input_name], neurons, params)
     if found is not None:
         name, expected = found

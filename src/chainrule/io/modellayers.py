@@ -26,6 +26,7 @@ from chainrule.io.modelparts import (
     activation,
     bias,
     described,
+    fits,
     initial,
     learnt,
     misfit,
@@ -79,7 +80,7 @@ def _window(ctx: Context, raw: Mapping[str, Any], spec: LayerSpec, where: str, f
     _, h, w = spec.in_shape
     if h + 2 * padding[0] < kh or w + 2 * padding[1] < kw:
         expected = f"a kernel of {kh}×{kw} that fits its padded input of {h + 2 * padding[0]}×{w + 2 * padding[1]}"
-        raise r.fail(f"{where}.kernel", expected, Shown(f"{fed_by}'s output of shape {described(spec.in_shape)}"))
+        raise r.fail(f"{where}.kernel", expected, Shown(f"{fed_by} of shape {described(spec.in_shape)}"))
     out_h = (h + 2 * padding[0] - kh) // stride[0] + 1
     out_w = (w + 2 * padding[1] - kw) // stride[1] + 1
     spec.sizes.update(kernel=(kh, kw), stride=stride, padding=padding)
@@ -119,9 +120,8 @@ def _batchnorm(ctx: Context, raw: Mapping[str, Any], spec: LayerSpec, where: str
         spec.tensors[role] = learnt(ctx, raw, where, key, (n,), "one per channel", np.full(n, fill))
     for key, fill in (("running_mean", 0.0), ("running_var", 1.0)):
         given = raw.get(key)
-        spec.tensors[key] = (
-            np.full(n, fill) if given is None else tensor(r, given, f"{where}.{key}", (n,), "per channel")
-        )
+        values = np.full(n, fill) if given is None else tensor(r, given, f"{where}.{key}", (n,), "per channel")
+        spec.tensors[key] = fits(r, values, f"{where}.{key}", ctx.dtype)
     if "running_var" in raw and not bool(np.all(np.asarray(spec.tensors["running_var"]) >= 0)):
         raise r.fail(f"{where}.running_var", "variances ≥ 0", raw["running_var"])
     eps = r.number(raw.get("eps", BN_EPS), f"{where}.eps")
@@ -158,7 +158,7 @@ def _rnn(ctx: Context, raw: Mapping[str, Any], spec: LayerSpec, where: str, fed_
 
 def _residual(ctx: Context, raw: Mapping[str, Any], spec: LayerSpec, where: str, fed_by: str) -> None:
     r = ctx.r
-    spec.inner = layers(ctx, raw.get("layers"), f"{where}.layers", spec.in_shape, f"{where}'s input", last=False)
+    spec.inner = layers(ctx, raw.get("layers"), f"{where}.layers", spec.in_shape, f"the input of {where}", last=False)
     out = spec.inner[-1].out_shape
     if out != spec.in_shape:
         expected = f"inner layers whose output has its input's shape {described(spec.in_shape)} (the sum x + F(x))"
@@ -205,5 +205,5 @@ def layers(ctx: Context, raw: object, where: str, in_shape: Shape, fed_by: str, 
     for i, table in enumerate(raw):
         spec = layer(ctx, table, f"{where}[{i}]", in_shape, fed_by, last and i == len(raw) - 1)
         made.append(spec)
-        in_shape, fed_by = spec.out_shape, f"{where}[{i}] ({spec.name})"
+        in_shape, fed_by = spec.out_shape, f"the output of {where}[{i}] ({spec.name})"
     return made

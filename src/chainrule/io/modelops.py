@@ -80,7 +80,7 @@ def build(spec: LayerSpec, dtype: Any) -> Op:
         bias_ih=t["bias_ih_l0"],
         bias_hh=t["bias_hh_l0"],
         output=s["output"],
-        names=renames,
+        renames=renames,
     )
 
 
@@ -106,7 +106,7 @@ def table(op: Op, *, last: bool = False) -> dict[str, Any]:
             entry[key] = nested(values[role])
         elif role == "bias":
             entry["bias"] = False
-    renames = dict(getattr(op, "renames", None) or getattr(op, "names", None) or {})
+    renames = dict(getattr(op, "renames", None) or {})
     if renames:
         entry["tensor_names"] = {keys[role]: name for role, name in renames.items()}
     if op.kind == "residual":

@@ -117,6 +117,17 @@ def tensor(r: Reader, value: object, key: str, shape: Shape, what: str) -> np.nd
     return np.array([tensor(r, row, f"{key}[{i}]", shape[1:], what) for i, row in enumerate(value)])
 
 
+def fits(r: Reader, values: np.ndarray, key: str, dtype: Any) -> np.ndarray:
+    """The values in the file's precision; one that overflows it (1e39 in float32) is refused by its key."""
+    with np.errstate(over="ignore"):
+        cast = np.asarray(values).astype(dtype)
+    if np.isinf(cast).any():
+        index = tuple(int(i) for i in np.argwhere(np.isinf(cast))[0])
+        where = key + "".join(f"[{i}]" for i in index)
+        raise r.fail(where, f"a number that fits in {np.dtype(dtype)}", float(np.asarray(values)[index]))
+    return cast
+
+
 def pair(r: Reader, raw: Mapping[str, Any], key: str, where: str, default: int | None, minimum: int) -> tuple[int, int]:
     """A size given as one whole number (both axes) or [height, width]."""
     if key not in raw:
@@ -174,7 +185,7 @@ def learnt(
     """A learnt tensor: the file's (of exactly `shape`), else `made` (generated), else zeros."""
     count(ctx, shape, f"{where}.{key}")
     if key in raw:
-        return tensor(ctx.r, raw[key], f"{where}.{key}", shape, what)
+        return fits(ctx.r, tensor(ctx.r, raw[key], f"{where}.{key}", shape, what), f"{where}.{key}", ctx.dtype)
     return made if made is not None else np.zeros(shape)
 
 
@@ -210,4 +221,4 @@ def described(shape: Shape) -> str:
 
 def misfit(r: Reader, where: str, fed_by: str, in_shape: Shape, expected: str) -> Exception:
     """The error for a layer whose input (the output of the layer before) does not fit."""
-    return r.fail(where, f"{expected} as its input", Shown(f"{fed_by}'s output of shape {described(in_shape)}"))
+    return r.fail(where, f"{expected} as its input", Shown(f"{fed_by} of shape {described(in_shape)}"))

@@ -68,7 +68,8 @@ def _layer_table(m: Any, where: str) -> dict[str, Any]:
     kind = type(m).__name__
     if kind == "Linear":
         bias = _values(m.bias) if m.bias is not None else False
-        return {"type": "dense", "units": int(m.out_features), "weights": _values(m.weight), "bias": bias}
+        table = {"type": "dense", "units": int(m.out_features), "activation": "identity"}
+        return table | {"weights": _values(m.weight), "bias": bias}
     if kind == "Conv2d":
         return _conv(m, where)
     if kind in ("MaxPool2d", "AvgPool2d"):

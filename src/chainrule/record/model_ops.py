@@ -46,6 +46,8 @@ def op_detail(
         return _residual(op, info, cache, d_z, suffixes)
     if op.kind == "rnn":
         return rnn_detail(op, info, cache, d_a, suffixes)
+    if op.kind == "dense" and len(info.in_shape) == 1:
+        return _dense(op, info, cache, d_z, suffixes)
     return OpDetail(info.name, op.kind)
 
 
@@ -106,6 +108,54 @@ def _conv(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[st
         for k, s in enumerate(suffixes)
         for c, r, col in np.ndindex(n_in, h, w)
     ]
+    return OpDetail(info.name, op.kind, forward=tuple(fwd), weight_grads=tuple(grads), input_grads=tuple(inputs))
+
+
+def _dense(op: Op, info: OpInfo, cache: Cache, d_z: np.ndarray, suffixes: list[str]) -> OpDetail:
+    """z_j = Σ_i W[j,i] x_i + b_j; ∂L/∂W[j,i] = Σ over the batch of ∂L/∂z_j x_i; ∂L/∂x_i = Σ_j ∂L/∂z_j W[j,i]."""
+    weight, bias = op.params()["weight"], op.params().get("bias")
+    w_name, b_name = info.tensors["weight"], info.tensors.get("bias", "")
+    units, fan_in = weight.shape
+    if len(suffixes) * units * fan_in * 3 > MAX_TERMS:
+        return OpDetail(info.name, op.kind, truncated=True)
+    fwd, inputs = [], []
+    for k, s in enumerate(suffixes):
+        for j in range(units):
+            terms = tuple(
+                Term(
+                    element_name(w_name, (j, i)),
+                    info.input_element((i,)) + s,
+                    float(weight[j, i]),
+                    float(cache.x[k, i]),
+                )
+                for i in range(fan_in)
+            )
+            b = float(bias[j]) if bias is not None and bias.size else 0.0
+            bn = element_name(b_name, (j,)) if b_name else ""
+            fwd.append(Sum(element_name(f"z_{info.name}", (j,)) + s, terms, float(cache.z[k, j]), bn, b))
+        for i in range(fan_in):
+            back = tuple(
+                Term(
+                    element_name(f"dL/dz_{info.name}", (j,)) + s,
+                    element_name(w_name, (j, i)),
+                    float(d_z[k, j]),
+                    float(weight[j, i]),
+                )
+                for j in range(units)
+            )
+            inputs.append(Sum(info.input_element((i,), "dL/d") + s, back, _dot(back)))
+    grads = []
+    for j, i in np.ndindex(units, fan_in):
+        terms = tuple(
+            Term(
+                element_name(f"dL/dz_{info.name}", (j,)) + s,
+                info.input_element((i,)) + s,
+                float(d_z[k, j]),
+                float(cache.x[k, i]),
+            )
+            for k, s in enumerate(suffixes)
+        )
+        grads.append(Sum(element_name(f"dL/d{w_name}", (j, i)), terms, _dot(terms)))
     return OpDetail(info.name, op.kind, forward=tuple(fwd), weight_grads=tuple(grads), input_grads=tuple(inputs))
 
 

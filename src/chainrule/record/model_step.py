@@ -164,12 +164,22 @@ def op_infos(model: Model) -> tuple[OpInfo, ...]:
                 settings=_settings(op),
                 input_name=reading,
                 input_lead=lead,
+                inner=_inner(op, tuple(shapes[i])),
             )
         )
         reading = f"a_{op.name}"
         last_state = op.kind == "rnn" and len(shapes[i + 1]) == 1
         lead = (int(shapes[i][0]) - 1,) if last_state else ()
     return tuple(infos)
+
+
+def _inner(op: Op, shape: Shape) -> tuple[tuple[str, str, Shape], ...]:
+    """A residual block's inner layers, each with its output's shape; () for any other op."""
+    found = []
+    for inner in getattr(op, "inner", []) if op.kind == "residual" else []:
+        shape = tuple(inner.out_shape(shape))
+        found.append((inner.name, inner.kind, shape))
+    return tuple(found)
 
 
 def _settings(op: Op) -> dict[str, Any]:

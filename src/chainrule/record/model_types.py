@@ -24,6 +24,7 @@ class OpInfo:
     settings: dict[str, Any]  # stride, padding, kernel, eps, output … as the op holds them
     input_name: str  # the values it reads: "x" for the first op, "a_<prev>" after
     input_lead: tuple[int, ...] = ()  # 0-based indices before an input's own (an RNN's last state: (T − 1,))
+    inner: tuple[tuple[str, str, Shape], ...] = ()  # a residual block's layers: (name, kind, output shape)
 
     def input_element(self, index: tuple[int, ...], prefix: str = "") -> str:
         """The name of the input's element at `index` (of one example's input), ``prefix`` before it (dL/d)."""

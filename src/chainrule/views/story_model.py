@@ -12,6 +12,7 @@ from chainrule.record.model_step import ModelStepRecord
 from chainrule.record.model_types import OpDetail, OpInfo
 from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
 from chainrule.views.mathtree import Func, Rel, Seq, Word
+from chainrule.views.numbers import fmt
 from chainrule.views.story_model_parts import ModelWriter, value_shape
 
 _KIND_WORDS = {
@@ -50,37 +51,41 @@ def model_story(records: list[ModelStepRecord], digits: int = 4, only: str | Non
             blocks.append(Heading(2, f"Step {i + 1}"))
         examples = ", ".join(str(e + 1) for e in record.examples)
         blocks.append(Para((f"The update on example{'s' if len(record.examples) > 1 else ''} {examples}.",)))
-        blocks += forward_blocks(w)
-        blocks += _loss(w)
-        blocks += backward_blocks(w)
-        blocks += update_blocks(w, only)
+        step = [*forward_blocks(w), *_loss(w), *backward_blocks(w), *update_blocks(w, only)]
+        if len(records) == 1:  # no "Step 1" heading above them: the step's parts one level up
+            step = [Heading(b.level - 1, b.text) if isinstance(b, Heading) else b for b in step]
+        blocks += step
     return blocks
 
 
 def _architecture(r: ModelStepRecord) -> list[Block]:
-    rows = []
-    for o in r.ops:
-        tensors = ", ".join(f"{n} ({shape_words(o.tensor_shapes.get(n, ()))})" for n in o.tensors.values()) or "none"
-        rows.append(
-            (
-                (o.name,),
-                (_KIND_WORDS.get(o.kind, o.kind),),
-                (shape_words(o.in_shape),),
-                (shape_words(o.out_shape),),
-                (o.activation,),
-                (tensors,),
-            )
+    layers = tuple(
+        (
+            (o.name,),
+            (_KIND_WORDS.get(o.kind, o.kind),),
+            (f"{shape_words(o.in_shape)} → {shape_words(o.out_shape)}",),
+            (o.activation,),
         )
-    return [
+        for o in r.ops
+    )
+    tensors = tuple(
+        ((name,), (o.name,), (shape_words(o.tensor_shapes.get(name, ())),))
+        for o in r.ops
+        for name in o.tensors.values()
+    )
+    blocks: list[Block] = [
         Heading(2, "The network"),
         Para(
             (
                 f"Input of shape {shape_words(r.input_shape)}; loss {r.loss} ({r.reduction} over the batch); "
-                f"learning rate η = {r.learning_rate:g}; optimizer {r.optimizer.name}.",
+                f"learning rate η = {fmt(r.learning_rate, 15)}; optimizer {r.optimizer.name}.",
             )
         ),
-        Table(("layer", "type", "input", "output", "activation", "tensors"), tuple(rows), (False,) * 6),
+        Table(("layer", "type", "input → output", "activation"), layers, (False,) * 4),
     ]
+    if tensors:
+        blocks += [Para(("Its tensors:",)), Table(("tensor", "layer", "shape"), tensors, (False,) * 3)]
+    return blocks
 
 
 def forward_blocks(w: ModelWriter) -> list[Block]:
@@ -102,7 +107,10 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
     )
     title = f"Layer {info.name}: {_KIND_WORDS.get(info.kind, info.kind)}" + (f" ({settings})" if settings else "")
     blocks: list[Block] = [Heading(4, title)]
-    if detail.forward:
+    if detail.forward and info.kind == "dense":
+        blocks.append(Para(("Each output is the weighted sum of the layer's inputs plus its bias; the first:",)))
+        blocks.append(w.sum_eq(detail.forward[0]))
+    elif detail.forward:
         first = max(detail.forward, key=lambda f: len(f.terms))  # the first window the kernel covers in full
         blocks.append(
             Para(
@@ -141,17 +149,37 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
             )
         )
     elif info.kind == "residual":
-        blocks.append(Para(("The block's output is its inner layers' output plus its own input (the skip).",)))
+        blocks += _residual(w, info)
     for k in range(len(w.r.examples)):
         s = w.r.suffix(k)
         label = f" (example {w.r.examples[k] + 1})" if s else ""
-        blocks.append(Para(("Every output ", Math(Word(f"z_{info.name}")), f"{label}:")))
+        blocks.append(Para(("Every output ", Math(w.name(f"z_{info.name}")), f"{label}:")))
         blocks += w.grid(f"z_{info.name}", value_shape(info), s)
         if info.activation != "identity":
             blocks.append(
-                Para((f"After the activation ({info.activation}), ", Math(Word(f"a_{info.name}")), f"{label}:"))
+                Para((f"After the activation ({info.activation}), ", Math(w.name(f"a_{info.name}")), f"{label}:"))
             )
             blocks += w.grid(f"a_{info.name}", value_shape(info), s)
+    return blocks
+
+
+def _residual(w: ModelWriter, info: OpInfo) -> list[Block]:
+    """The block's inner layers in order, each one's outputs, then z = (their output) + x."""
+    inside = ", ".join(f"{name} ({_KIND_WORDS.get(kind, kind)})" for name, kind, _ in info.inner)
+    blocks: list[Block] = [
+        Para(
+            (
+                f"Inside the block, in order: {inside or 'no layers'}. The block's z is their output plus the "
+                "block's own input (the skip).",
+            )
+        )
+    ]
+    for name, _, shape in info.inner:
+        for k in range(len(w.r.examples)):
+            s = w.r.suffix(k)
+            label = f" (example {w.r.examples[k] + 1})" if s else ""
+            blocks.append(Para(("Inner layer ", Math(w.name(f"a_{name}")), f"{label}:")))
+            blocks += w.grid(f"a_{name}", shape, s)
     return blocks
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from chainrule.record.model_types import OpDetail, OpInfo
 from chainrule.views.doc import Block, Equations, Heading, Math, Para, Table
-from chainrule.views.mathtree import Add, Mul, Rel, Word
+from chainrule.views.mathtree import Add, Frac, Mul, Node, Num, Paren, Rel, Word
+from chainrule.views.numbers import fmt
 from chainrule.views.story_model_parts import ModelWriter, value_shape
 
 
@@ -26,7 +27,7 @@ def backward_blocks(w: ModelWriter) -> list[Block]:
         for k in range(len(r.examples)):
             s = r.suffix(k)
             label = f" (example {r.examples[k] + 1})" if s else ""
-            blocks.append(Para(("Every ", Math(Word(f"∂L/∂{info.input_name}")), f"{label}:")))
+            blocks.append(Para(("Every ", Math(w.name(f"dL/d{info.input_name}")), f"{label}:")))
             blocks += w.grid(f"dL/d{info.input_name}", info.in_shape, s, info.input_lead)
     return blocks
 
@@ -36,8 +37,7 @@ def _through_activation(w: ModelWriter, info: OpInfo, fused: bool) -> list[Block
     first = f"[{','.join('1' for _ in shape)}]{w.r.suffix(0)}"
     d_z, d_a = f"dL/dz_{info.name}{first}", f"dL/da_{info.name}{first}"
     if fused:
-        words = f"The loss ({w.r.loss}) and the output's activation ({info.activation}) are differentiated together, from z:"
-        blocks: list[Block] = [Para((words,))]
+        blocks: list[Block] = _fused(w, info, first)
     elif info.activation == "identity":
         blocks = [Para(("No activation: ∂L/∂z = ∂L/∂a.",))]
     else:
@@ -63,9 +63,29 @@ def _through_activation(w: ModelWriter, info: OpInfo, fused: bool) -> list[Block
     for k in range(len(w.r.examples)):
         s = w.r.suffix(k)
         label = f" (example {w.r.examples[k] + 1})" if s else ""
-        blocks.append(Para(("Every ", Math(Word(f"∂L/∂z_{info.name}")), f"{label}:")))
+        blocks.append(Para(("Every ", Math(w.name(f"dL/dz_{info.name}")), f"{label}:")))
         blocks += w.grid(f"dL/dz_{info.name}", shape, s)
     return blocks
+
+
+def _fused(w: ModelWriter, info: OpInfo, first: str) -> list[Block]:
+    """The loss with its paired activation, differentiated from z: ∂L/∂z = (a − y), times 1/N for a mean."""
+    d_z, a, y = f"dL/dz_{info.name}{first}", f"a_{info.name}{first}", f"y_{info.name}{first}"
+    words = (
+        f"The loss ({w.r.loss}) and the output's activation ({info.activation}) are differentiated together, "
+        "from z: their product simplifies to ∂L/∂z = a − y"
+        + (f", times 1/N for the mean over the N = {len(w.r.examples)} examples" if w.r.mean_factor != 1 else "")
+        + "; the first:"
+    )
+    if y not in w.v or a not in w.v:
+        return [Para((words,))]
+    diff: Node = Add((w.name(a), w.name(y)), ("", "-"))
+    nums: Node = Add((w.sn(w.v[a]), w.sn(w.v[y])), ("", "-"))
+    if w.r.mean_factor != 1:
+        diff = Mul((Paren(diff), Frac(Num(1, "1"), Word("N"))))
+        nums = Mul((Paren(nums), Frac(Num(1, "1"), w.num(float(len(w.r.examples))))))
+    value = w.v[d_z]
+    return [Para((words,)), Equations(((w.name(d_z), Rel(("=", diff, "=", nums, w.rel(value), w.num(value)))),))]
 
 
 def _own_rule(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
@@ -101,10 +121,26 @@ def _own_rule(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
         return _through_time(w, detail)
     if info.kind == "flatten":
         return [Para(("Flatten only moves values: each gradient goes back to the element it came from.",))]
-    if info.kind == "dense":
-        return [
-            Para(("∂L/∂W = ∂L/∂z · (the input)ᵀ summed over the batch, ∂L/∂b = ∂L/∂z summed, ∂L/∂(input) = Wᵀ ∂L/∂z.",))
+    if info.kind == "dense" and detail.weight_grads:
+        blocks: list[Block] = [
+            Para(
+                (
+                    "Each weight's gradient is ∂L/∂z of the neuron it feeds times the input it carries, summed over "
+                    "the batch; the first:",
+                )
+            ),
+            w.sum_eq(detail.weight_grads[0]),
         ]
+        if detail.input_grads:
+            blocks += [
+                Para(
+                    (
+                        "Each input's gradient gathers ∂L/∂z of every neuron it feeds, times the weight between; the first:",
+                    )
+                ),
+                w.sum_eq(detail.input_grads[0]),
+            ]
+        return blocks
     return []
 
 
@@ -188,7 +224,7 @@ def update_blocks(w: ModelWriter, only: str | None = None) -> list[Block]:
     r = w.r
     sgd = r.optimizer.name == "sgd"
     words = (
-        f"Each tensor moves against its gradient: θ_new = θ − η · ∂L/∂θ, with η = {r.learning_rate:g}."
+        f"Each tensor moves against its gradient: θ_new = θ − η · ∂L/∂θ, with η = {fmt(r.learning_rate, 15)}."
         if sgd
         else f"Each tensor is updated by {r.optimizer.name} (its constants from the file)."
     )

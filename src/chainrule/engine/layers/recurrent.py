@@ -114,9 +114,9 @@ class RNN(Op):
         return int(self.weight_ih.shape[1])
 
     def out_shape(self, in_shape: Shape) -> Shape:
-        if len(in_shape) != 2 or in_shape[1] != self.features:
+        if len(in_shape) != 2 or in_shape[0] < 1 or in_shape[1] != self.features:
             raise ChainruleError(
-                f"rnn layer {self.name!r}: input: expected (steps, {self.features}) per example, got {in_shape}"
+                f"rnn layer {self.name!r}: input: expected (steps ≥ 1, {self.features}) per example, got {in_shape}"
             )
         return (in_shape[0], self.units) if self.output == "all" else (self.units,)
 
