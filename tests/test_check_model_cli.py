@@ -80,3 +80,12 @@ def test_a_name_the_network_lacks_is_one_line(tmp_path: Path) -> None:
     result, _ = run_cli(["check", "conv", str(answers)])
     assert result.exit_code == 2
     assert "z_conv9[1,1,1]#1" in result.output and "expected a value name" in result.output
+
+
+def test_a_later_step_or_a_class_is_refused_in_one_line(tmp_path: Path) -> None:
+    answers = tmp_path / "a.toml"
+    answers.write_text('[step.2]\n"loss" = "0.5"\n', encoding="utf-8")
+    result, _ = run_cli(["check", "conv", str(answers)])
+    assert result.exit_code == 2 and "step.2.loss" in result.output
+    result, _ = run_cli(["check", "conv", str(answers), "--format", "csv"])
+    assert result.exit_code == 2 and "one answers file" in result.output
