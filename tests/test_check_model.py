@@ -163,3 +163,50 @@ def test_the_replay_is_the_record(family: str) -> None:
     assert list(ours) == list(record)
     for name, value in record.items():
         assert ours[name] == pytest.approx(value, abs=1e-12), name
+
+
+def _slip_d_x(m: Model, slip_id: str, kind: str = "") -> np.ndarray:
+    """The slip's ∂L/∂(the op's input), by name from its replay, as an array of one example's shape."""
+    slip = next(s for s in catalogue(m) if (s.id, s.kind) == (slip_id, kind))
+    values = replay(m, slip).values
+    return np.array([values[f"dL/dx[1,{i},{j}]"] for i in range(1, 6) for j in range(1, 6)]).reshape(5, 5)
+
+
+def _one_conv(seed: int) -> tuple[Model, np.ndarray, np.ndarray]:
+    """conv (1 kernel 3×3, stride 1, no padding) → flatten → dense: ∂L/∂z of the conv and its kernel."""
+    rng = np.random.default_rng(seed)
+    kernel = _w(rng, 1, 1, 3, 3)
+    ops: list[Op] = [Conv2d("c", kernel, _w(rng, 1)), Flatten("f"), Dense("out", _w(rng, 1, 9), _w(rng, 1))]
+    m = Model("t", (1, 5, 5), ops, LOSS_FUNCTIONS["mse"], rng.uniform(-1, 1, (1, 1, 5, 5)), np.ones((1, 1)))
+    values = replay(m).values
+    d_z = np.array([values[f"dL/dz_c[1,{i},{j}]"] for i in range(1, 4) for j in range(1, 4)]).reshape(3, 3)
+    return m, d_z, kernel[0, 0]
+
+
+def test_the_unflipped_kernel_is_the_full_convolution_with_the_kernel_as_it_is() -> None:
+    """Worked independently: ∂L/∂x[i,j] = Σ ∂L/∂z[i−u, j−v]·K[2−u, 2−v] (K turned 180°: the right rule),
+    and the slip's with K[u, v] unturned."""
+    m, d_z, k = _one_conv(11)
+    right, unturned = np.zeros((5, 5)), np.zeros((5, 5))
+    for i, j, u, v in np.ndindex(5, 5, 3, 3):
+        if 0 <= i - u < 3 and 0 <= j - v < 3:
+            right[i, j] += d_z[i - u, j - v] * k[u, v]  # = the full convolution with the turned kernel
+            unturned[i, j] += d_z[i - u, j - v] * k[2 - u, 2 - v]
+    values = replay(m).values
+    exact = np.array([values[f"dL/dx[1,{i},{j}]"] for i in range(1, 6) for j in range(1, 6)]).reshape(5, 5)
+    assert np.allclose(exact, right, atol=1e-12)
+    assert np.allclose(_slip_d_x(m, "kernel_not_flipped"), unturned, atol=1e-12)
+    assert not np.allclose(unturned, right)
+
+
+def test_the_spread_max_pool_gradient_gives_each_window_input_the_window_gradient() -> None:
+    rng = np.random.default_rng(12)
+    ops: list[Op] = [MaxPool2d("p", (2, 2), (1, 1)), Flatten("f"), Dense("out", _w(rng, 1, 16), _w(rng, 1))]
+    m = Model("t", (1, 5, 5), ops, LOSS_FUNCTIONS["mse"], rng.uniform(-1, 1, (1, 1, 5, 5)), np.ones((1, 1)))
+    values = replay(m).values
+    d_z = np.array([values[f"dL/dz_p[1,{i},{j}]"] for i in range(1, 5) for j in range(1, 5)]).reshape(4, 4)
+    copied = np.zeros((5, 5))
+    for r, c, u, v in np.ndindex(4, 4, 2, 2):  # window (r, c) covers rows r..r+1, columns c..c+1
+        copied[r + u, c + v] += d_z[r, c]
+    assert np.allclose(_slip_d_x(m, "maxpool_spread", "copied"), copied, atol=1e-12)
+    assert np.allclose(_slip_d_x(m, "maxpool_spread", "averaged"), copied / 4, atol=1e-12)

@@ -1,8 +1,9 @@
 """The slips people make backpropagating a shaped network, each a mistaken rule for one op that
 `model_values.replay` makes in place of the engine's, so what a slip gives is computed, not guessed.
 
-Every rule is built from the op's own forward (its Jacobian probed on unit inputs) and its
-parameters, so it holds for any op that keeps the `engine.layers.base` contract:
+Every rule is the engine's own computation put to the wrong use (the kernel's turn undone, the
+padded gradient read from its corner, average pooling's backward for a max-pool, the last term of
+the sum through time), so the slip is made exactly as the engine would make it:
 
 * ``kernel_not_flipped``: a convolution's input gradient as the full convolution of ∂L/∂z with the
   kernel as it is, not turned 180° (the transpose of the convolution by the flipped kernel);
@@ -28,6 +29,7 @@ import numpy as np
 
 from chainrule.engine.activations import Array
 from chainrule.engine.layers.base import Cache, Op
+from chainrule.engine.layers.pool import AvgPool2d
 
 if TYPE_CHECKING:
     from chainrule.engine.model import Model
@@ -59,19 +61,6 @@ class Slip:
         return result
 
 
-def _jacobian(op: Op, in_shape: tuple[int, ...]) -> Array:
-    """∂z/∂x of a linear-plus-constant map (conv, pooling windows): (out size, in size)."""
-    size = int(np.prod(in_shape))
-    probe = np.concatenate([np.zeros((1, size)), np.eye(size)]).reshape(size + 1, *in_shape)
-    z = np.asarray(op.forward(probe).z, dtype=np.float64).reshape(size + 1, -1)
-    return (z[1:] - z[0]).T
-
-
-def _setting(op: Op, key: str, default: Any = None) -> Any:
-    value = getattr(op, key, None)
-    return value if value is not None else op.to_dict().get(key, default)
-
-
 def _pair(value: Any) -> tuple[int, int]:
     if isinstance(value, list | tuple):
         return int(value[0]), int(value[-1])
@@ -79,16 +68,16 @@ def _pair(value: Any) -> tuple[int, int]:
 
 
 def _unflipped(op: Op, cache: Cache, d_a: Array, d_z: Array | None, d_x: Array, grads: Grads) -> tuple[Array, Grads]:
+    """The engine's input gradient (the full convolution with the turned kernel) of the kernel turned
+    already: the turn undone, the kernel used as it is."""
     assert d_z is not None
     weight = op.params()["weight"]
-    turned = op.with_params({**op.params(), "weight": weight[..., ::-1, ::-1].copy()})
-    jac = _jacobian(turned, cache.x.shape[1:])
-    return (d_z.reshape(d_z.shape[0], -1) @ jac).reshape(cache.x.shape), grads
+    turned = op.with_params({"weight": weight[..., ::-1, ::-1].copy()})
+    return turned.backward_z(d_z, cache)[0], grads
 
 
 def _without_padding(op: Op) -> Op:
-    padding = _setting(op, "padding", 0)
-    return replace(op, padding=(0, 0) if isinstance(padding, list | tuple) else 0)  # type: ignore[type-var]
+    return replace(op, padding=(0, 0))  # type: ignore[type-var]  # a conv2d op: a dataclass with padding
 
 
 def _padding_forward(op: Op, x: Array) -> Cache:
@@ -98,22 +87,27 @@ def _padding_forward(op: Op, x: Array) -> Cache:
 def _padding_gradient(
     op: Op, cache: Cache, d_a: Array, d_z: Array | None, d_x: Array, grads: Grads
 ) -> tuple[Array, Grads]:
+    """The gradient of the padded input (the engine's, of the same convolution on the input with its
+    border written in) read from its top-left corner instead of cropped by the padding."""
     assert d_z is not None
-    ph, pw = _pair(_setting(op, "padding", 0))
-    n, channels, height, width = cache.x.shape
-    padded_shape = (channels, height + 2 * ph, width + 2 * pw)
-    jac = _jacobian(_without_padding(op), padded_shape)
-    whole = (d_z.reshape(n, -1) @ jac).reshape(n, *padded_shape)
-    return whole[:, :, :height, :width].copy(), grads
+    ph, pw = _pair(getattr(op, "padding", 0))
+    rows, cols = cache.x.shape[2:]
+    padded = np.pad(cache.x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    bare = _without_padding(op)
+    whole = bare.backward_z(d_z, bare.forward(padded))[0]
+    return whole[:, :, :rows, :cols].copy(), grads
 
 
 def _spread(share: bool) -> Callable[..., tuple[Array, Grads]]:
+    """∂L/∂z of each window to every input of it: average pooling's backward over the same windows
+    (shared, δ/(kh·kw)), or that times kh·kw (copied, δ to each)."""
+
     def rule(op: Op, cache: Cache, d_a: Array, d_z: Array | None, d_x: Array, grads: Grads) -> tuple[Array, Grads]:
         assert d_z is not None
-        windows = (_jacobian(op, cache.x.shape[1:]) > 0.5).astype(np.float64)  # output × input: who is in it
-        if share:
-            windows = windows / windows.sum(axis=1).max()
-        return (d_z.reshape(d_z.shape[0], -1) @ windows).reshape(cache.x.shape), grads
+        kernel = _pair(getattr(op, "kernel", 2))
+        mean = AvgPool2d(op.name, kernel, getattr(op, "stride", None), _pair(getattr(op, "padding", 0)))
+        spread = mean.backward_z(d_z, mean.forward(cache.x))[0]
+        return (spread if share else spread * kernel[0] * kernel[1]), grads
 
     return rule
 
@@ -124,7 +118,7 @@ def _direct_only(op: Op, cache: Cache, d_a: Array, d_z: Array | None, d_x: Array
     axes = (0,) if x.ndim == 2 else (0, *range(2, x.ndim))
     var = x.var(axis=axes, keepdims=True)
     gamma = op.params()["weight"].reshape((1, -1) + (1,) * (x.ndim - 2))
-    eps = float(_setting(op, "eps", 1e-5))
+    eps = float(getattr(op, "eps", 1e-5))
     return d_z * gamma / np.sqrt(var + eps), grads
 
 
@@ -139,7 +133,7 @@ def _last_step(op: Op, cache: Cache, d_a: Array, d_z: Array | None, d_x: Array, 
 
 
 def _has_padding(op: Op) -> bool:
-    return "padding" in getattr(op, "__dataclass_fields__", {}) and any(_pair(_setting(op, "padding", 0)))
+    return "padding" in getattr(op, "__dataclass_fields__", {}) and any(_pair(getattr(op, "padding", 0)))
 
 
 def catalogue(model: Model) -> list[Slip]:
