@@ -3,9 +3,11 @@ the layers, the given numbers, what to find (with room to write) and the key. No
 
 from __future__ import annotations
 
-from chainrule.check.exercise import written
+import numpy as np
+
 from chainrule.check.model_exercise import ModelExercise
 from chainrule.views.escape import markdown
+from chainrule.views.numbers import fmt
 
 
 def _layers(ex: ModelExercise) -> list[str]:
@@ -15,6 +17,25 @@ def _layers(ex: ModelExercise) -> list[str]:
         size = " × ".join(str(n) for n in shape)
         rows.append(f"| {markdown(op.name)} | {op.kind} | {markdown(op.activation.name)} | {size} |")
     return rows
+
+
+def _grid(name: str, array: np.ndarray) -> list[str]:
+    """A given tensor as the paper draws it: its rows as lines of numbers, one block per leading index."""
+    size = " × ".join(str(n) for n in array.shape)
+    flat = array.reshape(-1, array.shape[-1]) if array.ndim > 1 else array.reshape(1, -1)
+    rows = [" ".join(f"{fmt(float(v), 2):>6}" for v in row) for row in flat]
+    return [f"**{markdown(name)}** ({size}):", "", "```", *rows, "```", ""]
+
+
+def _given(ex: ModelExercise) -> list[str]:
+    m = ex.model
+    lines: list[str] = []
+    for k in range(m.x.shape[0]):
+        end = "" if m.x.shape[0] == 1 else f" (example {k + 1})"
+        lines += _grid(m.input_name + end, m.x[k]) + _grid(f"y_{m.ops[-1].name}{end}", m.y[k])
+    for name, tensor in m.parameters().items():
+        lines += _grid(name, tensor)
+    return lines
 
 
 def render_worksheet(ex: ModelExercise) -> str:
@@ -32,7 +53,9 @@ def render_worksheet(ex: ModelExercise) -> str:
         "",
         "## Given",
         "",
-        *[f"- {markdown(n)} = {written(ex.values[n], 2)}" for n in ex.given],
+        "Each block lists a tensor's rows (the last index across; a feature map's rows channel by channel).",
+        "",
+        *_given(ex),
         "",
         "## To find",
         "",
@@ -44,5 +67,9 @@ def render_worksheet(ex: ModelExercise) -> str:
 def render_key(ex: ModelExercise) -> str:
     """The answer key: every asked number to the asked decimals, in the order they are computed."""
     key = ex.key()
-    rows = ["| value | answer |", "| :--- | ---: |", *[f"| {markdown(n)} | {key[n]} |" for n in ex.asked]]
+    rows = [
+        "| value | answer |",
+        "| :--- | ---: |",
+        *[f"| {markdown(n)} | {key[n].replace('-', '−')} |" for n in ex.asked],
+    ]
     return "\n".join([f"# Answer key: {markdown(ex.model.title)}", "", f"Exercise {ex.ident}.", "", *rows]) + "\n"
