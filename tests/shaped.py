@@ -18,11 +18,7 @@ from helpers import torch_activation
 torch.set_default_dtype(torch.float64)
 
 # Activations an op may carry (softmax only where a test asks for it: it is not element-wise).
-# (binary_step's derivative is 0 and its finite differences are not; PReLU learns its α, which a
-# shaped network refuses.)
-ELEMENTWISE = sorted(
-    {a.name for a in ACTIVATIONS.values() if a.elementwise and not a.learnable_alpha and a.name != "binary_step"}
-)
+ELEMENTWISE = sorted({a.name for a in ACTIVATIONS.values() if a.elementwise and a.name != "binary_step"})
 TOLERANCE = 1e-10
 
 

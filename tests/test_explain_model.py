@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,12 @@ from hypothesis import given, settings
 
 from chainrule.engine.model import Model
 from chainrule.record.model_step import explain_model_step, explain_model_steps
-from chainrule.views import html, latex, markdown
+from chainrule.views import escape, html, latex, markdown
 from chainrule.views.model_json import model_to_dict, render_model
 from chainrule.views.story_model import model_story
 from chainrule.views.text import plain_text, render_blocks
 from helpers import assert_one_line, pdflatex, run_cli
-from test_record_model import MODELS, random_model
+from test_record_model import KINDS, MODELS, OUTPUT, random_model
 
 TEX_MARKUP = re.compile(r"\\[A-Za-z]+|\$|\^\{|_\{")
 
@@ -35,11 +36,19 @@ def test_every_format_renders_and_the_terminal_holds_no_tex(model: Model) -> Non
     records = explain_model_steps(model, 0, 2)
     blocks = model_story(records)
     out = plain_text(render_blocks(blocks), width=200)
+    ops = records[0].ops
+    for op in ops:
+        assert f"Layer {escape.terminal(op.name)}" in out
+    typed = [n for op in ops for n in (op.name, *op.tensors.values(), *(name for name, _, _ in op.inner))]
+    for name in sorted({escape.terminal(n) for n in typed}, key=len, reverse=True):
+        out = out.replace(name, "NAME")  # what the user typed is shown as typed, $ and \\ included
     assert not TEX_MARKUP.search(out), TEX_MARKUP.search(out)
     assert "nan" not in out.split(), "every grid cell names a value of the record"
-    for op in records[0].ops:
-        assert f"Layer {op.name}" in out
-    assert markdown.render_blocks(blocks).count("$$") % 2 == 0
+    md = markdown.render_blocks(blocks)
+    for piece in re.findall(r"(?<!\$)\$(?!\$)([^$\n]*)\$(?!\$)", md):  # no math opened inside math
+        assert "$" not in piece, piece
+    for block in re.findall(r"\$\$\n(.*?)\n\$\$", md, flags=re.S):
+        assert "$" not in block, block
     assert "\\begin{document}" in latex.render_blocks(blocks)
     page = html.render_blocks(blocks)
     for m in re.findall(r"<math\b.*?</math>", page, flags=re.S):
@@ -112,18 +121,23 @@ def test_the_latex_of_the_examples_compiles(example: str, tmp_path: Path) -> Non
     assert (tmp_path / "step.pdf").stat().st_size > 0
 
 
-@settings(max_examples=3)
-@given(MODELS)
-def test_the_latex_of_random_models_compiles(model: Model) -> None:
-    import tempfile
+HOSTILE = "$\\alpha^{2}$ 50%_{x} <b>&amp; #1"
 
-    assert shutil.which("pdflatex")
-    with tempfile.TemporaryDirectory() as folder:
-        Path(folder, "step.tex").write_text(
-            latex.render_blocks(model_story([explain_model_step(model)])), encoding="utf-8"
-        )
-        run = pdflatex(folder, "step.tex")
-        assert run.returncode == 0, run.stdout[-3000:]
+
+def test_the_latex_of_every_layer_type_compiles_with_hostile_names(tmp_path: Path) -> None:
+    """One document holding a step of each kind of model (every op type, every loss), the first
+    layer renamed to TeX, HTML and the batch suffix's characters: pdflatex compiles it."""
+    assert shutil.which("pdflatex"), "pdflatex is needed: scripts/check installs texlive"
+    blocks = []
+    for i, kind in enumerate(KINDS):
+        model = random_model(i, kind, sorted(OUTPUT)[i % len(OUTPUT)])
+        model.ops[0] = replace(model.ops[0], name=HOSTILE)
+        blocks += model_story([explain_model_step(model)])
+    (tmp_path / "all.tex").write_text(latex.render_blocks(blocks), encoding="utf-8")
+    run = pdflatex(tmp_path, "all.tex")
+    assert run.returncode == 0, run.stdout[-3000:]
+    html_page = html.render_blocks(blocks)
+    assert HOSTILE not in html_page and escape.html(HOSTILE) in html_page
 
 
 @pytest.mark.parametrize(

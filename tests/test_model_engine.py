@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,11 +14,9 @@ from chainrule.engine.activations import ACTIVATIONS
 from chainrule.engine.functions import LOSSES
 from chainrule.engine.layers.dense import Dense
 from chainrule.engine.layers.flatten import Flatten
-from chainrule.engine.layers.residual import Residual
 from chainrule.engine.model import Model
 from chainrule.engine.network import Layer, Network, Training
 from chainrule.engine.optimizers import OPTIMIZERS, Settings
-from chainrule.errors import ChainruleError
 from shaped import (
     ELEMENTWISE,
     TARGETS,
@@ -176,18 +173,3 @@ def test_dense_model_equals_the_network_engine(seed: int, loss: str, reduction: 
     for i in range(len(model.ops)):
         assert_close(back.d_params[i]["weight"], net_back.d_weight[i], 1e-12)
         assert_close(back.d_z[i], net_back.d_z[i], 1e-12)
-
-
-def test_a_learnt_alpha_is_refused() -> None:
-    """PReLU learns its α; a shaped network's ops hold no α tensor, so it says which to use instead."""
-    rng = np.random.default_rng(0)
-    model = random_model(rng, "mse", "sum")
-    prelu = dense(rng, "h 1", 2, 2, "prelu")
-    message = r"^layer h 1: activation: expected one with a fixed α in a shaped network \(leaky_relu with alpha = …\), got prelu, whose α is learnt$"
-    with pytest.raises(ChainruleError, match=message):
-        replace(model, ops=[prelu, *model.ops])
-    with pytest.raises(ChainruleError, match=message):
-        replace(model, ops=[Residual("r", [prelu]), *model.ops])
-    leaky = replace(ACTIVATIONS["leaky_relu"], alpha=0.3)  # a fixed α of the file's choosing
-    op = Dense("h", np.eye(2), np.zeros(2), leaky)
-    assert op.forward(np.array([[-1.0, 2.0]])).a.tolist() == [[-0.3, 2.0]]

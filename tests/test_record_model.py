@@ -36,7 +36,7 @@ OUTPUT = {
     "half_squared_error": "tanh",
 }
 HIDDEN = ["relu", "tanh", "sigmoid", "identity", "leaky_relu"]
-NAMES = ["conv", "c_α", "Ω1", "layer-2", "β"]
+NAMES = ["conv", "c_α", "Ω1", "layer-2", "β", "$\\alpha^{2}$", "<b>&amp;", "50%_{x}"]  # hostile: TeX, HTML
 KINDS = ["conv", "pool", "rnn", "dense", "batchnorm", "residual"]
 
 

@@ -102,15 +102,13 @@ def test_sgd_steps_through_an_rnn_equal_torch(seed: int, case: tuple[str, str]) 
             assert_close(model.parameters()[name], p.detach().numpy())
     rnn = model.ops[0]
     assert isinstance(rnn, RNN) and names[:4] == [f"{prefix}_r€c" for prefix in ("Wx", "Wh", "bx", "bh")]
-    # The model's ∂L/∂z of the RNN pairs element for element with its output: for the last state it is BPTT's
-    # ∂L/∂z_T; for every state, f'(z_t) ⊙ ∂L/∂a_t, the output's own part of BPTT's ∂L/∂z_t.
+    # The model hands the RNN its ∂L/∂a whole (its activation is inside its map): the op's BPTT gives the
+    # model's ∂L/∂input and every ∂L/∂θ of the layer, and its cache keeps every step's z_t.
     fwd = model.forward(model.x)
     back = model.backward(fwd, model.y)
     bptt = rnn.through_time(back.d_a[0], fwd.caches[0])
-    h = fwd.caches[0].extra["h"]
-    own = (
-        bptt.d_z[:, -1]
-        if rnn.output == "last"
-        else (1 - h**2 if rnn.activation.name == "tanh" else h > 0) * back.d_a[0]
-    )
-    np.testing.assert_allclose(back.d_z[0], own, rtol=0, atol=1e-12)
+    assert fwd.caches[0].z.shape == (len(model.x), *model.input_shape[:1], rnn.units)
+    np.testing.assert_array_equal(back.d_z[0], back.d_a[0])
+    np.testing.assert_array_equal(back.d_x[0], bptt.d_x)
+    for role, grad in bptt.gradients().items():
+        np.testing.assert_array_equal(back.d_params[0][role], grad)

@@ -53,12 +53,14 @@ def _maybe_activation(rng: np.random.Generator, modules: list[nn.Module], chance
 def _conv_block(rng: np.random.Generator, shape: list[int], modules: list[nn.Module]) -> list[int]:
     """Conv2d (random kernel, stride, padding), perhaps BatchNorm2d, an activation, a pool."""
     c, h, w = shape
-    pad = int(rng.integers(0, 2))
-    kh, kw = (int(rng.integers(1, min(3, n + 2 * pad) + 1)) for n in (h, w))
+    kh, kw = (int(rng.integers(1, min(3, n) + 1)) for n in (h, w))
+    # Padding below the kernel's size, so that no window is padding alone: a value that is the same
+    # for every example would give batchnorm a variance of 0, and its x̂ would be rounding noise.
+    pad = (int(rng.integers(0, 2)) if kh > 1 else 0, int(rng.integers(0, 2)) if kw > 1 else 0)
     stride = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
     out = int(rng.integers(1, 4))
     modules.append(nn.Conv2d(c, out, (kh, kw), stride, pad, bias=bool(rng.random() < 0.8), dtype=F64))
-    h, w = (h + 2 * pad - kh) // stride[0] + 1, (w + 2 * pad - kw) // stride[1] + 1
+    h, w = (h + 2 * pad[0] - kh) // stride[0] + 1, (w + 2 * pad[1] - kw) // stride[1] + 1
     if rng.random() < 0.4:
         modules.append(nn.BatchNorm2d(out, momentum=float(rng.choice([0.1, 0.3])), dtype=F64))
     _maybe_activation(rng, modules, 0.7)

@@ -23,7 +23,6 @@ from chainrule.engine.functions import Loss
 from chainrule.engine.layers.base import Cache, Op, Shape, d_activation
 from chainrule.engine.network import Reduction, Training
 from chainrule.engine.optimizers import Settings, corrections
-from chainrule.errors import ChainruleError
 
 
 @dataclass
@@ -68,10 +67,6 @@ class Model:
     optimizer_state: dict[str, dict[str, Array]] = field(default_factory=dict)  # tensor name -> slot -> array
     steps_taken: int = 0  # the optimizer's t before the next update
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for op in self.ops:
-            refuse_learnable_alpha(op)
 
     def shapes(self) -> list[Shape]:
         """One example's shape at every point: the input's, then each op's output."""
@@ -178,17 +173,6 @@ class Model:
             buffers = back.buffers[i] if i < len(back.buffers) else {}
             ops.append(op.with_params(moved, buffers or None))
         return replace(self, ops=ops, optimizer_state=state, steps_taken=t)
-
-
-def refuse_learnable_alpha(op: Op) -> None:
-    """A shaped network learns no activation's α (its ops have no α tensor): PReLU, whose α is
-    learnt by definition, is refused with the activation that keeps α fixed."""
-    for inner in [op, *getattr(op, "inner", [])]:
-        if inner.activation.learnable_alpha:
-            raise ChainruleError(
-                f"layer {inner.name}: activation: expected one with a fixed α in a shaped network "
-                f"(leaky_relu with alpha = …), got {inner.activation.name}, whose α is learnt"
-            )
 
 
 def _backward_z(op: Op, d_z: Array, d_a: Array, cache: Cache) -> tuple[Array, dict[str, Array]]:

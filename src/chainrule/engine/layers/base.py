@@ -109,8 +109,8 @@ class Op(ABC):
 
 
 def activated(op: Op, x: Array, z: Array, **extra: Any) -> Cache:
-    """The cache of a layer whose map gave z: a = f(z) with the activation's fixed α (an α is not
-    learnt in a shaped network: PReLU keeps the α its file gives)."""
+    """The cache of a layer whose map gave z: a = f(z) with the activation's α, fixed: a shaped
+    network learns no α (its file reader refuses PReLU; an op given one keeps its α constant)."""
     act = op.activation
     return Cache(x=x, z=z, a=act.value(z, float(act.alpha or 0.0)), extra=dict(extra))
 

@@ -138,11 +138,10 @@ class RNN(Op):
     def forward_from(self, x: Array, h0: Array) -> Cache:
         """Every step in turn from the states h0 (n, units), one per example (torch.nn.RNN's hx).
 
-        The cache's z and a are the states the layer outputs (every step's, or the last's) and
-        their pre-activations, element for element; ``extra`` keeps every step's z_t and h_t
-        (``'z'``, ``'h'``: (n, T, units)) and h_0 for backpropagation through time. (A model that
-        takes f'(z) ⊙ ∂L/∂a from this cache has ∂L/∂z_T exactly for the last state, and for every
-        state only its own output's part: `through_time` gives the whole ∂L/∂z_t.)"""
+        The cache's z is every step's z_t (n, T, units) and its a what the layer outputs (every
+        h_t, or h_T alone); ``extra`` keeps every h_t (``'h'``, (n, T, units)) and h_0 for
+        backpropagation through time. The activation is inside the map, so a model hands this op
+        ∂L/∂a whole (`backward`), never f'(z) ⊙ ∂L/∂a."""
         self.out_shape(tuple(x.shape[1:]))
         n, steps = x.shape[0], x.shape[1]
         if h0.shape != (n, self.units):
@@ -157,13 +156,11 @@ class RNN(Op):
             z[:, t] = from_input[:, t] + before @ self.weight_hh.T + self.bias_hh
             h[:, t] = self.activation.value(z[:, t], 0.0)
             before = h[:, t]
-        if self.output == "all":
-            return Cache(x=x, z=z, a=h, extra={"z": z, "h": h, "h0": h0})
-        return Cache(x=x, z=z[:, -1], a=h[:, -1], extra={"z": z, "h": h, "h0": h0})
+        return Cache(x=x, z=z, a=h if self.output == "all" else h[:, -1], extra={"h": h, "h0": h0})
 
     def through_time(self, d_a: Array, cache: Cache) -> ThroughTime:
         """∂L/∂h_t, ∂L/∂z_t, ∂L/∂x_t and each step's term of every weight's gradient, from ∂L/∂a."""
-        x, z, h, h0 = cache.x, cache.extra["z"], cache.extra["h"], cache.extra["h0"]
+        x, z, h, h0 = cache.x, cache.z, cache.extra["h"], cache.extra["h0"]
         steps = x.shape[1]
         d_out = np.zeros_like(h)
         if self.output == "all":
