@@ -89,3 +89,13 @@ def test_a_later_step_or_a_class_is_refused_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "step.2.loss" in result.output
     result, _ = run_cli(["check", "conv", str(answers), "--format", "csv"])
     assert result.exit_code == 2 and "one answers file" in result.output
+
+
+def test_bptt_stopped_at_one_step_is_named_on_the_rnn_example(tmp_path: Path) -> None:
+    model = loader.load("rnn")
+    assert isinstance(model, Model)
+    slip = next(s for s in catalogue(model) if s.id == "bptt_one_step")
+    answers = _answers(replay(model, slip).values, tmp_path / "a.toml")
+    result, _ = run_cli(["check", "rnn", str(answers)])
+    assert result.exit_code == 1, result.output
+    assert "stopped at one step" in " ".join(result.output.split("why:", 1)[1].split())
