@@ -10,6 +10,7 @@ import pytest
 from chainrule.check.answers import Claim
 from chainrule.check.grading import marks_of
 from chainrule.check.model_checker import check_model
+from chainrule.check.model_pins import Pins
 from chainrule.check.model_slips import catalogue
 from chainrule.check.model_values import replay
 from chainrule.engine.activations import ACTIVATIONS
@@ -210,3 +211,19 @@ def test_the_spread_max_pool_gradient_gives_each_window_input_the_window_gradien
         copied[r + u, c + v] += d_z[r, c]
     assert np.allclose(_slip_d_x(m, "maxpool_spread", "copied"), copied, atol=1e-12)
     assert np.allclose(_slip_d_x(m, "maxpool_spread", "averaged"), copied / 4, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_an_arithmetic_slip_costs_once_and_numbers_worked_from_it_follow(family: str) -> None:
+    """One map value written wrong (no catalogued slip), every later number worked correctly from it:
+    that value is the one wrong number, and the numbers after it are follow-through (→)."""
+    m = random_model(family, 9)
+    names = _worked(m)
+    target = next(n for n in names if n.startswith("z_") and not n.startswith("z_r["))
+    pins = Pins({target: replay(m).values[target] + 0.37})
+    claims = written(replay(m, pins=pins).values, names)
+    report = check_model(m, claims, "a.toml")
+    assert report.first_wrong is not None and report.first_wrong.name == target
+    marks = marks_of(report)
+    assert list(marks.values()).count("wrong") == 1
+    assert list(marks.values()).count("follow_through") >= 1

@@ -6,8 +6,9 @@ the places written; rounding when every written number rounded to k places on th
 or it is one or two units off in its last digit; too coarse when written with fewer places than
 asked; else wrong. A wrong number is explained by replaying the update with each slip of
 `model_slips.catalogue` (the engine with one rule mistaken); the first wrong number gets the slip
-no ok claim contradicts, and every later wrong number that the same slip gives follows from it
-(``propagated``), so one slip is told once. Numbers are of the first update (no [step.N]).
+no ok claim contradicts, and every later wrong number that the same slip gives, or that is worked
+correctly from the author's own earlier wrong numbers (model_pins.py), follows from it
+(``propagated``, marked →), so one slip is told once. Numbers are of the first update (no [step.N]).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from chainrule.check.answers import Claim
 from chainrule.check.checker import LAST_DIGIT_UNITS, ROUNDING_DIGITS, CheckReport, ClaimResult, Diagnosis, Status
 from chainrule.check.derivation import Derivation
+from chainrule.check.model_pins import Pins
 from chainrule.check.model_rules import rule
 from chainrule.check.model_slips import Slip, catalogue
 from chainrule.check.model_values import Values, replay
@@ -73,16 +75,20 @@ class _ModelCheck:
         self.ok = [agrees(c, exact[c.name], tolerance) for c in self.claims]
         self._values: dict[tuple[Slip | None, int | None], Values] = {}
         self._first_off: dict[tuple[Slip | None, int | None, bool], int] = {}
+        self._pinned: dict[tuple[str, ...], Values] = {}
         self._slips = catalogue(model)
 
     def run(self) -> list[ClaimResult]:
         out: list[ClaimResult] = []
         first: ClaimResult | None = None
+        own: list[Claim] = []  # the wrong numbers that are the author's own, not carried forward
         for c in self.claims:
             status, found = self._classify(c)
             if status == "wrong" and not found:
-                found = (self._follows(c, first) if first is not None else []) or self._slips_matching(c)
-                found = found or [Diagnosis("slip", value=self.exact[c.name])]
+                found = (self._follows(c, first) if first is not None else []) or self._carried(c, own)
+                found = found or self._slips_matching(c) or [Diagnosis("slip", value=self.exact[c.name])]
+            if status == "wrong" and found[0].mistake != "propagated":
+                own.append(c)
             asked = c.asked if c.asked is not None else self.digits
             if status != "wrong" and too_coarse(c, self.exact[c.name], asked):
                 status, found = "too_coarse", [Diagnosis("too_coarse", digits=asked), *found]
@@ -142,6 +148,19 @@ class _ModelCheck:
                     found.append(Diagnosis(slip.id, slip.kind, slip.where, value=values[c.name]))
                     break
         return found
+
+    def _carried(self, c: Claim, own: list[Claim]) -> list[Diagnosis]:
+        """c worked correctly from the author's own earlier wrong numbers (each pinned to what was written)."""
+        if not own:
+            return []
+        key = tuple(u.name for u in own)
+        if key not in self._pinned:
+            pins = Pins({u.name: u.value for u in own})
+            self._pinned[key] = replay(self.model, pins=pins).values
+        values = self._pinned[key]
+        if c.name in values and agrees(c, values[c.name], 1.0):
+            return [Diagnosis("propagated", value=values[c.name], sources=key)]
+        return []
 
     def _follows(self, c: Claim, first: ClaimResult) -> list[Diagnosis]:
         """c as the first wrong number's slip gives it: carried forward, not a mistake of its own."""

@@ -21,6 +21,7 @@ from chainrule.record.model_ops import op_detail
 from chainrule.record.model_step import model_batches, model_values, op_infos
 
 if TYPE_CHECKING:
+    from chainrule.check.model_pins import Pins
     from chainrule.check.model_slips import Slip
 
 Values = dict[str, float]
@@ -49,10 +50,10 @@ def fused(model: Model) -> bool:
     return loss.fused_activation == model.ops[-1].activation.name and loss.fused_gradient is not None
 
 
-def replay(model: Model, slip: Slip | None = None, decimals: int | None = None) -> Replay:
+def replay(model: Model, slip: Slip | None = None, decimals: int | None = None, pins: Pins | None = None) -> Replay:
     """The first update's numbers: forward, loss, backward and the updated tensors; with ``slip``
-    made where it applies and every number rounded to ``decimals`` places (each op then reads the
-    rounded numbers before it)."""
+    made where it applies, every number rounded to ``decimals`` places (each op then reads the
+    rounded numbers before it) and the author's own numbers written in where ``pins`` has them."""
     idx = first_batch(model)
     x, y = _round(model.x[idx], decimals), model.y[idx]
     suffixes = ["" if len(idx) == 1 else f"#{k + 1}" for k in range(len(idx))]
@@ -63,12 +64,14 @@ def replay(model: Model, slip: Slip | None = None, decimals: int | None = None) 
         cache = slip.forward(op, current) if slip is not None and slip.op == i else None
         cache = cache if cache is not None else op.forward(current)
         cache = replace(cache, z=_round(cache.z, decimals), a=_round(cache.a, decimals))
+        if pins is not None and not inside(op):
+            cache = _pinned(op, cache, pins, decimals)
         if cache.a.shape[1:] != shapes[i + 1]:
             return Replay(_stopped(model, x, [*caches, cache], suffixes), stopped=True)
         caches.append(cache)
         current = cache.a
     fwd = ModelForward(x, caches)
-    back = _backward(model, fwd, y, slip, decimals)
+    back = _backward(model, fwd, y, slip, decimals, pins)
     infos = op_infos(model)
     values = model_values(model, infos, fwd, back, y, model.updated(back), suffixes)
     for i, (op, info, cache) in enumerate(zip(model.ops, infos, caches, strict=True)):
@@ -95,7 +98,16 @@ def inside(op: Op) -> bool:
     return type(op).backward_z is Op.backward_z
 
 
-def _backward(model: Model, fwd: ModelForward, y: Array, slip: Slip | None, decimals: int | None) -> ModelBackward:
+def _pinned(op: Op, cache: Cache, pins: Pins, decimals: int | None) -> Cache:
+    """The cache with the author's z (its a then through the activation) and a written in."""
+    z = pins.apply("z", op.name, cache.z)
+    a = cache.a if z is cache.z else _round(op.activation.value(z, float(op.activation.alpha or 0.0)), decimals)
+    return replace(cache, z=z, a=pins.apply("a", op.name, a))
+
+
+def _backward(
+    model: Model, fwd: ModelForward, y: Array, slip: Slip | None, decimals: int | None, pins: Pins | None = None
+) -> ModelBackward:
     """`Model.backward`, op by op, with the slip made in its op and every number rounded."""
     n, count = fwd.x.shape[0], len(model.ops)
     scale = 1.0 / n if model.training.reduction == "mean" else 1.0
@@ -108,6 +120,8 @@ def _backward(model: Model, fwd: ModelForward, y: Array, slip: Slip | None, deci
     grads: list[dict[str, Array]] = [{} for _ in range(count)]
     for i in range(count - 1, -1, -1):
         op, cache = model.ops[i], fwd.caches[i]
+        if pins is not None and not inside(op):
+            d_a = pins.apply("dL/da", op.name, d_a)
         if i == count - 1 and is_fused:
             assert model.loss.fused_gradient is not None
             d_z = _round(model.loss.fused_gradient(last.z, last.a, y) * scale, decimals)
@@ -115,6 +129,8 @@ def _backward(model: Model, fwd: ModelForward, y: Array, slip: Slip | None, deci
             d_z = d_a
         else:
             d_z = _round(d_activation(op, cache, d_a), decimals)
+        if pins is not None and not inside(op):
+            d_z = pins.apply("dL/dz", op.name, d_z)
         d_x, grads[i] = op.backward(d_a, cache) if inside(op) else op.backward_z(d_z, cache)
         if slip is not None and slip.op == i:
             d_x, grads[i] = slip.backward(op, cache, d_a, None if inside(op) else d_z, d_x, grads[i])
