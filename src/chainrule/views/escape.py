@@ -146,19 +146,27 @@ def _latex_char(c: str) -> str:
     return rf"\texttt{{U+{ord(c):04X}}}"
 
 
+# Pairs TeX's fonts join into one glyph (`` is “, -- is –, ?` is ¿): an empty group between them
+# keeps a name's two characters two.
+_LIGATURES = frozenset({"``", "''", "--", ",,", "!`", "?`"})
+
+
 def latex(s: str) -> str:
     """Words for LaTeX text, or inside math's \\text{}: every special character a literal glyph.
 
     The ten specials (# $ % & ~ _ ^ \\ { }) and < > | " print as themselves; Greek letters as
-    math; accented Latin letters by accent commands; any other character as U+XXXX.
+    math; accented Latin letters by accent commands; any other character as U+XXXX; no two
+    characters join into a ligature.
     """
-    return "".join(_latex_char(c) for c in s)
+    out = [_latex_char(c) + ("{}" if s[i : i + 2] in _LIGATURES else "") for i, c in enumerate(s)]
+    return "".join(out)
 
 
 _DECODE = {tex: c for c, tex in _LATEX_CHARS.items()}
 _DECODE_RE = re.compile(
     r"\\texttt\{\\char(\d+)\}|\\texttt\{U\+([0-9A-F]{4,6})\}"
     r"|\\([`'^~=u.\"rHvc])\{(\\[ij]|[A-Za-z])\}"
+    r"|(?<=[`'!?,\-])\{\}(?=[`',\-])"
     + "|"
     + "|".join(re.escape(t) for t in sorted(_DECODE, key=len, reverse=True) if len(t) > 1)
 )
@@ -170,6 +178,8 @@ def _decode_one(m: re.Match[str]) -> str:
         return chr(int(m.group(1)))
     if m.group(2):
         return chr(int(m.group(2), 16))
+    if m.group(0) == "{}":  # the break between two characters of a ligature
+        return ""
     if m.group(3):
         base = m.group(4).lstrip("\\")
         return unicodedata.normalize("NFC", base + _MARKS[m.group(3)])
