@@ -111,3 +111,16 @@ def doc(client: Any) -> dict[str, Any]:
 
     network: dict[str, Any] = copy.deepcopy(client.get("/api/network").json()["network"])
     return network
+
+
+@pytest.fixture(scope="module")
+def torch_float64() -> Iterator[None]:
+    """PyTorch's default dtype float64 for one test module, then as it was: set for the whole
+    process (as tests/shaped.py once did), it turned the float32 models of later modules into
+    float64 ones."""
+    import torch
+
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)

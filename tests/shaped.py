@@ -1,7 +1,8 @@
 """What the shaped-network tests share: each op as the PyTorch module it mirrors, and the checks
 every op passes (forward and backward against torch autograd and central finite differences).
 
-Imported only by test files that compare with PyTorch (torch is installed in CI)."""
+Imported only by test files that compare with PyTorch (torch is installed in CI); each of them
+sets `pytestmark = pytest.mark.usefixtures("torch_float64")` (tests/conftest.py) for its tensors."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from torch import nn
 from chainrule.engine.activations import ACTIVATIONS, Activation, Array
 from chainrule.engine.layers.base import Op
 from helpers import torch_activation
-
-torch.set_default_dtype(torch.float64)
 
 # Activations an op may carry (softmax only where a test asks for it: it is not element-wise).
 ELEMENTWISE = sorted({a.name for a in ACTIVATIONS.values() if a.elementwise and a.name != "binary_step"})

@@ -13,6 +13,8 @@ from chainrule.engine.layers.conv import Conv2d, correlate, full_convolution
 from chainrule.errors import ChainruleError
 from shaped import ELEMENTWISE, assert_op_matches_differences, assert_op_matches_torch
 
+pytestmark = pytest.mark.usefixtures("torch_float64")  # the torch mirrors compute in float64
+
 
 @st.composite
 def convolutions(draw: st.DrawFn) -> tuple[Conv2d, np.ndarray, np.random.Generator]:

@@ -14,6 +14,8 @@ from chainrule.engine.layers.norm import BatchNorm
 from chainrule.errors import ChainruleError
 from shaped import ELEMENTWISE, assert_close, assert_op_matches_differences, assert_op_matches_torch, torch_module
 
+pytestmark = pytest.mark.usefixtures("torch_float64")  # the torch mirrors compute in float64
+
 
 @st.composite
 def batchnorms(draw: st.DrawFn) -> tuple[BatchNorm, np.ndarray, np.random.Generator]:

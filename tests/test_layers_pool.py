@@ -16,6 +16,8 @@ from chainrule.engine.layers.pool import AvgPool2d, MaxPool2d
 from chainrule.errors import ChainruleError
 from shaped import ELEMENTWISE, assert_op_matches_differences, assert_op_matches_torch, torch_grads
 
+pytestmark = pytest.mark.usefixtures("torch_float64")  # the torch mirrors compute in float64
+
 
 @st.composite
 def pools(draw: st.DrawFn, kind: type) -> tuple[MaxPool2d | AvgPool2d, np.ndarray, np.random.Generator]:

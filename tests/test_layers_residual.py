@@ -18,6 +18,8 @@ from chainrule.engine.layers.residual import Residual
 from chainrule.errors import ChainruleError
 from shaped import ELEMENTWISE, assert_op_matches_differences, assert_op_matches_torch
 
+pytestmark = pytest.mark.usefixtures("torch_float64")  # the torch mirrors compute in float64
+
 
 def shape_keeping_op(rng: np.random.Generator, shape: tuple[int, ...], k: int) -> Op:
     """A random op whose output has the shape of its input."""

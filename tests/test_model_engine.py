@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,8 @@ from shaped import (
     torch_model,
     torch_parameters,
 )
+
+pytestmark = pytest.mark.usefixtures("torch_float64")  # the torch mirrors compute in float64
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,8 @@ from chainrule.engine.network import Training
 from chainrule.engine.optimizers import OPTIMIZERS, Settings
 from chainrule.errors import ChainruleError
 from shaped import ELEMENTWISE, TARGETS, assert_close, targets, torch_batch_loss, torch_model, torch_parameters
+
+pytestmark = pytest.mark.usefixtures("torch_float64")  # the torch mirrors compute in float64
 
 seeds = st.integers(0, 2**32 - 1)
 

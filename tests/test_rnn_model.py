@@ -4,6 +4,7 @@ each loss, one step of plain SGD, against the same network in PyTorch (nn.RNN, n
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,8 @@ from chainrule.engine.model import Model
 from chainrule.engine.network import Training
 from helpers import CASES
 from shaped import ELEMENTWISE, assert_close, torch_batch_loss, torch_module
+
+pytestmark = pytest.mark.usefixtures("torch_float64")  # the torch mirrors compute in float64
 
 
 class TorchRNN(nn.Module):

@@ -49,6 +49,9 @@ class Layer(Strict_):
         extra="forbid", json_schema_extra={"anyOf": [{"required": ["units"]}, {"required": ["weights"]}]}
     )
 
+    type: Literal["dense"] | None = Field(
+        None, description="dense only: the page works fully connected networks (shaped ones: the command line)."
+    )
     name: Name | None = Field(None, description="Neurons are name1, name2, ...; a one-neuron layer is the name.")
     units: Count | None = Field(None, description="Neurons; may be left out when weights are given.")
     activation: Activation
