@@ -24,7 +24,7 @@ from chainrule.cli.train_report import metrics_text, progress_bar, sample, summa
 from chainrule.engine.batching import parse_batch
 from chainrule.errors import ChainruleError
 from chainrule.io import data as datasets
-from chainrule.io import netfile
+from chainrule.io import netfile, netnpz
 from chainrule.train.allocator import keep_freed_memory
 from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
 from chainrule.train.history import HistoryFile
@@ -177,6 +177,9 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     )
     prepared = prepare(net, opts, config)
     trainer = prepared.trainer
+    outputs, binary = outputs.for_size(trainer.net.parameter_count())
+    if binary:  # even with -q: the files' names changed
+        say(f"chainrule: {binary}.")
     if opts["resume"]:
         load_checkpoint(trainer, opts["resume"])
     if opts["torch_script"]:
@@ -352,6 +355,8 @@ def _save(result: TrainResult, prepared: Prepared, outputs: Outputs, checkpoint:
         net.data = datasets.data_info(prepared.dataset, prepared.scaler)
     if outputs.to_stdout:
         click.echo(netfile.dumps_toml(netfile.to_dict(net)), nl=False)
+    elif outputs.network and outputs.binary:
+        _write(lambda: netnpz.save_npz(net, outputs.network), outputs.network)  # type: ignore[arg-type]
     elif outputs.network:
         _write(lambda: netfile.save(net, outputs.network), outputs.network)  # type: ignore[arg-type]
     if checkpoint:
