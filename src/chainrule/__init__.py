@@ -22,8 +22,8 @@ __version__ = "0.1.0"
 
 # Imported on first use, so that `chainrule --help` and the CLI's start stay fast.
 _LAZY = {
-    "load": "chainrule.io.netfile",
-    "save": "chainrule.io.netfile",
+    "load": "chainrule.io.loader",  # a Network, or a Model for a shaped network (conv, rnn, ...)
+    "save": "chainrule.io.loader",
     "Network": "chainrule.engine.network",
     "explain_step": "chainrule.record.step",
     "explain_steps": "chainrule.record.step",
@@ -49,7 +49,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time each is imported on first use
     from chainrule.engine.network import Network
-    from chainrule.io.netfile import load, save
+    from chainrule.io.loader import load, save
     from chainrule.record.step import StepRecord, explain_step, explain_steps
     from chainrule.train.config import TrainConfig
     from chainrule.train.trainer import Trainer, TrainResult, fit

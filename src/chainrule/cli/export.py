@@ -30,14 +30,14 @@ FORMATS = {".pt": "PyTorch", ".pth": "PyTorch", ".onnx": "ONNX"}
 )
 def export(file: Path, output: Path, dtype: str | None) -> None:
     """Export FILE (a network file or a built-in example) to PyTorch (.pt) or ONNX (.onnx)."""
-    from chainrule.io import netfile
-
     kind = FORMATS.get(output.suffix.lower())
     if kind is None:
         raise ChainruleError(f"-o {output}: expected a file name ending .pt, .pth or .onnx")
     if dtype is not None and kind != "ONNX":
         raise ChainruleError("--dtype: expected only with an .onnx output (a .pt keeps the network's own dtype)")
-    net = netfile.load(file, require_examples=False)
+    from chainrule.io import loader
+
+    net = loader.load(file, require_examples=False)
     if kind == "PyTorch":
         from chainrule.io.torch import save_pt
 
@@ -61,17 +61,19 @@ def export(file: Path, output: Path, dtype: str | None) -> None:
 )
 def import_command(model: Path, output: Path | None) -> None:
     """Read MODEL (a .pt from `chainrule export`, read with weights_only=True) into a network file."""
-    from chainrule.io import netfile
+    from chainrule.engine.model import Model
+    from chainrule.io import loader, modelwrite, netfile
     from chainrule.io.torch import load_pt
 
     if model.suffix.lower() not in (".pt", ".pth"):
         raise ChainruleError(f"{model}: expected a .pt or .pth file from `chainrule export`")
     net = load_pt(model)
     if output is None:
-        write_output(netfile.dumps_toml(netfile.to_dict(net)), None)
+        text = modelwrite.dumps(net) if isinstance(net, Model) else netfile.dumps_toml(netfile.to_dict(net))
+        write_output(text, None)
         return
     try:
-        netfile.save(net, output)
+        loader.save(net, output)
     except OSError as exc:
         raise ChainruleError(f"{output}: cannot write ({exc.strerror})") from None
     click.echo(f"wrote {output}", err=True)

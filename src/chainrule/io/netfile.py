@@ -22,7 +22,7 @@ from chainrule.engine import limits
 from chainrule.engine.functions import LOSSES, Loss, known, pairing_refusal, target_refusal
 from chainrule.engine.network import Layer, Network
 from chainrule.errors import NetfileError, Shown, shown_path
-from chainrule.io import netnpz, netparts, netwrite
+from chainrule.io import modelfile, netnpz, netparts, netwrite
 from chainrule.io.netparts import MISSING, Reader
 from chainrule.io.netwrite import dumps_toml, to_dict, write_atomic  # noqa: F401  (the file API, in one place)
 
@@ -101,15 +101,18 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def load(path: str | os.PathLike[str] | None = None, *, require_examples: bool = True) -> Network:
-    """Load and validate a network file (TOML, JSON or .npz); None loads the built-in reference example."""
+def located(path: str | os.PathLike[str] | None) -> tuple[str | os.PathLike[str], str]:
+    """(the file to read, its name in messages): None is the reference example, a bare name a built-in one."""
     if path is None:
-        path = example_path()
-        source = f"examples/{REFERENCE}"
-    else:
-        resolved = resolve_example(path)
-        source = str(path) if resolved is path else f"examples/{Path(resolved).name}"
-        path = resolved
+        return example_path(), f"examples/{REFERENCE}"
+    resolved = resolve_example(path)
+    return resolved, (str(path) if resolved is path else f"examples/{Path(resolved).name}")
+
+
+def load(path: str | os.PathLike[str] | None = None, *, require_examples: bool = True) -> Network:
+    """Load and validate a dense network file (TOML, JSON or .npz); None loads the built-in reference
+    example. `io.loader.load` reads shaped networks (conv2d, rnn, …) too."""
+    path, source = located(path)
     if netnpz.is_npz(path):
         return _from_npz(path, require_examples)
     return from_dict(read_document(path), source=source, require_examples=require_examples)
@@ -202,6 +205,8 @@ def _refuse_impossible(r: Reader, loss: Loss, layers: list[Layer], y: np.ndarray
 def from_dict(data: Mapping[str, Any], source: str = "<network>", *, require_examples: bool = True) -> Network:
     """Build a validated Network from a parsed network document."""
     r = Reader(shown_path(source))
+    if modelfile.is_shaped(data):  # a Model's file: io.loader reads it
+        raise r.fail(*modelfile.shaped_key(data), Shown("a shaped network (read it with chainrule.load)"))
     r.check_keys(data, TOP_KEYS, "")
     title = data.get("title", "")
     if not isinstance(title, str):

@@ -21,7 +21,7 @@ from chainrule.engine.optimizers import OPTIMIZERS, Settings
 from chainrule.errors import NetfileError, Shown
 
 DATA_KEYS = ("columns", "target", "classes", "mean", "std")
-LAYER_KEYS = ("name", "units", "activation", "alpha", "weights", "bias", "weight_names", "bias_names")
+LAYER_KEYS = ("type", "name", "units", "activation", "alpha", "weights", "bias", "weight_names", "bias_names")
 EXAMPLE_KEYS = ("x", "y")
 # The optimizer's constants, and the optimizers that use each (a constant no optimizer reads is refused).
 OPTIMIZER_CONSTANTS: dict[str, tuple[str, ...]] = {

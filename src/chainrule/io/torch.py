@@ -20,17 +20,15 @@ only, on first use (the `torch` extra).
 from __future__ import annotations
 
 import functools
-import io
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.engine.model import Model
 from chainrule.engine.network import Layer, Network
 from chainrule.errors import ChainruleError
 from chainrule.io.netfile import from_dict
-from chainrule.io.netwrite import to_dict, write_atomic
-from chainrule.io.torch_sizes import check_sizes
+from chainrule.io.netwrite import to_dict
 
 if TYPE_CHECKING:
     from torch import nn
@@ -159,11 +157,15 @@ def _linear(layer: Layer, frozen: frozenset[str]) -> Any:
     return linear
 
 
-def to_torch(net: Network, *, portable: bool = True) -> nn.Sequential:
+def to_torch(net: Network | Model, *, portable: bool = True) -> nn.Sequential:
     """The network as nn.Sequential(Linear, activation, …), same weights, dtype, shared biases and
     frozen parameters; `chainrule_architecture` on it lets `from_torch` restore every name.
     `portable=False` (for training here) also takes binary_step, as a module of chainrule's own that
-    a file for PyTorch users should not need."""
+    a file for PyTorch users should not need. A Model: `torch_shaped.to_torch`."""
+    if isinstance(net, Model):
+        from chainrule.io import torch_shaped
+
+        return torch_shaped.to_torch(net)
     torch = _torch()
     frozen = frozenset(net.training.freeze)
     modules: list[Any] = []
@@ -270,11 +272,23 @@ def _bias_values(linear: Any) -> Any:
     return param.detach().cpu().double().numpy().tolist()
 
 
-def from_torch(model: nn.Sequential, *, loss: str | None = None) -> Network:
+def from_torch(model: nn.Sequential, *, loss: str | None = None, **given: Any) -> Network | Model:
     """A Network from an nn.Sequential of Linear layers each followed by a known activation (or by
-    none: identity). Names, loss, examples and [training] come from `chainrule_architecture` when
-    the model was made by `to_torch`; otherwise the file's defaults, with `loss` (default
-    half_squared_error). requires_grad = False and `<name>_frozen` masks become `freeze`."""
+    none: identity), a Model (`torch_shaped`) when it holds Conv2d, pooling, BatchNorm or Flatten.
+    Names, loss, examples and [training] come from `chainrule_architecture` when the model was made
+    by `to_torch`; otherwise the file's defaults, with `loss` (default half_squared_error) and
+    `given`: x, y, learning_rate, batch, reduction. requires_grad = False and `<name>_frozen` masks
+    become `freeze`."""
+    from chainrule.io import torch_shaped
+
+    if torch_shaped.is_shaped(model):
+        return torch_shaped.from_torch(model, loss=loss, **given)
+    return _from_linear(model, loss, given)
+
+
+def _from_linear(model: nn.Sequential, loss: str | None, given: dict[str, Any]) -> Network:
+    from chainrule.io.torch_shaped import examples, settings
+
     pairs = _pairs(model)
     arch = getattr(model, "chainrule_architecture", None)
     doc: dict[str, Any] = dict(arch) if isinstance(arch, dict) and len(arch.get("layers", ())) == len(pairs) else {}
@@ -282,8 +296,10 @@ def from_torch(model: nn.Sequential, *, loss: str | None = None) -> Network:
     doc["inputs"] = doc.get("inputs") or int(pairs[0][0].in_features)
     if loss is not None or "loss" not in doc:
         doc["loss"] = loss or "half_squared_error"
-    doc.setdefault("training", {})
-    doc["training"] = {**doc["training"], "freeze": [], "dtype": _dtype_name(pairs[0][0].weight)}
+    keys = settings(given.get("learning_rate"), given.get("batch"), given.get("reduction"), "float64")
+    doc["training"] = {**doc.get("training", {}), **keys, "freeze": [], "dtype": _dtype_name(pairs[0][0].weight)}
+    if given.get("x") is not None and given.get("y") is not None:
+        doc["examples"] = examples(given["x"], given["y"], doc["loss"])
     layers = []
     for i, ((linear, act), entry) in enumerate(zip(pairs, layers_in, strict=True)):
         name, extra = _activation_of(act, f"module {2 * i + 1}") if act is not None else ("identity", {})
@@ -321,68 +337,6 @@ def _frozen_names(net: Network, model: Any) -> list[str]:
     return names
 
 
-# -- the .pt file -------------------------------------------------------------------------------------
-
-
-def notes(net: Network) -> list[str]:
-    """What changes on the way to PyTorch, for the command to say."""
-    said = [f"the loss ({net.loss.name}) and [training] travel in the file's architecture, not in the nn.Sequential"]
-    shared = [la.name for la in net.layers if la.bias_mode == "shared"]
-    if shared:
-        said.append(f"the shared bias of layer(s) {', '.join(shared)} is a parametrization of Linear.bias (one number)")
-    if net.training.freeze:
-        said.append(
-            "frozen parameters: requires_grad=False, or a <name>_frozen mask and a gradient hook "
-            "(restored by from_torch; PyTorch's weight_decay still moves a masked weight)"
-        )
-    if net.data is not None and net.data.mean:
-        said.append("the nn.Sequential expects standardised inputs, (x − mean) / std: architecture['data'] holds both")
-    return said
-
-
-def save_pt(net: Network, path: str | os.PathLike[str]) -> list[str]:
-    """Write `{"format", "architecture", "state_dict"}` atomically; torch.load(weights_only=True) reads it.
-    Returns the notes on what changes."""
-    torch = _torch()
-    model = to_torch(net)
-    payload = {"format": FORMAT, "architecture": architecture(net), "state_dict": model.state_dict()}
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    write_atomic(path, buffer.getvalue())
-    return notes(net)
-
-
-def load_pt(path: str | os.PathLike[str]) -> Network:
-    """Read a `.pt` written by `save_pt` (weights only: no code runs) back into a Network."""
-    torch = _torch()
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ChainruleError(f"{path}: no such file") from None
-    except Exception as exc:  # torch's unpickler raises many kinds; any means: not a readable export
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ChainruleError(
-            f"{path}: expected a PyTorch file readable with weights_only=True ({first[:120]})"
-        ) from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ChainruleError(
-            f"{path}: format: expected {FORMAT!r} (a file from `chainrule export`; for your own nn.Sequential "
-            "use chainrule.io.torch.from_torch(model))"
-        )
-    arch, state = payload.get("architecture"), payload.get("state_dict")
-    if not isinstance(arch, dict) or not isinstance(state, dict):
-        raise ChainruleError(f"{path}: expected an architecture table and a state_dict")
-    check_sizes(arch, str(path))  # before from_architecture allocates a placeholder of each size
-    try:
-        model = from_architecture(arch)
-        model.load_state_dict(state)
-    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-        raise ChainruleError(
-            f"{path}: state_dict: expected the tensors of its architecture ({str(exc)[:160]})"
-        ) from None
-    return from_torch(model)
-
-
 def from_architecture(arch: dict[str, Any], *, portable: bool = True) -> Any:
     """An empty model of the architecture (placeholder values), ready for its state_dict or for the
     trainer's parameters (`--backend torch` builds it so in each worker process)."""
@@ -396,3 +350,9 @@ def from_architecture(arch: dict[str, Any], *, portable: bool = True) -> Any:
     model = to_torch(from_dict(doc, source="<architecture>", require_examples=False), portable=portable)
     setattr(model, "chainrule_architecture", arch)  # noqa: B010
     return model
+
+
+# The .pt file (`save_pt`, `load_pt`, `notes`) is `io.torchfile`'s; kept importable from here.
+from chainrule.io.torchfile import load_pt, notes, save_pt  # noqa: E402
+
+__all__ = ["from_architecture", "from_torch", "load_pt", "notes", "ordered_parameters", "save_pt", "to_torch"]

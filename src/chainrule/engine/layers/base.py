@@ -16,11 +16,15 @@ Conventions (shared by every op, the file reader, the views and the checker):
 - `tensor_names()` maps the same roles to the tensor's chainrule name (``W_c``, ``b_c``,
   ``gamma_bn``, ``beta_bn``, ``Wx_r``, ``Wh_r``, ``b_r`` for layers c, bn, r; a file may rename
   them); an element is named ``<tensor>[i,j,…]`` with 1-based indices (`element_name`).
+- An op's activation is applied element by element (softmax over the last axis) with the
+  activation's own, fixed α (`dataclasses.replace(act, alpha=…)` for another): a shaped network
+  learns no α.
 - A layer's outputs are named like a neuron's: ``z_<layer>[i,…]`` before its activation and
   ``a_<layer>[i,…]`` after (a feature map's element [channel,row,col]; an RNN's hidden state at
   time t and unit j is ``a_<layer>[t,j]``), so `record.names` reads them with no new grammar.
 - `forward` returns the output and a cache; `backward` takes ∂L/∂output and the cache and returns
-  ∂L/∂input and ∂L/∂param per role. Ops are immutable: `with_params` makes the updated op, and an
+  ∂L/∂input and ∂L/∂param per role (through `backward_z`, from ∂L/∂z, which the model calls
+  directly where the loss is fused with the last op's activation). Ops are immutable: `with_params` makes the updated op, and an
   op with running statistics (batchnorm) returns its new buffers from `forward` in its cache
   (`Cache.buffers`) for `Model.updated` to keep.
 """
@@ -84,9 +88,16 @@ class Op(ABC):
     def forward(self, x: Array, training: bool = True) -> Cache:
         """The layer on a batch x of shape (n, *in_shape): z (its map) and a = f(z)."""
 
-    @abstractmethod
     def backward(self, d_a: Array, cache: Cache) -> tuple[Array, dict[str, Array]]:
-        """From ∂L/∂a (n, *out_shape): ∂L/∂x (n, *in_shape) and ∂L/∂param per role."""
+        """From ∂L/∂a (n, *out_shape): ∂L/∂x (n, *in_shape) and ∂L/∂param per role. The chain
+        through the activation first (`d_activation`), then the layer's own map (`backward_z`)."""
+        return self.backward_z(d_activation(self, cache, d_a), cache)
+
+    def backward_z(self, d_z: Array, cache: Cache) -> tuple[Array, dict[str, Array]]:
+        """From ∂L/∂z (the gradient past the activation; the model gives it directly where the loss
+        is fused with the last activation): ∂L/∂x and ∂L/∂param per role. Every op but one that
+        overrides `backward` itself (whose activation is inside its map) implements this."""
+        raise NotImplementedError(f"{type(self).__name__} computes its backward from ∂L/∂a only")
 
     @abstractmethod
     def with_params(self, params: Mapping[str, Array], buffers: Mapping[str, Array] | None = None) -> Op:
@@ -95,6 +106,23 @@ class Op(ABC):
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """The layer's table in the network file (``type``, its sizes, its tensors as nested lists)."""
+
+
+def activated(op: Op, x: Array, z: Array, **extra: Any) -> Cache:
+    """The cache of a layer whose map gave z: a = f(z) with the activation's α, fixed: a shaped
+    network learns no α (its file reader refuses PReLU; an op given one keeps its α constant)."""
+    act = op.activation
+    return Cache(x=x, z=z, a=act.value(z, float(act.alpha or 0.0)), extra=dict(extra))
+
+
+def tensor_name(op: Op, role: str, prefix: str, renames: Mapping[str, str]) -> str:
+    """A tensor's chainrule name: the file's own (``renames[role]``) or ``<prefix>_<layer>``."""
+    return renames.get(role, f"{prefix}_{op.name}")
+
+
+def nested(array: Array) -> Any:
+    """A tensor as nested lists of floats, for the network file."""
+    return np.asarray(array, dtype=np.float64).tolist()
 
 
 def d_activation(op: Op, cache: Cache, d_a: Array) -> Array:
