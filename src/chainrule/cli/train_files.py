@@ -31,6 +31,7 @@ class Outputs:
     plot: Path | None
     every: int | None  # --checkpoint-every
     binary: bool = False  # a large network: -o and the checkpoint as .npz (`for_size`)
+    binary_checkpoints: bool = False  # a shaped network: its checkpoints as .npz, -o as asked
 
     @property
     def to_stdout(self) -> bool:
@@ -91,7 +92,19 @@ class Outputs:
         """Where a checkpoint goes: --checkpoint, or beside -o (never the working folder unasked)."""
         if self.checkpoint is not None:
             return self.checkpoint
-        return beside(self.network, self.binary) if self.network is not None and not self.to_stdout else None
+        binary = self.binary or self.binary_checkpoints
+        return beside(self.network, binary) if self.network is not None and not self.to_stdout else None
+
+    def with_binary_checkpoints(self) -> Outputs:
+        """A shaped network's checkpoints are .npz (`train.checkpoint_model`): a --checkpoint
+        named .json becomes .npz, and the one beside -o is NAME.checkpoint.npz."""
+        out = replace(
+            self, checkpoint=self.checkpoint and _npz(self.checkpoint, "--checkpoint"), binary_checkpoints=True
+        )
+        out.distinct()
+        if out.checkpoint_file is not None and out.checkpoint is None:
+            writable(str(out.checkpoint_file), "-o (its checkpoint)")
+        return out
 
 
 def _npz(path: Path, option: str) -> Path:

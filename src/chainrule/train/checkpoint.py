@@ -23,9 +23,11 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from chainrule.engine.model import Model
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError, shown_path
 from chainrule.io import netfile, netnpz
+from chainrule.train import checkpoint_model
 from chainrule.train.trainer import Trainer
 
 FORMAT = "chainrule-checkpoint/2"
@@ -82,7 +84,11 @@ def state_of(trainer: Trainer) -> dict[str, Any]:
 
 def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str], *, binary: bool | None = None) -> None:
     """The network's parameters and the trainer's state, written atomically: readable JSON, or
-    binary .npz (`binary`; by default for a name ending .npz or a network over `BINARY_ABOVE`)."""
+    binary .npz (`binary`; by default for a name ending .npz or a network over `BINARY_ABOVE`).
+    A shaped network's (`engine.model.Model`) is always binary (`checkpoint_model`)."""
+    if isinstance(trainer.net, Model):
+        checkpoint_model.save(trainer, path, _scalars(trainer))
+        return
     if binary is None:
         binary = str(path).lower().endswith(".npz") or is_large(trainer.net.parameter_count())
     if binary:
@@ -148,6 +154,9 @@ def _read_npz(path: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
 def load_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> None:
     """Continue `trainer` from a checkpoint of the same network and data; a damaged or foreign
     checkpoint is refused with one line naming the file and the key, and the trainer is unchanged."""
+    if isinstance(trainer.net, Model):
+        checkpoint_model.load(trainer, path, _State)
+        return
     saved, doc = _read(path)
     shapes = [(la.weight.shape, la.bias.shape) for la in saved.layers]
     if saved.parameter_names() != trainer.net.parameter_names() or shapes != [
