@@ -223,6 +223,9 @@ def preflight(run: TrainingRun, kind: str, gpus: int) -> None:
     from chainrule.train.torch_model import model_of
 
     model_of(run.net)  # refuses a network PyTorch cannot run here
+    # torch.optim's first optimizer imports torch._dynamo (seconds): here, where Ctrl-C ends the
+    # process at once, rather than in the first epoch, where it would wait for the import.
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
 
 
 class TorchEpochs:
@@ -289,6 +292,8 @@ class TorchEpochs:
         if self.session is None:
             group = self.group
             self.session = Session(self._plan(run), group.rank if group else 0, self.nproc)
+        if self.nproc == 1 and run.stop_requested:  # Ctrl-C while the session was being made
+            return []
         session, first = self.session, run.position
         order, (loss0, right0) = (run.order, run.running) if first else (run.next_order(), (0.0, 0.0))
         stop = (lambda: run.stop_requested) if self.nproc == 1 else None
