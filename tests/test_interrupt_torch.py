@@ -45,13 +45,14 @@ def test_torch_stops_mid_epoch_and_resumes_to_the_uninterrupted_run(
     asked = {"times": 0}
 
     class Counting(type(first)):  # type: ignore[misc]
-        """A trainer whose Ctrl-C arrives after the 5th update of the second epoch: the flag is
-        read before each epoch, after each update but an epoch's last, and after each epoch."""
+        """A trainer whose Ctrl-C arrives after the 5th update of the second epoch. The flag is
+        read twice before each epoch (the process group's agreement, then once the session is
+        made), after each update but an epoch's last, and after each epoch."""
 
         @property
         def stop_requested(self) -> bool:
             asked["times"] += 1
-            return asked["times"] > (1 + per_epoch - 1 + 1) + 1 + 4
+            return asked["times"] > (2 + per_epoch - 1 + 1) + 2 + 4
 
         @stop_requested.setter
         def stop_requested(self, value: bool) -> None:
