@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chainrule.cli.root import main
@@ -39,10 +39,21 @@ def _options(i: int) -> list[str]:
     return [["--steps", "2"], ["--hand", "4"], [], [], []][i % 5]
 
 
+def _shaped(path: Path) -> bool:
+    """A shaped network's example (conv, rnn): its views are tested with the shaped explanations."""
+    import tomllib
+
+    from chainrule.io.modelfile import is_shaped
+
+    return is_shaped(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
 def _documents(root: Path) -> list[tuple[Path, list[str], dict[str, Any] | None]]:
     """(network file, options, its document) for every example with examples and every random network."""
     out: list[tuple[Path, list[str], dict[str, Any] | None]] = [
-        (p, [], None) for p in sorted(EXAMPLES.glob("*.toml")) if "[[examples]]" in p.read_text(encoding="utf-8")
+        (p, [], None)
+        for p in sorted(EXAMPLES.glob("*.toml"))
+        if "[[examples]]" in p.read_text(encoding="utf-8") and not _shaped(p)
     ]
     rng = np.random.default_rng(20261130)
     for i in range(N_RANDOM):
@@ -207,13 +218,15 @@ def test_latex_words_read_back_and_hold_no_command_of_their_own(name: str) -> No
 
 
 @given(st.text(max_size=30))
+@example("&\x80")  # shown as &\\x80: an escaped backslash, not an entity
 def test_terminal_and_html_words_carry_no_control_character_or_markup(name: str) -> None:
     shown = escape.terminal(name)
     assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in shown)
     page = escape.html(name)
     assert not re.search(r"[<>\"']", page) and not re.search(r"&(?!amp;|lt;|gt;|quot;|#x27;)", page)
     md = escape.markdown(name)
-    assert not re.search(r"(?<!\\)([<>$|*_`\[\]]|&[#A-Za-z0-9])", md.replace("\\\\", ""))
+    # An escaped backslash is a character of its own: it must not join what stood either side of it.
+    assert not re.search(r"(?<!\\)([<>$|*_`\[\]]|&[#A-Za-z0-9])", md.replace("\\\\", " "))
     assert all(escape.visible(c) in shown for c in name if unicodedata.category(c) in ("Cc",))
 
 

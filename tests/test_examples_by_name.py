@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from chainrule.io import netfile
+from chainrule.io import loader, netfile
 from conftest import EXAMPLES
 from helpers import assert_one_line, run_cli
 
@@ -17,9 +18,12 @@ def test_examples_lists_every_network_example() -> None:
     listed = [line.split()[0] for line in result.stdout.splitlines()]
     shipped = sorted(p.stem for p in EXAMPLES.glob("*.toml") if "layers" in p.read_text())
     assert listed == shipped and "xor" in listed
-    for name in listed:  # every name listed loads as that file
-        by_name = netfile.load(name, require_examples=False)
-        assert by_name.parameters() == netfile.load(EXAMPLES / f"{name}.toml", require_examples=False).parameters()
+    for name in listed:  # every name listed loads as that file (a dense network or a shaped one)
+        by_name = loader.load(name, require_examples=False)
+        from_path = loader.load(EXAMPLES / f"{name}.toml", require_examples=False)
+        assert {k: np.asarray(v).tolist() for k, v in by_name.parameters().items()} == {
+            k: np.asarray(v).tolist() for k, v in from_path.parameters().items()
+        }
 
 
 def test_a_name_explains_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -173,3 +173,32 @@ def test_dense_model_equals_the_network_engine(seed: int, loss: str, reduction: 
     for i in range(len(model.ops)):
         assert_close(back.d_params[i]["weight"], net_back.d_weight[i], 1e-12)
         assert_close(back.d_z[i], net_back.d_z[i], 1e-12)
+
+
+@settings(max_examples=30)
+@given(seeds, st.sampled_from(OPTIMIZERS))
+def test_frozen_names_never_move_and_the_rest_move_as_unfrozen(seed: int, optimizer: str) -> None:
+    """Random whole tensors and single elements frozen: they stay, their optimizer state stays 0,
+    and every other element takes exactly the step it takes when nothing is frozen."""
+    rng = np.random.default_rng(seed)
+    model = random_model(rng, "mse", "mean", optimizer)
+    params = model.parameters()
+    frozen: list[str] = [name for name in params if rng.random() < 0.3]
+    cells: dict[str, list[tuple[int, ...]]] = {}
+    for name, value in params.items():
+        index = tuple(int(rng.integers(0, n)) for n in value.shape)
+        cells.setdefault(name, []).append(index)
+        frozen.append(name + "[" + ",".join(str(i + 1) for i in index) + "]")
+    stuck = replace(model, training=replace(model.training, freeze=tuple(frozen)))
+    free = model.updated(model.backward(model.forward(model.x), model.y))
+    for step in range(2):
+        stuck = stuck.updated(stuck.backward(stuck.forward(stuck.x), stuck.y))
+        for name, value in stuck.parameters().items():
+            still = np.full(value.shape, name in frozen)
+            for index in cells[name]:
+                still[index] = True
+            assert np.array_equal(value[still], params[name][still])
+            for slot in stuck.optimizer_state.get(name, {}).values():
+                assert not slot[still].any()
+            if step == 0:  # the same gradients as the free model's first step: the same moves
+                assert np.array_equal(value[~still], free.parameters()[name][~still])

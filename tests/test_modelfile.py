@@ -143,9 +143,7 @@ def test_write_then_read_gives_the_same_model_bit_for_bit(seed: int, odd: bool, 
 
 @given(seed=st.integers(0, 2**32 - 1))
 def test_a_trained_step_round_trips_with_its_running_statistics(seed: int) -> None:
-    doc = random_document(seed)
-    doc["training"]["dtype"] = "float64"  # (Model.updated on float32 tensors gives float64 ones: the engine's to keep)
-    model = modelfile.from_dict(doc)
+    model = modelfile.from_dict(random_document(seed))  # float64 or float32: a step keeps the file's precision
     stepped = model.updated(model.backward(model.forward(model.x), model.y))
     again = modelfile.from_dict(json.loads(modelwrite.dumps(stepped, "m.json")))
     assert_same_model(again, stepped)
@@ -311,3 +309,14 @@ def test_the_command_line_refuses_a_bad_shaped_file_with_exit_2(tmp_path: Path) 
     assert result.exit_code == 2 and not warned
     assert "layers[0].kernel: expected a whole number ≥ 1" in result.stderr
     assert "Traceback" not in result.output
+
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "network-file.schema.json").read_text())
+
+
+@given(seed=st.integers(0, 2**32 - 1), odd=st.booleans())
+def test_every_file_written_follows_the_json_schema(seed: int, odd: bool) -> None:
+    import jsonschema
+
+    doc = modelwrite.to_dict(modelfile.from_dict(random_document(seed, odd=odd)))
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)

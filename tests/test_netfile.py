@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from chainrule.cli.root import main
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, pairing_refusal
+from chainrule.engine.network import Network
 from chainrule.errors import NetfileError
 from chainrule.io import netfile
 from chainrule.record.step import explain_step
@@ -81,10 +82,14 @@ def test_written_back_the_network_reads_the_same(tmp_path: Path, suffix: str) ->
 
 
 def test_every_example_file_loads_and_explains() -> None:
+    from chainrule.io import loader
+
     for path in sorted(p for p in EXAMPLES.glob("*.toml") if not p.stem.endswith("-answers")):
-        net = netfile.load(path, require_examples=False)  # digits.toml trains on a bundled data set
-        if net.x.shape[0]:
+        net = loader.load(path, require_examples=False)  # digits.toml trains on a bundled data set
+        if isinstance(net, Network) and net.x.shape[0]:
             assert np.isfinite(explain_step(net).values["loss"]), path.name
+        elif not isinstance(net, Network):  # a shaped network (conv, rnn): its engine's loss
+            assert np.isfinite(net.batch_loss(net.forward(net.x), net.y)), path.name
 
 
 # --- bad input: one line naming the file, the key and what was expected; exit 2; no traceback ---
@@ -270,9 +275,10 @@ def test_every_pairing_is_refused_by_the_rule_or_learns(
     loss: str, output: str, hidden: str, units: int, seed: int
 ) -> None:
     """The engine's rule decides: a refused network names the layer and says what to use instead;
-    an accepted one computes a finite step whose gradients are not all 0 while its loss is not 0
-    (a 1-unit softmax had loss 0 and every gradient 0), unless the output's slope is 0 by
-    definition (a step; a ReLU below 0)."""
+    an accepted one computes a finite step whose output δ = ∂L/∂z is not all 0 while its loss is not
+    0 (a 1-unit softmax had loss 0 and every gradient 0), unless the output's slope is 0 by
+    definition (a step; a ReLU below 0). (The parameters' gradients may all be 0 rightly: a hidden
+    step or ReLU layer whose outputs are all 0 under a shared softmax bias, whose δs sum to 0.)"""
     rng = np.random.default_rng(seed)
     layers = [{"units": 2, "activation": hidden, "bias": 0.1}, {"units": units, "activation": output, "bias": 0.2}]
     doc = {"inputs": 2, "loss": loss, "layers": layers}
@@ -288,8 +294,9 @@ def test_every_pairing_is_refused_by_the_rule_or_learns(
     values = explain_step(net).values
     grads = [values[f"dL/d{name}"] for name in net.parameter_names()]
     assert np.all(np.isfinite(grads)) and np.isfinite(values["loss"])
+    deltas = [values[f"dL/dz_{name}"] for name in net.output_layer.neuron_names]
     if values["loss"] != 0 and output not in ("binary_step", "relu"):
-        assert any(g != 0 for g in grads), (loss, hidden, output, units)
+        assert any(d != 0 for d in deltas), (loss, hidden, output, units)
 
 
 @settings(max_examples=40)

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import netfile
-from chainrule.io.torch import from_torch, load_pt, save_pt, to_torch
+from chainrule.io.torch import from_torch, to_torch
+from chainrule.io.torchfile import load_pt, save_pt
 from chainrule.train.optim import make_optimizer
 from chainrule.train.trainer import gradient_arrays
 from helpers import CASES, HIDDEN, assert_one_line, odd_document, random_document, run_cli, torch_loss

@@ -110,7 +110,8 @@ def check(
     against the exercise it names. Exit status 0.
     """
     from chainrule.check.grading import MarkingScheme
-    from chainrule.io import netfile
+    from chainrule.engine.model import Model
+    from chainrule.io import loader
 
     scheme = MarkingScheme.parse(marks_text)
     if follow_through is not None:
@@ -119,7 +120,14 @@ def check(
     if net.is_dir():
         _exercises(net, answers, scheme, digits, tolerance, options)
         return
-    network = netfile.load(net)
+    network = loader.load(net)
+    if isinstance(
+        network, Model
+    ):  # a network of typed layers (conv, pooling, batchnorm, residual, rnn): check/model_*.py
+        from chainrule.cli.check_model import check_one
+
+        check_one(ctx, network, answers, fmt, output, digits, tolerance, bool(report or feedback or gradebook))
+        return
     if len(answers) == 1 and not answers[0].is_dir() and fmt != "csv" and not (report or feedback or gradebook):
         _one(ctx, network, answers[0], fmt, output, digits, tolerance)
         return

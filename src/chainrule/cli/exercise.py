@@ -86,15 +86,28 @@ FILES = {
     help="Exercises of the same kind, one per student (exercise-01/, …, and index.md).",
 )
 @click.option(
+    "--network",
+    type=click.Choice(["dense", "conv", "rnn"]),
+    default="dense",
+    show_default=True,
+    help="dense: --shape; conv: a 2×2 kernel, ReLU, max-pool and a sigmoid output; rnn: 3 steps of 2 tanh units, "
+    "BPTT to a linear output (--digits, --seed and --count apply; the other options are dense only).",
+)
+@click.option(
     "-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True, help="The folder to write into."
 )
-def exercise(output: Path, seed: int, count: int, batch_text: str, ask: str, **kind: Any) -> None:
+def exercise(output: Path, seed: int, count: int, batch_text: str, ask: str, network: str, **kind: Any) -> None:
     """Write a seeded exercise into OUTPUT: the network (net.toml), the worksheet (worksheet.md, .tex,
     .html), the answer key (key.md, key.html, key.toml) and answers.toml with every asked value blank.
 
     Numbers are pleasant by hand: inputs, weights and biases with one or two decimals, no asked
     value vanishing at the digits asked. Grade the filled-in answers with `chainrule check`.
     """
+    if network != "dense":  # a shaped network's exercise: its own sizes, loss and asked values
+        from chainrule.cli.exercise_model import write_model_exercises
+
+        write_model_exercises(network, output, seed, count, kind["digits"])
+        return
     from chainrule.check.exercise import ExerciseSpec, make_exercise, parse_shape
     from chainrule.io.netfile import from_dict
 

@@ -93,10 +93,16 @@ def explain(
     output: Path | None,
 ) -> None:
     """Work one update step of FILE (default: the reference example), every number explained."""
-    from chainrule.io import netfile
+    from chainrule.engine.model import Model
+    from chainrule.io import loader
     from chainrule.record.step import explain_steps
 
-    net = netfile.load(file)
+    net = loader.load(file)
+    if isinstance(net, Model):  # a shaped network: worked layer by layer
+        from chainrule.cli.explain_model import explain_model
+
+        explain_model(net, fmt, digits, example, only, steps, (form, hand, figures, gradcheck), output)
+        return
     check_explained_work(net, steps, "--steps" if steps > 1 else "the update explained")
     records = explain_steps(net, example - 1, steps)
     if only and only not in records[0].chains:

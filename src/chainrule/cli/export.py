@@ -39,7 +39,7 @@ def export(file: Path, output: Path, dtype: str | None) -> None:
 
     net = loader.load(file, require_examples=False)
     if kind == "PyTorch":
-        from chainrule.io.torch import save_pt
+        from chainrule.io.torchfile import save_pt
 
         notes = save_pt(net, output)
     else:
@@ -63,7 +63,7 @@ def import_command(model: Path, output: Path | None) -> None:
     """Read MODEL (a .pt from `chainrule export`, read with weights_only=True) into a network file."""
     from chainrule.engine.model import Model
     from chainrule.io import loader, modelwrite, netfile
-    from chainrule.io.torch import load_pt
+    from chainrule.io.torchfile import load_pt
 
     if model.suffix.lower() not in (".pt", ".pth"):
         raise ChainruleError(f"{model}: expected a .pt or .pth file from `chainrule export`")

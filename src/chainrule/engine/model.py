@@ -164,7 +164,9 @@ class Model:
             names, moved = op.tensor_names(), {}
             for role, theta in op.params().items():
                 name = names[role]
-                g = back.d_params[i][role] * _learning_mask(name, theta.shape, frozen)
+                g, mask = back.d_params[i][role], _learning_mask(name, theta.shape, frozen)
+                if mask is not None:
+                    g = g * mask
                 moved[role], slots = step_array(
                     self.training.optimizer, theta, g, self.optimizer_state.get(name, {}), t, lr
                 )
@@ -183,11 +185,12 @@ def _backward_z(op: Op, d_z: Array, d_a: Array, cache: Cache) -> tuple[Array, di
     return op.backward_z(d_z, cache)
 
 
-def _learning_mask(name: str, shape: tuple[int, ...], frozen: set[str]) -> Array:
-    """1 where a tensor's element learns, 0 where it is frozen (the whole tensor, or ``name[i,j,…]``)."""
-    mask = np.ones(shape)
+def _learning_mask(name: str, shape: tuple[int, ...], frozen: set[str]) -> Array | None:
+    """0 where a tensor's element is frozen (the whole tensor, or ``name[i,j,…]``, 1-based), 1 where
+    it learns; None where none of it is frozen."""
     if name in frozen:
-        return mask * 0.0
+        return np.zeros(shape)
+    mask = np.ones(shape)
     for entry in frozen:
         if entry.startswith(name + "[") and entry.endswith("]"):
             parts = entry[len(name) + 1 : -1].split(",")
@@ -195,7 +198,7 @@ def _learning_mask(name: str, shape: tuple[int, ...], frozen: set[str]) -> Array
                 index = tuple(int(p) - 1 for p in parts)
                 if all(0 <= k < n for k, n in zip(index, shape, strict=True)):
                     mask[index] = 0.0
-    return mask
+    return None if mask.all() else mask
 
 
 def step_array(

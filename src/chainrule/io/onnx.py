@@ -21,88 +21,16 @@ a number beyond float32's range (it would be inf) with one line.
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 
 import numpy as np
 
-from chainrule.engine.activations import SELU_ALPHA, SELU_SCALE
-from chainrule.engine.network import Layer, Network
+from chainrule.engine.model import Model
+from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io.netwrite import write_atomic
-
-OPSET = 17
-IR_VERSION = 8  # what opset 17 came with: runtimes back to onnxruntime 1.13 read it
-
-
-def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise ChainruleError("ONNX is not installed: pip install 'chainrule[onnx]'") from None
-    return onnx
-
-
-class _Graph:
-    """Nodes and constants being collected, each output named uniquely."""
-
-    def __init__(self, dtype: np.dtype[Any]) -> None:
-        self.onnx = _onnx()
-        self.dtype = dtype
-        self.nodes: list[Any] = []
-        self.initializers: list[Any] = []
-        self.count = 0
-
-    def name(self, hint: str) -> str:
-        self.count += 1
-        return f"{hint}_{self.count}"
-
-    def const(self, value: Any, hint: str = "c") -> str:
-        name = self.name(hint)
-        array = np.asarray(value, dtype=self.dtype)
-        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
-        return name
-
-    def op(self, kind: str, *inputs: str, out: str | None = None, **attrs: Any) -> str:
-        out = out or self.name(kind.lower())
-        self.nodes.append(self.onnx.helper.make_node(kind, list(inputs), [out], **attrs))
-        return out
-
-    def elu(self, z: str, alpha: float) -> str:
-        negative = self.op("Sub", self.op("Exp", self.op("Min", z, self.const(0.0))), self.const(1.0))
-        return self.op("Where", self.op("Greater", z, self.const(0.0)), z, self.op("Mul", self.const(alpha), negative))
-
-
-def _activation(g: _Graph, layer: Layer, z: str, out: str) -> str:
-    """a = f(z) in ONNX operators (see the module's docstring for the forms)."""
-    name, alpha = layer.activation.name, layer.alpha_value()
-    simple = {"identity": "Identity", "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
-    if name in simple:
-        return g.op(simple[name], z, out=out)
-    if name == "softmax":
-        return g.op("Softmax", z, out=out, axis=-1)
-    if name == "prelu":
-        return g.op("PRelu", z, g.const([alpha], "alpha"), out=out)
-    if name == "leaky_relu":
-        return g.op("Where", g.op("Greater", z, g.const(0.0)), z, g.op("Mul", g.const(alpha), z), out=out)
-    if name == "elu":
-        return g.op("Identity", g.elu(z, alpha), out=out)
-    if name == "selu":
-        return g.op("Mul", g.const(SELU_SCALE), g.elu(z, SELU_ALPHA), out=out)
-    if name == "swish":
-        return g.op("Mul", z, g.op("Sigmoid", z), out=out)
-    if name == "gelu":
-        erf = g.op("Erf", g.op("Mul", z, g.const(1.0 / math.sqrt(2.0))))
-        half_z = g.op("Mul", g.const(0.5), z)
-        return g.op("Mul", half_z, g.op("Add", g.const(1.0), erf), out=out)
-    if name == "softplus":
-        tail = g.op("Log", g.op("Add", g.const(1.0), g.op("Exp", g.op("Neg", g.op("Abs", z)))))
-        return g.op("Add", g.op("Max", z, g.const(0.0)), tail, out=out)
-    if name == "binary_step":
-        ge = g.op("GreaterOrEqual", z, g.const(0.0))
-        return g.op("Cast", ge, out=out, to=g.onnx.helper.np_dtype_to_tensor_dtype(g.dtype))
-    raise ChainruleError(f"layer {layer.name!r}: activation {name} has no ONNX form")
+from chainrule.io.onnx_graph import IR_VERSION, OPSET, _activation, _Graph, _onnx
 
 
 def _fits(net: Network, dtype: np.dtype[Any]) -> None:
@@ -130,11 +58,16 @@ def _standardised(g: _Graph, net: Network) -> str:
     return g.op("Div", g.op("Sub", "x", g.const(info.mean, "mean")), g.const(info.std, "std"), out="x_standardised")
 
 
-def to_onnx(net: Network, dtype: str = "float32") -> Any:
-    """The forward pass as an onnx.ModelProto, checked by onnx.checker, in float32 or float64."""
+def to_onnx(net: Network | Model, dtype: str = "float32") -> Any:
+    """The forward pass as an onnx.ModelProto, checked by onnx.checker, in float32 or float64 (a
+    shaped network's: `onnx_shaped`)."""
     onnx = _onnx()
     if dtype not in ("float32", "float64"):
         raise ChainruleError(f"--dtype: expected float32 or float64, got {dtype!r}")
+    if isinstance(net, Model):
+        from chainrule.io import onnx_shaped
+
+        return onnx_shaped.to_onnx(net, dtype)
     g = _Graph(np.dtype(dtype))
     _fits(net, g.dtype)
     a = _standardised(g, net)
@@ -163,8 +96,12 @@ def to_onnx(net: Network, dtype: str = "float32") -> Any:
     return model
 
 
-def notes(net: Network, dtype: str = "float32") -> list[str]:
+def notes(net: Network | Model, dtype: str = "float32") -> list[str]:
     """What an ONNX file does not carry of this network, for the command to say."""
+    if isinstance(net, Model):
+        from chainrule.io import onnx_shaped
+
+        return onnx_shaped.notes(net, dtype)
     said = [f"ONNX holds the forward pass only: the loss ({net.loss.name}) and [training] are not in it"]
     shared = [la.name for la in net.layers if la.bias_mode == "shared"]
     if shared:
@@ -180,7 +117,7 @@ def notes(net: Network, dtype: str = "float32") -> list[str]:
     return said
 
 
-def save_onnx(net: Network, path: str | os.PathLike[str], dtype: str = "float32") -> list[str]:
+def save_onnx(net: Network | Model, path: str | os.PathLike[str], dtype: str = "float32") -> list[str]:
     """Write the model atomically; returns the notes on what it does not carry."""
     write_atomic(path, to_onnx(net, dtype).SerializeToString())
     return notes(net, dtype)

@@ -1,4 +1,4 @@
-"""PyTorch: a network as an `nn.Sequential` and back, and the `.pt` file that carries it.
+"""PyTorch: a network as an `nn.Sequential` and back (the `.pt` file that carries it: `io.torchfile`).
 
 `to_torch(net)` gives Linear, activation, Linear, activation, … (nn.Identity where the layer has
 none, so layer i is always modules 2i and 2i+1) with the network's weights and dtype. It is the one
@@ -29,38 +29,12 @@ from chainrule.engine.network import Layer, Network
 from chainrule.errors import ChainruleError
 from chainrule.io.netfile import from_dict
 from chainrule.io.netwrite import to_dict
+from chainrule.io.torch_common import SOFTPLUS_THRESHOLD, TORCH_MODULES, _activation_of, _torch
 
 if TYPE_CHECKING:
     from torch import nn
 
 FORMAT = "chainrule-torch/1"
-# chainrule's activations and the torch.nn module of each; binary_step has none (its gradient is 0
-# everywhere PyTorch would need one, and no module computes it).
-TORCH_MODULES = {
-    "identity": "Identity",
-    "sigmoid": "Sigmoid",
-    "tanh": "Tanh",
-    "relu": "ReLU",
-    "leaky_relu": "LeakyReLU",
-    "prelu": "PReLU",
-    "elu": "ELU",
-    "selu": "SELU",
-    "softmax": "Softmax",
-    "swish": "SiLU",
-    "gelu": "GELU",
-    "softplus": "Softplus",
-}
-# PyTorch's softplus returns z itself above a threshold (20 by default); above 40 log(1 + e^z) is z
-# in float64 too, so this threshold keeps it equal to the engine's.
-SOFTPLUS_THRESHOLD = 40.0
-
-
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise ChainruleError("PyTorch is not installed: pip install 'chainrule[torch]'") from None
-    return torch
 
 
 @functools.cache
@@ -219,29 +193,6 @@ def architecture(net: Network, *, examples: bool = True) -> dict[str, Any]:
 # -- back from PyTorch ------------------------------------------------------------------------------
 
 
-def _activation_of(module: Any, where: str) -> tuple[str, dict[str, Any]]:
-    """chainrule's name for a torch.nn activation module, and its α where it has one."""
-    nn = _torch().nn
-    kind = type(module).__name__
-    by_module = {v: k for k, v in TORCH_MODULES.items()}
-    if kind not in by_module or type(module) is not getattr(nn, kind):
-        raise ChainruleError(f"{where}: expected Linear or one of {', '.join(by_module)}, got {kind}")
-    name = by_module[kind]
-    if name in ("leaky_relu", "elu"):
-        return name, {"alpha": float(module.negative_slope if name == "leaky_relu" else module.alpha)}
-    if name == "prelu":
-        if module.weight.numel() != 1:
-            raise ChainruleError(f"{where}: expected PReLU with one α (num_parameters=1), got {module.weight.numel()}")
-        return name, {"alpha": float(module.weight.detach()[0])}
-    if name == "softmax" and module.dim not in (-1, 1, None):
-        raise ChainruleError(f"{where}: expected Softmax over the last dimension (dim=-1), got dim={module.dim}")
-    if name == "gelu" and module.approximate != "none":
-        raise ChainruleError(f"{where}: expected GELU(approximate='none'), got approximate={module.approximate!r}")
-    if name == "softplus" and module.beta != 1:
-        raise ChainruleError(f"{where}: expected Softplus with beta=1, got beta={module.beta}")
-    return name, {}
-
-
 def _pairs(model: Any) -> list[tuple[Any, Any]]:
     """(Linear, activation or None) for each layer of an nn.Sequential."""
     nn = _torch().nn
@@ -350,9 +301,3 @@ def from_architecture(arch: dict[str, Any], *, portable: bool = True) -> Any:
     model = to_torch(from_dict(doc, source="<architecture>", require_examples=False), portable=portable)
     setattr(model, "chainrule_architecture", arch)  # noqa: B010
     return model
-
-
-# The .pt file (`save_pt`, `load_pt`, `notes`) is `io.torchfile`'s; kept importable from here.
-from chainrule.io.torchfile import load_pt, notes, save_pt  # noqa: E402
-
-__all__ = ["from_architecture", "from_torch", "load_pt", "notes", "ordered_parameters", "save_pt", "to_torch"]

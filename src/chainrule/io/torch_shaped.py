@@ -12,6 +12,7 @@ imported on first use.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from chainrule.engine.model import Model
 from chainrule.errors import ChainruleError
 from chainrule.io import modelfile, modelops
-from chainrule.io.torch import SOFTPLUS_THRESHOLD, TORCH_MODULES, _activation_of, _torch
+from chainrule.io.torch_common import SOFTPLUS_THRESHOLD, TORCH_MODULES, _activation_of, _torch
 
 LAYER_MODULES = ("Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Flatten")
 Positions = list[tuple[int, int | None]]  # per op: (the layer module's index, its activation's or None)
@@ -200,38 +201,86 @@ def layer_module(op: Any, in_shape: tuple[int, ...], dtype: Any) -> Any:
         module = norm(in_shape[0], eps=table["eps"], momentum=table["momentum"], dtype=dtype)
     elif kind == "flatten":
         module = nn.Flatten()
+    elif kind == "residual":
+        return _blocks()[1](_sequential(getattr(op, "inner"), in_shape, dtype, None), _activation_of_op(op))  # noqa: B009
     else:
-        raise ChainruleError(f"layer {op.name!r}: a {kind} layer has no module in an nn.Sequential export yet")
+        units = params["weight_hh_l0"].shape[0]
+        module = _blocks()[0](in_shape[-1], units, op.activation.name, table["output"], dtype)
     with torch.no_grad():
         for role, values in params.items():
             getattr(module, role).copy_(torch.from_numpy(np.array(values)))
     return module
 
 
-def default_positions(model: Model) -> Positions:
-    """Layer, activation (where it has one), layer, …: the Sequential a file's Model becomes."""
+def _own_activation(op: Any) -> bool:
+    """Whether the op's activation is a module of its own after it (an RNN's is its recurrence's,
+    a residual block's is applied inside the block, after the sum)."""
+    return op.kind not in ("rnn", "residual") and op.activation.name != "identity"
+
+
+def _activation_of_op(op: Any) -> Any:
+    name = op.activation.name
+    return _torch().nn.Identity() if name == "identity" else activation_module(name, op.activation.alpha)
+
+
+@functools.cache
+def _blocks() -> tuple[Any, Any]:
+    """The two modules a Sequential needs for chainrule's rnn and residual layers (defined on first
+    use: torch is imported lazily). Their state_dict keys are nn.RNN's and the inner Sequential's."""
+    nn = _torch().nn
+
+    class SequenceRNN(nn.RNN):  # type: ignore[name-defined]
+        """nn.RNN (batch first, h_0 = 0) giving every hidden state or only the last, as one tensor."""
+
+        def __init__(self, features: int, units: int, nonlinearity: str, output: str, dtype: Any) -> None:
+            super().__init__(features, units, nonlinearity=nonlinearity, batch_first=True, dtype=dtype)
+            self.output = output
+
+        def forward(self, x: Any) -> Any:
+            every, _ = super().forward(x)
+            return every if self.output == "all" else every[:, -1]
+
+    class Residual(nn.Module):  # type: ignore[name-defined]
+        """a = f(F(x) + x), F the inner Sequential."""
+
+        def __init__(self, inner: Any, activation: Any) -> None:
+            super().__init__()
+            self.inner, self.activation = inner, activation
+
+        def forward(self, x: Any) -> Any:
+            return self.activation(self.inner(x) + x)
+
+    return SequenceRNN, Residual
+
+
+def default_positions(ops: list[Any]) -> Positions:
+    """Layer, activation (where it has one of its own), layer, …: the Sequential a file's Model becomes."""
     positions: Positions = []
     at = 0
-    for op in model.ops:
-        has_act = op.activation.name != "identity"
-        positions.append((at, at + 1 if has_act else None))
-        at += 2 if has_act else 1
+    for op in ops:
+        positions.append((at, at + 1 if _own_activation(op) else None))
+        at += 2 if _own_activation(op) else 1
     return positions
+
+
+def _sequential(ops: list[Any], shape: tuple[int, ...], dtype: Any, positions: Positions | None) -> Any:
+    """An nn.Sequential of the ops, each at its position (default: `default_positions`)."""
+    torch = _torch()
+    if positions is None or len(positions) != len(ops):
+        positions = default_positions(ops)
+    modules: dict[int, Any] = {}
+    for op, (li, ai) in zip(ops, positions, strict=True):
+        modules[li] = layer_module(op, shape, dtype)
+        shape = op.out_shape(shape)
+        if ai is not None:
+            modules[ai] = activation_module(op.activation.name, op.activation.alpha)
+        elif _own_activation(op):
+            raise ChainruleError(f"layer {op.name!r}: its activation has no place in the original module positions")
+    return torch.nn.Sequential(OrderedDict((str(i), modules[i]) for i in sorted(modules)))
 
 
 def to_torch(model: Model) -> Any:
     """The Model as an nn.Sequential with its tensors, running statistics and dtype; the module
     positions of the Sequential it came from (``extra["torch"]``), else layer, activation, …"""
-    torch = _torch()
-    dtype = torch.float32 if model.training.dtype == "float32" else torch.float64
-    positions: Positions | None = model.extra.get("torch")
-    if positions is None or len(positions) != len(model.ops):
-        positions = default_positions(model)
-    modules: dict[int, Any] = {}
-    for op, shape, (li, ai) in zip(model.ops, model.shapes(), positions, strict=False):
-        modules[li] = layer_module(op, shape, dtype)
-        if ai is not None:
-            modules[ai] = activation_module(op.activation.name, op.activation.alpha)
-        elif op.activation.name != "identity":
-            raise ChainruleError(f"layer {op.name!r}: its activation has no place in the original module positions")
-    return torch.nn.Sequential(OrderedDict((str(i), modules[i]) for i in sorted(modules)))
+    dtype = _torch().float32 if model.training.dtype == "float32" else _torch().float64
+    return _sequential(model.ops, model.input_shape, dtype, model.extra.get("torch"))

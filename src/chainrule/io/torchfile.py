@@ -17,7 +17,8 @@ from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import modelfile, modelwrite, torch_shaped
 from chainrule.io.netwrite import write_atomic
-from chainrule.io.torch import FORMAT, _from_linear, _torch, architecture, from_architecture, to_torch
+from chainrule.io.torch import FORMAT, _from_linear, architecture, from_architecture, to_torch
+from chainrule.io.torch_common import _torch
 from chainrule.io.torch_sizes import check_sizes
 
 
@@ -98,8 +99,11 @@ def _shaped(path: str | os.PathLike[str], arch: dict[str, Any], state: dict[str,
             f"{path}: state_dict: expected the tensors of its architecture ({str(exc)[:160]})"
         ) from None
     ops = []
-    for index, op in zip(torch_shaped.default_positions(made), made.ops, strict=True):
+    for index, op in zip(torch_shaped.default_positions(made.ops), made.ops, strict=True):
         own = module[index[0]].state_dict()
+        if op.kind == "residual":  # its inner layers' tensors are the architecture's (the same numbers)
+            ops.append(op)
+            continue
         params = {role: own[role].numpy() for role in op.params()}
         ops.append(op.with_params(params, {role: own[role].numpy() for role in op.buffers()}))
     return replace(made, ops=ops)

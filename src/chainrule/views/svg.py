@@ -163,7 +163,7 @@ def to_svg(d: Drawing) -> str:
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {d.width} {d.height}" width="{d.width}" '
-        f'height="{d.height}" font-family="Georgia, serif" role="img" aria-label="{d.title} of the network">'
+        f'height="{d.height}" font-family="Georgia, serif" role="img" aria-label="{escape.html(d.title)} of the network">'
         "<style>.label { fill: #000; stroke: #fff; stroke-width: 4px; paint-order: stroke; }</style>"
         f'<rect width="{d.width}" height="{d.height}" fill="#fff"/>'
         + edges

@@ -14,7 +14,7 @@ Conventions (shared by every op, the file reader, the views and the checker):
   (``weight``, ``bias``; batchnorm's ``weight`` is γ and ``bias`` β; an RNN's ``weight_ih_l0``,
   ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``), so `to_torch` maps them one to one.
 - `tensor_names()` maps the same roles to the tensor's chainrule name (``W_c``, ``b_c``,
-  ``gamma_bn``, ``beta_bn``, ``Wx_r``, ``Wh_r``, ``b_r`` for layers c, bn, r; a file may rename
+  ``gamma_bn``, ``beta_bn``, ``Wx_r``, ``Wh_r``, ``bx_r``, ``bh_r`` for layers c, bn, r; a file may rename
   them); an element is named ``<tensor>[i,j,…]`` with 1-based indices (`element_name`).
 - An op's activation is applied element by element (softmax over the last axis) with the
   activation's own, fixed α (`dataclasses.replace(act, alpha=…)` for another): a shaped network

@@ -11,7 +11,8 @@ Backward, the two rules every course teaches, each one function here (`correlate
 - ∂L/∂x is the full convolution of ∂L/∂z (stride zeros put back) with the kernel flipped 180°:
   ∂L/∂x_pad[c, r, q] = Σ_o Σ_i Σ_j δ_dilated_pad[o, r + i, q + j] · W[o, c, kh−1−i, kw−1−j].
 
-Both are vectorised over every position with `sliding_window_view` (im2col without the copy).
+Both are vectorised over every position: `sliding_window_view` gives the windows, `columns` lays
+them out one per row (im2col), and each sum over windows is one matrix product.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ def windows(x_pad: Array, kernel: Pair, stride: Pair) -> Array:
     return view[:, :, :: stride[0], :: stride[1]]
 
 
+def columns(x_pad: Array, kernel: Pair, stride: Pair) -> Array:
+    """im2col: one row per window (example, row, column), its C·kh·kw inputs in (c, i, j) order,
+    so that a kernel's sum over its window is one matrix product (rows in this order copy fast)."""
+    view = windows(x_pad, kernel, stride)
+    n, c, rows, cols, kh, kw = view.shape
+    return np.ascontiguousarray(view.transpose(0, 2, 3, 1, 4, 5)).reshape(n * rows * cols, c * kh * kw)
+
+
+def by_position(d_z: Array) -> Array:
+    """(n, O, H_out, W_out) as one row per position and a column per channel, in `columns`' row order."""
+    return np.ascontiguousarray(d_z.transpose(0, 2, 3, 1)).reshape(-1, d_z.shape[1])
+
+
 def pad(x: Array, padding: Pair, value: float = 0.0) -> Array:
     """x with `padding` rows above and below and columns left and right, filled with `value`."""
     if padding == (0, 0):
@@ -58,7 +72,9 @@ def out_size(name: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair) -
 def correlate(x_pad: Array, d_z: Array, kernel: Pair, stride: Pair) -> Array:
     """∂L/∂W: the correlation of the (padded) input with ∂L/∂z, summed over the batch.
     d_z (n, O, H_out, W_out) -> (O, C, kh, kw)."""
-    return np.tensordot(d_z, windows(x_pad, kernel, stride), axes=([0, 2, 3], [0, 2, 3]))
+    # (columnsᵀ δ)ᵀ, not δᵀ columns: the same sums, and NumPy runs this order several times faster.
+    product = (columns(x_pad, kernel, stride).T @ by_position(d_z)).T
+    return product.reshape(d_z.shape[1], x_pad.shape[1], *kernel)
 
 
 def dilate(d_z: Array, stride: Pair) -> Array:
@@ -75,11 +91,12 @@ def full_convolution(d_z: Array, weight: Array, stride: Pair, padded_size: Pair)
     """∂L/∂x_pad: the full convolution of ∂L/∂z (dilated by the stride) with the flipped kernel.
     d_z (n, O, H_out, W_out), weight (O, C, kh, kw) -> (n, C, H_pad, W_pad); rows and columns no
     window reached (a stride that does not divide evenly) get 0."""
-    kh, kw = weight.shape[2:]
+    in_channels, (kh, kw) = weight.shape[1], weight.shape[2:]
     spread = pad(dilate(d_z, stride), (kh - 1, kw - 1))
     flipped = weight[:, :, ::-1, ::-1]
-    grad = np.tensordot(windows(spread, (kh, kw), (1, 1)), flipped, axes=([1, 4, 5], [0, 2, 3]))
-    grad = grad.transpose(0, 3, 1, 2)
+    product = columns(spread, (kh, kw), (1, 1)) @ flipped.transpose(0, 2, 3, 1).reshape(-1, in_channels)
+    rows, cols = spread.shape[2] - kh + 1, spread.shape[3] - kw + 1
+    grad = product.reshape(d_z.shape[0], rows, cols, in_channels).transpose(0, 3, 1, 2)
     out = np.zeros((d_z.shape[0], weight.shape[1], *padded_size), dtype=d_z.dtype)
     out[:, :, : grad.shape[2], : grad.shape[3]] = grad
     return out
@@ -129,8 +146,9 @@ class Conv2d(Op):
     def forward(self, x: Array, training: bool = True) -> Cache:
         """z[n,o,h,w] = Σ over the window of W[o] ⊙ x_pad, plus b[o]."""
         x_pad = pad(x, self.padding)
-        product = np.tensordot(windows(x_pad, self.kernel, self.stride), self.weight, axes=([1, 4, 5], [1, 2, 3]))
-        z: Array = product.transpose(0, 3, 1, 2)
+        n, (rows, cols) = x.shape[0], self.out_shape(x.shape[1:])[1:]
+        product = columns(x_pad, self.kernel, self.stride) @ self.weight.reshape(self.out_channels, -1).T
+        z: Array = product.reshape(n, rows, cols, self.out_channels).transpose(0, 3, 1, 2)
         if self.bias.size:
             z = z + self.bias[:, None, None]
         return activated(self, x, np.ascontiguousarray(z))

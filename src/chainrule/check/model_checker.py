@@ -1,0 +1,175 @@
+"""Hand-worked answers for a shaped network (`engine.model.Model`): ok, rounding or wrong, the first
+wrong number in the order of the computation, and the slip that gives it.
+
+The statuses and precision are the dense checker's (checker.py, precision.py): ok when equal at
+the places written; rounding when every written number rounded to k places on the way gives it,
+or it is one or two units off in its last digit; too coarse when written with fewer places than
+asked; else wrong. A wrong number is explained by replaying the update with each slip of
+`model_slips.catalogue` (the engine with one rule mistaken); the first wrong number gets the slip
+no ok claim contradicts, and every later wrong number that the same slip gives, or that is worked
+correctly from the author's own earlier wrong numbers (model_pins.py), follows from it
+(``propagated``, marked →), so one slip is told once. Numbers are of the first update (no [step.N]).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+
+from chainrule.check.answers import Claim
+from chainrule.check.checker import LAST_DIGIT_UNITS, ROUNDING_DIGITS, CheckReport, ClaimResult, Diagnosis, Status
+from chainrule.check.derivation import Derivation
+from chainrule.check.model_pins import Pins
+from chainrule.check.model_rules import rule
+from chainrule.check.model_slips import Slip, catalogue
+from chainrule.check.model_values import Values, replay
+from chainrule.check.names import Misnamed
+from chainrule.check.precision import agrees, significant, too_coarse
+from chainrule.engine.model import Model
+from chainrule.errors import ChainruleError
+
+
+def check_model(
+    model: Model,
+    claims: list[Claim],
+    answers: str = "",
+    *,
+    digits: int | None = None,
+    tolerance: float = 0.5,
+) -> CheckReport:
+    """Check every claim of a shaped network's first update (see the module's doc)."""
+    source = str(model.extra.get("source", model.title))
+    later = next((c for c in claims if c.step != 1), None)
+    if later is not None:
+        raise ChainruleError(f"{answers}: {later.key}: expected values of the first update (no [step.N]) for {source}")
+    exact = replay(model).values
+    claims = [replace(c, name=c.name.replace("∂", "d").replace(" ", "")) for c in claims]  # as explain prints them
+    misnamed = tuple(_misnamed(c, exact, answers) for c in claims if c.name not in exact)
+    if misnamed:
+        raise ChainruleError(_refusal(misnamed[0]))
+    with np.errstate(all="ignore"):
+        results = _ModelCheck(model, exact, claims, digits, tolerance).run()
+    return CheckReport(model.title, source, answers, model.training.learning_rate, tuple(results), ())
+
+
+def _misnamed(c: Claim, exact: Mapping[str, float], answers: str) -> Misnamed:
+    return Misnamed(f"{answers}: {c.key}", c.written, tuple(difflib.get_close_matches(c.name, list(exact), 1, 0.5)))
+
+
+def _refusal(m: Misnamed) -> str:
+    meant = f" (did you mean {m.suggestions[0]}?)" if m.suggestions else ""
+    return f"{m.key}: expected a value name of this network{meant}"
+
+
+class _ModelCheck:
+    def __init__(
+        self, model: Model, exact: Mapping[str, float], claims: list[Claim], digits: int | None, tolerance: float
+    ):
+        self.model, self.exact, self.digits, self.tolerance = model, exact, digits, tolerance
+        order = {name: i for i, name in enumerate(exact)}
+        self.claims = sorted(claims, key=lambda c: order[c.name])
+        self.position = {c.name: i for i, c in enumerate(self.claims)}
+        self.ok = [agrees(c, exact[c.name], tolerance) for c in self.claims]
+        self._values: dict[tuple[Slip | None, int | None], Values] = {}
+        self._first_off: dict[tuple[Slip | None, int | None, bool], int] = {}
+        self._pinned: dict[tuple[str, ...], Values] = {}
+        self._slips = catalogue(model)
+
+    def run(self) -> list[ClaimResult]:
+        out: list[ClaimResult] = []
+        first: ClaimResult | None = None
+        own: list[Claim] = []  # the wrong numbers that are the author's own, not carried forward
+        for c in self.claims:
+            status, found = self._classify(c)
+            if status == "wrong" and not found:
+                found = (self._follows(c, first) if first is not None else []) or self._carried(c, own)
+                found = found or self._slips_matching(c) or [Diagnosis("slip", value=self.exact[c.name])]
+            if status == "wrong" and found[0].mistake != "propagated":
+                own.append(c)
+            asked = c.asked if c.asked is not None else self.digits
+            if status != "wrong" and too_coarse(c, self.exact[c.name], asked):
+                status, found = "too_coarse", [Diagnosis("too_coarse", digits=asked), *found]
+            where = None if status != "wrong" else ((first.name, 1) if first is not None else (c.name, 1))
+            how = Derivation("rule", rule(self.model, c.name), (), 1.0, self.exact[c.name])
+            result = ClaimResult(
+                c.name, 1, c.written, c.value, c.decimals, self.exact[c.name], status, where, tuple(found), how,
+                c.as_written, c.sign,
+            )  # fmt: skip
+            if status == "wrong" and first is None:
+                first = result
+            out.append(result)
+        return out
+
+    def _classify(self, c: Claim) -> tuple[Status, list[Diagnosis]]:
+        """ok, rounding (with how), or wrong (with no diagnosis yet, unless rounded too early)."""
+        e = self.exact[c.name]
+        if self.ok[self.position[c.name]]:
+            return "ok", []
+        for k in ROUNDING_DIGITS:
+            rounded = self._replayed(None, k)
+            if c.name in rounded and agrees(c, rounded[c.name]) and self._along(c, None, k, every=True):
+                if k < c.decimals and not agrees(c, e, LAST_DIGIT_UNITS):
+                    return "wrong", [Diagnosis("rounded_too_early", value=rounded[c.name], digits=k)]
+                return "rounding", [Diagnosis("rounding", "intermediates", value=rounded[c.name], digits=k)]
+        if agrees(c, e, 1.0) and significant(c) >= 2:
+            return "rounding", [Diagnosis("rounding", "last_digit", value=e)]
+        return "wrong", []
+
+    def _replayed(self, slip: Slip | None, decimals: int | None) -> Values:
+        if (slip, decimals) not in self._values:
+            self._values[(slip, decimals)] = replay(self.model, slip, decimals).values
+        return self._values[(slip, decimals)]
+
+    def _along(self, c: Claim, slip: Slip | None, decimals: int | None, every: bool) -> bool:
+        """Whether every claim before c (``every``), or every ok one, agrees with this replay: a path
+        the author can have taken (a value it cannot compute, after a changed shape, is no evidence)."""
+        key = (slip, decimals, every)
+        if key not in self._first_off:
+            values = self._replayed(slip, decimals)
+            off = (
+                i
+                for i, u in enumerate(self.claims)
+                if (every or self.ok[i]) and u.name in values and not agrees(u, values[u.name], 1.0)
+            )
+            self._first_off[key] = next(off, len(self.claims))
+        return self.position[c.name] <= self._first_off[key]
+
+    def _slips_matching(self, c: Claim) -> list[Diagnosis]:
+        """The slips that give c (exactly, or with the author's intermediates rounded to the places
+        c is written with) and that no ok claim before it contradicts."""
+        found = []
+        for slip in self._slips:
+            for decimals in (None, max(c.decimals, 0)):
+                values = self._replayed(slip, decimals)
+                if c.name in values and agrees(c, values[c.name], 1.0) and self._along(c, slip, decimals, every=False):
+                    found.append(Diagnosis(slip.id, slip.kind, slip.where, value=values[c.name]))
+                    break
+        return found
+
+    def _carried(self, c: Claim, own: list[Claim]) -> list[Diagnosis]:
+        """c worked correctly from the author's own earlier wrong numbers (each pinned to what was written)."""
+        if not own:
+            return []
+        key = tuple(u.name for u in own)
+        if key not in self._pinned:
+            pins = Pins({u.name: u.value for u in own})
+            self._pinned[key] = replay(self.model, pins=pins).values
+        values = self._pinned[key]
+        if c.name in values and agrees(c, values[c.name], 1.0):
+            return [Diagnosis("propagated", value=values[c.name], sources=key)]
+        return []
+
+    def _follows(self, c: Claim, first: ClaimResult) -> list[Diagnosis]:
+        """c as the first wrong number's slip gives it: carried forward, not a mistake of its own."""
+        for d in first.diagnosis:
+            slip = next((s for s in self._slips if (s.id, s.kind, s.where) == (d.mistake, d.kind, d.where)), None)
+            if slip is None:
+                continue
+            for decimals in (None, max(c.decimals, 0)):
+                values = self._replayed(slip, decimals)
+                if c.name in values and agrees(c, values[c.name], 1.0):
+                    return [Diagnosis("propagated", value=values[c.name], sources=(first.name,))]
+        return []

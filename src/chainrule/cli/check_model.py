@@ -1,0 +1,46 @@
+"""`chainrule check NET ANSWERS` where NET is a shaped network (engine.model.Model): one answers file,
+checked by check/model_checker.py and shown by views/check_model.py, with the dense checker's exit
+status (0 when no claim is wrong, 1 when one is, 2 on bad input)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from chainrule.cli.common import show, write_output
+from chainrule.errors import ChainruleError
+
+if TYPE_CHECKING:
+    from chainrule.engine.model import Model
+
+
+def check_one(
+    ctx: click.Context,
+    model: Model,
+    answers: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    digits: int | None,
+    tolerance: float,
+    class_files: bool,
+) -> None:
+    from chainrule.check.answers import load_answers
+    from chainrule.check.model_checker import check_model
+
+    if len(answers) != 1 or answers[0].is_dir() or fmt == "csv" or class_files:
+        raise ChainruleError(
+            f"{answers[0]}: expected one answers file for a shaped network (class grading is for dense ones)"
+        )
+    report = check_model(model, load_answers(answers[0]), str(answers[0]), digits=digits, tolerance=tolerance)
+    if fmt == "json":
+        from chainrule.views.check_model import render_json
+
+        write_output(render_json(report), output)
+    else:
+        from chainrule.views.check_model import render_text
+
+        show(render_text(report), output)
+    if report.count("wrong"):
+        ctx.exit(1)

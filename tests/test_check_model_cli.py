@@ -1,0 +1,101 @@
+"""`chainrule check` on the built-in `conv` example: a planted spread max-pool gradient and a planted
+unflipped kernel are found and named, with the dense checker's exit status (1 when a number is
+wrong, 0 when none is, 2 with one line on bad input)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chainrule.check.model_slips import catalogue
+from chainrule.check.model_values import replay
+from chainrule.engine.model import Model
+from chainrule.io import loader
+from helpers import run_cli
+
+
+def _answers(values: dict[str, float], path: Path) -> Path:
+    """Every worked number of the update to 4 places, as a student writes them (given ones left out)."""
+    lines = [
+        f'"{name}" = "{value:.4f}"' for name, value in values.items() if name.startswith(("z_", "a_", "dL/", "loss"))
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _conv() -> Model:
+    model = loader.load("conv")
+    assert isinstance(model, Model)
+    return model
+
+
+def _turned_kernel(tmp_path: Path) -> Path:
+    """The conv example with one kernel entry changed: its kernels are symmetric under the 180° turn,
+    so forgetting the flip changes no number there; one asymmetric entry makes it show."""
+    model = _conv()
+    conv = model.ops[0]
+    weight = conv.params()["weight"].copy()
+    weight[0, 0, 0, 0] = 0.5
+    changed = replace(model, ops=[conv.with_params({"weight": weight}), *model.ops[1:]])
+    path = tmp_path / "conv.toml"
+    loader.save(changed, path)
+    return path
+
+
+def test_the_correct_answers_exit_0(tmp_path: Path) -> None:
+    result, warnings = run_cli(["check", "conv", str(_answers(replay(_conv()).values, tmp_path / "a.toml"))])
+    assert result.exit_code == 0, result.output
+    assert "0 wrong" in result.output and not warnings
+
+
+@pytest.mark.parametrize(
+    ("mistake", "words"),
+    [
+        ("maxpool_spread", "max-pool gradient of pool1 spread over the window"),
+        ("kernel_not_flipped", "kernel of conv1 not flipped for the input gradient"),
+    ],
+)
+def test_a_planted_slip_is_named(tmp_path: Path, mistake: str, words: str) -> None:
+    net = _turned_kernel(tmp_path) if mistake == "kernel_not_flipped" else Path("conv")
+    model = loader.load(net)
+    assert isinstance(model, Model)
+    slip = next(s for s in catalogue(model) if s.id == mistake)
+    answers = _answers(replay(model, slip).values, tmp_path / "a.toml")
+    result, _ = run_cli(["check", str(net), str(answers)])
+    assert result.exit_code == 1, result.output
+    why = result.output.split("why:", 1)[1]
+    assert " ".join(words.split()) in " ".join(why.split())
+    assert "1 wrong" in result.output  # one slip told once: the numbers after it follow from it
+    data, _ = run_cli(["check", str(net), str(answers), "--format", "json"])
+    first = next(c for c in json.loads(data.output)["claims"] if c["status"] == "wrong")
+    assert first["diagnosis"][0]["mistake"] == mistake
+
+
+def test_a_name_the_network_lacks_is_one_line(tmp_path: Path) -> None:
+    answers = tmp_path / "a.toml"
+    answers.write_text('"z_conv9[1,1,1]#1" = "0.5"\n', encoding="utf-8")
+    result, _ = run_cli(["check", "conv", str(answers)])
+    assert result.exit_code == 2
+    assert "z_conv9[1,1,1]#1" in result.output and "expected a value name" in result.output
+
+
+def test_a_later_step_or_a_class_is_refused_in_one_line(tmp_path: Path) -> None:
+    answers = tmp_path / "a.toml"
+    answers.write_text('[step.2]\n"loss" = "0.5"\n', encoding="utf-8")
+    result, _ = run_cli(["check", "conv", str(answers)])
+    assert result.exit_code == 2 and "step.2.loss" in result.output
+    result, _ = run_cli(["check", "conv", str(answers), "--format", "csv"])
+    assert result.exit_code == 2 and "one answers file" in result.output
+
+
+def test_bptt_stopped_at_one_step_is_named_on_the_rnn_example(tmp_path: Path) -> None:
+    model = loader.load("rnn")
+    assert isinstance(model, Model)
+    slip = next(s for s in catalogue(model) if s.id == "bptt_one_step")
+    answers = _answers(replay(model, slip).values, tmp_path / "a.toml")
+    result, _ = run_cli(["check", "rnn", str(answers)])
+    assert result.exit_code == 1, result.output
+    assert "stopped at one step" in " ".join(result.output.split("why:", 1)[1].split())
