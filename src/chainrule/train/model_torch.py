@@ -26,6 +26,17 @@ from chainrule.train.model_state import model_buffers, right_count, with_tensors
 Array = np.ndarray
 
 
+def state_key(op: Any, position: int, role: str) -> str:
+    """The `state_dict` key of an op's tensor: ``<position>.<role>``; a residual block's inner op k
+    (role ``<k>.<role>``) sits in the block's own Sequential at its own position there."""
+    if op.kind != "residual":
+        return f"{position}.{role}"
+    from chainrule.io.torch_shaped import default_positions
+
+    k, _, rest = role.partition(".")
+    return f"{position}.inner.{default_positions(op.inner)[int(k)][0]}.{rest}"
+
+
 class Session:
     """The module, its learnt tensors in the Model's order, and torch.optim's optimizer."""
 
@@ -48,7 +59,7 @@ class Session:
         self.module.train()
         positions = model.extra.get("torch")
         if positions is None or len(positions) != len(model.ops):
-            positions = default_positions(model)
+            positions = default_positions(model.ops)
         self.positions = [li for li, _ in positions]
         last_act = positions[-1][1] if positions else None
         children = list(self.module.children())
@@ -58,7 +69,7 @@ class Session:
         self.keys: list[tuple[str, str]] = []  # (chainrule name, state_dict key) in the Model's order
         for op, li in zip(model.ops, self.positions, strict=True):
             names = op.tensor_names()
-            self.keys += [(names[role], f"{li}.{role}") for role in op.params()]
+            self.keys += [(names[role], state_key(op, li, role)) for role in op.params()]
         self.params = [named[key] for _, key in self.keys]
         self.slots = {slot.record: slot.torch for slot in STATE[model.training.optimizer.name]}
         self.opt = torch_model.make_optimizer(model.training.optimizer, self.params, 1.0)
@@ -111,7 +122,7 @@ def into_model(trainer: Any) -> None:
     buffers = {}
     for op, li in zip(model.ops, session.positions, strict=True):
         for role in op.buffers():
-            buffers[f"{op.name}.{role}"] = state[f"{li}.{role}"]
+            buffers[f"{op.name}.{role}"] = state[state_key(op, li, role)]
     slots: dict[str, dict[str, Array]] = {}
     for (name, _), p in zip(session.keys, session.params, strict=True):
         held = session.opt.state.get(p, {})
