@@ -143,7 +143,9 @@ def test_sigint_before_training_starts_is_one_line(tmp_path: Path, monkeypatch: 
     def slow_load(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C while the network file loads
 
-    monkeypatch.setattr(netfile, "load", slow_load)
+    from chainrule.io import loader
+
+    monkeypatch.setattr(loader, "load", slow_load)  # what `train` reads any network file with
     result = CliRunner().invoke(main, ["train", XOR, "-o", str(tmp_path / "out.toml")])
     assert result.exit_code == 130
     assert result.stderr == "chainrule: interrupted before training started; nothing saved\n"

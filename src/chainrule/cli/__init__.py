@@ -9,10 +9,12 @@ own start. (The click group itself is `chainrule.cli.root.main`.)
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import Sequence
 
-from chainrule.cli.signals import interrupted
+from chainrule.cli.signals import EXIT_INTERRUPTED, interrupted
 
 
 def main(args: Sequence[str] | None = None) -> None:
@@ -21,7 +23,18 @@ def main(args: Sequence[str] | None = None) -> None:
         signal.signal(signal.SIGINT, interrupted)
     from chainrule.cli.root import main as group
 
-    group.main(args=None if args is None else list(args))
+    try:
+        group.main(args=None if args is None else list(args))
+    except SystemExit as done:
+        if done.code == EXIT_INTERRUPTED:
+            # Ctrl-C: what was to be saved is written (each file synced) and said; the interpreter's
+            # teardown of PyTorch's and numba's threads can take seconds, longer than Ctrl-C's promise
+            # of one, and has nothing left to do: end the process now.
+            with contextlib.suppress(OSError, ValueError):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        raise
 
 
 __all__ = ["main"]

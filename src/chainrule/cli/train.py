@@ -22,9 +22,10 @@ from chainrule.cli.train_data import Prepared, prepare
 from chainrule.cli.train_files import Outputs, writable
 from chainrule.cli.train_report import metrics_text, progress_bar, sample, summary
 from chainrule.engine.batching import parse_batch
+from chainrule.engine.model import Model
 from chainrule.errors import ChainruleError
 from chainrule.io import data as datasets
-from chainrule.io import netfile
+from chainrule.io import loader, modelwrite, netfile, netnpz
 from chainrule.train.allocator import keep_freed_memory
 from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
 from chainrule.train.history import HistoryFile
@@ -158,7 +159,7 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
     writable(opts["torch_script"], "--torch-script")
     if outputs.plot and importlib.util.find_spec("matplotlib") is None:  # say so before training, not after
         raise ChainruleError("--plot: needs matplotlib; install it with pip install 'chainrule[plot]'")
-    net = netfile.load(file, require_examples=not opts["data"])
+    net = loader.load(file, require_examples=not opts["data"])
     config = TrainConfig(
         epochs=opts["epochs"],
         optimizer=opts["optimizer"],
@@ -175,8 +176,15 @@ def _setup(file: Path, opts: dict[str, Any]) -> tuple[Prepared, Outputs]:
         seed=opts["seed"],
         dtype=opts["dtype"],
     )
+    if isinstance(net, Model):
+        from chainrule.cli.train_model import setup_model
+
+        return setup_model(net, opts, config, outputs)
     prepared = prepare(net, opts, config)
     trainer = prepared.trainer
+    outputs, binary = outputs.for_size(trainer.net.parameter_count())
+    if binary:  # even with -q: the files' names changed
+        say(f"chainrule: {binary}.")
     if opts["resume"]:
         load_checkpoint(trainer, opts["resume"])
     if opts["torch_script"]:
@@ -348,12 +356,15 @@ def _diverged(result: TrainResult, prepared: Prepared, outputs: Outputs) -> int:
 def _save(result: TrainResult, prepared: Prepared, outputs: Outputs, checkpoint: Path | None) -> None:
     """Save what was asked for: the trained network (with its [data] table), checkpoint, plot."""
     net = result.network
-    if not prepared.from_file or prepared.scaler is not None:
+    if prepared.dataset is not None and (not prepared.from_file or prepared.scaler is not None):
         net.data = datasets.data_info(prepared.dataset, prepared.scaler)
     if outputs.to_stdout:
-        click.echo(netfile.dumps_toml(netfile.to_dict(net)), nl=False)
+        text = modelwrite.dumps(net) if isinstance(net, Model) else netfile.dumps_toml(netfile.to_dict(net))
+        click.echo(text, nl=False)
+    elif outputs.network and outputs.binary:
+        _write(lambda: netnpz.save_npz(net, outputs.network), outputs.network)  # type: ignore[arg-type]
     elif outputs.network:
-        _write(lambda: netfile.save(net, outputs.network), outputs.network)  # type: ignore[arg-type]
+        _write(lambda: loader.save(net, outputs.network), outputs.network)  # type: ignore[arg-type]
     if checkpoint:
         _write(lambda: save_checkpoint(prepared.trainer, checkpoint), checkpoint)
     if outputs.plot and result.stopped_by != "interrupted":

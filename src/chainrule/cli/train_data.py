@@ -18,7 +18,7 @@ class Prepared:
     """The data a run trains on, after the split and the standardisation."""
 
     trainer: Trainer
-    dataset: datasets.Dataset
+    dataset: datasets.Dataset | None  # None: a shaped network's own examples (cli/train_model.py)
     scaler: datasets.Standardizer | None
     from_file: bool
 

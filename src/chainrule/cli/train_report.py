@@ -63,6 +63,8 @@ def sample(n: int, k: int = 5) -> np.ndarray:
 def _where(trainer: Trainer) -> str:
     """Where the updates ran: the built-in path, or the torch backend, its device and processes."""
     runner = trainer.runner
+    if getattr(trainer, "backend", None) == "torch":  # a shaped network's run (train.model_trainer)
+        return "torch backend on cpu, 1 process"
     if getattr(runner, "name", None) == "torch":
         n = int(getattr(runner, "nproc", 1))
         return f"torch backend on {getattr(runner, 'device', 'cpu')}, {n} process{'es' if n > 1 else ''}"

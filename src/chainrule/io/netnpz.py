@@ -40,23 +40,27 @@ def is_npz(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def save_npz(net: Network, path: str | os.PathLike[str]) -> None:
-    """Write the network as .npz through a temporary file and a rename (never half a file)."""
-    doc = to_dict(net, include_examples=False)
+def save_npz(
+    net: Network, path: str | os.PathLike[str], *, examples: bool = True, extra: dict[str, np.ndarray] | None = None
+) -> None:
+    """Write the network as .npz through a temporary file and a rename (never half a file); with
+    `extra` arrays beside it (a checkpoint's state: numbers, or text as a 0-d array)."""
+    doc = to_dict(net, include_examples=False, include_weights=False)
     arrays: dict[str, np.ndarray] = {}
-    for i, (entry, layer) in enumerate(zip(doc["layers"], net.layers, strict=True)):
-        del entry["weights"]
+    for i, layer in enumerate(net.layers):
         arrays[f"layers.{i}.weights"] = np.ascontiguousarray(layer.weight)
-    if net.x.shape[0]:
+    if examples and net.x.shape[0]:
         arrays["examples.x"], arrays["examples.y"] = net.x, net.y
     arrays[DOCUMENT] = np.array(json.dumps(doc, ensure_ascii=False))
+    arrays |= extra or {}
     write_atomic(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
 
 
-def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(the document, the arrays by name), every size within the limits, no code run."""
+def read_npz(path: str | os.PathLike[str], text: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(the document, the arrays by name), every size within the limits, no code run; the arrays
+    named in `text` (besides the document) may hold text."""
     src = shown_path(path)
-    names, arrays = npyfile.read_npz(src, _bytes(path, src), text=(DOCUMENT,))  # every header checked before its data
+    names, arrays = npyfile.read_npz(src, _bytes(path, src), text=(DOCUMENT, *text))  # headers checked before data
     if DOCUMENT not in names:
         raise NetfileError(src, DOCUMENT, "the network document (an .npz written by chainrule)", Shown("none"))
     document = arrays.pop(DOCUMENT)
@@ -70,6 +74,13 @@ def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np
     if not isinstance(doc, dict):
         raise NetfileError(src, DOCUMENT, "a table (object) at the top level", Shown(type(doc).__name__))
     return doc, arrays
+
+
+def read_arrays(path: str | os.PathLike[str], text: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Every array of an .npz file by name (those named in `text` may hold text), with the same
+    limits and one-line errors as a network file; no code run."""
+    src = shown_path(path)
+    return npyfile.read_npz(src, _bytes(path, src), text=text)[1]
 
 
 def _bytes(path: str | os.PathLike[str], src: str) -> bytes:

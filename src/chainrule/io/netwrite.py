@@ -18,8 +18,9 @@ from chainrule.engine.optimizers import Settings
 from chainrule.io.netparts import OPTIMIZER_CONSTANTS
 
 
-def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
-    """The network as a plain document (the file schema), with its current parameter values."""
+def to_dict(net: Network, *, include_examples: bool = True, include_weights: bool = True) -> dict[str, Any]:
+    """The network as a plain document (the file schema), with its current parameter values;
+    without the weight matrices when they go elsewhere (an .npz keeps them binary)."""
     doc: dict[str, Any] = {}
     if net.title:
         doc["title"] = net.title
@@ -30,7 +31,8 @@ def to_dict(net: Network, *, include_examples: bool = True) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": layer.name, "units": layer.units, "activation": layer.activation.name}
         if layer.alpha.size:
             entry["alpha"] = float(layer.alpha[0])
-        entry["weights"] = [[float(v) for v in row] for row in layer.weight]
+        if include_weights:
+            entry["weights"] = [[float(v) for v in row] for row in layer.weight]
         if layer.bias_mode == "shared":
             entry["bias"] = float(layer.bias[0])
         elif layer.bias_mode == "neuron":

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -145,11 +146,15 @@ class Session:
                 entry[theirs] = torch.tensor(state[ours][i], dtype=p.dtype, device=p.device)
             self.opt.state[p] = entry
 
-    def epoch(self, order: Array, lr: float) -> tuple[float, float]:
-        """One epoch: updates of `size` examples in `order`; this process's share of each. Returns
-        the epoch's running sums over every process's share: (Σ example losses, Σ classified right),
-        each from the forward pass before its update. Per update only the losses and the answers
-        are kept (copied into the epoch's buffers, in place); the sums are made once, at its end."""
+    def epoch(
+        self, order: Array, lr: float, first: int = 0, stop: Callable[[], bool] | None = None
+    ) -> tuple[tuple[float, float], int]:
+        """One epoch from example `first` of `order`: updates of `size` examples; this process's
+        share of each. Returns the running sums of its updates over every process's share (Σ example
+        losses, Σ classified right, each from the forward pass before its update) and the position
+        it reached: `len(order)`, or less where `stop()` (Ctrl-C, asked after every update) said so.
+        Per update only the losses and the answers are kept (copied into the epoch's buffers, in
+        place); the sums are made once, at its end."""
         torch, plan = self.torch, self.plan
         for group in self.opt.param_groups:
             group["lr"] = lr
@@ -159,7 +164,11 @@ class Session:
         losses_kept = torch.zeros(n, dtype=self.x.dtype, device=device)  # other ranks' shares stay 0
         answers = torch.full((n,), -1, dtype=torch.int64, device=device)  # −1: never a class
         loss_name, opt, trained, example_losses = plan.model.loss, self.opt, self.trained, self.example_losses
-        for start in range(0, n, size):
+        reached = n
+        for start in range(first, n, size):
+            if stop is not None and start > first and stop():
+                reached = start
+                break
             k = min(size, n - start)
             lo, hi = start + rank * k // world, start + (rank + 1) * k // world
             mine = index[lo:hi]
@@ -181,7 +190,7 @@ class Session:
 
             dist.all_reduce(sums)
         loss_sum, right = sums.tolist()
-        return loss_sum, right
+        return (loss_sum, right), reached
 
     def _answer(self, out: Any) -> Any:
         """The class each row of `out` says (as `records.right_count` judges it): the side of the
@@ -214,6 +223,9 @@ def preflight(run: TrainingRun, kind: str, gpus: int) -> None:
     from chainrule.train.torch_model import model_of
 
     model_of(run.net)  # refuses a network PyTorch cannot run here
+    # torch.optim's first optimizer imports torch._dynamo (seconds): here, where Ctrl-C ends the
+    # process at once, rather than in the first epoch, where it would wait for the import.
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
 
 
 class TorchEpochs:
@@ -221,6 +233,7 @@ class TorchEpochs:
     by `--nproc`, or read from torchrun's environment)."""
 
     name = "torch"
+    mid_epoch = True  # continues (and stops) an epoch midway: see `epochs`
 
     def __init__(
         self, optimizer: Optimizer, *, device: str = "cpu", nproc: int = 1, group: Group | None = None
@@ -268,18 +281,34 @@ class TorchEpochs:
         return bool(flag.item())
 
     def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
-        """One epoch a call (Ctrl-C, checked between calls, stops within an epoch); the session, its
-        tensors and the process group live on from call to call."""
-        start, per_epoch = time.perf_counter(), -(-len(run.x) // run.size)
+        """One epoch a call, or the rest of one a checkpoint stopped midway; the session, its tensors
+        and the process group live on from call to call. Ctrl-C is checked after every update in one
+        process (the run stops mid-epoch: no record, `run.position` and `run.running` moved on), and
+        between epochs in a process group, whose processes must stop together."""
+        start = time.perf_counter()
         if self._stopping(run):
             return []
         lrs = run.learning_rates(1)
         if self.session is None:
             group = self.group
             self.session = Session(self._plan(run), group.rank if group else 0, self.nproc)
-        session = self.session
-        sums = session.epoch(run.next_order(), float(lrs[0]))
-        return self._records(run, [session.snapshot(sums)], lrs, per_epoch, start)
+        if self.nproc == 1 and run.stop_requested:  # Ctrl-C while the session was being made
+            return []
+        session, first = self.session, run.position
+        order, (loss0, right0) = (run.order, run.running) if first else (run.next_order(), (0.0, 0.0))
+        stop = (lambda: run.stop_requested) if self.nproc == 1 else None
+        (loss_sum, right), reached = session.epoch(order, float(lrs[0]), first, stop)
+        sums = (loss0 + loss_sum, right0 + right)
+        done = -(-(reached - first) // run.size)  # updates made by this call
+        if reached < len(order):
+            values, state, _ = session.snapshot(sums)
+            for p, v in zip(self.optimizer.params, values, strict=True):
+                p[...] = v
+            self._keep_state(state, done)
+            run.position, run.running, run.updates = reached, sums, run.updates + done
+            return []
+        run.position = 0
+        return self._records(run, [session.snapshot(sums)], lrs, done, start)
 
     def _records(self, run: TrainingRun, results: Any, lrs: Array, per_epoch: int, start: float) -> list[EpochRecord]:
         """Each epoch's parameters into the network, with its running metrics or evaluated by the

@@ -256,6 +256,9 @@ class Trainer:
         """The rest of the current epoch, update by update; no record when stopped mid-epoch."""
         n, size, xb, yb = len(self.x), self.size, self._xb, self._yb
         lr = float(self.learning_rates(1)[0])
+        # An epoch's first update dropped by Ctrl-C leaves the run at position 0, where a resume
+        # draws the epoch's order again: the order and the random stream go back to before this draw.
+        drawn = (self.order.copy(), self.rng.bit_generator.state) if self.position == 0 else None
         order = self.next_order() if self.position == 0 else self.order
         for keep, p in zip(self._finite, self.optimizer.params, strict=True):
             np.copyto(keep, p)
@@ -268,6 +271,8 @@ class Trainer:
             np.take(self.y, idx, axis=0, out=yb[:k])
             sums = self._step(xb[:k], yb[:k], lr)
             if sums is None:  # dropped by Ctrl-C: stop before this update
+                if drawn is not None and self.position == 0:
+                    self.order[...], self.rng.bit_generator.state = drawn
                 break
             loss_sum, right = loss_sum + sums[0], right + sums[1]
             self.position += k

@@ -7,7 +7,9 @@ code that this process will execute, so it must be the user's own: it is created
 folder owned by someone else, or writable by others, is refused for a private temporary one
 (as is a folder that cannot be written). A file is compared with the source it should hold
 before it is imported; writes go through the one atomic writer; past MAX_BYTES the loops used
-least recently are removed. Nothing here imports numba, so `chainrule cache info` is quick.
+least recently are removed. Nothing here imports numba at import time, so `chainrule cache info`
+is quick. A cache that cannot be written (a full disk, `ulimit -f`, a folder made read-only) never
+stops a run: the loop runs as compiled, uncached, and one line says so (`tolerate_failed_writes`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chainrule.io.netwrite import write_atomic
 
@@ -68,6 +72,40 @@ def folder() -> Path:
         return kernels
     _private = Path(tempfile.mkdtemp(prefix="chainrule-cache-"))  # 0700, ours
     return _private
+
+
+_uncached: list[str] = []  # why the cache could not be written, once said
+
+
+def tolerate_failed_writes() -> None:
+    """Make numba's cache writes failure-tolerant in this process (before any loop compiles): numba
+    saves a compiled loop's machine code right after compiling it, and an OSError there would end
+    the run with a traceback although the loop is compiled and runs. Now it runs uncached."""
+    from numba.core import caching
+
+    original = caching.Cache.save_overload
+    if getattr(original, "chainrule_tolerant", False):
+        return
+
+    def save_overload(self: Any, sig: Any, data: Any) -> None:
+        try:
+            original(self, sig, data)
+        except OSError as err:
+            uncached(err)
+
+    save_overload.chainrule_tolerant = True  # type: ignore[attr-defined]
+    caching.Cache.save_overload = save_overload  # type: ignore[method-assign]
+
+
+def uncached(err: OSError) -> None:
+    """One line, once per process: the compiled loop runs but could not be kept for the next run."""
+    if not _uncached:
+        _uncached.append(err.strerror or str(err))
+        sys.stderr.write(
+            f"chainrule: cannot write the compiled-loop cache ({_uncached[0]}); "
+            "running uncached (it is compiled again next run)\n"
+        )
+        sys.stderr.flush()
 
 
 def forget_private() -> None:

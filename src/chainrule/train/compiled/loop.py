@@ -133,7 +133,10 @@ def _layout(batch: int, matrices: bool | None) -> tuple[int, bool]:
 
 
 def kernel() -> Any:
-    """The compiled loops (numba compiles them once and caches them on disk)."""
+    """The compiled loops (numba compiles them once and caches them on disk, where it can)."""
+    from chainrule.train.compiled import cache
+
+    cache.tolerate_failed_writes()
     from chainrule.train.compiled import kernel as fast_kernel
 
     return fast_kernel
@@ -155,6 +158,9 @@ def kernel_for(packed: Packed, batch: int, examples: float, specialise: bool | N
     if not use:
         return kernel()
     try:
+        from chainrule.train.compiled import cache
+
+        cache.tolerate_failed_writes()
         return special.module(packed)
     except Exception as err:  # a damaged cache, say: never a reason for a run to fail
         special.discard(packed)
