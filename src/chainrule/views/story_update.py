@@ -216,7 +216,13 @@ def _common_precision(w: Writer, updates: list[Update]) -> int:
     """The fewest decimals, from those that show every change (0.299250, not 0.2993) up, at which a
     reader who multiplies and subtracts the shown numbers gets every shown result: one for all."""
     start = max((places(fmt_change(u.new, u.change, w.d)) or w.d for u in updates), default=w.d)
-    for p in range(max(start, w.d), 16):
+    # No p below the largest of each update's own fewest can hold for all: start the search there
+    # (one pass over the updates rather than one a candidate p).
+    p = max(start, w.d)
+    for u in updates:
+        while p < 15 and not _holds_at(w, u, p):
+            p += 1
+    for p in range(p, 16):
         if all(_holds_at(w, u, p) for u in updates):
             return p
     return 15

@@ -53,6 +53,8 @@ class Writer:
         self.level = level  # the level of this step's title
         self.max_terms = max_terms
         self._syms: dict[str, Sym] = {}
+        self._shown: dict[float, str] = {}
+        self._nums: dict[float, Num] = {}
         # In hand mode a computed figure is written with all its decimals (0.0150); a given one
         # (input, parameter, target, learning rate) as it was given (0.05).
         given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
@@ -70,7 +72,10 @@ class Writer:
         return self.hand and x not in self.given
 
     def n(self, x: float) -> str:
-        return num(x, self.d, self._pad(x))
+        text = self._shown.get(x)  # a value is written many times a step (each product it enters)
+        if text is None:
+            text = self._shown[x] = num(x, self.d, self._pad(x))
+        return text
 
     def s(self, x: float) -> str:
         return snum(x, self.d, self._pad(x))
@@ -85,7 +90,12 @@ class Writer:
 
     def num(self, x: float) -> Num:
         """x written by the one rule for numbers (hand figures with all their decimals)."""
-        return num_node(x, self.d, self._pad(x))
+        node = self._nums.get(x) if x else None  # (0 and −0 are one key but not one value)
+        if node is None:
+            node = num_node(x, self.d, self._pad(x))
+            if x:
+                self._nums[x] = node
+        return node
 
     def sn(self, x: float) -> Node:
         """x inside a product or a sum: a negative number in parentheses."""
