@@ -218,11 +218,11 @@ def _common_precision(w: Writer, updates: list[Update]) -> int:
     start = max((places(fmt_change(u.new, u.change, w.d)) or w.d for u in updates), default=w.d)
     # No p below the largest of each update's own fewest can hold for all: start the search there
     # (one pass over the updates rather than one a candidate p).
-    p = max(start, w.d)
+    least = max(start, w.d)
     for u in updates:
-        while p < 15 and not _holds_at(w, u, p):
-            p += 1
-    for p in range(p, 16):
+        while least < 15 and not _holds_at(w, u, least):
+            least += 1
+    for p in range(least, 16):
         if all(_holds_at(w, u, p) for u in updates):
             return p
     return 15
