@@ -224,7 +224,7 @@ def _forward(w: Writer) -> Iterator[Part]:
                 rows = _sum_rows(w, ns, s)
                 if act.elementwise:
                     rows.append(_activation_row(w, ns.neuron, act.symbol, s))
-                yield Part("forward", (Equations(tuple(rows)),), ns.neuron, k)
+                yield Part("forward", (Equations(tuple(rows)), *_other_side(w, f"z_{ns.neuron}{s}")), ns.neuron, k)
             if not act.elementwise:
                 rows = [_softmax_row(w, layer.name, layer.neurons, n, s) for n in layer.neurons]
                 yield Part("softmax", (Equations(tuple(rows)),), layer.name, k)
@@ -255,6 +255,25 @@ def _sum_rows(w: Writer, ns: NeuronSum, s: str) -> list[Row]:
         ("", Rel(("=", w.terms(nums)))),
         ("", Rel(w.res(v[z], printed))),
     ]
+
+
+def _other_side(w: Writer, z: str) -> tuple[Para, ...]:
+    """One line where float64 training's z lies across a kink from the exact z the step works."""
+    if z not in w.r.other_side:
+        return ()
+    side = "above" if w.r.other_side[z] > 0 else "below"
+    shown = Math(Rel((w.name(z), "=", w.num(w.v[z]))))
+    return (
+        Para(
+            (
+                "Training in float64 gets this sum a rounding error ",
+                side,
+                " 0, across the kink, and takes the slope on that side; this step works the exact sum, ",
+                shown,
+                ".",
+            )
+        ),
+    )
 
 
 def _activation_row(w: Writer, n: str, symbol: str, s: str) -> Row:

@@ -14,7 +14,6 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.rule import Rule
 from rich.segment import Segment
 from rich.style import Style
-from rich.table import Table as RichTable
 from rich.text import Text
 
 from chainrule.record.step import StepRecord
@@ -196,7 +195,9 @@ class _Laid:
         )
         return "  ".join(padded)
 
-    def rich(self) -> RichTable:
+    def rich(self) -> RenderableType:
+        from rich.table import Table as RichTable  # only for a table wider than the console
+
         t = RichTable(box=None, show_edge=False, pad_edge=False)
         for head, numeric in zip(self.header, self.numeric, strict=True):
             t.add_column(Text(head), justify="right" if numeric else "left")
