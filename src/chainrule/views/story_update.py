@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from chainrule.record.rounding import places as rounding_places
 from chainrule.record.step import Update
@@ -247,6 +248,7 @@ def _update_rhs(w: Writer, u: Update, p: int) -> Rel:
     return Rel(("=", _minus(old_p, Mul((w.num(eta), grad_p))), "=", _minus(old_p, step_p), rel, new))
 
 
+@lru_cache(maxsize=4096)  # the update's precision is tried at several p for the same values
 def _fixed(x: float, p: int, digits: int = 0) -> Num:
     """x with p decimals (more for a small x, which keeps digits − 1 significant ones by the one rule),
     trailing zeros dropped where x is exact without them (a given 0.15)."""

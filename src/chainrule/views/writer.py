@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from chainrule.engine.activations import Activation
 from chainrule.engine.losses import Loss
@@ -144,10 +145,7 @@ class Writer:
         """The relation before a result: = where the number shown is exactly x, ≈ where it is rounded."""
         if self.hand:
             return r"\approx"  # a written figure is the rounding of what the calculator showed
-        try:
-            exact = abs(float(self.n(x).replace("−", "-")) - x) <= 1e-12 * max(1.0, abs(x))
-        except ValueError:
-            exact = False
+        exact = abs(shown_value(self.n(x)) - x) <= 1e-12 * max(1.0, abs(x))  # (NaN for a word: not exact)
         return "=" if exact else r"\approx"
 
     def result(self, x: float, printed: float | None = None) -> str:
@@ -176,6 +174,7 @@ class Writer:
         return sum(self.value(x) for x in xs)
 
 
+@lru_cache(maxsize=4096)  # a story reads each shown number back several times (products, sums, updates)
 def shown_value(text: str) -> float:
     """A number as a view writes it (−0.3, 1.5e−7, ∞), read back as a float."""
     try:
