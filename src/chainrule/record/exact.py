@@ -223,6 +223,34 @@ def _registry(f: Callable[..., np.ndarray], *exact: np.ndarray) -> np.ndarray | 
     return np.array(cells, dtype=object).reshape(result.shape)
 
 
+def updated(net: Network, back: Backward) -> Network:
+    """``net.updated(back)``; with plain gradient descent each moved θ_new = θ − η·∂L/∂θ exact where θ,
+    η and ∂L/∂θ are short decimals, rounded once (0.3 − 0.1·3 is 0, not −5.551e−17). The state of
+    other optimizers is float64's, as training carries it."""
+    new = net.updated(back)
+    eta = net.training.learning_rate
+    if net.training.optimizer.name != "sgd" or not short(eta):
+        return new
+    for old, layer, dw, db, dal in zip(net.layers, new.layers, back.d_weight, back.d_bias, back.d_alpha, strict=True):
+        layer.weight = _moved(old.weight, layer.weight, dw, eta)
+        layer.bias = _moved(old.bias, layer.bias, db, eta)
+        layer.alpha = _moved(old.alpha, layer.alpha, dal, eta)
+    return new
+
+
+def _moved(old: np.ndarray, new: np.ndarray, gradient: np.ndarray, eta: float) -> np.ndarray:
+    """new, each entry that moved (a frozen one did not) recomputed as old − η·g in decimals where old
+    and g are short."""
+    if not (old.shape == new.shape == np.shape(gradient)) or new.dtype != np.float64:
+        return new
+    out = new.copy()
+    rows = zip(old.ravel().tolist(), new.ravel().tolist(), np.ravel(gradient).tolist(), strict=True)
+    for i, (o, n, g) in enumerate(rows):
+        if o != n and short(o) and short(g):
+            out.flat[i] = float(_CONTEXT.subtract(decimal(o), _CONTEXT.multiply(decimal(eta), decimal(g)))) + 0.0
+    return out
+
+
 def other_side(net: Network, exact: Forward, binary: Forward) -> list[tuple[int, int, int, float]]:
     """(layer, example, neuron, float64's z) wherever float64's z lies across a kink from the exact z:
     where the activation's value or derivative jumps between the two (ReLU′ 1 against 0, a step's 1

@@ -12,11 +12,15 @@ Examples are the columns (one column per example of the batch), neurons the rows
 Every matrix is computed here by matrix products from the record's inputs, targets and
 parameters, not copied from the record's scalars: that the two agree entry by entry is what
 tests/test_matrix.py checks. Each entry carries the scalar name the record gives it (dL/dw5 is
-entry (1,1) of ∂L/∂W⁽²⁾), so a view can tie the two notations together.
+entry (1,1) of ∂L/∂W⁽²⁾), so a view can tie the two notations together. Where an entry agrees with
+its scalar to rounding error, it takes the scalar's value: the record's sums are exact in the
+file's decimals (record.exact), a float64 product is not (a z that is 0 on paper would show as
+4.857e−17, and ReLU′ there as 1); an entry that disagrees is kept as computed, for the test to catch.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,8 +100,9 @@ def matrix_step(record: StepRecord) -> MatrixStep:
         weight = _grid(v, [[w for w, _ in s.terms] for s in sums])
         bias = _bias(v, info, sums)
         z = weight.values @ prev.values + (bias.values if bias is not None else 0.0)
+        z = _as_recorded(v, z, _names(info.neurons, sfx, "z_"))
         act = ACTIVATIONS[info.activation]
-        a = act.value(z.T, info.alpha or 0.0).T
+        a = _as_recorded(v, act.value(z.T, info.alpha or 0.0).T, _names(info.neurons, sfx, "a_"))
         forward.append((li, info, weight, bias, prev, z, a))
         prev = Named(a, _names(info.neurons, sfx, "a_"))
     loss = LOSSES[record.loss]
@@ -140,9 +145,11 @@ def _backward(
     derivative: Named | None = None
     jacobians: tuple[np.ndarray, ...] = ()
     loss = LOSSES[record.loss]
+    v = record.values
+    d_a = _as_recorded(v, d_a, _names(info.neurons, sfx, "dL/da_"))
     if act.elementwise:
-        deriv = act.derivative(z.T, a.T, alpha).T
-        derivative = Named(deriv, tuple(tuple(f"da_{n}/dz_{n}{s}" for s in sfx) for n in info.neurons))
+        names = tuple(tuple(f"da_{n}/dz_{n}{s}" for s in sfx) for n in info.neurons)
+        derivative = Named(_as_recorded(v, act.derivative(z.T, a.T, alpha).T, names), names)
     else:
         jacobians = tuple(np.diag(a[:, k]) - np.outer(a[:, k], a[:, k]) for k in range(a.shape[1]))
     if last and record.fused and loss.fused_gradient is not None:
@@ -151,11 +158,13 @@ def _backward(
         delta = d_a * derivative.values
     else:
         delta = np.stack([jac @ d_a[:, k] for k, jac in enumerate(jacobians)], axis=1)
-    d_weight = delta @ prev.values.T
+    delta = _as_recorded(v, delta, _names(info.neurons, sfx, "dL/dz_"))
+    d_weight = _as_recorded(v, delta @ prev.values.T, _prefixed(weight, "dL/d"))
     d_bias = None
     if bias is not None:
         summed = delta.sum(axis=1, keepdims=True)
-        d_bias = Named(summed if info.bias_mode == "neuron" else summed.sum(keepdims=True), _prefixed(bias, "dL/d"))
+        summed = summed if info.bias_mode == "neuron" else summed.sum(keepdims=True)
+        d_bias = Named(_as_recorded(v, summed, _prefixed(bias, "dL/d")), _prefixed(bias, "dL/d"))
     d_alpha = None
     if info.alpha_name and act.alpha_derivative is not None:
         d_alpha = float(np.sum(act.alpha_derivative(z.T, a.T, alpha).T * d_a))
@@ -175,8 +184,8 @@ def _backward(
         d_weight=Named(d_weight, _prefixed(weight, "dL/d")),
         d_bias=d_bias,
         d_alpha=d_alpha,
-        weight_new=_updated(weight, d_weight, eta, frozen),
-        bias_new=_updated(bias, d_bias.values, eta, frozen) if bias is not None and d_bias is not None else None,
+        weight_new=_updated(weight, d_weight, eta, frozen, v),
+        bias_new=_updated(bias, d_bias.values, eta, frozen, v) if bias is not None and d_bias is not None else None,
         frozen=frozen,
     )
 
@@ -202,9 +211,19 @@ def _bias(values: dict[str, float], info: LayerInfo, sums: tuple[NeuronSum, ...]
     return None
 
 
-def _updated(m: Named, gradient: np.ndarray, eta: float, frozen: frozenset[str]) -> Named:
+def _updated(m: Named, gradient: np.ndarray, eta: float, frozen: frozenset[str], values: dict[str, float]) -> Named:
     """θ − η ∂L/∂θ entry by entry, a frozen entry kept as it was."""
     learns = np.array([[name not in frozen for name in row] for row in m.names], dtype=bool)
-    return Named(
-        np.where(learns, m.values - eta * gradient, m.values), tuple(tuple(f"{n}_new" for n in row) for row in m.names)
-    )
+    names = tuple(tuple(f"{n}_new" for n in row) for row in m.names)
+    return Named(_as_recorded(values, np.where(learns, m.values - eta * gradient, m.values), names), names)
+
+
+def _as_recorded(values: dict[str, float], m: np.ndarray, names: Names) -> np.ndarray:
+    """m with each entry that agrees with the record's value of its name to rounding error (the
+    tolerance tests/test_matrix.py holds the two to) replaced by that value, exact in the file's decimals."""
+    out = np.array(m, dtype=np.float64)
+    for (i, j), x in np.ndenumerate(out):
+        r = values.get(names[i][j])
+        if r is not None and r != x and math.isclose(x, r, rel_tol=1e-12, abs_tol=1e-12):
+            out[i, j] = r
+    return out

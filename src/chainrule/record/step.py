@@ -188,7 +188,7 @@ def _worked(net: Network, x: np.ndarray, y: np.ndarray) -> tuple[Forward, Forwar
             return binary, binary, back, net.updated(back)
         fwd = exact.forward(net, x)
         back = exact.backward(net, fwd, y)
-        return binary, fwd, back, net.updated(back)
+        return binary, fwd, back, exact.updated(net, back)
 
 
 def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
@@ -329,7 +329,7 @@ def _values(
         if name in frozen:
             v[change] = 0.0
         elif optimizer in ("sgd", "momentum"):
-            v[change] = -eta * (grads[name] if optimizer == "sgd" else v[f"v_{name}"])
+            v[change] = exact.exact_sum([(-eta, grads[name] if optimizer == "sgd" else v[f"v_{name}"])])
         else:
             v[change] = v[f"{name}_new"] - v[name]
     return v

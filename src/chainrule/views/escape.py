@@ -35,6 +35,8 @@ def visible(c: str) -> str:
 
 def terminal(s: str) -> str:
     """A name for the terminal: every control character, escape sequence and bidi override shown visibly."""
+    if s.isprintable():  # holds none of them (each is in category C or Z, which isprintable refuses): most text
+        return s
     return "".join(visible(c) if _hidden(c) else c for c in s)
 
 

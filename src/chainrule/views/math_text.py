@@ -37,11 +37,24 @@ from chainrule.views.mathtree import (
     template_pieces,
 )
 
+# A story names the same values in every equation of every step: each name is printed once.
+_NAMES = (Sym, Partial)
+_SEEN: dict[Sym | Partial, str] = {}
+_NUMS: dict[str, str] = {}  # a number as the one rule wrote it (-0.3) and as the terminal shows it
+
+_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _SUPER = str.maketrans("0123456789−+()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾")
 
 
 def terminal(node: Node) -> str:
     """One line of plain Unicode; names shown with every control character made visible."""
+    if type(node) in _NAMES:
+        text = _SEEN.get(node)  # type: ignore[arg-type]
+        if text is None:
+            if len(_SEEN) >= 65536:
+                _SEEN.clear()
+            text = _SEEN[node] = _TERMINAL[type(node)](node)  # type: ignore[index]
+        return text
     return _TERMINAL[type(node)](node)
 
 
@@ -66,11 +79,17 @@ def _t_sup(sup: Node) -> str:
 
 
 def _t_num(n: Num) -> str:
-    negative, digits, exp = number_parts(n)
-    if digits == "inf":
-        digits = "∞"
-    text = digits if exp is None else f"{digits}×10{str(exp).replace('-', '−').translate(_SUPER)}"
-    return ("−" if negative else "") + text
+    text = _NUMS.get(n.shown)
+    if text is None:
+        negative, digits, exp = number_parts(n)
+        if digits == "inf":
+            digits = "∞"
+        text = digits if exp is None else f"{digits}×10{str(exp).replace('-', '−').translate(_SUPER)}"
+        text = ("−" if negative else "") + text
+        if len(_NUMS) >= 65536:
+            _NUMS.clear()
+        _NUMS[n.shown] = text
+    return text
 
 
 def _t_add(a: Add) -> str:
@@ -133,7 +152,10 @@ def _t_rel(r: Rel) -> str:
             out.append(f"{p} " if p == "," else "  " if p == "quad" else f" {sign} " if p else " ")
         else:
             out.append(terminal(p))
-    return re.sub(r"(?<=\S) {2,}(?=\S)", lambda m: "  " if len(m.group()) >= 4 else " ", "".join(out)).strip()
+    text = "".join(out)
+    if "  " not in text:
+        return text.strip()
+    return _SPACES.sub(lambda m: "  " if len(m.group()) >= 4 else " ", text).strip()
 
 
 def _t_template(t: Template) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from chainrule.record.names import split_example
 from chainrule.record.rounding import places
@@ -11,6 +12,9 @@ from chainrule.record.step import StepRecord
 DEFAULT_DIGITS = 4
 
 
+# A step writes each value several times (a forward value again in every backward product), and a
+# story writes some 850 numbers a step: each (value, digits) is formatted once.
+@lru_cache(maxsize=4096)
 def fmt(x: float, digits: int = DEFAULT_DIGITS) -> str:
     """A number as a worked example writes it: `digits` decimal places.
 

@@ -14,11 +14,9 @@ from chainrule.record.step import NeuronSum, StepRecord
 from chainrule.views.doc import Block, Bullets, Equations, Figure, Heading, Inline, Math, Para, Strong, Table
 from chainrule.views.mathtree import Add, Frac, Func, Mul, Node, Num, Op, Paren, Pow, Rel, Seq, Sym, Template, Word
 from chainrule.views.numbers import DEFAULT_DIGITS
-from chainrule.views.opgraph_svg import GRAPH_CAPTION, opgraph_svg
 from chainrule.views.story_backward import backward
 from chainrule.views.story_hand import hand_table
 from chainrule.views.story_update import update
-from chainrule.views.svg import network_svg
 from chainrule.views.writer import Part, Writer, formula_row, neuron_node
 
 
@@ -53,22 +51,36 @@ def parts(
         if i == 0:
             yield Part("architecture", tuple(_architecture(w)))
         if figures:
-            caption = "The network before the update: activations on the neurons, weights on the edges."
-            yield Part("figure", (Figure(f"network-step{i + 1}", network_svg(record, digits), caption),))
+            yield _figure_before(record, digits, i)
         yield Part("initial", tuple(_initial(w)))
         yield from _forward(w)
         yield Part("loss", tuple(_loss(w)))
         yield from backward(w, only)
         yield Part("update", tuple(update(w, only)))
         if figures:
-            caption = "The same network with its gradients: ∂L/∂w on the edges, δ = ∂L/∂z on the neurons."
-            svg = network_svg(record, digits, gradients=True)
-            yield Part("figure", (Figure(f"gradients-step{i + 1}", svg, caption),))
-            # The same step as a computational graph of scalar operations (opgraph_svg.py).
-            yield Part("figure", (Figure(f"graph-step{i + 1}", opgraph_svg(record, digits), GRAPH_CAPTION),))
+            yield from _figures_after(record, digits, i)
         if record.hand is not None:
             yield Part("hand", tuple(hand_table(w)))
     yield Part("summary", tuple(_summary(len(records))))
+
+
+# The figures' modules are imported only for a document that draws them (not the terminal's story).
+def _figure_before(record: StepRecord, digits: int, i: int) -> Part:
+    from chainrule.views.svg import network_svg
+
+    caption = "The network before the update: activations on the neurons, weights on the edges."
+    return Part("figure", (Figure(f"network-step{i + 1}", network_svg(record, digits), caption),))
+
+
+def _figures_after(record: StepRecord, digits: int, i: int) -> Iterator[Part]:
+    from chainrule.views.opgraph_svg import GRAPH_CAPTION, opgraph_svg
+    from chainrule.views.svg import network_svg
+
+    caption = "The same network with its gradients: ∂L/∂w on the edges, δ = ∂L/∂z on the neurons."
+    svg = network_svg(record, digits, gradients=True)
+    yield Part("figure", (Figure(f"gradients-step{i + 1}", svg, caption),))
+    # The same step as a computational graph of scalar operations (opgraph_svg.py).
+    yield Part("figure", (Figure(f"graph-step{i + 1}", opgraph_svg(record, digits), GRAPH_CAPTION),))
 
 
 def _intro(r: StepRecord, digits: int, steps: int) -> Iterator[Block]:
@@ -212,7 +224,7 @@ def _forward(w: Writer) -> Iterator[Part]:
                 rows = _sum_rows(w, ns, s)
                 if act.elementwise:
                     rows.append(_activation_row(w, ns.neuron, act.symbol, s))
-                yield Part("forward", (Equations(tuple(rows)),), ns.neuron, k)
+                yield Part("forward", (Equations(tuple(rows)), *_other_side(w, f"z_{ns.neuron}{s}")), ns.neuron, k)
             if not act.elementwise:
                 rows = [_softmax_row(w, layer.name, layer.neurons, n, s) for n in layer.neurons]
                 yield Part("softmax", (Equations(tuple(rows)),), layer.name, k)
@@ -243,6 +255,25 @@ def _sum_rows(w: Writer, ns: NeuronSum, s: str) -> list[Row]:
         ("", Rel(("=", w.terms(nums)))),
         ("", Rel(w.res(v[z], printed))),
     ]
+
+
+def _other_side(w: Writer, z: str) -> tuple[Para, ...]:
+    """One line where float64 training's z lies across a kink from the exact z the step works."""
+    if z not in w.r.other_side:
+        return ()
+    side = "above" if w.r.other_side[z] > 0 else "below"
+    shown = Math(Rel((w.name(z), "=", w.num(w.v[z]))))
+    return (
+        Para(
+            (
+                "Training in float64 gets this sum a rounding error ",
+                side,
+                " 0, across the kink, and takes the slope on that side; this step works the exact sum, ",
+                shown,
+                ".",
+            )
+        ),
+    )
 
 
 def _activation_row(w: Writer, n: str, symbol: str, s: str) -> Row:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from chainrule.record.rounding import places as rounding_places
 from chainrule.record.step import Update
@@ -216,7 +217,13 @@ def _common_precision(w: Writer, updates: list[Update]) -> int:
     """The fewest decimals, from those that show every change (0.299250, not 0.2993) up, at which a
     reader who multiplies and subtracts the shown numbers gets every shown result: one for all."""
     start = max((places(fmt_change(u.new, u.change, w.d)) or w.d for u in updates), default=w.d)
-    for p in range(max(start, w.d), 16):
+    # No p below the largest of each update's own fewest can hold for all: start the search there
+    # (one pass over the updates rather than one a candidate p).
+    least = max(start, w.d)
+    for u in updates:
+        while least < 15 and not _holds_at(w, u, least):
+            least += 1
+    for p in range(least, 16):
         if all(_holds_at(w, u, p) for u in updates):
             return p
     return 15
@@ -241,6 +248,7 @@ def _update_rhs(w: Writer, u: Update, p: int) -> Rel:
     return Rel(("=", _minus(old_p, Mul((w.num(eta), grad_p))), "=", _minus(old_p, step_p), rel, new))
 
 
+@lru_cache(maxsize=4096)  # the update's precision is tried at several p for the same values
 def _fixed(x: float, p: int, digits: int = 0) -> Num:
     """x with p decimals (more for a small x, which keeps digits − 1 significant ones by the one rule),
     trailing zeros dropped where x is exact without them (a given 0.15)."""

@@ -7,9 +7,13 @@ Figures are left out: a terminal cannot draw them.
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from collections.abc import Iterator
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.rule import Rule
-from rich.table import Table as RichTable
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 
 from chainrule.record.step import StepRecord
@@ -33,6 +37,8 @@ from chainrule.views.mathtree import Node
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.plainmath import plain as plain_tex
 
+BOLD = Style(bold=True)
+
 
 def plain(math: Node | str) -> str:
     """Math as one line of plain Unicode: a tree by its printer, the matrix form's LaTeX by plainmath."""
@@ -48,12 +54,12 @@ def render_records(records: list[StepRecord], digits: int = DEFAULT_DIGITS, only
     """Several steps one after another: the title once, then each step under its own heading."""
     from chainrule.views.story import story
 
-    return Group(*(r for b in story(records, digits, only, figures=False) if (r := block(b)) is not None))
+    return render_blocks(story(records, digits, only, figures=False))
 
 
 def render_blocks(blocks: list[Block]) -> RenderableType:
     """Any story's blocks (the matrix form's too) as one rich renderable."""
-    return Group(*(r for b in blocks if (r := block(b)) is not None))
+    return Lines.join([r for b in blocks if (r := block(b)) is not None])
 
 
 def inline(parts: tuple[Inline, ...]) -> str:
@@ -84,26 +90,125 @@ def block(b: Block) -> RenderableType | None:
             return Rule(Text(escape.terminal(b.text), style="bold"), style="cyan")
         if b.level == 2:
             return Rule(Text(escape.terminal(b.text), style="bold cyan"), align="left", style="cyan")
-        return Text(escape.terminal(b.text), style="bold")
+        return Lines([escape.terminal(b.text)], BOLD)
     if isinstance(b, Para):
-        return Text(inline(b.parts))
+        return Lines(inline(b.parts).split("\n"))
     if isinstance(b, Equations):
-        return Text("\n".join("  " + line for line in equation_lines(b)))
+        return Lines(["  " + line for line in equation_lines(b)])
     if isinstance(b, Bullets):
-        return Text("\n".join("  • " + inline(item) for item in b.items))
+        return Lines(["  • " + inline(item) for item in b.items])
     if isinstance(b, Table):
-        t = RichTable(box=None, show_edge=False, pad_edge=False)
-        for head, numeric in zip(b.header, b.numeric, strict=True):
-            t.add_column(Text(head), justify="right" if numeric else "left")
-        for row in b.rows:
-            # Cells as Text: rich would read a [ in a name as markup.
-            t.add_row(*(Text(_cell(c, n)) for c, n in zip(row, b.numeric, strict=True)))
-        return t
+        return table(b)
     if isinstance(b, MatrixEquation):
-        return Text("\n".join(matrix_lines(b)), no_wrap=True, overflow="ignore")
+        return Lines(matrix_lines(b), wrap=False)
     if isinstance(b, Figure):
         return None
     raise TypeError(b)
+
+
+class Lines:
+    """Lines of plain text, one style each, that rich prints as they are, plus the few renderables
+    (a heading's rule) between them.
+
+    Rendering the story through rich's Text and Table took ~4 s for `explain xor --steps 100`, most
+    of it measuring and wrapping lines that fit. Here a line that fits the width is written
+    directly; only a line that does not is handed to rich's Text (wrapped exactly as before), and a
+    table wider than the console to rich's Table, so the output is the same, character for character.
+    """
+
+    def __init__(self, lines: list[str], style: Style | None = None, wrap: bool = True) -> None:
+        self.items: list[tuple[str, Style | None, bool] | RenderableType] = [(s, style, wrap) for s in lines]
+
+    @classmethod
+    def join(cls, parts: list[RenderableType]) -> Lines:
+        """Several renderables as one: the lines of each Lines in order, any other renderable in its place."""
+        out = cls([])
+        for p in parts:
+            out.items += p.items if isinstance(p, Lines) else [p]
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType | Segment]:
+        width, fold = options.max_width, not options.no_wrap
+        newline = Segment.line()
+        for item in self.items:
+            if isinstance(item, tuple):
+                line, style, wrap = item
+                if wrap and fold and not _fits(line, width):
+                    yield _text(item)
+                else:
+                    yield Segment(line, style)
+                    yield newline
+            else:
+                yield item
+
+    def plain(self, console: Console) -> str:
+        """The lines as plain text, as `console.print` (not soft-wrapping) would print them: written
+        directly where they fit, rendered by rich (wrapped, cropped) where they do not."""
+        out = []
+        width, options = console.width, console.options
+        for item in self.items:
+            if isinstance(item, tuple) and _fits(item[0], width):
+                out.append(item[0] + "\n")
+                continue
+            shown = _text(item) if isinstance(item, tuple) else item
+            for line in Segment.split_and_crop_lines(console.render(shown, options), width, pad=False):
+                out += (s.text for s in line if not s.control)
+        return "".join(out)
+
+
+def _text(item: tuple[str, Style | None, bool]) -> Text:
+    """A line as the rich Text it stood for: wrapped at the width, or (a matrix's) never wrapped."""
+    line, style, wrap = item
+    return Text(line, style=style or "", no_wrap=not wrap, overflow=None if wrap else "ignore")
+
+
+def _fits(line: str, width: int) -> bool:
+    """Whether a line fits `width` terminal cells (no character is wider than 2: most lines need no measuring)."""
+    return 2 * len(line) <= width or cell_len(line) <= width
+
+
+class _Laid:
+    """A table laid out as rich's Table lays it out when it fits (columns two spaces apart, the header
+    bold); the rich Table itself where it does not fit, which narrows and wraps its columns."""
+
+    def __init__(self, b: Table) -> None:
+        self.header = list(b.header)
+        self.rows = [[_cell(c, n) for c, n in zip(row, b.numeric, strict=True)] for row in b.rows]
+        self.numeric = b.numeric
+        self.widths = [max(cell_len(r[i]) for r in [self.header, *self.rows]) for i in range(len(self.header))]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType | Segment]:
+        if sum(self.widths) + 2 * (len(self.widths) - 1) > options.max_width or not all(self.widths):
+            yield self.rich()
+            return
+        newline = Segment.line()
+        yield Segment(self.line(self.header), BOLD)
+        yield newline
+        for row in self.rows:
+            yield Segment(self.line(row))
+            yield newline
+
+    def line(self, cells: list[str]) -> str:
+        padded = (
+            " " * (w - cell_len(c)) + c if numeric else c + " " * (w - cell_len(c))
+            for c, w, numeric in zip(cells, self.widths, self.numeric, strict=True)
+        )
+        return "  ".join(padded)
+
+    def rich(self) -> RenderableType:
+        from rich.table import Table as RichTable  # only for a table wider than the console
+
+        t = RichTable(box=None, show_edge=False, pad_edge=False)
+        for head, numeric in zip(self.header, self.numeric, strict=True):
+            t.add_column(Text(head), justify="right" if numeric else "left")
+        for row in self.rows:
+            t.add_row(*(Text(c) for c in row))  # Text: rich would read a [ in a name as markup
+        return t
+
+
+def table(b: Table) -> RenderableType:
+    """A table of the story, laid out once (rich's Table only if it does not fit)."""
+    return _Laid(b)
 
 
 def _cell(cell: tuple[Inline, ...], numeric: bool) -> str:
@@ -163,5 +268,7 @@ def plain_text(renderable: RenderableType, width: int = 100) -> str:
 
     with open(os.devnull, "w") as sink:
         console = Console(record=True, highlight=False, width=width, file=sink)
+        if isinstance(renderable, Lines):
+            return renderable.plain(console)
         console.print(renderable)
     return console.export_text()

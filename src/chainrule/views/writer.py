@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from chainrule.engine.activations import Activation
 from chainrule.engine.losses import Loss
@@ -53,6 +54,8 @@ class Writer:
         self.level = level  # the level of this step's title
         self.max_terms = max_terms
         self._syms: dict[str, Sym] = {}
+        self._shown: dict[float, str] = {}
+        self._nums: dict[float, Num] = {}
         # In hand mode a computed figure is written with all its decimals (0.0150); a given one
         # (input, parameter, target, learning rate) as it was given (0.05).
         given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
@@ -70,7 +73,10 @@ class Writer:
         return self.hand and x not in self.given
 
     def n(self, x: float) -> str:
-        return num(x, self.d, self._pad(x))
+        text = self._shown.get(x)  # a value is written many times a step (each product it enters)
+        if text is None:
+            text = self._shown[x] = num(x, self.d, self._pad(x))
+        return text
 
     def s(self, x: float) -> str:
         return snum(x, self.d, self._pad(x))
@@ -85,7 +91,12 @@ class Writer:
 
     def num(self, x: float) -> Num:
         """x written by the one rule for numbers (hand figures with all their decimals)."""
-        return num_node(x, self.d, self._pad(x))
+        node = self._nums.get(x) if x else None  # (0 and −0 are one key but not one value)
+        if node is None:
+            node = num_node(x, self.d, self._pad(x))
+            if x:
+                self._nums[x] = node
+        return node
 
     def sn(self, x: float) -> Node:
         """x inside a product or a sum: a negative number in parentheses."""
@@ -134,10 +145,7 @@ class Writer:
         """The relation before a result: = where the number shown is exactly x, ≈ where it is rounded."""
         if self.hand:
             return r"\approx"  # a written figure is the rounding of what the calculator showed
-        try:
-            exact = abs(float(self.n(x).replace("−", "-")) - x) <= 1e-12 * max(1.0, abs(x))
-        except ValueError:
-            exact = False
+        exact = abs(shown_value(self.n(x)) - x) <= 1e-12 * max(1.0, abs(x))  # (NaN for a word: not exact)
         return "=" if exact else r"\approx"
 
     def result(self, x: float, printed: float | None = None) -> str:
@@ -166,6 +174,7 @@ class Writer:
         return sum(self.value(x) for x in xs)
 
 
+@lru_cache(maxsize=4096)  # a story reads each shown number back several times (products, sums, updates)
 def shown_value(text: str) -> float:
     """A number as a view writes it (−0.3, 1.5e−7, ∞), read back as a float."""
     try:

@@ -1,0 +1,87 @@
+"""`chainrule explain xor --steps 100 > /dev/null`: the whole command, and where its time goes.
+
+The command is run REPEATS times as a process of its own (wall and CPU seconds, min and median:
+the CPU time is what a loaded machine inflates least); then, in this process, each stage once per
+repeat in a fresh interpreter: importing, recording the steps, building the story, laying it out
+for the terminal, printing it. Prints the figures; never a test (a loaded machine is slower).
+
+    python benchmarks/explain_steps.py [--repeats 5] [--steps 100] [--example xor]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def _stages(example: str, steps: int) -> dict[str, float]:
+    """CPU seconds of each stage, in a fresh interpreter (the caches of names and numbers start empty, as in the CLI)."""
+    code = f"""
+import gc, io, json, time
+gc.disable()
+t = [time.process_time()]
+from rich.console import Console
+from chainrule.io import netfile
+from chainrule.record.step import explain_steps
+from chainrule.views import text
+from chainrule.views.story import story
+from pathlib import Path
+import chainrule
+t.append(time.process_time())
+net = netfile.load(Path(chainrule.__file__).parent / "examples" / "{example}.toml")
+records = explain_steps(net, 0, {steps})
+t.append(time.process_time())
+blocks = story(records, 4, None, figures=False)
+t.append(time.process_time())
+shown = text.render_blocks(blocks)
+t.append(time.process_time())
+console = Console(highlight=False, file=io.StringIO(), soft_wrap=True)
+console.print(shown)
+t.append(time.process_time())
+names = ["import", "record", "story", "lay out", "print"]
+print(json.dumps({{n: b - a for n, a, b in zip(names, t, t[1:])}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def _command(example: str, steps: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of one `chainrule explain EXAMPLE --steps N` to /dev/null."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        cmd = [sys.executable, "-m", "chainrule", "explain", example, "--steps", str(steps)]
+        subprocess.run(cmd, check=True, stdout=sink)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--example", default="xor")
+    args = parser.parse_args()
+    runs = [_command(args.example, args.steps) for _ in range(args.repeats)]
+    for i, what in enumerate(("wall", "CPU")):
+        values = [r[i] for r in runs]
+        print(
+            f"explain {args.example} --steps {args.steps}: {what} {min(values):.3f} s min, "
+            f"{statistics.median(values):.3f} s median over {args.repeats}"
+        )
+    stages = [_stages(args.example, args.steps) for _ in range(args.repeats)]
+    print("CPU seconds by stage (min over the repeats):")
+    for name in stages[0]:
+        print(f"  {name:8} {min(s[name] for s in stages):.3f}")
+
+
+if __name__ == "__main__":
+    main()
