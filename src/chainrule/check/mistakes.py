@@ -193,7 +193,8 @@ def other_reduction_in_gradients(g: StepGraph) -> StepGraph:
 
 
 def momentum_dropped(g: StepGraph) -> StepGraph:
-    """v_θ = g where v_θ = μ·v_θ_prev + g belongs: the momentum term left out of the velocity."""
+    """v_θ = g where v_θ = μ·v_θ_prev + g belongs: the momentum term left out of the velocity (and out of
+    Nesterov's u_θ = g + μ·v_θ, so the step is plain gradient descent's)."""
     return g.rewritten(
         *(replace(n, pairs=()) for n in g.nodes.values() if n.op == "sum" and n.pairs and n.pairs[0][0] == "momentum")
     )
@@ -246,7 +247,7 @@ def catalogue(g: StepGraph) -> list[Mistake]:
         out.append(Mistake("sum_vs_mean", kind, "", other_reduction))
         out.append(Mistake("sum_vs_mean", f"{kind}_gradients", "", other_reduction_in_gradients))
     optimizer = net.training.optimizer.name
-    if optimizer == "momentum":
+    if optimizer in ("momentum", "nesterov"):
         out.append(Mistake("momentum_dropped", "", "", momentum_dropped))
     if optimizer == "adam":
         out.append(Mistake("bias_correction_omitted", "", "", bias_correction_omitted))

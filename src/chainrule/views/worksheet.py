@@ -43,7 +43,18 @@ def _instructions(ex: Exercise) -> Para:
             "(round only what you write; keep more digits in your calculator). "
             "Fill in the answers file (answers.toml) beside this worksheet: each name between the quotes, e.g. "
             f'"{"0." + "1234"[: ex.spec.digits].ljust(ex.spec.digits, "0")}".',
+            *_squared_words(ex),
         )
+    )
+
+
+def _squared_words(ex: Exercise) -> tuple[str, ...]:
+    """Where squared-gradient averages are asked to significant figures (check.exercise.places), say so."""
+    if all(ex.places(s, n) == ex.spec.digits for s, n in ex.asked):
+        return ()
+    return (
+        f" The squared-gradient averages (s, tiny by nature) are asked to {ex.spec.digits} significant figures "
+        "instead: the [digits] table of answers.toml gives the decimals each one needs.",
     )
 
 
