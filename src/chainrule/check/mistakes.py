@@ -27,6 +27,7 @@ MISTAKE_IDS = (
     "bias_omitted",
     "sum_vs_mean",
     "momentum_dropped",
+    "velocity_ema",
     "bias_correction_omitted",
     "rounding",
     "rounded_too_early",
@@ -200,6 +201,17 @@ def momentum_dropped(g: StepGraph) -> StepGraph:
     )
 
 
+def velocity_ema(g: StepGraph) -> StepGraph:
+    """v_θ = μ·v_θ_prev + (1 − μ)·g, the running average (another course's convention, with μ as its β)
+    where the file's v_θ = μ·v_θ_prev + g belongs: every velocity comes out (1 − μ) times too small at first."""
+    velocities = [n for n in g.nodes.values() if n.op == "sum" and n.pairs and n.pairs[0][0] == "momentum" and n.args]
+    velocities = [n for n in velocities if _base(n.name).startswith("v_")]  # not Nesterov's u_θ = g + μ·v_θ
+    mu = g.net.training.optimizer.momentum
+    return g.rewritten(
+        *(Node(n.name, "average", args=(n.pairs[0][1], n.args[0]), coef=mu, index=1) for n in velocities)
+    )
+
+
 def bias_correction_omitted(g: StepGraph) -> StepGraph:
     """Adam's m̂ = m and ŝ = s: the factors 1/(1 − β₁ᵗ) and 1/(1 − β₂ᵗ) left out."""
     hats = [n for n in g.nodes.values() if n.op == "product" and _base(n.name).startswith(("mhat_", "shat_"))]
@@ -249,6 +261,7 @@ def catalogue(g: StepGraph) -> list[Mistake]:
     optimizer = net.training.optimizer.name
     if optimizer in ("momentum", "nesterov"):
         out.append(Mistake("momentum_dropped", "", "", momentum_dropped))
+        out.append(Mistake("velocity_ema", "", "", velocity_ema))
     if optimizer == "adam":
         out.append(Mistake("bias_correction_omitted", "", "", bias_correction_omitted))
     return out
