@@ -23,7 +23,7 @@ def shown(key: str, tex: str, value: str) -> bool:
     rows that start with &) whose last result is that value."""
     for match in re.finditer(r"^" + re.escape(tex) + r" &?=", key, re.MULTILINE):
         rows = key[match.start() : key.find("$$", match.start())].split("\\\\\n")
-        group = [rows[0]] + list(takewhile(lambda r: r.lstrip().startswith("&"), rows[1:]))
+        group = [rows[0], *takewhile(lambda r: r.lstrip().startswith("&"), rows[1:])]
         last = re.sub(r"\\quad.*", "", group[-1].split("\n")[0]).strip()
         if re.search(r"(=|\\approx) " + re.escape(value) + "$", last):
             return True
