@@ -134,3 +134,18 @@ def test_nesterovs_momentum_term_dropped_is_named_in_the_second_step(tmp_path: P
     (tmp_path / "a.toml").write_text(f'[step.2]\n"u_w5" = "{values["u_w5"]:.8f}"\n')
     (c,) = check(net, load_answers(tmp_path / "a.toml"), "a.toml").claims
     assert c.status == "wrong" and "momentum_dropped" in [d.mistake for d in c.diagnosis]
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
+def test_the_update_added_instead_of_subtracted_is_named_for_adaptive_optimizers(
+    optimizer: str, tmp_path: Path
+) -> None:
+    """θ + η·g/(√s + ε) (RMSProp) or θ + η·m̂/(√ŝ + ε) (Adam): the sign of the update, as for plain descent."""
+    doc = netfile.to_dict(netfile.load(REFERENCE))
+    doc["training"] |= {"optimizer": optimizer}
+    net = netfile.from_dict(doc)
+    v = explain_steps(net, 0, 1)[0].values
+    flipped = 2 * v["w5"] - v["w5_new"]  # θ + (θ − θ_new)
+    (tmp_path / "a.toml").write_text(f'"w5_new" = "{flipped:.6f}"\n')
+    (c,) = check(net, load_answers(tmp_path / "a.toml"), "a.toml").claims
+    assert c.status == "wrong" and ("sign", "update") in [(d.mistake, d.kind) for d in c.diagnosis], c.diagnosis

@@ -147,12 +147,14 @@ def updated_weights(g: StepGraph) -> StepGraph:
 
 
 def sign(site: str) -> Rewrite:
-    """``update``: θ + η·∂L/∂θ; ``gradient``: ∂L/∂ŷ taken as y − ŷ, so every gradient flips."""
+    """``update``: θ + η·∂L/∂θ (+ η·m̂/(√ŝ + ε) with Adam); ``gradient``: ∂L/∂ŷ taken as y − ŷ, so every gradient flips."""
 
     def rewrite(g: StepGraph) -> StepGraph:
         if site == "update":
             changes = set(change_names(g.net).values())
-            return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op == "update" or n.name in changes))
+            # Adam's and RMSProp's θ_new (op adam) too: θ + η·m̂/(√ŝ + ε); their Δθ reads θ_new
+            flipped = [n for n in g.nodes.values() if n.op in ("update", "adam") or n.name in changes]
+            return g.rewritten(*(with_coef(n, -1.0) for n in flipped))
         return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op in ("dloss", "fused_dz")))
 
     return rewrite
