@@ -49,3 +49,28 @@ def test_a_softmax_worksheet_asks_the_jacobian_row_and_its_key_shows_it(loss: st
             tex = display_name(name, names).tex
             assert isinstance(tex, str) and tex in worksheet, name
             assert shown(key, tex, written[(1, name)]), (name, written[(1, name)])
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ExerciseSpec((2, 2, 2), output_activation="softmax", loss="cross_entropy", steps=2),
+        ExerciseSpec((2, 2, 1), output_activation="sigmoid", loss="binary_cross_entropy"),
+        ExerciseSpec((2, 2, 3), output_activation="softmax", loss="squared_error"),
+        ExerciseSpec((2, 2, 1), optimizer="momentum", steps=2),
+        ExerciseSpec((2, 2, 1), optimizer="rmsprop"),
+    ],
+)
+def test_the_key_shows_every_value_the_worksheet_asks(spec: ExerciseSpec) -> None:
+    """The worked story shows a hidden ∂L/∂a_h1 or ∂L/∂z_h1 only inside a path's product; the key's last
+    table gives every asked value, typeset as the worksheet's "To find" does, with key.toml's number."""
+    ex = make_exercise(spec, 4, 1, from_dict)
+    key, written, names = render_key(ex, "markdown"), ex.key(), Names(ex.records[0])
+    worksheet = render_worksheet(ex, "markdown")
+    table = key[key.index("## Every value asked") :]
+    for step, name in ex.asked:
+        tex = display_name(name, names).tex
+        assert isinstance(tex, str) and f"${tex}$" in worksheet, name
+        part = table if spec.steps == 1 else table[table.index(f"### Update {step}") :]
+        row = r"^\| \$" + re.escape(tex) + r"\$ \| [^|]+ \| \$" + re.escape(written[(step, name)]) + r"\$ \|$"
+        assert re.search(row, part, re.MULTILINE), (step, name, written[(step, name)])
