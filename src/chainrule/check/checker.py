@@ -324,7 +324,8 @@ class _StepCheck:
         params: dict[str, float] = {}
         # Past the replay limit only rounding is tried, in this step only, from the exact parameters.
         for s in range(self.step - 1 if self.step <= REPLAY_LIMIT else 0):
-            g = build(net, batches[s % len(batches)])
+            # each update's own count t (Adam's 1 − βᵗ); the weights and state are the replay's pins
+            g = build(replace(net, updates_made=net.updates_made + s), batches[s % len(batches)])
             g = mistake.rewrite(g) if mistake else g
             v = evaluate(g, params, decimals)
             params = carried(net, v)

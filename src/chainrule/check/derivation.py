@@ -56,4 +56,6 @@ def derivation(graph: StepGraph, name: str, values: Mapping[str, float]) -> Deri
     else:
         named = {"dloss": "∂L/∂ŷ", "fused_dz": "ŷ − y", "softmax_dz": "softmax′"} | OPTIMIZER_FUNCTIONS
         function = named.get(node.op, graph.net.loss.name)
+        if node.op == "adam":  # RMSProp's update is Adam's node, reading g and s for m̂ and ŝ
+            function = f"{graph.net.training.optimizer.name}_update"
     return Derivation("function", function, tuple(Term(a, values[a]) for a in reads), node.coef, values[name])

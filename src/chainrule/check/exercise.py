@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chainrule.check.answers import MAX_ASKED
 from chainrule.engine.functions import ACTIVATIONS, LOSSES, pairing_refusal
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
@@ -36,9 +37,17 @@ ASK_KINDS = ("forward", "gradients", "update")
 OPTIMIZERS: dict[str, dict[str, Any]] = {
     "sgd": {},
     "momentum": {"optimizer": "momentum", "momentum": 0.9},
+    "nesterov": {"optimizer": "nesterov", "momentum": 0.9},
+    "rmsprop": {"optimizer": "rmsprop", "rho": 0.9, "eps": 1e-8},
     "adam": {"optimizer": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
 }
-STATE_PREFIXES = ("v_", "m_", "s_", "mhat_", "shat_")  # an optimizer's state and corrected moments
+# The learning rate where none is asked: 0.5, but RMSProp's first step moves every weight by η/√(1 − ρ)
+# whatever its gradient (1.58 at 0.5), which saturates the network before its second update.
+RATES = {"rmsprop": 0.1}
+# Squared-gradient averages (RMSProp's and Adam's s, ŝ: (1 − β)·g², below 10⁻⁴ for most gradients): asked
+# to the exercise's digits in significant figures, the decimals each needs named in the answers file.
+SQUARED_PREFIXES = ("s_", "shat_")
+STATE_PREFIXES = ("v_", "m_", "s_", "mhat_", "shat_", "u_")  # an optimizer's state, corrected moments, direction
 MAX_DRAWS = 4000  # draws tried for one exercise before giving up
 MAX_WORK = 8 * MAX_DRAWS  # the search's work, in steps × examples worked per draw
 LEAST_DRAWS = 100  # however much work each draw is, at least this many are tried
@@ -58,7 +67,7 @@ class ExerciseSpec:
     bias: str = "shared"  # shared, neuron or none
     examples: int = 1
     batch: str | int = "online"
-    learning_rate: float = 0.5
+    learning_rate: float | None = None  # None: the optimizer's (RATES)
     steps: int = 1
     ask: tuple[str, ...] = ASK_KINDS
     digits: int = 4
@@ -88,9 +97,21 @@ class Exercise:
         """The names whose values the worksheet states: inputs, targets, parameters (of step 1)."""
         return tuple(n for n in self.records[0].values if ask_kind(n, self.network) == "given")
 
+    def places(self, step: int, name: str) -> int:
+        """The decimals asked of one value (see ``places``)."""
+        return places(name, self.records[step - 1].values[name], self.spec.digits)
+
     def key(self) -> dict[tuple[int, str], str]:
         """Every asked value written to the asked decimals: what a fully correct student writes."""
-        return {(s, n): written(self.records[s - 1].values[n], self.spec.digits) for s, n in self.asked}
+        return {(s, n): written(self.records[s - 1].values[n], self.places(s, n)) for s, n in self.asked}
+
+
+def places(name: str, value: float, digits: int) -> int:
+    """The decimals asked of a value: ``digits``, but a squared-gradient average gets as many as
+    ``digits`` significant figures need (s_w5 = 0.00001234 at 4 digits asks 8 decimals)."""
+    if not without_example(name).startswith(SQUARED_PREFIXES) or not math.isfinite(value) or value == 0:
+        return digits
+    return max(digits, min(MAX_ASKED, digits - 1 - math.floor(math.log10(abs(value)))))
 
 
 def written(x: float, digits: int) -> str:
@@ -204,7 +225,8 @@ def draw_document(rng: random.Random, spec: ExerciseSpec, title: str) -> dict[st
         {"x": [_pick(rng, 0.1, 10) for _ in range(inputs)], "y": _target(rng, spec, units[-1])}
         for _ in range(spec.examples)
     ]
-    training = {"learning_rate": spec.learning_rate, "batch": spec.batch} | OPTIMIZERS[spec.optimizer]
+    rate = spec.learning_rate if spec.learning_rate is not None else RATES.get(spec.optimizer, 0.5)
+    training = {"learning_rate": rate, "batch": spec.batch} | OPTIMIZERS[spec.optimizer]
     return {
         "title": title,
         "inputs": inputs,
@@ -248,13 +270,12 @@ def pleasant(spec: ExerciseSpec, net: Network, records: Sequence[StepRecord], as
     out = net.output_layer
     if out.activation.name == "softmax" and out.bias_mode == "shared":  # Σ(ŷ − y) = 0: always exactly zero
         outputs += tuple(f"dL/d{b}" for b in out.bias_names)
-    small = 10.0 ** (1 - spec.digits)
     for s, name in asked:
         v = records[s - 1].values[name]
         if not math.isfinite(v) or abs(v) > LARGEST:
             return False
         zero_ok = step_layer or without_example(name) in outputs
-        if abs(v) < small and not (zero_ok and abs(v) < 1e-12):
+        if abs(v) < 10.0 ** (1 - places(name, v, spec.digits)) and not (zero_ok and abs(v) < 1e-12):
             return False
     return True
 
@@ -304,4 +325,15 @@ def answers_toml(ex: Exercise, filled: bool) -> str:
             if s == step:
                 value = key[(s, name)] if filled else ""
                 lines.append(f"{json.dumps(name)} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _digits_tables(ex)) + "\n"
+
+
+def _digits_tables(ex: Exercise) -> list[str]:
+    """[digits] (and [digits.step.N]): the decimals asked of the values that differ from the exercise's."""
+    lines: list[str] = []
+    for step in range(1, ex.spec.steps + 1):
+        own = [(n, ex.places(s, n)) for s, n in ex.asked if s == step and ex.places(s, n) != ex.spec.digits]
+        if own:
+            lines += ["", "[digits]" if step == 1 else f"[digits.step.{step}]"]
+            lines += [f"{json.dumps(n)} = {k}" for n, k in own]
+    return lines

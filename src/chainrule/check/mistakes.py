@@ -27,6 +27,7 @@ MISTAKE_IDS = (
     "bias_omitted",
     "sum_vs_mean",
     "momentum_dropped",
+    "velocity_ema",
     "bias_correction_omitted",
     "rounding",
     "rounded_too_early",
@@ -146,12 +147,14 @@ def updated_weights(g: StepGraph) -> StepGraph:
 
 
 def sign(site: str) -> Rewrite:
-    """``update``: θ + η·∂L/∂θ; ``gradient``: ∂L/∂ŷ taken as y − ŷ, so every gradient flips."""
+    """``update``: θ + η·∂L/∂θ (+ η·m̂/(√ŝ + ε) with Adam); ``gradient``: ∂L/∂ŷ taken as y − ŷ, so every gradient flips."""
 
     def rewrite(g: StepGraph) -> StepGraph:
         if site == "update":
             changes = set(change_names(g.net).values())
-            return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op == "update" or n.name in changes))
+            # Adam's and RMSProp's θ_new (op adam) too: θ + η·m̂/(√ŝ + ε); their Δθ reads θ_new
+            flipped = [n for n in g.nodes.values() if n.op in ("update", "adam") or n.name in changes]
+            return g.rewritten(*(with_coef(n, -1.0) for n in flipped))
         return g.rewritten(*(with_coef(n, -1.0) for n in g.nodes.values() if n.op in ("dloss", "fused_dz")))
 
     return rewrite
@@ -193,9 +196,21 @@ def other_reduction_in_gradients(g: StepGraph) -> StepGraph:
 
 
 def momentum_dropped(g: StepGraph) -> StepGraph:
-    """v_θ = g where v_θ = μ·v_θ_prev + g belongs: the momentum term left out of the velocity."""
+    """v_θ = g where v_θ = μ·v_θ_prev + g belongs: the momentum term left out of the velocity (and out of
+    Nesterov's u_θ = g + μ·v_θ, so the step is plain gradient descent's)."""
     return g.rewritten(
         *(replace(n, pairs=()) for n in g.nodes.values() if n.op == "sum" and n.pairs and n.pairs[0][0] == "momentum")
+    )
+
+
+def velocity_ema(g: StepGraph) -> StepGraph:
+    """v_θ = μ·v_θ_prev + (1 − μ)·g, the running average (another course's convention, with μ as its β)
+    where the file's v_θ = μ·v_θ_prev + g belongs: every velocity comes out (1 − μ) times too small at first."""
+    velocities = [n for n in g.nodes.values() if n.op == "sum" and n.pairs and n.pairs[0][0] == "momentum" and n.args]
+    velocities = [n for n in velocities if _base(n.name).startswith("v_")]  # not Nesterov's u_θ = g + μ·v_θ
+    mu = g.net.training.optimizer.momentum
+    return g.rewritten(
+        *(Node(n.name, "average", args=(n.pairs[0][1], n.args[0]), coef=mu, index=1) for n in velocities)
     )
 
 
@@ -246,8 +261,9 @@ def catalogue(g: StepGraph) -> list[Mistake]:
         out.append(Mistake("sum_vs_mean", kind, "", other_reduction))
         out.append(Mistake("sum_vs_mean", f"{kind}_gradients", "", other_reduction_in_gradients))
     optimizer = net.training.optimizer.name
-    if optimizer == "momentum":
+    if optimizer in ("momentum", "nesterov"):
         out.append(Mistake("momentum_dropped", "", "", momentum_dropped))
+        out.append(Mistake("velocity_ema", "", "", velocity_ema))
     if optimizer == "adam":
         out.append(Mistake("bias_correction_omitted", "", "", bias_correction_omitted))
     return out

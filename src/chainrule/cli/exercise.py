@@ -47,7 +47,11 @@ FILES = {
     "--examples", type=click.IntRange(1, 8), default=1, show_default=True, help="Training examples in the network file."
 )
 @click.option("--batch", "batch_text", default="online", show_default=True, help='"online", "full" or a batch size.')
-@click.option("--learning-rate", type=click.FloatRange(0, 10, min_open=True), default=0.5, show_default=True)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(0, 10, min_open=True),
+    help="η (default 0.5; 0.1 with --optimizer rmsprop).",
+)
 @click.option(
     "--steps", type=click.IntRange(1, 5), default=1, show_default=True, help="Updates worked one after another."
 )
@@ -59,10 +63,11 @@ FILES = {
 )
 @click.option(
     "--optimizer",
-    type=click.Choice(["sgd", "momentum", "adam"]),
+    type=click.Choice(["sgd", "momentum", "nesterov", "rmsprop", "adam"]),
     default="sgd",
     show_default=True,
-    help="The update asked: plain gradient descent, momentum (μ = 0.9) or Adam (β₁ = 0.9, β₂ = 0.999).",
+    help="The update asked: plain gradient descent, momentum or Nesterov (μ = 0.9), RMSProp (ρ = 0.9) or Adam "
+    "(β₁ = 0.9, β₂ = 0.999).",
 )
 @click.option(
     "--digits",

@@ -3,7 +3,10 @@
 sgd: θ_new = θ − η·g, Δθ = −η·g. Momentum: v_θ = μ·v_θ_prev + g (μ a given named ``momentum``,
 v_θ_prev the velocity the network carries), θ_new = θ − η·v_θ, Δθ = −η·v_θ. Adam: m_θ and s_θ the
 averages of g and g² from m_θ_prev and s_θ_prev, m̂_θ = m_θ / (1 − β₁ᵗ), ŝ_θ = s_θ / (1 − β₂ᵗ),
-θ_new = θ − η·m̂_θ / (√ŝ_θ + ε), Δθ = θ_new − θ. A frozen θ keeps its value (g = 0 for its state).
+θ_new = θ − η·m̂_θ / (√ŝ_θ + ε), Δθ = θ_new − θ. RMSProp: s_θ the average of g² (ρ its β) from
+s_θ_prev, θ_new = θ − η·g / (√s_θ + ε) (the node Adam's update uses, with g for m̂ and s for ŝ).
+Nesterov: v_θ as momentum's, then u_θ = g + μ·v_θ, the direction it moves against, θ_new = θ − η·u_θ,
+Δθ = −η·u_θ. A frozen θ keeps its value (g = 0 for its state).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from chainrule.engine.optimizers import corrections
 from chainrule.errors import ChainruleError
 from chainrule.record.nodes import Add, Node
 
-CHECKED = ("sgd", "momentum", "adam")  # the optimizers whose updates this graph holds
+CHECKED = ("sgd", "momentum", "nesterov", "rmsprop", "adam")  # the optimizers whose updates this graph holds
 
 
 def update_nodes(net: Network, add: Add) -> None:
@@ -25,7 +28,7 @@ def update_nodes(net: Network, add: Add) -> None:
     if s.name not in CHECKED:
         expected = ", ".join(f'"{o}"' for o in CHECKED)
         raise ChainruleError(f'{net.source}: training.optimizer: check reads {expected} steps, got "{s.name}"')
-    if s.name == "momentum":
+    if s.name in ("momentum", "nesterov"):
         add(Node("momentum", "given", value=s.momentum))
     if s.name == "adam":  # t and its corrections 1 − β₁ᵗ, 1 − β₂ᵗ, as the record names them
         t = net.updates_made + 1
@@ -35,16 +38,19 @@ def update_nodes(net: Network, add: Add) -> None:
     for p in net.parameter_names():
         g = None if p in frozen else f"dL/d{p}"
         state = net.state.get(p, {})
-        if s.name == "adam":
-            _adam(net, p, g, state, add)
+        if s.name in ("adam", "rmsprop"):
+            (_adam if s.name == "adam" else _rmsprop)(net, p, g, state, add)
             if p in changes:
                 add(Node(changes[p], "change", args=(f"{p}_new", p)))
             continue
         by = f"dL/d{p}"
-        if s.name == "momentum":
+        if s.name in ("momentum", "nesterov"):
             by = f"v_{p}"
             add(Node(f"{by}_prev", "given", value=state.get("v", 0.0)))
             add(Node(by, "sum", pairs=(("momentum", f"{by}_prev"),), args=(g,) if g else ()))
+        if s.name == "nesterov":  # u_θ = g + μ·v_θ: the gradient plus the look-ahead of the new velocity
+            add(Node(f"u_{p}", "sum", pairs=(("momentum", by),), args=(g,) if g else ()))
+            by = f"u_{p}"
         add(Node(f"{p}_new", "update", args=(p, by), coef=-eta) if g else Node(f"{p}_new", "sum", args=(p,)))
         if p in changes:  # Δθ, as published examples write it
             add(Node(changes[p], "product", args=(by,), coef=-eta) if g else Node(changes[p], "sum"))
@@ -63,6 +69,18 @@ def _adam(net: Network, p: str, g: str | None, state: Mapping[str, float], add: 
         args = (p, f"mhat_{p}", f"shat_{p}")
         add(Node(f"{p}_new", "adam", args=args, coef=-net.training.learning_rate, value=s.eps))
     else:
+        add(Node(f"{p}_new", "sum", args=(p,)))
+
+
+def _rmsprop(net: Network, p: str, g: str | None, state: Mapping[str, float], add: Add) -> None:
+    rho = net.training.optimizer.rho
+    add(Node(f"s_{p}_prev", "given", value=state.get("s", 0.0)))
+    if g:
+        add(Node(f"s_{p}", "average", args=(f"s_{p}_prev", g), coef=rho, index=2))
+        eps = net.training.optimizer.eps
+        add(Node(f"{p}_new", "adam", args=(p, g, f"s_{p}"), coef=-net.training.learning_rate, value=eps))
+    else:
+        add(Node(f"s_{p}", "product", args=(f"s_{p}_prev",), coef=rho))
         add(Node(f"{p}_new", "sum", args=(p,)))
 
 

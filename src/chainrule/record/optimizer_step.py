@@ -4,6 +4,7 @@ Momentum records the velocity v_w5 = μ·v_w5_prev + ∂L/∂w5 (v_w5_prev: the 
 update left, 0 before the first), then w5_new = w5 − η·v_w5. Adam records m_w5, s_w5 (the averages
 of g and g², from m_w5_prev, s_w5_prev) and the bias-corrected mhat_w5 = m_w5 / (1 − β₁ᵗ),
 shat_w5 = s_w5 / (1 − β₂ᵗ), then w5_new = w5 − η·mhat_w5 / (√shat_w5 + ε). RMSProp records s_w5.
+Nesterov records v_w5 as momentum does and u_w5 = ∂L/∂w5 + μ·v_w5, the direction of w5_new = w5 − η·u_w5.
 
 Adam's bias correction is recorded once per step, so a view can work it ("t = 3, 1 − 0.9³ = 0.271"):
 
@@ -17,6 +18,8 @@ themselves are engine.optimizers', which `Network.updated` applies.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from chainrule.engine.network import Network
 from chainrule.engine.optimizers import SLOTS, corrected, corrections
 
@@ -26,9 +29,10 @@ def state_name(slot: str, param: str, before: bool = False) -> str:
     return f"{slot}_{param}_prev" if before else f"{slot}_{param}"
 
 
-def optimizer_values(before: Network, after: Network) -> dict[str, float]:
+def optimizer_values(before: Network, after: Network, gradients: Mapping[str, float]) -> dict[str, float]:
     """Every parameter's optimizer state before and after the update, Adam's t, 1 − β₁ᵗ, 1 − β₂ᵗ, m̂
-    and ŝ, and μ (by the name ``momentum``, the given the step graph reads it from)."""
+    and ŝ, Nesterov's u (from ``gradients``, ∂L/∂θ by parameter), and μ (by the name ``momentum``,
+    the given the step graph reads it from)."""
     s = before.training.optimizer
     out: dict[str, float] = {"momentum": s.momentum} if s.name in ("momentum", "nesterov") else {}
     if s.name == "adam":
@@ -41,6 +45,9 @@ def optimizer_values(before: Network, after: Network) -> dict[str, float]:
             out[state_name(slot, p)] = after.state[p][slot]
         for key, x in corrected(s, after.state.get(p, {}), after.updates_made).items():
             out[f"{key}_{p}"] = x
+        if s.name == "nesterov":  # the engine's direction, g + μ·v (g = 0 for a frozen θ)
+            g = 0.0 if p in before.training.freeze else gradients[p]
+            out[f"u_{p}"] = g + s.momentum * out[state_name("v", p)]
     return out
 
 

@@ -323,7 +323,7 @@ def _values(
     for name, value in new.parameters().items():
         v[f"{name}_new"] = value
     grads, frozen = net.gradients(back), set(net.training.freeze)
-    v |= optimizer_values(net, new)
+    v |= optimizer_values(net, new, grads)
     eta, optimizer = net.training.learning_rate, net.training.optimizer.name
     for name, change in change_names(net).items():  # Δθ = −η·∂L/∂θ (0 for a frozen θ); −η·v with momentum
         if name in frozen:

@@ -48,6 +48,8 @@ _SIMPLE = {
     ("sum_vs_mean", "mean_gradients"): "the loss summed over the batch but its gradients averaged: "
     "a 1/N put in the gradients only",
     ("momentum_dropped", ""): "the momentum term left out of the velocity: v = g where v = μ·v_prev + g belongs",
+    ("velocity_ema", ""): "the velocity taken as a running average, v = μ·v_prev + (1 − μ)·g, where the file's "
+    "v = μ·v_prev + g belongs (its Δw = −η·v comes out (1 − μ) times too small at first)",
     ("bias_correction_omitted", ""): "Adam without bias correction: m̂ = m and ŝ = s where m̂ = m/(1 − β₁ᵗ) "
     "and ŝ = s/(1 − β₂ᵗ) belong",
 }

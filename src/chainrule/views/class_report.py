@@ -52,6 +52,7 @@ MISTAKE_WORDS = {
     "bias_omitted": "a bias left out",
     "sum_vs_mean": "sum and mean confused",
     "momentum_dropped": "the momentum term dropped",
+    "velocity_ema": "the velocity as a running average",
     "bias_correction_omitted": "Adam without bias correction",
     "rounded_too_early": "rounded too early",
     "slip": "an arithmetic slip",

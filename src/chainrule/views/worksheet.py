@@ -16,6 +16,7 @@ from typing import Literal
 from chainrule.check.exercise import ASK_KINDS, Exercise, ask_kind
 from chainrule.views import html, latex, markdown
 from chainrule.views.doc import Block, Bullets, Figure, Heading, Math, Para, Table, tex_name
+from chainrule.views.mathtree import Num
 from chainrule.views.numbers import Names, fmt
 from chainrule.views.story import parts, story
 from chainrule.views.svg import network_drawing, to_svg
@@ -43,7 +44,18 @@ def _instructions(ex: Exercise) -> Para:
             "(round only what you write; keep more digits in your calculator). "
             "Fill in the answers file (answers.toml) beside this worksheet: each name between the quotes, e.g. "
             f'"{"0." + "1234"[: ex.spec.digits].ljust(ex.spec.digits, "0")}".',
+            *_squared_words(ex),
         )
+    )
+
+
+def _squared_words(ex: Exercise) -> tuple[str, ...]:
+    """Where squared-gradient averages are asked to significant figures (check.exercise.places), say so."""
+    if all(ex.places(s, n) == ex.spec.digits for s, n in ex.asked):
+        return ()
+    return (
+        f" The squared-gradient averages (s, tiny by nature) are asked to {ex.spec.digits} significant figures "
+        "instead: the [digits] table of answers.toml gives the decimals each one needs.",
     )
 
 
@@ -124,8 +136,25 @@ def render_worksheet(ex: Exercise, fmt_: Format) -> str:
 
 
 def render_key(ex: Exercise, fmt_: Format) -> str:
-    """The answer key: the worked solution from explain's story, at the exercise's precision."""
+    """The answer key: the worked solution from explain's story, at the exercise's precision, then
+    every asked value as the worksheet's "To find" lists it (the story works a hidden ∂L/∂a or ∂L/∂z
+    inside a path's product, so only this table shows each on its own)."""
     blocks = story(ex.records, ex.spec.digits, figures=fmt_ != "markdown")
     first = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.level == 1)
     blocks[first] = Heading(1, f"Answer key: {ex.document['title']}")
-    return _render(blocks, fmt_, None)
+    return _render(blocks + _answers(ex), fmt_, None)
+
+
+def _answers(ex: Exercise) -> list[Block]:
+    """Every asked value beside its name in answers.toml and its answer, in the worksheet's order."""
+    shown, key = Names(ex.records[0]), ex.key()
+    blocks: list[Block] = [Heading(2, "Every value asked")]
+    for step in range(1, ex.spec.steps + 1):
+        if ex.spec.steps > 1:
+            blocks.append(Heading(3, f"Update {step}"))
+        names = [n for kind in ASK_KINDS for s, n in ex.asked if s == step and ask_kind(n, ex.network) == kind]
+        rows = tuple(
+            ((display_name(n, shown),), (n,), (Math(Num(float(key[(step, n)]), key[(step, n)])),)) for n in names
+        )
+        blocks.append(Table(("value", "in answers.toml", "answer"), rows, (False, False, True)))
+    return blocks
