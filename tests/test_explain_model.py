@@ -99,7 +99,7 @@ def test_the_worked_convolution_shows_its_window_and_its_value() -> None:
     end = next(i for i in range(start, len(lines)) if lines[i].startswith("Every output"))
     worked = "\n".join(lines[start:end])
     assert "W_conv1[1,1,1,1] · x⁽¹⁾[1,1,1]" in worked and "b_conv1[1]" in worked
-    assert worked.rstrip().endswith("= −1.4")
+    assert worked.rstrip().endswith("= 0.1")  # the bar meets the kernel's 0 column: only the bias
     assert "The winner is a_conv1⁽¹⁾[1,1,2]." in result.output
 
 
