@@ -12,7 +12,6 @@ only dense layers stays a `Network`. The loss pairs with the last op's activatio
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,7 +21,7 @@ from chainrule.engine.activations import Array
 from chainrule.engine.functions import Loss
 from chainrule.engine.layers.base import Cache, Op, Shape, d_activation
 from chainrule.engine.network import Reduction, Training
-from chainrule.engine.optimizers import Settings, corrections
+from chainrule.engine.optimizers import step_array
 
 
 @dataclass
@@ -199,23 +198,3 @@ def _learning_mask(name: str, shape: tuple[int, ...], frozen: set[str]) -> Array
                 if all(0 <= k < n for k, n in zip(index, shape, strict=True)):
                     mask[index] = 0.0
     return None if mask.all() else mask
-
-
-def step_array(
-    s: Settings, theta: Array, g: Array, state: dict[str, Array], t: int, lr: float
-) -> tuple[Array, dict[str, Array]]:
-    """`engine.optimizers.step` on a whole tensor: the same rules, constants and operation order
-    (so a shaped network's step equals the trainer's and torch.optim's), state by slot (v, m, s)."""
-    if s.name == "sgd":
-        return theta - lr * g, {}
-    if s.name in ("momentum", "nesterov"):
-        v = state.get("v", 0.0) * s.momentum + g
-        direction = g + s.momentum * v if s.name == "nesterov" else v
-        return theta - lr * direction, {"v": v}
-    if s.name == "rmsprop":
-        sq = state.get("s", 0.0) * s.rho + (1.0 - s.rho) * g * g
-        return theta - lr * g / (np.sqrt(sq) + s.eps), {"s": sq}
-    m = state.get("m", 0.0) * s.beta1 + (1.0 - s.beta1) * g
-    sq = state.get("s", 0.0) * s.beta2 + (1.0 - s.beta2) * g * g
-    c1, c2 = corrections(s, t)
-    return theta - (lr / c1) * m / (np.sqrt(sq) / math.sqrt(c2) + s.eps), {"m": m, "s": sq}

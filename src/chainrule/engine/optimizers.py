@@ -16,7 +16,11 @@ from 1:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 
@@ -67,6 +71,18 @@ def step(
 
     ``state`` holds the slots before the update (absent means 0); ``t`` counts updates from 1.
     """
+    return _rule(s, theta, g, state, t, lr, math.sqrt)
+
+
+def step_array(
+    s: Settings, theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, lr: float
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """`step` on a whole tensor (a shaped network's): the same rules, constants and order."""
+    return _rule(s, theta, g, state, t, lr, np.sqrt)
+
+
+def _rule(s: Settings, theta: Any, g: Any, state: Mapping[str, Any], t: int, lr: float, sqrt: Any) -> Any:
+    """The one definition of every update, for a number (math.sqrt) or an array (np.sqrt)."""
     if s.name == "sgd":
         return theta - lr * g, {}
     if s.name in ("momentum", "nesterov"):
@@ -75,12 +91,12 @@ def step(
         return theta - lr * direction, {"v": v}
     if s.name == "rmsprop":
         sq = state.get("s", 0.0) * s.rho + (1.0 - s.rho) * g * g
-        return theta - lr * g / (math.sqrt(sq) + s.eps), {"s": sq}
+        return theta - lr * g / (sqrt(sq) + s.eps), {"s": sq}
     m = state.get("m", 0.0) * s.beta1 + (1.0 - s.beta1) * g
     sq = state.get("s", 0.0) * s.beta2 + (1.0 - s.beta2) * g * g
     c1, c2 = corrections(s, t)
     # √ŝ + ε written as √s/√(1−β₂ᵗ) + ε, the trainer's (and PyTorch's) order.
-    return theta - (lr / c1) * m / (math.sqrt(sq) / math.sqrt(c2) + s.eps), {"m": m, "s": sq}
+    return theta - (lr / c1) * m / (sqrt(sq) / math.sqrt(c2) + s.eps), {"m": m, "s": sq}
 
 
 def corrections(s: Settings, t: int) -> tuple[float, float]:

@@ -3,7 +3,7 @@
 The dense trainer's run, reused: the epoch loop, the stopping rules, the history, the progress
 callbacks, Ctrl-C and the checkpoints are `Trainer`'s; what differs is one update. An update is the
 engine's step on whole tensors, ``model.updated(model.backward(model.forward(x), y))``: every
-optimizer of `engine.optimizers` (the same constants, `engine.model.step_array`), batchnorm's
+optimizer of `engine.optimizers` (the same constants, `engine.optimizers.step_array`), batchnorm's
 running statistics taken from the batch. A Model is immutable, so the run holds the latest one.
 With ``backend="torch"`` the same updates run on PyTorch (`model_torch`), on the module that
 `to_torch` makes, and the tensors come back into the Model between epochs and on Ctrl-C.
