@@ -125,9 +125,11 @@ def test_torch_gives_the_engines_parameters(seed: int, loss: str, optimizer: str
     assert torch.ran == {"torch"}
     mine, theirs = _state(torch.net), _state(engine.net)
     assert mine.keys() == theirs.keys()
+    # 1e-9, the dense torch backend's parity: over six RMSProp or Adam updates, which move a weight
+    # by about η whatever its gradient's size, the two frameworks' last-digit differences grow to 3e-10.
     for key in mine:
         scale = max(1.0, float(np.abs(theirs[key]).max(initial=0.0)))
-        assert np.abs(mine[key] - theirs[key]).max(initial=0.0) <= 1e-10 * scale, key
+        assert np.abs(mine[key] - theirs[key]).max(initial=0.0) <= 1e-9 * scale, key
 
 
 def test_a_batch_of_one_through_batchnorm_is_refused_before_training() -> None:
