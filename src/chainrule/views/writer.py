@@ -16,10 +16,11 @@ from chainrule.engine.activations import Activation
 from chainrule.engine.losses import Loss
 from chainrule.record.step import StepRecord
 from chainrule.views.doc import Block, Heading, Math, name_sym, num, num_node, snum, tex_name, tex_words
-from chainrule.views.mathtree import Add, Formula, Node, Note, Num, Op, Paren, Partial, Rel, Sym, Word
+from chainrule.views.mathtree import Add, Formula, Node, Note, Num, Op, Paren, Partial, Rel, Sym, Word, quick
 from chainrule.views.numbers import Names
 
 
+@quick
 @dataclass(frozen=True)
 class Part:
     """A piece of the story: what it tells (phase), about what (key), and its blocks.
@@ -53,9 +54,11 @@ class Writer:
         self.names = Names(record)
         self.level = level  # the level of this step's title
         self.max_terms = max_terms
-        self._syms: dict[str, Sym] = {}
+        self._syms = _names_shared(self.names)
+        self._partials: dict[tuple[str, str, bool], Partial] = {}
         self._shown: dict[float, str] = {}
         self._nums: dict[float, Num] = {}
+        self._eq: dict[float, str] = {}
         # In hand mode a computed figure is written with all its decimals (0.0150); a given one
         # (input, parameter, target, learning rate) as it was given (0.05).
         given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
@@ -115,7 +118,11 @@ class Writer:
 
     def d_(self, num: str, den: str, slash: bool = False) -> Partial:
         """∂num/∂den by the values' names."""
-        return Partial(self.name(num), self.name(den), slash)
+        key = (num, den, slash)
+        node = self._partials.get(key)
+        if node is None:
+            node = self._partials[key] = Partial(self.name(num), self.name(den), slash)
+        return node
 
     def terms(self, terms: Sequence[Node], signs: Sequence[str] | None = None) -> Node:
         """Terms added; past `max_terms` only the first three and the last, around an ellipsis."""
@@ -145,8 +152,11 @@ class Writer:
         """The relation before a result: = where the number shown is exactly x, ≈ where it is rounded."""
         if self.hand:
             return r"\approx"  # a written figure is the rounding of what the calculator showed
-        exact = abs(shown_value(self.n(x)) - x) <= 1e-12 * max(1.0, abs(x))  # (NaN for a word: not exact)
-        return "=" if exact else r"\approx"
+        sign = self._eq.get(x)  # asked for each value as often as it is written
+        if sign is None:
+            exact = abs(shown_value(self.n(x)) - x) <= 1e-12 * max(1.0, abs(x))  # (NaN for a word: not exact)
+            sign = self._eq[x] = "=" if exact else r"\approx"
+        return sign
 
     def result(self, x: float, printed: float | None = None) -> str:
         """`≈ x` (or `= x`), said to come from unrounded values where the shown operands do not give it."""
@@ -172,6 +182,18 @@ class Writer:
 
     def total(self, xs: Sequence[float]) -> float:
         return sum(self.value(x) for x in xs)
+
+
+# Every step of a story (and every story of one network) names its values alike: each name's tree
+# is built once, and the printers, finding the same tree again, print it once (math_text looks
+# trees up by identity first). Keyed by what a name's tree depends on besides the name (Names).
+_SHARED: dict[tuple[bool, str], dict[str, Sym]] = {}
+
+
+def _names_shared(names: Names) -> dict[str, Sym]:
+    if sum(len(d) for d in _SHARED.values()) >= 65536:  # a long-running server's many networks
+        _SHARED.clear()
+    return _SHARED.setdefault((names.single, names.out), {})
 
 
 @lru_cache(maxsize=4096)  # a story reads each shown number back several times (products, sums, updates)
