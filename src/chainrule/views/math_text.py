@@ -38,9 +38,9 @@ from chainrule.views.mathtree import (
 )
 
 # A story names the same values in every equation of every step: each name is printed once. A
-# Writer builds each name's tree once a step, so the same object comes back many times: found by
-# its id first (hashing a frozen tree hashes all of it, every time), then by its value. The entry
-# holds the node, so its id is not reused while the entry lives.
+# Writer builds each name's tree once for all the steps of a network (writer._names_shared), so the
+# same object comes back many times: found by its id first (hashing a frozen tree hashes all of it,
+# every time), then by its value. The entry holds the node, so its id is not reused meanwhile.
 _SEEN: dict[Sym | Partial, str] = {}
 _BY_ID: dict[int, tuple[Node, str]] = {}
 _NUMS: dict[str, str] = {}  # a number as the one rule wrote it (-0.3) and as the terminal shows it
