@@ -38,9 +38,10 @@ from chainrule.views.mathtree import (
 )
 
 # A story names the same values in every equation of every step: each name is printed once. A
-# Writer builds each name's tree once for all the steps of a network (writer._names_shared), so the
-# same object comes back many times: found by its id first (hashing a frozen tree hashes all of it,
-# every time), then by its value. The entry holds the node, so its id is not reused meanwhile.
+# Writer builds each name's tree, and each equation in names only (Writer.once), once for all the
+# steps of a network, so the same object comes back many times: found by its id first (hashing a
+# frozen tree hashes all of it, every time), then, a name, by its value. The entry holds the node,
+# so its id is not reused meanwhile.
 _SEEN: dict[Sym | Partial, str] = {}
 _BY_ID: dict[int, tuple[Node, str]] = {}
 _NUMS: dict[str, str] = {}  # a number as the one rule wrote it (-0.3) and as the terminal shows it
@@ -55,15 +56,18 @@ def terminal(node: Node) -> str:
     if kind is Num:  # the commonest node: found by its text before any call
         text = _NUMS.get(node.shown)  # type: ignore[union-attr]
         return text if text is not None else _t_num(node)  # type: ignore[arg-type]
-    if kind is Sym or kind is Partial:
+    if kind is Sym or kind is Partial or kind is Rel:
         seen = _BY_ID.get(id(node))
         if seen is not None and seen[0] is node:
             return seen[1]
-        text = _SEEN.get(node)  # type: ignore[arg-type]
-        if text is None:
-            if len(_SEEN) >= 65536:
-                _SEEN.clear()
-            text = _SEEN[node] = _TERMINAL[kind](node)  # type: ignore[index]
+        if kind is Rel:  # an equation: found again only where it is the same tree (Writer.once)
+            text = _t_rel(node)  # type: ignore[arg-type]
+        else:
+            text = _SEEN.get(node)  # type: ignore[arg-type]
+            if text is None:
+                if len(_SEEN) >= 65536:
+                    _SEEN.clear()
+                text = _SEEN[node] = _TERMINAL[kind](node)  # type: ignore[index]
         if len(_BY_ID) >= 65536:
             _BY_ID.clear()
         _BY_ID[id(node)] = (node, text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,7 +54,7 @@ class Writer:
         self.names = Names(record)
         self.level = level  # the level of this step's title
         self.max_terms = max_terms
-        self._syms = _names_shared(self.names)
+        self._syms, self._once = _names_shared(self.names, max_terms)
         self._partials: dict[tuple[str, str, bool], Partial] = {}
         self._shown: dict[float, str] = {}
         self._nums: dict[float, Num] = {}
@@ -115,6 +115,13 @@ class Writer:
 
     def math(self, name: str) -> Math:
         return Math(self.name(name))
+
+    def once(self, key: tuple[object, ...], build: Callable[[], Node]) -> Node:
+        """A tree in names only (no number), built once for every step: `key` must name all it is built from."""
+        node = self._once.get(key)
+        if node is None:
+            node = self._once[key] = build()
+        return node
 
     def d_(self, num: str, den: str, slash: bool = False) -> Partial:
         """∂num/∂den by the values' names."""
@@ -184,16 +191,17 @@ class Writer:
         return sum(self.value(x) for x in xs)
 
 
-# Every step of a story (and every story of one network) names its values alike: each name's tree
-# is built once, and the printers, finding the same tree again, print it once (math_text looks
-# trees up by identity first). Keyed by what a name's tree depends on besides the name (Names).
-_SHARED: dict[tuple[bool, str], dict[str, Sym]] = {}
+# Every step of a story (and every story of one network) names its values alike: each name's tree,
+# and each equation in names only, is built once, and the printers, finding the same tree again,
+# print it once (math_text looks trees up by identity first). Keyed by what such a tree depends on
+# besides the names it is built from: Names, and how long sums are shortened.
+_SHARED: dict[tuple[bool, str, int | None], tuple[dict[str, Sym], dict[tuple[object, ...], Node]]] = {}
 
 
-def _names_shared(names: Names) -> dict[str, Sym]:
-    if sum(len(d) for d in _SHARED.values()) >= 65536:  # a long-running server's many networks
+def _names_shared(names: Names, max_terms: int | None) -> tuple[dict[str, Sym], dict[tuple[object, ...], Node]]:
+    if sum(len(a) + len(b) for a, b in _SHARED.values()) >= 65536:  # a long-running server's many networks
         _SHARED.clear()
-    return _SHARED.setdefault((names.single, names.out), {})
+    return _SHARED.setdefault((names.single, names.out, max_terms), ({}, {}))
 
 
 @lru_cache(maxsize=4096)  # a story reads each shown number back several times (products, sums, updates)
