@@ -1,15 +1,11 @@
 """What `explain --steps` does fast must not change what it shows.
 
-The math nodes are built by a quicker __init__ (mathtree.quick) and the story shares the trees it
-builds in names only across steps and networks (Writer.once; math_text prints a tree it saw by
-identity): a story told after other networks' stories is the one told first, in every view.
+The story shares the trees it builds in names only across steps and networks (Writer.once;
+math_text prints a tree it saw by identity): a story told after other networks' stories is the one
+told first, in the terminal and in the page's stepper.
 """
 
 from __future__ import annotations
-
-import copy
-import dataclasses
-import pickle
 
 import numpy as np
 import pytest
@@ -17,25 +13,8 @@ import pytest
 from chainrule.io import netfile
 from chainrule.record.step import explain_steps
 from chainrule.views import math_text, text, writer
-from chainrule.views.mathtree import Add, Mul, Num, Partial, Sym, Word
 from chainrule.views.story import parts
 from helpers import CASES, odd_document
-
-
-def test_quick_nodes_behave_as_frozen_dataclasses() -> None:
-    w = Sym("w", Word("1"))
-    assert w == Sym(base="w", sub=Word(text="1")) and hash(w) == hash(Sym("w", Word("1")))
-    assert (w.sup, w.hat) == (None, False)  # the defaults
-    assert Mul((w, Num(0.5, "0.5"))).dot is True and Mul((w,), dot=False).dot is False
-    assert dataclasses.replace(w, hat=True) == Sym("w", Word("1"), None, True)
-    assert pickle.loads(pickle.dumps(w)) == w and copy.deepcopy(w) == w
-    assert repr(Partial(w, w)) == f"Partial(num={w!r}, den={w!r}, slash=False)"
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        w.base = "v"  # type: ignore[misc]
-    with pytest.raises(TypeError):
-        Sym()  # type: ignore[call-arg]
-    with pytest.raises(TypeError):
-        Add((w,), ("",), "extra")  # type: ignore[call-arg]
 
 
 def _told(doc: dict[str, object]) -> tuple[str, list[str]]:

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from chainrule.record.names import split_example
 from chainrule.record.rounding import places
 from chainrule.views import escape
-from chainrule.views.mathtree import Node, Num, Paren, Sym, Word, quick
+from chainrule.views.mathtree import Node, Num, Paren, Sym, Word
 from chainrule.views.numbers import Names, fmt
 
 
-@quick
 @dataclass(frozen=True)
 class Math:
     """Inline math: a math tree (views.mathtree), or LaTeX where the matrix form still writes it."""
@@ -31,7 +30,6 @@ class Math:
     tex: Node | str
 
 
-@quick
 @dataclass(frozen=True)
 class Strong:
     """Bold words."""
@@ -43,20 +41,17 @@ Inline = str | Math | Strong
 Cell = tuple[Inline, ...]
 
 
-@quick
 @dataclass(frozen=True)
 class Heading:
     level: int  # 1 = the title
     text: str
 
 
-@quick
 @dataclass(frozen=True)
 class Para:
     parts: tuple[Inline, ...]
 
 
-@quick
 @dataclass(frozen=True)
 class Equations:
     """Display math, one equation a row, aligned on the relation that starts `rhs`."""
@@ -64,13 +59,11 @@ class Equations:
     rows: tuple[tuple[Node | str, Node | str], ...]  # (lhs, rhs); rhs starts with its relation
 
 
-@quick
 @dataclass(frozen=True)
 class Bullets:
     items: tuple[tuple[Inline, ...], ...]
 
 
-@quick
 @dataclass(frozen=True)
 class Table:
     header: tuple[str, ...]
@@ -78,7 +71,6 @@ class Table:
     numeric: tuple[bool, ...]  # right-align this column
 
 
-@quick
 @dataclass(frozen=True)
 class Figure:
     """An SVG drawing; `name` is its file name (without .svg) beside Markdown and LaTeX."""
@@ -88,7 +80,6 @@ class Figure:
     caption: str
 
 
-@quick
 @dataclass(frozen=True)
 class Matrix:
     """A matrix written out: each entry's LaTeX (a number, or \\cdots, \\vdots, \\ddots where elided)."""
@@ -96,7 +87,6 @@ class Matrix:
     entries: tuple[tuple[str, ...], ...]
 
 
-@quick
 @dataclass(frozen=True)
 class MatrixEquation:
     """One line of display math with matrices written out: LaTeX pieces and matrices, in order.

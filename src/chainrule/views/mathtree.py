@@ -14,36 +14,9 @@ registry's plain template ({a}(1 − {a})) with nodes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
-from typing import Any, TypeVar
-
-_T = TypeVar("_T")
+from dataclasses import dataclass
 
 
-def quick(cls: type[_T]) -> type[_T]:
-    """A frozen dataclass made ~3x quicker to build: its fields written straight into the instance's
-    __dict__, not through the object.__setattr__ a frozen dataclass's __init__ calls per field.
-
-    A story builds ~1650 nodes a step (165 000 for `explain xor --steps 100`); everything else
-    (equality, hashing, repr, immutability after building) stays the dataclass's own. The source
-    holds only the class's field names, so it is built once, at import.
-    """
-    params, stores, defaults = [], [], {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        params.append(f.name if f.default is MISSING else f"{f.name}=_default_{f.name}")
-        stores.append(f"d[{f.name!r}] = {f.name}")
-        if f.default is not MISSING:
-            defaults[f"_default_{f.name}"] = f.default
-    namespace: dict[str, Any] = dict(defaults)
-    exec(f"def __init__(self, {', '.join(params)}):\n    d = self.__dict__\n    " + "\n    ".join(stores), namespace)
-    init: Callable[..., None] = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init  # type: ignore[method-assign]
-    return cls
-
-
-@quick
 @dataclass(frozen=True)
 class Sym:
     """A name: a base with an optional subscript and superscript (ŷ: base y with a hat)."""
@@ -54,7 +27,6 @@ class Sym:
     hat: bool = False
 
 
-@quick
 @dataclass(frozen=True)
 class Word:
     """Upright words inside math (a subscript `out`, `new`, `via h1`)."""
@@ -62,7 +34,6 @@ class Word:
     text: str
 
 
-@quick
 @dataclass(frozen=True)
 class Num:
     """A number: its value, and how the one rule writes it (ASCII '-', an 'e' before a power of ten)."""
@@ -75,7 +46,6 @@ class Num:
         return self.shown.startswith("-")
 
 
-@quick
 @dataclass(frozen=True)
 class Op:
     """A fixed sign of chainrule's own: Σ, …, →, 1 (as a literal), the letter e of e^z."""
@@ -83,7 +53,6 @@ class Op:
     sign: str
 
 
-@quick
 @dataclass(frozen=True)
 class Add:
     """Terms with their signs: signs[i] is "+" or "-" before terms[i] (the first may be "")."""
@@ -92,7 +61,6 @@ class Add:
     signs: tuple[str, ...]
 
 
-@quick
 @dataclass(frozen=True)
 class Mul:
     """A product, with a dot (numbers) or side by side (a name times a name)."""
@@ -101,27 +69,23 @@ class Mul:
     dot: bool = True
 
 
-@quick
 @dataclass(frozen=True)
 class Frac:
     num: Node
     den: Node
 
 
-@quick
 @dataclass(frozen=True)
 class Pow:
     base: Node
     exp: Node
 
 
-@quick
 @dataclass(frozen=True)
 class Sqrt:
     body: Node
 
 
-@quick
 @dataclass(frozen=True)
 class Func:
     """A function applied: σ(z), ReLU′(z), f′(z); `name` is chainrule's own symbol, never a user's."""
@@ -131,13 +95,11 @@ class Func:
     prime: bool = False
 
 
-@quick
 @dataclass(frozen=True)
 class Paren:
     body: Node
 
 
-@quick
 @dataclass(frozen=True)
 class Partial:
     """∂num/∂den: a fraction in display, with a slash where `slash` (tables, running text)."""
@@ -147,7 +109,6 @@ class Partial:
     slash: bool = False
 
 
-@quick
 @dataclass(frozen=True)
 class Via:
     """A path's part of a gradient: the expression, evaluated along `label` (∂L/∂b1 |via h1)."""
@@ -156,7 +117,6 @@ class Via:
     label: Node
 
 
-@quick
 @dataclass(frozen=True)
 class Seq:
     """Nodes one after another, joined by `sep` (", " for a list, "" side by side)."""
@@ -165,7 +125,6 @@ class Seq:
     sep: str = ", "
 
 
-@quick
 @dataclass(frozen=True)
 class Rel:
     """A chain of relations: nodes, and between them relation signs (=, ≈, <, >, ≤, ≥, →, ",").
@@ -176,7 +135,6 @@ class Rel:
     parts: tuple[Node | str, ...]
 
 
-@quick
 @dataclass(frozen=True)
 class Note:
     """Words after an equation, set apart: (from the unrounded values)."""
@@ -184,13 +142,11 @@ class Note:
     text: str
 
 
-@quick
 @dataclass(frozen=True)
 class Bold:
     body: Node
 
 
-@quick
 @dataclass(frozen=True)
 class Formula:
     """A registry formula, in the two forms the registry writes it (LaTeX, plain Unicode)."""
@@ -199,7 +155,6 @@ class Formula:
     plain: str
 
 
-@quick
 @dataclass(frozen=True)
 class Template:
     """A registry's plain template (`{a}(1 − {a})`) with its placeholders filled by nodes."""

@@ -16,11 +16,10 @@ from chainrule.engine.activations import Activation
 from chainrule.engine.losses import Loss
 from chainrule.record.step import StepRecord
 from chainrule.views.doc import Block, Heading, Math, name_sym, num, num_node, snum, tex_name, tex_words
-from chainrule.views.mathtree import Add, Formula, Node, Note, Num, Op, Paren, Partial, Rel, Sym, Word, quick
+from chainrule.views.mathtree import Add, Formula, Node, Note, Num, Op, Paren, Partial, Rel, Sym, Word
 from chainrule.views.numbers import Names
 
 
-@quick
 @dataclass(frozen=True)
 class Part:
     """A piece of the story: what it tells (phase), about what (key), and its blocks.
