@@ -46,6 +46,13 @@ _SEEN: dict[Sym | Partial, str] = {}
 _BY_ID: dict[int, tuple[Node, str]] = {}
 _NUMS: dict[str, str] = {}  # a number as the one rule wrote it (-0.3) and as the terminal shows it
 
+
+def forget() -> None:
+    """Let go of the trees found by identity (a whole story's equations): kept past the story, they
+    were freed only at exit, after a collector's pass over every one of them."""
+    _BY_ID.clear()
+
+
 _SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _SUPER = str.maketrans("0123456789−+()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾")
 

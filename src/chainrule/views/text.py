@@ -32,7 +32,7 @@ from chainrule.views.doc import (
     Strong,
     Table,
 )
-from chainrule.views.math_text import terminal
+from chainrule.views.math_text import forget, terminal
 from chainrule.views.mathtree import Node
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.plainmath import plain as plain_tex
@@ -59,7 +59,10 @@ def render_records(records: list[StepRecord], digits: int = DEFAULT_DIGITS, only
 
 def render_blocks(blocks: list[Block]) -> RenderableType:
     """Any story's blocks (the matrix form's too) as one rich renderable."""
-    return Lines.join([r for b in blocks if (r := block(b)) is not None])
+    try:
+        return Lines.join([r for b in blocks if (r := block(b)) is not None])
+    finally:
+        forget()
 
 
 def inline(parts: tuple[Inline, ...]) -> str:
