@@ -37,10 +37,21 @@ from chainrule.views.mathtree import (
     template_pieces,
 )
 
-# A story names the same values in every equation of every step: each name is printed once.
-_NAMES = (Sym, Partial)
+# A story names the same values in every equation of every step: each name is printed once. A
+# Writer builds each name's tree, and each equation in names only (Writer.once), once for all the
+# steps of a network, so the same object comes back many times: found by its id first (hashing a
+# frozen tree hashes all of it, every time), then, a name, by its value. The entry holds the node,
+# so its id is not reused meanwhile.
 _SEEN: dict[Sym | Partial, str] = {}
+_BY_ID: dict[int, tuple[Node, str]] = {}
 _NUMS: dict[str, str] = {}  # a number as the one rule wrote it (-0.3) and as the terminal shows it
+
+
+def forget() -> None:
+    """Let go of the trees found by identity (a whole story's equations): kept past the story, they
+    were freed only at exit, after a collector's pass over every one of them."""
+    _BY_ID.clear()
+
 
 _SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _SUPER = str.maketrans("0123456789−+()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾")
@@ -48,14 +59,27 @@ _SUPER = str.maketrans("0123456789−+()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽
 
 def terminal(node: Node) -> str:
     """One line of plain Unicode; names shown with every control character made visible."""
-    if type(node) in _NAMES:
-        text = _SEEN.get(node)  # type: ignore[arg-type]
-        if text is None:
-            if len(_SEEN) >= 65536:
-                _SEEN.clear()
-            text = _SEEN[node] = _TERMINAL[type(node)](node)  # type: ignore[index]
+    kind = type(node)
+    if kind is Num:  # the commonest node: found by its text before any call
+        text = _NUMS.get(node.shown)  # type: ignore[union-attr]
+        return text if text is not None else _t_num(node)  # type: ignore[arg-type]
+    if kind is Sym or kind is Partial or kind is Rel:
+        seen = _BY_ID.get(id(node))
+        if seen is not None and seen[0] is node:
+            return seen[1]
+        if kind is Rel:  # an equation: found again only where it is the same tree (Writer.once)
+            text = _t_rel(node)  # type: ignore[arg-type]
+        else:
+            text = _SEEN.get(node)  # type: ignore[arg-type]
+            if text is None:
+                if len(_SEEN) >= 65536:
+                    _SEEN.clear()
+                text = _SEEN[node] = _TERMINAL[kind](node)  # type: ignore[index]
+        if len(_BY_ID) >= 65536:
+            _BY_ID.clear()
+        _BY_ID[id(node)] = (node, text)
         return text
-    return _TERMINAL[type(node)](node)
+    return _TERMINAL[kind](node)
 
 
 def _t_sym(s: Sym) -> str:
@@ -95,22 +119,26 @@ def _t_num(n: Num) -> str:
 def _t_add(a: Add) -> str:
     out = []
     for i, (sign, term) in enumerate(zip(a.signs, a.terms, strict=True)):
-        shown = "−" if sign == "-" else "+"
-        out.append(("−" if sign == "-" else "") if i == 0 else f" {shown} ")
-        out.append(_t_factor(term) if isinstance(term, Add) else terminal(term))
+        if i:
+            out.append(" − " if sign == "-" else " + ")
+        elif sign == "-":
+            out.append("−")
+        out.append(f"({terminal(term)})" if type(term) is Add else terminal(term))
     return "".join(out)
 
 
 def _t_mul(m: Mul) -> str:
-    out = ""
-    for i, f in enumerate(m.factors):
-        if i:
-            before = m.factors[i - 1]
-            side = isinstance(before, Op) or isinstance(f, Paren)  # Σw, f′(z)(w·δ), (1/2)(a − y)
-            sigma = isinstance(before, Sym) and before.base == "Σ"  # Σ_k w_kj
-            out += " · " if m.dot else " " if sigma else "" if side else "·"
-        out += _t_factor(f)
-    return out
+    factors = m.factors
+    out = [_t_factor(f) for f in factors]
+    if m.dot:
+        return " · ".join(out)
+    joined = out[:1]
+    for before, f, text in zip(factors, factors[1:], out[1:], strict=False):  # (one shorter)
+        sigma = type(before) is Sym and before.base == "Σ"  # Σ_k w_kj
+        side = isinstance(before, Op) or isinstance(f, Paren)  # Σw, f′(z)(w·δ), (1/2)(a − y)
+        joined.append(" " if sigma else "" if side else "·")
+        joined.append(text)
+    return "".join(joined)
 
 
 def _t_factor(f: Node) -> str:
@@ -144,15 +172,11 @@ def _t_partial(p: Partial) -> str:
     return f"∂{terminal(p.num)}/∂{terminal(p.den)}"
 
 
+_GAPS = {",": ", ", "quad": "  ", "": " ", "-": " − "}  # a relation's sign as the terminal spaces it
+
+
 def _t_rel(r: Rel) -> str:
-    out = []
-    for p in r.parts:
-        if isinstance(p, str):
-            sign = "−" if p == "-" else p
-            out.append(f"{p} " if p == "," else "  " if p == "quad" else f" {sign} " if p else " ")
-        else:
-            out.append(terminal(p))
-    text = "".join(out)
+    text = "".join([(_GAPS.get(p) or f" {p} ") if isinstance(p, str) else terminal(p) for p in r.parts])
     if "  " not in text:
         return text.strip()
     return _SPACES.sub(lambda m: "  " if len(m.group()) >= 4 else " ", text).strip()

@@ -242,19 +242,22 @@ Row = tuple[Node | str, Node | str]
 def _sum_rows(w: Writer, ns: NeuronSum, s: str) -> list[Row]:
     """z = Σ a·w + b in names, in numbers, and its value."""
     v = w.v
-    names: list[Node] = [Mul((w.name(src + s), w.name(wt)), dot=False) for wt, src in ns.terms]
     nums: list[Node] = [Mul((w.sn(v[src + s]), w.sn(v[wt]))) for wt, src in ns.terms]
     printed = sum(w.product(v[src + s], v[wt]) for wt, src in ns.terms)
     if ns.bias:
-        names.append(w.name(ns.bias))
         nums.append(w.sn(v[ns.bias]))
         printed += w.value(v[ns.bias])
     z = f"z_{ns.neuron}{s}"
     return [
-        (w.name(z), Rel(("=", w.terms(names)))),
+        (w.name(z), w.once(("sum", ns.terms, ns.bias, s), lambda: Rel(("=", w.terms(_sum_names(w, ns, s)))))),
         ("", Rel(("=", w.terms(nums)))),
         ("", Rel(w.res(v[z], printed))),
     ]
+
+
+def _sum_names(w: Writer, ns: NeuronSum, s: str) -> list[Node]:
+    names: list[Node] = [Mul((w.name(src + s), w.name(wt)), dot=False) for wt, src in ns.terms]
+    return [*names, w.name(ns.bias)] if ns.bias else names
 
 
 def _other_side(w: Writer, z: str) -> tuple[Para, ...]:

@@ -241,8 +241,8 @@ def deltas(w: Writer) -> Iterator[Block]:
 
 def delta_name(w: Writer, neuron: str, k: int) -> Sym:
     """δ of a neuron, with the example's (k) where the step holds a batch."""
-    sup = Paren(Word(str(k + 1))) if w.r.suffix(k) else None
-    return Sym("δ", Word(neuron), sup)
+    batch = bool(w.r.suffix(k))
+    return w.once(("δ", neuron, k, batch), lambda: Sym("δ", Word(neuron), Paren(Word(str(k + 1))) if batch else None))  # type: ignore[return-value]
 
 
 def _delta_rows(w: Writer, how: str, neuron: str, k: int) -> list[Row]:
@@ -267,11 +267,16 @@ def _delta_rows(w: Writer, how: str, neuron: str, k: int) -> list[Row]:
             activation_row(w, neuron, k, () if w.hand else d.parts),
             (name, Rel(("=", product, "=", Mul((w.sn(d.d_a), w.sn(d.derivative))), *w.res(d.value, printed)))),
         ]
-    total = w.terms([Mul((w.name(wn), delta_name(w, m, k)), dot=False) for wn, m, _, _ in d.terms])
+    sending = tuple((wn, m) for wn, m, _, _ in d.terms)
+
+    def in_names() -> Rel:
+        total = w.terms([Mul((w.name(wn), delta_name(w, m, k)), dot=False) for wn, m in sending])
+        return Rel(("=", Mul((f_z, Paren(total)), dot=False)))
+
     nums = w.terms([Mul((w.sn(wv), w.sn(dv))) for _, _, wv, dv in d.terms])
     printed = w.value(d.derivative) * sum(w.product(wv, dv) for _, _, wv, dv in d.terms)
     return [
         activation_row(w, neuron, k, () if w.hand else d.parts),
-        (name, Rel(("=", Mul((f_z, Paren(total)), dot=False)))),
+        (name, w.once(("delta", neuron, k, s, sending), in_names)),
         ("", Rel(("=", Mul((w.sn(d.derivative), Paren(nums))), *w.res(d.value, printed)))),
     ]

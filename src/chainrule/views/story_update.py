@@ -220,11 +220,19 @@ def _common_precision(w: Writer, updates: list[Update]) -> int:
     # No p below the largest of each update's own fewest can hold for all: start the search there
     # (one pass over the updates rather than one a candidate p).
     least = max(start, w.d)
-    for u in updates:
-        while least < 15 and not _holds_at(w, u, least):
+    tried: dict[tuple[int, int], bool] = {}  # (update, p): each tried once, in the search and in the check
+
+    def holds_at(i: int, p: int) -> bool:
+        found = tried.get((i, p))
+        if found is None:
+            found = tried[i, p] = _holds_at(w, updates[i], p)
+        return found
+
+    for i in range(len(updates)):
+        while least < 15 and not holds_at(i, least):
             least += 1
     for p in range(least, 16):
-        if all(_holds_at(w, u, p) for u in updates):
+        if all(holds_at(i, p) for i in range(len(updates))):
             return p
     return 15
 

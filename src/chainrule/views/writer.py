@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,9 +53,11 @@ class Writer:
         self.names = Names(record)
         self.level = level  # the level of this step's title
         self.max_terms = max_terms
-        self._syms: dict[str, Sym] = {}
+        self._syms, self._once = _names_shared(self.names, max_terms)
+        self._partials: dict[tuple[str, str, bool], Partial] = {}
         self._shown: dict[float, str] = {}
         self._nums: dict[float, Num] = {}
+        self._eq: dict[float, str] = {}
         # In hand mode a computed figure is written with all its decimals (0.0150); a given one
         # (input, parameter, target, learning rate) as it was given (0.05).
         given = [*(self.v[x + record.suffix(k)] for k in range(len(record.examples)) for x in record.inputs)]
@@ -113,9 +115,20 @@ class Writer:
     def math(self, name: str) -> Math:
         return Math(self.name(name))
 
+    def once(self, key: tuple[object, ...], build: Callable[[], Node]) -> Node:
+        """A tree in names only (no number), built once for every step: `key` must name all it is built from."""
+        node = self._once.get(key)
+        if node is None:
+            node = self._once[key] = build()
+        return node
+
     def d_(self, num: str, den: str, slash: bool = False) -> Partial:
         """∂num/∂den by the values' names."""
-        return Partial(self.name(num), self.name(den), slash)
+        key = (num, den, slash)
+        node = self._partials.get(key)
+        if node is None:
+            node = self._partials[key] = Partial(self.name(num), self.name(den), slash)
+        return node
 
     def terms(self, terms: Sequence[Node], signs: Sequence[str] | None = None) -> Node:
         """Terms added; past `max_terms` only the first three and the last, around an ellipsis."""
@@ -145,8 +158,11 @@ class Writer:
         """The relation before a result: = where the number shown is exactly x, ≈ where it is rounded."""
         if self.hand:
             return r"\approx"  # a written figure is the rounding of what the calculator showed
-        exact = abs(shown_value(self.n(x)) - x) <= 1e-12 * max(1.0, abs(x))  # (NaN for a word: not exact)
-        return "=" if exact else r"\approx"
+        sign = self._eq.get(x)  # asked for each value as often as it is written
+        if sign is None:
+            exact = abs(shown_value(self.n(x)) - x) <= 1e-12 * max(1.0, abs(x))  # (NaN for a word: not exact)
+            sign = self._eq[x] = "=" if exact else r"\approx"
+        return sign
 
     def result(self, x: float, printed: float | None = None) -> str:
         """`≈ x` (or `= x`), said to come from unrounded values where the shown operands do not give it."""
@@ -172,6 +188,19 @@ class Writer:
 
     def total(self, xs: Sequence[float]) -> float:
         return sum(self.value(x) for x in xs)
+
+
+# Every step of a story (and every story of one network) names its values alike: each name's tree,
+# and each equation in names only, is built once, and the printers, finding the same tree again,
+# print it once (math_text looks trees up by identity first). Keyed by what such a tree depends on
+# besides the names it is built from: Names, and how long sums are shortened.
+_SHARED: dict[tuple[bool, str, int | None], tuple[dict[str, Sym], dict[tuple[object, ...], Node]]] = {}
+
+
+def _names_shared(names: Names, max_terms: int | None) -> tuple[dict[str, Sym], dict[tuple[object, ...], Node]]:
+    if sum(len(a) + len(b) for a, b in _SHARED.values()) >= 65536:  # a long-running server's many networks
+        _SHARED.clear()
+    return _SHARED.setdefault((names.single, names.out, max_terms), ({}, {}))
 
 
 @lru_cache(maxsize=4096)  # a story reads each shown number back several times (products, sums, updates)
