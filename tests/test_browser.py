@@ -177,16 +177,23 @@ def test_xor_trains_until_the_boundary_separates_the_points(browser: Browser, ur
     pg.get_by_role("button", name="Pause").click()
     expect(pg.get_by_role("button", name="Run")).to_be_enabled()
     # The heatmap's colour just beside each point: blue where the network says 1, orange where 0.
-    colours = pg.evaluate(
-        """() => {
-        const b = app.data.boundary, c = document.getElementById('boundary'), ctx = c.getContext('2d');
-        return b.points.map(([x, y]) => {
-          const px = (x - b.x1[0]) / (b.x1[1] - b.x1[0]) * c.width, py = (b.x2[1] - y) / (b.x2[1] - b.x2[0]) * c.height;
-          const [r, g, bl] = ctx.getImageData(px + (px < c.width / 2 ? 8 : -8), py + (py < c.height / 2 ? 8 : -8), 1, 1).data;
-          return bl > r ? 1 : 0;
-        });
-      }"""
-    )
+    # The paused network's map may still be on its way (drawn when its answer arrives): read until
+    # it has come, for at most 30 s.
+    deadline = time.monotonic() + 30
+    while True:
+        colours = pg.evaluate(
+            """() => {
+            const b = app.data.boundary, c = document.getElementById('boundary'), ctx = c.getContext('2d');
+            return b.points.map(([x, y]) => {
+              const px = (x - b.x1[0]) / (b.x1[1] - b.x1[0]) * c.width, py = (b.x2[1] - y) / (b.x2[1] - b.x2[0]) * c.height;
+              const [r, g, bl] = ctx.getImageData(px + (px < c.width / 2 ? 8 : -8), py + (py < c.height / 2 ? 8 : -8), 1, 1).data;
+              return bl > r ? 1 : 0;
+            });
+          }"""
+        )
+        if colours == [0, 1, 1, 0] or time.monotonic() > deadline:
+            break
+        pg.wait_for_timeout(200)
     assert colours == [0, 1, 1, 0]
     pg.close()
 

@@ -85,6 +85,8 @@ async function explainRunning(version) {
       // The explanation is of a network a few epochs back: the curve and the network trained
       // since stay (Pause keeps the latest, and explains that one).
       const { losses, testLosses, doc } = app;
+      // So is the boundary the stream drew last: the explained network's own would step it back.
+      if (app.data?.boundary) answer.boundary = app.data.boundary;
       show(answer, true);
       Object.assign(app, { losses, testLosses, doc });
     }
