@@ -7,6 +7,7 @@ import errno
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,3 +137,27 @@ def check_explained_work(net: Network, updates: int, where: str) -> None:
     """Refuse, in one line naming `where`, explaining `updates` updates of `net` beyond CHAINS."""
     batch = max((len(b) for b in net.batches()), default=1)
     CHAINS.check(net.parameter_count() * batch * updates, f"{net.source}: {where}")
+
+
+def make_folder(folder: Path) -> None:
+    """FOLDER and its parents, or one line saying why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChainruleError(f"{folder}: cannot create the folder ({exc.strerror})") from None
+
+
+def write_exercise_set(
+    count: int, seed: int, output: Path, make: Callable[[int], tuple[Any, str]], write: Callable[[Any, Path], None]
+) -> None:
+    """Exercises 1…count (`make(number)` gives one and its title) into OUTPUT/exercise-NN/, with
+    index.md; progress on stderr (a bar on a terminal), so a long set never looks hung."""
+    rows = []
+    with click.progressbar(range(1, count + 1), label="Writing exercises", file=sys.stderr) as numbers:
+        for number in numbers:
+            folder = f"exercise-{number:0{len(str(count))}d}"
+            ex, title = make(number)
+            write(ex, output / folder)
+            rows.append(f"| {folder} | {ex.ident} | {title} |")
+    index = [f"# {count} exercises, seed {seed}", "", "| folder | id | title |", "| :--- | ---: | :--- |", *rows]
+    write_output("\n".join(index) + "\n", output / "index.md")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from chainrule.cli.common import write_output
+from chainrule.cli.common import make_folder, write_exercise_set, write_output
 from chainrule.engine.batching import parse_batch
-from chainrule.errors import ChainruleError
 
 # The files of one exercise, by what they hold.
 FILES = {
@@ -125,16 +123,12 @@ def exercise(output: Path, seed: int, count: int, batch_text: str, ask: str, net
     if count == 1:
         _write(make_exercise(spec, seed, 1, from_dict), output)
         return
-    rows = []
-    # progress on stderr (a bar on a terminal), so a long set never looks hung
-    with click.progressbar(range(1, count + 1), label="Writing exercises", file=sys.stderr) as numbers:
-        for number in numbers:
-            folder = f"exercise-{number:0{len(str(count))}d}"
-            ex = make_exercise(spec, seed, number, from_dict)
-            _write(ex, output / folder)
-            rows.append(f"| {folder} | {ex.ident} | {ex.document['title']} |")
-    index = [f"# {count} exercises, seed {seed}", "", "| folder | id | title |", "| :--- | ---: | :--- |", *rows]
-    write_output("\n".join(index) + "\n", output / "index.md")
+
+    def make(number: int) -> tuple[Any, str]:
+        ex = make_exercise(spec, seed, number, from_dict)
+        return ex, str(ex.document["title"])
+
+    write_exercise_set(count, seed, output, make, _write)
 
 
 def _write(ex: Any, folder: Path) -> None:
@@ -143,10 +137,7 @@ def _write(ex: Any, folder: Path) -> None:
     from chainrule.io.netwrite import dumps_toml
     from chainrule.views.worksheet import DIAGRAM, Format, diagram_svg, render_key, render_worksheet
 
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ChainruleError(f"{folder}: cannot create the folder ({exc.strerror})") from None
+    make_folder(folder)
     write_output(dumps_toml(ex.document), folder / FILES["network"])
     write_output(answers_toml(ex, filled=False), folder / FILES["answers"])
     write_output(answers_toml(ex, filled=True), folder / FILES["key"])

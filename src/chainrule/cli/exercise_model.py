@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chainrule.cli.common import write_output
-from chainrule.errors import ChainruleError
+from chainrule.cli.common import make_folder, write_exercise_set, write_output
 
 if TYPE_CHECKING:
     from chainrule.check.model_exercise import ModelExercise
@@ -20,14 +19,12 @@ def write_model_exercises(network: str, output: Path, seed: int, count: int, dig
     if count == 1:
         _write(make_model_exercise(network, seed, 1, digits), output)
         return
-    rows = []
-    for number in range(1, count + 1):
-        folder = f"exercise-{number:0{len(str(count))}d}"
+
+    def make(number: int) -> tuple[ModelExercise, str]:
         ex = make_model_exercise(network, seed, number, digits)
-        _write(ex, output / folder)
-        rows.append(f"| {folder} | {ex.ident} | {ex.model.title} |")
-    index = [f"# {count} exercises, seed {seed}", "", "| folder | id | title |", "| :--- | ---: | :--- |", *rows]
-    write_output("\n".join(index) + "\n", output / "index.md")
+        return ex, ex.model.title
+
+    write_exercise_set(count, seed, output, make, _write)
 
 
 def _write(ex: ModelExercise, folder: Path) -> None:
@@ -35,10 +32,7 @@ def _write(ex: ModelExercise, folder: Path) -> None:
     from chainrule.io.modelwrite import dumps
     from chainrule.views.check_model_sheet import render_key, render_worksheet
 
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ChainruleError(f"{folder}: cannot create the folder ({exc.strerror})") from None
+    make_folder(folder)
     write_output(dumps(ex.model, folder / "net.toml"), folder / "net.toml")
     write_output(answers_toml(ex, filled=False), folder / "answers.toml")
     write_output(answers_toml(ex, filled=True), folder / "key.toml")

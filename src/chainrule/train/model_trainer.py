@@ -28,7 +28,7 @@ from chainrule.errors import ChainruleError
 from chainrule.train.config import TrainConfig
 from chainrule.train.history import History
 from chainrule.train.model_state import model_buffers, right_count, with_tensors
-from chainrule.train.records import EpochRecord, Measured, evaluation_flags
+from chainrule.train.records import EpochRecord
 from chainrule.train.trainer import Trainer
 
 Array = np.ndarray
@@ -165,21 +165,8 @@ class ModelTrainer(Trainer):
             into_model(self)
 
     # -- what `Trainer` asks of the network ------------------------------------------------
-    def _record(self, lr: float, running: tuple[float, float | None]) -> EpochRecord:
-        c = self.config
-        evaluated = evaluation_flags(self.epoch - 1, 1, self.epochs, c.evaluate_every, c.until_loss is not None)[0]
-        loss, acc = evaluate_model(self.net, self.x, self.y) if evaluated else running
-        val_loss = val_acc = None
-        if self.x_val is not None and self.y_val is not None:
-            val_loss, val_acc = evaluate_model(self.net, self.x_val, self.y_val)
-        measured: Measured = "evaluated" if evaluated else "running"
-        return EpochRecord(self.epoch, loss, val_loss, acc, val_acc, measured, lr, self.updates, self.elapsed)
-
-    def _evaluated(self, record: EpochRecord | None) -> EpochRecord | None:
-        if record is None or record.measured == "evaluated":
-            return record
-        loss, acc = evaluate_model(self.net, self.x, self.y)
-        return dataclasses.replace(record, loss=loss, accuracy=acc, measured="evaluated")
+    def _evaluate(self, x: Array, y: Array) -> tuple[float, float | None]:
+        return evaluate_model(self.net, x, y)
 
     def _restore(self, values: list[Array]) -> None:
         """The Model with these tensors (in `parameters()` order) in place of its own."""

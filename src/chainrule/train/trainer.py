@@ -316,10 +316,10 @@ class Trainer:
         `evaluation_flags` asks; the validation set evaluated whenever there is one."""
         c = self.config
         evaluated = evaluation_flags(self.epoch - 1, 1, self.epochs, c.evaluate_every, c.until_loss is not None)[0]
-        loss, acc = evaluate(self.net, self.x, self.y) if evaluated else running
+        loss, acc = self._evaluate(self.x, self.y) if evaluated else running
         val_loss = val_acc = None
         if self.x_val is not None and self.y_val is not None:
-            val_loss, val_acc = evaluate(self.net, self.x_val, self.y_val)
+            val_loss, val_acc = self._evaluate(self.x_val, self.y_val)
         measured: Measured = "evaluated" if evaluated else "running"
         return EpochRecord(self.epoch, loss, val_loss, acc, val_acc, measured, lr, self.updates, self.elapsed)
 
@@ -328,8 +328,12 @@ class Trainer:
         (the caller makes sure they are that epoch's): the final numbers describe the final parameters."""
         if record is None or record.measured == "evaluated":
             return record
-        loss, acc = evaluate(self.net, self.x, self.y)
+        loss, acc = self._evaluate(self.x, self.y)
         return dataclasses.replace(record, loss=loss, accuracy=acc, measured="evaluated")
+
+    def _evaluate(self, x: Array, y: Array) -> tuple[float, float | None]:
+        """The loss and accuracy of the network held now on (x, y); a shaped trainer has its own."""
+        return evaluate(self.net, x, y)
 
     def _stop(self, records: Sequence[EpochRecord]) -> StopReason | None:
         if self.divergence is not None:
