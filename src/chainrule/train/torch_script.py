@@ -11,7 +11,7 @@ script trains, prints each epoch's mean loss, and saves the parameters to FILE.p
 torch.load(weights_only=True) reads it).
 
 Nothing from the network file becomes code (train/codegen.py): numbers go through `literal`,
-registry names through `identifier`, the title only into a comment through `comment`; the script
+registry names through `identifier`; no text of the file (not its title, not as a comment); the script
 finds its .npz and .pt from its own path, so no file name is written into it either.
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 from chainrule.engine.network import Network
 from chainrule.engine.optimizers import Settings
 from chainrule.io.netwrite import write_atomic
-from chainrule.train.codegen import comment, identifier, literal
+from chainrule.train.codegen import identifier, literal
 from chainrule.train.optim import network_parameters
 
 TEMPLATE = '''"""Train a network with plain PyTorch (written by `chainrule train --torch-script`).
@@ -35,9 +35,6 @@ TEMPLATE = '''"""Train a network with plain PyTorch (written by `chainrule train
 
 The starting parameters and the training data are in THIS_FILE.npz; the result goes to THIS_FILE.pt.
 """
-
-# The network file's title, as text only:
-{title}
 
 import argparse
 from pathlib import Path
@@ -185,7 +182,7 @@ def write_script(path: str | os.PathLike[str], net: Network, x: np.ndarray, y: n
     arrays = script.with_suffix(".npz")
     t, s = net.training, settings
     text = TEMPLATE.format(
-        title=comment(net.title or "(untitled)"), layers=_layers(net), loss=identifier(net.loss.name),
+        layers=_layers(net), loss=identifier(net.loss.name),
         lr=literal(t.learning_rate, "learning_rate"), batch=literal(int(size)), mean=literal(t.reduction == "mean"),
         epochs=literal(int(epochs)), optimizer=identifier(s.name), momentum=literal(s.momentum, "momentum"),
         rho=literal(s.rho, "rho"), beta1=literal(s.beta1, "beta1"), beta2=literal(s.beta2, "beta2"),
