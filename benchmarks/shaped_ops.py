@@ -5,13 +5,18 @@
 
 For each op (conv2d 3×3 stride 1 and 2, max and average pooling, batchnorm) the best of `--repeats`
 forward + backward times is printed for chainrule (engine.layers) and for torch autograd, with the
-ratio. Both sides get the same input, the same upstream gradient and one thread each (torch's pool
-would otherwise compete with NumPy's BLAS). Nothing here is a test: timings belong here.
+ratio. Each side runs in its own process (`--side chainrule|torch`), warmed up by one untimed run
+per op, on the same seeded input and upstream gradient, with one thread (OMP, OpenBLAS, MKL and
+torch's own pool set to 1, and reported). Nothing here is a test: timings belong here.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -23,8 +28,11 @@ from chainrule.engine.layers.conv import Conv2d
 from chainrule.engine.layers.norm import BatchNorm
 from chainrule.engine.layers.pool import AvgPool2d, MaxPool2d
 
+THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
 
 def best(run: Callable[[], object], repeats: int) -> float:
+    run()  # warm-up: first-call costs (allocation, dispatch caches) are not the op's
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -49,17 +57,12 @@ def ops(rng: np.random.Generator, channels: int) -> list[tuple[Op, torch.nn.Modu
     return pairs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--channels", type=int, default=8)
-    parser.add_argument("--size", type=int, default=28)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+def side(args: argparse.Namespace) -> dict[str, float]:
+    """One contender's best time per op, in ms (this process times only that side)."""
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.batch, args.channels, args.size, args.size))
-    print(f"{'op':<14}{'chainrule ms':>14}{'torch ms':>10}{'ratio':>8}")
+    times: dict[str, float] = {}
     for op, module in ops(rng, args.channels):
         upstream = rng.normal(size=(args.batch, *op.out_shape(x.shape[1:])))
 
@@ -71,8 +74,31 @@ def main() -> None:
             module(tx).backward(torch.tensor(upstream))
             return tx.grad
 
-        mine, reference = best(ours, args.repeats), best(theirs, args.repeats)
-        print(f"{op.name:<14}{mine * 1e3:>14.1f}{reference * 1e3:>10.1f}{mine / reference:>8.1f}")
+        times[op.name] = best(ours if args.side == "chainrule" else theirs, args.repeats) * 1e3
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--channels", type=int, default=8)
+    parser.add_argument("--size", type=int, default=28)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--side", choices=["chainrule", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:
+        print(json.dumps(side(args)))
+        return
+    results = {}
+    for name in ("chainrule", "torch"):
+        command = [sys.executable, __file__, *sys.argv[1:], "--side", name]
+        done = subprocess.run(command, check=True, capture_output=True, text=True, env={**os.environ, **THREADS})
+        results[name] = json.loads(done.stdout)
+    print(f"threads: 1 per side ({', '.join(f'{k}=1' for k in THREADS)}, torch.set_num_threads(1))")
+    print(f"{'op':<14}{'chainrule ms':>14}{'torch ms':>10}{'ratio':>8}")
+    for op, mine in results["chainrule"].items():
+        reference = results["torch"][op]
+        print(f"{op:<14}{mine:>14.1f}{reference:>10.1f}{mine / reference:>8.1f}")
 
 
 if __name__ == "__main__":
