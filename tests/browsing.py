@@ -11,7 +11,7 @@ import time
 from playwright.sync_api import Page
 
 
-def until(page: Page, condition: str, timeout: float = 30.0) -> None:
+def until(page: Page, condition: str, timeout: float = 60.0) -> None:
     """Wait until the JavaScript expression `condition` is true on `page`."""
     deadline = time.monotonic() + timeout
     while not page.evaluate(condition):

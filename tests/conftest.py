@@ -51,6 +51,7 @@ def runner() -> CliRunner:
 
 # The browser tests drive Debian's chromium (Playwright cannot download its own here).
 CHROMIUM = "/usr/bin/chromium"
+BROWSER_WAIT_MS = 60_000
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -86,8 +87,11 @@ def url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's chromium, headless, through Playwright."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Playwright's assertions wait 5 s by default: an answer takes tens of milliseconds, but a loaded
+    # 2-core CI machine (and a first compile) can take seconds. A wait is not a speed claim.
+    expect.set_options(timeout=BROWSER_WAIT_MS)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b

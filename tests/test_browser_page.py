@@ -134,7 +134,7 @@ def test_slow_answers_show_the_busy_mark(watched: Any, url: str) -> None:
     assert page.locator("body").get_attribute("aria-busy") == "true"
     for route in held:
         route.continue_()
-    expect(page.locator("#busy")).to_be_hidden(timeout=10_000)
+    expect(page.locator("#busy")).to_be_hidden()
     assert page.locator("body").get_attribute("aria-busy") is None
 
 

@@ -68,7 +68,7 @@ def run_until_trained(page: Page) -> None:
     """Run with every answer late, until some epochs are on the curve (and more are on their way)."""
     page.evaluate(f"window.__delay = {DELAY}")
     page.get_by_role("button", name="Run").click()
-    until(page, "app.losses.length > 2", 30)
+    until(page, "app.losses.length > 2")
 
 
 def test_pause_is_final_at_once(page: Page) -> None:
@@ -80,7 +80,7 @@ def test_pause_is_final_at_once(page: Page) -> None:
     assert page.get_by_role("button", name="Run").is_enabled()
     # The paused network is explained: the diagram shows its w5, not the one before training.
     w5 = json.loads(paused[1])["layers"][1]["weights"][0][0]
-    until(page, f"app.data.exact.w5 === {json.dumps(repr(float(w5)))}", 10)
+    until(page, f"app.data.exact.w5 === {json.dumps(repr(float(w5)))}")
 
 
 @pytest.mark.parametrize("during_run", [False, True], ids=["after-pause", "during-run"])
@@ -93,7 +93,7 @@ def test_an_edit_always_wins(page: Page, during_run: bool) -> None:
     box.fill("2")
     box.press("Enter")
     page.wait_for_timeout(3 * DELAY)
-    until(page, "app.data.exact.w5 === '2.0'", 10)
+    until(page, "app.data.exact.w5 === '2.0'")
     page.wait_for_timeout(DELAY)  # anything else late has arrived by now
     assert page.evaluate("app.doc.layers[1].weights[0][0]") == 2
     assert page.evaluate("app.data.exact.w5") == "2.0"
@@ -117,7 +117,7 @@ def test_a_new_neuron_during_run_starts_a_new_curve_at_epoch_0(page: Page, url: 
         assert page.evaluate("app.losses.length") == 0  # the old curve is gone at once
     network = edit.value.json()["network"]
     assert len(network["layers"][0]["weights"]) == 3
-    until(page, "app.losses.length > 1", 30)  # Run goes on, with the new network
+    until(page, "app.losses.length > 1")  # Run goes on, with the new network
     page.get_by_role("button", name="Pause").click()
     page.wait_for_timeout(3 * DELAY)
     curve = page.evaluate("app.losses")

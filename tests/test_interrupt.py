@@ -43,7 +43,7 @@ def _wait_for_rows(path: Path, timeout: float = 60.0) -> None:
 
 # The promise is a second (benchmarks/interrupt.py measures it: 0.2–0.4 s); a test on a loaded
 # 2-core CI machine allows PROMPT, still far less than any run here would last on its own.
-PROMPT = 3.0
+PROMPT = 5.0
 
 
 def _interrupt(run: subprocess.Popen[str]) -> tuple[float, str]:
@@ -57,7 +57,7 @@ def _interrupt(run: subprocess.Popen[str]) -> tuple[float, str]:
     run.send_signal(signal.SIGINT)
     sent = time.monotonic()
     run.wait(timeout=30)
-    assert time.monotonic() - sent < 5.0
+    assert time.monotonic() - sent < 10.0
     reader.join()
     last = lines[-1][0] - sent if lines else float("inf")
     return last, "".join(line for _, line in lines)

@@ -183,8 +183,9 @@ def test_the_host_check_accepts_the_name_given() -> None:
 
 
 def idle(pool: Workers) -> bool:
-    """Whether every worker is free within a second (a stopped thread ends at its next check)."""
-    for _ in range(100):
+    """Whether every worker is free within 10 s (a stopped thread ends at its next check, within
+    milliseconds; the margin is for a loaded machine)."""
+    for _ in range(1000):
         if pool.busy == 0:
             return True
         time.sleep(0.01)
@@ -218,7 +219,7 @@ def test_a_full_pool_answers_busy_and_a_slow_job_is_stopped() -> None:
     assert isinstance(second, Busy) and "server busy" in str(second)
     assert isinstance(first, Stopped) and "took over 0.5 s" in str(first)
     answered = time.monotonic() - started
-    assert 0.5 <= answered < 2.0
+    assert 0.5 <= answered < 5.0  # the limit, and at most ten times it on a loaded machine
     assert idle(pool) and checks[-1] - started < answered + 0.5  # the thread stopped at its next check
 
 
@@ -300,9 +301,10 @@ def test_a_full_pool_is_a_503_over_http(doc: dict[str, Any]) -> None:
 def test_a_request_over_its_time_is_a_503(client: TestClient, doc: dict[str, Any]) -> None:
     spirals = client.post("/api/dataset", json={"network": doc, "name": "spirals", "n": 1000}).json()["network"]
     hurried = TestClient(create_app(workers=Workers(2, 1.0, 0.001)), base_url="http://127.0.0.1")
-    started = time.monotonic()
+    # No clock here: the whole request takes well under a second, too close to time on a loaded machine.
+    # That the job stops at its next look at the clock is test_a_full_pool_answers_busy_and_a_slow_job_is_stopped's and
+    # test_training_stops_between_chunks's.
     response = hurried.post("/api/train", json={"network": spirals, "epochs": 1000})
-    assert time.monotonic() - started < 1
     assert response.status_code == 503
     assert response.json()["detail"] == "request: took over 0.001 s, the limit for one request; ask for less"
 
