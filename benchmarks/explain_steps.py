@@ -1,9 +1,11 @@
-"""`chainrule explain xor --steps 100 > /dev/null`: the whole command, and where its time goes.
+"""`chainrule explain xor --steps 100`: the whole command, to /dev/null and to a terminal, and where its time goes.
 
-The command is run REPEATS times as a process of its own (wall and CPU seconds, min and median:
-the CPU time is what a loaded machine inflates least); then, in this process, each stage once per
-repeat in a fresh interpreter: importing, recording the steps, building the story, laying it out
-for the terminal, printing it. Prints the figures; never a test (a loaded machine is slower).
+The command is run REPEATS times as a process of its own, its output to /dev/null and to an
+80-column pseudo-terminal (wall and CPU seconds, min and median: the CPU time is what a loaded
+machine inflates least); then each stage once per repeat in a fresh interpreter: importing,
+recording the steps, building the story, laying it out, printing it piped and to an 80-column
+terminal. Prints the figures with the machine, commit and versions; never a test (a loaded machine
+is slower).
 
     python benchmarks/explain_steps.py [--repeats 5] [--steps 100] [--example xor]
 """
@@ -11,13 +13,20 @@ for the terminal, printing it. Prints the figures; never a test (a loaded machin
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import pty
 import resource
 import statistics
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
+
+from report import provenance
 
 
 def _stages(example: str, steps: int) -> dict[str, float]:
@@ -44,24 +53,47 @@ t.append(time.process_time())
 console = Console(highlight=False, file=io.StringIO(), soft_wrap=True)
 console.print(shown)
 t.append(time.process_time())
-names = ["import", "record", "story", "lay out", "print"]
+console = Console(highlight=False, file=io.StringIO(), width=80, force_terminal=True)
+console.print(shown, crop=False)  # as cli.common.show prints to a terminal
+t.append(time.process_time())
+names = ["import", "record", "story", "lay out", "print", "terminal"]
 print(json.dumps({{n: b - a for n, a, b in zip(names, t, t[1:])}}))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
 
-def _command(example: str, steps: int) -> tuple[float, float]:
-    """(wall, CPU) seconds of one `chainrule explain EXAMPLE --steps N` to /dev/null."""
+def _command(example: str, steps: int, tty: bool = False) -> tuple[float, float]:
+    """(wall, CPU) seconds of one `chainrule explain EXAMPLE --steps N` to /dev/null, or to an
+    80-column pseudo-terminal read as fast as it writes."""
+    cmd = [sys.executable, "-m", "chainrule", "explain", example, "--steps", str(steps)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    with open(os.devnull, "w") as sink:
-        cmd = [sys.executable, "-m", "chainrule", "explain", example, "--steps", str(steps)]
-        subprocess.run(cmd, check=True, stdout=sink)
+    if tty:
+        main, child = pty.openpty()
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        reader = threading.Thread(target=_drain, args=(main,))
+        reader.start()
+        subprocess.run(cmd, check=True, stdout=child, env={**os.environ, "TERM": "xterm-256color"})
+        os.close(child)
+        reader.join()
+        os.close(main)
+    else:
+        with open(os.devnull, "w") as sink:
+            subprocess.run(cmd, check=True, stdout=sink)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
+
+
+def _drain(fd: int) -> None:
+    """Read a pseudo-terminal until its writer has gone."""
+    try:
+        while os.read(fd, 1 << 16):
+            pass
+    except OSError:  # EIO: the other end is closed
+        pass
 
 
 def main() -> None:
@@ -70,13 +102,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--example", default="xor")
     args = parser.parse_args()
-    runs = [_command(args.example, args.steps) for _ in range(args.repeats)]
-    for i, what in enumerate(("wall", "CPU")):
-        values = [r[i] for r in runs]
-        print(
-            f"explain {args.example} --steps {args.steps}: {what} {min(values):.3f} s min, "
-            f"{statistics.median(values):.3f} s median over {args.repeats}"
-        )
+    print(json.dumps(provenance()))
+    for tty in (False, True):
+        runs = [_command(args.example, args.steps, tty) for _ in range(args.repeats)]
+        for i, what in enumerate(("wall", "CPU")):
+            values = [r[i] for r in runs]
+            print(
+                f"explain {args.example} --steps {args.steps} {'to a terminal' if tty else '> /dev/null'}: "
+                f"{what} {min(values):.3f} s min, {statistics.median(values):.3f} s median over {args.repeats}"
+            )
     stages = [_stages(args.example, args.steps) for _ in range(args.repeats)]
     print("CPU seconds by stage (min over the repeats):")
     for name in stages[0]:

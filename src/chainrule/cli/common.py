@@ -115,7 +115,7 @@ def show(renderable: Any, output: Path | None) -> None:
     """Print a rich renderable to the terminal, or write it as plain text to `output`."""
     from rich.console import Console
 
-    from chainrule.views.text import plain_text
+    from chainrule.views.text import Lines, plain_text
 
     if output is not None and str(output) != STDOUT:
         write_output(plain_text(renderable), output)
@@ -123,7 +123,7 @@ def show(renderable: Any, output: Path | None) -> None:
     console = Console(highlight=False)
     # Piped or redirected: no colour (rich's default) and no hard wrapping of long equations.
     console.soft_wrap = not console.is_terminal
-    console.print(renderable)
+    console.print(renderable, crop=not isinstance(renderable, Lines))  # Lines fit the width already
 
 
 # What an explained step costs grows with its chains of factors (one per parameter per example of

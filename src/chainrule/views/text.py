@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.rule import Rule
 from rich.segment import Segment
@@ -36,13 +36,16 @@ from chainrule.views.math_text import forget, terminal
 from chainrule.views.mathtree import Node
 from chainrule.views.numbers import DEFAULT_DIGITS
 from chainrule.views.plainmath import plain as plain_tex
+from chainrule.views.wrap import one_cell_wide, wrapped
 
 BOLD = Style(bold=True)
 
 
 def plain(math: Node | str) -> str:
     """Math as one line of plain Unicode: a tree by its printer, the matrix form's LaTeX by plainmath."""
-    return terminal(math) if not isinstance(math, str) else plain_tex(math)
+    if type(math) is not str:
+        return terminal(math)  # type: ignore[arg-type]
+    return plain_tex(math) if math else ""  # (an empty left-hand side: a continuation row)
 
 
 def render(record: StepRecord, digits: int = DEFAULT_DIGITS, only: str | None = None) -> RenderableType:
@@ -117,6 +120,8 @@ class Lines:
     of it measuring and wrapping lines that fit. Here a line that fits the width is written
     directly; only a line that does not is handed to rich's Text (wrapped exactly as before), and a
     table wider than the console to rich's Table, so the output is the same, character for character.
+    In a terminal every line it yields fits the width: `print(lines, crop=False)` spares rich
+    measuring them all again (views/wrap.py says why measuring is slow).
     """
 
     def __init__(self, lines: list[str], style: Style | None = None, wrap: bool = True) -> None:
@@ -137,15 +142,21 @@ class Lines:
         for item in self.items:
             if isinstance(item, tuple):
                 line, style, wrap = item
-                if wrap and fold and not _fits(line, width):
-                    yield from _flush(run)
-                    yield _text(item)
-                elif style is None:
-                    run.append(line)
+                shown = [line]
+                if fold and not _fits(line, width):  # wrapped as rich wraps it, a matrix row cropped
+                    pieces = wrapped(line, width) if wrap else [set_cell_size(line, width)]
+                    if pieces is None:  # a character rich must measure
+                        yield from _flush(run)
+                        yield _text(item)
+                        continue
+                    shown = pieces
+                if style is None:
+                    run += shown
                 else:
                     yield from _flush(run)
-                    yield Segment(line, style)
-                    yield newline
+                    for piece in shown:
+                        yield Segment(piece, style)
+                        yield newline
             else:
                 yield from _flush(run)
                 yield item
@@ -159,6 +170,9 @@ class Lines:
         for item in self.items:
             if isinstance(item, tuple) and _fits(item[0], width):
                 out.append(item[0] + "\n")
+                continue
+            if isinstance(item, tuple) and item[2] and (pieces := wrapped(item[0], width)) is not None:
+                out += (piece + "\n" for piece in pieces)
                 continue
             shown = _text(item) if isinstance(item, tuple) else item
             for line in Segment.split_and_crop_lines(console.render(shown, options), width, pad=False):
@@ -180,9 +194,16 @@ def _text(item: tuple[str, Style | None, bool]) -> Text:
     return Text(line, style=style or "", no_wrap=not wrap, overflow=None if wrap else "ignore")
 
 
+def _width(text: str) -> int:
+    """The terminal cells `text` takes (its length, where every character takes one)."""
+    return len(text) if one_cell_wide(text) else cell_len(text)
+
+
 def _fits(line: str, width: int) -> bool:
     """Whether a line fits `width` terminal cells (no character is wider than 2: most lines need no measuring)."""
-    return 2 * len(line) <= width or cell_len(line) <= width
+    if 2 * len(line) <= width:
+        return True
+    return len(line) <= width if one_cell_wide(line) else cell_len(line) <= width
 
 
 class _Laid:
@@ -193,7 +214,7 @@ class _Laid:
         self.header = list(b.header)
         self.rows = [[_cell(c, n) for c, n in zip(row, b.numeric, strict=True)] for row in b.rows]
         self.numeric = b.numeric
-        self.widths = [max(cell_len(r[i]) for r in [self.header, *self.rows]) for i in range(len(self.header))]
+        self.widths = [max(_width(r[i]) for r in [self.header, *self.rows]) for i in range(len(self.header))]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType | Segment]:
         if sum(self.widths) + 2 * (len(self.widths) - 1) > options.max_width or not all(self.widths):
@@ -208,7 +229,7 @@ class _Laid:
 
     def line(self, cells: list[str]) -> str:
         padded = (
-            " " * (w - cell_len(c)) + c if numeric else c + " " * (w - cell_len(c))
+            " " * (w - _width(c)) + c if numeric else c + " " * (w - _width(c))
             for c, w, numeric in zip(cells, self.widths, self.numeric, strict=True)
         )
         return "  ".join(padded)

@@ -160,7 +160,7 @@ class Writer:
             return r"\approx"  # a written figure is the rounding of what the calculator showed
         sign = self._eq.get(x)  # asked for each value as often as it is written
         if sign is None:
-            exact = abs(shown_value(self.n(x)) - x) <= 1e-12 * max(1.0, abs(x))  # (NaN for a word: not exact)
+            exact = abs(self.value(x) - x) <= 1e-12 * max(1.0, abs(x))  # (NaN for a word: not exact)
             sign = self._eq[x] = "=" if exact else r"\approx"
         return sign
 
@@ -175,13 +175,13 @@ class Writer:
         the equation says that it was computed from the unrounded values.
         """
         # By hand every figure is the rounding of the written ones before it: nothing to say.
-        if printed is None or self.hand or holds(self.n(x), printed):
+        if printed is None or self.hand or holds(self.num(x).shown, printed):
             return ""
         return UNROUNDED
 
     def value(self, x: float) -> float:
         """A number as it is shown, read back: what a reader computes with."""
-        return shown_value(self.n(x))
+        return shown_value(self.num(x).shown)  # (the tree's number: formatted once for both)
 
     def product(self, *xs: float) -> float:
         return math.prod(self.value(x) for x in xs)
