@@ -23,7 +23,7 @@ from chainrule.views import escape, html, markdown
 from chainrule.views.math_tex import latex
 from chainrule.views.math_text import terminal
 from chainrule.views.mathml import math
-from chainrule.views.mathtree import Add, Mul, Num, Paren, Sym, Word
+from chainrule.views.mathtree import Add, Frac, Mul, Num, Paren, Rel, Sym, Word
 from chainrule.views.text import plain_text, render_records
 from helpers import CASES, random_document
 
@@ -124,3 +124,20 @@ def test_a_name_with_tex_in_it_is_shown_as_its_characters() -> None:
     assert latex(sym) == r"\alpha_{\text{}\theta\text{1}}".replace(r"\text{}", "")
     assert terminal(Sym("z", Word("$\\alpha$"))) == "z_($\\alpha$)"  # what the user typed, as typed
     assert terminal(Sym("x", Word("\x1b[2J"))) == "x_(␛[2J)"
+
+
+@given(st.floats(1e-6, 1e3), st.floats(1e-3, 1e3), st.floats(1e-3, 1e3))
+def test_a_quotient_is_bracketed_only_where_a_factor_follows_it(a: float, b: float, c: float) -> None:
+    """m̂ = 0.0000668/0.1 alone; (1/3)(…) and η·(a/b) as factors, so that a/b(…) never reads as a/(b(…))."""
+    na, nb, nc = (Num(x, repr(x)) for x in (a, b, c))
+    ta, tb, tc = (terminal(n) for n in (na, nb, nc))
+    alone = Frac(na, nb)
+    assert terminal(Rel((Sym("m", None, None, True), "=", alone))) == f"m̂ = {ta}/{tb}"
+    assert terminal(Mul((alone, Paren(Add((nc, na), ("", "-")))), dot=False)) == f"({ta}/{tb})({tc} − {ta})"
+    assert terminal(Mul((nc, alone))) == f"{tc} · ({ta}/{tb})"
+
+
+def test_chainrule_s_indexed_constants_are_subscripted_and_names_are_not() -> None:
+    beta1 = Sym("β", Num(1, "1"))
+    assert terminal(beta1) == "β₁" and latex(beta1) == r"\beta_{1}"
+    assert terminal(Sym("w", Word("1"))) == "w1"  # a user's name keeps its digits as written

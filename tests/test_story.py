@@ -314,4 +314,4 @@ def test_softmax_is_shown_as_its_exponentials_over_their_sum() -> None:
         assert [record.exponentials[f"z_{n}{s}"] for n in record.output_neurons] == pytest.approx(exps, rel=1e-15)
         assert record.exponentials[f"Σ_out{s}"] == pytest.approx(sum(exps), rel=1e-15)
     out = _terminal(record)
-    assert "= 0.9094/(0.9094 + 1.3034 + 1.1735) = (0.9094/3.3863) ≈ 0.2685" in out
+    assert "= 0.9094/(0.9094 + 1.3034 + 1.1735) = 0.9094/3.3863 ≈ 0.2685" in out  # a quotient alone: no brackets

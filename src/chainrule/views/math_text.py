@@ -55,6 +55,7 @@ def forget() -> None:
 
 _SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _SUPER = str.maketrans("0123456789−+()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def terminal(node: Node) -> str:
@@ -84,7 +85,9 @@ def terminal(node: Node) -> str:
 
 def _t_sym(s: Sym) -> str:
     base = "ŷ" if s.hat and s.base == "y" else escape.terminal(s.base) + ("\u0302" if s.hat else "")
-    if s.sub is not None:
+    if type(s.sub) is Num and s.sub.shown.isdigit():  # chainrule's own indexed constant: β₁, not β1
+        base += s.sub.shown.translate(_SUBSCRIPT)
+    elif s.sub is not None:
         sub = terminal(s.sub)
         simple = re.fullmatch(r"[\w#′]+", sub) is not None
         base += sub if sub.isdigit() and not base[-1:].isdigit() else "_" + (sub if simple else f"({sub})")
@@ -142,13 +145,15 @@ def _t_mul(m: Mul) -> str:
 
 
 def _t_factor(f: Node) -> str:
-    return f"({terminal(f)})" if isinstance(f, Add) else terminal(f)
+    """A factor of a product: a sum in parentheses, and a number's quotient too ((1/3)(…), not 1/3(…));
+    a quotient standing alone (m̂ = 0.0000668/0.1) needs none."""
+    if isinstance(f, Add) or (type(f) is Frac and atom(f.num) and atom(f.den) and isinstance(f.num, (Num, Op))):
+        return f"({terminal(f)})"
+    return terminal(f)
 
 
 def _t_frac(f: Frac) -> str:
     a, b = terminal(f.num), terminal(f.den)
-    if atom(f.num) and atom(f.den) and isinstance(f.num, (Num, Op)):
-        return f"({a}/{b})"  # (1/3)(…), not 1/3(…)
     return f"{_t_wrap(f.num, a)}/{_t_wrap(f.den, b)}"
 
 

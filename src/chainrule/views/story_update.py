@@ -107,9 +107,9 @@ def optimizer_update(w: Writer, only: str | None) -> Iterator[Block]:
     constants = {
         "momentum": [(Sym("μ"), o.momentum)],
         "nesterov": [(Sym("μ"), o.momentum)],
-        "rmsprop": [(Sym("ρ"), o.rho)],
+        "rmsprop": [(Sym("ρ"), o.rho), (Sym("ε"), o.eps)],
     }
-    beta = [(Sym("β", Word("1")), o.beta1), (Sym("β", Word("2")), o.beta2)]
+    beta = [(Sym("β", Num(1, "1")), o.beta1), (Sym("β", Num(2, "2")), o.beta2), (Sym("ε"), o.eps)]  # β₁ as in the rule
     given = [*constants.get(o.name, beta), (Sym("η"), r.learning_rate)]
     said: list[Node | str] = []
     for sym, x in given:

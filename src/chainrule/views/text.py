@@ -84,9 +84,11 @@ def inline(parts: tuple[Inline, ...]) -> str:
 def equation_lines(eq: Equations) -> list[str]:
     """Each row as `lhs = rhs`, continuation rows aligned under the first relation."""
     lhs = [plain(a) for a, _ in eq.rows]
-    width = max(len(a) for a in lhs)
+    cells = [_width(a) for a in lhs]  # (m̂ is two characters and one cell)
+    width = max(cells)
     return [
-        f"{a.ljust(width)} {plain(b)}".rstrip() if width else plain(b) for a, (_, b) in zip(lhs, eq.rows, strict=True)
+        f"{a}{' ' * (width - n)} {plain(b)}".rstrip() if width else plain(b)
+        for a, n, (_, b) in zip(lhs, cells, eq.rows, strict=True)
     ]
 
 
