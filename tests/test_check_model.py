@@ -4,6 +4,8 @@ correct answers score full marks, the author's 4-place rounding is ≈ not wrong
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -227,3 +229,17 @@ def test_an_arithmetic_slip_costs_once_and_numbers_worked_from_it_follow(family:
     marks = marks_of(report)
     assert list(marks.values()).count("wrong") == 1
     assert list(marks.values()).count("follow_through") >= 1
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_answers_named_as_explain_prints_them_are_checked(family: str) -> None:
+    """`W_c_new[1,2]`, `∂L/∂W_c[1,2]` as the terminal shows them, for the record's `W_c[1,2]_new`, `dL/dW_c[1,2]`."""
+    m = random_model(family, 11)
+    values = replay(m).values
+    names = [n for n in values if n.endswith("_new") or n.startswith("dL/d")]
+    printed = {n: n.replace("d", "∂", 1).replace("/d", "/∂", 1) if n.startswith("dL/d") else n for n in names}
+    printed = {n: re.sub(r"(\[[0-9,]+\])_new$", r"_new\1", p) for n, p in printed.items()}
+    assert any(p.endswith("]") and "_new[" in p for p in printed.values())
+    claims = [Claim(printed[n], 1, f"{values[n]:.4f}", float(f"{values[n]:.4f}"), 4) for n in names]
+    report = check_model(m, claims, "a.toml", digits=4)
+    assert report.count("ok") == len(names)

@@ -14,6 +14,7 @@ correctly from the author's own earlier wrong numbers (model_pins.py), follows f
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -46,13 +47,27 @@ def check_model(
     if later is not None:
         raise ChainruleError(f"{answers}: {later.key}: expected values of the first update (no [step.N]) for {source}")
     exact = replay(model).values
-    claims = [replace(c, name=c.name.replace("∂", "d").replace(" ", "")) for c in claims]  # as explain prints them
+    claims = [replace(c, name=as_recorded(c.name, exact)) for c in claims]
     misnamed = tuple(_misnamed(c, exact, answers) for c in claims if c.name not in exact)
     if misnamed:
         raise ChainruleError(_refusal(misnamed[0]))
     with np.errstate(all="ignore"):
         results = _ModelCheck(model, exact, claims, digits, tolerance).run()
     return CheckReport(model.title, source, answers, model.training.learning_rate, tuple(results), ())
+
+
+# explain prints an element's updated value with "new" beside the tensor's name (W_c_new[1,2]); the
+# record names it after the index (W_c[1,2]_new). Either is the same value.
+_NEW_BEFORE_INDEX = re.compile(r"(?P<stem>.+)_new(?P<index>\[[0-9,]+\])(?P<k>#[0-9]+)?\Z")
+
+
+def as_recorded(name: str, exact: Mapping[str, float]) -> str:
+    """An answer's name as the record has it: ∂ written d, no spaces, `_new` after the index (unless
+    the name is a value as written: a layer may be called new)."""
+    name = name.replace("∂", "d").replace(" ", "")
+    if name in exact or "_new[" not in name:
+        return name
+    return _NEW_BEFORE_INDEX.sub(r"\g<stem>\g<index>_new\g<k>", name)
 
 
 def _misnamed(c: Claim, exact: Mapping[str, float], answers: str) -> Misnamed:
