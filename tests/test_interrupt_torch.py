@@ -5,8 +5,14 @@ cannot be written never stops a run."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import re
+import signal
+import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +25,7 @@ from chainrule.train.trainer import TrainConfig, Trainer
 from conftest import EXAMPLES
 
 SPIRALS = netfile.load(EXAMPLES / "spirals.toml")
+PROMPT = 5.0  # seconds from Ctrl-C to the run's exit: measured ~0.2 s; the margin is for a loaded machine
 
 
 def _on_torch(config: TrainConfig) -> Trainer:
@@ -114,3 +121,51 @@ def test_a_failed_numba_cache_write_runs_uncached_with_one_line(
     assert said == (
         "chainrule: cannot write the compiled-loop cache (File too large); running uncached (it is compiled again next run)\n"
     )
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux: /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_process_group_stops_mid_epoch_together_and_saves(tmp_path: Path) -> None:
+    """`--nproc 2`: Ctrl-C (to the whole group, as a terminal sends it) stops both processes at the
+    same update, mid-epoch (an epoch here lasts minutes), and the work is saved to resume."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100_000, 2)).round(4)
+    rows = [f"{a},{b},{int(a * b > 0)}" for a, b in x]
+    (tmp_path / "d.csv").write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    args = ["train", "xor", "--data", "d.csv", "--target", "label", "--batch", "1", "--epochs", "2",
+            "--backend", "torch", "--nproc", "2", "-o", "out.toml"]  # fmt: skip
+    run = subprocess.Popen([sys.executable, "-m", "chainrule", *args], cwd=tmp_path, env=env | {"OMP_NUM_THREADS": "1"},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not _children(run.pid):  # the second process, started once the data is read
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+            time.sleep(0.1)
+        time.sleep(15)  # both import PyTorch and join the group (seconds; more on a loaded machine)
+        os.killpg(run.pid, signal.SIGINT)
+        sent = time.monotonic()
+        _, stderr = run.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 130, stderr
+    assert took < PROMPT, stderr
+    stopped = re.search(r"interrupted epoch 1, after update ([0-9,]+);", stderr)
+    assert stopped is not None, stderr
+    assert 0 < int(stopped.group(1).replace(",", "")) < len(x)  # mid-epoch
+    checkpoint = json.loads((tmp_path / "out.checkpoint.json").read_text())
+    assert checkpoint["trainer"]["position"] == int(stopped.group(1).replace(",", ""))  # batch 1: one an update

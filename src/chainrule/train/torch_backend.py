@@ -16,8 +16,9 @@ command (cli/train_torch.py). Every process runs the whole trainer on the same d
 every update's global batch of k examples is cut into N contiguous shares, each process sums its
 share's losses × N/k (× N for reduction "sum"), and DDP's average of the gradients is then the
 single process's gradient of the whole batch, so every process holds the same parameters and
-takes the same stopping decisions. Before each epoch the processes agree whether any was asked
-to stop (Ctrl-C), so they stop together. Only rank 0 writes files.
+takes the same stopping decisions. Before each epoch and every ASK_EVERY updates the processes
+agree whether any was asked to stop (Ctrl-C), so they stop together, mid-epoch, at the same
+update, and the run resumes from it. Only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ from chainrule.train.runner import TrainingRun
 
 Array = np.ndarray
 GROUP_TIMEOUT = timedelta(minutes=10)  # the longest a process waits for the others in one exchange
+# A process group agrees on Ctrl-C every ASK_EVERY updates: one all-reduce of one number, small
+# beside each update's all-reduce of the gradients, and a stop within a few updates.
+ASK_EVERY = 8
 
 
 @dataclass(frozen=True)
@@ -165,8 +169,10 @@ class Session:
         answers = torch.full((n,), -1, dtype=torch.int64, device=device)  # −1: never a class
         loss_name, opt, trained, example_losses = plan.model.loss, self.opt, self.trained, self.example_losses
         reached = n
+        # One process asks after every update; a group asks together (a collective) every ASK_EVERY.
+        every = 1 if world == 1 else ASK_EVERY
         for start in range(first, n, size):
-            if stop is not None and start > first and stop():
+            if stop is not None and start > first and ((start - first) // size) % every == 0 and stop():
                 reached = start
                 break
             k = min(size, n - start)
@@ -269,7 +275,8 @@ class TorchEpochs:
                     opt.weight_decay, opt.state, opt.steps, self.device, classify, cut)  # fmt: skip
 
     def _stopping(self, run: TrainingRun) -> bool:
-        """Whether any process was asked to stop (Ctrl-C): all stop at the same epoch boundary."""
+        """Whether any process of the group was asked to stop (Ctrl-C): every process asks at the
+        same update, so all stop at the same one. (One process stops by its own flag alone.)"""
         wanted = bool(getattr(run, "stop_requested", False))
         if self.nproc == 1:
             return False
@@ -283,8 +290,8 @@ class TorchEpochs:
     def epochs(self, run: TrainingRun, limit: int) -> list[EpochRecord]:
         """One epoch a call, or the rest of one a checkpoint stopped midway; the session, its tensors
         and the process group live on from call to call. Ctrl-C is checked after every update in one
-        process (the run stops mid-epoch: no record, `run.position` and `run.running` moved on), and
-        between epochs in a process group, whose processes must stop together."""
+        process, and every ASK_EVERY updates in a process group, whose processes agree on it and stop
+        together; the run stops mid-epoch (no record, `run.position` and `run.running` moved on)."""
         start = time.perf_counter()
         if self._stopping(run):
             return []
@@ -296,7 +303,7 @@ class TorchEpochs:
             return []
         session, first = self.session, run.position
         order, (loss0, right0) = (run.order, run.running) if first else (run.next_order(), (0.0, 0.0))
-        stop = (lambda: run.stop_requested) if self.nproc == 1 else None
+        stop = (lambda: run.stop_requested) if self.nproc == 1 else (lambda: self._stopping(run))
         (loss_sum, right), reached = session.epoch(order, float(lrs[0]), first, stop)
         sums = (loss0 + loss_sum, right0 + right)
         done = -(-(reached - first) // run.size)  # updates made by this call
