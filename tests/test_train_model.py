@@ -187,7 +187,7 @@ def test_train_conv_trains_resumes_bit_for_bit_and_torch_agrees(example: str, ba
 
 
 def test_options_a_shaped_run_does_not_take_are_one_line() -> None:
-    for extra in (["--data", "spirals"], ["--weight-decay", "0.1"], ["--nproc", "2", "--backend", "torch"]):
+    for extra in (["--standardize"], ["--weight-decay", "0.1"], ["--nproc", "2", "--backend", "torch"]):
         result, _ = run_cli(["train", "conv", "--epochs", "2", *extra])
         assert result.exit_code == 2 and result.stderr.count("\n") == 1 and extra[0] in result.stderr, result.output
 
@@ -209,3 +209,42 @@ def test_sigint_on_a_shaped_run_is_130_saved_and_resumable(tmp_path: Path) -> No
     resumed = subprocess.run([*train, "--epochs", "10000001", "--resume", "out.checkpoint.npz", "--until-loss", "1e9"],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert resumed.returncode == 0 and "Traceback" not in resumed.stderr, resumed.stderr
+
+
+def _bars(path: Path, n: int, seed: int) -> None:
+    """`n` 6×6 images of an upright or a lying bar, with noise, one a row (row-major), labelled by name."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        image, upright, at = rng.normal(0, 0.1, (6, 6)), bool(rng.integers(2)), int(rng.integers(1, 5))
+        if upright:
+            image[:, at] += 1
+        else:
+            image[at, :] += 1
+        rows.append(",".join(f"{v:.3f}" for v in image.ravel()) + ("," + "upright" if upright else ",lying"))
+    path.write_text(",".join(f"p{i}" for i in range(36)) + ",bar\n" + "\n".join(rows) + "\n")
+
+
+def test_a_shaped_network_trains_on_data_with_a_validation_split(tmp_path: Path) -> None:
+    """--data: each row's 36 columns are one 1×6×6 image; --val holds a seeded share out and every
+    epoch is evaluated on it; the held-out bars are told apart."""
+    _bars(tmp_path / "bars.csv", 200, 3)
+    args = ["train", "conv", "--data", str(tmp_path / "bars.csv"), "--target", "bar", "--val", "0.25", "-q",
+            "--epochs", "12", "--history", str(tmp_path / "h.csv"), "-o", str(tmp_path / "out.toml")]  # fmt: skip
+    result, _ = run_cli(args)
+    assert result.exit_code == 0, result.output
+    rows = [line.split(",") for line in (tmp_path / "h.csv").read_text().splitlines()]
+    first, last = (dict(zip(rows[0], rows[i], strict=True)) for i in (1, -1))
+    assert "val_loss" in rows[0] and len(rows) == 13
+    assert float(last["val_accuracy"]) >= 0.9 and float(last["val_loss"]) < float(first["val_loss"])
+    assert isinstance(loader.load(tmp_path / "out.toml"), Model)
+    again, _ = run_cli([*args[:-2], "-o", str(tmp_path / "again.toml")])  # the same seed, the same split and run
+    assert again.exit_code == 0
+    a, b = (loader.load(tmp_path / n) for n in ("out.toml", "again.toml"))
+    assert all(np.array_equal(a.parameters()[k], v) for k, v in b.parameters().items())
+
+
+def test_data_that_does_not_fit_a_shaped_network_is_one_line(tmp_path: Path) -> None:
+    result, _ = run_cli(["train", "conv", "--data", "spirals", "--epochs", "1"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "the data has 2 input columns; expected 36 (1 × 6 × 6, the network's inputs)" in result.stderr

@@ -356,7 +356,8 @@ def _diverged(result: TrainResult, prepared: Prepared, outputs: Outputs) -> int:
 def _save(result: TrainResult, prepared: Prepared, outputs: Outputs, checkpoint: Path | None) -> None:
     """Save what was asked for: the trained network (with its [data] table), checkpoint, plot."""
     net = result.network
-    if prepared.dataset is not None and (not prepared.from_file or prepared.scaler is not None):
+    shaped = isinstance(net, Model)  # (a shaped network's file has no [data] table: its inputs are a tensor)
+    if not shaped and prepared.dataset is not None and (not prepared.from_file or prepared.scaler is not None):
         net.data = datasets.data_info(prepared.dataset, prepared.scaler)
     if outputs.to_stdout:
         text = modelwrite.dumps(net) if isinstance(net, Model) else netfile.dumps_toml(netfile.to_dict(net))

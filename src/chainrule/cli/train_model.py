@@ -6,37 +6,63 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from chainrule.cli.common import say
 from chainrule.cli.train_data import Prepared
 from chainrule.cli.train_files import Outputs
 from chainrule.engine.model import Model
 from chainrule.errors import ChainruleError
+from chainrule.io import data as datasets
 from chainrule.train.checkpoint import load_checkpoint
 from chainrule.train.model_trainer import ModelTrainer
 from chainrule.train.trainer import TrainConfig
 
-# Options a dense run takes that a shaped one does not yet: (option, its value when not given).
+# Options a dense run takes that a shaped one does not yet: (option, its value when not given, why).
 NOT_YET = {
-    "data": ("--data", None),
-    "val": ("--val", 0.0),
-    "standardize": ("--standardize", False),
-    "classes": ("--classes", False),
-    "torch_script": ("--torch-script", None),
-    "device": ("--device", "cpu"),
-    "nproc": ("--nproc", 1),
+    "standardize": ("--standardize", False, "a shaped network's file keeps no standardisation to predict with"),
+    "torch_script": ("--torch-script", None, "the script writes dense networks"),
+    "device": ("--device", "cpu", "shaped networks train on the CPU"),
+    "nproc": ("--nproc", 1, "shaped networks train in one process"),
 }
 
 
 def prepare_model(model: Model, opts: dict[str, Any], config: TrainConfig) -> Prepared:
-    """The run of a shaped network on the file's examples; an option it does not take is one line."""
-    for key, (option, default) in NOT_YET.items():
+    """The run of a shaped network on the file's examples or on --data (each row's input columns
+    are one example's tensor, C×H×W or T×F in row-major order, as NumPy's reshape reads them),
+    with --val split off; an option it does not take is one line."""
+    for key, (option, default, why) in NOT_YET.items():
         if opts.get(key, default) != default:
-            raise ChainruleError(f"{option}: not yet for a shaped network ({model.title or 'this file'}); "
-                                 "train on the file's [[examples]]")  # fmt: skip
-    if not len(model.x):
-        raise ChainruleError("expected [[examples]] in a shaped network's file to train on")
-    trainer = ModelTrainer(model, model.x, model.y, config, backend=opts["backend"])
-    return Prepared(trainer, None, None, True)
+            raise ChainruleError(f"{option}: not yet for a shaped network ({why})")
+    seed = model.training.seed if opts["seed"] is None else opts["seed"]
+    data_rng, split_rng, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    outputs = int(np.prod(model.shapes()[-1]))
+    shape = tuple(model.input_shape)
+    if opts.get("data"):
+        ds = datasets.load(opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"],
+                           labels=opts["labels"], delimiter=opts["delimiter"])  # fmt: skip
+        ds = datasets.as_classes(ds, outputs, forced=opts["classes"])
+    elif len(model.x):
+        flat = model.x.reshape(len(model.x), -1)
+        ds = datasets.Dataset(flat, [f"x{i + 1}" for i in range(flat.shape[1])], model.title, "y", values=model.y)
+    else:
+        raise ChainruleError("expected [[examples]] in a shaped network's file, or --data FILE, to train on")
+    expected = int(np.prod(shape))
+    if ds.x.shape[1] != expected:
+        raise ChainruleError(
+            f"{ds.source}: the data has {ds.x.shape[1]} input columns; expected {expected} "
+            f"({' × '.join(map(str, shape))}, the network's inputs) for {model.title or 'the network'}"
+        )
+    train_ds, val_ds = datasets.split(ds, opts["val"], split_rng)
+
+    def tensors(part: datasets.Dataset) -> tuple[np.ndarray, np.ndarray]:
+        return part.x.reshape(len(part.x), *shape), datasets.targets_of(outputs, model.loss, part)
+
+    x, y = tensors(train_ds)
+    x_val, y_val = tensors(val_ds) if val_ds is not None else (None, None)
+    trainer = ModelTrainer(model, x, y, config, backend=opts["backend"], x_val=x_val, y_val=y_val)
+    from_file = not opts.get("data")
+    return Prepared(trainer, None if from_file else ds, None, from_file)
 
 
 def setup_model(net: Model, opts: dict[str, Any], config: TrainConfig, outputs: Outputs) -> tuple[Prepared, Outputs]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from chainrule.engine import limits
 from chainrule.engine.functions import target_refusal
+from chainrule.engine.losses import Loss
 from chainrule.engine.network import DataInfo, Network
 from chainrule.errors import ChainruleError, describe, shown_path
 from chainrule.io import arrays, arrowtables, tables
@@ -276,20 +277,24 @@ def _from_arrays(src: str, x: Array, y: Array, target: str | None) -> Dataset:
 
 def targets_for(net: Network, data: Dataset) -> Array:
     """y for this network: one-hot labels, 0/1 (−1/1 for hinge) with one output, or the numbers."""
-    outputs = net.output_layer.units
+    return targets_of(net.output_layer.units, net.loss, data)
+
+
+def targets_of(outputs: int, loss: Loss, data: Dataset) -> Array:
+    """y for a network with `outputs` outputs and this loss (a shaped network's too): see `targets_for`."""
     if data.labels is None:
         assert data.values is not None
         if data.values.shape[1] != outputs:
             raise ChainruleError(
                 f"{data.source}: expected {outputs} target column(s) for the network's outputs, got {data.values.shape[1]}"
             )
-        problem = target_refusal(net.loss, outputs, data.values)  # the engine's rule, as for a file's examples
+        problem = target_refusal(loss, outputs, data.values)  # the engine's rule, as for a file's examples
         if problem is not None:
             raise ChainruleError(f"{shown_path(data.source)}: target {describe(data.target)}: expected {problem}")
         return data.values
     k = len(data.classes)
     if outputs == 1 and k == 2:
-        low = -1.0 if net.loss.name == "hinge" else 0.0
+        low = -1.0 if loss.name == "hinge" else 0.0
         return np.where(data.labels == 1, 1.0, low)[:, None]
     if outputs == k:
         return np.eye(k)[data.labels]
