@@ -455,3 +455,16 @@ def test_phone_steps_fit_the_screen(browser: Browser, url: str) -> None:
             assert cut == 0, pg.locator("#step-title").text_content()
             assert pg.evaluate("document.documentElement.scrollWidth") <= 390
     pg.close()
+
+
+def test_a_diagram_label_writes_a_power_of_ten_as_the_math_does(page: Page) -> None:
+    """A value too long for its label is cut to a few digits; a very small or large one is written
+    1.2×10⁻⁶, as the server's labels and the worked step write it (no 1.2e−6 beside it)."""
+    shortened = page.evaluate(
+        """() => {
+        app.data.shown.w5 = "0.00000123456"; app.data.exact.w5 = "1.23456e-06";
+        app.data.shown.w6 = "−45678.9"; app.data.exact.w6 = "-45678.9";
+        return [compact("w5", 6, 2), compact("w6", 6, 2)];
+      }"""
+    )
+    assert shortened == ["1.2×10⁻⁶", "−4.6×10⁴"]

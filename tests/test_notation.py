@@ -141,3 +141,14 @@ def test_chainrule_s_indexed_constants_are_subscripted_and_names_are_not() -> No
     beta1 = Sym("β", Num(1, "1"))
     assert terminal(beta1) == "β₁" and latex(beta1) == r"\beta_{1}"
     assert terminal(Sym("w", Word("1"))) == "w1"  # a user's name keeps its digits as written
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, width=64), st.integers(1, 8))
+def test_screen_labels_write_a_number_as_the_math_does(x: float, digits: int) -> None:
+    """The page's labels (fmt_screen) and the terminal's math (a tree's Num) write every number alike:
+    one rule for decimals, one minus sign, a power of ten as ×10⁻⁷."""
+    from chainrule.views.doc import num_node
+    from chainrule.views.numbers import fmt_screen
+
+    assert fmt_screen(x, digits) == terminal(num_node(x, digits))
+    assert "e" not in fmt_screen(x, digits) and "-" not in fmt_screen(x, digits)

@@ -40,6 +40,17 @@ def fmt(x: float, digits: int = DEFAULT_DIGITS) -> str:
     return text.replace("-", "−") if text not in ("-0", "0") else "0"
 
 
+_SUPERSCRIPT = str.maketrans("0123456789−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def fmt_screen(x: float, digits: int = DEFAULT_DIGITS) -> str:
+    """`fmt`'s number with its power of ten written as the math beside it writes one (1.5×10⁻⁷, not
+    1.5e−7): for labels on a screen, where no reader types the number back."""
+    text = fmt(x, digits)
+    mantissa, e, power = text.partition("e")
+    return f"{mantissa}×10{power.translate(_SUPERSCRIPT)}" if e else text
+
+
 def fmt_change(new: float, change: float, digits: int = DEFAULT_DIGITS) -> str:
     """A parameter's new value with enough decimals that its change shows (to digits−1 figures).
 

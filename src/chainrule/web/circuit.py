@@ -17,12 +17,12 @@ from typing import Any
 
 from chainrule.record.opgraph import OpEdge, OpGraph, op_graph
 from chainrule.record.step import StepRecord
-from chainrule.views.numbers import fmt
+from chainrule.views.numbers import fmt_screen
 from chainrule.views.opgraph_svg import MAX_OPERATIONS, layout
 
 
 def _num(x: float | None, digits: int) -> dict[str, str] | None:
-    return None if x is None else {"shown": fmt(x, digits), "exact": repr(x)}
+    return None if x is None else {"shown": fmt_screen(x, digits), "exact": repr(x)}
 
 
 def _edge(g: OpGraph, e: OpEdge, digits: int) -> dict[str, Any]:

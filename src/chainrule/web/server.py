@@ -31,7 +31,7 @@ from chainrule.engine.network import Network
 from chainrule.io import netfile
 from chainrule.io.data import BUILTIN, REGRESSION
 from chainrule.train.compiled import loop as fast
-from chainrule.views.numbers import fmt
+from chainrule.views.numbers import fmt_screen
 from chainrule.web import edits, limits, problems
 from chainrule.web.circuit import circuit
 from chainrule.web.explained import build, document, record_of, state
@@ -315,8 +315,8 @@ def trained(body: TrainRequest, job: Job) -> dict[str, Any]:
         **state(after, example, body.digits, body.full_record, body.at, body.test_fraction),
         "version": body.version,
         "losses": losses,
-        "losses_shown": [fmt(v, body.digits) for v in losses],
+        "losses_shown": [fmt_screen(v, body.digits) for v in losses],
         "test_losses": tested,
-        "test_losses_shown": [fmt(v, body.digits) for v in tested],
-        "start": {"loss": first, "test_loss": first_test, "losses_shown": [fmt(first, body.digits)]},
+        "test_losses_shown": [fmt_screen(v, body.digits) for v in tested],
+        "start": {"loss": first, "test_loss": first_test, "losses_shown": [fmt_screen(first, body.digits)]},
     }

@@ -15,7 +15,7 @@ from chainrule.engine.functions import ACTIVATIONS, LOSSES
 from chainrule.errors import ChainruleError
 from chainrule.record.names import split_example, without_example
 from chainrule.record.step import StepRecord
-from chainrule.views.numbers import fmt
+from chainrule.views.numbers import fmt_screen
 from chainrule.views.story import parts
 from chainrule.views.writer import Part
 from chainrule.web.mathml import lines
@@ -167,4 +167,4 @@ def drawn(record: StepRecord) -> dict[str, float]:
 
 def shown(values: dict[str, float], digits: int = 4) -> dict[str, str]:
     """Values as the page writes them (views.numbers.fmt), by name."""
-    return {name: fmt(v, digits) for name, v in values.items()}
+    return {name: fmt_screen(v, digits) for name, v in values.items()}

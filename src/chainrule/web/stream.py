@@ -16,7 +16,7 @@ from typing import Any
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError
 from chainrule.io import netfile
-from chainrule.views.numbers import fmt
+from chainrule.views.numbers import fmt_screen
 from chainrule.web.training import Regime, boundary, start_losses, train
 from chainrule.web.workers import Stopped
 
@@ -34,8 +34,8 @@ def epochs_of(losses: list[float], tested: list[float], digits: int) -> dict[str
     return {
         "losses": losses,
         "test_losses": tested,
-        "losses_shown": [fmt(v, digits) for v in losses],
-        "test_losses_shown": [fmt(v, digits) for v in tested],
+        "losses_shown": [fmt_screen(v, digits) for v in losses],
+        "test_losses_shown": [fmt_screen(v, digits) for v in tested],
     }
 
 

@@ -119,13 +119,18 @@ function fitValue(text, key, radius) {
 }
 
 // The page's form of a value when at most `chars` long, else `digits` significant digits
-// (exponent form, 1.3e-7, for the very small and large). A matter of display: the server's
-// exact value stays on hover.
+// (a power of ten, 1.3×10⁻⁷, for the very small and large, as the server and the math write it).
+// A matter of display: the server's exact value stays on hover.
+const SUPERSCRIPT = { "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹", "-": "⁻" };
+
 function compact(key, chars, digits) {
   const shown = shownOf(key);
   if (shown.length <= chars) return shown;
   const v = Number(exactOf(key)), a = Math.abs(v);
-  if (a !== 0 && (a < 0.01 || a >= 1e4)) return v.toExponential(1).replace("e+", "e").replace(/-/g, "−");
+  if (a !== 0 && (a < 0.01 || a >= 1e4)) {
+    const [mantissa, power] = v.toExponential(1).replace("e+", "e").split("e");
+    return `${mantissa.replace("-", "−")}×10${[...power].map((c) => SUPERSCRIPT[c]).join("")}`;
+  }
   return String(Number(v.toPrecision(digits))).replace(/-/g, "−");
 }
 
