@@ -21,6 +21,7 @@ from chainrule.io import netfile
 from chainrule.record.step import explain_step, explain_steps
 from chainrule.views import escape, html, latex, markdown, svg
 from chainrule.views.numbers import fmt
+from chainrule.views.text import plain_text, render_records
 from helpers import pdflatex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -361,3 +362,23 @@ def test_a_long_network_path_breaks_at_its_slashes_instead_of_running_into_the_m
         return re.sub(r"[\s/_-]+", "", s)
 
     assert bare(str(net)) in bare(text)
+
+
+def test_latex_of_adam_with_a_gradient_below_1e_8_compiles(tmp_path: Path) -> None:
+    """Adam squares every gradient; one of 6.5×10⁻⁹ is squared as (6.541×10⁻⁹)² (it was written
+    6.541 \\times 10^{-9}^{2}, which pdflatex refuses: a double superscript)."""
+    doc = {
+        "inputs": 2, "loss": "half_squared_error",
+        "layers": [
+            {"name": "h0", "units": 3, "activation": "identity", "weights": [[0.1, -0.7], [-0.4, 0.2], [0.6, -0.7]],
+             "bias": [-0.5, 0.9, 0.3]},
+            {"name": "h1", "units": 1, "activation": "identity", "weights": [[0.5, 0.3, -0.6]], "bias": [-0.5]},
+        ],
+        "examples": [{"x": [-0.6, 0.0], "y": [0.1]}, {"x": [1.0, 0.6], "y": [-0.8]}],
+        "training": {"learning_rate": 0.5, "batch": "full", "optimizer": "adam"},
+    }  # fmt: skip
+    records = explain_steps(netfile.from_dict(doc), 0, 3)
+    tex = latex.render(records)
+    assert r"\left(6.541 \times 10^{-9}\right)^{2}" in tex
+    assert "(6.541×10⁻⁹)²" in plain_text(render_records(records))
+    _pdflatex(tmp_path, tex)

@@ -152,3 +152,19 @@ def test_screen_labels_write_a_number_as_the_math_does(x: float, digits: int) ->
 
     assert fmt_screen(x, digits) == terminal(num_node(x, digits))
     assert "e" not in fmt_screen(x, digits) and "-" not in fmt_screen(x, digits)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, width=64), st.integers(1, 8))
+def test_a_power_of_a_number_with_a_power_of_ten_is_bracketed(x: float, digits: int) -> None:
+    """Adam's g² for g = 6.541×10⁻⁹ is (6.541×10⁻⁹)², not 6.541×10⁻⁹² (which reads as 10⁻⁹²), and
+    its LaTeX has no double superscript (which pdflatex refuses)."""
+    from chainrule.views.doc import num_node
+    from chainrule.views.mathtree import Pow
+
+    base = num_node(x, digits)
+    squared = Pow(base, Num(2, "2"))
+    text, tex = terminal(squared), latex(squared)
+    if "×10" in terminal(base):
+        assert text == f"({terminal(base)})²"
+        assert tex.startswith(r"\left(") and tex.endswith(r"\right)^{2}")
+    assert not re.search(r"\^\{[^{}]*\}\^", tex)

@@ -30,6 +30,7 @@ from chainrule.views.mathtree import (
     Word,
     atom,
     number_parts,
+    scaled,
     template_pieces,
 )
 
@@ -124,7 +125,7 @@ def _l_mul(m: Mul) -> str:
 
 def _l_pow(p: Pow) -> str:
     base = latex(p.base)
-    if not atom(p.base) or isinstance(p.base, Partial):
+    if not atom(p.base) or isinstance(p.base, Partial) or scaled(p.base):
         base = rf"\left({base}\right)"
     return f"{base}^{{{latex(p.exp)}}}"
 

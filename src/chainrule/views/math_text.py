@@ -34,6 +34,7 @@ from chainrule.views.mathtree import (
     Word,
     atom,
     number_parts,
+    scaled,
     template_pieces,
 )
 
@@ -162,7 +163,8 @@ def _t_wrap(n: Node, text: str) -> str:
 
 
 def _t_pow(p: Pow) -> str:
-    base = _t_wrap(p.base, terminal(p.base))
+    base = terminal(p.base)
+    base = f"({base})" if scaled(p.base) else _t_wrap(p.base, base)
     exp = terminal(p.exp)
     if re.fullmatch(r"[0-9−]+", exp):
         return base + exp.translate(_SUPER)

@@ -35,6 +35,7 @@ from chainrule.views.mathtree import (
     Via,
     Word,
     number_parts,
+    scaled,
     template_pieces,
 )
 
@@ -114,7 +115,7 @@ def _mul(m: Mul) -> str:
 
 def _pow(p: Pow) -> str:
     base = mathml(p.base)
-    if isinstance(p.base, (Add, Mul, Frac, Partial)) or (isinstance(p.base, Num) and p.base.negative):
+    if isinstance(p.base, (Add, Mul, Frac, Partial)) or (isinstance(p.base, Num) and p.base.negative) or scaled(p.base):
         base = _paren(base)
     return f"<msup>{base}{mathml(p.exp)}</msup>"
 

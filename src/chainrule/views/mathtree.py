@@ -189,6 +189,12 @@ def number_parts(n: Num) -> tuple[bool, str, int | None]:
     return n.negative, mantissa, int(exp) if e else None
 
 
+def scaled(n: Node) -> bool:
+    """A number written with a power of ten (6.5×10⁻⁹): as the base of a power it needs parentheses,
+    (6.5×10⁻⁹)², or the power reads as the ten's (and LaTeX refuses a double superscript)."""
+    return type(n) is Num and number_parts(n)[2] is not None
+
+
 def atom(n: Node) -> bool:
     """A node that needs no parentheses as an operand: a name, a number (not negative), a bracket, a call."""
     return isinstance(n, (Sym, Num, Op, Word, Paren, Func, Partial)) and not (isinstance(n, Num) and n.negative)
