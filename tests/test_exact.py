@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from chainrule.engine.network import Network
 from chainrule.io import netfile
+from chainrule.record.forms import in_form
 from chainrule.record.graph import build, evaluate
 from chainrule.record.step import StepRecord, explain_step
 from helpers import CASES
@@ -49,7 +50,7 @@ def _cancelling_network(seed: int, cases: list[tuple[str, str]] = CASES) -> tupl
     and every z of every example by exact arithmetic ([layer][example][neuron])."""
     rng = np.random.default_rng(seed)
     loss, output = cases[int(rng.integers(0, len(cases)))]
-    n_in, n_ex = int(rng.integers(1, 4)), int(rng.choice([1, 2, 4]))  # 1/N a short decimal too
+    n_in, n_ex = int(rng.integers(1, 4)), int(rng.integers(1, 5))  # a mean's 1/3 is no short decimal
     x = _tenths(rng, (n_ex, n_in))
     acts = [str(rng.choice(CARRY)) for _ in range(int(rng.integers(1, 5)))] + [output]
     n_out = 2 if output == "softmax" or loss == "cross_entropy" else int(rng.integers(1, 3))
@@ -239,8 +240,32 @@ def _exact_gradients(net: Network, exact_z: list[list[list[Fraction]]]) -> dict[
 @given(st.integers(0, 2**32 - 1))
 def test_the_backward_pass_is_exact_where_the_paper_is(seed: int) -> None:
     """Squared errors on outputs that carry decimals: every ∂L/∂a, ∂L/∂z and ∂L/∂θ is the exact value
-    rounded once, so a gradient that is 0 on paper is 0 (0.3 − 0.1 is 0.2, 0.1·0.3 − 0.2·0.15 is 0)."""
+    rounded once, so a gradient that is 0 on paper is 0 (0.3 − 0.1 is 0.2, 0.1·0.3 − 0.2·0.15 is 0),
+    a mean over three examples included (its 1/3 is taken last)."""
     net, exact_z = _cancelling_network(seed, EXACT_CASES)
     rec = explain_step(net)
     for name, exact in _exact_gradients(net, exact_z).items():
         assert abs(rec.values[name] - exact) <= abs(exact) * Fraction(1, 10**15), (name, rec.values[name], exact)
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_a_gradient_worked_path_by_path_is_the_exact_sum_of_its_paths(seed: int) -> None:
+    """Each path's product and the sum of the paths are worked in decimals as the paper works them:
+    two paths of 0.09 and −0.09 times the same ∂L/∂ŷ total 0, not 2.8×10⁻¹⁷, and every chain's total
+    is the exact gradient rounded once, in the path form and in the delta form."""
+    net, exact_z = _cancelling_network(seed, EXACT_CASES)
+    exact = _exact_gradients(net, exact_z)
+    records = [explain_step(net)]
+    for form in ("paths", "delta"):
+        rec = in_form(net, records, 0, form)[0]
+        for param, chains in rec.chains.items():
+            total = (
+                sum((_fraction(c.value) for c in chains), Fraction(0))
+                if len(chains) > 1
+                else _fraction(chains[0].value)
+            )
+            value = exact.get(f"dL/d{param}")  # (none for a PReLU's α here)
+            if (
+                len(chains) == 1 and value is not None
+            ):  # (a batch's chains are one an example: their float sum is the record's gradient)
+                assert abs(total - value) <= abs(value) * Fraction(1, 10**15), (form, param, chains[0].value)

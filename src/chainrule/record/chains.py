@@ -7,12 +7,12 @@ derivative ∂num/∂den with its value, read from the values the step record al
 
 from __future__ import annotations
 
-import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from itertools import accumulate
 from typing import Literal
 
 from chainrule.engine.network import Forward, Network
+from chainrule.record.exact import exact_paths
 from chainrule.record.names import parse
 
 # A gradient is written as a sum over paths while that stays readable; past this many paths
@@ -149,13 +149,16 @@ def chains_of(
 
 
 def _add(chains: dict[str, list[Chain]], param: str, routes: list[list[Factor]], last: Factor, via: str) -> None:
-    paths = []
-    for r in routes:
-        factors = (*r, last)
-        partials = tuple(accumulate((f.value for f in factors), operator.mul))
-        paths.append(Path(factors, partials[-1], via, partials))
+    every = [(*r, last) for r in routes]
+    runs, _ = exact_paths([[f.value for f in factors] for factors in every])  # as the paper multiplies
+    paths = [Path(factors, run[-1], via, run) for factors, run in zip(every, runs, strict=True)]
     form: Literal["paths", "delta"] = "delta" if routes and routes[0][0].kind == "delta" else "paths"
-    chains.setdefault(param, []).append(Chain(param, form, tuple(paths), sum(p.value for p in paths)))
+    chains.setdefault(param, []).append(Chain(param, form, tuple(paths), _total(paths)))
+
+
+def _total(paths: Sequence[Path]) -> float:
+    """The paths' sum, worked in decimals and rounded once (see record.exact.exact_paths)."""
+    return exact_paths([[f.value for f in p.factors] for p in paths])[1]
 
 
 def _merge(param: str, pieces: list[Chain], size: int) -> tuple[Chain, ...]:
@@ -167,7 +170,7 @@ def _merge(param: str, pieces: list[Chain], size: int) -> tuple[Chain, ...]:
         paths = tuple(p for c in group for p in c.paths)
         if group[0].form == "paths" and len(paths) > 1:
             paths = _labelled(paths)
-        out.append(Chain(param, group[0].form, paths, sum(p.value for p in paths)))
+        out.append(Chain(param, group[0].form, paths, _total(paths)))
     return tuple(out)
 
 

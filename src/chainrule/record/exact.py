@@ -17,7 +17,7 @@ checker can accept either answer.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Context, Decimal, localcontext
 
 import numpy as np
@@ -70,6 +70,26 @@ def exact_sum(pairs: Iterable[tuple[float, float]], terms: Iterable[float] = ())
     return float(total) + 0.0
 
 
+def exact_paths(paths: Sequence[Sequence[float]]) -> tuple[list[tuple[float, ...]], float]:
+    """Each path's running products and the sum of the paths, worked in decimals and each rounded
+    once: a short factor as the decimal it shows, any other as its float's exact binary value (80
+    digits carry every product and sum of a path to well past float64's rounding). Two paths of
+    0.09 and −0.09 times the same ∂L/∂ŷ add up to 0, not 2.8×10⁻¹⁷."""
+    add, mul = _CONTEXT.add, _CONTEXT.multiply
+    runs: list[tuple[float, ...]] = []
+    total = Decimal(0)
+    for path in paths:
+        product: Decimal | None = None
+        partials = []
+        for f in path:
+            d = decimal(f) if short(f) else Decimal(float(f))
+            product = d if product is None else mul(product, d)
+            partials.append(float(product) + 0.0)
+        runs.append(tuple(partials))
+        total = add(total, product if product is not None else Decimal(1))
+    return runs, float(total) + 0.0
+
+
 def exact_activation(act: Activation, z: float, alpha: float) -> float:
     """a = f(z) exactly in decimals (an activation with an ``exact`` form, z and α short), rounded once;
     else float64's f(z)."""
@@ -116,10 +136,34 @@ def backward(net: Network, fwd: Forward, y: np.ndarray) -> Backward:
     """``Network.backward``, each value exact where what it is made from is short decimals (∂L/∂ŷ of
     the squared errors: 0.3 − 0.1 is 0.2, not 0.19999999999999998; f′(z)·∂L/∂a; Σ w·δ; the sums over
     the batch), else float64's by the engine's own expression. The loss's derivative and the fused
-    shortcut are the registry's formulas, on decimals where the formula is plain arithmetic."""
+    shortcut are the registry's formulas, on decimals where the formula is plain arithmetic.
+
+    A mean's 1/N (1/3 is no short decimal) is taken last: the pass is worked as for the sum, where
+    every value stays a short decimal, and each value is then divided by N and rounded once, so a
+    δ that is 0 on paper (−0.5·0.2·c + 0.1·1.0·c) is 0, not the 10⁻¹⁸ that 1/3's rounding leaves."""
     n = fwd.x.shape[0]
-    mean = net.training.reduction == "mean"
-    scale, exact_scale = (1.0 / n, Decimal(1) / n) if mean else (1.0, Decimal(1))
+    if net.training.reduction != "mean" or n == 1:
+        return _backward(net, fwd, y, 1.0, Decimal(1))
+    summed = _backward(net, fwd, y, 1.0, Decimal(1))
+    d_weight, d_bias, d_alpha, d_a, d_z = (
+        [_divided(a, n) for a in arrays]
+        for arrays in (summed.d_weight, summed.d_bias, summed.d_alpha, summed.d_a, summed.d_z)
+    )
+    return Backward(d_weight, d_bias, d_alpha, d_a, d_z, summed.fused)
+
+
+def _divided(a: np.ndarray, n: int) -> np.ndarray:
+    """Each value over n: its decimal over n, rounded once, where it is short; else float64's x / n."""
+    out = a / n
+    flat, values = out.reshape(-1), a.reshape(-1).tolist()
+    for i, v in enumerate(values):
+        if short(v):
+            flat[i] = float(_CONTEXT.divide(decimal(v), Decimal(n))) + 0.0
+    return out
+
+
+def _backward(net: Network, fwd: Forward, y: np.ndarray, scale: float, exact_scale: Decimal) -> Backward:
+    """`backward` with the loss's derivative times `scale` (1: the sum; see `backward` for the mean)."""
     loss, out = net.loss, net.output_layer
     fused = loss.fused_activation == out.activation.name and loss.fused_gradient is not None
 

@@ -11,7 +11,7 @@ import copy
 
 from chainrule.engine.network import Network
 from chainrule.record.chains import chains_of
-from chainrule.record.step import StepRecord, advanced
+from chainrule.record.step import StepRecord, advanced, worked
 
 
 def in_form(net: Network, records: list[StepRecord], example: int, form: str) -> list[StepRecord]:
@@ -21,9 +21,10 @@ def in_form(net: Network, records: list[StepRecord], example: int, form: str) ->
     out = []
     for i, record in enumerate(records):
         idx = net.batches()[(example + i) % updates]
-        fwd = net.forward(net.x[idx])
+        # the forward pass and the update the step explained (exact where the paper is), not float64's
+        _, fwd, _, after = worked(net, net.x[idx], net.y[idx])
         again = copy.copy(record)
         again.chains = chains_of(net, record.values, len(record.examples), record.fused, fwd, form)
         out.append(again)
-        net = net.updated(net.backward(fwd, net.y[idx]))
+        net = after
     return out

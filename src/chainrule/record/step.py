@@ -174,11 +174,11 @@ def advanced(net: Network, updates: int) -> Network:
     """The network after its first `updates` updates of the epoch, made in order as the explained
     steps make them (nothing recorded), so that --example 2 explains what --steps 2 does second."""
     for idx in net.batches()[:updates]:
-        net = _worked(net, net.x[idx], net.y[idx])[3]
+        net = worked(net, net.x[idx], net.y[idx])[3]
     return net
 
 
-def _worked(net: Network, x: np.ndarray, y: np.ndarray) -> tuple[Forward, Forward, Backward, Network]:
+def worked(net: Network, x: np.ndarray, y: np.ndarray) -> tuple[Forward, Forward, Backward, Network]:
     """One update as explained: float64's forward pass (as training computes it), the exact one
     (record.exact; the same where the step is too large), its backward pass and the network after."""
     with np.errstate(all="ignore"):  # a value beyond float64 is reported in one line, not warned about
@@ -199,7 +199,7 @@ def step_and_next(net: Network, example: int = 0) -> tuple[StepRecord, Network]:
     idx = batches[example]
     x, y = net.x[idx], net.y[idx]
     limits.EXPLAINED.check(net.parameter_count(), f"{net.source}: parameters explained")
-    binary, fwd, back, new = _worked(net, x, y)
+    binary, fwd, back, new = worked(net, x, y)
     require_finite(net, fwd, back, y, example)
     record = StepRecord(
         title=net.title,
