@@ -4,6 +4,8 @@ wrong, 0 when none is, 2 with one line on bad input)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -68,13 +70,38 @@ def test_a_name_the_network_lacks_is_one_line(tmp_path: Path) -> None:
     assert "z_conv9[1,1,1]#1" in result.output and "expected a value name" in result.output
 
 
-def test_a_later_step_or_a_class_is_refused_in_one_line(tmp_path: Path) -> None:
+def test_a_later_step_is_refused_in_one_line_and_in_a_class_only_that_submission(tmp_path: Path) -> None:
     answers = tmp_path / "a.toml"
     answers.write_text('[step.2]\n"loss" = "0.5"\n', encoding="utf-8")
     result, _ = run_cli(["check", "conv", str(answers)])
     assert result.exit_code == 2 and "step.2.loss" in result.output
-    result, _ = run_cli(["check", "conv", str(answers), "--format", "csv"])
-    assert result.exit_code == 2 and "one answers file" in result.output
+    good = _answers(replay(_conv()).values, tmp_path / "good.toml")
+    result, _ = run_cli(["check", "conv", str(answers), str(good), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(result.output))}
+    assert rows["good"]["score"] == "100.0" and "step.2.loss" in rows["a"]["not_graded"]
+
+
+def test_a_class_of_shaped_exercises_is_graded_each_against_its_own(tmp_path: Path) -> None:
+    """`exercise --network conv --count 3`: each key scores full marks against its own exercise (not
+    against exercise 1), a planted wrong number costs that value, and the slip's row names it."""
+    made, _ = run_cli(["exercise", "--network", "conv", "--count", "3", "--seed", "4", "-o", str(tmp_path / "class")])
+    assert made.exit_code == 0, made.output
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in (1, 2, 3):
+        (subs / f"s{i}.toml").write_text((tmp_path / "class" / f"exercise-{i}" / "key.toml").read_text())
+    text = (subs / "s2.toml").read_text()
+    name = next(line.split(" = ")[0] for line in text.splitlines() if line.startswith('"a_conv'))
+    (subs / "s2.toml").write_text(text.replace(f'{name} = "', f'{name} = "9', 1))
+    result, _ = run_cli(["check", str(tmp_path / "class"), str(subs), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(result.output))}
+    assert [rows[s]["exercise"] for s in ("s1", "s2", "s3")] == ["4.1", "4.2", "4.3"]
+    assert rows["s1"]["score"] == rows["s3"]["score"] == "100.0"
+    assert (
+        rows["s2"]["wrong"] == "1" and float(rows["s2"]["score"]) < 100 and rows["s2"]["first_wrong"] == name.strip('"')
+    )
 
 
 def test_bptt_stopped_at_one_step_is_named_on_the_rnn_example(tmp_path: Path) -> None:

@@ -26,10 +26,11 @@ from chainrule.check.grading import (
     marked,
     not_a_file,
 )
+from chainrule.engine.model import Model
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError, shown_path
 
-Load = Callable[[Path], Network]
+Load = Callable[[Path], Network | Model]
 TEMPLATES = ("answers.toml", "key.toml", "answers.json")
 NETWORK = "net.toml"
 
@@ -55,7 +56,7 @@ def read_template(path: Path) -> Template:
 class ClassExercise:
     ident: str
     folder: Path
-    network: Network
+    network: Network | Model
     template: Template
 
 

@@ -32,6 +32,7 @@ from typing import Literal
 
 from chainrule.check.answers import SETTINGS, Precision, load_answers, read_document
 from chainrule.check.checker import CheckReport, ClaimResult, Diagnosis, check
+from chainrule.engine.model import Model
 from chainrule.engine.network import Network
 from chainrule.errors import ChainruleError, shown_path
 
@@ -244,7 +245,7 @@ def submissions(paths: Sequence[Path]) -> list[tuple[str, Path]]:
 
 
 def check_one(
-    net: Network, student: str, path: Path, precision: Precision | None = None, tolerance: float = 0.5
+    net: Network | Model, student: str, path: Path, precision: Precision | None = None, tolerance: float = 0.5
 ) -> CheckReport | Refused:
     """One submission checked, or refused with the reason (never raised: the class goes on).
 
@@ -260,6 +261,10 @@ def check_one(
             claims = [
                 replace(c, asked=precision.of(c.name if c.step == 1 else f"step.{c.step}.{c.name}")) for c in claims
             ]
+        if isinstance(net, Model):  # a shaped network's answers: its own checker, the same report
+            from chainrule.check.model_checker import check_model
+
+            return check_model(net, claims, shown, tolerance=tolerance)
         return check(net, claims, shown, tolerance=tolerance, strict=False)
     except ChainruleError as exc:
         return Refused(student, shown, str(exc))
@@ -281,7 +286,7 @@ def marked(student: str, report: CheckReport, asked: Sequence[str], scheme: Mark
 
 
 def grade(
-    net: Network,
+    net: Network | Model,
     files: Sequence[tuple[str, Path]],
     asked: Sequence[str] | None = None,
     scheme: MarkingScheme | None = None,
@@ -295,8 +300,9 @@ def grade(
     reports = [(s, r) for s, r in checked if isinstance(r, CheckReport)]
     if asked is None:
         asked = list(dict.fromkeys(claim_key(c) for _, r in reports for c in r.claims))
+    source = net.source if isinstance(net, Network) else str(net.extra.get("source", net.title))
     return ClassGrades(
-        net.source,
+        source,
         net.title,
         tuple(asked),
         scheme,

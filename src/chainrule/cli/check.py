@@ -15,6 +15,7 @@ from chainrule.errors import ChainruleError
 
 if TYPE_CHECKING:
     from chainrule.check.grading import ClassGrades, MarkingScheme
+    from chainrule.engine.model import Model
     from chainrule.engine.network import Network
 
 
@@ -121,15 +122,13 @@ def check(
         _exercises(net, answers, scheme, digits, tolerance, options)
         return
     network = loader.load(net)
-    if isinstance(
-        network, Model
-    ):  # a network of typed layers (conv, pooling, batchnorm, residual, rnn): check/model_*.py
-        from chainrule.cli.check_model import check_one
-
-        check_one(ctx, network, answers, fmt, output, digits, tolerance, bool(report or feedback or gradebook))
-        return
     if len(answers) == 1 and not answers[0].is_dir() and fmt != "csv" and not (report or feedback or gradebook):
-        _one(ctx, network, answers[0], fmt, output, digits, tolerance)
+        if isinstance(network, Model):  # typed layers (conv, pooling, batchnorm, residual, rnn): check/model_*.py
+            from chainrule.cli.check_model import check_one
+
+            check_one(ctx, network, answers[0], fmt, output, digits, tolerance)
+        else:
+            _one(ctx, network, answers[0], fmt, output, digits, tolerance)
         return
     _class(network, net, answers, asked, scheme, digits, tolerance, options)
 
@@ -169,7 +168,7 @@ class _Options:
 
 
 def _class(
-    network: Network,
+    network: Network | Model,
     net: Path,
     answers: tuple[Path, ...],
     asked: Path | None,
@@ -209,10 +208,10 @@ def _exercises(
     options: _Options,
 ) -> None:
     from chainrule.check.classroom import find_exercises, grade_class
-    from chainrule.io import netfile
+    from chainrule.io import loader
 
     _refuse_json(options)
-    exercises = find_exercises(folder, netfile.load)
+    exercises = find_exercises(folder, loader.load)  # dense or shaped exercises
     files = [
         (s, p) for s, p in _files(answers) if p.parent.resolve() not in {e.folder.resolve() for e in exercises.values()}
     ]

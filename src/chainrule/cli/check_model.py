@@ -10,30 +10,20 @@ from typing import TYPE_CHECKING
 import click
 
 from chainrule.cli.common import show, write_output
-from chainrule.errors import ChainruleError
 
 if TYPE_CHECKING:
     from chainrule.engine.model import Model
 
 
 def check_one(
-    ctx: click.Context,
-    model: Model,
-    answers: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
-    digits: int | None,
-    tolerance: float,
-    class_files: bool,
+    ctx: click.Context, model: Model, answers: Path, fmt: str, output: Path | None, digits: int | None, tolerance: float
 ) -> None:
+    """One answers file of a shaped network, checked and shown (a class goes through cli/check.py's
+    class grading, as a dense network's does)."""
     from chainrule.check.answers import load_answers
     from chainrule.check.model_checker import check_model
 
-    if len(answers) != 1 or answers[0].is_dir() or fmt == "csv" or class_files:
-        raise ChainruleError(
-            f"{answers[0]}: expected one answers file for a shaped network (class grading is for dense ones)"
-        )
-    report = check_model(model, load_answers(answers[0]), str(answers[0]), digits=digits, tolerance=tolerance)
+    report = check_model(model, load_answers(answers), str(answers), digits=digits, tolerance=tolerance)
     if fmt == "json":
         from chainrule.views.check_model import render_json
 
