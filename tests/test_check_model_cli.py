@@ -15,6 +15,7 @@ from chainrule.check.model_slips import catalogue
 from chainrule.check.model_values import replay
 from chainrule.engine.model import Model
 from chainrule.io import loader
+from chainrule.record.model_step import explain_model_steps
 from helpers import run_cli
 
 
@@ -70,16 +71,31 @@ def test_a_name_the_network_lacks_is_one_line(tmp_path: Path) -> None:
     assert "z_conv9[1,1,1]#1" in result.output and "expected a value name" in result.output
 
 
-def test_a_later_step_is_refused_in_one_line_and_in_a_class_only_that_submission(tmp_path: Path) -> None:
+@pytest.mark.parametrize("example", ["conv", "rnn"])
+def test_later_updates_are_checked_as_explain_steps_works_them(example: str, tmp_path: Path) -> None:
+    """[step.2] and [step.3]: the numbers `explain --steps 3` shows for those updates are all ok; one
+    changed in step 2 is the one wrong number, named with its step."""
+    model = loader.load(example)
+    assert isinstance(model, Model)
+    records = explain_model_steps(model, 0, 3)
+    lines = [f'"loss" = "{records[0].values["loss"]:.4f}"']
+    for step in (2, 3):
+        worked = {k: v for k, v in records[step - 1].values.items() if k.startswith(("z_", "a_", "dL/", "loss"))}
+        lines += [f"[step.{step}]", *(f'"{k}" = "{v:.4f}"' for k, v in worked.items())]
     answers = tmp_path / "a.toml"
-    answers.write_text('[step.2]\n"loss" = "0.5"\n', encoding="utf-8")
-    result, _ = run_cli(["check", "conv", str(answers)])
-    assert result.exit_code == 2 and "step.2.loss" in result.output
-    good = _answers(replay(_conv()).values, tmp_path / "good.toml")
-    result, _ = run_cli(["check", "conv", str(answers), str(good), "--format", "csv"])
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result, _ = run_cli(["check", example, str(answers), "--format", "json"])
     assert result.exit_code == 0, result.output
-    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(result.output))}
-    assert rows["good"]["score"] == "100.0" and "step.2.loss" in rows["a"]["not_graded"]
+    claims = json.loads(result.output)["claims"]
+    assert {c["status"] for c in claims} <= {"ok", "rounding"} and {c["step"] for c in claims} == {1, 2, 3}
+    text = answers.read_text()
+    first = text.split("[step.2]\n", 1)[1].split("\n", 1)[0]
+    name = first.split(" = ")[0]
+    answers.write_text(text.replace(first, f'{name} = "9.1234"', 1), encoding="utf-8")
+    result, _ = run_cli(["check", example, str(answers), "--format", "json"])
+    assert result.exit_code == 1
+    wrong = [c for c in json.loads(result.output)["claims"] if c["status"] == "wrong"]
+    assert [(c["name"], c["step"]) for c in wrong] == [(name.strip('"'), 2)]
 
 
 def test_a_class_of_shaped_exercises_is_graded_each_against_its_own(tmp_path: Path) -> None:

@@ -8,11 +8,14 @@ asked; else wrong. A wrong number is explained by replaying the update with each
 `model_slips.catalogue` (the engine with one rule mistaken); the first wrong number gets the slip
 no ok claim contradicts, and every later wrong number that the same slip gives, or that is worked
 correctly from the author's own earlier wrong numbers (model_pins.py), follows from it
-(``propagated``, marked →), so one slip is told once. Numbers are of the first update (no [step.N]).
+(``propagated``, marked →), so one slip is told once. Numbers are of the first update, or of
+update N under ``[step.N]`` (the network after the N − 1 updates before it, as `explain --steps`
+makes them; each update is checked from its exact start, so a slip in one is not carried on).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Mapping
@@ -29,8 +32,10 @@ from chainrule.check.model_slips import Slip, catalogue
 from chainrule.check.model_values import Values, replay
 from chainrule.check.names import Misnamed
 from chainrule.check.precision import agrees, significant, too_coarse
+from chainrule.engine import limits
 from chainrule.engine.model import Model
 from chainrule.errors import ChainruleError
+from chainrule.record.model_step import model_batches
 
 
 def check_model(
@@ -41,19 +46,36 @@ def check_model(
     digits: int | None = None,
     tolerance: float = 0.5,
 ) -> CheckReport:
-    """Check every claim of a shaped network's first update (see the module's doc)."""
+    """Check every claim of a shaped network's updates (see the module's doc)."""
     source = str(model.extra.get("source", model.title))
-    later = next((c for c in claims if c.step != 1), None)
-    if later is not None:
-        raise ChainruleError(f"{answers}: {later.key}: expected values of the first update (no [step.N]) for {source}")
-    exact = replay(model).values
-    claims = [replace(c, name=as_recorded(c.name, exact)) for c in claims]
-    misnamed = tuple(_misnamed(c, exact, answers) for c in claims if c.name not in exact)
-    if misnamed:
-        raise ChainruleError(_refusal(misnamed[0]))
-    with np.errstate(all="ignore"):
-        results = _ModelCheck(model, exact, claims, digits, tolerance).run()
+    steps = sorted({c.step for c in claims})
+    limits.EXPLAINED.check(model.parameter_count() * max(steps, default=1), f"{answers}: parameters × updates checked")
+    results: list[ClaimResult] = []
+    for step, at in zip(steps, _models_at(model, steps), strict=True):
+        exact = replay(at).values
+        mine = [replace(c, name=as_recorded(c.name, exact)) for c in claims if c.step == step]
+        misnamed = tuple(_misnamed(c, exact, answers) for c in mine if c.name not in exact)
+        if misnamed:
+            raise ChainruleError(_refusal(misnamed[0]))
+        with np.errstate(all="ignore"):
+            results += _ModelCheck(at, exact, mine, digits, tolerance, step).run()
     return CheckReport(model.title, source, answers, model.training.learning_rate, tuple(results), ())
+
+
+def _models_at(model: Model, steps: list[int]) -> list[Model]:
+    """For each step N (from 1, in order): the model after the N − 1 updates before it, holding only
+    update N's examples (so that its first update, the one `replay` works, is update N)."""
+    batches = model_batches(model)
+    out, done = [], 0
+    with np.errstate(all="ignore"):
+        for step in steps:
+            for i in range(done, step - 1):
+                idx = batches[i % len(batches)]
+                model = model.updated(model.backward(model.forward(model.x[idx]), model.y[idx]))
+            done = step - 1
+            idx = batches[(step - 1) % len(batches)]
+            out.append(dataclasses.replace(model, x=model.x[idx], y=model.y[idx]))
+    return out
 
 
 # explain prints an element's updated value with "new" beside the tensor's name (W_c_new[1,2]); the
@@ -81,9 +103,15 @@ def _refusal(m: Misnamed) -> str:
 
 class _ModelCheck:
     def __init__(
-        self, model: Model, exact: Mapping[str, float], claims: list[Claim], digits: int | None, tolerance: float
+        self,
+        model: Model,
+        exact: Mapping[str, float],
+        claims: list[Claim],
+        digits: int | None,
+        tolerance: float,
+        step: int = 1,
     ):
-        self.model, self.exact, self.digits, self.tolerance = model, exact, digits, tolerance
+        self.model, self.exact, self.digits, self.tolerance, self.step = model, exact, digits, tolerance, step
         order = {name: i for i, name in enumerate(exact)}
         self.claims = sorted(claims, key=lambda c: order[c.name])
         self.position = {c.name: i for i, c in enumerate(self.claims)}
@@ -107,10 +135,11 @@ class _ModelCheck:
             asked = c.asked if c.asked is not None else self.digits
             if status != "wrong" and too_coarse(c, self.exact[c.name], asked):
                 status, found = "too_coarse", [Diagnosis("too_coarse", digits=asked), *found]
-            where = None if status != "wrong" else ((first.name, 1) if first is not None else (c.name, 1))
+            step = self.step
+            where = None if status != "wrong" else ((first.name, step) if first is not None else (c.name, step))
             how = Derivation("rule", rule(self.model, c.name), (), 1.0, self.exact[c.name])
             result = ClaimResult(
-                c.name, 1, c.written, c.value, c.decimals, self.exact[c.name], status, where, tuple(found), how,
+                c.name, step, c.written, c.value, c.decimals, self.exact[c.name], status, where, tuple(found), how,
                 c.as_written, c.sign,
             )  # fmt: skip
             if status == "wrong" and first is None:
