@@ -86,3 +86,33 @@ def test_one_value_per_channel_cannot_train() -> None:
     with pytest.raises(ChainruleError, match=r"^layer bn1: expected more than one value per channel to train, got 1$"):
         op.forward(np.ones((1, 3)))
     assert op.forward(np.ones((1, 3)), training=False).a.shape == (1, 3)
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["dense", "conv"]), st.integers(2, 5))
+def test_a_bias_just_before_batch_norm_has_gradient_zero_not_float_noise(seed: int, kind: str, n: int) -> None:
+    """Batch norm does not change when every input of a channel moves alike, so the bias of the
+    identity layer before it has gradient 0 on paper; float64 left 10⁻¹⁷ there (and the update
+    showed θ − η·1.1×10⁻¹⁶). The weight before it is a real, nonzero gradient."""
+    from chainrule.engine.layers.conv import Conv2d
+    from chainrule.engine.layers.dense import Dense
+    from chainrule.engine.layers.flatten import Flatten
+    from chainrule.engine.losses import LOSSES
+    from chainrule.engine.model import Model
+
+    rng = np.random.default_rng(seed)
+    w = lambda *shape: rng.uniform(-1, 1, shape).round(2)  # noqa: E731
+    act = ACTIVATIONS["identity"]
+    if kind == "dense":
+        first, shape, width = Dense("h", w(3, 2), w(3), act), (2,), 3
+        norm = BatchNorm("bn", w(3), w(3), np.zeros(3), np.ones(3), activation=ACTIVATIONS["tanh"])
+        ops = [first, norm]
+    else:
+        first, shape = Conv2d("c", w(2, 1, 2, 2), w(2), (1, 1), (0, 0), act), (1, 3, 3)
+        norm = BatchNorm("bn", w(2), w(2), np.zeros(2), np.ones(2), activation=ACTIVATIONS["tanh"])
+        ops, width = [first, norm, Flatten("f")], 8
+    ops.append(Dense("out", w(2, width), w(2), ACTIVATIONS["identity"]))
+    x = rng.uniform(-1, 1, (n, *shape)).round(1)
+    model = Model("bn", shape, ops, LOSSES["half_squared_error"], x, rng.uniform(-1, 1, (n, 2)).round(1))
+    back = model.backward(model.forward(model.x), model.y)
+    assert np.array_equal(back.d_params[0]["bias"], np.zeros_like(back.d_params[0]["bias"]))
+    assert np.abs(back.d_params[0]["weight"]).max() > 1e-6

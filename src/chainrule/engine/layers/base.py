@@ -120,6 +120,14 @@ def tensor_name(op: Op, role: str, prefix: str, renames: Mapping[str, str]) -> s
     return renames.get(role, f"{prefix}_{op.name}")
 
 
+def cancelled(total: Array, scale: Array) -> Array:
+    """`total`, except where it is below the rounding of the terms it was summed from (`scale`: the
+    sum of their sizes), where it is 0: what float64 cannot tell from 0 is shown as the 0 it is on
+    paper (a bias before batch normalisation: its gradient's terms cancel exactly), not as 10⁻¹⁷."""
+    eps = float(np.finfo(total.dtype).eps) if np.issubdtype(total.dtype, np.floating) else 0.0
+    return np.where(np.abs(total) <= 16 * eps * scale, 0.0, total).astype(total.dtype, copy=False)
+
+
 def nested(array: Array) -> Any:
     """A tensor as nested lists of floats, for the network file."""
     return np.asarray(array, dtype=np.float64).tolist()

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from chainrule.engine.activations import Activation, Array
-from chainrule.engine.layers.base import Cache, Op, Shape, activated, nested, tensor_name
+from chainrule.engine.layers.base import Cache, Op, Shape, activated, cancelled, nested, tensor_name
 from chainrule.engine.layers.dense import IDENTITY
 from chainrule.errors import ChainruleError
 
@@ -158,7 +158,7 @@ class Conv2d(Op):
         x_pad = pad(cache.x, self.padding)
         grads: dict[str, Array] = {"weight": correlate(x_pad, d_z, self.kernel, self.stride)}
         if self.bias.size:
-            grads["bias"] = d_z.sum(axis=(0, 2, 3))
+            grads["bias"] = cancelled(d_z.sum(axis=(0, 2, 3)), np.abs(d_z).sum(axis=(0, 2, 3)))
         d_x_pad = full_convolution(d_z, self.weight, self.stride, x_pad.shape[2:])
         (ph, pw), (rows, cols) = self.padding, cache.x.shape[2:]
         return d_x_pad[:, :, ph : ph + rows, pw : pw + cols], grads

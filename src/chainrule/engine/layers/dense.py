@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+import numpy as np
+
 from chainrule.engine.activations import ACTIVATIONS, Activation, Array
-from chainrule.engine.layers.base import Cache, Op, Shape, activated, nested, tensor_name
+from chainrule.engine.layers.base import Cache, Op, Shape, activated, cancelled, nested, tensor_name
 
 IDENTITY = ACTIVATIONS["identity"]
 
@@ -49,9 +51,9 @@ class Dense(Op):
         """∂L/∂W = Σ over examples of δᵀ x, ∂L/∂b = Σ δ, ∂L/∂x = δ W."""
         flat_d = d_z.reshape(-1, self.units)
         flat_x = cache.x.reshape(-1, self.weight.shape[1])
-        grads: dict[str, Array] = {"weight": flat_d.T @ flat_x}
+        grads: dict[str, Array] = {"weight": cancelled(flat_d.T @ flat_x, np.abs(flat_d).T @ np.abs(flat_x))}
         if self.bias.size:
-            grads["bias"] = flat_d.sum(axis=0)
+            grads["bias"] = cancelled(flat_d.sum(axis=0), np.abs(flat_d).sum(axis=0))
         return d_z @ self.weight, grads
 
     def with_params(self, params: Mapping[str, Array], buffers: Mapping[str, Array] | None = None) -> Dense:
