@@ -7,8 +7,10 @@ derivative ∂num/∂den with its value, read from the values the step record al
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import Literal
 
 from chainrule.engine.network import Forward, Network
@@ -150,7 +152,10 @@ def chains_of(
 
 def _add(chains: dict[str, list[Chain]], param: str, routes: list[list[Factor]], last: Factor, via: str) -> None:
     every = [(*r, last) for r in routes]
-    runs, _ = exact_paths([[f.value for f in factors] for factors in every])  # as the paper multiplies
+    if len(every) == 1 and len(every[0]) <= 2:  # δ·a: float64's product is the exact one rounded once
+        runs = [tuple(accumulate((f.value for f in every[0]), operator.mul))]
+    else:
+        runs = exact_paths([[f.value for f in factors] for factors in every])[0]  # as the paper multiplies
     paths = [Path(factors, run[-1], via, run) for factors, run in zip(every, runs, strict=True)]
     form: Literal["paths", "delta"] = "delta" if routes and routes[0][0].kind == "delta" else "paths"
     chains.setdefault(param, []).append(Chain(param, form, tuple(paths), _total(paths)))
@@ -158,6 +163,8 @@ def _add(chains: dict[str, list[Chain]], param: str, routes: list[list[Factor]],
 
 def _total(paths: Sequence[Path]) -> float:
     """The paths' sum, worked in decimals and rounded once (see record.exact.exact_paths)."""
+    if len(paths) == 1:
+        return paths[0].value
     return exact_paths([[f.value for f in p.factors] for p in paths])[1]
 
 
