@@ -67,6 +67,7 @@ function drawDiagram() {
   const weights = graph.edges.map((e) => Math.abs(sizeOf(e)) || 0);
   const biggest = Math.max(1e-12, ...weights);
   const edges = el("g", { class: "edges" }, svg);
+  const placed = [];  // the weight labels' boxes so far: a label slides back along its wire off them
   graph.edges.forEach((e, i) => {
     const a = pos[e.from], b = pos[e.to];
     const g = el("g", { class: "edge", "data-edge": e.weight }, edges);
@@ -76,10 +77,19 @@ function drawDiagram() {
     el("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: "hit" }, g);
     if (labels) {
       // Ending nearer the receiving neuron, where the edges of one neuron fan apart, and clear of its circle.
-      const t = 1 - (radius + 22) / Math.hypot(b.x - a.x, b.y - a.y);
+      const length = Math.hypot(b.x - a.x, b.y - a.y);
+      let t = 1 - (radius + 22) / length;
       const text = el("text", { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t - 5, class: "edge-label" }, g);
       // The label says what the wire shows: the weight, or its gradient.
       text.textContent = gradients ? `∂${e.weight} ${compact(`dL/d${e.weight}`, 6, 2)}` : `${e.weight} ${compact(e.weight, 6, 2)}`;
+      // Where wires cross (3 × 3 and wider), back along the wire until clear of the labels before it.
+      const lowest = (radius + 60) / length;
+      while (placed.some((p) => overlapping(p, text.getBBox())) && t - 0.08 >= lowest) {
+        t -= 0.08;
+        text.setAttribute("x", a.x + (b.x - a.x) * t);
+        text.setAttribute("y", a.y + (b.y - a.y) * t - 5);
+      }
+      placed.push(text.getBBox());
     }
     const gradient = exactOf(`dL/d${e.weight}`);
     focusable(g, e.weight, `weight ${e.weight} (${e.from} → ${e.to}) = ${exactOf(e.weight)}`
@@ -132,6 +142,10 @@ function compact(key, chars, digits) {
     return `${mantissa.replace("-", "−")}×10${[...power].map((c) => SUPERSCRIPT[c]).join("")}`;
   }
   return String(Number(v.toPrecision(digits))).replace(/-/g, "−");
+}
+
+function overlapping(p, q) {
+  return p.x < q.x + q.width + 2 && q.x < p.x + p.width + 2 && p.y < q.y + q.height && q.y < p.y + p.height;
 }
 
 function drawLegend(gradients) {
