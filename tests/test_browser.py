@@ -1,7 +1,7 @@
 """The page in a real browser: Playwright driving Debian's chromium (scripts/check installs it).
 
 The server runs in a thread on a free loopback port; every number asserted is the engine's, as
-the page shows it (views.numbers.fmt) or as independent arithmetic gives it.
+the page shows it (views.numbers.fmt_screen) or as independent arithmetic gives it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from browsing import until
 from chainrule.io import netfile
-from chainrule.views.numbers import fmt
+from chainrule.views.numbers import fmt_screen as fmt  # as the page writes a number
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The page's matrix switch and graph view in a real browser (Playwright, Debian's chromium).
 
-The numbers asserted are the engine's (views.numbers.fmt of the record's values); the page must
+The numbers asserted are the engine's (views.numbers.fmt_screen of the record's values); the page must
 show them without a policy violation, and fit a phone's width.
 """
 
@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from chainrule.io import netfile
 from chainrule.record.step import explain_step
-from chainrule.views.numbers import fmt
+from chainrule.views.numbers import fmt_screen as fmt  # as the page writes a number
 
 SIZES = [(1280, 800), (390, 844)]
 
