@@ -150,6 +150,11 @@ def test_a_data_set_shows_its_boundary_and_trains(page: Page) -> None:
     page.get_by_role("button", name="Use", exact=True).click()
     expect(page.locator("#boundary-figure")).to_be_visible()
     expect(page.locator("#example-pick")).to_be_visible()
+    # the plane's axes: each input's first and last value and its name, drawn and in the label
+    b = page.evaluate("app.data.boundary")
+    ticks = [str(float(f"{v:.2g}")).removesuffix(".0").replace("-", "−") for v in (*b["x1"], *b["x2"])]
+    label = page.locator("#boundary").get_attribute("aria-label") or ""
+    assert f"x1 from {ticks[0]} to {ticks[1]} across, x2 from {ticks[2]} to {ticks[3]} up" in label, label
     page.get_by_role("button", name="Run").click()
     expect(page.locator("#epoch")).to_contain_text("epoch", timeout=30_000)  # the first request done
     assert page.locator("#loss-curve polyline").count() == 1

@@ -99,6 +99,35 @@ function drawBoundary() {
     ctx.strokeStyle = test ? "#111827" : "white";
     ctx.stroke();
   }
+  drawAxes(canvas, b);
+}
+
+// Where the plane runs, on its edges: each input's first and last value, and its name (x1 across,
+// x2 up), as TensorFlow Playground marks its plane; the same said in the canvas's label.
+function axisTicks(b) {
+  const [across, up] = app.data.record.network.inputs;
+  const tick = (v) => String(Number(v.toPrecision(2))).replace("-", "−");
+  return { across, up, x: b.x1.map(tick), y: b.x2.map(tick) };
+}
+
+function drawAxes(canvas, b) {
+  const ctx = canvas.getContext("2d"), w = canvas.width, h = canvas.height, t = axisTicks(b);
+  ctx.font = "10px system-ui, sans-serif";
+  const label = (text, x, y, align) => {
+    ctx.textAlign = align;
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = "rgba(255,255,255,0.85)";
+    ctx.strokeText(text, x, y);
+    ctx.fillStyle = "#1f2937";
+    ctx.fillText(text, x, y);
+  };
+  label(t.x[0], 3, h - 4, "left");
+  const short = (name) => (name.length > 12 ? `${name.slice(0, 11)}…` : name);  // the whole name is in the label
+  label(`${short(t.across)} →`, w / 2, h - 4, "center");
+  label(t.x[1], w - 3, h - 4, "right");
+  label(t.y[1], 3, 11, "left");
+  label(`${short(t.up)} ↑`, 3, h / 2, "left");
+  canvas.setAttribute("aria-label", `Decision boundary: the network's output over the plane, ${t.across} from ${t.x[0]} to ${t.x[1]} across, ${t.up} from ${t.y[0]} to ${t.y[1]} up, with the data points`);
 }
 
 // One small map per hidden neuron, each a button that shows it large below.
