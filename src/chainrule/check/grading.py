@@ -300,9 +300,8 @@ def grade(
     reports = [(s, r) for s, r in checked if isinstance(r, CheckReport)]
     if asked is None:
         asked = list(dict.fromkeys(claim_key(c) for _, r in reports for c in r.claims))
-    source = net.source if isinstance(net, Network) else str(net.extra.get("source", net.title))
     return ClassGrades(
-        source,
+        net.source,
         net.title,
         tuple(asked),
         scheme,

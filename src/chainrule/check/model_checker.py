@@ -35,7 +35,7 @@ from chainrule.check.precision import agrees, significant, too_coarse
 from chainrule.engine import limits
 from chainrule.engine.model import Model
 from chainrule.errors import ChainruleError
-from chainrule.record.model_step import model_batches
+from chainrule.record.model_step import model_batches, updated_on
 
 
 def check_model(
@@ -47,7 +47,6 @@ def check_model(
     tolerance: float = 0.5,
 ) -> CheckReport:
     """Check every claim of a shaped network's updates (see the module's doc)."""
-    source = str(model.extra.get("source", model.title))
     steps = sorted({c.step for c in claims})
     limits.EXPLAINED.check(model.parameter_count() * max(steps, default=1), f"{answers}: parameters × updates checked")
     results: list[ClaimResult] = []
@@ -59,7 +58,7 @@ def check_model(
             raise ChainruleError(_refusal(misnamed[0]))
         with np.errstate(all="ignore"):
             results += _ModelCheck(at, exact, mine, digits, tolerance, step).run()
-    return CheckReport(model.title, source, answers, model.training.learning_rate, tuple(results), ())
+    return CheckReport(model.title, model.source, answers, model.training.learning_rate, tuple(results), ())
 
 
 def _models_at(model: Model, steps: list[int]) -> list[Model]:
@@ -67,14 +66,12 @@ def _models_at(model: Model, steps: list[int]) -> list[Model]:
     update N's examples (so that its first update, the one `replay` works, is update N)."""
     batches = model_batches(model)
     out, done = [], 0
-    with np.errstate(all="ignore"):
-        for step in steps:
-            for i in range(done, step - 1):
-                idx = batches[i % len(batches)]
-                model = model.updated(model.backward(model.forward(model.x[idx]), model.y[idx]))
-            done = step - 1
-            idx = batches[(step - 1) % len(batches)]
-            out.append(dataclasses.replace(model, x=model.x[idx], y=model.y[idx]))
+    for step in steps:
+        for i in range(done, step - 1):
+            model = updated_on(model, batches[i % len(batches)])
+        done = step - 1
+        idx = batches[(step - 1) % len(batches)]
+        out.append(dataclasses.replace(model, x=model.x[idx], y=model.y[idx]))
     return out
 
 

@@ -23,23 +23,31 @@ class Prepared:
     from_file: bool
 
 
+def run_rngs(seed: int, opts: dict[str, Any]) -> list[np.random.Generator]:
+    """The run's three random streams, from --seed or the file's seed: the data's, the split's, training's."""
+    chosen = seed if opts["seed"] is None else opts["seed"]
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(chosen).spawn(3)]
+
+
+def load_data(opts: dict[str, Any], rng: np.random.Generator, outputs: int) -> datasets.Dataset:
+    """--data as the options read it (--target, --size, --noise, --labels, --delimiter), a column of
+    whole numbers read as classes where `outputs` (or --classes) says so."""
+    ds = datasets.load(
+        opts["data"],
+        rng,
+        target=opts["target"],
+        size=opts["size"],
+        noise=opts["noise"],
+        labels=opts["labels"],
+        delimiter=opts["delimiter"],
+    )
+    return datasets.as_classes(ds, outputs, forced=opts["classes"])
+
+
 def prepare(net: Network, opts: dict[str, Any], config: TrainConfig) -> Prepared:
     """Load the data, check it fits the network, split off validation, standardise, make the trainer."""
-    seed = net.training.seed if opts["seed"] is None else opts["seed"]
-    data_rng, split_rng, train_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
-    if opts["data"]:
-        ds = datasets.load(
-            opts["data"],
-            data_rng,
-            target=opts["target"],
-            size=opts["size"],
-            noise=opts["noise"],
-            labels=opts["labels"],
-            delimiter=opts["delimiter"],
-        )
-        ds = datasets.as_classes(ds, net.output_layer.units, forced=opts["classes"])
-    else:
-        ds = datasets.from_network(net)
+    data_rng, split_rng, train_rng = run_rngs(net.training.seed, opts)
+    ds = load_data(opts, data_rng, net.output_layer.units) if opts["data"] else datasets.from_network(net)
     if ds.x.shape[1] != len(net.input_names):
         raise ChainruleError(
             f"{ds.source}: the data has {ds.x.shape[1]} input columns ({', '.join(ds.columns[:5])}"

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.cli.common import say
-from chainrule.cli.train_data import Prepared
+from chainrule.cli.train_data import Prepared, load_data, run_rngs
 from chainrule.cli.train_files import Outputs
 from chainrule.engine.model import Model
 from chainrule.errors import ChainruleError
@@ -34,14 +34,11 @@ def prepare_model(model: Model, opts: dict[str, Any], config: TrainConfig) -> Pr
     for key, (option, default, why) in NOT_YET.items():
         if opts.get(key, default) != default:
             raise ChainruleError(f"{option}: not yet for a shaped network ({why})")
-    seed = model.training.seed if opts["seed"] is None else opts["seed"]
-    data_rng, split_rng, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    data_rng, split_rng, _ = run_rngs(model.training.seed, opts)
     outputs = int(np.prod(model.shapes()[-1]))
     shape = tuple(model.input_shape)
     if opts.get("data"):
-        ds = datasets.load(opts["data"], data_rng, target=opts["target"], size=opts["size"], noise=opts["noise"],
-                           labels=opts["labels"], delimiter=opts["delimiter"])  # fmt: skip
-        ds = datasets.as_classes(ds, outputs, forced=opts["classes"])
+        ds = load_data(opts, data_rng, outputs)
     elif len(model.x):
         flat = model.x.reshape(len(model.x), -1)
         ds = datasets.Dataset(flat, [f"x{i + 1}" for i in range(flat.shape[1])], model.title, "y", values=model.y)

@@ -67,6 +67,11 @@ class Model:
     steps_taken: int = 0  # the optimizer's t before the next update
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def source(self) -> str:
+        """Where the model came from (its file), for messages and reports; else its title."""
+        return str(self.extra.get("source", self.title))
+
     def shapes(self) -> list[Shape]:
         """One example's shape at every point: the input's, then each op's output."""
         shapes = [tuple(self.input_shape)]

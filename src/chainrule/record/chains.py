@@ -177,7 +177,8 @@ def _merge(param: str, pieces: list[Chain], size: int) -> tuple[Chain, ...]:
         paths = tuple(p for c in group for p in c.paths)
         if group[0].form == "paths" and len(paths) > 1:
             paths = _labelled(paths)
-        out.append(Chain(param, group[0].form, paths, _total(paths)))
+        total = group[0].value if len(group) == 1 else _total(paths)  # (one chain's total is worked already)
+        out.append(Chain(param, group[0].form, paths, total))
     return tuple(out)
 
 

@@ -142,9 +142,9 @@ def backward(net: Network, fwd: Forward, y: np.ndarray) -> Backward:
     every value stays a short decimal, and each value is then divided by N and rounded once, so a
     δ that is 0 on paper (−0.5·0.2·c + 0.1·1.0·c) is 0, not the 10⁻¹⁸ that 1/3's rounding leaves."""
     n = fwd.x.shape[0]
+    summed = _summed(net, fwd, y)
     if net.training.reduction != "mean" or n == 1:
-        return _backward(net, fwd, y, 1.0, Decimal(1))
-    summed = _backward(net, fwd, y, 1.0, Decimal(1))
+        return summed
     d_weight, d_bias, d_alpha, d_a, d_z = (
         [_divided(a, n) for a in arrays]
         for arrays in (summed.d_weight, summed.d_bias, summed.d_alpha, summed.d_a, summed.d_z)
@@ -162,18 +162,15 @@ def _divided(a: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _backward(net: Network, fwd: Forward, y: np.ndarray, scale: float, exact_scale: Decimal) -> Backward:
-    """`backward` with the loss's derivative times `scale` (1: the sum; see `backward` for the mean)."""
+def _summed(net: Network, fwd: Forward, y: np.ndarray) -> Backward:
+    """`backward` of the sum of the example losses (see `backward` for the mean's 1/N)."""
     loss, out = net.loss, net.output_layer
     fused = loss.fused_activation == out.activation.name and loss.fused_gradient is not None
-
-    def scaled(f: Callable[..., np.ndarray]) -> Callable[..., np.ndarray | None]:
-        return lambda *xs: None if (r := _registry(f, *xs)) is None else r * exact_scale
 
     rows = np.asarray(_short(fwd.a[-1]).all(axis=1) & _short(y).all(axis=1))[
         :, None
     ]  # examples whose ŷ and y are short
-    d_a = _choose(loss.gradient(fwd.a[-1], y) * scale, rows, scaled(loss.gradient), fwd.a[-1], y)
+    d_a = _choose(loss.gradient(fwd.a[-1], y), rows, functools.partial(_registry, loss.gradient), fwd.a[-1], y)
     back = Backward([], [], [], [], [], fused)
     for i in range(len(net.layers) - 1, -1, -1):
         layer = net.layers[i]
@@ -181,7 +178,8 @@ def _backward(net: Network, fwd: Forward, y: np.ndarray, scale: float, exact_sca
         if i == len(net.layers) - 1 and fused:
             assert loss.fused_gradient is not None
             parts = (fwd.z[-1], fwd.a[-1], y)
-            d_z = _choose(loss.fused_gradient(*parts) * scale, rows, scaled(loss.fused_gradient), *parts)
+            exact = functools.partial(_registry, loss.fused_gradient)
+            d_z = _choose(loss.fused_gradient(*parts), rows, exact, *parts)
         elif not layer.activation.elementwise:
             d_z = softmax_backward(a, d_a)
         else:

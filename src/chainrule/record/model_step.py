@@ -89,6 +89,12 @@ def model_batches(model: Model) -> list[np.ndarray]:
     return [np.arange(s, min(s + size, n)) for s in range(0, n, size)]
 
 
+def updated_on(model: Model, idx: np.ndarray) -> Model:
+    """The model after one update on examples `idx`, as training and the explained steps make it."""
+    with np.errstate(all="ignore"):
+        return model.updated(model.backward(model.forward(model.x[idx]), model.y[idx]))
+
+
 def explain_model_step(model: Model, example: int = 0) -> ModelStepRecord:
     """Run update `example` of the epoch (0-based; the earlier ones made first) and record every number."""
     return explain_model_steps(model, example, 1)[0]
@@ -102,7 +108,7 @@ def explain_model_steps(model: Model, example: int = 0, count: int = 1) -> list[
         raise ChainruleError(f"--example {example + 1}: expected 1 to {len(batches)} (the updates in one epoch)")
     limits.EXPLAINED.check(model.parameter_count() * count, f"{model.title}: parameters × updates explained")
     for idx in batches[:example]:
-        model = model.updated(model.backward(model.forward(model.x[idx]), model.y[idx]))
+        model = updated_on(model, idx)
     records = []
     for i in range(count):
         record, model = model_step_and_next(model, batches[(example + i) % len(batches)])
@@ -120,7 +126,7 @@ def model_step_and_next(model: Model, idx: np.ndarray) -> tuple[ModelStepRecord,
     infos = op_infos(model)
     record = ModelStepRecord(
         title=model.title,
-        source=str(model.extra.get("source", model.title)),
+        source=model.source,
         input_shape=tuple(model.input_shape),
         ops=infos,
         loss=model.loss.name,

@@ -37,6 +37,7 @@ from chainrule.views.mathtree import (
     scaled,
     template_pieces,
 )
+from chainrule.views.numbers import times_ten
 
 # A story names the same values in every equation of every step: each name is printed once. A
 # Writer builds each name's tree, and each equation in names only (Writer.once), once for all the
@@ -112,7 +113,7 @@ def _t_num(n: Num) -> str:
         negative, digits, exp = number_parts(n)
         if digits == "inf":
             digits = "∞"
-        text = digits if exp is None else f"{digits}×10{str(exp).replace('-', '−').translate(_SUPER)}"
+        text = digits if exp is None else times_ten(digits, exp)
         text = ("−" if negative else "") + text
         if len(_NUMS) >= 65536:
             _NUMS.clear()

@@ -40,7 +40,12 @@ def fmt(x: float, digits: int = DEFAULT_DIGITS) -> str:
     return text.replace("-", "−") if text not in ("-0", "0") else "0"
 
 
-_SUPERSCRIPT = str.maketrans("0123456789−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def times_ten(mantissa: str, power: int) -> str:
+    """A mantissa and its power of ten as every printed number writes them: 1.5×10⁻⁷."""
+    return f"{mantissa}×10{str(power).translate(_SUPERSCRIPT)}"
 
 
 def fmt_screen(x: float, digits: int = DEFAULT_DIGITS) -> str:
@@ -48,7 +53,7 @@ def fmt_screen(x: float, digits: int = DEFAULT_DIGITS) -> str:
     1.5e−7): for labels on a screen, where no reader types the number back."""
     text = fmt(x, digits)
     mantissa, e, power = text.partition("e")
-    return f"{mantissa}×10{power.translate(_SUPERSCRIPT)}" if e else text
+    return times_ten(mantissa, int(power.replace("−", "-"))) if e else text
 
 
 def fmt_change(new: float, change: float, digits: int = DEFAULT_DIGITS) -> str:

@@ -203,9 +203,7 @@ def _width(text: str) -> int:
 
 def _fits(line: str, width: int) -> bool:
     """Whether a line fits `width` terminal cells (no character is wider than 2: most lines need no measuring)."""
-    if 2 * len(line) <= width:
-        return True
-    return len(line) <= width if one_cell_wide(line) else cell_len(line) <= width
+    return 2 * len(line) <= width or _width(line) <= width
 
 
 class _Laid:
