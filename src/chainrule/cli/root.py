@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import difflib
+import gc
 import importlib
 import importlib.util
 import os
@@ -53,6 +52,8 @@ def _command_takes_ctrl_c() -> Iterator[None]:
 def _short_help(name: str, width: int) -> str:
     """A lazy command's one-line help, from its function's docstring in its module's source."""
     module, _, attr = LAZY_COMMANDS[name].partition(":")
+    import ast  # (here: only `chainrule --help` reads the commands' docstrings)
+
     spec = importlib.util.find_spec(module)
     doc = None
     if spec is not None and spec.origin:
@@ -118,18 +119,23 @@ class _Group(click.Group):
                 formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in LAZY_COMMANDS:
-            module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
-            command = getattr(importlib.import_module(module), attr)
-            assert isinstance(command, click.Command)
-            return command
-        return super().get_command(ctx, cmd_name)
+        try:
+            if cmd_name in LAZY_COMMANDS:
+                module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
+                command = getattr(importlib.import_module(module), attr)
+                assert isinstance(command, click.Command)
+                return command
+            return super().get_command(ctx, cmd_name)
+        finally:
+            gc.enable()  # the start's imports are done (cli.main turned the collector off for them)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib  # (here: only a mistyped command needs it)
+
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise click.UsageError(f"no such command {name!r}{hint}", ctx)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sys
-import threading
 from collections.abc import Iterator
 from types import FrameType
 
@@ -37,6 +35,9 @@ def exit_at_once(message: str) -> Iterator[None]:
     signal to a socket (`signal.set_wakeup_fd`) that a thread of our own waits on: it answers
     within milliseconds whatever the main thread is doing. A Ctrl-C seen as the block ends is
     raised as KeyboardInterrupt after it, never lost."""
+    import socket  # (here: every command imports this module, few take this path)
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return

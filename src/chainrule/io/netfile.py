@@ -180,7 +180,7 @@ def _layers(r: Reader, raw_layers: object, fan_in: int, seed: int, dtype: Any) -
         got = raw_layers if raw_layers is not None else MISSING
         raise r.fail("layers", "a list of one or more [[layers]] tables", got)
     r.within(limits.LAYERS, len(raw_layers), "layers")
-    rng = np.random.default_rng(seed)
+    rng = netparts.SeededRandom(seed)
     layers: list[Layer] = []
     counter = 0
     for li, raw in enumerate(raw_layers):

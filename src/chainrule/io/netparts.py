@@ -149,14 +149,28 @@ def units(r: Reader, raw: Mapping[str, Any], where: str, fan_in: int, counted: i
     return count
 
 
+class SeededRandom:
+    """A file's seed's random stream, made where a layer first asks for random weights: most files
+    give theirs, and numpy.random takes ~10 ms to import (a tenth of `chainrule`'s start)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._rng: np.random.Generator | None = None
+
+    def get(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng
+
+
 def weights(
-    r: Reader, raw: Mapping[str, Any], where: str, shape: tuple[int, int], init: str, rng: np.random.Generator
+    r: Reader, raw: Mapping[str, Any], where: str, shape: tuple[int, int], init: str, rng: SeededRandom
 ) -> np.ndarray:
     """The given weights (rows of fan_in numbers), or random ones by the activation's scheme."""
     count, fan_in = shape
     given = raw.get("weights")
     if given is None:
-        return initial_weights(init, count, fan_in, rng)
+        return initial_weights(init, count, fan_in, rng.get())
     if not isinstance(given, list) or len(given) != count:
         got = Shown(f"{len(given)} rows") if isinstance(given, list) else given
         raise r.fail(f"{where}.weights", f"{count} rows (one per neuron) of {fan_in} numbers (one per input)", got)
@@ -209,7 +223,7 @@ def _cast(values: np.ndarray, dtype: Any) -> np.ndarray:
 
 
 def layer(
-    r: Reader, raw: object, li: int, count: int, fan_in: int, counter: int, rng: np.random.Generator, dtype: Any
+    r: Reader, raw: object, li: int, count: int, fan_in: int, counter: int, rng: SeededRandom, dtype: Any
 ) -> tuple[Layer, int]:
     """Layer `li` of `count`, fed by fan_in neurons; `counter` weights come before it (their numbering)."""
     where = f"layers[{li}]"

@@ -66,6 +66,12 @@ def terminal(node: Node) -> str:
     if kind is Num:  # the commonest node: found by its text before any call
         text = _NUMS.get(node.shown)  # type: ignore[union-attr]
         return text if text is not None else _t_num(node)  # type: ignore[arg-type]
+    if kind is Paren:  # a negative number in a product or a sum, mostly
+        body = node.body  # type: ignore[union-attr]
+        if type(body) is Num:
+            text = _NUMS.get(body.shown)
+            return f"({text if text is not None else _t_num(body)})"
+        return f"({terminal(body)})"
     if kind is Sym or kind is Partial or kind is Rel:
         seen = _BY_ID.get(id(node))
         if seen is not None and seen[0] is node:
@@ -128,13 +134,25 @@ def _t_add(a: Add) -> str:
             out.append(" − " if sign == "-" else " + ")
         elif sign == "-":
             out.append("−")
-        out.append(f"({terminal(term)})" if type(term) is Add else terminal(term))
+        kind = type(term)
+        if kind is Num:  # (inlined: a story prints some 10⁵ terms and factors)
+            text = _NUMS.get(term.shown)  # type: ignore[union-attr]
+            out.append(text if text is not None else _t_num(term))  # type: ignore[arg-type]
+        else:
+            out.append(f"({terminal(term)})" if kind is Add else terminal(term))
     return "".join(out)
 
 
 def _t_mul(m: Mul) -> str:
     factors = m.factors
-    out = [_t_factor(f) for f in factors]
+    out = []
+    for f in factors:
+        kind = type(f)
+        if kind is Num:  # (inlined, as in _t_add)
+            text = _NUMS.get(f.shown)  # type: ignore[union-attr]
+            out.append(text if text is not None else _t_num(f))  # type: ignore[arg-type]
+        else:
+            out.append(_t_factor(f) if kind is Add or kind is Frac else terminal(f))
     if m.dot:
         return " · ".join(out)
     joined = out[:1]
@@ -184,7 +202,7 @@ _GAPS = {",": ", ", "quad": "  ", "": " ", "-": " − "}  # a relation's sign as
 
 
 def _t_rel(r: Rel) -> str:
-    text = "".join([(_GAPS.get(p) or f" {p} ") if isinstance(p, str) else terminal(p) for p in r.parts])
+    text = "".join([(_GAPS.get(p) or f" {p} ") if type(p) is str else terminal(p) for p in r.parts])
     if "  " not in text:
         return text.strip()
     return _SPACES.sub(lambda m: "  " if len(m.group()) >= 4 else " ", text).strip()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -173,13 +174,14 @@ Node = (
 def template_pieces(t: Template) -> list[str | Node]:
     """The template's fixed text and its filled slots, in order."""
     slots = dict(t.slots)
-    out: list[str | Node] = []
-    for i, piece in enumerate(re.split(r"\{(\w+)\}", t.plain)):
-        if i % 2:
-            out.append(slots[piece])
-        elif piece:
-            out.append(piece)
-    return out
+    return [slots[piece] if slot else piece for piece, slot in _split(t.plain)]
+
+
+@lru_cache(maxsize=256)  # the registry's few templates, each filled once a neuron a step
+def _split(plain: str) -> tuple[tuple[str, bool], ...]:
+    """A template's pieces: (fixed text, False) and (a slot's name, True), in order, empty text left out."""
+    pieces = re.split(r"\{(\w+)\}", plain)
+    return tuple((piece, bool(i % 2)) for i, piece in enumerate(pieces) if i % 2 or piece)
 
 
 def number_parts(n: Num) -> tuple[bool, str, int | None]:

@@ -33,9 +33,9 @@ def fmt(x: float, digits: int = DEFAULT_DIGITS) -> str:
         mantissa, exp = f"{x:.{max(digits - 1, 1)}e}".split("e")
         mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
         return f"{mantissa}e{int(exp)}".replace("-", "−")
-    kept = places(x, digits)
+    kept = digits if ax >= 0.1 else places(x, digits)  # (places keeps `digits` from 0.1 up)
     text = f"{x:.{kept}f}"
-    if "." in text and abs(float(text) - x) <= 10.0 ** -(kept + 6):
+    if text[-1] == "0" and "." in text and abs(float(text) - x) <= 10.0 ** -(kept + 6):
         text = text.rstrip("0").rstrip(".")
     return text.replace("-", "−") if text not in ("-0", "0") else "0"
 

@@ -147,25 +147,35 @@ def _notes(w: Writer, path: Path, k: int, explained: set[tuple[str, str]]) -> It
 
 
 def _delta_gradient(w: Writer, param: str, chains: tuple[Chain, ...]) -> Iterator[Block]:
-    r = w.r
-    sym: list[Node] = []
     nums: list[Node] = []
     printed = 0.0
-    for k, chain in enumerate(chains):
-        s = r.suffix(k)
+    for chain in chains:
         for p in chain.paths:
             delta, last = p.factors[0], p.factors[-1]
-            d = delta_name(w, delta.den[2:], k)
-            if last.kind == "input":
-                sym.append(Mul((d, w.name(last.source + s)), dot=False))
-            elif last.kind == "one":
-                sym.append(d)
-            else:
-                sym.append(Mul((d, w.d_(last.num, last.den, slash=True)), dot=False))
             nums.append(Mul((w.sn(delta.value), w.sn(last.value))))
-            printed += w.product(delta.value, last.value)
-    lhs = Partial(Sym("L"), w.name(param))
+            printed += w.value(delta.value) * w.value(last.value)
+    # The sum in names is the same every step: built (and printed) once.
+    shape = tuple(
+        (k, p.factors[0].den, p.factors[-1].kind, p.factors[-1].source, p.factors[-1].num, p.factors[-1].den)
+        for k, chain in enumerate(chains)
+        for p in chain.paths
+    )
+    names = w.once(("delta-gradient", param, shape), lambda: Rel(("=", w.terms(_delta_terms(w, shape)))))
     value = w.v[f"dL/d{param}"]
-    rows: list[tuple[Node | str, Node | str]] = [(lhs, Rel(("=", w.terms(sym))))]
+    rows: list[tuple[Node | str, Node | str]] = [(w.d_("L", param), names)]
     rows.append(("", Rel(("=", w.terms(nums), *w.res(value, printed)))))
     yield Equations(tuple(rows))
+
+
+def _delta_terms(w: Writer, shape: tuple[tuple[int, str, str, str, str, str], ...]) -> list[Node]:
+    """δ·a for each path of a gradient in the delta form (δ alone for a bias), in names."""
+    terms: list[Node] = []
+    for k, delta_den, kind, source, num, den in shape:
+        d = delta_name(w, delta_den[2:], k)
+        if kind == "input":
+            terms.append(Mul((d, w.name(source + w.r.suffix(k))), dot=False))
+        elif kind == "one":
+            terms.append(d)
+        else:
+            terms.append(Mul((d, w.d_(num, den, slash=True)), dot=False))
+    return terms

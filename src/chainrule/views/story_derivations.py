@@ -36,11 +36,13 @@ def chain_rows(w: Writer, chain: OutputChain, outs: tuple[str, ...]) -> list[Row
     """∂L/∂z_i = Σ_j ∂L/∂a_j · ∂a_j/∂z_i over the outputs j (`outs`, in the chain's order), in names,
     in numbers, and its value; the shortcut where it holds."""
     s, i = chain.suffix, chain.neuron
-    sym = w.terms([Mul((w.d_("L", f"a_{j}{s}"), w.d_(f"a_{j}{s}", f"z_{i}{s}"))) for j in outs])
+    def in_names() -> Rel:
+        return Rel(("=", w.terms([Mul((w.d_("L", f"a_{j}{s}"), w.d_(f"a_{j}{s}", f"z_{i}{s}"))) for j in outs])))
+
     nums = w.terms([Mul((w.sn(w.v[d_a]), w.sn(w.v[d_j]))) for d_a, d_j, _ in chain.terms])
     printed = sum(w.product(w.v[d_a], w.v[d_j]) for d_a, d_j, _ in chain.terms)
     rows: list[Row] = [
-        (w.d_("L", f"z_{i}{s}"), Rel(("=", sym))),
+        (w.d_("L", f"z_{i}{s}"), w.once(("output-chain", i, s, outs), in_names)),
         ("", Rel(("=", nums, *w.res(chain.total, printed)))),
     ]
     if chain.shortcut:

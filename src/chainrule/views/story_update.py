@@ -238,12 +238,14 @@ def _common_precision(w: Writer, updates: list[Update]) -> int:
 
 
 def _holds_at(w: Writer, u: Update, p: int) -> bool:
-    eta = w.r.learning_rate
-    if "e" in fmt(eta * u.gradient, w.d):  # a step far below the decimals shown: the value stays as written
+    eta, d = w.r.learning_rate, w.d
+    step_value = eta * u.gradient
+    if "e" in fmt(step_value, d):  # a step far below the decimals shown: the value stays as written
         return True
-    old, step, new = (_fixed(x, p, w.d).shown for x in (u.old, eta * u.gradient, u.new))
-    grad = fmt(u.gradient, p).replace("−", "-")
-    return holds(step, eta * shown_value(grad)) and holds(new, shown_value(old) - shown_value(step))
+    step = _fixed(step_value, p, d).shown
+    if not holds(step, eta * shown_value(fmt(u.gradient, p))):  # (the cheaper test first)
+        return False
+    return holds(_fixed(u.new, p, d).shown, shown_value(_fixed(u.old, p, d).shown) - shown_value(step))
 
 
 def _update_rhs(w: Writer, u: Update, p: int) -> Rel:
@@ -264,6 +266,6 @@ def _fixed(x: float, p: int, digits: int = 0) -> Num:
         return Num(x, fmt(x, digits).replace("−", "-"))
     p = max(p, rounding_places(x, digits)) if digits else p
     text = f"{x:.{p}f}"
-    if "." in text and abs(float(text) - x) <= 10.0 ** -(p + 6):
+    if text[-1] == "0" and "." in text and abs(float(text) - x) <= 10.0 ** -(p + 6):
         text = text.rstrip("0").rstrip(".")
     return Num(x, "0" if text in ("-0", "") else text)

@@ -54,9 +54,10 @@ class Writer:
         self.level = level  # the level of this step's title
         self.max_terms = max_terms
         self._syms, self._once = _names_shared(self.names, max_terms)
-        self._partials: dict[tuple[str, str, bool], Partial] = {}
         self._shown: dict[float, str] = {}
         self._nums: dict[float, Num] = {}
+        self._in_sums: dict[float, Node] = {}
+        self._read: dict[float, float] = {}
         self._eq: dict[float, str] = {}
         # In hand mode a computed figure is written with all its decimals (0.0150); a given one
         # (input, parameter, target, learning rate) as it was given (0.05).
@@ -102,8 +103,13 @@ class Writer:
 
     def sn(self, x: float) -> Node:
         """x inside a product or a sum: a negative number in parentheses."""
-        n = self.num(x)
-        return Paren(n) if n.negative else n
+        node = self._in_sums.get(x) if x else None  # (as in num)
+        if node is None:
+            n = self.num(x)
+            node = Paren(n) if n.shown[0] == "-" else n
+            if x:
+                self._in_sums[x] = node
+        return node
 
     def name(self, name: str) -> Sym:
         # A step names the same values many times: each name's tree is built once (trees are immutable).
@@ -124,11 +130,11 @@ class Writer:
 
     def d_(self, num: str, den: str, slash: bool = False) -> Partial:
         """∂num/∂den by the values' names."""
-        key = (num, den, slash)
-        node = self._partials.get(key)
+        key = ("∂", num, den, slash)  # (in the trees built once: a partial is names only)
+        node = self._once.get(key)
         if node is None:
-            node = self._partials[key] = Partial(self.name(num), self.name(den), slash)
-        return node
+            node = self._once[key] = Partial(self.name(num), self.name(den), slash)
+        return node  # type: ignore[return-value]
 
     def terms(self, terms: Sequence[Node], signs: Sequence[str] | None = None) -> Node:
         """Terms added; past `max_terms` only the first three and the last, around an ellipsis."""
@@ -181,10 +187,15 @@ class Writer:
 
     def value(self, x: float) -> float:
         """A number as it is shown, read back: what a reader computes with."""
-        return shown_value(self.num(x).shown)  # (the tree's number: formatted once for both)
+        read = self._read.get(x) if x else None  # (as in num)
+        if read is None:
+            read = shown_value(self.num(x).shown)  # (the tree's number: formatted once for both)
+            if x:
+                self._read[x] = read
+        return read
 
     def product(self, *xs: float) -> float:
-        return math.prod(self.value(x) for x in xs)
+        return math.prod([self.value(x) for x in xs])
 
     def total(self, xs: Sequence[float]) -> float:
         return sum(self.value(x) for x in xs)
