@@ -10,7 +10,7 @@ from chainrule.record.step import Update
 from chainrule.views.doc import Block, Equations, Math, Para, Table
 from chainrule.views.mathtree import Add, Frac, Mul, Node, Note, Num, Paren, Partial, Pow, Rel, Sqrt, Sym, Word
 from chainrule.views.numbers import fmt, fmt_change
-from chainrule.views.writer import Writer, formula_row, holds, new_name, places, shown_value
+from chainrule.views.writer import UNROUNDED_NOTE, Writer, formula_row, holds, new_name, places, shown_value
 
 
 def update(w: Writer, only: str | None) -> Iterator[Block]:
@@ -213,28 +213,24 @@ def _adam_t(w: Writer, p: str) -> int | None:
     return int(w.v["adam_t"]) if "adam_t" in w.v else None
 
 
+# Decimals tried past the fewest that show every change, for arithmetic that holds as shown. A
+# trained parameter has all of float64's digits: at each number of decimals a row's shown
+# θ − η·g misses its shown θ_new in the last place about one time in four, so with several
+# parameters no number of decimals short of all 15 made every row hold (half the steps of xor's
+# first hundred printed 15). Past these, a row that misses says it came from the unrounded values.
+EXTRA_DECIMALS = 1
+
+
 def _common_precision(w: Writer, updates: list[Update]) -> int:
-    """The fewest decimals, from those that show every change (0.299250, not 0.2993) up, at which a
-    reader who multiplies and subtracts the shown numbers gets every shown result: one for all."""
+    """The fewest decimals, from those that show every change (0.299250, not 0.2993) up to
+    EXTRA_DECIMALS more, at which a reader who multiplies and subtracts the shown numbers gets
+    every shown result; where none does, the fewest: one for all."""
     start = max((places(fmt_change(u.new, u.change, w.d)) or w.d for u in updates), default=w.d)
-    # No p below the largest of each update's own fewest can hold for all: start the search there
-    # (one pass over the updates rather than one a candidate p).
     least = max(start, w.d)
-    tried: dict[tuple[int, int], bool] = {}  # (update, p): each tried once, in the search and in the check
-
-    def holds_at(i: int, p: int) -> bool:
-        found = tried.get((i, p))
-        if found is None:
-            found = tried[i, p] = _holds_at(w, updates[i], p)
-        return found
-
-    for i in range(len(updates)):
-        while least < 15 and not holds_at(i, least):
-            least += 1
-    for p in range(least, 16):
-        if all(holds_at(i, p) for i in range(len(updates))):
+    for p in range(least, min(least + EXTRA_DECIMALS, 15) + 1):
+        if all(_holds_at(w, u, p) for u in updates):
             return p
-    return 15
+    return least
 
 
 def _holds_at(w: Writer, u: Update, p: int) -> bool:
@@ -255,7 +251,8 @@ def _update_rhs(w: Writer, u: Update, p: int) -> Rel:
     grad = Num(u.gradient, fmt(u.gradient, w.d if "e" in fmt(u.gradient, w.d) else p).replace("−", "-"))
     rel = "=" if shown_value(new.shown) == u.new else "≈"
     old_p, grad_p, step_p = (Paren(x) if x.negative else x for x in (old, grad, step))
-    return Rel(("=", _minus(old_p, Mul((w.num(eta), grad_p))), "=", _minus(old_p, step_p), rel, new))
+    note: tuple[Node | str, ...] = () if _holds_at(w, u, p) else ("", UNROUNDED_NOTE)
+    return Rel(("=", _minus(old_p, Mul((w.num(eta), grad_p))), "=", _minus(old_p, step_p), rel, new, *note))
 
 
 @lru_cache(maxsize=4096)  # the update's precision is tried at several p for the same values
