@@ -14,7 +14,9 @@ import re
 from functools import cache
 from itertools import pairwise
 
-_WORD = re.compile(r"\s*\S+\s*")  # a word with the spaces before and after it, as rich splits a line
+_CHAR = re.compile(r"\S")
+_SPACE = re.compile(r"\s")
+_LAST_SPACE = re.compile(r".*\s", re.DOTALL)  # up to the last space of a span
 _TRAILING = re.compile(r"\s+$")
 
 # Where the characters a story writes live: Latin, Greek, phonetic and modifier letters, general
@@ -37,24 +39,43 @@ def one_cell_wide(line: str) -> bool:
 
 
 def wrapped(line: str, width: int) -> list[str] | None:
-    """`line` as the lines rich prints for it at `width` cells; None where rich must measure it."""
+    """`line` as the lines rich prints for it at `width` cells; None where rich must measure it.
+
+    rich's rule, greedy over words (a word: its characters and the spaces after it; the first takes
+    the line's leading spaces too): a word joins the line if its characters (not the spaces after
+    it) fit in what is left, else it starts the next line; a word longer than a whole line is cut
+    into pieces of the width. Every line starts where a word or a piece does and each word is as
+    long as its span, so a word fits exactly where its characters end within `width` of the line's
+    start: each line's end is found in one search, not word by word.
+    """
     if width < 1 or not one_cell_wide(line):
         return None
     starts: list[int] = []  # where each line after the first begins
-    used = 0  # cells taken on the line being filled
-    for match in _WORD.finditer(line):
-        start, word = match.start(), match.group()
-        needed = len(word.rstrip())  # the spaces after a word may hang past the edge
-        if needed <= width - used:
-            used += len(word)
-        elif needed > width:  # longer than any line: cut into pieces of the width
-            for offset in range(0, len(word), width):
-                if start + offset:
-                    starts.append(start + offset)
-            used = len(word) - offset
-        elif used and start:
-            starts.append(start)
-            used = len(word)
+    end = len(line.rstrip())  # where the last word's characters end
+    lead = len(line) - len(line.lstrip())  # the first word's leading spaces
+    start = 0  # where the line being filled begins
+    while end > start + width:
+        limit = start + width  # the first cell past the line
+        if line[limit].isspace():  # the word that does not fit is the next one
+            found = _CHAR.search(line, limit)
+            assert found is not None  # (a character lies past `limit`: end > limit)
+            word = found.start()
+        else:  # the word `limit` falls in
+            spaces = _LAST_SPACE.match(line, start, limit)
+            word = spaces.end() if spaces else start
+        if word <= lead:
+            word = 0  # the line's first word, with its leading spaces
+        gap = _SPACE.search(line, word + (lead if word == 0 else 0))
+        chars_end = gap.start() if gap else len(line)
+        if chars_end - word <= width:  # it fits a line of its own: it starts the next one
+            starts.append(word)
+            start = word
+            continue
+        after = _CHAR.search(line, chars_end)  # longer than a line: cut into pieces of the width
+        word_end = after.start() if after else len(line)
+        offsets = range(0, word_end - word, width)
+        starts += [word + offset for offset in offsets if word + offset]
+        start = word + offsets[-1]
     bounds = [0, *starts, len(line)]
     return [_fitted(line[a:b], width) for a, b in pairwise(bounds)]
 
