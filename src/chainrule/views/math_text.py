@@ -138,6 +138,8 @@ def _t_add(a: Add) -> str:
         if kind is Num:  # (inlined: a story prints some 10⁵ terms and factors)
             text = _NUMS.get(term.shown)  # type: ignore[union-attr]
             out.append(text if text is not None else _t_num(term))  # type: ignore[arg-type]
+        elif kind is Mul:
+            out.append(_t_mul(term))  # type: ignore[arg-type]
         else:
             out.append(f"({terminal(term)})" if kind is Add else terminal(term))
     return "".join(out)
@@ -151,6 +153,9 @@ def _t_mul(m: Mul) -> str:
         if kind is Num:  # (inlined, as in _t_add)
             text = _NUMS.get(f.shown)  # type: ignore[union-attr]
             out.append(text if text is not None else _t_num(f))  # type: ignore[arg-type]
+        elif kind is Paren and type(f.body) is Num:  # type: ignore[union-attr]
+            text = _NUMS.get(f.body.shown)  # type: ignore[union-attr]
+            out.append(f"({text if text is not None else _t_num(f.body)})")  # type: ignore[union-attr]
         else:
             out.append(_t_factor(f) if kind is Add or kind is Frac else terminal(f))
     if m.dot:
