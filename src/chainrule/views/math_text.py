@@ -207,7 +207,7 @@ _GAPS = {",": ", ", "quad": "  ", "": " ", "-": " − "}  # a relation's sign as
 
 
 def _t_rel(r: Rel) -> str:
-    text = "".join([(_GAPS.get(p) or f" {p} ") if type(p) is str else terminal(p) for p in r.parts])
+    text = "".join([(_GAPS.get(p) or f" {p} ") if type(p) is str else terminal(p) for p in r.parts])  # type: ignore[arg-type]
     if "  " not in text:
         return text.strip()
     return _SPACES.sub(lambda m: "  " if len(m.group()) >= 4 else " ", text).strip()

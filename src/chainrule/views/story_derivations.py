@@ -36,6 +36,7 @@ def chain_rows(w: Writer, chain: OutputChain, outs: tuple[str, ...]) -> list[Row
     """∂L/∂z_i = Σ_j ∂L/∂a_j · ∂a_j/∂z_i over the outputs j (`outs`, in the chain's order), in names,
     in numbers, and its value; the shortcut where it holds."""
     s, i = chain.suffix, chain.neuron
+
     def in_names() -> Rel:
         return Rel(("=", w.terms([Mul((w.d_("L", f"a_{j}{s}"), w.d_(f"a_{j}{s}", f"z_{i}{s}"))) for j in outs])))
 
