@@ -238,7 +238,8 @@ def _matrix_form(records: list[Any], fmt: str, digits: int, output: Path | None,
 
 
 def _text(records: list[Any], digits: int, only: str | None, output: Path | None, extra: list[Any]) -> None:
+    from chainrule.cli.explain_lines import laid_out
     from chainrule.views import text
 
     extras = [r for b in extra if (r := text.block(b)) is not None]
-    show(text.Lines.join([text.render_records(records, digits, only), *extras]), output)
+    show(text.Lines.join([laid_out(records, digits, only), *extras]), output)

@@ -25,9 +25,13 @@ def story(
     digits: int = DEFAULT_DIGITS,
     only: str | None = None,
     figures: bool = True,
+    steps: range | None = None,
 ) -> list[Block]:
-    """The whole document: one step, or several one after another (each under its own heading)."""
-    return [b for part in parts(records, digits, only, figures) for b in part.blocks]
+    """The whole document: one step, or several one after another (each under its own heading).
+
+    `steps` (indices into `records`) writes only that stretch of the document: the title and the
+    introduction with the first step, the summary with the last."""
+    return [b for part in parts(records, digits, only, figures, steps=steps) for b in part.blocks]
 
 
 def parts(
@@ -36,12 +40,16 @@ def parts(
     only: str | None = None,
     figures: bool = True,
     max_terms: int | None = None,
+    steps: range | None = None,
 ) -> Iterator[Part]:
     """The story part by part, written lazily: a consumer that stops early pays only for what it read."""
     first = records[0]
-    yield Part("title", (Heading(1, first.title or "A worked backpropagation step"),))
-    yield Part("intro", tuple(_intro(first, digits, len(records))))
-    for i, record in enumerate(records):
+    steps = range(len(records)) if steps is None else steps
+    if steps.start == 0:
+        yield Part("title", (Heading(1, first.title or "A worked backpropagation step"),))
+        yield Part("intro", tuple(_intro(first, digits, len(records))))
+    for i in steps:
+        record = records[i]
         level = 1
         if len(records) > 1:
             level = 2
@@ -61,7 +69,8 @@ def parts(
             yield from _figures_after(record, digits, i)
         if record.hand is not None:
             yield Part("hand", tuple(hand_table(w)))
-    yield Part("summary", tuple(_summary(len(records))))
+    if steps.stop == len(records):
+        yield Part("summary", tuple(_summary(len(records))))
 
 
 # The figures' modules are imported only for a document that draws them (not the terminal's story).

@@ -53,14 +53,17 @@ def render(record: StepRecord, digits: int = DEFAULT_DIGITS, only: str | None = 
     return render_records([record], digits, only)
 
 
-def render_records(records: list[StepRecord], digits: int = DEFAULT_DIGITS, only: str | None = None) -> RenderableType:
-    """Several steps one after another: the title once, then each step under its own heading."""
+def render_records(
+    records: list[StepRecord], digits: int = DEFAULT_DIGITS, only: str | None = None, steps: range | None = None
+) -> Lines:
+    """Several steps one after another: the title once, then each step under its own heading
+    (`steps`: only that stretch of them, as views.story.story writes it)."""
     from chainrule.views.story import story
 
-    return render_blocks(story(records, digits, only, figures=False))
+    return render_blocks(story(records, digits, only, figures=False, steps=steps))
 
 
-def render_blocks(blocks: list[Block]) -> RenderableType:
+def render_blocks(blocks: list[Block]) -> Lines:
     """Any story's blocks (the matrix form's too) as one rich renderable."""
     try:
         return Lines.join([r for b in blocks if (r := block(b)) is not None])
