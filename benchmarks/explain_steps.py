@@ -2,9 +2,10 @@
 
 The command is run REPEATS times as a process of its own, its output to /dev/null and to an
 80-column pseudo-terminal (wall and CPU seconds, min and median: the CPU time is what a loaded
-machine inflates least); then each stage once per repeat in a fresh interpreter: importing,
-recording the steps, building the story, laying it out, printing it piped and to an 80-column
-terminal. Prints the figures with the machine, commit and versions; never a test (a loaded machine
+machine inflates least), as it runs (a forked child lays out the later half of the steps) and
+with its layout in one process, the two interleaved; then each stage once per repeat in a fresh
+interpreter: importing, recording the steps, building the story, laying it out, printing it piped
+and to an 80-column terminal. Prints the figures with the machine, commit and versions; never a test (a loaded machine
 is slower).
 
     python benchmarks/explain_steps.py [--repeats 5] [--steps 100] [--example xor]
@@ -63,10 +64,15 @@ print(json.dumps({{n: b - a for n, a, b in zip(names, t, t[1:])}}))
     return json.loads(out)
 
 
-def _command(example: str, steps: int, tty: bool = False) -> tuple[float, float]:
+# The command with its layout in one process (cli/explain_lines.py forks a child from 8 steps).
+_ALONE = "from chainrule.cli import explain_lines, main; explain_lines.PARALLEL_STEPS = 10**9; main()"
+
+
+def _command(example: str, steps: int, tty: bool = False, alone: bool = False) -> tuple[float, float]:
     """(wall, CPU) seconds of one `chainrule explain EXAMPLE --steps N` to /dev/null, or to an
-    80-column pseudo-terminal read as fast as it writes."""
-    cmd = [sys.executable, "-m", "chainrule", "explain", example, "--steps", str(steps)]
+    80-column pseudo-terminal read as fast as it writes; `alone`: laid out by one process."""
+    start_cmd = [sys.executable, "-c", _ALONE] if alone else [sys.executable, "-m", "chainrule"]
+    cmd = [*start_cmd, "explain", example, "--steps", str(steps)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     if tty:
@@ -104,13 +110,19 @@ def main() -> None:
     args = parser.parse_args()
     print(json.dumps(provenance()))
     for tty in (False, True):
-        runs = [_command(args.example, args.steps, tty) for _ in range(args.repeats)]
-        for i, what in enumerate(("wall", "CPU")):
-            values = [r[i] for r in runs]
-            print(
-                f"explain {args.example} --steps {args.steps} {'to a terminal' if tty else '> /dev/null'}: "
-                f"{what} {min(values):.3f} s min, {statistics.median(values):.3f} s median over {args.repeats}"
-            )
+        # the two ways interleaved, so that a machine that slows down slows both alike
+        runs = {alone: [] for alone in (True, False)}  # type: dict[bool, list[tuple[float, float]]]
+        for _ in range(args.repeats):
+            for alone in runs:
+                runs[alone].append(_command(args.example, args.steps, tty, alone))
+        for alone, timed in runs.items():
+            how = "laid out by one process" if alone else "as the command runs (a forked child lays out half)"
+            for i, what in enumerate(("wall", "CPU")):
+                values = [r[i] for r in timed]
+                print(
+                    f"explain {args.example} --steps {args.steps} {'to a terminal' if tty else '> /dev/null'}, {how}: "
+                    f"{what} {min(values):.3f} s min, {statistics.median(values):.3f} s median over {args.repeats}"
+                )
     stages = [_stages(args.example, args.steps) for _ in range(args.repeats)]
     print("CPU seconds by stage (min over the repeats):")
     for name in stages[0]:
