@@ -18,6 +18,7 @@ from chainrule.engine.activations import Array
 from chainrule.engine.layers.base import Cache, Op, d_activation, element_name
 from chainrule.engine.model import Model, ModelBackward, ModelForward
 from chainrule.record.model_ops import op_detail
+from chainrule.record.model_paper import on_paper, paper_update, settled
 from chainrule.record.model_step import model_batches, model_values, op_infos
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def replay(model: Model, slip: Slip | None = None, decimals: int | None = None, 
     current = x
     for i, op in enumerate(model.ops):
         cache = slip.forward(op, current) if slip is not None and slip.op == i else None
-        cache = cache if cache is not None else op.forward(current)
+        cache = cache if cache is not None else on_paper(op, op.forward(current))[0]  # as explain works it
         cache = replace(cache, z=_round(cache.z, decimals), a=_round(cache.a, decimals))
         if pins is not None and not inside(op):
             cache = _pinned(op, cache, pins, decimals)
@@ -73,7 +74,7 @@ def replay(model: Model, slip: Slip | None = None, decimals: int | None = None, 
     fwd = ModelForward(x, caches)
     back = _backward(model, fwd, y, slip, decimals, pins)
     infos = op_infos(model)
-    values = model_values(model, infos, fwd, back, y, model.updated(back), suffixes)
+    values = model_values(model, infos, fwd, back, y, paper_update(model, back), suffixes)
     for i, (op, info, cache) in enumerate(zip(model.ops, infos, caches, strict=True)):
         values |= op_detail(op, info, cache, back.d_a[i], back.d_z[i], back.d_x[i], suffixes).stats
     return Replay(values)
@@ -134,6 +135,8 @@ def _backward(
         d_x, grads[i] = op.backward(d_a, cache) if inside(op) else op.backward_z(d_z, cache)
         if slip is not None and slip.op == i:
             d_x, grads[i] = slip.backward(op, cache, d_a, None if inside(op) else d_z, d_x, grads[i])
+        else:
+            d_x, grads[i] = settled(op, cache, d_z, d_x, grads[i])  # as explain works them
         grads[i] = {role: _round(g, decimals) for role, g in grads[i].items()}
         d_as[i], d_zs[i], d_xs[i] = d_a, d_z, _round(d_x, decimals)
         d_a = d_xs[i]

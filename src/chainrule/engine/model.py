@@ -12,6 +12,7 @@ only dense layers stays a `Network`. The loss pairs with the last op's activatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,6 +23,9 @@ from chainrule.engine.functions import Loss
 from chainrule.engine.layers.base import Cache, Op, Shape, d_activation
 from chainrule.engine.network import Reduction, Training
 from chainrule.engine.optimizers import step_array
+
+# An op's ∂L/∂input and ∂L/∂θ as the explained step settles them: (op, its cache, ∂L/∂z, ∂L/∂input, ∂L/∂θ).
+Settle = Callable[[Op, Cache, Array, Array, dict[str, Array]], tuple[Array, dict[str, Array]]]
 
 
 @dataclass
@@ -116,10 +120,15 @@ class Model:
         losses = self.example_losses(fwd, y)
         return float(np.mean(losses) if (reduction or self.training.reduction) == "mean" else np.sum(losses))
 
-    def backward(self, fwd: ModelForward, y: Array, reduction: Reduction | None = None) -> ModelBackward:
+    def backward(
+        self, fwd: ModelForward, y: Array, reduction: Reduction | None = None, settle: Settle | None = None
+    ) -> ModelBackward:
         """Backpropagation op by op, last first: ∂L/∂z through the activation (or from the loss
         fused with the last one), then the op's own map gives ∂L/∂θ and ∂L/∂input, which is the
-        op before's ∂L/∂a. Gradients are of the batch loss (the sum or mean over examples)."""
+        op before's ∂L/∂a. Gradients are of the batch loss (the sum or mean over examples).
+
+        `settle` (the explained step's, record.model_step.settled) may change each op's ∂L/∂input
+        and ∂L/∂θ before the op before reads them; training passes none."""
         scale = 1.0 / fwd.x.shape[0] if (reduction or self.training.reduction) == "mean" else 1.0
         count = len(self.ops)
         d_as: list[Array] = [np.empty(0)] * count
@@ -140,6 +149,8 @@ class Model:
                 d_z = d_activation(op, cache, d_a)
             d_as[i], d_zs[i] = d_a, d_z
             d_xs[i], d_params[i] = _backward_z(op, d_z, d_a, cache)
+            if settle is not None:
+                d_xs[i], d_params[i] = settle(op, cache, d_z, d_xs[i], d_params[i])
             d_a = d_xs[i]
         buffers = [dict(cache.buffers) for cache in fwd.caches]
         return ModelBackward(d_as, d_zs, d_xs, d_params, self.batch_loss(fwd, y, reduction), fused, buffers)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from decimal import Context, Decimal, localcontext
 
 import numpy as np
@@ -33,6 +34,12 @@ _CONTEXT = Context(prec=80, traps=[])
 # Past this many multiply-adds per step the explained step keeps float64's sums (a network too
 # large to work by hand; exact decimals cost ~1 µs each).
 MAX_EXACT_TERMS = 200_000
+
+
+def in_decimals() -> AbstractContextManager[Context]:
+    """The context every exact sum here is worked in (80 digits, no traps), for arithmetic on
+    Decimals elsewhere (a shaped op's map on arrays of them)."""
+    return localcontext(_CONTEXT)
 
 
 def decimal(x: float) -> Decimal:

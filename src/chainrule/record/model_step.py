@@ -21,7 +21,7 @@ three paths, the residual's two gradients, BPTT's terms) is in `ops`, built by `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from chainrule.engine.model import Model, ModelBackward, ModelForward
 from chainrule.engine.optimizers import Settings
 from chainrule.errors import ChainruleError
 from chainrule.record.model_ops import inner_values, op_detail
+from chainrule.record.model_paper import paper_forward, paper_update, settled
 from chainrule.record.model_rnn import rnn_values
 from chainrule.record.model_types import OpDetail, OpInfo, op_settings
 
@@ -66,6 +67,9 @@ class ModelStepRecord:
     details: tuple[OpDetail, ...] = ()  # per op, in order: the numbers its explanation needs
     updates: tuple[TensorUpdate, ...] = ()
     mean_factor: float = 1.0  # 1/N under a mean reduction
+    # A sum that is 0 on paper is 0 here (paper_forward); where float64 training keeps a rounding
+    # error across a kink from it, its z by the element's name (z_c[1,1,1]#2); empty elsewhere.
+    other_side: dict[str, float] = field(default_factory=dict)
 
     def suffix(self, k: int) -> str:
         """The name suffix of the k-th example of the batch ('' when the batch has one example)."""
@@ -90,9 +94,10 @@ def model_batches(model: Model) -> list[np.ndarray]:
 
 
 def updated_on(model: Model, idx: np.ndarray) -> Model:
-    """The model after one update on examples `idx`, as training and the explained steps make it."""
+    """The model after one update on examples `idx`, as the explained steps make it."""
     with np.errstate(all="ignore"):
-        return model.updated(model.backward(model.forward(model.x[idx]), model.y[idx]))
+        back = model.backward(paper_forward(model, model.x[idx])[0], model.y[idx], settle=settled)
+        return paper_update(model, back)
 
 
 def explain_model_step(model: Model, example: int = 0) -> ModelStepRecord:
@@ -120,9 +125,9 @@ def model_step_and_next(model: Model, idx: np.ndarray) -> tuple[ModelStepRecord,
     """The record of the update on examples `idx`, and the model after it."""
     x, y = model.x[idx], model.y[idx]
     with np.errstate(all="ignore"):
-        fwd = model.forward(x)
-        back = model.backward(fwd, y)
-        new = model.updated(back)
+        fwd, other = paper_forward(model, x)
+        back = model.backward(fwd, y, settle=settled)
+        new = paper_update(model, back)
     infos = op_infos(model)
     record = ModelStepRecord(
         title=model.title,
@@ -147,6 +152,10 @@ def model_step_and_next(model: Model, idx: np.ndarray) -> tuple[ModelStepRecord,
     for detail in record.details:
         record.values |= detail.stats
     record.updates = _updates(model, new, back)
+    for i, z in other.items():
+        for k, *ix in zip(*np.nonzero(~np.isnan(z)), strict=True):
+            name = element_name(f"z_{model.ops[i].name}", tuple(int(j) for j in ix)) + suffixes[int(k)]
+            record.other_side[name] = float(z[(k, *ix)])
     return record, new
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from chainrule.record.model_step import ModelStepRecord
 from chainrule.record.model_types import OpDetail, OpInfo
-from chainrule.views.doc import Block, Equations, Figure, Heading, Math, Para, Table
+from chainrule.views.doc import Block, Equations, Figure, Heading, Inline, Math, Para, Table
 from chainrule.views.mathtree import Add, Frac, Func, Mul, Rel, Seq, Sqrt, Sym, Word
 from chainrule.views.numbers import fmt
 from chainrule.views.story_model_parts import ModelWriter, value_shape
@@ -158,12 +158,36 @@ def _layer(w: ModelWriter, info: OpInfo, detail: OpDetail, inside: str = "") -> 
         label = f" (example {w.r.examples[k] + 1})" if s else ""
         blocks.append(Para(("Every output ", Math(w.name(f"z_{info.name}")), f"{label}:")))
         blocks += w.grid(f"z_{info.name}", value_shape(info), s)
+        blocks += _other_side(w, info, s)
         if info.activation != "identity":
             blocks.append(
                 Para((f"After the activation ({info.activation}), ", Math(w.name(f"a_{info.name}")), f"{label}:"))
             )
             blocks += w.grid(f"a_{info.name}", value_shape(info), s)
     return blocks
+
+
+def _other_side(w: ModelWriter, info: OpInfo, s: str) -> list[Block]:
+    """One line where float64 training keeps a rounding error across a kink from a sum that is 0 on
+    paper (record.model_step.paper_forward)."""
+    found = []
+    for name, z in w.r.other_side.items():
+        element, sep, k = name.partition("#")
+        if element.startswith(f"z_{info.name}[") and sep + k == s:
+            found.append((element, z))
+    if not found:
+        return []
+    words: list[Inline] = ["Training in float64 gets "]
+    for i, (element, _) in enumerate(found):
+        words += [", " if 0 < i < len(found) - 1 else " and " if i else "", Math(w.name(element + s))]
+    sides = {"above" if z > 0 else "below" for _, z in found}
+    side = sides.pop() if len(sides) == 1 else "above or below"
+    words.append(
+        f" a rounding error {side} 0, across the kink, and takes the slope on that side; this step works "
+        + ("each sum" if len(found) > 1 else "the sum")
+        + " as the paper does: 0."
+    )
+    return [Para(tuple(words))]
 
 
 def _residual(w: ModelWriter, info: OpInfo, detail: OpDetail) -> list[Block]:
