@@ -53,8 +53,7 @@ def on_paper(op: Op, cache: Cache) -> tuple[Cache, np.ndarray | None]:
         return cache, None
     z = _in_decimals(op, cache.x)
     if z is None:
-        sizes = op.with_params({r: np.abs(t) for r, t in op.params().items()}).forward(np.abs(cache.x), True).z
-        z = cancelled(cache.z, sizes)
+        z = cancelled(cache.z, _sizes(op).forward(np.abs(cache.x), True).z)
     if np.array_equal(z, cache.z):
         return cache, None
     act, alpha = op.activation, float(op.activation.alpha or 0.0)
@@ -93,9 +92,14 @@ def settled(
     below float64's rounding of its terms is 0 (their sizes: the same backward on |∂L/∂z|, |W|, |x|)."""
     if op.kind not in _SUMS:
         return d_x, grads
-    sizes = op.with_params({r: np.abs(t) for r, t in op.params().items()})
-    size_x, size_grads = sizes.backward_z(np.abs(d_z), replace(cache, x=np.abs(cache.x)))
+    size_x, size_grads = _sizes(op).backward_z(np.abs(d_z), replace(cache, x=np.abs(cache.x)))
     return cancelled(d_x, size_x), {r: cancelled(g, size_grads[r]) for r, g in grads.items()}
+
+
+def _sizes(op: Op) -> Op:
+    """The op with every tensor's sizes (|W|, |b|): its map on |x| gives the sizes of a sum's terms,
+    what `cancelled` measures a sum's rounding against."""
+    return op.with_params({r: np.abs(t) for r, t in op.params().items()})
 
 
 def paper_forward(model: Model, x: np.ndarray) -> tuple[ModelForward, dict[int, np.ndarray]]:
